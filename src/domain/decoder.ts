@@ -1,0 +1,145 @@
+import { Either } from "effect"
+import { ProtocolViolation, type ViolationReason } from "./errors.ts"
+
+/**
+ * A sans-I/O incremental decoder. A grammar is a generator that asks for
+ * bytes and emits events; the `Decoder` feeds it whatever segments arrive,
+ * so the same grammar accepts the stream in one piece or one byte at a time.
+ */
+
+export type Instruction<E> =
+  /** Exactly `n` bytes, as a fresh copy (header fields: small). */
+  | { readonly _tag: "Take"; readonly n: number }
+  /** Between 1 and `max` bytes, without copying (body data). */
+  | { readonly _tag: "TakeSome"; readonly max: number }
+  | { readonly _tag: "Emit"; readonly event: E }
+  | { readonly _tag: "Fail"; readonly violation: ProtocolViolation }
+
+export type Grammar<E, A = void> = Generator<Instruction<E>, A, Uint8Array>
+
+const EMPTY = new Uint8Array(0)
+
+export function* take<E>(n: number): Grammar<E, Uint8Array> {
+  return yield { _tag: "Take", n }
+}
+
+export function* takeSome<E>(max: number): Grammar<E, Uint8Array> {
+  return yield { _tag: "TakeSome", max }
+}
+
+export function* emit<E>(event: E): Grammar<E> {
+  yield { _tag: "Emit", event }
+}
+
+export function* fail<E>(reason: ViolationReason, detail: string): Grammar<E, never> {
+  yield { _tag: "Fail", violation: new ProtocolViolation({ reason, detail }) }
+  throw new Error("unreachable: a failed grammar is never resumed")
+}
+
+export function* u8<E>(): Grammar<E, number> {
+  const bytes = yield* take<E>(1)
+  return bytes[0]!
+}
+
+export function* u32<E>(): Grammar<E, number> {
+  const bytes = yield* take<E>(4)
+  return new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, false)
+}
+
+/** Streams `size` bytes as `Data` events, then one `End`. */
+export function* body<E>(size: number, data: (bytes: Uint8Array) => E, end: E): Grammar<E> {
+  let left = size
+  while (left > 0) {
+    const bytes = yield* takeSome<E>(left)
+    left -= bytes.length
+    yield* emit(data(bytes))
+  }
+  yield* emit(end)
+}
+
+export class Decoder<E> {
+  private readonly chunks: Array<Uint8Array> = []
+  private buffered = 0
+  private pending: Instruction<E> | undefined
+  private failure: ProtocolViolation | undefined
+
+  constructor(private readonly grammar: Grammar<E>) {
+    this.resume(EMPTY)
+  }
+
+  /** The grammar has read everything it expects. */
+  get isDone(): boolean {
+    return this.pending === undefined && this.failure === undefined
+  }
+
+  /** Bytes received but not consumed (after the end: bytes the peer sent in excess). */
+  get bufferedBytes(): number {
+    return this.buffered
+  }
+
+  /** Adds bytes and returns every event they complete. */
+  feed(bytes: Uint8Array): Either.Either<ReadonlyArray<E>, ProtocolViolation> {
+    if (this.failure) return Either.left(this.failure)
+    if (bytes.length > 0) {
+      this.chunks.push(bytes)
+      this.buffered += bytes.length
+    }
+    const events: Array<E> = []
+    while (this.pending !== undefined) {
+      const instruction: Instruction<E> = this.pending
+      if (instruction._tag === "Emit") {
+        events.push(instruction.event)
+        this.resume(EMPTY)
+      } else if (instruction._tag === "Fail") {
+        this.failure = instruction.violation
+        this.pending = undefined
+        return Either.left(instruction.violation)
+      } else if (instruction._tag === "Take") {
+        if (this.buffered < instruction.n) break
+        this.resume(this.copy(instruction.n))
+      } else {
+        if (this.buffered === 0) break
+        this.resume(this.slice(instruction.max))
+      }
+    }
+    return Either.right(events)
+  }
+
+  /** The peer closed its side: fine only if the grammar is complete. */
+  end(): Either.Either<void, ProtocolViolation> {
+    if (this.failure) return Either.left(this.failure)
+    if (this.pending === undefined) return Either.right(undefined)
+    this.failure = new ProtocolViolation({ reason: "Truncated", detail: "a conexão terminou no meio da mensagem" })
+    return Either.left(this.failure)
+  }
+
+  private resume(input: Uint8Array): void {
+    const next = this.grammar.next(input)
+    this.pending = next.done ? undefined : next.value
+  }
+
+  /** Removes up to `max` bytes from the front, without copying. */
+  private slice(max: number): Uint8Array {
+    const first = this.chunks[0]!
+    if (first.length <= max) {
+      this.chunks.shift()
+      this.buffered -= first.length
+      return first
+    }
+    this.chunks[0] = first.subarray(max)
+    this.buffered -= max
+    return first.subarray(0, max)
+  }
+
+  /** Removes exactly `n` buffered bytes from the front, into a new array. */
+  private copy(n: number): Uint8Array {
+    const out = new Uint8Array(n)
+    let filled = 0
+    while (filled < n) {
+      const part = this.slice(n - filled)
+      out.set(part, filled)
+      filled += part.length
+    }
+    return out
+  }
+}

@@ -1,0 +1,66 @@
+import { MAX_U32, MD5_BYTES, Opcode } from "./protocol.ts"
+import type { ManifestEntry, Request } from "./messages.ts"
+
+/** Encoders: values in, exact bytes out. */
+
+const utf8 = new TextEncoder()
+
+export const u32 = (value: number): Uint8Array => {
+  if (!Number.isInteger(value) || value < 0 || value > MAX_U32) {
+    throw new RangeError(`not an unsigned 32-bit integer: ${value}`)
+  }
+  const out = new Uint8Array(4)
+  new DataView(out.buffer).setUint32(0, value, false)
+  return out
+}
+
+export const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
+  let total = 0
+  for (const part of parts) total += part.length
+  const out = new Uint8Array(total)
+  let offset = 0
+  for (const part of parts) {
+    out.set(part, offset)
+    offset += part.length
+  }
+  return out
+}
+
+const withLength = (text: string): ReadonlyArray<Uint8Array> => {
+  const bytes = utf8.encode(text)
+  return [u32(bytes.length), bytes]
+}
+
+export const encodeRequest = (request: Request): Uint8Array => {
+  switch (request._tag) {
+    case "Download":
+      return concat([Uint8Array.of(Opcode.Download), ...withLength(request.name)])
+    case "List":
+      return Uint8Array.of(Opcode.List)
+    case "Upload":
+      return concat([Uint8Array.of(Opcode.Upload), ...withLength(request.name)])
+    case "Resume":
+      if (request.md5.length !== MD5_BYTES) throw new RangeError("an MD5 digest has 16 bytes")
+      return concat([Uint8Array.of(Opcode.Resume), ...withLength(request.name), u32(request.position), request.md5])
+    case "DownloadMany":
+      return concat([Uint8Array.of(Opcode.DownloadMany), ...withLength(request.mask)])
+  }
+}
+
+/** A lone status byte. */
+export const encodeStatus = (status: number): Uint8Array => Uint8Array.of(status)
+
+/** A status byte followed by a 32-bit length (the header of every body). */
+export const encodeStatusSize = (status: number, size: number): Uint8Array => concat([Uint8Array.of(status), u32(size)])
+
+/** op 50 manifest: status 0, count, then each name with its size. */
+export const encodeManifest = (status: number, entries: ReadonlyArray<ManifestEntry>): Uint8Array =>
+  concat([
+    Uint8Array.of(status),
+    u32(entries.length),
+    ...entries.flatMap((entry) => [...withLength(entry.name), u32(entry.size)])
+  ])
+
+/** op 50 refusal when the mask matched too many files. */
+export const encodeLimit = (status: number, matches: number, cap: number): Uint8Array =>
+  concat([Uint8Array.of(status), u32(matches), u32(cap)])

@@ -1,0 +1,103 @@
+import { Either } from "effect"
+import { MAX_NAME_BYTES } from "./protocol.ts"
+
+/**
+ * The name rules, in one place. A name is a relative UTF-8 path with `/`
+ * separators that stays inside the served folder and names no hidden entry.
+ */
+
+export type NameProblem =
+  | "Empty"
+  | "TooLong"
+  | "InvalidUtf8"
+  | "ControlCharacter"
+  | "Backslash"
+  | "Absolute"
+  | "DriveLetter"
+  | "EmptyComponent"
+  | "DotComponent"
+  | "Hidden"
+  | "UnsupportedPattern"
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
+const utf8 = new TextEncoder()
+
+// C0 controls, DEL and C1 controls.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
+const DRIVE = /^[A-Za-z]:/
+
+const checkText = (text: string): NameProblem | undefined => {
+  if (text.length === 0) return "Empty"
+  if (CONTROL.test(text)) return "ControlCharacter"
+  if (text.includes("\\")) return "Backslash"
+  if (text.startsWith("/")) return "Absolute"
+  if (DRIVE.test(text)) return "DriveLetter"
+  for (const component of text.split("/")) {
+    if (component === "") return "EmptyComponent"
+    if (component === "." || component === "..") return "DotComponent"
+    if (component.startsWith(".")) return "Hidden"
+  }
+  return undefined
+}
+
+const decode = (bytes: Uint8Array): Either.Either<string, NameProblem> => {
+  if (bytes.length === 0) return Either.left("Empty")
+  if (bytes.length > MAX_NAME_BYTES) return Either.left("TooLong")
+  try {
+    return Either.right(strictUtf8.decode(bytes))
+  } catch {
+    return Either.left("InvalidUtf8")
+  }
+}
+
+/** Validates a name as it arrives on the wire. */
+export const parseName = (bytes: Uint8Array): Either.Either<string, NameProblem> =>
+  Either.flatMap(decode(bytes), (text) => {
+    const problem = checkText(text)
+    return problem === undefined ? Either.right(text) : Either.left(problem)
+  })
+
+/** Validates a name typed by a user or found on disk. */
+export const checkName = (name: string): Either.Either<string, NameProblem> => parseName(utf8.encode(name))
+
+export const isValidName = (name: string): boolean => Either.isRight(checkName(name))
+
+/**
+ * Masks follow the name rules (a mask never escapes the folder either) and
+ * allow only `*`, `?` and `[...]` as pattern syntax. Braces, `**` and a
+ * leading `!` mean something else to glob engines, so they are refused.
+ */
+export const parseMask = (bytes: Uint8Array): Either.Either<string, NameProblem> =>
+  Either.flatMap(parseName(bytes), (mask) =>
+    /[{}]|\*\*|^!|\/!/.test(mask) ? Either.left("UnsupportedPattern") : Either.right(mask)
+  )
+
+export const checkMask = (mask: string): Either.Either<string, NameProblem> => parseMask(utf8.encode(mask))
+
+/** Portuguese sentence for a name problem, for logs and users. */
+export const describeNameProblem = (problem: NameProblem): string => {
+  switch (problem) {
+    case "Empty":
+      return "o nome está vazio"
+    case "TooLong":
+      return `o nome passa de ${MAX_NAME_BYTES} bytes`
+    case "InvalidUtf8":
+      return "o nome não é UTF-8 válido"
+    case "ControlCharacter":
+      return "o nome contém caracteres de controle"
+    case "Backslash":
+      return "o nome contém barra invertida (use /)"
+    case "Absolute":
+      return "o nome é um caminho absoluto"
+    case "DriveLetter":
+      return "o nome começa com letra de unidade"
+    case "EmptyComponent":
+      return "o nome tem uma parte vazia (// ou / no fim)"
+    case "DotComponent":
+      return "o nome contém . ou .. como parte do caminho"
+    case "Hidden":
+      return "o nome tem uma parte oculta (começa com .)"
+    case "UnsupportedPattern":
+      return "a máscara usa sintaxe não suportada (use só *, ? e [...])"
+  }
+}

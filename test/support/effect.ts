@@ -1,0 +1,21 @@
+import { Cause, Effect, Exit, Logger, LogLevel, Option, type Scope } from "effect"
+
+/**
+ * `@effect/vitest` does not run under `bun test`; these helpers run an Effect
+ * with a scope and without log output, and hand back its value or its exit.
+ */
+const quietly = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>) =>
+  effect.pipe(Effect.scoped, Logger.withMinimumLogLevel(LogLevel.None))
+
+export const run = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>): Promise<A> => Effect.runPromise(quietly(effect))
+
+export const runExit = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>): Promise<Exit.Exit<A, E>> =>
+  Effect.runPromiseExit(quietly(effect))
+
+/** The typed failure of an Exit; throws when it succeeded or died. */
+export const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
+  if (Exit.isSuccess(exit)) throw new Error("expected a failure, got a success")
+  const failure = Cause.failureOption(exit.cause)
+  if (Option.isNone(failure)) throw new Error(`expected a typed failure, got ${Cause.pretty(exit.cause)}`)
+  return failure.value
+}
