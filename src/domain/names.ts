@@ -101,3 +101,8 @@ export const describeNameProblem = (problem: NameProblem): string => {
       return "a máscara usa sintaxe não suportada (use só *, ? e [...])"
   }
 }
+
+/** Suffix of a download in progress on the client side (kept for resume). */
+export const PARTIAL_SUFFIX = ".parcial"
+
+export const partialNameOf = (name: string): string => name + PARTIAL_SUFFIX

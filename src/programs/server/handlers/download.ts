@@ -1,0 +1,23 @@
+import { Effect } from "effect"
+import { encodeStatusSize } from "../../../domain/encode.ts"
+import { FileFailure } from "../../../domain/errors.ts"
+import { MAX_U32, Status } from "../../../domain/protocol.ts"
+import { FileStore } from "../../../services/FileStore.ts"
+import { deciding, type Exchange, sendAll } from "../exchange.ts"
+
+/** op 10: status 0, size, data — or status 1. */
+export const download = (exchange: Exchange, name: string) =>
+  Effect.gen(function* () {
+    const store = yield* FileStore
+    const file = yield* deciding(
+      exchange,
+      "Reply",
+      Effect.filterOrFail(
+        store.openRead(name),
+        (file) => file.size <= MAX_U32,
+        () => new FileFailure({ name, reason: "TooLarge", detail: "arquivos de 4 GiB ou mais não cabem no protocolo" })
+      )
+    )
+    yield* exchange.wire.send(encodeStatusSize(Status.Ok, file.size))
+    yield* sendAll(exchange, file.chunks(0, file.size))
+  })

@@ -1,0 +1,56 @@
+import { Effect, Option } from "effect"
+import { encodeLimit, encodeManifest, encodeStatusSize } from "../../../domain/encode.ts"
+import { FileFailure } from "../../../domain/errors.ts"
+import { maskMatcher } from "../../../domain/mask.ts"
+import { MAX_U32, Status } from "../../../domain/protocol.ts"
+import { FileStore } from "../../../services/FileStore.ts"
+import { ServerConfig } from "../config.ts"
+import { deciding, type Exchange, sendAll } from "../exchange.ts"
+
+/**
+ * op 50 (our proposal, see PROTOCOL.md): the manifest of every matching file
+ * with its size, then each file as status 0, size, data — or status 1 when it
+ * vanished or cannot be read. Too many matches: status 2, matches, cap.
+ */
+export const downloadMany = (exchange: Exchange, mask: string) =>
+  Effect.gen(function* () {
+    const store = yield* FileStore
+    const { maxMatches } = yield* ServerConfig
+    const matches = maskMatcher(mask)
+    const files = yield* deciding(
+      exchange,
+      "Reply",
+      Effect.map(store.list, (all) => all.filter((file) => file.size <= MAX_U32 && matches(file.name)))
+    )
+    if (files.length > maxMatches) {
+      exchange.record.result = `limite: ${files.length} arquivos casam, o máximo é ${maxMatches}`
+      return yield* exchange.wire.send(encodeLimit(Status.TooManyMatches, files.length, maxMatches))
+    }
+    yield* exchange.wire.send(encodeManifest(Status.Ok, files))
+    let sent = 0
+    for (const { name } of files) {
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          // A file that vanished or cannot be read gets status 1 and the reply goes on;
+          // a failure once its data has started breaks the framing, so it ends the reply.
+          const opened = yield* Effect.option(
+            deciding(
+              exchange,
+              "ManyFile",
+              Effect.filterOrFail(
+                store.openRead(name),
+                (file) => file.size <= MAX_U32,
+                () => new FileFailure({ name, reason: "TooLarge", detail: "cresceu para 4 GiB ou mais" })
+              )
+            )
+          )
+          if (Option.isNone(opened)) return
+          const file = opened.value
+          yield* exchange.wire.send(encodeStatusSize(Status.Ok, file.size))
+          yield* sendAll(exchange, file.chunks(0, file.size))
+          sent++
+        })
+      )
+    }
+    exchange.record.name = `${mask} (${sent}/${files.length} arquivos)`
+  })

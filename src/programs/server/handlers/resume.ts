@@ -1,0 +1,39 @@
+import { Effect } from "effect"
+import { encodeStatus, encodeStatusSize } from "../../../domain/encode.ts"
+import { FileFailure, HashMismatch } from "../../../domain/errors.ts"
+import { MAX_U32, Status } from "../../../domain/protocol.ts"
+import { FileStore } from "../../../services/FileStore.ts"
+import { Hasher } from "../../../services/Hasher.ts"
+import { deciding, type Exchange, sendAll } from "../exchange.ts"
+
+const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((byte, i) => byte === b[i])
+
+/**
+ * op 40: the request is well formed, so the first status is 0. The second is
+ * 0 with the remaining size and data, 10 when the file does not exist, or 20
+ * when the MD5 of the first `position` bytes differs (or `position` is past
+ * the end).
+ */
+export const resume = (exchange: Exchange, name: string, position: number, md5: Uint8Array) =>
+  Effect.gen(function* () {
+    const store = yield* FileStore
+    const hasher = yield* Hasher
+    yield* exchange.wire.send(encodeStatus(Status.Ok))
+    const file = yield* deciding(
+      exchange,
+      "ResumeCheck",
+      Effect.gen(function* () {
+        const file = yield* store.openRead(name)
+        if (file.size > MAX_U32) {
+          return yield* new FileFailure({ name, reason: "TooLarge", detail: "arquivos de 4 GiB ou mais não cabem no protocolo" })
+        }
+        if (position > file.size) return yield* new HashMismatch({ name, position })
+        const held = yield* hasher.md5(file.chunks(0, position))
+        if (!sameBytes(held, md5)) return yield* new HashMismatch({ name, position })
+        return file
+      })
+    )
+    const remaining = file.size - position
+    yield* exchange.wire.send(encodeStatusSize(Status.Ok, remaining))
+    yield* sendAll(exchange, file.chunks(position, remaining))
+  })

@@ -1,0 +1,56 @@
+import { Duration, Effect, Either, Option } from "effect"
+import { Decoder, type Grammar } from "../domain/decoder.ts"
+import { type ConnectionFailure, type ProtocolViolation, Timeout } from "../domain/errors.ts"
+import type { Connection } from "../services/Transport.ts"
+
+/**
+ * One side of an exchange: a connection, the decoder of what the peer sends,
+ * and the idle deadline on every read and write (a transfer that stops moving
+ * for that long fails with `Timeout`).
+ */
+export interface Wire<E> {
+  /** The next event from the peer. */
+  readonly next: Effect.Effect<E, ProtocolViolation | ConnectionFailure | Timeout>
+  readonly send: (bytes: Uint8Array) => Effect.Effect<void, ConnectionFailure | Timeout>
+  /** Bytes received after the peer's message was complete. */
+  readonly excess: () => number
+}
+
+export const withDeadline =
+  (phase: Timeout["phase"], seconds: number) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | Timeout, R> =>
+    Effect.timeoutFail(effect, {
+      duration: Duration.seconds(seconds),
+      onTimeout: () => new Timeout({ phase, seconds })
+    })
+
+export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, idleSeconds: number): Wire<E> => {
+  const decoder = new Decoder(grammar)
+  const ready: Array<E> = []
+  const idle = withDeadline("Idle", idleSeconds)
+  const fill: Effect.Effect<void, ProtocolViolation | ConnectionFailure | Timeout> = Effect.flatMap(
+    idle(connection.read),
+    Option.match({
+      onNone: () => Either.match(decoder.end(), { onLeft: Effect.fail, onRight: () => Effect.void }),
+      onSome: (bytes) =>
+        Either.match(decoder.feed(bytes), {
+          onLeft: Effect.fail,
+          onRight: (events) => Effect.sync(() => ready.push(...events))
+        })
+    })
+  )
+  const next: Wire<E>["next"] = Effect.suspend(function loop(): Effect.Effect<
+    E,
+    ProtocolViolation | ConnectionFailure | Timeout
+  > {
+    const event = ready.shift()
+    if (event !== undefined) return Effect.succeed(event)
+    if (decoder.isDone) return Effect.dieMessage("read past the end of a complete message")
+    return Effect.flatMap(fill, loop)
+  })
+  return {
+    next,
+    send: (bytes) => idle(connection.write(bytes)),
+    excess: () => decoder.bufferedBytes
+  }
+}

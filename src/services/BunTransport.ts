@@ -1,0 +1,229 @@
+import type { Socket, SocketHandler } from "bun"
+import { Effect, FiberSet, Layer, Option, Scope } from "effect"
+import { ConnectionFailure, type ConnectionFailureReason } from "../domain/errors.ts"
+import { type Connection, type Listener, Transport } from "./Transport.ts"
+
+/**
+ * The live transport, on Bun's own TCP sockets (`Bun.listen`/`Bun.connect`).
+ *
+ * Bun pushes segments and does not buffer writes: `write` returns how many
+ * bytes the kernel took, and the rest must go out after `drain`. This module
+ * turns that into a pull-based `read` with backpressure (the socket is paused
+ * while too much is queued) and a `write` that finishes only when every byte
+ * went out.
+ */
+
+/** Pause reading once this much is queued and not yet consumed... */
+const HIGH_WATER = 4 * 1024 * 1024
+/** ...and resume once the queue is back under this. */
+const LOW_WATER = 1024 * 1024
+
+class SocketState {
+  readonly queue: Array<Uint8Array> = []
+  queued = 0
+  paused = false
+  ended = false
+  failure: ConnectionFailure | undefined
+  onReadable: (() => void) | undefined
+  onWritable: (() => void) | undefined
+  socket: Socket<SocketState> | undefined
+
+  wakeReader(): void {
+    const wake = this.onReadable
+    this.onReadable = undefined
+    wake?.()
+  }
+
+  wakeWriter(): void {
+    const wake = this.onWritable
+    this.onWritable = undefined
+    wake?.()
+  }
+}
+
+const reasonOf = (error: unknown): ConnectionFailureReason => {
+  const code = (error as { code?: unknown } | undefined)?.code
+  switch (code) {
+    case "ECONNREFUSED":
+      return "Refused"
+    case "ENOTFOUND":
+    case "EAI_NONAME":
+    case "EAI_AGAIN":
+    case "EAI_FAIL":
+    case "DNSException":
+      return "Unresolved"
+    case "ECONNRESET":
+    case "EPIPE":
+      return "Reset"
+    default:
+      return "Io"
+  }
+}
+
+const failureOf = (error: unknown): ConnectionFailure =>
+  new ConnectionFailure({ reason: reasonOf(error), detail: error instanceof Error ? error.message : String(error) })
+
+const closed = () => new ConnectionFailure({ reason: "Closed", detail: "a conexão foi fechada" })
+
+const handlers: SocketHandler<SocketState> = {
+  data(socket, bytes) {
+    const state = socket.data
+    state.queue.push(bytes)
+    state.queued += bytes.length
+    if (!state.paused && state.queued >= HIGH_WATER) {
+      state.paused = true
+      socket.pause()
+    }
+    state.wakeReader()
+  },
+  drain(socket) {
+    socket.data.wakeWriter()
+  },
+  end(socket) {
+    socket.data.ended = true
+    socket.data.wakeReader()
+  },
+  close(socket, error) {
+    const state = socket.data
+    state.ended = true
+    if (error && !state.failure) state.failure = failureOf(error)
+    state.wakeReader()
+    state.wakeWriter()
+  },
+  error(socket, error) {
+    const state = socket.data
+    state.failure ??= failureOf(error)
+    state.wakeReader()
+    state.wakeWriter()
+  }
+}
+
+const makeConnection = (socket: Socket<SocketState>): Connection => {
+  const state = socket.data
+  state.socket = socket
+  const take = (): Option.Option<Uint8Array> | ConnectionFailure | undefined => {
+    const next = state.queue.shift()
+    if (next !== undefined) {
+      state.queued -= next.length
+      if (state.paused && state.queued <= LOW_WATER) {
+        state.paused = false
+        socket.resume()
+      }
+      return Option.some(next)
+    }
+    if (state.failure) return state.failure
+    if (state.ended) return Option.none()
+    return undefined
+  }
+  const read = Effect.async<Option.Option<Uint8Array>, ConnectionFailure>((resume) => {
+    const attempt = (): void => {
+      const result = take()
+      if (result === undefined) {
+        state.onReadable = attempt
+      } else {
+        resume(result instanceof ConnectionFailure ? Effect.fail(result) : Effect.succeed(result))
+      }
+    }
+    attempt()
+    return Effect.sync(() => {
+      if (state.onReadable === attempt) state.onReadable = undefined
+    })
+  })
+  const write = (bytes: Uint8Array) =>
+    Effect.async<void, ConnectionFailure>((resume) => {
+      let offset = 0
+      const attempt = (): void => {
+        while (offset < bytes.length) {
+          if (state.failure) return resume(Effect.fail(state.failure))
+          const written = socket.write(bytes, offset, bytes.length - offset)
+          if (written < 0) return resume(Effect.fail(closed()))
+          if (written === 0) {
+            state.onWritable = attempt
+            return
+          }
+          offset += written
+        }
+        resume(Effect.void)
+      }
+      attempt()
+      return Effect.sync(() => {
+        if (state.onWritable === attempt) state.onWritable = undefined
+      })
+    })
+  const address = socket.remoteAddress.replace(/^::ffff:(?=\d+\.)/, "")
+  const remote = address.includes(":") ? `[${address}]:${socket.remotePort}` : `${address}:${socket.remotePort}`
+  return { remote, read, write }
+}
+
+/** Ends the socket gracefully: the peer receives everything written, then FIN. */
+const closeSocket = (socket: Socket<SocketState>) =>
+  Effect.sync(() => {
+    if (socket.readyState > 0) socket.end()
+  })
+
+const connect = (host: string, port: number) =>
+  Effect.acquireRelease(
+    Effect.async<Socket<SocketState>, ConnectionFailure>((resume) => {
+      let cancelled = false
+      Bun.connect<SocketState>({
+        hostname: host,
+        port,
+        data: new SocketState(),
+        socket: { ...handlers, connectError: () => {} }
+      }).then(
+        (socket) => {
+          if (cancelled) socket.end()
+          else resume(Effect.succeed(socket))
+        },
+        (error: unknown) => resume(Effect.fail(failureOf(error)))
+      )
+      return Effect.sync(() => {
+        cancelled = true
+      })
+    }),
+    closeSocket
+  ).pipe(Effect.map(makeConnection))
+
+const serve = (
+  options: { readonly hostname: string; readonly port: number; readonly graceMillis: number },
+  handle: (connection: Connection) => Effect.Effect<void, never, Scope.Scope>
+) =>
+  Effect.gen(function* () {
+    const connections = yield* FiberSet.make<void, never>()
+    const run = yield* FiberSet.runtime(connections)<never>()
+    const perConnection = (socket: Socket<SocketState>) =>
+      Effect.scoped(
+        Effect.acquireRelease(Effect.sync(() => makeConnection(socket)), () => closeSocket(socket)).pipe(
+          Effect.flatMap(handle)
+        )
+      ).pipe(Effect.catchAllDefect((defect) => Effect.logError("falha interna numa conexão", defect)))
+    const listener = yield* Effect.acquireRelease(
+      Effect.try({
+        try: () =>
+          Bun.listen<SocketState>({
+            hostname: options.hostname,
+            port: options.port,
+            socket: {
+              ...handlers,
+              open(socket) {
+                socket.data = new SocketState()
+                run(perConnection(socket))
+              }
+            }
+          }),
+        catch: failureOf
+      }),
+      (listener) =>
+        Effect.gen(function* () {
+          // Stop accepting, give the connections in flight a grace period, then interrupt the rest.
+          listener.stop(false)
+          const waitIdle = Effect.gen(function* () {
+            while ((yield* FiberSet.size(connections)) > 0) yield* Effect.sleep("20 millis")
+          })
+          yield* waitIdle.pipe(Effect.timeout(options.graceMillis), Effect.ignore)
+        })
+    )
+    return { hostname: listener.hostname, port: listener.port } satisfies Listener
+  })
+
+export const BunTransportLive = Layer.succeed(Transport, { connect, serve })

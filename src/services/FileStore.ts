@@ -1,0 +1,56 @@
+import { Context, type Effect, type Option, type Scope, type Stream } from "effect"
+import type { FileFailure } from "../domain/errors.ts"
+
+/**
+ * A folder that nothing escapes. Every name passes the name rules before it
+ * gets here; the store resolves symlinks and keeps every read and write
+ * inside its root, and only ever opens regular files.
+ */
+
+export interface StoredFile {
+  readonly name: string
+  readonly size: number
+}
+
+export interface ReadableFile {
+  readonly name: string
+  readonly size: number
+  /** The bytes in [from, from + length), in chunks; fails if the file ends early. */
+  readonly chunks: (from: number, length: number) => Stream.Stream<Uint8Array, FileFailure>
+}
+
+/** A file being written under a hidden temporary name, visible only after `commit`. */
+export interface AtomicFile {
+  readonly write: (bytes: Uint8Array) => Effect.Effect<void, FileFailure>
+  /** Flushes and renames over the final name. Closing the scope without it removes the temporary. */
+  readonly commit: Effect.Effect<void, FileFailure>
+}
+
+/** A download in progress, kept under its partial name until `complete`. */
+export interface PartialFile {
+  /** Bytes the partial held when it was opened (after any truncation). */
+  readonly size: number
+  readonly write: (bytes: Uint8Array) => Effect.Effect<void, FileFailure>
+  /** Renames the partial over the final name. */
+  readonly complete: Effect.Effect<void, FileFailure>
+}
+
+export interface FileStoreService {
+  /** Absolute, symlink-free path of the folder. */
+  readonly root: string
+  /** Every regular file, recursively, hidden ones and invalid names left out, sorted by name. */
+  readonly list: Effect.Effect<ReadonlyArray<StoredFile>, FileFailure>
+  readonly openRead: (name: string) => Effect.Effect<ReadableFile, FileFailure, Scope.Scope>
+  readonly createAtomic: (name: string) => Effect.Effect<AtomicFile, FileFailure, Scope.Scope>
+  /** Opens (or creates) the partial of `name`, cut to `keep` bytes when given. */
+  readonly openPartial: (name: string, keep?: number) => Effect.Effect<PartialFile, FileFailure, Scope.Scope>
+  /** Size of the partial of `name`, if there is one. */
+  readonly partialSize: (name: string) => Effect.Effect<Option.Option<number>, FileFailure>
+  /** Size of `name` itself, if it is a regular file in the folder. */
+  readonly size: (name: string) => Effect.Effect<Option.Option<number>, FileFailure>
+  readonly removePartial: (name: string) => Effect.Effect<void, FileFailure>
+  /** Removes temporaries left by an earlier run that was killed; returns how many. */
+  readonly sweepTemporaries: Effect.Effect<number, FileFailure>
+}
+
+export class FileStore extends Context.Tag("FileStore")<FileStore, FileStoreService>() {}

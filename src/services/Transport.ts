@@ -1,0 +1,42 @@
+import { Context, type Effect, type Option, type Scope } from "effect"
+import type { ConnectionFailure } from "../domain/errors.ts"
+
+/**
+ * The transport only moves bytes. Reads hand over whatever segment arrived;
+ * writes finish when every byte was taken by the system. Each connection
+ * lives in a scope, and closing the scope closes the connection.
+ */
+export interface Connection {
+  /** "address:port" of the peer, for logs. */
+  readonly remote: string
+  /** Next segment from the peer, or None once the peer has closed. */
+  readonly read: Effect.Effect<Option.Option<Uint8Array>, ConnectionFailure>
+  /** Sends every byte, waiting for the socket to drain as often as needed. */
+  readonly write: (bytes: Uint8Array) => Effect.Effect<void, ConnectionFailure>
+}
+
+export interface ListenOptions {
+  readonly hostname: string
+  readonly port: number
+  /** On close: how long connections in flight may take before being interrupted. */
+  readonly graceMillis: number
+}
+
+export interface Listener {
+  readonly hostname: string
+  readonly port: number
+}
+
+export interface TransportService {
+  readonly connect: (host: string, port: number) => Effect.Effect<Connection, ConnectionFailure, Scope.Scope>
+  /**
+   * Accepts connections until the scope closes; each one runs `handle` in its
+   * own fiber and scope, so one client's failure never reaches another.
+   */
+  readonly serve: (
+    options: ListenOptions,
+    handle: (connection: Connection) => Effect.Effect<void, never, Scope.Scope>
+  ) => Effect.Effect<Listener, ConnectionFailure, Scope.Scope>
+}
+
+export class Transport extends Context.Tag("Transport")<Transport, TransportService>() {}
