@@ -58,21 +58,25 @@ export const parseName = (bytes: Uint8Array): Either.Either<string, NameProblem>
   })
 
 /** Validates a name typed by a user or found on disk. */
-export const checkName = (name: string): Either.Either<string, NameProblem> => parseName(utf8.encode(name))
+export const checkName = (name: string): Either.Either<string, NameProblem> =>
+  // A lone surrogate would silently become U+FFFD on encoding: refuse it instead.
+  name.isWellFormed() ? parseName(utf8.encode(name)) : Either.left("InvalidUtf8")
 
 export const isValidName = (name: string): boolean => Either.isRight(checkName(name))
 
 /**
  * Masks follow the name rules (a mask never escapes the folder either) and
- * allow only `*`, `?` and `[...]` as pattern syntax. Braces, `**` and a
- * leading `!` mean something else to glob engines, so they are refused.
+ * allow only `*`, `?` and `[...]` as pattern syntax. Braces, `**`, a
+ * leading `!` and a `/` inside brackets mean something else to glob engines,
+ * so they are refused.
  */
 export const parseMask = (bytes: Uint8Array): Either.Either<string, NameProblem> =>
   Either.flatMap(parseName(bytes), (mask) =>
-    /[{}]|\*\*|^!|\/!/.test(mask) ? Either.left("UnsupportedPattern") : Either.right(mask)
+    /[{}]|\*\*|^!|\/!|\[[^\]]*\//.test(mask) ? Either.left("UnsupportedPattern") : Either.right(mask)
   )
 
-export const checkMask = (mask: string): Either.Either<string, NameProblem> => parseMask(utf8.encode(mask))
+export const checkMask = (mask: string): Either.Either<string, NameProblem> =>
+  mask.isWellFormed() ? parseMask(utf8.encode(mask)) : Either.left("InvalidUtf8")
 
 /** Portuguese sentence for a name problem, for logs and users. */
 export const describeNameProblem = (problem: NameProblem): string => {

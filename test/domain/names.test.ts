@@ -221,3 +221,12 @@ describe("describeNameProblem", () => {
     expect(new Set(all).size).toBe(all.length)
   })
 })
+
+describe("strings that are not well-formed UTF-16", () => {
+  // Regression: TextEncoder turns a lone surrogate into U+FFFD, which would
+  // validate a different name than the one given.
+  test.each(["a\uD800", "\uDC00.txt", "x/\uD83D"])("checkName(%j) is InvalidUtf8", (name) => {
+    expect(checkName(name)).toEqual(Either.left("InvalidUtf8"))
+    expect(checkMask(name)).toEqual(Either.left("InvalidUtf8"))
+  })
+})

@@ -1,0 +1,16 @@
+import { Context } from "effect"
+
+export interface ClientSettings {
+  readonly host: string
+  readonly port: number
+  /** Deadline to connect, and longest a transfer may go without progress. */
+  readonly timeoutSeconds: number
+}
+
+export class ClientConfig extends Context.Tag("ClientConfig")<ClientConfig, ClientSettings>() {}
+
+/** Optional observer of a transfer, for progress bars. */
+export interface ProgressSink {
+  readonly start: (name: string, total: number, from: number) => void
+  readonly advance: (bytes: number) => void
+}

@@ -1,0 +1,28 @@
+import { Effect } from "effect"
+import { downloadReply } from "../../domain/grammars.ts"
+import { Status } from "../../domain/protocol.ts"
+import { FileStore } from "../../services/FileStore.ts"
+import type { ProgressSink } from "./config.ts"
+import { ServerRefused } from "./errors.ts"
+import { nextOf, nextStatus, openExchange, receiveBody } from "./session.ts"
+
+/**
+ * op 10. The data goes to the partial file, renamed to the final name only
+ * when complete; an interrupted download keeps its partial for `resume`.
+ */
+export const download = (name: string, progress?: ProgressSink) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const store = yield* FileStore
+      const wire = yield* openExchange({ _tag: "Download", name }, downloadReply())
+      if ((yield* nextStatus(wire)) !== Status.Ok) {
+        return yield* new ServerRefused({ operation: "baixar", name, reason: "Refused" })
+      }
+      const { size } = yield* nextOf(wire, "Size")
+      const partial = yield* store.openPartial(name, 0)
+      progress?.start(name, size, 0)
+      yield* receiveBody(wire, partial.write, progress)
+      yield* partial.complete
+      return { name, size }
+    })
+  )

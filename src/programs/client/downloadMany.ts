@@ -1,0 +1,61 @@
+import { Effect, Either } from "effect"
+import { downloadManyReply } from "../../domain/grammars.ts"
+import { Status } from "../../domain/protocol.ts"
+import { FileStore } from "../../services/FileStore.ts"
+import type { FileFailure } from "../../domain/errors.ts"
+import type { ProgressSink } from "./config.ts"
+import { ServerRefused, TooManyMatches } from "./errors.ts"
+import { nextOf, nextStatus, openExchange, receiveBody } from "./session.ts"
+
+export type ManyResult =
+  | { readonly _tag: "Saved"; readonly name: string; readonly size: number }
+  | { readonly _tag: "Skipped"; readonly name: string }
+  | { readonly _tag: "LocalFailure"; readonly name: string; readonly failure: FileFailure }
+
+/**
+ * op 50. The decoder has checked every announced name (valid, matching the
+ * mask, never twice) before any data arrives. A file the server skips, or
+ * one that cannot be written here, is reported and the rest goes on.
+ */
+export const downloadMany = (mask: string, progress?: ProgressSink) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const store = yield* FileStore
+      const wire = yield* openExchange({ _tag: "DownloadMany", mask }, downloadManyReply(mask))
+      const status = yield* nextStatus(wire)
+      if (status === Status.Error) return yield* new ServerRefused({ operation: "baixar-varios", name: mask, reason: "Refused" })
+      if (status === Status.TooManyMatches) {
+        const { matches, cap } = yield* nextOf(wire, "Limit")
+        return yield* new TooManyMatches({ mask, matches, cap })
+      }
+      const { entries } = yield* nextOf(wire, "Manifest")
+      const results: Array<ManyResult> = []
+      for (const entry of entries) {
+        const event = yield* nextOf(wire, "FileStart", "FileSkipped")
+        if (event._tag === "FileSkipped") {
+          results.push({ _tag: "Skipped", name: entry.name })
+          continue
+        }
+        const saved = yield* Effect.scoped(
+          Effect.gen(function* () {
+            const partial = yield* Effect.either(store.openPartial(entry.name, 0))
+            progress?.start(entry.name, event.size, 0)
+            if (Either.isLeft(partial)) {
+              yield* receiveBody(wire, () => Effect.void, progress) // keep the framing, drop the bytes
+              return Either.left(partial.left)
+            }
+            const written = yield* Effect.either(
+              receiveBody(wire, partial.right.write, progress).pipe(Effect.zipRight(partial.right.complete))
+            )
+            return written
+          })
+        )
+        results.push(
+          Either.isRight(saved)
+            ? { _tag: "Saved", name: entry.name, size: event.size }
+            : { _tag: "LocalFailure", name: entry.name, failure: saved.left as FileFailure }
+        )
+      }
+      return { entries, results }
+    })
+  )

@@ -1,0 +1,17 @@
+import { Effect } from "effect"
+import { listReply } from "../../domain/grammars.ts"
+import { Status } from "../../domain/protocol.ts"
+import { ServerRefused } from "./errors.ts"
+import { nextOf, nextStatus, openExchange } from "./session.ts"
+
+/** op 20: the listing, validated against its Schema by the decoder. */
+export const list = Effect.scoped(
+  Effect.gen(function* () {
+    const wire = yield* openExchange({ _tag: "List" }, listReply())
+    if ((yield* nextStatus(wire)) !== Status.Ok) {
+      return yield* new ServerRefused({ operation: "listar", name: "", reason: "Refused" })
+    }
+    const { entries, json } = yield* nextOf(wire, "Listing")
+    return { entries, json }
+  })
+)
