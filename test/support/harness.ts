@@ -1,0 +1,139 @@
+import { mkdtemp, rm } from "node:fs/promises"
+import * as net from "node:net"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
+import { Effect, Exit, Layer, Logger, Scope } from "effect"
+import { MAX_MANY_MATCHES } from "../../src/domain/protocol.ts"
+import { ClientConfig } from "../../src/programs/client/config.ts"
+import { ServerConfig } from "../../src/programs/server/config.ts"
+import { serveFolder } from "../../src/programs/server/server.ts"
+import { BunTransportLive } from "../../src/services/BunTransport.ts"
+import { FileStore } from "../../src/services/FileStore.ts"
+import { FileStoreLive, makeFileStore } from "../../src/services/FileStoreLive.ts"
+import { type Hasher, HasherLive } from "../../src/services/Hasher.ts"
+import type { Transport } from "../../src/services/Transport.ts"
+
+/**
+ * A real server on 127.0.0.1 with an ephemeral port over a fresh temporary
+ * folder, plus a client folder, for end-to-end tests over loopback TCP.
+ */
+
+export type ClientServices = FileStore | Hasher | Transport | ClientConfig | Scope.Scope
+
+export interface TestServer {
+  readonly port: number
+  readonly serverDir: string
+  readonly clientDir: string
+  /** Every log line the server wrote, in order. */
+  readonly logs: Array<string>
+  /** Runs a client program against this server, from the client folder. */
+  readonly client: <A, E>(
+    program: Effect.Effect<A, E, ClientServices>,
+    options?: { readonly timeoutSeconds?: number }
+  ) => Promise<Exit.Exit<A, E>>
+  readonly close: () => Promise<void>
+}
+
+export interface TestServerOptions {
+  readonly timeoutSeconds?: number
+  readonly maxMatches?: number
+  readonly graceMillis?: number
+}
+
+export const tempDir = (label: string) => mkdtemp(path.join(tmpdir(), `arquivos-${label}-`))
+
+export const startServer = async (options: TestServerOptions = {}): Promise<TestServer> => {
+  const serverDir = await tempDir("servidor")
+  const clientDir = await tempDir("cliente")
+  const logs: Array<string> = []
+  const scope = Effect.runSync(Scope.make())
+  const timeoutSeconds = options.timeoutSeconds ?? 5
+  const collect = Logger.replace(
+    Logger.defaultLogger,
+    Logger.make(({ message }) => {
+      logs.push(Array.isArray(message) ? message.map(String).join(" ") : String(message))
+    })
+  )
+  const serverLayers = Layer.mergeAll(
+    FileStoreLive(serverDir),
+    HasherLive,
+    BunTransportLive,
+    Layer.succeed(ServerConfig, {
+      requestSeconds: timeoutSeconds,
+      idleSeconds: timeoutSeconds,
+      maxMatches: options.maxMatches ?? MAX_MANY_MATCHES
+    }),
+    collect
+  )
+  const listener = await Effect.runPromise(
+    serveFolder({ hostname: "127.0.0.1", port: 0, graceMillis: options.graceMillis ?? 500 }).pipe(
+      Scope.extend(scope),
+      Effect.provide(serverLayers)
+    )
+  )
+  const clientStore = Layer.succeed(FileStore, await Effect.runPromise(makeFileStore(clientDir)))
+  return {
+    port: listener.port,
+    serverDir,
+    clientDir,
+    logs,
+    client: (program, clientOptions = {}) =>
+      Effect.runPromiseExit(
+        program.pipe(
+          Effect.scoped,
+          Effect.provide(
+            Layer.mergeAll(
+              clientStore,
+              HasherLive,
+              BunTransportLive,
+              Layer.succeed(ClientConfig, {
+                host: "127.0.0.1",
+                port: listener.port,
+                timeoutSeconds: clientOptions.timeoutSeconds ?? timeoutSeconds
+              })
+            )
+          )
+        )
+      ),
+    close: async () => {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+      await rm(serverDir, { recursive: true, force: true })
+      await rm(clientDir, { recursive: true, force: true })
+    }
+  }
+}
+
+export interface RawOptions {
+  /** Send the request split into pieces of this many bytes, with a pause between them. */
+  readonly pieceBytes?: number
+  readonly pauseMillis?: number
+  /** Give up after this long (the promise still resolves with what arrived). */
+  readonly limitMillis?: number
+}
+
+/**
+ * Sends raw bytes to the server and collects everything it answers until it
+ * closes: the byte-exact view of an exchange.
+ */
+export const rawExchange = (port: number, request: Uint8Array, options: RawOptions = {}): Promise<Uint8Array> =>
+  new Promise((resolve, reject) => {
+    const received: Array<Buffer> = []
+    const socket = net.connect({ host: "127.0.0.1", port })
+    const timer = setTimeout(() => socket.destroy(), options.limitMillis ?? 10_000)
+    socket.on("data", (chunk: Buffer) => received.push(chunk))
+    socket.on("error", (error) => {
+      if ((error as { code?: string }).code !== "ECONNRESET") reject(error)
+    })
+    socket.on("close", () => {
+      clearTimeout(timer)
+      resolve(new Uint8Array(Buffer.concat(received)))
+    })
+    socket.on("connect", async () => {
+      const piece = options.pieceBytes ?? request.length
+      for (let offset = 0; offset < request.length; offset += piece) {
+        if (socket.destroyed) return
+        socket.write(request.subarray(offset, offset + piece))
+        if (options.pauseMillis) await new Promise((r) => setTimeout(r, options.pauseMillis))
+      }
+    })
+  })
