@@ -26,26 +26,49 @@ export const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
   return out
 }
 
+/** One named field of a message, as it goes on the wire (for encoding and for tracing). */
+export interface Field {
+  readonly label: string
+  readonly bytes: Uint8Array
+}
+
+const field = (label: string, bytes: Uint8Array): Field => ({ label, bytes })
+
 const withLength = (text: string): ReadonlyArray<Uint8Array> => {
   const bytes = utf8.encode(text)
   return [u32(bytes.length), bytes]
 }
 
-export const encodeRequest = (request: Request): Uint8Array => {
+const lengthAndText = (lengthLabel: string, textLabel: string, text: string): ReadonlyArray<Field> => {
+  const [length, bytes] = withLength(text)
+  return [field(lengthLabel, length!), field(textLabel, bytes!)]
+}
+
+const nameFields = (name: string) => lengthAndText("tamanho do nome", "nome", name)
+
+/** The fields of a request, in wire order, each with its Portuguese label. */
+export const requestFields = (request: Request): ReadonlyArray<Field> => {
   switch (request._tag) {
     case "Download":
-      return concat([Uint8Array.of(Opcode.Download), ...withLength(request.name)])
+      return [field("operação", Uint8Array.of(Opcode.Download)), ...nameFields(request.name)]
     case "List":
-      return Uint8Array.of(Opcode.List)
+      return [field("operação", Uint8Array.of(Opcode.List))]
     case "Upload":
-      return concat([Uint8Array.of(Opcode.Upload), ...withLength(request.name)])
+      return [field("operação", Uint8Array.of(Opcode.Upload)), ...nameFields(request.name)]
     case "Resume":
       if (request.md5.length !== MD5_BYTES) throw new RangeError("an MD5 digest has 16 bytes")
-      return concat([Uint8Array.of(Opcode.Resume), ...withLength(request.name), u32(request.position), request.md5])
+      return [
+        field("operação", Uint8Array.of(Opcode.Resume)),
+        ...nameFields(request.name),
+        field("posição", u32(request.position)),
+        field("md5", request.md5)
+      ]
     case "DownloadMany":
-      return concat([Uint8Array.of(Opcode.DownloadMany), ...withLength(request.mask)])
+      return [field("operação", Uint8Array.of(Opcode.DownloadMany)), ...lengthAndText("tamanho da máscara", "máscara", request.mask)]
   }
 }
+
+export const encodeRequest = (request: Request): Uint8Array => concat(requestFields(request).map((f) => f.bytes))
 
 /** A lone status byte. */
 export const encodeStatus = (status: number): Uint8Array => Uint8Array.of(status)

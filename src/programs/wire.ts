@@ -11,7 +11,8 @@ import type { Connection } from "../services/Transport.ts"
 export interface Wire<E> {
   /** The next event from the peer. */
   readonly next: Effect.Effect<E, ProtocolViolation | ConnectionFailure | Timeout>
-  readonly send: (bytes: Uint8Array) => Effect.Effect<void, ConnectionFailure | Timeout>
+  /** Sends bytes; `label` names the field for `--trace` (unlabelled bytes are file data). */
+  readonly send: (bytes: Uint8Array, label?: string) => Effect.Effect<void, ConnectionFailure | Timeout>
   /** Bytes received after the peer's message was complete. */
   readonly excess: () => number
 }

@@ -49,6 +49,8 @@ export interface FileStoreService {
   /** Size of `name` itself, if it is a regular file in the folder. */
   readonly size: (name: string) => Effect.Effect<Option.Option<number>, FileFailure>
   readonly removePartial: (name: string) => Effect.Effect<void, FileFailure>
+  /** Renames `name` to its partial name, so a finished file can be continued. */
+  readonly adoptAsPartial: (name: string) => Effect.Effect<void, FileFailure>
   /** Removes temporaries left by an earlier run that was killed; returns how many. */
   readonly sweepTemporaries: Effect.Effect<number, FileFailure>
 }

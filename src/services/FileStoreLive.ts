@@ -258,6 +258,13 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
           const { partial } = await partialPaths(name)
           await fs.rm(partial, { force: true })
         }),
+      adoptAsPartial: (name) =>
+        attempt(name, async () => {
+          const { target, partial } = await partialPaths(name)
+          const stats = await fs.lstat(target)
+          if (!stats.isFile()) throw failure(name, "NotRegularFile", "não é um arquivo comum")
+          await fs.rename(target, partial)
+        }),
       sweepTemporaries
     } satisfies FileStoreService
   })

@@ -11,6 +11,8 @@ export class ClientConfig extends Context.Tag("ClientConfig")<ClientConfig, Clie
 
 /** Optional observer of a transfer, for progress bars. */
 export interface ProgressSink {
+  /** op 50: how many files and bytes the manifest announced. */
+  readonly batch?: (count: number, totalBytes: number) => void
   readonly start: (name: string, total: number, from: number) => void
   readonly advance: (bytes: number) => void
 }

@@ -29,6 +29,7 @@ export const downloadMany = (mask: string, progress?: ProgressSink) =>
         return yield* new TooManyMatches({ mask, matches, cap })
       }
       const { entries } = yield* nextOf(wire, "Manifest")
+      progress?.batch?.(entries.length, entries.reduce((sum, entry) => sum + entry.size, 0))
       const results: Array<ManyResult> = []
       for (const entry of entries) {
         const event = yield* nextOf(wire, "FileStart", "FileSkipped")

@@ -1,34 +1,52 @@
 import { Effect, Option } from "effect"
 import { FileFailure, HashMismatch } from "../../domain/errors.ts"
 import { resumeReply } from "../../domain/grammars.ts"
-import { MAX_U32, Status } from "../../domain/protocol.ts"
 import { partialNameOf } from "../../domain/names.ts"
+import { MAX_U32, Status } from "../../domain/protocol.ts"
 import { FileStore } from "../../services/FileStore.ts"
 import { Hasher } from "../../services/Hasher.ts"
 import type { ProgressSink } from "./config.ts"
 import { ServerRefused } from "./errors.ts"
 import { nextOf, nextStatus, openExchange, receiveBody } from "./session.ts"
 
+export interface ResumeResult {
+  readonly name: string
+  /** Where the transfer started. */
+  readonly from: number
+  /** Size of the complete file. */
+  readonly size: number
+  /** The local file was already whole: nothing was transferred or changed. */
+  readonly alreadyComplete: boolean
+}
+
 /**
- * op 40: continues the partial of `name` from `position` (default: all of
- * it), after the server confirms the MD5 of those bytes. On a mismatch the
- * partial is kept as it was.
+ * op 40: continues `name` from `position` (default: all that is held) after
+ * the server confirms the MD5 of those bytes. What is held is the partial
+ * download, or else the finished local file (asking to resume a complete file
+ * says so, as `wget -c` does). On a mismatch nothing local changes.
  */
 export const resume = (name: string, position?: number, progress?: ProgressSink) =>
   Effect.scoped(
     Effect.gen(function* () {
       const store = yield* FileStore
       const hasher = yield* Hasher
-      const held = yield* store.partialSize(name)
+      const partial = yield* store.partialSize(name)
+      const finished = Option.isNone(partial) ? yield* store.size(name) : Option.none<number>()
+      const held = Option.orElse(partial, () => finished)
       if (Option.isNone(held)) {
         return yield* new FileFailure({ name, reason: "NotFound", detail: "não há download parcial para retomar" })
       }
       const from = position ?? held.value
       if (from > held.value || from > MAX_U32) {
-        return yield* new FileFailure({ name, reason: "TooLarge", detail: `a posição ${from} passa dos ${held.value} bytes já baixados` })
+        return yield* new FileFailure({
+          name,
+          reason: "TooLarge",
+          detail: `a posição ${from} passa dos ${held.value} bytes que você tem`
+        })
       }
+      const source = Option.isSome(partial) ? partialNameOf(name) : name
       const md5 = yield* Effect.scoped(
-        Effect.flatMap(store.openRead(partialNameOf(name)), (partial) => hasher.md5(partial.chunks(0, from)))
+        Effect.flatMap(store.openRead(source), (file) => hasher.md5(file.chunks(0, from)))
       )
       const wire = yield* openExchange({ _tag: "Resume", name, position: from, md5 }, resumeReply())
       if ((yield* nextStatus(wire)) !== Status.Ok) {
@@ -37,11 +55,16 @@ export const resume = (name: string, position?: number, progress?: ProgressSink)
       const verdict = yield* nextStatus(wire)
       if (verdict === Status.NotFound) return yield* new ServerRefused({ operation: "retomar", name, reason: "NotFound" })
       if (verdict === Status.HashMismatch) return yield* new HashMismatch({ name, position: from })
-      const { size } = yield* nextOf(wire, "Size")
-      const partial = yield* store.openPartial(name, from)
-      progress?.start(name, from + size, from)
-      yield* receiveBody(wire, partial.write, progress)
-      yield* partial.complete
-      return { name, from, size: from + size }
+      const { size: remaining } = yield* nextOf(wire, "Size")
+      const result: ResumeResult = { name, from, size: from + remaining, alreadyComplete: false }
+      if (Option.isSome(finished) && remaining === 0 && from === finished.value) {
+        return { ...result, alreadyComplete: true }
+      }
+      if (Option.isSome(finished)) yield* store.adoptAsPartial(name)
+      const file = yield* store.openPartial(name, from)
+      progress?.start(name, from + remaining, from)
+      yield* receiveBody(wire, file.write, progress)
+      yield* file.complete
+      return result
     })
   )

@@ -1,10 +1,48 @@
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import type { Grammar } from "../../domain/decoder.ts"
-import { encodeRequest } from "../../domain/encode.ts"
+import { concat, requestFields } from "../../domain/encode.ts"
 import type { Request, ServerEvent } from "../../domain/messages.ts"
 import { Transport } from "../../services/Transport.ts"
 import { makeWire, withDeadline, type Wire } from "../wire.ts"
 import { ClientConfig, type ProgressSink } from "./config.ts"
+import { hex, receivedLine, sentLine, Trace } from "./trace.ts"
+
+/** Wraps a wire so that every field sent and received is shown (`--trace`). */
+const traced = (wire: Wire<ServerEvent>, line: (text: string) => void): Wire<ServerEvent> => {
+  let sentData = 0
+  let receivedData = 0
+  const flushSent = () => {
+    if (sentData > 0) line(`→ ${"dados enviados".padEnd(18)} ${sentData} bytes`)
+    sentData = 0
+  }
+  return {
+    ...wire,
+    send: (bytes, label) =>
+      Effect.zipRight(
+        Effect.sync(() => {
+          if (label !== undefined) return line(sentLine({ label, bytes }))
+          if (sentData === 0) line(`→ ${"dados (início)".padEnd(18)} ${hex(bytes)}`)
+          sentData += bytes.length
+        }),
+        wire.send(bytes, label)
+      ),
+    next: Effect.tap(wire.next, (event) => {
+      flushSent()
+      if (event._tag === "Data") {
+        if (receivedData === 0) line(`← ${"dados (início)".padEnd(18)} ${hex(event.bytes)}`)
+        receivedData += event.bytes.length
+        return
+      }
+      if (event._tag === "End") {
+        line(`← ${"fim dos dados".padEnd(18)} ${receivedData} bytes recebidos`)
+        receivedData = 0
+        return
+      }
+      const text = receivedLine(event)
+      if (text !== undefined) line(text)
+    })
+  }
+}
 
 /** Connects (within the deadline), sends the request, and decodes the reply with `grammar`. */
 export const openExchange = (request: Request, grammar: Grammar<ServerEvent>) =>
@@ -14,8 +52,15 @@ export const openExchange = (request: Request, grammar: Grammar<ServerEvent>) =>
     const connection = yield* transport
       .connect(config.host, config.port)
       .pipe(withDeadline("Connect", config.timeoutSeconds))
-    const wire = makeWire(connection, grammar, config.timeoutSeconds)
-    yield* wire.send(encodeRequest(request))
+    const trace = yield* Effect.serviceOption(Trace)
+    const plain = makeWire(connection, grammar, config.timeoutSeconds)
+    const wire = Option.isSome(trace) ? traced(plain, trace.value.line) : plain
+    const fields = requestFields(request)
+    if (Option.isSome(trace)) {
+      trace.value.line(`conectado a ${connection.remote}`)
+      for (const field of fields) trace.value.line(sentLine(field))
+    }
+    yield* plain.send(concat(fields.map((field) => field.bytes)))
     return wire
   })
 

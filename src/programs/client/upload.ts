@@ -22,7 +22,7 @@ export const upload = (name: string, progress?: ProgressSink) =>
         return yield* new ServerRefused({ operation: "enviar", name, reason: "Refused" })
       }
       progress?.start(name, file.size, 0)
-      yield* wire.send(u32(file.size))
+      yield* wire.send(u32(file.size), "tamanho do arquivo")
       yield* Stream.runForEach(file.chunks(0, file.size), (chunk) =>
         wire.send(chunk).pipe(Effect.tap(() => progress?.advance(chunk.length)))
       )

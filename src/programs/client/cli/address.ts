@@ -1,0 +1,24 @@
+import { Either } from "effect"
+
+export interface ServerAddress {
+  readonly host: string
+  readonly port: number
+}
+
+/**
+ * "host:port", "1.2.3.4:port" or "[v6]:port". The port is required: the
+ * assignment asks for the address in the form ip:porta.
+ */
+export const parseServerAddress = (text: string): Either.Either<ServerAddress, string> => {
+  const match = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:\[\]\s]+):(\d+)$/.exec(text)
+  if (!match) {
+    return Either.left(
+      text.includes(":") && !text.startsWith("[") && text.split(":").length > 2
+        ? `endereço inválido: "${text}" (endereço IPv6 vai entre colchetes: [::1]:20000)`
+        : `endereço inválido: "${text}" (use HOST:PORTA, por exemplo 127.0.0.1:20000)`
+    )
+  }
+  const port = Number(match[2])
+  if (!(port >= 1 && port <= 65535)) return Either.left(`porta inválida: "${match[2]}" (use de 1 a 65535)`)
+  return Either.right({ host: match[1]!, port })
+}

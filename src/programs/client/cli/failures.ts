@@ -1,0 +1,116 @@
+import { Match } from "effect"
+import type { ClientError } from "../errors.ts"
+import type { Command } from "./commands.ts"
+
+/** Exit statuses, as documented in the README. */
+export const ExitCode = {
+  Ok: 0,
+  /** Refused by the server, not found, hash mismatch, or a local file problem. */
+  Refused: 1,
+  Usage: 2,
+  /** Network error, timeout, or a server that broke the protocol. */
+  Network: 3
+} as const
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
+
+export const exitCodeOf = (error: ClientError): ExitCode =>
+  Match.value(error).pipe(
+    Match.tagsExhaustive({
+      ServerRefused: () => ExitCode.Refused,
+      TooManyMatches: () => ExitCode.Refused,
+      HashMismatch: () => ExitCode.Refused,
+      FileFailure: () => ExitCode.Refused,
+      ProtocolViolation: () => ExitCode.Network,
+      ConnectionFailure: () => ExitCode.Network,
+      Timeout: () => ExitCode.Network
+    })
+  )
+
+export interface FailureContext {
+  /** "host:port" as the user typed it. */
+  readonly server: string
+  readonly command: Command
+}
+
+const subject = (command: Command): string | undefined => {
+  switch (command._tag) {
+    case "Download":
+    case "Upload":
+    case "Resume":
+      return command.name
+    case "DownloadMany":
+      return command.mask
+    default:
+      return undefined
+  }
+}
+
+/** Whether a failure mid-download leaves a partial worth resuming. */
+const keepsPartial = (command: Command) => command._tag === "Download" || command._tag === "Resume"
+
+/** One sentence that names the file and says what to do. */
+export const describeClientError = (error: ClientError, context: FailureContext): string => {
+  const name = subject(context.command)
+  const quoted = name === undefined ? "" : ` "${name}"`
+  const resumeHint =
+    keepsPartial(context.command) && name !== undefined ? ` O que chegou ficou guardado: use "retomar ${name}".` : ""
+  return Match.value(error).pipe(
+    Match.tagsExhaustive({
+      ServerRefused: (e) => {
+        if (e.reason === "NotFound") return `"${e.name}" não existe no servidor. O parcial local foi mantido.`
+        switch (e.operation) {
+          case "baixar":
+            return `O servidor recusou baixar "${e.name}": não existe lá ou não pode ser lido. Use "listar" para ver os nomes.`
+          case "enviar":
+            return `O servidor recusou ou não conseguiu gravar "${e.name}" (nome inválido, uma pasta com esse nome, ou sem espaço).`
+          case "retomar":
+            return `O servidor recusou o pedido de retomar "${e.name}".`
+          case "baixar-varios":
+            return `O servidor recusou a máscara "${e.name}".`
+          default:
+            return "O servidor não conseguiu listar a pasta. Tente de novo."
+        }
+      },
+      TooManyMatches: (e) =>
+        `A máscara "${e.mask}" casou ${e.matches} arquivos; o servidor envia no máximo ${e.cap} por vez. Use uma máscara mais específica.`,
+      HashMismatch: (e) =>
+        `O início de "${e.name}" que você tem (${e.position} bytes) não confere com o arquivo do servidor. O parcial foi mantido; para baixar do zero use "baixar ${e.name}".`,
+      FileFailure: (e) => {
+        switch (e.reason) {
+          case "NotFound":
+            return `"${e.name}" não foi encontrado na pasta local (${e.detail}).`
+          case "OutsideRoot":
+            return `"${e.name}" leva para fora da pasta local (link simbólico?): recusado.`
+          case "IsDirectory":
+            return `Já existe uma pasta chamada "${e.name}" na pasta local: renomeie-a ou apague-a e tente de novo.`
+          case "NotRegularFile":
+            return `"${e.name}" na pasta local não é um arquivo comum.`
+          case "PermissionDenied":
+            return `Sem permissão para ler ou gravar "${e.name}" na pasta local.`
+          case "NoSpace":
+            return `Sem espaço em disco para gravar "${e.name}". Libere espaço e use "retomar ${e.name}".`
+          case "TooLarge":
+            return `"${e.name}": ${e.detail}.`
+          case "Io":
+            return `Erro ao ler ou gravar "${e.name}" na pasta local: ${e.detail}.`
+        }
+      },
+      ProtocolViolation: (e) =>
+        `O servidor ${context.server} respondeu fora do protocolo ao pedido${quoted} (${e.detail}); nada foi gravado com o nome final.`,
+      ConnectionFailure: (e) => {
+        switch (e.reason) {
+          case "Refused":
+            return `Conexão recusada por ${context.server}: o servidor está rodando nessa porta?`
+          case "Unresolved":
+            return `Não foi possível encontrar o servidor de ${context.server}: confira o nome.`
+          default:
+            return `A conexão com ${context.server} caiu${name === undefined ? "" : ` durante${quoted}`}.${resumeHint}`
+        }
+      },
+      Timeout: (e) =>
+        e.phase === "Connect"
+          ? `O servidor ${context.server} não respondeu em ${e.seconds} s: confira o endereço e a rede.`
+          : `Nada se moveu por ${e.seconds} s${name === undefined ? "" : ` em${quoted}`}; a operação foi cancelada.${resumeHint}`
+    })
+  )
+}

@@ -1,0 +1,49 @@
+import type { ListingEntry } from "../../../domain/messages.ts"
+
+/** Text shown to people: sizes, tables, and names made safe to print. */
+
+const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"]
+
+export const humanSize = (bytes: number): string => {
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024
+    unit++
+  }
+  const text = unit === 0 ? String(value) : value.toFixed(value < 10 ? 1 : 0)
+  return `${text.replace(".", ",")} ${UNITS[unit]}`
+}
+
+/** Names come from the network: escape anything a terminal would interpret. */
+export const printable = (text: string): string =>
+  text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`)
+
+/** Groups digits in threes, as "1.234.567". */
+export const exactBytes = (bytes: number | bigint): string => bytes.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ".")
+
+/** The listing as an aligned table with a total line. */
+export const listingTable = (entries: ReadonlyArray<ListingEntry>): string => {
+  if (entries.length === 0) return "(nenhum arquivo no servidor)"
+  const rows = entries.map((entry) => {
+    const bytes = BigInt(entry.tamanho)
+    return { name: printable(entry.nome), human: humanSize(Number(bytes)), exact: exactBytes(bytes), bytes }
+  })
+  const total = rows.reduce((sum, row) => sum + row.bytes, 0n)
+  const totalRow = {
+    name: `total: ${rows.length} ${rows.length === 1 ? "arquivo" : "arquivos"}`,
+    human: humanSize(Number(total)),
+    exact: exactBytes(total)
+  }
+  const nameWidth = Math.max("NOME".length, ...rows.map((row) => row.name.length), totalRow.name.length)
+  const humanWidth = Math.max("TAMANHO".length, ...rows.map((row) => row.human.length), totalRow.human.length)
+  const exactWidth = Math.max("BYTES".length, ...rows.map((row) => row.exact.length), totalRow.exact.length)
+  const line = (name: string, human: string, exact: string) =>
+    `${name.padEnd(nameWidth)}  ${human.padStart(humanWidth)}  ${exact.padStart(exactWidth)}`
+  return [
+    line("NOME", "TAMANHO", "BYTES"),
+    ...rows.map((row) => line(row.name, row.human, row.exact)),
+    "-".repeat(nameWidth + humanWidth + exactWidth + 4),
+    line(totalRow.name, totalRow.human, totalRow.exact)
+  ].join("\n")
+}

@@ -1,0 +1,94 @@
+import * as readline from "node:readline"
+import { Effect, Either, Fiber, type ManagedRuntime, type Scope } from "effect"
+import { FileStore } from "../../../services/FileStore.ts"
+import type { ClientServices } from "../context.ts"
+import { COMMAND_WORDS, COMMANDS, parseCommand, tokenize } from "./commands.ts"
+import { ExitCode } from "./failures.ts"
+import { type Console, runCommand } from "./runner.ts"
+
+type Runtime = ManagedRuntime.ManagedRuntime<Exclude<ClientServices, Scope.Scope>, unknown>
+
+const commandFor = (word: string) => COMMANDS.find((spec) => spec.name === word || spec.aliases.includes(word))
+
+/** Candidates for Tab: command words first, then remote names (last listing) or local names for `enviar`. */
+export const completions = async (
+  line: string,
+  remoteNames: ReadonlyArray<string>,
+  localNames: () => Promise<ReadonlyArray<string>>
+): Promise<[Array<string>, string]> => {
+  const words = line.split(/\s+/)
+  const current = words[words.length - 1] ?? ""
+  if (words.length <= 1) return [COMMAND_WORDS.filter((word) => word.startsWith(current)).map((w) => `${w} `), current]
+  const spec = commandFor(words[0]!)
+  if (spec === undefined || words.length > 2) return [[], current]
+  const pool = spec.name === "enviar" ? await localNames() : ["baixar", "retomar"].includes(spec.name) ? remoteNames : []
+  return [pool.filter((name) => name.startsWith(current)), current]
+}
+
+/**
+ * The interactive shell: a prompt with line editing, history and Tab
+ * completion. Ctrl+C during a transfer cancels it (the partial download
+ * stays for `retomar`); Ctrl+C at the prompt, `sair` or Ctrl+D leave.
+ */
+export const runInteractive = (runtime: Runtime, console: Console): Promise<ExitCode> =>
+  new Promise((resolve) => {
+    const localNames = () =>
+      runtime
+        .runPromise(Effect.flatMap(FileStore, (store) => store.list))
+        .then((files) => files.map((file) => file.name))
+        .catch(() => [])
+    const rl = readline.createInterface({
+      input: process.stdin,
+      output: process.stdout,
+      terminal: true,
+      historySize: 500,
+      completer: (line: string, callback: (error: null, result: [Array<string>, string]) => void) => {
+        completions(line, console.remoteNames, localNames).then((result) => callback(null, result))
+      }
+    })
+    let running: Fiber.RuntimeFiber<ExitCode, unknown> | undefined
+    let last: ExitCode = ExitCode.Ok
+    let closing = false
+    let closeWhenDone = false
+    const leave = () => {
+      if (closing) return
+      closing = true
+      rl.close()
+      resolve(last)
+    }
+    rl.on("SIGINT", () => {
+      if (running) {
+        Effect.runFork(Fiber.interrupt(running))
+        return
+      }
+      process.stdout.write("\n")
+      leave()
+    })
+    rl.on("close", () => {
+      if (running) closeWhenDone = true
+      else {
+        if (!closing) process.stdout.write("\n")
+        leave()
+      }
+    })
+    rl.on("line", (line) => {
+      const command = Either.flatMap(tokenize(line), parseCommand)
+      if (Either.isLeft(command)) {
+        if (line.trim() !== "") console.err(command.left)
+        return rl.prompt()
+      }
+      if (command.right._tag === "Quit") return leave()
+      const fiber = runtime.runFork(Effect.scoped(runCommand(command.right, console)))
+      running = fiber
+      fiber.addObserver((exit) => {
+        running = undefined
+        if (exit._tag === "Success") last = exit.value
+        else console.err("Cancelado. O download parcial, se houver, ficou guardado para retomar.")
+        if (closeWhenDone) return leave()
+        if (!closing) rl.prompt()
+      })
+    })
+    console.out('Conectando a cada operação em ' + console.server + '. Digite "ajuda" para ver os comandos.')
+    rl.setPrompt("cliente> ")
+    rl.prompt()
+  })

@@ -1,0 +1,8 @@
+import type { Scope } from "effect"
+import type { FileStore } from "../../services/FileStore.ts"
+import type { Hasher } from "../../services/Hasher.ts"
+import type { Transport } from "../../services/Transport.ts"
+import type { ClientConfig } from "./config.ts"
+
+/** What every client program runs on. */
+export type ClientServices = FileStore | Hasher | Transport | ClientConfig | Scope.Scope
