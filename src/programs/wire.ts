@@ -29,8 +29,14 @@ export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, idleSec
   const decoder = new Decoder(grammar)
   const ready: Array<E> = []
   const idle = withDeadline("Idle", idleSeconds)
+  // A segment already queued is taken without a deadline: the deadline (a
+  // forked timer) is only paid when there is something to wait for.
+  const segment = Effect.suspend(() => {
+    const now = connection.readNow()
+    return now === undefined ? idle(connection.read) : Effect.succeed(now)
+  })
   const fill: Effect.Effect<void, ProtocolViolation | ConnectionFailure | Timeout> = Effect.flatMap(
-    idle(connection.read),
+    segment,
     Option.match({
       onNone: () => Either.match(decoder.end(), { onLeft: Effect.fail, onRight: () => Effect.void }),
       onSome: (bytes) =>
@@ -51,7 +57,11 @@ export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, idleSec
   })
   return {
     next,
-    send: (bytes) => idle(connection.write(bytes)),
+    send: (bytes) =>
+      Effect.suspend(() => {
+        const taken = connection.writeNow(bytes)
+        return taken >= bytes.length ? Effect.void : idle(connection.write(bytes.subarray(taken)))
+      }),
     excess: () => decoder.bufferedBytes
   }
 }

@@ -150,9 +150,17 @@ const makeConnection = (socket: Socket<SocketState>): Connection => {
         if (state.onWritable === attempt) state.onWritable = undefined
       })
     })
+  const readNow = () => {
+    const result = take()
+    return result instanceof ConnectionFailure ? undefined : result
+  }
+  const writeNow = (bytes: Uint8Array) => {
+    if (state.failure) return 0
+    return Math.max(0, socket.write(bytes))
+  }
   const address = socket.remoteAddress.replace(/^::ffff:(?=\d+\.)/, "")
   const remote = address.includes(":") ? `[${address}]:${socket.remotePort}` : `${address}:${socket.remotePort}`
-  return { remote, read, write }
+  return { remote, read, write, readNow, writeNow }
 }
 
 /** Ends the socket gracefully: the peer receives everything written, then FIN. */

@@ -12,6 +12,9 @@ import { type AtomicFile, FileStore, type FileStoreService, type PartialFile, ty
 /** Chunk size for reads: large enough that per-chunk overhead vanishes. */
 const CHUNK = 256 * 1024
 
+/** Writes are gathered up to this size before they go to the file. */
+const WRITE_BUFFER = 1024 * 1024
+
 /** Hidden, so never listed or served; recognizable, so a later run can sweep it. */
 const TEMP_PREFIX = ".envio-"
 const TEMP_SUFFIX = ".tmp"
@@ -104,14 +107,45 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
       return { dir, target }
     }
 
-    const writeAll = (name: string, handle: fs.FileHandle, bytes: Uint8Array, position: number) =>
-      attempt(name, async () => {
-        let done = 0
-        while (done < bytes.length) {
-          const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done)
-          done += bytesWritten
-        }
+    const writeAt = async (handle: fs.FileHandle, bytes: Uint8Array, position: number) => {
+      let done = 0
+      while (done < bytes.length) {
+        const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done)
+        done += bytesWritten
+      }
+    }
+
+    /**
+     * Appends through a buffer, so that the many small segments a socket
+     * delivers become few large writes. `flush` writes what is buffered.
+     */
+    const appender = (name: string, handle: fs.FileHandle, start: number) => {
+      const buffer = new Uint8Array(WRITE_BUFFER)
+      let buffered = 0
+      let position = start
+      const flush = attempt(name, async () => {
+        if (buffered === 0) return
+        await writeAt(handle, buffer.subarray(0, buffered), position)
+        position += buffered
+        buffered = 0
       })
+      const write = (bytes: Uint8Array): Effect.Effect<void, FileFailure> =>
+        Effect.suspend(() => {
+          if (buffered + bytes.length <= WRITE_BUFFER) {
+            buffer.set(bytes, buffered)
+            buffered += bytes.length
+            return buffered === WRITE_BUFFER ? flush : Effect.void
+          }
+          if (buffered === 0) {
+            return attempt(name, async () => {
+              await writeAt(handle, bytes, position)
+              position += bytes.length
+            })
+          }
+          return Effect.zipRight(flush, write(bytes))
+        })
+      return { write, flush }
+    }
 
     const closeQuietly = (handle: fs.FileHandle) => Effect.promise(() => handle.close().catch(() => undefined))
 
@@ -155,14 +189,17 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
               Effect.zipRight(committed ? Effect.void : Effect.promise(() => fs.rm(temp, { force: true })))
             )
         )
-        let position = 0
+        const output = appender(name, handle, 0)
         const file: AtomicFile = {
-          write: (bytes) => writeAll(name, handle, bytes, position).pipe(Effect.tap(() => (position += bytes.length))),
-          commit: attempt(name, async () => {
-            await handle.datasync()
-            await fs.rename(temp, target)
-            committed = true
-          })
+          write: output.write,
+          commit: Effect.zipRight(
+            output.flush,
+            attempt(name, async () => {
+              await handle.datasync()
+              await fs.rename(temp, target)
+              committed = true
+            })
+          )
         }
         return file
       })
@@ -181,18 +218,24 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
         )
         const stats = yield* attempt(name, () => handle.stat())
         if (!stats.isFile()) return yield* failure(name, "NotRegularFile", "o arquivo parcial não é um arquivo comum")
-        let position = stats.size
+        let size = stats.size
         if (keep !== undefined && keep < stats.size) {
           yield* attempt(name, () => handle.truncate(keep))
-          position = keep
+          size = keep
         }
+        const output = appender(name, handle, size)
+        // Whatever arrived is kept for resume, even when the download is interrupted.
+        yield* Effect.addFinalizer(() => Effect.ignore(output.flush))
         const file: PartialFile = {
-          size: position,
-          write: (bytes) => writeAll(name, handle, bytes, position).pipe(Effect.tap(() => (position += bytes.length))),
-          complete: attempt(name, async () => {
-            await handle.datasync()
-            await fs.rename(partial, target)
-          })
+          size,
+          write: output.write,
+          complete: Effect.zipRight(
+            output.flush,
+            attempt(name, async () => {
+              await handle.datasync()
+              await fs.rename(partial, target)
+            })
+          )
         }
         return file
       })

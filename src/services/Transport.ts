@@ -13,6 +13,14 @@ export interface Connection {
   readonly read: Effect.Effect<Option.Option<Uint8Array>, ConnectionFailure>
   /** Sends every byte, waiting for the socket to drain as often as needed. */
   readonly write: (bytes: Uint8Array) => Effect.Effect<void, ConnectionFailure>
+  /**
+   * Fast paths that never wait, so callers can skip the cost of a deadline
+   * when nothing has to be waited for. `readNow`: a queued segment, None at
+   * the end, or undefined when `read` would wait (or has a failure to
+   * report). `writeNow`: how many bytes the socket took right away.
+   */
+  readonly readNow: () => Option.Option<Uint8Array> | undefined
+  readonly writeNow: (bytes: Uint8Array) => number
 }
 
 export interface ListenOptions {
