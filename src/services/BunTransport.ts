@@ -176,6 +176,8 @@ const connect = (host: string, port: number) =>
       Bun.connect<SocketState>({
         hostname: host,
         port,
+        // A peer that half-closes after its message must still get every byte of the answer.
+        allowHalfOpen: true,
         data: new SocketState(),
         socket: { ...handlers, connectError: () => {} }
       }).then(
@@ -211,6 +213,7 @@ const serve = (
           Bun.listen<SocketState>({
             hostname: options.hostname,
             port: options.port,
+            allowHalfOpen: true,
             socket: {
               ...handlers,
               open(socket) {

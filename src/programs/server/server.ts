@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Context, Effect, Scope } from "effect"
 import { FileStore } from "../../services/FileStore.ts"
 import type { Hasher } from "../../services/Hasher.ts"
 import { Transport } from "../../services/Transport.ts"
@@ -21,7 +21,9 @@ export const serveFolder = (options: ServeOptions) =>
   Effect.gen(function* () {
     const transport = yield* Transport
     const store = yield* FileStore
-    const context = yield* Effect.context<FileStore | Hasher | ServerConfig>()
+    // Only the services: the server's own Scope must not reach the connections,
+    // each of which closes its own scope (files, temporaries) when it ends.
+    const context = Context.omit(Scope.Scope)(yield* Effect.context<FileStore | Hasher | ServerConfig>())
     yield* store.sweepTemporaries
     yield* Effect.addFinalizer(() => Effect.ignore(store.sweepTemporaries))
     const handle = (connection: Parameters<typeof handleConnection>[0]) =>

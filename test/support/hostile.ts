@@ -1,0 +1,250 @@
+import { readdir } from "node:fs/promises"
+import * as net from "node:net"
+import { Effect, Exit, Layer } from "effect"
+import { ClientConfig } from "../../src/programs/client/config.ts"
+import { BunTransportLive } from "../../src/services/BunTransport.ts"
+import { FileStore } from "../../src/services/FileStore.ts"
+import { makeFileStore } from "../../src/services/FileStoreLive.ts"
+import { HasherLive } from "../../src/services/Hasher.ts"
+import { type ClientServices, startServer, type TestServer, type TestServerOptions } from "./harness.ts"
+
+/**
+ * Helpers for the end-to-end tests that go beyond the harness: a scripted
+ * misbehaving server, a client runner over any folder and port, a raw socket
+ * with exact reads, and small utilities (seeded bytes, folder trees, polling).
+ */
+
+// ---------------------------------------------------------------------------
+// Small utilities
+
+export const sleep = (millis: number) => new Promise<void>((resolve) => setTimeout(resolve, millis))
+
+/** Polls `check` every 20 ms until it holds or `limitMillis` passes; returns its last value. */
+export const waitFor = async (check: () => boolean | Promise<boolean>, limitMillis = 2_000): Promise<boolean> => {
+  const deadline = Date.now() + limitMillis
+  for (;;) {
+    if (await check()) return true
+    if (Date.now() >= deadline) return false
+    await sleep(20)
+  }
+}
+
+/** Deterministic pseudo-random bytes (xorshift32), so large fixtures are reproducible and not all zeros. */
+export const seededBytes = (size: number, seed: number): Uint8Array<ArrayBuffer> => {
+  const out = new Uint8Array(size)
+  let state = seed >>> 0 || 0x9e3779b9
+  for (let i = 0; i < size; i += 4) {
+    state ^= state << 13
+    state >>>= 0
+    state ^= state >>> 17
+    state ^= state << 5
+    state >>>= 0
+    out[i] = state & 0xff
+    if (i + 1 < size) out[i + 1] = (state >>> 8) & 0xff
+    if (i + 2 < size) out[i + 2] = (state >>> 16) & 0xff
+    if (i + 3 < size) out[i + 3] = (state >>> 24) & 0xff
+  }
+  return out
+}
+
+/** Every entry under `dir`, recursively, hidden ones included, as sorted relative paths. */
+export const tree = async (dir: string): Promise<ReadonlyArray<string>> =>
+  (await readdir(dir, { recursive: true })).map(String).sort()
+
+/** A u32 in big-endian. */
+export const be32 = (value: number): Uint8Array => {
+  const out = new Uint8Array(4)
+  new DataView(out.buffer).setUint32(0, value, false)
+  return out
+}
+
+export const bytesOf = (...parts: ReadonlyArray<Uint8Array | string | number>): Uint8Array => {
+  const pieces = parts.map((part) =>
+    typeof part === "string" ? new TextEncoder().encode(part) : typeof part === "number" ? Uint8Array.of(part) : part
+  )
+  return new Uint8Array(Buffer.concat(pieces))
+}
+
+/** A length-prefixed UTF-8 string, as names travel on the wire. */
+export const named = (text: string): Uint8Array => {
+  const bytes = new TextEncoder().encode(text)
+  return bytesOf(be32(bytes.length), bytes)
+}
+
+export const hexOf = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex")
+
+// ---------------------------------------------------------------------------
+// Servers and clients
+
+/** Starts a real server, runs `body`, and always closes the server. */
+export const withServer = async (body: (server: TestServer) => Promise<void>, options?: TestServerOptions) => {
+  const server = await startServer(options)
+  try {
+    await body(server)
+  } finally {
+    await server.close()
+  }
+}
+
+export type ClientRunner = <A, E>(program: Effect.Effect<A, E, ClientServices>) => Promise<Exit.Exit<A, E>>
+
+/** A client over `folder` talking to 127.0.0.1:`port`, built from the live services. */
+export const clientFor = async (port: number, folder: string, timeoutSeconds = 5): Promise<ClientRunner> => {
+  const store = await Effect.runPromise(makeFileStore(folder))
+  const layer = Layer.mergeAll(
+    Layer.succeed(FileStore, store),
+    HasherLive,
+    BunTransportLive,
+    Layer.succeed(ClientConfig, { host: "127.0.0.1", port, timeoutSeconds })
+  )
+  return (program) => Effect.runPromiseExit(program.pipe(Effect.scoped, Effect.provide(layer)))
+}
+
+// ---------------------------------------------------------------------------
+// The scripted misbehaving server
+
+export type Step = { readonly _tag: "Send"; readonly bytes: Uint8Array } | { readonly _tag: "Pause"; readonly millis: number }
+
+export const send = (...parts: ReadonlyArray<Uint8Array | string | number>): Step => ({ _tag: "Send", bytes: bytesOf(...parts) })
+export const pause = (millis: number): Step => ({ _tag: "Pause", millis })
+
+export interface HostileScript {
+  /** What to answer, once the client's first bytes have arrived. */
+  readonly reply: ReadonlyArray<Step>
+  /** After the reply: close gracefully (FIN), or keep the connection open and silent. */
+  readonly then: "close" | "stall"
+}
+
+export interface HostileServer {
+  readonly port: number
+  /** The bytes each connection sent, in connection order. */
+  readonly received: Array<Uint8Array>
+  /** Stops listening and destroys every connection still open. */
+  readonly close: () => Promise<void>
+}
+
+const writeAsync = (socket: net.Socket, bytes: Uint8Array) =>
+  new Promise<void>((resolve) => {
+    if (socket.destroyed) return resolve()
+    socket.write(bytes, () => resolve())
+  })
+
+/** A server on 127.0.0.1 that plays the same byte script on every connection. */
+export const startHostile = async (script: HostileScript): Promise<HostileServer> => {
+  const sockets = new Set<net.Socket>()
+  const received: Array<Uint8Array> = []
+  const play = async (socket: net.Socket) => {
+    for (const step of script.reply) {
+      if (socket.destroyed) return
+      if (step._tag === "Send") await writeAsync(socket, step.bytes)
+      else await sleep(step.millis)
+    }
+    if (script.then === "close" && !socket.destroyed) socket.end()
+  }
+  const server = net.createServer((socket) => {
+    sockets.add(socket)
+    const index = received.push(new Uint8Array(0)) - 1
+    let started = false
+    socket.on("error", () => {})
+    socket.on("close", () => sockets.delete(socket))
+    socket.on("data", (chunk: Buffer) => {
+      received[index] = bytesOf(received[index]!, new Uint8Array(chunk))
+      if (!started) {
+        started = true
+        void play(socket)
+      }
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const port = (server.address() as net.AddressInfo).port
+  return {
+    port,
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resolve())
+      })
+  }
+}
+
+// ---------------------------------------------------------------------------
+// A raw client socket with exact reads
+
+export interface RawSocket {
+  readonly write: (bytes: Uint8Array) => Promise<void>
+  /** Resolves with exactly `n` bytes, or rejects after `limitMillis` or when the peer closes first. */
+  readonly read: (n: number, limitMillis?: number) => Promise<Uint8Array>
+  /** Bytes received and not yet read. */
+  readonly buffered: () => number
+  readonly isClosed: () => boolean
+  /** Abrupt close (no graceful shutdown): the peer sees the connection drop. */
+  readonly destroy: () => void
+}
+
+export const openRaw = (port: number): Promise<RawSocket> =>
+  new Promise((resolve, reject) => {
+    let buffer = Buffer.alloc(0)
+    let closed = false
+    let wake: (() => void) | undefined
+    const socket = net.connect({ host: "127.0.0.1", port })
+    socket.on("data", (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk])
+      wake?.()
+    })
+    socket.on("error", () => {})
+    socket.on("close", () => {
+      closed = true
+      wake?.()
+    })
+    socket.once("connect", () =>
+      resolve({
+        write: (bytes) => writeAsync(socket, bytes),
+        read: (n, limitMillis = 3_000) =>
+          new Promise((resolveRead, rejectRead) => {
+            const timer = setTimeout(() => {
+              wake = undefined
+              rejectRead(new Error(`raw read: wanted ${n} bytes, have ${buffer.length} after ${limitMillis} ms`))
+            }, limitMillis)
+            const attempt = () => {
+              if (buffer.length >= n) {
+                const out = new Uint8Array(buffer.subarray(0, n))
+                buffer = buffer.subarray(n)
+                clearTimeout(timer)
+                wake = undefined
+                resolveRead(out)
+              } else if (closed) {
+                clearTimeout(timer)
+                wake = undefined
+                rejectRead(new Error(`raw read: wanted ${n} bytes, the peer closed after ${buffer.length}`))
+              }
+            }
+            wake = attempt
+            attempt()
+          }),
+        buffered: () => buffer.length,
+        isClosed: () => closed,
+        destroy: () => socket.destroy()
+      })
+    )
+    socket.once("error", reject)
+  })
+
+/**
+ * Like `rawExchange`, but half-closes after the request (FIN on the sending
+ * side, as `shutdown(SHUT_WR)` or `nc -N` do) and still reads the whole reply.
+ */
+export const halfClosedExchange = (port: number, request: Uint8Array, limitMillis = 3_000): Promise<Uint8Array> =>
+  new Promise((resolve) => {
+    const received: Array<Buffer> = []
+    const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true })
+    const timer = setTimeout(() => socket.destroy(), limitMillis)
+    socket.on("data", (chunk: Buffer) => received.push(chunk))
+    socket.on("end", () => socket.end())
+    socket.on("error", () => {})
+    socket.on("close", () => {
+      clearTimeout(timer)
+      resolve(new Uint8Array(Buffer.concat(received)))
+    })
+    socket.on("connect", () => socket.end(request))
+  })
