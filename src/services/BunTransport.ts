@@ -231,7 +231,8 @@ const serve = (
           const waitIdle = Effect.gen(function* () {
             while ((yield* FiberSet.size(connections)) > 0) yield* Effect.sleep("20 millis")
           })
-          yield* waitIdle.pipe(Effect.timeout(options.graceMillis), Effect.ignore)
+          // Finalizers are uninterruptible; the wait must be interruptible for the timeout to cut it.
+          yield* Effect.interruptible(waitIdle).pipe(Effect.timeout(options.graceMillis), Effect.ignore)
         })
     )
     return { hostname: listener.hostname, port: listener.port } satisfies Listener

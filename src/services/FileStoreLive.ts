@@ -213,7 +213,10 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
       Effect.gen(function* () {
         const { target, partial } = yield* attempt(name, () => partialPaths(name))
         const handle = yield* Effect.acquireRelease(
-          attempt(name, () => fs.open(partial, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o644)),
+          attempt(name, () =>
+            // O_NONBLOCK: a FIFO planted under the partial name must not hang the open.
+            fs.open(partial, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644)
+          ),
           closeQuietly
         )
         const stats = yield* attempt(name, () => handle.stat())

@@ -32,7 +32,7 @@ const parsePort = (text: string): Either.Either<number, string> => {
 
 const parseSeconds = (text: string): Either.Either<number, string> => {
   const seconds = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN
-  return seconds > 0 && seconds <= 86_400
+  return seconds >= 0.001 && seconds <= 86_400
     ? Either.right(seconds)
     : Either.left(`timeout inválido: "${text}" (use segundos, de 0.001 a 86400)`)
 }

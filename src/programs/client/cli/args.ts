@@ -73,7 +73,7 @@ export const parseClientArgs = (argv: ReadonlyArray<string>): Either.Either<Pars
   if (Either.isLeft(server)) return Either.left(server.left)
   const timeoutText = values.get("--timeout") ?? "30"
   const timeoutSeconds = /^\d+(\.\d+)?$/.test(timeoutText) ? Number(timeoutText) : NaN
-  if (!(timeoutSeconds > 0 && timeoutSeconds <= 86_400)) {
+  if (!(timeoutSeconds >= 0.001 && timeoutSeconds <= 86_400)) {
     return Either.left(`timeout inválido: "${timeoutText}" (use segundos, de 0.001 a 86400)`)
   }
   const script = values.get("--script")

@@ -1,0 +1,794 @@
+import { afterEach, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test"
+import { constants } from "node:fs"
+import * as fs from "node:fs/promises"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
+import { Chunk, Effect, type Exit, Option, Stream } from "effect"
+import { FileFailure, type FileFailureReason } from "../../src/domain/errors.ts"
+import type { FileStoreService, ReadableFile } from "../../src/services/FileStore.ts"
+import { makeFileStore } from "../../src/services/FileStoreLive.ts"
+import { failureOf, run, runExit } from "../support/effect.ts"
+import { concatBytes, seededBytes } from "./random.ts"
+
+/**
+ * The live FileStore over a fresh temporary folder. Every test gets a base
+ * folder holding `root/` (the store) and `outside/` (what must never be
+ * reached through the store), both removed afterwards.
+ */
+
+const KIB = 1024
+const CHUNK = 256 * KIB
+const SIZE_LARGE = 600 * KIB + 7
+/** Upper bound for any single store operation; nothing here should come close. */
+const BOUND = "10 seconds"
+setDefaultTimeout(30_000)
+
+let base: string
+let root: string
+let outside: string
+let store: FileStoreService
+
+beforeEach(async () => {
+  base = await fs.realpath(await fs.mkdtemp(path.join(tmpdir(), "filestore-")))
+  root = path.join(base, "root")
+  outside = path.join(base, "outside")
+  await fs.mkdir(root)
+  await fs.mkdir(outside)
+  await fs.writeFile(path.join(outside, "secret.txt"), "secret")
+  store = await run(makeFileStore(root))
+})
+
+afterEach(() => fs.rm(base, { recursive: true, force: true }))
+
+const utf8 = (text: string) => new TextEncoder().encode(text)
+const text = (bytes: Uint8Array) => Buffer.from(bytes).toString("utf8")
+
+/** Writes a file under root, creating its folders. */
+const put = async (name: string, content: string | Uint8Array) => {
+  const full = path.join(root, name)
+  await fs.mkdir(path.dirname(full), { recursive: true })
+  await fs.writeFile(full, content)
+}
+
+const mkfifo = (full: string) => {
+  const result = Bun.spawnSync(["mkfifo", full])
+  if (result.exitCode !== 0) throw new Error(`mkfifo failed: ${result.stderr.toString()}`)
+}
+
+const exists = (full: string) =>
+  fs.lstat(full).then(
+    () => true,
+    () => false
+  )
+
+const readRange = (file: ReadableFile, from: number, length: number) =>
+  Stream.runCollect(file.chunks(from, length)).pipe(Effect.map((chunks) => concatBytes(Chunk.toReadonlyArray(chunks))))
+
+/** Opens `name`, reads it whole and closes it. */
+const readName = (name: string, using: FileStoreService = store) =>
+  runExit(
+    Effect.gen(function* () {
+      const file = yield* using.openRead(name)
+      const bytes = yield* readRange(file, 0, file.size)
+      return { name: file.name, size: file.size, text: text(bytes) }
+    }).pipe(Effect.timeout(BOUND))
+  )
+
+/** The reason of a FileFailure exit; fails the test on anything else. */
+const reasonOf = (exit: Exit.Exit<unknown, unknown>): FileFailureReason => {
+  const error = failureOf(exit)
+  expect(error).toBeInstanceOf(FileFailure)
+  return (error as FileFailure).reason
+}
+
+/** Every entry under a folder, recursively, as relative paths (symlinks not followed). */
+const tree = async (dir: string): Promise<Array<string>> => {
+  const found: Array<string> = []
+  const walk = async (current: string, prefix: string) => {
+    for (const entry of await fs.readdir(current, { withFileTypes: true })) {
+      found.push(prefix + entry.name)
+      if (entry.isDirectory()) await walk(path.join(current, entry.name), `${prefix}${entry.name}/`)
+    }
+  }
+  await walk(dir, "")
+  return found.sort()
+}
+
+const TEMP = /^\.envio-.*\.tmp$/
+
+describe("makeFileStore", () => {
+  test("the root is absolute and symlink-free, and created when missing", async () => {
+    expect(store.root).toBe(root)
+    const deep = path.join(base, "new", "deep")
+    const created = await run(makeFileStore(deep))
+    expect(created.root).toBe(deep)
+    expect((await fs.stat(deep)).isDirectory()).toBe(true)
+  })
+
+  test("a root that is a regular file fails with a FileFailure", async () => {
+    await fs.writeFile(path.join(base, "file"), "x")
+    const exit = await runExit(makeFileStore(path.join(base, "file")))
+    reasonOf(exit)
+  })
+})
+
+describe("openRead: the path jail", () => {
+  beforeEach(async () => {
+    await put("plain.txt", "plain")
+    await put("sub/deeper/nested.txt", "nested")
+    await put("adir/in.txt", "in")
+    await fs.mkdir(path.join(base, "root-evil"))
+    await fs.writeFile(path.join(base, "root-evil", "x.txt"), "evil")
+    const link = (target: string, name: string) => fs.symlink(target, path.join(root, name))
+    await link("plain.txt", "link-inside")
+    await link(path.join(root, "plain.txt"), "link-inside-abs")
+    await link("../plain.txt", "sub/link-up-inside")
+    await link("sub", "link-dir-inside")
+    await link(".", "self")
+    await link(path.join(outside, "secret.txt"), "link-outside-file")
+    await link(outside, "link-outside-dir")
+    await link("../outside", "up")
+    await link("../outside/secret.txt", "up-file")
+    await link("../../outside/secret.txt", "sub/up2")
+    await link("..", "parent")
+    await link("../root-evil/x.txt", "evil")
+    await link("nowhere.txt", "dangling")
+    await link(path.join(outside, "nowhere.txt"), "dangling-outside")
+    await link("loop", "loop")
+    mkfifo(path.join(root, "fifo"))
+  })
+
+  // [name, expected content, or the acceptable failure reasons]
+  const table: ReadonlyArray<readonly [string, string | ReadonlyArray<FileFailureReason>]> = [
+    ["plain.txt", "plain"],
+    ["sub/deeper/nested.txt", "nested"],
+    ["adir/in.txt", "in"],
+    ["missing.txt", ["NotFound"]],
+    ["sub/missing/x.txt", ["NotFound"]],
+    ["plain.txt/x", ["NotFound"]],
+    ["adir", ["NotRegularFile"]],
+    ["sub", ["NotRegularFile"]],
+    ["link-inside", "plain"],
+    ["link-inside-abs", "plain"],
+    ["sub/link-up-inside", "plain"],
+    ["link-dir-inside/deeper/nested.txt", "nested"],
+    ["self/plain.txt", "plain"],
+    ["link-outside-file", ["OutsideRoot"]],
+    ["link-outside-dir", ["OutsideRoot"]],
+    ["link-outside-dir/secret.txt", ["OutsideRoot"]],
+    ["up/secret.txt", ["OutsideRoot"]],
+    ["up-file", ["OutsideRoot"]],
+    ["sub/up2", ["OutsideRoot"]],
+    ["parent/outside/secret.txt", ["OutsideRoot"]],
+    ["parent/root/plain.txt", "plain"],
+    ["evil", ["OutsideRoot"]],
+    ["dangling", ["NotFound"]],
+    ["dangling-outside", ["NotFound", "OutsideRoot"]],
+    ["loop", ["NotFound", "OutsideRoot", "Io"]],
+    ["fifo", ["NotRegularFile"]]
+  ]
+
+  test.each(table)("%p → %p", async (name, expected) => {
+    const exit = await readName(name)
+    if (typeof expected === "string") {
+      expect(exit).toMatchObject({ _tag: "Success", value: { name, size: utf8(expected).length, text: expected } })
+    } else {
+      expect(expected).toContain(reasonOf(exit))
+      expect((failureOf(exit) as FileFailure).name).toBe(name)
+    }
+  })
+
+  test("a FIFO is refused promptly, without waiting for a writer", async () => {
+    const fifo = path.join(root, "fifo")
+    const pending = readName("fifo")
+    const blocked = Symbol("blocked")
+    const outcome = await Promise.race([pending, Bun.sleep(3_000).then(() => blocked)])
+    if (outcome === blocked) {
+      // Release the reader stuck in open(2) so the test can end, then fail.
+      const writer = await fs.open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).catch(() => undefined)
+      await writer?.close()
+      await pending
+      throw new Error("openRead blocked on a FIFO")
+    }
+    expect(reasonOf(outcome as Exit.Exit<unknown, unknown>)).toBe("NotRegularFile")
+  })
+
+  test("a root reached through a symlink is resolved: files stay readable, the jail still holds", async () => {
+    await fs.symlink(root, path.join(base, "rootlink"))
+    const viaLink = await run(makeFileStore(path.join(base, "rootlink")))
+    expect(viaLink.root).toBe(root)
+    expect(await readName("plain.txt", viaLink)).toMatchObject({ _tag: "Success", value: { text: "plain" } })
+    expect(await readName("link-dir-inside/deeper/nested.txt", viaLink)).toMatchObject({ value: { text: "nested" } })
+    expect(reasonOf(await readName("link-outside-file", viaLink))).toBe("OutsideRoot")
+    expect(reasonOf(await readName("up/secret.txt", viaLink))).toBe("OutsideRoot")
+  })
+
+  test("a root whose parent is a symlink is resolved too", async () => {
+    await fs.symlink(base, path.join(outside, "baselink"))
+    const viaLink = await run(makeFileStore(path.join(outside, "baselink", "root")))
+    expect(viaLink.root).toBe(root)
+    expect(await readName("sub/deeper/nested.txt", viaLink)).toMatchObject({ value: { text: "nested" } })
+  })
+
+  test("size follows the same jail", async () => {
+    expect(await run(store.size("plain.txt"))).toEqual(Option.some(5))
+    expect(await run(store.size("link-inside"))).toEqual(Option.some(5))
+    expect(await run(store.size("missing.txt"))).toEqual(Option.none())
+    expect(await run(store.size("dangling"))).toEqual(Option.none())
+    expect(reasonOf(await runExit(store.size("link-outside-file")))).toBe("OutsideRoot")
+    expect(reasonOf(await runExit(store.size("up/secret.txt")))).toBe("OutsideRoot")
+    expect(reasonOf(await runExit(store.size("fifo")))).toBe("NotRegularFile")
+  })
+})
+
+describe("ReadableFile.chunks", () => {
+  const SIZE = 600 * KIB
+  const big = seededBytes(SIZE, 600)
+
+  beforeEach(() => put("big.bin", big))
+
+  const ranges: ReadonlyArray<readonly [number, number]> = [
+    [0, SIZE],
+    [0, 0],
+    [SIZE, 0],
+    [0, 1],
+    [SIZE - 1, 1],
+    [CHUNK - 1, 2],
+    [CHUNK - 10, CHUNK + 20],
+    [CHUNK, CHUNK],
+    [CHUNK + 1, CHUNK - 1],
+    [2 * CHUNK - 1, 1],
+    [2 * CHUNK - 1, SIZE - 2 * CHUNK + 1],
+    [1, SIZE - 1],
+    [1, SIZE - 2],
+    [300 * KIB, 100]
+  ]
+
+  test.each(ranges)("from %p, length %p → exactly those bytes", async (from, length) => {
+    const bytes = await run(
+      Effect.gen(function* () {
+        const file = yield* store.openRead("big.bin")
+        expect(file.size).toBe(SIZE)
+        return yield* readRange(file, from, length)
+      }).pipe(Effect.timeout(BOUND))
+    )
+    expect(bytes.length).toBe(length)
+    expect(Buffer.compare(bytes, big.subarray(from, from + length))).toBe(0)
+  })
+
+  test("the same stream runs twice from the start", async () => {
+    const [first, second] = await run(
+      Effect.gen(function* () {
+        const file = yield* store.openRead("big.bin")
+        const stream = file.chunks(CHUNK - 5, 10)
+        const collect = Stream.runCollect(stream).pipe(Effect.map((c) => concatBytes(Chunk.toReadonlyArray(c))))
+        return [yield* collect, yield* collect] as const
+      })
+    )
+    expect(Buffer.compare(first, big.subarray(CHUNK - 5, CHUNK + 5))).toBe(0)
+    expect(Buffer.compare(second, first)).toBe(0)
+  })
+
+  test.each([
+    [SIZE - 10, 20],
+    [SIZE, 1],
+    [SIZE + 100, 5]
+  ])("a range past the end (from %p, length %p) fails with a FileFailure", async (from, length) => {
+    const exit = await runExit(
+      Effect.gen(function* () {
+        const file = yield* store.openRead("big.bin")
+        return yield* readRange(file, from, length)
+      }).pipe(Effect.timeout(BOUND))
+    )
+    reasonOf(exit)
+  })
+
+  test.each([0, 100 * KIB, CHUNK, 300 * KIB])("a file truncated to %p bytes after opening fails the read", async (cut) => {
+    const exit = await runExit(
+      Effect.gen(function* () {
+        const file = yield* store.openRead("big.bin")
+        yield* Effect.promise(() => fs.truncate(path.join(root, "big.bin"), cut))
+        return yield* readRange(file, 0, file.size)
+      }).pipe(Effect.timeout(BOUND))
+    )
+    reasonOf(exit)
+  })
+})
+
+describe("list", () => {
+  test("an empty folder lists nothing", async () => {
+    expect(await run(store.list)).toEqual([])
+  })
+
+  test("recursive, code point order, hidden and temporary entries and symlinks left out, exact sizes", async () => {
+    const visible: ReadonlyArray<readonly [string, number]> = [
+      ["b.txt", SIZE_LARGE],
+      ["a.txt", 0],
+      ["a/b", 3],
+      ["a/c/d.txt", 4],
+      ["a-b", 2],
+      ["a0", 5],
+      ["Z.txt", 1],
+      ["\u00e9.txt", 6],
+      ["e\u0301.txt", 9],
+      ["\uff5a", 7],
+      ["\u{1f600}", 8]
+    ]
+    for (const [name, size] of visible) await put(name, seededBytes(size, size))
+    for (const hidden of [".hidden", ".git/config", "a/.secret", "a/.envio-abc.tmp", ".envio-x.tmp", "a/c/.envio-1.tmp"]) {
+      await put(hidden, "hidden")
+    }
+    await put("back\\slash", "invalid")
+    await put("tab\tname", "invalid")
+    await fs.writeFile(Buffer.concat([Buffer.from(`${root}/bad`), Buffer.from([0xff, 0xfe])]), "not utf-8")
+    await fs.mkdir(path.join(root, "empty"))
+    await fs.symlink("a.txt", path.join(root, "link-file"))
+    await fs.symlink("a", path.join(root, "link-dir"))
+    await fs.symlink(outside, path.join(root, "link-out"))
+    await fs.symlink("../b.txt", path.join(root, "a", "link-up"))
+    await fs.symlink("nowhere", path.join(root, "dangling"))
+    mkfifo(path.join(root, "fifo"))
+
+    const listed = await run(store.list.pipe(Effect.timeout(BOUND)))
+    // Code point order: "-" (2D) < "." (2E) < "/" (2F) < "0" (30); U+FF5A before U+1F600 (UTF-16 order would swap them).
+    expect(listed).toEqual([
+      { name: "Z.txt", size: 1 },
+      { name: "a-b", size: 2 },
+      { name: "a.txt", size: 0 },
+      { name: "a/b", size: 3 },
+      { name: "a/c/d.txt", size: 4 },
+      { name: "a0", size: 5 },
+      { name: "b.txt", size: SIZE_LARGE },
+      { name: "e\u0301.txt", size: 9 },
+      { name: "\u00e9.txt", size: 6 },
+      { name: "\uff5a", size: 7 },
+      { name: "\u{1f600}", size: 8 }
+    ])
+  })
+
+  test("sizes follow the files as they change", async () => {
+    await put("x", "12345")
+    expect(await run(store.list)).toEqual([{ name: "x", size: 5 }])
+    await fs.appendFile(path.join(root, "x"), "678")
+    expect(await run(store.list)).toEqual([{ name: "x", size: 8 }])
+  })
+})
+
+describe("createAtomic", () => {
+  test("the content is invisible under the final name until commit, and the temporary is hidden", async () => {
+    await run(
+      Effect.gen(function* () {
+        const file = yield* store.createAtomic("up.txt")
+        yield* file.write(utf8("hello, "))
+        yield* file.write(utf8("world"))
+        yield* Effect.promise(async () => {
+          expect(await exists(path.join(root, "up.txt"))).toBe(false)
+          const entries = await fs.readdir(root)
+          expect(entries.length).toBe(1)
+          expect(entries[0]).toMatch(TEMP)
+        })
+        expect(yield* store.list).toEqual([])
+        expect(yield* store.size("up.txt")).toEqual(Option.none())
+        yield* file.commit
+        expect(yield* store.list).toEqual([{ name: "up.txt", size: 12 }])
+      }).pipe(Effect.timeout(BOUND))
+    )
+    expect(await fs.readFile(path.join(root, "up.txt"), "utf8")).toBe("hello, world")
+    expect(await tree(root)).toEqual(["up.txt"])
+  })
+
+  test("closing the scope without commit leaves no file and no temporary", async () => {
+    await run(
+      Effect.gen(function* () {
+        const file = yield* store.createAtomic("gone.txt")
+        yield* file.write(utf8("never seen"))
+      })
+    )
+    expect(await tree(root)).toEqual([])
+  })
+
+  test("a failure after writing removes the temporary too", async () => {
+    const exit = await runExit(
+      Effect.gen(function* () {
+        const file = yield* store.createAtomic("dir/gone.txt")
+        yield* file.write(utf8("never seen"))
+        return yield* Effect.fail("client vanished" as const)
+      })
+    )
+    expect(failureOf(exit)).toBe("client vanished")
+    expect(await tree(root)).toEqual(["dir"])
+  })
+
+  test("an interruption after writing removes the temporary too", async () => {
+    const exit = await runExit(
+      Effect.gen(function* () {
+        const file = yield* store.createAtomic("gone.txt")
+        yield* file.write(utf8("never seen"))
+        return yield* Effect.interrupt
+      })
+    )
+    expect(exit._tag).toBe("Failure")
+    expect(await tree(root)).toEqual([])
+  })
+
+  test("commit over an existing file replaces it atomically; a reader already open keeps the old content", async () => {
+    const old = seededBytes(300 * KIB, 1)
+    await put("same.bin", old)
+    const result = await run(
+      Effect.gen(function* () {
+        const before = yield* store.openRead("same.bin")
+        const file = yield* store.createAtomic("same.bin")
+        yield* file.write(utf8("new"))
+        yield* file.commit
+        const after = yield* store.openRead("same.bin")
+        return {
+          oldSize: before.size,
+          oldBytes: yield* readRange(before, 0, before.size),
+          newText: text(yield* readRange(after, 0, after.size))
+        }
+      }).pipe(Effect.timeout(BOUND))
+    )
+    expect(result.oldSize).toBe(old.length)
+    expect(Buffer.compare(result.oldBytes, old)).toBe(0)
+    expect(result.newText).toBe("new")
+    expect(await tree(root)).toEqual(["same.bin"])
+  })
+
+  test("two writers of the same name: each commit is whole, the last one wins, nothing left over", async () => {
+    const one = seededBytes(100 * KIB, 11)
+    const two = seededBytes(90 * KIB, 22)
+    await run(
+      Effect.gen(function* () {
+        const first = yield* store.createAtomic("race.bin")
+        const second = yield* store.createAtomic("race.bin")
+        yield* first.write(one)
+        yield* second.write(two)
+        yield* first.commit
+        yield* second.commit
+      })
+    )
+    expect(Buffer.compare(await fs.readFile(path.join(root, "race.bin")), two)).toBe(0)
+    expect(await tree(root)).toEqual(["race.bin"])
+  })
+
+  test("writes of every size around the 1 MiB write buffer arrive whole and in order", async () => {
+    const MIB = 1024 * KIB
+    const sizes = [1, 2, MIB - 3, 5, MIB, 1, 3 * MIB + 7, ...Array.from({ length: 300 }, (_, i) => (i * 37) % 1000), MIB - 1, 1, MIB + 1]
+    const pieces = sizes.map((size, i) => seededBytes(size, 1000 + i))
+    await run(
+      Effect.gen(function* () {
+        const file = yield* store.createAtomic("mixed.bin")
+        for (const piece of pieces) yield* file.write(piece)
+        yield* file.commit
+      }).pipe(Effect.timeout(BOUND))
+    )
+    const written = await fs.readFile(path.join(root, "mixed.bin"))
+    expect(written.length).toBe(sizes.reduce((a, b) => a + b, 0))
+    expect(Buffer.compare(written, concatBytes(pieces))).toBe(0)
+  })
+
+  test("a caller may reuse its buffer as soon as write returns", async () => {
+    const scratch = new Uint8Array(10)
+    await run(
+      Effect.gen(function* () {
+        const file = yield* store.createAtomic("reused.bin")
+        for (let round = 0; round < 3; round++) {
+          scratch.fill(65 + round)
+          yield* file.write(scratch)
+        }
+        scratch.fill(0)
+        yield* file.commit
+      })
+    )
+    expect(await fs.readFile(path.join(root, "reused.bin"), "latin1")).toBe("A".repeat(10) + "B".repeat(10) + "C".repeat(10))
+  })
+
+  test("an empty file can be committed", async () => {
+    await run(Effect.flatMap(store.createAtomic("empty.txt"), (file) => file.commit))
+    expect(await run(store.list)).toEqual([{ name: "empty.txt", size: 0 }])
+  })
+
+  test("subfolders are created", async () => {
+    await run(
+      Effect.gen(function* () {
+        const file = yield* store.createAtomic("new/deep/er/file.txt")
+        yield* file.write(utf8("deep"))
+        yield* file.commit
+      })
+    )
+    expect(await fs.readFile(path.join(root, "new/deep/er/file.txt"), "utf8")).toBe("deep")
+    expect(await run(store.list)).toEqual([{ name: "new/deep/er/file.txt", size: 4 }])
+  })
+
+  test("a target that is an existing directory → IsDirectory, nothing created", async () => {
+    await fs.mkdir(path.join(root, "adir"))
+    expect(reasonOf(await runExit(store.createAtomic("adir")))).toBe("IsDirectory")
+    expect(await tree(root)).toEqual(["adir"])
+  })
+
+  test("a folder component that is a regular file fails", async () => {
+    await put("file.txt", "x")
+    reasonOf(await runExit(store.createAtomic("file.txt/inner.txt")))
+    expect(await tree(root)).toEqual(["file.txt"])
+  })
+
+  test.each([
+    ["link/x.txt", () => fs.symlink(outside, path.join(root, "link"))],
+    ["link/new/deeper/x.txt", () => fs.symlink(outside, path.join(root, "link"))],
+    ["up/x.txt", () => fs.symlink("../outside", path.join(root, "up"))],
+    ["sub/up/x.txt", () => fs.mkdir(path.join(root, "sub")).then(() => fs.symlink("../../outside", path.join(root, "sub/up")))],
+    ["parent/outside/x.txt", () => fs.symlink("..", path.join(root, "parent"))]
+  ])("a component that is a symlink to a folder outside (%p) → OutsideRoot, nothing created outside", async (name, setup) => {
+    await setup()
+    const before = await tree(base)
+    const exit = await runExit(
+      Effect.gen(function* () {
+        const file = yield* store.createAtomic(name)
+        yield* file.write(utf8("escaped"))
+        yield* file.commit
+      })
+    )
+    expect(reasonOf(exit)).toBe("OutsideRoot")
+    expect(await tree(outside)).toEqual(["secret.txt"])
+    expect(await tree(base)).toEqual(before)
+  })
+
+  test("a component that is a dangling symlink to outside fails, and nothing is created outside", async () => {
+    await fs.symlink(path.join(outside, "notyet"), path.join(root, "later"))
+    const exit = await runExit(store.createAtomic("later/x.txt"))
+    expect(["NotFound", "OutsideRoot"]).toContain(reasonOf(exit))
+    expect(await tree(outside)).toEqual(["secret.txt"])
+  })
+
+  test("a target that is a symlink to a file outside: the outside file is never written", async () => {
+    await fs.symlink(path.join(outside, "secret.txt"), path.join(root, "victim"))
+    await runExit(
+      Effect.gen(function* () {
+        const file = yield* store.createAtomic("victim")
+        yield* file.write(utf8("overwritten"))
+        yield* file.commit
+      })
+    )
+    expect(await fs.readFile(path.join(outside, "secret.txt"), "utf8")).toBe("secret")
+    expect(await tree(outside)).toEqual(["secret.txt"])
+  })
+})
+
+describe("openPartial", () => {
+  const partialPath = (name: string) => path.join(root, `${name}.parcial`)
+
+  const writeTo = (name: string, chunks: ReadonlyArray<string>, keep?: number) =>
+    run(
+      Effect.gen(function* () {
+        const partial = yield* store.openPartial(name, keep)
+        const size = partial.size
+        for (const chunk of chunks) yield* partial.write(utf8(chunk))
+        return size
+      }).pipe(Effect.timeout(BOUND))
+    )
+
+  test("creates <name>.parcial, then appends on each reopening", async () => {
+    expect(await run(store.partialSize("f.bin"))).toEqual(Option.none())
+    expect(await writeTo("f.bin", ["abc"])).toBe(0)
+    expect(await fs.readFile(partialPath("f.bin"), "utf8")).toBe("abc")
+    expect(await run(store.partialSize("f.bin"))).toEqual(Option.some(3))
+    expect(await run(store.size("f.bin"))).toEqual(Option.none())
+    expect(await writeTo("f.bin", ["de", "f"])).toBe(3)
+    expect(await fs.readFile(partialPath("f.bin"), "utf8")).toBe("abcdef")
+    expect(await run(store.partialSize("f.bin"))).toEqual(Option.some(6))
+  })
+
+  test.each([
+    [0, "", "XY"],
+    [2, "ab", "abXY"],
+    [5, "abcde", "abcdeXY"],
+    [6, "abcdef", "abcdefXY"],
+    [100, "abcdef", "abcdefXY"]
+  ])("keep=%p cuts the partial to %p before writing", async (keep, kept, after) => {
+    await fs.writeFile(partialPath("f.bin"), "abcdef")
+    expect(await writeTo("f.bin", [], keep)).toBe(kept.length)
+    expect(await fs.readFile(partialPath("f.bin"), "utf8")).toBe(kept)
+    expect(await writeTo("f.bin", ["XY"], keep)).toBe(kept.length)
+    expect(await fs.readFile(partialPath("f.bin"), "utf8")).toBe(after)
+  })
+
+  test("complete renames the partial over the final name (replacing an older file)", async () => {
+    await put("f.bin", "older content")
+    await run(
+      Effect.gen(function* () {
+        const partial = yield* store.openPartial("f.bin", 0)
+        yield* partial.write(utf8("fresh"))
+        yield* partial.complete
+      })
+    )
+    expect(await fs.readFile(path.join(root, "f.bin"), "utf8")).toBe("fresh")
+    expect(await exists(partialPath("f.bin"))).toBe(false)
+    expect(await run(store.size("f.bin"))).toEqual(Option.some(5))
+    expect(await run(store.partialSize("f.bin"))).toEqual(Option.none())
+  })
+
+  test("nested names create their folders and keep the partial beside the final file", async () => {
+    await run(
+      Effect.gen(function* () {
+        const partial = yield* store.openPartial("d/e/f.bin")
+        yield* partial.write(utf8("nested"))
+      })
+    )
+    expect(await tree(root)).toEqual(["d", "d/e", "d/e/f.bin.parcial"])
+    expect(await run(store.partialSize("d/e/f.bin"))).toEqual(Option.some(6))
+    await run(Effect.flatMap(store.openPartial("d/e/f.bin"), (partial) => partial.complete))
+    expect(await tree(root)).toEqual(["d", "d/e", "d/e/f.bin"])
+    expect(await run(store.size("d/e/f.bin"))).toEqual(Option.some(6))
+  })
+
+  test.each([undefined, 0, 3])("a symlink at <name>.parcial pointing outside fails (keep=%p) and the outside file is untouched", async (keep) => {
+    const target = path.join(outside, "secret.txt")
+    await fs.symlink(target, partialPath("f.bin"))
+    const exit = await runExit(
+      Effect.gen(function* () {
+        const partial = yield* store.openPartial("f.bin", keep)
+        yield* partial.write(utf8("overwritten"))
+        yield* partial.complete
+      }).pipe(Effect.timeout(BOUND))
+    )
+    reasonOf(exit)
+    expect(await fs.readFile(target, "utf8")).toBe("secret")
+    expect(await exists(path.join(root, "f.bin"))).toBe(false)
+    expect(reasonOf(await runExit(store.partialSize("f.bin")))).toBe("OutsideRoot")
+  })
+
+  test("a partial below a symlinked folder outside → OutsideRoot, nothing created outside", async () => {
+    await fs.symlink(outside, path.join(root, "link"))
+    reasonOf(await runExit(store.openPartial("link/f.bin", 0)))
+    expect(await tree(outside)).toEqual(["secret.txt"])
+  })
+
+  test("a final name that is a directory is refused", async () => {
+    await fs.mkdir(path.join(root, "adir"))
+    expect(reasonOf(await runExit(store.openPartial("adir")))).toBe("IsDirectory")
+  })
+
+  // Regression, fixed (src/services/FileStoreLive.ts, openPartial): the partial is opened with
+  // O_WRONLY | O_CREAT | O_NOFOLLOW but without O_NONBLOCK, inside an
+  // uninterruptible acquireRelease. If `<name>.parcial` is a FIFO, open(2)
+  // blocks until some process opens the FIFO for reading: the fiber hangs and
+  // not even a timeout can interrupt it. The store promises to only ever open
+  // regular files (the `stat().isFile()` check comes after the open). Expected:
+  // a prompt FileFailure, as openRead gives for a FIFO (it opens with O_NONBLOCK).
+  test("a FIFO at <name>.parcial is refused promptly", async () => {
+    const fifo = partialPath("f.bin")
+    mkfifo(fifo)
+    const pending = runExit(store.openPartial("f.bin", 0))
+    const blocked = Symbol("blocked")
+    const outcome = await Promise.race([pending, Bun.sleep(2_000).then(() => blocked)])
+    if (outcome === blocked) {
+      // Release the writer stuck in open(2) so the test can end, then fail.
+      const reader = await fs.open(fifo, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined)
+      await pending
+      await reader?.close()
+      throw new Error("openPartial blocked on a FIFO")
+    }
+    // NotRegularFile when opened, or whatever a non-blocking open(2) reports (ENXIO): a FileFailure either way.
+    reasonOf(outcome as Exit.Exit<unknown, unknown>)
+  })
+
+  test("what was written is on disk after a failure closes the scope (kept for resume)", async () => {
+    await fs.writeFile(partialPath("f.bin"), "abc")
+    const exit = await runExit(
+      Effect.gen(function* () {
+        const partial = yield* store.openPartial("f.bin")
+        yield* partial.write(utf8("de"))
+        yield* partial.write(utf8("fgh"))
+        return yield* Effect.fail("connection lost" as const)
+      })
+    )
+    expect(failureOf(exit)).toBe("connection lost")
+    expect(await fs.readFile(partialPath("f.bin"), "utf8")).toBe("abcdefgh")
+    expect(await run(store.partialSize("f.bin"))).toEqual(Option.some(8))
+  })
+
+  test("what was written is on disk after an interruption, and complete carries every byte", async () => {
+    const MIB = 1024 * KIB
+    const pieces = [seededBytes(MIB - 1, 1), seededBytes(10, 2), seededBytes(2 * MIB + 3, 3), seededBytes(7, 4)]
+    await runExit(
+      Effect.gen(function* () {
+        const partial = yield* store.openPartial("big.bin", 0)
+        for (const piece of pieces) yield* partial.write(piece)
+        return yield* Effect.interrupt
+      })
+    )
+    expect(Buffer.compare(await fs.readFile(partialPath("big.bin")), concatBytes(pieces))).toBe(0)
+    const tail = seededBytes(5, 5)
+    await run(
+      Effect.gen(function* () {
+        const partial = yield* store.openPartial("big.bin")
+        expect(partial.size).toBe(concatBytes(pieces).length)
+        yield* partial.write(tail)
+        yield* partial.complete
+      })
+    )
+    expect(Buffer.compare(await fs.readFile(path.join(root, "big.bin")), concatBytes([...pieces, tail]))).toBe(0)
+    expect(await exists(partialPath("big.bin"))).toBe(false)
+  })
+
+  test("adoptAsPartial renames a finished file to its partial name", async () => {
+    await put("d/done.bin", "12345")
+    await run(store.adoptAsPartial("d/done.bin"))
+    expect(await tree(root)).toEqual(["d", "d/done.bin.parcial"])
+    expect(await run(store.partialSize("d/done.bin"))).toEqual(Option.some(5))
+    expect(await run(store.size("d/done.bin"))).toEqual(Option.none())
+  })
+
+  test("adoptAsPartial refuses what is missing, a folder, or a symlink (the outside file untouched)", async () => {
+    await fs.mkdir(path.join(root, "adir"))
+    await fs.symlink(path.join(outside, "secret.txt"), path.join(root, "link"))
+    await fs.symlink(outside, path.join(root, "out"))
+    expect(reasonOf(await runExit(store.adoptAsPartial("missing.bin")))).toBe("NotFound")
+    reasonOf(await runExit(store.adoptAsPartial("adir")))
+    reasonOf(await runExit(store.adoptAsPartial("link")))
+    expect(reasonOf(await runExit(store.adoptAsPartial("out/secret.txt")))).toBe("OutsideRoot")
+    expect(await tree(outside)).toEqual(["secret.txt"])
+    expect(await fs.readFile(path.join(outside, "secret.txt"), "utf8")).toBe("secret")
+    expect((await fs.lstat(path.join(root, "link"))).isSymbolicLink()).toBe(true)
+    expect(await exists(partialPath("link"))).toBe(false)
+  })
+
+  test("removePartial removes the partial, and is quiet when there is none", async () => {
+    await writeTo("f.bin", ["abc"])
+    await run(store.removePartial("f.bin"))
+    expect(await exists(partialPath("f.bin"))).toBe(false)
+    await run(store.removePartial("f.bin"))
+    expect(await run(store.partialSize("f.bin"))).toEqual(Option.none())
+  })
+
+  test("partialSize and size are Options over regular files", async () => {
+    await put("whole.txt", "12345")
+    await fs.writeFile(partialPath("half.txt"), "12")
+    expect(await run(store.size("whole.txt"))).toEqual(Option.some(5))
+    expect(await run(store.partialSize("whole.txt"))).toEqual(Option.none())
+    expect(await run(store.size("half.txt"))).toEqual(Option.none())
+    expect(await run(store.partialSize("half.txt"))).toEqual(Option.some(2))
+    expect(await run(store.size("none/at/all.txt"))).toEqual(Option.none())
+    expect(await run(store.partialSize("none/at/all.txt"))).toEqual(Option.none())
+  })
+})
+
+describe("sweepTemporaries", () => {
+  test("removes .envio-*.tmp files recursively, returns the count, leaves everything else alone", async () => {
+    const temporaries = [".envio-a.tmp", "sub/.envio-b.tmp", ".hidden/.envio-c.tmp", "sub/deeper/.envio-0123456789abcdef.tmp"]
+    const kept = [
+      ".envio-notmp",
+      ".envio-x.tmp.keep",
+      ".other.tmp",
+      "envio-x.tmp",
+      "x.envio-y.tmp",
+      ".hidden/keep",
+      "sub/.secret",
+      "sub/visible.txt",
+      "f.bin.parcial"
+    ]
+    for (const name of [...temporaries, ...kept]) await put(name, "x")
+    await fs.mkdir(path.join(root, ".envio-dir.tmp"))
+    await fs.writeFile(path.join(outside, ".envio-z.tmp"), "outside")
+    await fs.symlink(outside, path.join(root, "link"))
+    await fs.symlink(path.join(outside, ".envio-z.tmp"), path.join(root, ".envio-link.tmp"))
+    const before = await tree(root)
+
+    expect(await run(store.sweepTemporaries.pipe(Effect.timeout(BOUND)))).toBe(temporaries.length)
+    expect(await tree(root)).toEqual(before.filter((entry) => !temporaries.includes(entry)))
+    expect(await tree(outside)).toEqual([".envio-z.tmp", "secret.txt"])
+    expect(await run(store.sweepTemporaries)).toBe(0)
+  })
+
+  test("sweeps a temporary left by an uncommitted createAtomic", async () => {
+    const swept = await run(
+      Effect.gen(function* () {
+        const file = yield* store.createAtomic("pending.txt")
+        yield* file.write(utf8("abc"))
+        return yield* store.sweepTemporaries
+      })
+    )
+    expect(swept).toBe(1)
+    expect(await tree(root)).toEqual([])
+  })
+})
