@@ -23,6 +23,9 @@ class SocketState {
   queued = 0
   paused = false
   ended = false
+  closed = false
+  /** Set once the owner is done: later segments are dropped, not queued. */
+  discarding = false
   failure: ConnectionFailure | undefined
   onReadable: (() => void) | undefined
   onWritable: (() => void) | undefined
@@ -68,6 +71,7 @@ const closed = () => new ConnectionFailure({ reason: "Closed", detail: "a conex√
 const handlers: SocketHandler<SocketState> = {
   data(socket, bytes) {
     const state = socket.data
+    if (state.discarding) return
     state.queue.push(bytes)
     state.queued += bytes.length
     if (!state.paused && state.queued >= HIGH_WATER) {
@@ -86,6 +90,7 @@ const handlers: SocketHandler<SocketState> = {
   close(socket, error) {
     const state = socket.data
     state.ended = true
+    state.closed = true
     if (error && !state.failure) state.failure = failureOf(error)
     state.wakeReader()
     state.wakeWriter()
@@ -160,13 +165,35 @@ const makeConnection = (socket: Socket<SocketState>): Connection => {
   }
   const address = socket.remoteAddress.replace(/^::ffff:(?=\d+\.)/, "")
   const remote = address.includes(":") ? `[${address}]:${socket.remotePort}` : `${address}:${socket.remotePort}`
-  return { remote, read, write, readNow, writeNow }
+  return { remote, address, read, write, readNow, writeNow }
 }
 
-/** Ends the socket gracefully: the peer receives everything written, then FIN. */
+/**
+ * How long a socket may stay half-open after `end()`: the peer gets that long
+ * to read what is still in flight and close its side; then it is cut.
+ */
+const LINGER_MILLIS = 30_000
+
+/**
+ * Ends the socket gracefully: the peer receives everything written, then FIN.
+ * What the peer still sends is dropped (a refused upload keeps coming for a
+ * moment), and a peer that never closes its side is cut after the linger time.
+ */
 const closeSocket = (socket: Socket<SocketState>) =>
   Effect.sync(() => {
-    if (socket.readyState > 0) socket.end()
+    const state = socket.data
+    state.discarding = true
+    state.queue.length = 0
+    state.queued = 0
+    if (state.paused) {
+      state.paused = false
+      socket.resume()
+    }
+    if (state.closed || socket.readyState <= 0) return
+    socket.end()
+    setTimeout(() => {
+      if (!state.closed) socket.terminate()
+    }, LINGER_MILLIS).unref()
   })
 
 const connect = (host: string, port: number) =>

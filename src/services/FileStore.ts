@@ -51,6 +51,8 @@ export interface FileStoreService {
   readonly removePartial: (name: string) => Effect.Effect<void, FileFailure>
   /** Renames `name` to its partial name, so a finished file can be continued. */
   readonly adoptAsPartial: (name: string) => Effect.Effect<void, FileFailure>
+  /** Bytes an unprivileged writer can still store in the folder's file system. */
+  readonly freeSpace: Effect.Effect<number, FileFailure>
   /** Removes temporaries left by an earlier run that was killed; returns how many. */
   readonly sweepTemporaries: Effect.Effect<number, FileFailure>
 }

@@ -304,6 +304,10 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
           const { partial } = await partialPaths(name)
           await fs.rm(partial, { force: true })
         }),
+      freeSpace: attempt(root, async () => {
+        const stats = await fs.statfs(root)
+        return stats.bavail * stats.bsize
+      }),
       adoptAsPartial: (name) =>
         attempt(name, async () => {
           const { target, partial } = await partialPaths(name)

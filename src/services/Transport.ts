@@ -9,6 +9,8 @@ import type { ConnectionFailure } from "../domain/errors.ts"
 export interface Connection {
   /** "address:port" of the peer, for logs. */
   readonly remote: string
+  /** The peer's address alone (IPv4-mapped IPv6 shown as IPv4). */
+  readonly address: string
   /** Next segment from the peer, or None once the peer has closed. */
   readonly read: Effect.Effect<Option.Option<Uint8Array>, ConnectionFailure>
   /** Sends every byte, waiting for the socket to drain as often as needed. */

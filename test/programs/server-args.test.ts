@@ -7,6 +7,7 @@ import { parseServerArgs, SERVER_USAGE } from "../../src/programs/server/args.ts
 /** The server's command line, and the addresses it prints. */
 
 const DEFAULT_FOLDER = "storage/servidor"
+const DEFAULT_LIMITS = { maxClients: 256, maxPerAddress: 0, readOnly: false, maxUploadBytes: undefined }
 
 describe("parseServerArgs: accepted", () => {
   test.each([
@@ -23,7 +24,7 @@ describe("parseServerArgs: accepted", () => {
     [["--timeout", "0.001"], { port: 20000, folder: DEFAULT_FOLDER, timeoutSeconds: 0.001 }],
     [["--timeout", "1"], { port: 20000, folder: DEFAULT_FOLDER, timeoutSeconds: 1 }]
   ] as const)("%j → %j", (argv, expected) => {
-    expect(parseServerArgs(argv)).toEqual(Either.right({ _tag: "Run", args: expected }))
+    expect(parseServerArgs(argv)).toEqual(Either.right({ _tag: "Run", args: { ...DEFAULT_LIMITS, ...expected } }))
   })
 
   test.each([[["-h"]], [["--ajuda"]], [["--help"]], [["20001", "-h"]], [["--pasta", "x", "--ajuda"]]])("%j → Help", (argv) => {

@@ -5,7 +5,7 @@ import * as path from "node:path"
 import { Effect, Exit, Layer, Logger, Scope } from "effect"
 import { MAX_MANY_MATCHES } from "../../src/domain/protocol.ts"
 import { ClientConfig } from "../../src/programs/client/config.ts"
-import { ServerConfig } from "../../src/programs/server/config.ts"
+import { defaultSettings, ServerConfig, type ServerSettings } from "../../src/programs/server/config.ts"
 import { serveFolder } from "../../src/programs/server/server.ts"
 import { BunTransportLive } from "../../src/services/BunTransport.ts"
 import { FileStore } from "../../src/services/FileStore.ts"
@@ -38,6 +38,8 @@ export interface TestServerOptions {
   readonly timeoutSeconds?: number
   readonly maxMatches?: number
   readonly graceMillis?: number
+  /** Overrides of the server's settings (limits, read-only, upload size). */
+  readonly settings?: Partial<ServerSettings>
 }
 
 export const tempDir = (label: string) => mkdtemp(path.join(tmpdir(), `arquivos-${label}-`))
@@ -59,9 +61,9 @@ export const startServer = async (options: TestServerOptions = {}): Promise<Test
     HasherLive,
     BunTransportLive,
     Layer.succeed(ServerConfig, {
-      requestSeconds: timeoutSeconds,
-      idleSeconds: timeoutSeconds,
-      maxMatches: options.maxMatches ?? MAX_MANY_MATCHES
+      ...defaultSettings(timeoutSeconds),
+      maxMatches: options.maxMatches ?? MAX_MANY_MATCHES,
+      ...options.settings
     }),
     collect
   )

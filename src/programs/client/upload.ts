@@ -1,6 +1,6 @@
-import { Effect, Stream } from "effect"
+import { Duration, Effect, Exit, Fiber, Stream } from "effect"
 import { u32 } from "../../domain/encode.ts"
-import { FileFailure } from "../../domain/errors.ts"
+import { type ConnectionFailure, FileFailure, ProtocolViolation, type Timeout } from "../../domain/errors.ts"
 import { uploadReply } from "../../domain/grammars.ts"
 import { MAX_U32, Status } from "../../domain/protocol.ts"
 import { FileStore } from "../../services/FileStore.ts"
@@ -8,7 +8,17 @@ import type { ProgressSink } from "./config.ts"
 import { ServerRefused } from "./errors.ts"
 import { nextStatus, openExchange } from "./session.ts"
 
-/** op 30: the local file (inside the client folder) goes to the server under the same name. */
+type Verdict = Effect.Effect<number, FileFailure | ProtocolViolation | ConnectionFailure | Timeout>
+
+/** After a failed send, how long to wait for a refusal the server may already have sent. */
+const LATE_VERDICT = Duration.seconds(2)
+
+/**
+ * op 30: the local file (inside the client folder) goes to the server under
+ * the same name. The server's final status is awaited while the data goes
+ * out, so a refusal sent early (a size over the server's limit, a full disk)
+ * stops the upload at once and is reported as a refusal.
+ */
 export const upload = (name: string, progress?: ProgressSink) =>
   Effect.scoped(
     Effect.gen(function* () {
@@ -22,13 +32,31 @@ export const upload = (name: string, progress?: ProgressSink) =>
         return yield* new ServerRefused({ operation: "enviar", name, reason: "Refused" })
       }
       progress?.start(name, file.size, 0)
-      yield* wire.send(u32(file.size), "tamanho do arquivo")
-      yield* Stream.runForEach(file.chunks(0, file.size), (chunk) =>
-        wire.send(chunk).pipe(Effect.tap(() => progress?.advance(chunk.length)))
+      const sendData = Effect.zipRight(
+        wire.send(u32(file.size), "tamanho do arquivo"),
+        Stream.runForEach(file.chunks(0, file.size), (chunk) =>
+          wire.send(chunk).pipe(Effect.tap(() => progress?.advance(chunk.length)))
+        )
       )
-      if ((yield* nextStatus(wire)) !== Status.Ok) {
-        return yield* new ServerRefused({ operation: "enviar", name, reason: "Refused" })
-      }
+      const verdict = yield* Effect.raceWith(sendData, nextStatus(wire), {
+        onSelfDone: (sent, pending): Verdict =>
+          Exit.isSuccess(sent)
+            ? Fiber.join(pending)
+            : Fiber.join(pending).pipe(
+                Effect.timeout(LATE_VERDICT),
+                Effect.catchAll(() => Effect.failCause(sent.cause))
+              ),
+        onOtherDone: (status, sending): Verdict =>
+          Effect.zipRight(
+            Fiber.interrupt(sending),
+            Effect.flatMap(status, (early) =>
+              early === Status.Ok
+                ? new ProtocolViolation({ reason: "UnexpectedStatus", detail: "o servidor confirmou antes de receber tudo" })
+                : Effect.succeed(early)
+            )
+          )
+      })
+      if (verdict !== Status.Ok) return yield* new ServerRefused({ operation: "enviar", name, reason: "Refused" })
       return { name, size: file.size }
     })
   )

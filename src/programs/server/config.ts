@@ -1,4 +1,5 @@
 import { Context } from "effect"
+import { MAX_MANY_MATCHES } from "../../domain/protocol.ts"
 
 export interface ServerSettings {
   /** The whole request must arrive within this. */
@@ -7,6 +8,24 @@ export interface ServerSettings {
   readonly idleSeconds: number
   /** Most files one op 50 reply may carry. */
   readonly maxMatches: number
+  /** Most connections served at once; more are answered 0x01 and closed. */
+  readonly maxClients: number
+  /** Most connections from one address at once; 0 means no limit. */
+  readonly maxPerAddress: number
+  /** Uploads are refused. */
+  readonly readOnly: boolean
+  /** Largest upload accepted, in bytes; undefined means only the protocol's 4 GiB limit. */
+  readonly maxUploadBytes: number | undefined
 }
+
+export const defaultSettings = (timeoutSeconds: number): ServerSettings => ({
+  requestSeconds: timeoutSeconds,
+  idleSeconds: timeoutSeconds,
+  maxMatches: MAX_MANY_MATCHES,
+  maxClients: 256,
+  maxPerAddress: 0,
+  readOnly: false,
+  maxUploadBytes: undefined
+})
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {}

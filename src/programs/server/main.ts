@@ -1,7 +1,6 @@
 import * as path from "node:path"
 import { BunRuntime } from "@effect/platform-bun"
 import { Console, Effect, Either, Layer } from "effect"
-import { MAX_MANY_MATCHES } from "../../domain/protocol.ts"
 import { BunTransportLive } from "../../services/BunTransport.ts"
 import { FileStore } from "../../services/FileStore.ts"
 import { FileStoreLive } from "../../services/FileStoreLive.ts"
@@ -9,7 +8,7 @@ import { HasherLive } from "../../services/Hasher.ts"
 import { PlainLogger } from "../logger.ts"
 import { reachableAddresses } from "./addresses.ts"
 import { parseServerArgs, SERVER_USAGE, type ServerArgs } from "./args.ts"
-import { ServerConfig } from "./config.ts"
+import { defaultSettings, ServerConfig } from "./config.ts"
 import { serveFolder } from "./server.ts"
 
 /** How long operations in flight may take to finish on Ctrl+C or SIGTERM. */
@@ -23,6 +22,11 @@ const program = (args: ServerArgs) =>
     for (const address of reachableAddresses(listener.hostname, listener.port)) yield* Console.log(`  ${address}`)
     yield* Console.log(`Pasta servida: ${store.root}`)
     yield* Console.log(`Timeout: ${args.timeoutSeconds} s (pedido inteiro e transferência parada)`)
+    yield* Console.log(
+      `Limites: ${args.maxClients} conexões${args.maxPerAddress > 0 ? `, ${args.maxPerAddress} por endereço` : ""}` +
+        (args.readOnly ? "; somente leitura" : "") +
+        (args.maxUploadBytes !== undefined ? `; uploads até ${args.maxUploadBytes} bytes` : "")
+    )
     yield* Console.log("Ctrl+C para encerrar.")
     yield* Effect.addFinalizer(() => Console.log("Encerrando: novas conexões recusadas, aguardando operações em andamento..."))
     return yield* Effect.never
@@ -41,9 +45,11 @@ if (Either.isLeft(parsed)) {
     HasherLive,
     BunTransportLive,
     Layer.succeed(ServerConfig, {
-      requestSeconds: args.timeoutSeconds,
-      idleSeconds: args.timeoutSeconds,
-      maxMatches: MAX_MANY_MATCHES
+      ...defaultSettings(args.timeoutSeconds),
+      maxClients: args.maxClients,
+      maxPerAddress: args.maxPerAddress,
+      readOnly: args.readOnly,
+      maxUploadBytes: args.maxUploadBytes
     }),
     PlainLogger
   )

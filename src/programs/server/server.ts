@@ -1,7 +1,10 @@
 import { Context, Effect, Scope } from "effect"
 import { FileStore } from "../../services/FileStore.ts"
 import type { Hasher } from "../../services/Hasher.ts"
-import { Transport } from "../../services/Transport.ts"
+import { encodeStatus } from "../../domain/encode.ts"
+import { Status } from "../../domain/protocol.ts"
+import { type Connection, Transport } from "../../services/Transport.ts"
+import { makeAdmission } from "./admission.ts"
 import { ServerConfig } from "./config.ts"
 import { handleConnection } from "./connection.ts"
 
@@ -26,8 +29,17 @@ export const serveFolder = (options: ServeOptions) =>
     const context = Context.omit(Scope.Scope)(yield* Effect.context<FileStore | Hasher | ServerConfig>())
     yield* store.sweepTemporaries
     yield* Effect.addFinalizer(() => Effect.ignore(store.sweepTemporaries))
-    const handle = (connection: Parameters<typeof handleConnection>[0]) =>
-      handleConnection(connection).pipe(Effect.provide(context))
+    const config = Context.get(context, ServerConfig)
+    const admit = makeAdmission({ maxClients: config.maxClients, maxPerAddress: config.maxPerAddress })
+    const handle = (connection: Connection) =>
+      Effect.gen(function* () {
+        const admission = yield* admit(connection)
+        if (admission === "Admitted") return yield* handleConnection(connection).pipe(Effect.provide(context))
+        // Over a limit: answered at once, where the first status is due, and closed.
+        yield* Effect.ignore(connection.write(encodeStatus(Status.Error)))
+        const which = admission === "TooManyClients" ? `${config.maxClients} conexões` : `${config.maxPerAddress} por endereço`
+        yield* Effect.logInfo(`${new Date().toISOString()} ${connection.remote} recusado: limite de ${which}`)
+      })
     const listen = (hostname: string) =>
       transport.serve({ hostname, port: options.port, graceMillis: options.graceMillis }, handle)
     return yield* options.hostname !== undefined

@@ -62,7 +62,7 @@ export const describeClientError = (error: ClientError, context: FailureContext)
           case "baixar":
             return `O servidor recusou baixar "${e.name}": não existe lá ou não pode ser lido. Use "listar" para ver os nomes.`
           case "enviar":
-            return `O servidor recusou ou não conseguiu gravar "${e.name}" (nome inválido, uma pasta com esse nome, ou sem espaço).`
+            return `O servidor recusou ou não conseguiu gravar "${e.name}" (nome inválido, uma pasta com esse nome, servidor somente leitura, arquivo acima do limite do servidor, ou sem espaço).`
           case "retomar":
             return `O servidor recusou o pedido de retomar "${e.name}".`
           case "baixar-varios":
