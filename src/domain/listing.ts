@@ -14,13 +14,26 @@ const Entry = Schema.Struct({ nome: Name, tamanho: DecimalString })
 
 export const Listing = Schema.Array(Entry)
 
-const decodeListing = Schema.decodeUnknownEither(Schema.parseJson(Listing))
+/** Exact shape: a property the format does not have is an error, not something to pass along. */
+const decodeListing = Schema.decodeUnknownEither(Listing, { onExcessProperty: "error" })
 
 export const encodeListing = (entries: ReadonlyArray<ListingEntry>): string =>
   JSON.stringify(entries.map(({ nome, tamanho }) => ({ nome, tamanho })))
 
-export const parseListing = (json: string): Either.Either<ReadonlyArray<ListingEntry>, string> =>
-  Either.mapLeft(decodeListing(json), (error) => ParseResult.TreeFormatter.formatErrorSync(error))
+/** The listing, or one Portuguese sentence saying where it breaks the format. */
+export const parseListing = (json: string): Either.Either<ReadonlyArray<ListingEntry>, string> => {
+  let value: unknown
+  try {
+    value = JSON.parse(json)
+  } catch {
+    return Either.left("a listagem não é JSON válido")
+  }
+  return Either.mapLeft(decodeListing(value), (error) => {
+    const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+    const where = issue && issue.path.length > 0 ? ` em ${issue.path.map((part) => `[${String(part)}]`).join("")}` : ""
+    return `a listagem não tem o formato [{"nome": ..., "tamanho": "..."}]${where}`
+  })
+}
 
 /** Sorts by name in code point order (the order of the UTF-8 bytes). */
 export const byName = (a: { readonly nome: string }, b: { readonly nome: string }): number =>

@@ -24,6 +24,8 @@ const reasonOf = (error: unknown): FileFailureReason => {
     case "ENOENT":
     case "ENOTDIR":
       return "NotFound"
+    case "ENXIO":
+      return "NotRegularFile"
     case "EACCES":
     case "EPERM":
       return "PermissionDenied"
@@ -43,13 +45,34 @@ const reasonOf = (error: unknown): FileFailureReason => {
 
 const failure = (name: string, reason: FileFailureReason, detail: string) => new FileFailure({ name, reason, detail })
 
+const ERRNO_TEXT: Record<string, string> = {
+  ENOENT: "não encontrado",
+  ENOTDIR: "uma parte do caminho não é pasta",
+  EACCES: "sem permissão",
+  EPERM: "operação não permitida",
+  ELOOP: "link simbólico no caminho",
+  EISDIR: "é uma pasta",
+  ENOSPC: "sem espaço em disco",
+  EDQUOT: "cota de disco esgotada",
+  EFBIG: "arquivo grande demais",
+  ENAMETOOLONG: "nome longo demais para o sistema de arquivos",
+  ENXIO: "não é um arquivo comum",
+  EROFS: "sistema de arquivos somente leitura",
+  EMFILE: "arquivos abertos demais",
+  EIO: "erro de entrada e saída"
+}
+
+/** A Portuguese detail for a system error, without the absolute path Node puts in its message. */
+const detailOf = (error: unknown): string => {
+  const code = (error as { code?: unknown } | undefined)?.code
+  if (typeof code === "string") return `${ERRNO_TEXT[code] ?? "erro do sistema"} (${code})`
+  return error instanceof Error ? error.message : String(error)
+}
+
 const attempt = <A>(name: string, run: () => Promise<A>) =>
   Effect.tryPromise({
     try: run,
-    catch: (error) =>
-      error instanceof FileFailure
-        ? error
-        : failure(name, reasonOf(error), error instanceof Error ? error.message : String(error))
+    catch: (error) => (error instanceof FileFailure ? error : failure(name, reasonOf(error), detailOf(error)))
   })
 
 const readLinkOfDescriptor = async (fd: number): Promise<string | undefined> => {

@@ -63,8 +63,8 @@ describe("parseListing", () => {
     ])
   })
 
-  test("drops unknown properties", () => {
-    expect(parsed(`[{"nome":"a","tamanho":"1","data":"2024"}]`)).toEqual([{ nome: "a", tamanho: "1" }])
+  test("refuses unknown properties (the exact format, nothing passed along)", () => {
+    expect(Either.isLeft(parseListing(`[{"nome":"a","tamanho":"1","data":"2024"}]`))).toBe(true)
   })
 
   test.each([

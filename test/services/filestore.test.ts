@@ -648,7 +648,7 @@ describe("openPartial", () => {
     expect(reasonOf(await runExit(store.openPartial("adir")))).toBe("IsDirectory")
   })
 
-  // Regression, fixed (src/services/FileStoreLive.ts, openPartial): the partial is opened with
+  // Regression (was a bug in src/services/FileStoreLive.ts, openPartial): the partial is opened with
   // O_WRONLY | O_CREAT | O_NOFOLLOW but without O_NONBLOCK, inside an
   // uninterruptible acquireRelease. If `<name>.parcial` is a FIFO, open(2)
   // blocks until some process opens the FIFO for reading: the fiber hangs and

@@ -524,7 +524,7 @@ describe("BunTransportLive: isolation and shutdown", () => {
     expect(result).toEqual({ refused: "Refused", closedEarly: false, interruptedEarly: false, data: "done", interrupted: false })
   })
 
-  // Regression, fixed (src/services/BunTransport.ts, serve): the grace period never ends. The
+  // Regression (was a bug in src/services/BunTransport.ts, serve): the grace period never ends. The
   // listener's release runs `waitIdle.pipe(Effect.timeout(graceMillis))`, but a
   // release of Effect.acquireRelease runs uninterruptibly, so the timeout cannot
   // interrupt the `waitIdle` polling loop and waits for it: closing the scope

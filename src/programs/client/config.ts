@@ -13,6 +13,8 @@ export class ClientConfig extends Context.Tag("ClientConfig")<ClientConfig, Clie
 export interface ProgressSink {
   /** op 50: how many files and bytes the manifest announced. */
   readonly batch?: (count: number, totalBytes: number) => void
+  /** op 50: the server skipped this file (it keeps its place in the numbering). */
+  readonly skip?: (name: string) => void
   readonly start: (name: string, total: number, from: number) => void
   readonly advance: (bytes: number) => void
 }

@@ -34,6 +34,7 @@ export const downloadMany = (mask: string, progress?: ProgressSink) =>
       for (const entry of entries) {
         const event = yield* nextOf(wire, "FileStart", "FileSkipped")
         if (event._tag === "FileSkipped") {
+          progress?.skip?.(entry.name)
           results.push({ _tag: "Skipped", name: entry.name })
           continue
         }

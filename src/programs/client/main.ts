@@ -29,7 +29,7 @@ const main = async (args: ClientArgs): Promise<number> => {
       write: (text) => process.stderr.write(text),
       live: Boolean(process.stderr.isTTY) && !args.silent,
       now: () => Date.now(),
-      width: () => process.stderr.columns ?? 80
+      width: () => process.stderr.columns || 80
     },
     server: address,
     debug: args.debug,

@@ -52,6 +52,7 @@ const keepsPartial = (command: Command) => command._tag === "Download" || comman
 export const describeClientError = (error: ClientError, context: FailureContext): string => {
   const name = subject(context.command)
   const quoted = name === undefined ? "" : ` "${name}"`
+  const about = name === undefined ? "" : ` (pedido:${quoted})`
   const resumeHint =
     keepsPartial(context.command) && name !== undefined ? ` O que chegou ficou guardado: use "retomar ${name}".` : ""
   return Match.value(error).pipe(
@@ -74,7 +75,7 @@ export const describeClientError = (error: ClientError, context: FailureContext)
       TooManyMatches: (e) =>
         `A máscara "${e.mask}" casou ${e.matches} arquivos; o servidor envia no máximo ${e.cap} por vez. Use uma máscara mais específica.`,
       HashMismatch: (e) =>
-        `O início de "${e.name}" que você tem (${e.position} bytes) não confere com o arquivo do servidor. O parcial foi mantido; para baixar do zero use "baixar ${e.name}".`,
+        `Os primeiros ${e.position} bytes de "${e.name}" que você tem não conferem com o arquivo do servidor. Nada local foi alterado; para baixar do zero use "baixar ${e.name}".`,
       FileFailure: (e) => {
         switch (e.reason) {
           case "NotFound":
@@ -100,16 +101,16 @@ export const describeClientError = (error: ClientError, context: FailureContext)
       ConnectionFailure: (e) => {
         switch (e.reason) {
           case "Refused":
-            return `Conexão recusada por ${context.server}: o servidor está rodando nessa porta?`
+            return `Conexão recusada por ${context.server}${about}: o servidor está rodando nessa porta?`
           case "Unresolved":
-            return `Não foi possível encontrar o servidor de ${context.server}: confira o nome.`
+            return `Não foi possível encontrar o servidor de ${context.server}${about}: confira o nome.`
           default:
             return `A conexão com ${context.server} caiu${name === undefined ? "" : ` durante${quoted}`}.${resumeHint}`
         }
       },
       Timeout: (e) =>
         e.phase === "Connect"
-          ? `O servidor ${context.server} não respondeu em ${e.seconds} s: confira o endereço e a rede.`
+          ? `O servidor ${context.server} não respondeu em ${e.seconds} s${about}: confira o endereço e a rede.`
           : `Nada se moveu por ${e.seconds} s${name === undefined ? "" : ` em${quoted}`}; a operação foi cancelada.${resumeHint}`
     })
   )

@@ -4,15 +4,21 @@ import type { ListingEntry } from "../../../domain/messages.ts"
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"]
 
+/** One decimal under 10, none above; rounding decides the unit, so 1023,9 KiB shows as 1,0 MiB. */
+const rounded = (value: number): string => {
+  const one = value.toFixed(1)
+  return Number(one) < 10 ? one : value.toFixed(0)
+}
+
 export const humanSize = (bytes: number): string => {
+  if (bytes < 1024) return `${bytes} B`
   let value = bytes
   let unit = 0
-  while (value >= 1024 && unit < UNITS.length - 1) {
+  while (unit < UNITS.length - 1 && Number(rounded(value)) >= 1024) {
     value /= 1024
     unit++
   }
-  const text = unit === 0 ? String(value) : value.toFixed(value < 10 ? 1 : 0)
-  return `${text.replace(".", ",")} ${UNITS[unit]}`
+  return `${rounded(value).replace(".", ",")} ${UNITS[unit]}`
 }
 
 /** Names come from the network: escape anything a terminal would interpret. */

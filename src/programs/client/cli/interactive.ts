@@ -16,13 +16,19 @@ export const completions = async (
   remoteNames: ReadonlyArray<string>,
   localNames: () => Promise<ReadonlyArray<string>>
 ): Promise<[Array<string>, string]> => {
-  const words = line.split(/\s+/)
-  const current = words[words.length - 1] ?? ""
-  if (words.length <= 1) return [COMMAND_WORDS.filter((word) => word.startsWith(current)).map((w) => `${w} `), current]
-  const spec = commandFor(words[0]!)
-  if (spec === undefined || words.length > 2) return [[], current]
+  const command = /^\s*(\S+)\s+(.*)$/.exec(line)
+  if (command === null) {
+    const current = line.trimStart()
+    return [COMMAND_WORDS.filter((word) => word.startsWith(current)).map((word) => `${word} `), current]
+  }
+  const spec = commandFor(command[1]!)
+  const current = command[2]!
+  // One argument only; it may be an open quote ("minha fo) or plain text without spaces.
+  const typed = current.startsWith('"') ? current.slice(1) : current
+  if (spec === undefined || (!current.startsWith('"') && /\s/.test(current))) return [[], current.split(/\s+/).pop()!]
   const pool = spec.name === "enviar" ? await localNames() : ["baixar", "retomar"].includes(spec.name) ? remoteNames : []
-  return [pool.filter((name) => name.startsWith(current)), current]
+  const quote = (name: string) => (/[\s"']/.test(name) || current.startsWith('"') ? `"${name}"` : name)
+  return [pool.filter((name) => name.startsWith(typed)).map(quote), current]
 }
 
 /**
@@ -47,14 +53,14 @@ export const runInteractive = (runtime: Runtime, console: Console): Promise<Exit
       }
     })
     let running: Fiber.RuntimeFiber<ExitCode, unknown> | undefined
-    let last: ExitCode = ExitCode.Ok
     let closing = false
     let closeWhenDone = false
     const leave = () => {
       if (closing) return
       closing = true
       rl.close()
-      resolve(last)
+      // Leaving the shell is a success, whatever the last command did (as sftp).
+      resolve(ExitCode.Ok)
     }
     rl.on("SIGINT", () => {
       if (running) {
@@ -82,8 +88,7 @@ export const runInteractive = (runtime: Runtime, console: Console): Promise<Exit
       running = fiber
       fiber.addObserver((exit) => {
         running = undefined
-        if (exit._tag === "Success") last = exit.value
-        else console.err("Cancelado. O download parcial, se houver, ficou guardado para retomar.")
+        if (exit._tag === "Failure") console.err("Cancelado. O download parcial, se houver, ficou guardado para retomar.")
         if (closeWhenDone) return leave()
         if (!closing) rl.prompt()
       })

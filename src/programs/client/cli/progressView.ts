@@ -48,6 +48,10 @@ export const makeProgressView = (output: ProgressOutput): ProgressSink & { reado
     batch: (count, total) => {
       batch = { count, total, index: 0, doneBefore: 0 }
     },
+    skip: () => {
+      close()
+      if (batch) batch.index++
+    },
     start: (name, total, from) => {
       close()
       if (batch) batch.index++

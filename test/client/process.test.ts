@@ -1,0 +1,447 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test"
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises"
+import * as path from "node:path"
+import { startServer, type TestServer, tempDir } from "../support/harness.ts"
+import { seededBytes, tree } from "../support/hostile.ts"
+import { closedPort, runCli } from "./cli.ts"
+
+/**
+ * The real client as a process (`bun src/programs/client/main.ts`) against a
+ * real server on 127.0.0.1: one-shot commands, batch scripts from a file and
+ * from a pipe, exit statuses, messages and --trace. Each test gets a fresh
+ * client folder; the server folder is shared and only read, except by the
+ * upload tests, which use their own names.
+ */
+
+let server: TestServer
+let clientDir: string
+
+const VIDEO = seededBytes(300_000, 7)
+
+beforeAll(async () => {
+  server = await startServer()
+  await writeFile(path.join(server.serverDir, "a.txt"), "hello")
+  await writeFile(path.join(server.serverDir, "b.txt"), "world!")
+  await writeFile(path.join(server.serverDir, "c.bin"), seededBytes(5000, 1))
+  await mkdir(path.join(server.serverDir, "sub"))
+  await writeFile(path.join(server.serverDir, "sub", "d.txt"), "deep")
+  await writeFile(path.join(server.serverDir, "video.bin"), VIDEO)
+})
+
+afterAll(async () => {
+  await server.close()
+})
+
+beforeEach(async () => {
+  clientDir = await tempDir("cli-processo")
+})
+
+afterEach(async () => {
+  await rm(clientDir, { recursive: true, force: true })
+})
+
+/** The client against the test server, over `clientDir`, with `args` after the address. */
+const cli = (args: ReadonlyArray<string>, stdin?: string) =>
+  runCli([`127.0.0.1:${server.port}`, "--pasta", clientDir, ...args], stdin === undefined ? {} : { stdin })
+
+const local = (name: string) => path.join(clientDir, name)
+const remote = (name: string) => path.join(server.serverDir, name)
+const bytesAt = async (file: string) => new Uint8Array(await readFile(file))
+
+/** No stack trace or internal error text reached the user. */
+const noInternals = (stderr: string) => {
+  expect(stderr).not.toContain("    at ")
+  expect(stderr).not.toContain("Erro interno")
+  expect(stderr).not.toContain("An error has occurred")
+}
+
+describe("one-shot: listar", () => {
+  test("a table with sizes and the total line, exit 0", async () => {
+    const run = await cli(["listar"])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toBe(
+      [
+        "NOME               TAMANHO    BYTES",
+        "a.txt                  5 B        5",
+        "b.txt                  6 B        6",
+        "c.bin              4,9 KiB    5.000",
+        "sub/d.txt              4 B        4",
+        "video.bin          293 KiB  300.000",
+        "-----------------------------------",
+        "total: 5 arquivos  298 KiB  305.015",
+        ""
+      ].join("\n")
+    )
+    expect(run.stderr).toBe("")
+  })
+
+  test("--json prints the server's JSON exactly", async () => {
+    const run = await cli(["listar", "--json"])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toBe(
+      '[{"nome":"a.txt","tamanho":"5"},{"nome":"b.txt","tamanho":"6"},{"nome":"c.bin","tamanho":"5000"},' +
+        '{"nome":"sub/d.txt","tamanho":"4"},{"nome":"video.bin","tamanho":"300000"}]\n'
+    )
+  })
+
+  test("the alias ls works and the flags may come after it", async () => {
+    const run = await cli(["ls", "--json", "--silencioso"])
+    expect(run.code).toBe(0)
+    expect(JSON.parse(run.stdout)).toHaveLength(5)
+  })
+})
+
+describe("one-shot: baixar", () => {
+  test("ok: the file is equal, one result line on stderr, no partial left", async () => {
+    const run = await cli(["baixar", "c.bin"])
+    expect(run.code).toBe(0)
+    expect(await bytesAt(local("c.bin"))).toEqual(await bytesAt(remote("c.bin")))
+    expect(await tree(clientDir)).toEqual(["c.bin"])
+    expect(run.stderr).toMatch(/^c\.bin: 4,9 KiB em \d+,\d s, .+\/s\n$/)
+  })
+
+  test("into a subfolder, with the get alias and --silencioso", async () => {
+    const run = await cli(["--silencioso", "get", "sub/d.txt"])
+    expect(run.code).toBe(0)
+    expect(await readFile(local("sub/d.txt"), "utf8")).toBe("deep")
+    expect(run.stderr.trim().split("\n")).toHaveLength(1)
+  })
+
+  test("a missing file: exit 1 and one Portuguese sentence naming it", async () => {
+    const run = await cli(["baixar", "nada.txt"])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toBe(`O servidor recusou baixar "nada.txt": não existe lá ou não pode ser lido. Use "listar" para ver os nomes.\n`)
+    noInternals(run.stderr)
+    expect(await tree(clientDir)).toEqual([])
+  })
+
+  test("--debug adds the internals", async () => {
+    const run = await cli(["baixar", "nada.txt", "--debug"])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('"nada.txt"')
+    expect(run.stderr).toContain("    at ")
+  })
+
+  test("an invalid name is bad usage (2), and nothing is asked of the server", async () => {
+    const before = server.logs.length
+    const run = await cli(["baixar", "../x"])
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain('nome inválido "../x"')
+    noInternals(run.stderr)
+    expect(server.logs.length).toBe(before)
+  })
+
+  test("with a partial present: says it continues, and the file is right", async () => {
+    await writeFile(local("video.bin.parcial"), VIDEO.subarray(0, 100_000))
+    const run = await cli(["baixar", "video.bin"])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain(`"video.bin": há um download parcial (98 KiB); continuando de onde parou.`)
+    expect(run.stderr).toContain("(retomado de 98 KiB)")
+    expect(await bytesAt(local("video.bin"))).toEqual(VIDEO)
+    expect(await tree(clientDir)).toEqual(["video.bin"])
+  })
+
+  test("with a corrupt partial: says it starts over, and the file is right", async () => {
+    await writeFile(local("video.bin.parcial"), seededBytes(100_000, 99))
+    const run = await cli(["baixar", "video.bin"])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain(`"video.bin": o parcial não confere com o arquivo do servidor; baixando do zero.`)
+    expect(run.stderr).not.toContain("retomado")
+    expect(await bytesAt(local("video.bin"))).toEqual(VIDEO)
+    expect(await tree(clientDir)).toEqual(["video.bin"])
+  })
+
+  test("with a partial longer than the server's file: starts over", async () => {
+    await writeFile(local("a.txt.parcial"), "hello, and then some")
+    const run = await cli(["baixar", "a.txt"])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain("baixando do zero")
+    expect(await readFile(local("a.txt"), "utf8")).toBe("hello")
+  })
+})
+
+describe("one-shot: enviar", () => {
+  test("ok: the server holds the same bytes", async () => {
+    const bytes = seededBytes(70_000, 3)
+    await writeFile(local("enviado-1.bin"), bytes)
+    try {
+      const run = await cli(["enviar", "enviado-1.bin"])
+      expect(run.code).toBe(0)
+      expect(await bytesAt(remote("enviado-1.bin"))).toEqual(bytes)
+      expect(run.stderr).toMatch(/^enviado-1\.bin: 68 KiB em /)
+    } finally {
+      // The server folder is shared by every test in this file.
+      await rm(remote("enviado-1.bin"), { force: true })
+    }
+  })
+
+  test("a missing local file: exit 1, a sentence naming it, nothing on the server", async () => {
+    const run = await cli(["put", "nao-existe.bin"])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toStartWith(`"nao-existe.bin" não foi encontrado na pasta local`)
+    noInternals(run.stderr)
+    expect(await Bun.file(remote("nao-existe.bin")).exists()).toBe(false)
+  })
+
+  test("../x is bad usage (2)", async () => {
+    const run = await cli(["enviar", "../x"])
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain('nome inválido "../x": o nome contém . ou .. como parte do caminho')
+  })
+
+  test("an absolute name is bad usage (2)", async () => {
+    const run = await cli(["enviar", "/etc/hostname"])
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain("caminho absoluto")
+  })
+})
+
+describe("one-shot: retomar", () => {
+  test("a good partial: exit 0, the final file is equal, the partial is gone", async () => {
+    await writeFile(local("video.bin.parcial"), VIDEO.subarray(0, 123_456))
+    const run = await cli(["retomar", "video.bin"])
+    expect(run.code).toBe(0)
+    expect(await bytesAt(local("video.bin"))).toEqual(VIDEO)
+    expect(await tree(clientDir)).toEqual(["video.bin"])
+    expect(run.stderr).toContain("(retomado de 121 KiB)")
+  })
+
+  test("from an explicit position (reget NOME POSICAO): the rest of the partial is cut and fetched again", async () => {
+    await writeFile(local("video.bin.parcial"), VIDEO.subarray(0, 200_000))
+    const run = await cli(["reget", "video.bin", "1000"])
+    expect(run.code).toBe(0)
+    expect(await bytesAt(local("video.bin"))).toEqual(VIDEO)
+  })
+
+  test("a wrong partial: exit 1, the sentence names the file, the partial is unchanged", async () => {
+    const wrong = seededBytes(50_000, 42)
+    await writeFile(local("video.bin.parcial"), wrong)
+    const run = await cli(["retomar", "video.bin"])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain(`Os primeiros 50000 bytes de "video.bin" que você tem não conferem com o arquivo do servidor.`)
+    noInternals(run.stderr)
+    expect(await bytesAt(local("video.bin.parcial"))).toEqual(wrong)
+    expect(await tree(clientDir)).toEqual(["video.bin.parcial"])
+  })
+
+  test("a complete local file: exit 0 and 'já está completo', nothing changed", async () => {
+    await writeFile(local("a.txt"), "hello")
+    const run = await cli(["retomar", "a.txt"])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain(`"a.txt" já está completo (5 B); nada a baixar.`)
+    expect(await tree(clientDir)).toEqual(["a.txt"])
+    expect(await readFile(local("a.txt"), "utf8")).toBe("hello")
+  })
+
+  test("a partial that already holds every byte: completed and said so", async () => {
+    await writeFile(local("a.txt.parcial"), "hello")
+    const run = await cli(["retomar", "a.txt"])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain("já está completo")
+    expect(await tree(clientDir)).toEqual(["a.txt"])
+  })
+
+  test("nothing local to resume: exit 1 and a sentence naming the file", async () => {
+    const run = await cli(["retomar", "video.bin"])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain(`"video.bin" não foi encontrado na pasta local (não há download parcial para retomar).`)
+  })
+
+  test("a partial of a file the server no longer has: exit 1, partial kept", async () => {
+    await writeFile(local("sumiu.bin.parcial"), "abc")
+    const run = await cli(["retomar", "sumiu.bin"])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain(`"sumiu.bin" não existe no servidor. O parcial local foi mantido.`)
+    expect(await tree(clientDir)).toEqual(["sumiu.bin.parcial"])
+  })
+})
+
+describe("one-shot: baixar-varios", () => {
+  test('"*.txt" takes the top-level .txt files only', async () => {
+    const run = await cli(["baixar-varios", "*.txt"])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toBe("2 de 2 arquivos baixados.\n")
+    expect(await tree(clientDir)).toEqual(["a.txt", "b.txt"])
+    expect(await readFile(local("a.txt"), "utf8")).toBe("hello")
+    expect(await readFile(local("b.txt"), "utf8")).toBe("world!")
+    const lines = run.stderr.trim().split("\n")
+    expect(lines).toHaveLength(2)
+    expect(lines[0]).toStartWith("[1/2] a.txt: 5 B em ")
+    expect(lines[1]).toStartWith("[2/2] b.txt: 6 B em ")
+  })
+
+  test("a mask that matches nothing: exit 0 and says so", async () => {
+    const run = await cli(["mget", "*.nada"])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toBe('Nenhum arquivo casa com "*.nada".\n')
+    expect(await tree(clientDir)).toEqual([])
+  })
+
+  test("an invalid mask is bad usage (2)", async () => {
+    const run = await cli(["baixar-varios", "../*"])
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain('máscara inválida "../*"')
+  })
+})
+
+describe("addresses, options and the network", () => {
+  test("connection refused (nothing on the port): exit 3, a sentence, no stack trace", async () => {
+    const port = await closedPort()
+    const run = await runCli([`127.0.0.1:${port}`, "--pasta", clientDir, "baixar", "a.txt"])
+    expect(run.code).toBe(3)
+    expect(run.stderr).toBe(`Conexão recusada por 127.0.0.1:${port} (pedido: "a.txt"): o servidor está rodando nessa porta?\n`)
+    expect(await tree(clientDir)).toEqual([])
+  })
+
+  const usage: ReadonlyArray<[string, ReadonlyArray<string>, string]> = [
+    ["IPv6 without brackets", ["::1:20000", "listar"], "colchetes"],
+    ["no port", ["localhost", "listar"], "endereço inválido"],
+    ["port 0", ["127.0.0.1:0", "listar"], "porta inválida"],
+    ["no address", [], "falta o endereço"],
+    ["unknown option", ["127.0.0.1:1", "--rapido"], "opção desconhecida: --rapido"],
+    ["bad timeout", ["127.0.0.1:1", "--timeout", "0", "listar"], "timeout inválido"],
+    ["--script with a command", ["127.0.0.1:1", "--script", "x.txt", "listar"], "use --script ou um comando"],
+    ["unknown command", ["127.0.0.1:1", "--pasta", "/tmp", "baixa", "a.txt"], 'comando desconhecido: "baixa"']
+  ]
+  test.each(usage)("%s: exit 2, a message, no stack trace", async (_label, args, words) => {
+    const run = await runCli(args)
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain(words)
+    expect(run.stdout).toBe("")
+    noInternals(run.stderr)
+  })
+
+  test("--ajuda prints the usage and exits 0", async () => {
+    const run = await runCli(["--ajuda"])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain("Uso: bun run cliente HOST:PORTA")
+    expect(run.stdout).toContain("--script ARQUIVO")
+  })
+
+  test("a --script file that cannot be read: exit 2, naming it", async () => {
+    const run = await cli(["--script", path.join(clientDir, "nao-existe.txt")])
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain("nao-existe.txt")
+  })
+
+  test("a --pasta that is a file: exit 1, naming it", async () => {
+    await writeFile(local("arquivo"), "x")
+    const run = await runCli([`127.0.0.1:${server.port}`, "--pasta", local("arquivo"), "listar"])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain(`Não foi possível usar a pasta local "${local("arquivo")}"`)
+  })
+
+  test("a --pasta that does not exist yet is created", async () => {
+    const run = await cli(["--pasta", local("nova/pasta"), "baixar", "a.txt"])
+    expect(run.code).toBe(0)
+    expect(await readFile(local("nova/pasta/a.txt"), "utf8")).toBe("hello")
+  })
+
+  test("--trace shows each field, named, in hex", async () => {
+    const run = await cli(["--trace", "baixar", "a.txt"])
+    expect(run.code).toBe(0)
+    const lines = run.stderr.split("\n")
+    expect(lines).toContain(`conectado a 127.0.0.1:${server.port}`)
+    expect(lines).toContain("→ operação           0a")
+    expect(lines).toContain("→ tamanho do nome    00 00 00 05")
+    expect(lines).toContain('→ nome               61 2e 74 78 74  "a.txt"')
+    expect(lines).toContain("← status             00")
+    expect(lines).toContain("← tamanho            00 00 00 05  (5)")
+    expect(lines).toContain("← dados (início)     68 65 6c 6c 6f")
+    expect(lines).toContain("← fim dos dados      5 bytes recebidos")
+  })
+
+  test("--trace of a refusal shows status 01", async () => {
+    const run = await cli(["--trace", "listar"])
+    expect(run.code).toBe(0)
+    expect(run.stderr).toContain("→ operação           14")
+    expect(run.stderr).toContain("← status             00")
+    expect(run.stderr).toContain("← listagem JSON      5b 7b")
+    const refused = await cli(["--trace", "baixar", "nada"])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain("← status             01")
+  })
+})
+
+describe("batch", () => {
+  const SCRIPT = [
+    "# a comment, never echoed",
+    "",
+    "listar",
+    "-baixar nada",
+    "baixar a.txt",
+    "   # an indented comment",
+    "baixar nada",
+    "baixar b.txt",
+    "listar --json"
+  ].join("\n")
+
+  /** Both ways of giving a script behave the same. */
+  const expectStoppedAtFailure = async (run: Awaited<ReturnType<typeof cli>>) => {
+    expect(run.code).toBe(1)
+    const echoes = run.stdout.split("\n").filter((line) => line.startsWith("cliente> "))
+    expect(echoes).toEqual(["cliente> listar", "cliente> baixar nada", "cliente> baixar a.txt", "cliente> baixar nada"])
+    expect(run.stdout).not.toContain("comment")
+    expect(run.stdout).not.toContain("cliente> baixar b.txt")
+    expect(run.stdout).toContain("total: 5 arquivos")
+    // The tolerant line failed too, and said so, then the script went on.
+    const refusals = run.stderr.split("\n").filter((line) => line.includes(`O servidor recusou baixar "nada"`))
+    expect(refusals).toHaveLength(2)
+    expect(await tree(clientDir)).toEqual(["a.txt"])
+  }
+
+  test("--script FILE: comments skipped, a tolerant '-' line goes on, the first failure stops with its status", async () => {
+    const script = path.join(clientDir, "..", `${path.basename(clientDir)}-script.txt`)
+    await writeFile(script, SCRIPT)
+    try {
+      await expectStoppedAtFailure(await cli(["--script", script]))
+    } finally {
+      await rm(script, { force: true })
+    }
+  })
+
+  test("the same script on stdin through a pipe", async () => {
+    await expectStoppedAtFailure(await cli([], SCRIPT))
+  })
+
+  test("a script that succeeds exits 0; CRLF line ends are fine", async () => {
+    const run = await cli([], "baixar a.txt\r\n-baixar nada\r\nbaixar b.txt\r\n")
+    expect(run.code).toBe(0)
+    expect(await tree(clientDir)).toEqual(["a.txt", "b.txt"])
+  })
+
+  test("sair stops the script with 0; later lines are not run", async () => {
+    const run = await cli([], "baixar a.txt\nsair\nbaixar b.txt\n")
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain("cliente> sair")
+    expect(run.stdout).not.toContain("cliente> baixar b.txt")
+    expect(await tree(clientDir)).toEqual(["a.txt"])
+  })
+
+  test("a line that does not parse stops with 2, naming the line", async () => {
+    const run = await cli([], "baixar a.txt\nbaixar ../x\nbaixar b.txt\n")
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain('linha 2: nome inválido "../x"')
+    expect(run.stdout).not.toContain("cliente> baixar b.txt")
+  })
+
+  test("a tolerant line that does not parse goes on", async () => {
+    const run = await cli([], "-comando-errado\nbaixar a.txt\n")
+    expect(run.code).toBe(0)
+    expect(run.stderr).toContain('linha 1: comando desconhecido: "comando-errado"')
+    expect(await tree(clientDir)).toEqual(["a.txt"])
+  })
+
+  test("a network failure stops the script with 3", async () => {
+    const port = await closedPort()
+    const run = await runCli([`127.0.0.1:${port}`, "--pasta", clientDir], { stdin: "listar\nbaixar a.txt\n" })
+    expect(run.code).toBe(3)
+    expect(run.stdout).toBe("cliente> listar\n")
+  })
+
+  test("an empty stdin is an empty script: exit 0", async () => {
+    const run = await cli([], "")
+    expect(run.code).toBe(0)
+    expect(run.stdout).toBe("")
+  })
+})
