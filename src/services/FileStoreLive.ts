@@ -9,11 +9,13 @@ import { byName } from "../domain/listing.ts"
 import { isValidName, partialNameOf } from "../domain/names.ts"
 import { type AtomicFile, FileStore, type FileStoreService, type PartialFile, type ReadableFile, type StoredFile } from "./FileStore.ts"
 
-/** Chunk size for reads: large enough that per-chunk overhead vanishes. */
-const CHUNK = 256 * 1024
+/** Chunk size for reads: large enough that per-chunk overhead vanishes (measured: 1 MiB beats 256 KiB). */
+const CHUNK = 1024 * 1024
 
-/** Writes are gathered up to this size before they go to the file. */
+/** Small writes are gathered up to this size before they go to the file... */
 const WRITE_BUFFER = 1024 * 1024
+/** ...and writes at least this large go straight to the file. */
+const DIRECT_WRITE = 64 * 1024
 
 /** Hidden, so never listed or served; recognizable, so a later run can sweep it. */
 const TEMP_PREFIX = ".envio-"
@@ -139,33 +141,32 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
     }
 
     /**
-     * Appends through a buffer, so that the many small segments a socket
-     * delivers become few large writes. `flush` writes what is buffered.
+     * Appends to the file. Large segments (what a socket delivers under load)
+     * are written as they are; small ones are gathered first, so a trickle
+     * of tiny segments does not become a trickle of tiny writes.
      */
     const appender = (name: string, handle: fs.FileHandle, start: number) => {
       const buffer = new Uint8Array(WRITE_BUFFER)
       let buffered = 0
       let position = start
-      const flush = attempt(name, async () => {
-        if (buffered === 0) return
-        await writeAt(handle, buffer.subarray(0, buffered), position)
-        position += buffered
+      const writeOut = (bytes: Uint8Array) =>
+        attempt(name, async () => {
+          await writeAt(handle, bytes, position)
+          position += bytes.length
+        })
+      const flush = Effect.suspend(() => {
+        if (buffered === 0) return Effect.void
+        const pending = buffer.subarray(0, buffered)
         buffered = 0
+        return writeOut(pending)
       })
       const write = (bytes: Uint8Array): Effect.Effect<void, FileFailure> =>
         Effect.suspend(() => {
-          if (buffered + bytes.length <= WRITE_BUFFER) {
-            buffer.set(bytes, buffered)
-            buffered += bytes.length
-            return buffered === WRITE_BUFFER ? flush : Effect.void
-          }
-          if (buffered === 0) {
-            return attempt(name, async () => {
-              await writeAt(handle, bytes, position)
-              position += bytes.length
-            })
-          }
-          return Effect.zipRight(flush, write(bytes))
+          if (bytes.length >= DIRECT_WRITE) return buffered === 0 ? writeOut(bytes) : Effect.zipRight(flush, writeOut(bytes))
+          if (buffered + bytes.length > WRITE_BUFFER) return Effect.zipRight(flush, write(bytes))
+          buffer.set(bytes, buffered)
+          buffered += bytes.length
+          return buffered === WRITE_BUFFER ? flush : Effect.void
         })
       return { write, flush }
     }
@@ -184,7 +185,8 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
               if (offset >= end) return Effect.fail(Option.none())
               const want = Math.min(CHUNK, end - offset)
               return attempt(name, async () => {
-                const buffer = new Uint8Array(want)
+                // Not zero-filled: every byte handed out is overwritten by the read.
+                const buffer = Buffer.allocUnsafe(want)
                 const { bytesRead } = await handle.read(buffer, 0, want, offset)
                 if (bytesRead === 0) throw failure(name, "Io", "o arquivo encolheu durante a leitura")
                 offset += bytesRead

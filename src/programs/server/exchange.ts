@@ -31,8 +31,11 @@ export const deciding = <A, E extends OperationError, R>(
     return status === undefined ? Effect.void : Effect.ignore(exchange.wire.send(encodeStatus(status)))
   })
 
-/** Sends a stream of file chunks, counting the bytes for the log. */
+/**
+ * Sends a stream of file chunks, counting the bytes for the log. The next
+ * chunk is read while the current one goes out (one chunk of read-ahead).
+ */
 export const sendAll = <E, R>(exchange: Exchange, chunks: Stream.Stream<Uint8Array, E, R>) =>
-  Stream.runForEach(chunks, (chunk) =>
+  Stream.runForEach(Stream.buffer(chunks, { capacity: 1 }), (chunk) =>
     exchange.wire.send(chunk).pipe(Effect.tap(() => (exchange.record.bytes += chunk.length)))
   )
