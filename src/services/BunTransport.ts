@@ -106,6 +106,9 @@ const handlers: SocketHandler<SocketState> = {
 const makeConnection = (socket: Socket<SocketState>): Connection => {
   const state = socket.data
   state.socket = socket
+  // Messages are written whole and in order; waiting to coalesce (Nagle) only adds
+  // the peer's delayed-ACK time (~40 ms) between a header and its data.
+  ;(socket as unknown as { setNoDelay?: (on: boolean) => boolean }).setNoDelay?.(true)
   const take = (): Option.Option<Uint8Array> | ConnectionFailure | undefined => {
     const next = state.queue.shift()
     if (next !== undefined) {
@@ -221,13 +224,14 @@ const connect = (host: string, port: number) =>
     closeSocket
   ).pipe(Effect.map(makeConnection))
 
-const serve = (
+const serve = <R>(
   options: { readonly hostname: string; readonly port: number; readonly graceMillis: number },
-  handle: (connection: Connection) => Effect.Effect<void, never, Scope.Scope>
+  handle: (connection: Connection) => Effect.Effect<void, never, R | Scope.Scope>
 ) =>
   Effect.gen(function* () {
     const connections = yield* FiberSet.make<void, never>()
-    const run = yield* FiberSet.runtime(connections)<never>()
+    // Connections run with the services of whoever called `serve`; each gets its own Scope below.
+    const run = yield* FiberSet.runtime(connections)<Exclude<R, Scope.Scope>>()
     const perConnection = (socket: Socket<SocketState>) =>
       Effect.scoped(
         Effect.acquireRelease(Effect.sync(() => makeConnection(socket)), () => closeSocket(socket)).pipe(

@@ -43,10 +43,10 @@ export interface TransportService {
    * Accepts connections until the scope closes; each one runs `handle` in its
    * own fiber and scope, so one client's failure never reaches another.
    */
-  readonly serve: (
+  readonly serve: <R>(
     options: ListenOptions,
-    handle: (connection: Connection) => Effect.Effect<void, never, Scope.Scope>
-  ) => Effect.Effect<Listener, ConnectionFailure, Scope.Scope>
+    handle: (connection: Connection) => Effect.Effect<void, never, R | Scope.Scope>
+  ) => Effect.Effect<Listener, ConnectionFailure, Scope.Scope | Exclude<R, Scope.Scope>>
 }
 
 export class Transport extends Context.Tag("Transport")<Transport, TransportService>() {}

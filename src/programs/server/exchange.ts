@@ -1,5 +1,5 @@
 import { Effect, Stream } from "effect"
-import { encodeStatus } from "../../domain/encode.ts"
+import { concat, encodeStatus } from "../../domain/encode.ts"
 import type { ClientEvent } from "../../domain/messages.ts"
 import { type OperationError, statusFor, type StatusPoint } from "../../domain/statuses.ts"
 import type { Wire } from "../wire.ts"
@@ -31,11 +31,25 @@ export const deciding = <A, E extends OperationError, R>(
     return status === undefined ? Effect.void : Effect.ignore(exchange.wire.send(encodeStatus(status)))
   })
 
+/** A first chunk up to this size goes out in the same write as its header. */
+const COALESCE = 64 * 1024
+
 /**
- * Sends a stream of file chunks, counting the bytes for the log. The next
- * chunk is read while the current one goes out (one chunk of read-ahead).
+ * Sends a header and then a stream of file chunks, counting the file's bytes
+ * for the log. A small first chunk shares one write with the header: one
+ * segment on the wire instead of two for a small file.
  */
-export const sendAll = <E, R>(exchange: Exchange, chunks: Stream.Stream<Uint8Array, E, R>) =>
-  Stream.runForEach(Stream.buffer(chunks, { capacity: 1 }), (chunk) =>
-    exchange.wire.send(chunk).pipe(Effect.tap(() => (exchange.record.bytes += chunk.length)))
-  )
+export const sendAll = <E, R>(exchange: Exchange, header: Uint8Array, chunks: Stream.Stream<Uint8Array, E, R>) => {
+  let pending: Uint8Array | undefined = header
+  return Stream.runForEach(chunks, (chunk) => {
+    const head = pending
+    pending = undefined
+    const out =
+      head === undefined
+        ? exchange.wire.send(chunk)
+        : chunk.length <= COALESCE
+          ? exchange.wire.send(concat([head, chunk]))
+          : Effect.zipRight(exchange.wire.send(head), exchange.wire.send(chunk))
+    return Effect.tap(out, () => (exchange.record.bytes += chunk.length))
+  }).pipe(Effect.zipRight(Effect.suspend(() => (pending === undefined ? Effect.void : exchange.wire.send(pending)))))
+}

@@ -1,6 +1,5 @@
-import { Context, Effect, Scope } from "effect"
+import { Effect } from "effect"
 import { FileStore } from "../../services/FileStore.ts"
-import type { Hasher } from "../../services/Hasher.ts"
 import { encodeStatus } from "../../domain/encode.ts"
 import { Status } from "../../domain/protocol.ts"
 import { type Connection, Transport } from "../../services/Transport.ts"
@@ -24,17 +23,14 @@ export const serveFolder = (options: ServeOptions) =>
   Effect.gen(function* () {
     const transport = yield* Transport
     const store = yield* FileStore
-    // Only the services: the server's own Scope must not reach the connections,
-    // each of which closes its own scope (files, temporaries) when it ends.
-    const context = Context.omit(Scope.Scope)(yield* Effect.context<FileStore | Hasher | ServerConfig>())
     yield* store.sweepTemporaries
     yield* Effect.addFinalizer(() => Effect.ignore(store.sweepTemporaries))
-    const config = Context.get(context, ServerConfig)
+    const config = yield* ServerConfig
     const admit = makeAdmission({ maxClients: config.maxClients, maxPerAddress: config.maxPerAddress })
     const handle = (connection: Connection) =>
       Effect.gen(function* () {
         const admission = yield* admit(connection)
-        if (admission === "Admitted") return yield* handleConnection(connection).pipe(Effect.provide(context))
+        if (admission === "Admitted") return yield* handleConnection(connection)
         // Over a limit: answered at once, where the first status is due, and closed.
         yield* Effect.ignore(connection.write(encodeStatus(Status.Error)))
         const which = admission === "TooManyClients" ? `${config.maxClients} conexões` : `${config.maxPerAddress} por endereço`

@@ -18,6 +18,5 @@ export const download = (exchange: Exchange, name: string) =>
         () => new FileFailure({ name, reason: "TooLarge", detail: "arquivos de 4 GiB ou mais não cabem no protocolo" })
       )
     )
-    yield* exchange.wire.send(encodeStatusSize(Status.Ok, file.size))
-    yield* sendAll(exchange, file.chunks(0, file.size))
+    yield* sendAll(exchange, encodeStatusSize(Status.Ok, file.size), file.chunks(0, file.size))
   })

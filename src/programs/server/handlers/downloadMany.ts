@@ -46,8 +46,7 @@ export const downloadMany = (exchange: Exchange, mask: string) =>
           )
           if (Option.isNone(opened)) return
           const file = opened.value
-          yield* exchange.wire.send(encodeStatusSize(Status.Ok, file.size))
-          yield* sendAll(exchange, file.chunks(0, file.size))
+          yield* sendAll(exchange, encodeStatusSize(Status.Ok, file.size), file.chunks(0, file.size))
           sent++
         })
       )

@@ -34,6 +34,5 @@ export const resume = (exchange: Exchange, name: string, position: number, md5: 
       })
     )
     const remaining = file.size - position
-    yield* exchange.wire.send(encodeStatusSize(Status.Ok, remaining))
-    yield* sendAll(exchange, file.chunks(position, remaining))
+    yield* sendAll(exchange, encodeStatusSize(Status.Ok, remaining), file.chunks(position, remaining))
   })

@@ -1,0 +1,49 @@
+import type { FileHandle } from "node:fs/promises"
+import { Effect } from "effect"
+import type { FileFailure } from "../../domain/errors.ts"
+import { attempt } from "./failures.ts"
+
+/** Small writes are gathered up to this size before they go to the file... */
+const WRITE_BUFFER = 1024 * 1024
+/** ...and writes at least this large go straight to the file. */
+const DIRECT_WRITE = 64 * 1024
+
+const writeAt = async (handle: FileHandle, bytes: Uint8Array, position: number) => {
+  let done = 0
+  while (done < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done)
+    done += bytesWritten
+  }
+}
+
+/**
+ * Appends to a file from `start`. Large segments (what a socket delivers
+ * under load) are written as they are; small ones are gathered first, so a
+ * trickle of tiny segments does not become a trickle of tiny writes. The
+ * caller runs `flush` before relying on the bytes being in the file.
+ */
+export const appender = (name: string, handle: FileHandle, start: number) => {
+  const buffer = new Uint8Array(WRITE_BUFFER)
+  let buffered = 0
+  let position = start
+  const writeOut = (bytes: Uint8Array) =>
+    attempt(name, async () => {
+      await writeAt(handle, bytes, position)
+      position += bytes.length
+    })
+  const flush = Effect.suspend(() => {
+    if (buffered === 0) return Effect.void
+    const pending = buffer.subarray(0, buffered)
+    buffered = 0
+    return writeOut(pending)
+  })
+  const write = (bytes: Uint8Array): Effect.Effect<void, FileFailure> =>
+    Effect.suspend(() => {
+      if (bytes.length >= DIRECT_WRITE) return buffered === 0 ? writeOut(bytes) : Effect.zipRight(flush, writeOut(bytes))
+      if (buffered + bytes.length > WRITE_BUFFER) return Effect.zipRight(flush, write(bytes))
+      buffer.set(bytes, buffered)
+      buffered += bytes.length
+      return buffered === WRITE_BUFFER ? flush : Effect.void
+    })
+  return { write, flush }
+}
