@@ -108,7 +108,7 @@ const makeConnection = (socket: Socket<SocketState>): Connection => {
   state.socket = socket
   // Messages are written whole and in order; waiting to coalesce (Nagle) only adds
   // the peer's delayed-ACK time (~40 ms) between a header and its data.
-  ;(socket as unknown as { setNoDelay?: (on: boolean) => boolean }).setNoDelay?.(true)
+  socket.setNoDelay(true)
   const take = (): Option.Option<Uint8Array> | ConnectionFailure | undefined => {
     const next = state.queue.shift()
     if (next !== undefined) {
