@@ -28,11 +28,18 @@ export const parseListing = (json: string): Either.Either<ReadonlyArray<ListingE
   } catch {
     return Either.left("a listagem não é JSON válido")
   }
-  return Either.mapLeft(decodeListing(value), (error) => {
-    const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
-    const where = issue && issue.path.length > 0 ? ` em ${issue.path.map((part) => `[${String(part)}]`).join("")}` : ""
-    return `a listagem não tem o formato [{"nome": ..., "tamanho": "..."}]${where}`
-  })
+  const shape = `a listagem não tem o formato [{"nome": ..., "tamanho": "..."}]`
+  try {
+    return Either.mapLeft(decodeListing(value), (error) => {
+      const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+      const where = issue && issue.path.length > 0 ? ` em ${issue.path.map((part) => `[${String(part)}]`).join("")}` : ""
+      return `${shape}${where}`
+    })
+  } catch {
+    // A hostile listing nested thousands of levels deep exhausts the stack while
+    // its error is described: still just a listing in the wrong shape.
+    return Either.left(shape)
+  }
 }
 
 /** Sorts by name in code point order (the order of the UTF-8 bytes). */

@@ -42,6 +42,8 @@ export interface FileStoreService {
   readonly list: Effect.Effect<ReadonlyArray<StoredFile>, FileFailure>
   readonly openRead: (name: string) => Effect.Effect<ReadableFile, FileFailure, Scope.Scope>
   readonly createAtomic: (name: string) => Effect.Effect<AtomicFile, FileFailure, Scope.Scope>
+  /** Whether `name` could be stored (inside the folder, not a folder itself), creating nothing. */
+  readonly checkWritable: (name: string) => Effect.Effect<void, FileFailure>
   /** Opens (or creates) the partial of `name`, cut to `keep` bytes when given. */
   readonly openPartial: (name: string, keep?: number) => Effect.Effect<PartialFile, FileFailure, Scope.Scope>
   /** Size of the partial of `name`, if there is one. */

@@ -1,13 +1,13 @@
 import { randomBytes } from "node:crypto"
-import { closeSync, constants } from "node:fs"
+import { closeSync, constants, lstatSync, renameSync, rmSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Effect, Layer, Option } from "effect"
 import { FileFailure } from "../domain/errors.ts"
-import { isInside } from "../domain/jail.ts"
 import { partialNameOf } from "../domain/names.ts"
 import { type AtomicFile, FileStore, type FileStoreService, type PartialFile } from "./FileStore.ts"
 import { attempt, attemptSync, failure, reasonOf } from "./files/failures.ts"
+import { checkLengths, openParent, refuseDirectory, removeCreated } from "./files/folders.ts"
 import { closeQuietly, openInside, readable } from "./files/reading.ts"
 import { listFiles, sweepTemporaries, TEMP_PREFIX, TEMP_SUFFIX } from "./files/walking.ts"
 import { appender } from "./files/writing.ts"
@@ -20,31 +20,20 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
       return fs.realpath(folder)
     })
 
-    /** Creates the folders of `name` inside the root; returns the real folder and the target path. */
-    const prepareParent = async (name: string) => {
-      const parts = name.split("/")
-      const base = parts.pop()!
-      let dir = root
-      for (const part of parts) {
-        const next = path.join(dir, part)
-        await fs.mkdir(next).catch((error: { code?: string }) => {
-          if (error.code !== "EEXIST") throw error
-        })
-        const real = await fs.realpath(next)
-        if (!isInside(root, real)) throw failure(name, "OutsideRoot", "o caminho sai da pasta")
-        if (!(await fs.stat(real)).isDirectory()) throw failure(name, "NotFound", `"${part}" não é uma pasta`)
-        dir = real
-      }
-      const target = path.join(dir, base)
-      const existing = await fs.lstat(target).catch(() => undefined)
-      if (existing?.isDirectory()) throw failure(name, "IsDirectory", "já existe uma pasta com esse nome")
-      return { dir, target }
-    }
+    const baseOf = (name: string) => path.basename(name)
 
-    const partialPaths = async (name: string) => {
-      const { dir, target } = await prepareParent(name)
-      return { target, partial: path.join(dir, path.basename(partialNameOf(name))) }
-    }
+    /** The parent folder of `name`, opened and verified, held for the scope. */
+    const parentFor = (name: string, create: boolean) =>
+      Effect.acquireRelease(
+        attemptSync(name, () => {
+          checkLengths(root, name)
+          const parent = openParent(root, name, create)
+          if (parent === undefined) throw failure(name, "NotFound", "a pasta não existe")
+          refuseDirectory(parent, name, baseOf(name))
+          return parent
+        }),
+        (parent) => closeQuietly(parent.fd)
+      )
 
     const closeHandle = (handle: fs.FileHandle) => Effect.promise(() => handle.close().catch(() => undefined))
 
@@ -56,16 +45,23 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
 
     const createAtomic = (name: string) =>
       Effect.gen(function* () {
-        const { dir, target } = yield* attempt(name, () => prepareParent(name))
-        const temp = path.join(dir, `${TEMP_PREFIX}${randomBytes(8).toString("hex")}${TEMP_SUFFIX}`)
+        const parent = yield* parentFor(name, true)
+        const temp = `${TEMP_PREFIX}${randomBytes(8).toString("hex")}${TEMP_SUFFIX}`
         let committed = false
         const handle = yield* Effect.acquireRelease(
           attempt(name, () =>
-            fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
+            fs.open(parent.at(temp), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
           ),
           (handle) =>
             closeHandle(handle).pipe(
-              Effect.zipRight(committed ? Effect.void : Effect.promise(() => fs.rm(temp, { force: true })))
+              Effect.zipRight(
+                committed
+                  ? Effect.void
+                  : Effect.sync(() => {
+                      rmSync(parent.at(temp), { force: true })
+                      removeCreated(parent.created)
+                    })
+              )
             )
         )
         const output = appender(name, handle, 0)
@@ -75,7 +71,7 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
             output.flush,
             attempt(name, async () => {
               await handle.datasync()
-              await fs.rename(temp, target)
+              renameSync(parent.at(temp), parent.at(baseOf(name)))
               committed = true
             })
           )
@@ -83,13 +79,30 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
         return file
       })
 
+    const checkWritable = (name: string) =>
+      attemptSync(name, () => {
+        checkLengths(root, name)
+        const parent = openParent(root, name, false)
+        if (parent === undefined) return // its folders will be created
+        try {
+          refuseDirectory(parent, name, baseOf(name))
+        } finally {
+          closeSync(parent.fd)
+        }
+      })
+
     const openPartial = (name: string, keep?: number) =>
       Effect.gen(function* () {
-        const { target, partial } = yield* attempt(name, () => partialPaths(name))
+        const parent = yield* parentFor(name, true)
+        const partial = baseOf(partialNameOf(name))
         const handle = yield* Effect.acquireRelease(
           attempt(name, () =>
             // O_NONBLOCK: a FIFO planted under the partial name must not hang the open.
-            fs.open(partial, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644)
+            fs.open(
+              parent.at(partial),
+              constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+              0o644
+            )
           ),
           closeHandle
         )
@@ -110,7 +123,7 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
             output.flush,
             attempt(name, async () => {
               await handle.datasync()
-              await fs.rename(partial, target)
+              renameSync(parent.at(partial), parent.at(baseOf(name)))
             })
           )
         }
@@ -137,22 +150,28 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
       openPartial,
       partialSize: (name) => sizeOf(name, partialNameOf(name)),
       size: (name) => sizeOf(name, name),
+      checkWritable,
       removePartial: (name) =>
-        attempt(name, async () => {
-          const { partial } = await partialPaths(name)
-          await fs.rm(partial, { force: true })
-        }),
+        Effect.scoped(
+          Effect.flatMap(parentFor(name, false), (parent) =>
+            attemptSync(name, () => rmSync(parent.at(baseOf(partialNameOf(name))), { force: true }))
+          )
+        ).pipe(Effect.catchIf((error) => error.reason === "NotFound", () => Effect.void)),
       freeSpace: attempt(root, async () => {
         const stats = await fs.statfs(root)
         return stats.bavail * stats.bsize
       }),
       adoptAsPartial: (name) =>
-        attempt(name, async () => {
-          const { target, partial } = await partialPaths(name)
-          const stats = await fs.lstat(target)
-          if (!stats.isFile()) throw failure(name, "NotRegularFile", "não é um arquivo comum")
-          await fs.rename(target, partial)
-        }),
+        Effect.scoped(
+          Effect.flatMap(parentFor(name, false), (parent) =>
+            attemptSync(name, () => {
+              if (!lstatSync(parent.at(baseOf(name))).isFile()) {
+                throw failure(name, "NotRegularFile", "não é um arquivo comum")
+              }
+              renameSync(parent.at(baseOf(name)), parent.at(baseOf(partialNameOf(name))))
+            })
+          )
+        ),
       sweepTemporaries: attempt(root, () => sweepTemporaries(root))
     } satisfies FileStoreService
   })

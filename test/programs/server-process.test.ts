@@ -140,9 +140,9 @@ const collect = (socket: net.Socket) => {
   return { bytes: () => Buffer.concat(parts) }
 }
 
-const waitUntil = async (condition: () => boolean, millis: number) => {
+const waitUntil = async (condition: () => boolean | Promise<boolean>, millis: number) => {
   const deadline = Date.now() + millis
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error("condition not met in time")
     await Bun.sleep(20)
   }
@@ -268,8 +268,10 @@ describe("server process", () => {
     try {
       socket.write(Buffer.concat([uploadHeader("u.bin", 100), Buffer.from("abc")]))
       await waitUntil(() => replies.bytes().length >= 1, 10_000)
-      expect(replies.bytes()[0]).toBe(0) // accepted: the hidden temporary exists now
-      expect((await fs.readdir(folder)).filter((entry) => /^\.envio-.*\.tmp$/.test(entry)).length).toBe(1)
+      expect(replies.bytes()[0]).toBe(0) // accepted; the temporary appears once the size has been checked
+      const temporaries = async () => (await fs.readdir(folder)).filter((entry) => /^\.envio-.*\.tmp$/.test(entry))
+      await waitUntil(async () => (await temporaries()).length === 1, 10_000)
+      expect((await temporaries()).length).toBe(1)
     } finally {
       socket.destroy()
     }

@@ -387,7 +387,7 @@ describe("createAtomic", () => {
     expect(await tree(root)).toEqual([])
   })
 
-  test("a failure after writing removes the temporary too", async () => {
+  test("a failure after writing removes the temporary and the folders made for it", async () => {
     const exit = await runExit(
       Effect.gen(function* () {
         const file = yield* store.createAtomic("dir/gone.txt")
@@ -396,7 +396,7 @@ describe("createAtomic", () => {
       })
     )
     expect(failureOf(exit)).toBe("client vanished")
-    expect(await tree(root)).toEqual(["dir"])
+    expect(await tree(root)).toEqual([])
   })
 
   test("an interruption after writing removes the temporary too", async () => {

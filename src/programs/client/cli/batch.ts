@@ -2,6 +2,7 @@ import { Effect, Either } from "effect"
 import type { ClientServices } from "../context.ts"
 import { parseCommand, tokenize } from "./commands.ts"
 import { ExitCode } from "./failures.ts"
+import { printable } from "./format.ts"
 import { type Console, runCommand } from "./runner.ts"
 
 /**
@@ -16,7 +17,7 @@ export const runBatch = (lines: ReadonlyArray<string>, console: Console): Effect
       if (text === "" || text.startsWith("#")) continue
       const tolerant = text.startsWith("-")
       const line = tolerant ? text.slice(1).trim() : text
-      console.out(`cliente> ${line}`)
+      console.out(`cliente> ${printable(line)}`)
       const command = Either.flatMap(tokenize(line), parseCommand)
       if (Either.isLeft(command)) {
         console.err(`linha ${index + 1}: ${command.left}`)

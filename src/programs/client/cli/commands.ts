@@ -1,6 +1,7 @@
 import { Either } from "effect"
 import { checkMask, checkName, describeNameProblem } from "../../../domain/names.ts"
 import { MAX_U32 } from "../../../domain/protocol.ts"
+import { printable } from "./format.ts"
 
 /** The commands people type, their aliases and their help, in one table. */
 
@@ -24,7 +25,10 @@ interface CommandSpec {
 
 const name = (args: ReadonlyArray<string>, usage: string) => {
   if (args.length !== 1) return Either.left(`uso: ${usage}`)
-  return Either.mapLeft(checkName(args[0]!), (problem) => `nome inválido "${args[0]}": ${describeNameProblem(problem)}`)
+  return Either.mapLeft(
+    checkName(args[0]!),
+    (problem) => `nome inválido "${printable(args[0]!)}": ${describeNameProblem(problem)}`
+  )
 }
 
 export const COMMANDS: ReadonlyArray<CommandSpec> = [
@@ -66,7 +70,7 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
       if (args.length === 0 || args.length > 2) return Either.left("uso: retomar NOME [POSICAO]")
       const position = args[1]
       if (position !== undefined && !(/^\d+$/.test(position) && Number(position) <= MAX_U32)) {
-        return Either.left(`posição inválida: "${position}" (use um número de bytes)`)
+        return Either.left(`posição inválida: "${printable(position)}" (use um número de bytes)`)
       }
       return Either.map(name(args.slice(0, 1), "retomar NOME [POSICAO]"), (name) => ({
         _tag: "Resume",
@@ -85,7 +89,10 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
       args.length !== 1
         ? Either.left("uso: baixar-varios MASCARA")
         : Either.map(
-            Either.mapLeft(checkMask(args[0]!), (problem) => `máscara inválida "${args[0]}": ${describeNameProblem(problem)}`),
+            Either.mapLeft(
+              checkMask(args[0]!),
+              (problem) => `máscara inválida "${printable(args[0]!)}": ${describeNameProblem(problem)}`
+            ),
             (mask) => ({ _tag: "DownloadMany", mask })
           )
   },
@@ -142,7 +149,7 @@ export const parseCommand = (words: ReadonlyArray<string>): Either.Either<Comman
   const [word, ...args] = words
   if (word === undefined) return Either.left("linha vazia")
   const spec = COMMANDS.find((spec) => spec.name === word || spec.aliases.includes(word))
-  if (spec === undefined) return Either.left(`comando desconhecido: "${word}" (digite ajuda)`)
+  if (spec === undefined) return Either.left(`comando desconhecido: "${printable(word)}" (digite ajuda)`)
   return spec.parse(args)
 }
 

@@ -6,7 +6,7 @@ import { FileStore } from "../../../services/FileStore.ts"
 import { ServerConfig } from "../config.ts"
 import { deciding, type Exchange } from "../exchange.ts"
 
-/** Refuses a declared size before any byte of data is stored. */
+/** Refuses a declared size before anything is created or stored. */
 const checkSize = (name: string, size: number) =>
   Effect.gen(function* () {
     const store = yield* FileStore
@@ -21,32 +21,34 @@ const checkSize = (name: string, size: number) =>
   })
 
 /**
- * op 30: accept (0) or refuse (1); then size and data into a hidden
- * temporary, renamed over the name only when complete; then stored (0) or
- * failed (1). A size over the limits is refused as soon as it arrives, and
- * any failure on the way removes the temporary.
+ * op 30: accept (0) or refuse (1) once the name is checked (nothing is
+ * created yet); then the size, checked against the limits before any folder
+ * or temporary exists; then the data into a hidden temporary, renamed over
+ * the name only when complete; then stored (0) or failed (1). Any failure on
+ * the way removes the temporary and the folders made for it.
  */
 export const upload = (exchange: Exchange, name: string) =>
   Effect.gen(function* () {
     const store = yield* FileStore
     const { readOnly } = yield* ServerConfig
-    const file = yield* deciding(
+    yield* deciding(
       exchange,
       "Reply",
       readOnly
         ? new FileFailure({ name, reason: "PermissionDenied", detail: "o servidor está em modo somente leitura" })
-        : store.createAtomic(name)
+        : store.checkWritable(name)
     )
     yield* exchange.wire.send(encodeStatus(Status.Ok))
     yield* deciding(
       exchange,
       "Reply",
       Effect.gen(function* () {
+        const { size } = yield* nextSize(exchange)
+        yield* checkSize(name, size)
+        const file = yield* store.createAtomic(name)
         for (;;) {
           const event = yield* exchange.wire.next
-          if (event._tag === "Size") {
-            yield* checkSize(name, event.size)
-          } else if (event._tag === "Data") {
+          if (event._tag === "Data") {
             yield* file.write(event.bytes)
             exchange.record.bytes += event.bytes.length
           } else if (event._tag === "End") {
@@ -57,3 +59,9 @@ export const upload = (exchange: Exchange, name: string) =>
     )
     yield* exchange.wire.send(encodeStatus(Status.Ok))
   })
+
+/** After an accepted upload request, the client stream always continues with the size. */
+const nextSize = (exchange: Exchange) =>
+  Effect.flatMap(exchange.wire.next, (event) =>
+    event._tag === "Size" ? Effect.succeed(event) : Effect.dieMessage(`expected the upload size, got ${event._tag}`)
+  )
