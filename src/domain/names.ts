@@ -65,14 +65,42 @@ export const checkName = (name: string): Either.Either<string, NameProblem> =>
 export const isValidName = (name: string): boolean => Either.isRight(checkName(name))
 
 /**
+ * A set `[...]` in one part of a mask: closed by the first `]`, not empty,
+ * `!` first negates, `x-y` is a range with x <= y (a `-` first or last is a
+ * member), and neither `[` nor a leading `^` inside (other engines read them
+ * differently). Returns whether some set in the part breaks these rules.
+ */
+const badSet = (part: string): boolean => {
+  const chars = Array.from(part)
+  for (let i = 0; i < chars.length; i++) {
+    if (chars[i] !== "[") continue
+    let j = i + 1
+    if (chars[j] === "!") j++
+    if (chars[j] === "^") return true
+    const first = j
+    while (j < chars.length && chars[j] !== "]") {
+      if (chars[j] === "[") return true
+      const isRange = chars[j + 1] === "-" && j + 2 < chars.length && chars[j + 2] !== "]"
+      if (isRange && chars[j]!.codePointAt(0)! > chars[j + 2]!.codePointAt(0)!) return true
+      j += isRange ? 3 : 1
+    }
+    if (j >= chars.length || j === first) return true
+    i = j
+  }
+  return false
+}
+
+/**
  * Masks follow the name rules (a mask never escapes the folder either) and
  * allow only `*`, `?` and `[...]` as pattern syntax. Braces, `**`, a
- * leading `!` and a `/` inside brackets mean something else to glob engines,
- * so they are refused.
+ * leading `!` and malformed or ambiguous sets mean something else (or
+ * nothing) to glob engines, so they are refused.
  */
 export const parseMask = (bytes: Uint8Array): Either.Either<string, NameProblem> =>
   Either.flatMap(parseName(bytes), (mask) =>
-    /[{}]|\*\*|^!|\/!|\[[^\]]*\//.test(mask) ? Either.left("UnsupportedPattern") : Either.right(mask)
+    /[{}]|\*\*|^!|\/!/.test(mask) || mask.split("/").some(badSet)
+      ? Either.left("UnsupportedPattern")
+      : Either.right(mask)
   )
 
 export const checkMask = (mask: string): Either.Either<string, NameProblem> =>

@@ -14,9 +14,9 @@ import { type Connection, type Listener, Transport } from "./Transport.ts"
  */
 
 /** Pause reading once this much is queued and not yet consumed... */
-const HIGH_WATER = 4 * 1024 * 1024
+const HIGH_WATER = 1024 * 1024
 /** ...and resume once the queue is back under this. */
-const LOW_WATER = 1024 * 1024
+const LOW_WATER = 256 * 1024
 
 class SocketState {
   readonly queue: Array<Uint8Array> = []

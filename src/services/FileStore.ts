@@ -15,7 +15,10 @@ export interface StoredFile {
 export interface ReadableFile {
   readonly name: string
   readonly size: number
-  /** The bytes in [from, from + length), in chunks; fails if the file ends early. */
+  /**
+   * The bytes in [from, from + length), in chunks; fails if the file ends
+   * early. Chunks are reused buffers: consume each one before pulling the next.
+   */
   readonly chunks: (from: number, length: number) => Stream.Stream<Uint8Array, FileFailure>
 }
 
