@@ -1,0 +1,98 @@
+import { count, formatSize } from "../format.ts"
+import {
+  acceptHttpDownload,
+  acceptOurDownload,
+  httpGetRequest,
+  type LoadResult,
+  ourDownloadRequest,
+  runFtpLoad,
+  runSocketLoad
+} from "../load.ts"
+import { type Contender, measureRounds, type Sample, type ScenarioResult } from "../results.ts"
+import { type Bench, FILES, SERVER_CPU, withServerCpu } from "./common.ts"
+
+const EXTRAS = {
+  ...SERVER_CPU,
+  p50: { label: "latência p50", unit: "ms" },
+  p99: { label: "latência p99", unit: "ms" }
+} as const
+
+/** A load run as a sample; any failed request fails the repetition. */
+const loadSample = (result: LoadResult): Sample => {
+  if (result.errors > 0) throw new Error(`${result.errors} de ${result.ops} pedidos falharam`)
+  return { seconds: result.seconds, extras: { p50: result.p50Millis, p99: result.p99Millis } }
+}
+
+/** Scenario 3: many downloads of a tiny file, one connection each, a fixed number in flight. */
+export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
+  const { smallOps: total, smallBytes: size, smallConcurrency: concurrency, smallWarmup } = bench.config
+  const ours = (ops: number) =>
+    runSocketLoad({
+      port: bench.ours.port,
+      request: ourDownloadRequest(FILES.small),
+      accept: acceptOurDownload(size),
+      total: ops,
+      concurrency
+    })
+  const nginx = (ops: number) =>
+    runSocketLoad({
+      port: bench.nginx.port,
+      request: httpGetRequest(FILES.small),
+      accept: acceptHttpDownload(size),
+      total: ops,
+      concurrency
+    })
+  const ftp = (ops: number) => runFtpLoad(bench.tmp, { port: bench.ftp.port, name: FILES.small, size, total: ops, concurrency })
+
+  console.log(`  aquecimento: ${count(smallWarmup)} pedidos em cada servidor`)
+  for (const warm of [ours, nginx, ftp]) loadSample(await warm(smallWarmup))
+
+  const contenders: Array<Contender> = [
+    {
+      id: "nosso",
+      label: "Nosso servidor (gerador Bun)",
+      role: "nosso",
+      how: `gerador em Bun: Bun.connect, op 10 de ${FILES.small}, ${concurrency} em voo`,
+      work: total,
+      extras: EXTRAS,
+      run: () => withServerCpu(bench.ours, async () => loadSample(await ours(total)))
+    },
+    {
+      id: "nginx",
+      label: "nginx (gerador Bun, HTTP GET)",
+      role: "par",
+      how: `o mesmo gerador em Bun: GET /${FILES.small} HTTP/1.0, ${concurrency} em voo`,
+      work: total,
+      extras: EXTRAS,
+      run: () => withServerCpu(bench.nginx, async () => loadSample(await nginx(total)))
+    },
+    {
+      id: "pyftpdlib",
+      label: "pyftpdlib (ftplib, RETR)",
+      role: "par",
+      how: `Python ftplib em ${concurrency} threads: conecta, login anônimo, RETR ${FILES.small}, QUIT`,
+      work: total,
+      extras: EXTRAS,
+      run: () => withServerCpu(bench.ftp, async () => loadSample(await ftp(total)))
+    }
+  ]
+  return measureRounds(
+    {
+      id: "operacoes-pequenas",
+      title: `${count(total)} downloads de ${formatSize(size)}`,
+      description:
+        `${count(total)} downloads de um arquivo de ${formatSize(size)}, cada um na sua própria conexão TCP, ${concurrency} ao mesmo tempo: ` +
+        "operações por segundo. Mede o custo fixo de cada operação (aceitar, ler o pedido, abrir o arquivo, responder, fechar).",
+      rateUnit: "op/s",
+      divisor: 1,
+      notes: [
+        "Nosso servidor e nginx recebem a mesma carga do mesmo gerador (Bun, uma conexão nova por pedido, resposta conferida).",
+        "No FTP cada download precisa de uma conexão de controle, login, PASV e uma conexão de dados: é mais trabalho por operação, " +
+          "e o gerador é Python (ftplib) com threads, que também disputa a CPU.",
+        "Latências p50 e p99: do início da conexão até o fechamento, por pedido."
+      ]
+    },
+    bench.config.reps,
+    contenders
+  )
+}
