@@ -7,7 +7,7 @@ import { FileFailure } from "../domain/errors.ts"
 import { partialNameOf } from "../domain/names.ts"
 import { type AtomicFile, FileStore, type FileStoreService, type PartialFile } from "./FileStore.ts"
 import { attempt, attemptSync, failure, reasonOf } from "./files/failures.ts"
-import { checkLengths, openParent, refuseDirectory, removeCreated } from "./files/folders.ts"
+import { checkLengths, type Folder, openParent, refuseDirectory, removeCreated } from "./files/folders.ts"
 import { closeQuietly, openInside, readable } from "./files/reading.ts"
 import { listFiles, sweepTemporaries, TEMP_PREFIX, TEMP_SUFFIX } from "./files/walking.ts"
 import { appender } from "./files/writing.ts"
@@ -36,6 +36,22 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
       )
 
     const closeHandle = (handle: fs.FileHandle) => Effect.promise(() => handle.close().catch(() => undefined))
+
+    /** The moment a written file becomes visible: flush, sync, rename `from` over `name` in its folder. */
+    const publish = (
+      name: string,
+      output: ReturnType<typeof appender>,
+      handle: fs.FileHandle,
+      parent: Folder,
+      from: string
+    ) =>
+      Effect.zipRight(
+        output.flush,
+        attempt(name, async () => {
+          await handle.datasync()
+          renameSync(parent.at(from), parent.at(baseOf(name)))
+        })
+      )
 
     const openRead = (name: string) =>
       Effect.acquireRelease(
@@ -67,14 +83,7 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
         const output = appender(name, handle, 0)
         const file: AtomicFile = {
           write: output.write,
-          commit: Effect.zipRight(
-            output.flush,
-            attempt(name, async () => {
-              await handle.datasync()
-              renameSync(parent.at(temp), parent.at(baseOf(name)))
-              committed = true
-            })
-          )
+          commit: Effect.tap(publish(name, output, handle, parent, temp), () => (committed = true))
         }
         return file
       })
@@ -116,17 +125,7 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
         const output = appender(name, handle, size)
         // Whatever arrived is kept for resume, even when the download is interrupted.
         yield* Effect.addFinalizer(() => Effect.ignore(output.flush))
-        const file: PartialFile = {
-          size,
-          write: output.write,
-          complete: Effect.zipRight(
-            output.flush,
-            attempt(name, async () => {
-              await handle.datasync()
-              renameSync(parent.at(partial), parent.at(baseOf(name)))
-            })
-          )
-        }
+        const file: PartialFile = { size, write: output.write, complete: publish(name, output, handle, parent, partial) }
         return file
       })
 
