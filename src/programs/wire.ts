@@ -11,6 +11,15 @@ import type { Connection } from "../services/Transport.ts"
 export interface Wire<E> {
   /** The next event from the peer. */
   readonly next: Effect.Effect<E, ProtocolViolation | ConnectionFailure | Timeout>
+  /**
+   * The next event within a deadline. The deadline (a forked timer) is only
+   * paid when the event is not already here: a request that arrived in one
+   * segment, the common case, is decoded without it.
+   */
+  readonly nextWithin: (
+    phase: Timeout["phase"],
+    seconds: number
+  ) => Effect.Effect<E, ProtocolViolation | ConnectionFailure | Timeout>
   /** Sends bytes; `label` names the field for `--trace` (unlabelled bytes are file data). */
   readonly send: (bytes: Uint8Array, label?: string) => Effect.Effect<void, ConnectionFailure | Timeout>
   /** Bytes received after the peer's message was complete. */
@@ -55,8 +64,28 @@ export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, idleSec
     if (decoder.isDone) return Effect.dieMessage("read past the end of a complete message")
     return Effect.flatMap(fill, loop)
   })
+  /** Decodes what has already arrived, without waiting; undefined when that is not enough. */
+  const poll = (): Either.Either<E | undefined, ProtocolViolation> => {
+    for (;;) {
+      const event = ready.shift()
+      if (event !== undefined) return Either.right(event)
+      if (decoder.isDone) return Either.right(undefined)
+      const segment = connection.readNow()
+      if (segment === undefined || Option.isNone(segment)) return Either.right(undefined)
+      const fed = decoder.feed(segment.value)
+      if (Either.isLeft(fed)) return Either.left(fed.left)
+      ready.push(...fed.right)
+    }
+  }
   return {
     next,
+    nextWithin: (phase, seconds) =>
+      Effect.suspend(() =>
+        Either.match(poll(), {
+          onLeft: Effect.fail,
+          onRight: (event) => (event !== undefined ? Effect.succeed(event) : withDeadline(phase, seconds)(next))
+        })
+      ),
     send: (bytes) =>
       Effect.suspend(() => {
         const taken = connection.writeNow(bytes)

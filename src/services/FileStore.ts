@@ -20,6 +20,8 @@ export interface ReadableFile {
    * early. Chunks are reused buffers: consume each one before pulling the next.
    */
   readonly chunks: (from: number, length: number) => Stream.Stream<Uint8Array, FileFailure>
+  /** The bytes in [from, from + length) in one fresh buffer: for small ranges. */
+  readonly read: (from: number, length: number) => Effect.Effect<Uint8Array, FileFailure>
 }
 
 /** A file being written under a hidden temporary name, visible only after `commit`. */

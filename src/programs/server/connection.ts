@@ -3,7 +3,7 @@ import { describeFailure } from "../../domain/describe.ts"
 import { clientStream } from "../../domain/grammars.ts"
 import type { Request } from "../../domain/messages.ts"
 import type { Connection } from "../../services/Transport.ts"
-import { makeWire, withDeadline } from "../wire.ts"
+import { makeWire } from "../wire.ts"
 import { ServerConfig } from "./config.ts"
 import { deciding, type Exchange } from "./exchange.ts"
 import { download } from "./handlers/download.ts"
@@ -59,7 +59,7 @@ export const handleConnection = (connection: Connection) =>
         const event = yield* deciding(
           exchange,
           "Reply",
-          exchange.wire.next.pipe(withDeadline("Request", config.requestSeconds))
+          exchange.wire.nextWithin("Request", config.requestSeconds)
         )
         if (event._tag !== "Request") return yield* Effect.dieMessage("a request always comes first")
         yield* dispatch(exchange, event.request)

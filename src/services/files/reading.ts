@@ -94,13 +94,13 @@ export const readable = (name: string, file: OpenedFile): ReadableFile => {
       if (bytesRead === 0) throw shrank(name)
       return bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead)
     })
-  const small = (from: number, length: number) =>
-    Stream.fromEffect(
-      // Not zero-filled: every byte handed out is overwritten by the read.
-      Effect.flatMap(readInto(Buffer.allocUnsafe(length), from), (bytes) =>
-        bytes.length === length ? Effect.succeed(bytes) : shrank(name)
-      )
-    )
+  const read = (from: number, length: number) =>
+    length === 0
+      ? Effect.succeed(new Uint8Array(0))
+      : // Not zero-filled: every byte handed out is overwritten by the read.
+        Effect.flatMap(readInto(Buffer.allocUnsafe(length), from), (bytes) =>
+          bytes.length === length ? Effect.succeed(bytes) : shrank(name)
+        )
   const long = (from: number, length: number) =>
     Stream.unwrapScoped(
       Effect.map(
@@ -137,6 +137,8 @@ export const readable = (name: string, file: OpenedFile): ReadableFile => {
   return {
     name,
     size: file.size,
-    chunks: (from, length) => (length === 0 ? Stream.empty : length <= SINGLE_READ ? small(from, length) : long(from, length))
+    read,
+    chunks: (from, length) =>
+      length === 0 ? Stream.empty : length <= SINGLE_READ ? Stream.fromEffect(read(from, length)) : long(from, length)
   }
 }

@@ -3,7 +3,7 @@ import { encodeStatusSize } from "../../../domain/encode.ts"
 import { FileFailure } from "../../../domain/errors.ts"
 import { MAX_U32, Status } from "../../../domain/protocol.ts"
 import { FileStore } from "../../../services/FileStore.ts"
-import { deciding, type Exchange, sendAll } from "../exchange.ts"
+import { deciding, type Exchange, sendRange } from "../exchange.ts"
 
 /** op 10: status 0, size, data — or status 1. */
 export const download = (exchange: Exchange, name: string) =>
@@ -18,5 +18,5 @@ export const download = (exchange: Exchange, name: string) =>
         () => new FileFailure({ name, reason: "TooLarge", detail: "arquivos de 4 GiB ou mais não cabem no protocolo" })
       )
     )
-    yield* sendAll(exchange, encodeStatusSize(Status.Ok, file.size), file.chunks(0, file.size))
+    yield* sendRange(exchange, encodeStatusSize(Status.Ok, file.size), file, 0, file.size)
   })

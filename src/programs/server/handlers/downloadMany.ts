@@ -5,7 +5,7 @@ import { maskMatcher } from "../../../domain/mask.ts"
 import { MAX_U32, Status } from "../../../domain/protocol.ts"
 import { FileStore } from "../../../services/FileStore.ts"
 import { ServerConfig } from "../config.ts"
-import { deciding, type Exchange, sendAll } from "../exchange.ts"
+import { deciding, type Exchange, sendRange } from "../exchange.ts"
 
 /**
  * op 50 (our proposal, see PROTOCOL.md): the manifest of every matching file
@@ -46,7 +46,7 @@ export const downloadMany = (exchange: Exchange, mask: string) =>
           )
           if (Option.isNone(opened)) return
           const file = opened.value
-          yield* sendAll(exchange, encodeStatusSize(Status.Ok, file.size), file.chunks(0, file.size))
+          yield* sendRange(exchange, encodeStatusSize(Status.Ok, file.size), file, 0, file.size)
           sent++
         })
       )

@@ -4,7 +4,7 @@ import { FileFailure, HashMismatch } from "../../../domain/errors.ts"
 import { MAX_U32, Status } from "../../../domain/protocol.ts"
 import { FileStore } from "../../../services/FileStore.ts"
 import { Hasher } from "../../../services/Hasher.ts"
-import { deciding, type Exchange, sendAll } from "../exchange.ts"
+import { deciding, type Exchange, sendRange } from "../exchange.ts"
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((byte, i) => byte === b[i])
 
@@ -34,5 +34,5 @@ export const resume = (exchange: Exchange, name: string, position: number, md5: 
       })
     )
     const remaining = file.size - position
-    yield* sendAll(exchange, encodeStatusSize(Status.Ok, remaining), file.chunks(position, remaining))
+    yield* sendRange(exchange, encodeStatusSize(Status.Ok, remaining), file, position, remaining)
   })
