@@ -4,15 +4,13 @@ import * as fs from "node:fs/promises"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { Effect, Exit, Layer, Logger, Scope } from "effect"
+import { Effect, Exit, Scope } from "effect"
 import { Decoder, type Grammar } from "../../src/domain/decoder.ts"
 import { downloadManyReply, downloadReply, listReply, resumeReply, uploadReply } from "../../src/domain/grammars.ts"
 import type { ServerEvent } from "../../src/domain/messages.ts"
-import { defaultSettings, ServerConfig, type ServerSettings } from "../../src/programs/server/config.ts"
+import { defaultSettings, type ServerSettings } from "../../src/programs/server/config.ts"
 import { serveFolder } from "../../src/programs/server/server.ts"
-import { BunTransportLive } from "../../src/services/BunTransport.ts"
-import { FileStoreLive } from "../../src/services/FileStoreLive.ts"
-import { HasherLive } from "../../src/services/Hasher.ts"
+import { serverLayers } from "../support/harness.ts"
 import { be32, bytesOf, type ClientRunner, clientFor, hexOf, named, sleep, waitFor } from "../support/hostile.ts"
 
 /**
@@ -257,19 +255,7 @@ export const startJail = async (options: JailOptions = {}): Promise<Jail> => {
   const logs: Array<string> = []
   const scope = Effect.runSync(Scope.make())
   const timeoutSeconds = options.timeoutSeconds ?? 5
-  const collect = Logger.replace(
-    Logger.defaultLogger,
-    Logger.make(({ message }) => {
-      logs.push(Array.isArray(message) ? message.map(String).join(" ") : String(message))
-    })
-  )
-  const layers = Layer.mergeAll(
-    FileStoreLive(root),
-    HasherLive,
-    BunTransportLive,
-    Layer.succeed(ServerConfig, { ...defaultSettings(timeoutSeconds), ...options.settings }),
-    collect
-  )
+  const layers = serverLayers(root, { ...defaultSettings(timeoutSeconds), ...options.settings }, logs)
   const listener = await Effect.runPromise(
     serveFolder({ hostname: "127.0.0.1", port: 0, graceMillis: options.graceMillis ?? 300 }).pipe(
       Scope.extend(scope),

@@ -44,33 +44,39 @@ export interface TestServerOptions {
 
 export const tempDir = (label: string) => mkdtemp(path.join(tmpdir(), `arquivos-${label}-`))
 
+/**
+ * Everything a test server runs on: the live services over `folder`, the
+ * given settings, and a logger that appends each log line to `logs`.
+ */
+export const serverLayers = (folder: string, settings: ServerSettings, logs: Array<string>) =>
+  Layer.mergeAll(
+    FileStoreLive(folder),
+    HasherLive,
+    BunTransportLive,
+    Layer.succeed(ServerConfig, settings),
+    Logger.replace(
+      Logger.defaultLogger,
+      Logger.make(({ message }) => {
+        logs.push(Array.isArray(message) ? message.map(String).join(" ") : String(message))
+      })
+    )
+  )
+
 export const startServer = async (options: TestServerOptions = {}): Promise<TestServer> => {
   const serverDir = await tempDir("servidor")
   const clientDir = await tempDir("cliente")
   const logs: Array<string> = []
   const scope = Effect.runSync(Scope.make())
   const timeoutSeconds = options.timeoutSeconds ?? 5
-  const collect = Logger.replace(
-    Logger.defaultLogger,
-    Logger.make(({ message }) => {
-      logs.push(Array.isArray(message) ? message.map(String).join(" ") : String(message))
-    })
-  )
-  const serverLayers = Layer.mergeAll(
-    FileStoreLive(serverDir),
-    HasherLive,
-    BunTransportLive,
-    Layer.succeed(ServerConfig, {
-      ...defaultSettings(timeoutSeconds),
-      maxMatches: options.maxMatches ?? MAX_MANY_MATCHES,
-      ...options.settings
-    }),
-    collect
-  )
+  const settings: ServerSettings = {
+    ...defaultSettings(timeoutSeconds),
+    maxMatches: options.maxMatches ?? MAX_MANY_MATCHES,
+    ...options.settings
+  }
   const listener = await Effect.runPromise(
     serveFolder({ hostname: "127.0.0.1", port: 0, graceMillis: options.graceMillis ?? 500 }).pipe(
       Scope.extend(scope),
-      Effect.provide(serverLayers)
+      Effect.provide(serverLayers(serverDir, settings, logs))
     )
   )
   const clientStore = Layer.succeed(FileStore, await Effect.runPromise(makeFileStore(clientDir)))
