@@ -22,8 +22,6 @@ export interface Wire<E> {
   ) => Effect.Effect<E, ProtocolViolation | ConnectionFailure | Timeout>
   /** Sends bytes; `label` names the field for `--trace` (unlabelled bytes are file data). */
   readonly send: (bytes: Uint8Array, label?: string) => Effect.Effect<void, ConnectionFailure | Timeout>
-  /** Bytes received after the peer's message was complete. */
-  readonly excess: () => number
 }
 
 export const withDeadline =
@@ -90,7 +88,6 @@ export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, idleSec
       Effect.suspend(() => {
         const taken = connection.writeNow(bytes)
         return taken >= bytes.length ? Effect.void : idle(connection.write(bytes.subarray(taken)))
-      }),
-    excess: () => decoder.bufferedBytes
+      })
   }
 }
