@@ -1,4 +1,4 @@
-import { Match } from "effect"
+import * as Match from "effect/Match"
 import type { FileFailureReason } from "./errors.ts"
 import type { OperationError } from "./statuses.ts"
 

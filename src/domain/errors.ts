@@ -1,4 +1,4 @@
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /** Why a peer's bytes broke the protocol. */
 export type ViolationReason =

@@ -1,4 +1,4 @@
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { body, emit, fail, type Grammar, take, u32, u8 } from "./decoder.ts"
 import { parseListing } from "./listing.ts"
 import { maskMatcher } from "./mask.ts"

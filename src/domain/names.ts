@@ -1,4 +1,4 @@
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { MAX_NAME_BYTES } from "./protocol.ts"
 
 /**

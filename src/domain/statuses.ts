@@ -1,4 +1,4 @@
-import { Match } from "effect"
+import * as Match from "effect/Match"
 import type { ConnectionFailure, FileFailure, HashMismatch, ProtocolViolation, Timeout } from "./errors.ts"
 import { Status } from "./protocol.ts"
 

@@ -1,4 +1,5 @@
-import { Layer, Logger } from "effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 
 const plain = Logger.make(({ message }) => {
   console.log(Array.isArray(message) ? message.map(String).join(" ") : String(message))

@@ -1,4 +1,7 @@
-import { Duration, Effect, Either, Option } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import { Decoder, type Grammar } from "../domain/decoder.ts"
 import { type ConnectionFailure, type ProtocolViolation, Timeout } from "../domain/errors.ts"
 import type { Connection } from "../services/Transport.ts"

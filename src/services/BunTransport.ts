@@ -1,5 +1,9 @@
 import type { Socket, SocketHandler } from "bun"
-import { Effect, FiberSet, Layer, Option, Scope } from "effect"
+import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import { ConnectionFailure, type ConnectionFailureReason } from "../domain/errors.ts"
 import { type Connection, type Listener, Transport } from "./Transport.ts"
 

@@ -1,4 +1,8 @@
-import { Context, type Effect, type Option, type Scope, type Stream } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 import type { FileFailure } from "../domain/errors.ts"
 
 /**

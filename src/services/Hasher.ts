@@ -1,5 +1,8 @@
 import { createHash } from "node:crypto"
-import { Context, Effect, Layer, Stream } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
 
 /** MD5 of a stream of bytes, as the 16 raw bytes the protocol carries. */
 export interface HasherService {

@@ -1,4 +1,7 @@
-import { Context, type Effect, type Option, type Scope } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import type { ConnectionFailure } from "../domain/errors.ts"
 
 /**

@@ -1,4 +1,4 @@
-import type { Scope } from "effect"
+import type * as Scope from "effect/Scope"
 import type { FileStore } from "../../services/FileStore.ts"
 import type { Hasher } from "../../services/Hasher.ts"
 import type { Transport } from "../../services/Transport.ts"

@@ -1,4 +1,5 @@
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { downloadManyReply } from "../../domain/grammars.ts"
 import { Status } from "../../domain/protocol.ts"
 import { FileStore } from "../../services/FileStore.ts"

@@ -1,4 +1,4 @@
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import type { ConnectionFailure, FileFailure, HashMismatch, ProtocolViolation, Timeout } from "../../domain/errors.ts"
 
 /** The server answered with a refusal status. */

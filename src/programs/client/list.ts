@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { listReply } from "../../domain/grammars.ts"
 import { Status } from "../../domain/protocol.ts"
 import { ServerRefused } from "./errors.ts"

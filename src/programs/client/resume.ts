@@ -1,4 +1,5 @@
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { FileFailure, HashMismatch } from "../../domain/errors.ts"
 import { resumeReply } from "../../domain/grammars.ts"
 import { partialNameOf } from "../../domain/names.ts"

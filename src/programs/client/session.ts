@@ -1,4 +1,5 @@
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { Grammar } from "../../domain/decoder.ts"
 import { concat, requestFields } from "../../domain/encode.ts"
 import type { Request, ServerEvent } from "../../domain/messages.ts"

@@ -1,4 +1,4 @@
-import { Context } from "effect"
+import * as Context from "effect/Context"
 import type { Field } from "../../domain/encode.ts"
 import type { ServerEvent } from "../../domain/messages.ts"
 import { printable } from "./cli/format.ts"

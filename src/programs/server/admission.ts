@@ -1,4 +1,5 @@
-import { Effect, type Scope } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import type { Connection } from "../../services/Transport.ts"
 
 export type Admission = "Admitted" | "TooManyClients" | "TooManyFromAddress"

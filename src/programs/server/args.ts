@@ -1,4 +1,4 @@
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { DEFAULT_PORT, MAX_U32 } from "../../domain/protocol.ts"
 
 export interface ServerArgs {

@@ -1,4 +1,4 @@
-import { Context } from "effect"
+import * as Context from "effect/Context"
 import { MAX_MANY_MATCHES } from "../../domain/protocol.ts"
 
 export interface ServerSettings {

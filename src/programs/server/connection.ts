@@ -1,4 +1,5 @@
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { describeFailure } from "../../domain/describe.ts"
 import { clientStream } from "../../domain/grammars.ts"
 import type { Request } from "../../domain/messages.ts"

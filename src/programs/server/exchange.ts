@@ -1,4 +1,5 @@
-import { Effect, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import { concat, encodeStatus } from "../../domain/encode.ts"
 import type { ClientEvent } from "../../domain/messages.ts"
 import type { ReadableFile } from "../../services/FileStore.ts"

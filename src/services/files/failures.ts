@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { FileFailure, type FileFailureReason } from "../../domain/errors.ts"
 
 /** System errors of file operations, mapped to FileFailure with a Portuguese detail. */

@@ -1,5 +1,5 @@
 import type { FileHandle } from "node:fs/promises"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { FileFailure } from "../../domain/errors.ts"
 import { attempt } from "./failures.ts"
 

@@ -1,4 +1,4 @@
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { parseServerAddress, type ServerAddress } from "./address.ts"
 
 export interface ClientArgs {

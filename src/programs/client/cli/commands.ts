@@ -1,4 +1,4 @@
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { checkMask, checkName, describeNameProblem } from "../../../domain/names.ts"
 import { MAX_U32 } from "../../../domain/protocol.ts"
 import { printable } from "./format.ts"

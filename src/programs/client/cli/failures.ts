@@ -1,4 +1,4 @@
-import { Match } from "effect"
+import * as Match from "effect/Match"
 import type { ClientError } from "../errors.ts"
 import type { Command } from "./commands.ts"
 

@@ -1,4 +1,7 @@
-import { Cause, Effect, Either, Option } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import { FileStore } from "../../../services/FileStore.ts"
 import type { ClientServices } from "../context.ts"
 import { download } from "../download.ts"

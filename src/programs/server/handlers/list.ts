@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { concat, encodeStatusSize } from "../../../domain/encode.ts"
 import { encodeListing } from "../../../domain/listing.ts"
 import { Status } from "../../../domain/protocol.ts"

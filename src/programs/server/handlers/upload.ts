@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { encodeStatus } from "../../../domain/encode.ts"
 import { FileFailure } from "../../../domain/errors.ts"
 import { Status } from "../../../domain/protocol.ts"
