@@ -41,10 +41,15 @@ const startupLines = (results: BenchResults): Array<string> => {
   const bun = median(startup.bunAlone)
   const help = median(startup.clientHelp)
   const curl = median(startup.curl)
+  const source = startup.clientSource === undefined ? undefined : median(startup.clientSource)
   return [
-    `**Partida do processo cliente.** \`bun -e ""\` leva ${ms(bun)}; \`bun src/programs/client/main.ts --ajuda\` ` +
-      `(o Bun mais os módulos do cliente, Effect incluído) leva ${ms(help)}; \`curl --version\` leva ${ms(curl)}. ` +
-      `Todo comando do nosso cliente paga uns ${ms(help)} antes do primeiro byte, ${ms(Math.max(0, help - bun))} deles carregando módulos.`
+    `**Partida do processo cliente.** \`bun -e ""\` leva ${ms(bun)}; \`bun bin/cliente.ts --ajuda\` ` +
+      `(o que \`bun run cliente\` roda: o Bun mais o cliente compilado num só arquivo com bytecode, Effect incluído) leva ${ms(help)}; ` +
+      `\`curl --version\` leva ${ms(curl)}. Todo comando do nosso cliente paga uns ${ms(help)} antes do primeiro byte, ` +
+      `${ms(Math.max(0, help - bun))} deles carregando o código.` +
+      (source === undefined
+        ? ""
+        : ` Carregado das fontes, módulo a módulo (\`bun src/programs/client/main.ts --ajuda\`), o mesmo cliente leva ${ms(source)}.`)
   ]
 }
 

@@ -57,7 +57,7 @@ const launch = async (name: string, cmd: ReadonlyArray<string>, port: number, tm
 /** This project's server, a separate `bun` process over `folder`. */
 export const startOurServer = async (repo: string, folder: string, tmp: string): Promise<Server> => {
   const port = await freePort()
-  const cmd = [process.execPath, "src/programs/server/main.ts", String(port), "--pasta", folder, "--timeout", "60"]
+  const cmd = [process.execPath, "bin/servidor.ts", String(port), "--pasta", folder, "--timeout", "60"]
   return launch("servidor", cmd, port, tmp, repo)
 }
 

@@ -38,7 +38,7 @@ export const bigDownload = async (bench: Bench): Promise<ScenarioResult> => {
       id: "nosso-processo",
       label: "Nosso cliente (processo)",
       role: "nosso",
-      how: `bun src/programs/client/main.ts … --silencioso baixar ${FILES.big}`,
+      how: `bun bin/cliente.ts … --silencioso baixar ${FILES.big}`,
       work: size,
       extras: CLIENT_AND_SERVER_CPU,
       before: fresh,

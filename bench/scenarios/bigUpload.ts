@@ -30,7 +30,7 @@ export const bigUpload = async (bench: Bench): Promise<ScenarioResult> => {
       id: "nosso-processo",
       label: "Nosso cliente (processo)",
       role: "nosso",
-      how: `bun src/programs/client/main.ts … --silencioso enviar ${FILES.upload}`,
+      how: `bun bin/cliente.ts … --silencioso enviar ${FILES.upload}`,
       work: size,
       extras: CLIENT_AND_SERVER_CPU,
       run: () => withServerCpu(bench.ours, async () => commandSample(await runOurClient(bench, "enviar", FILES.upload))),

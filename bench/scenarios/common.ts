@@ -38,7 +38,7 @@ export const FILES = {
 /** Our client as a user runs it, one command per process, without a progress bar. */
 export const ourClient = (bench: Bench, ...command: Array<string>): Array<string> => [
   process.execPath,
-  "src/programs/client/main.ts",
+  "bin/cliente.ts",
   `127.0.0.1:${bench.ours.port}`,
   "--pasta",
   bench.clientDir,

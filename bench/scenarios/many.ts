@@ -32,7 +32,7 @@ export const many = async (bench: Bench): Promise<ScenarioResult> => {
       id: "nosso-processo",
       label: "Nosso cliente (processo)",
       role: "nosso",
-      how: `bun src/programs/client/main.ts … --silencioso baixar-varios '${FILES.manyMask}'`,
+      how: `bun bin/cliente.ts … --silencioso baixar-varios '${FILES.manyMask}'`,
       work: files,
       extras: CLIENT_AND_SERVER_CPU,
       before: clear,
