@@ -377,6 +377,21 @@ describe("createAtomic", () => {
     expect(await tree(root)).toEqual(["up.txt"])
   })
 
+  test("segments of every size, small ones gathered across the growth of the write buffer, land in order", async () => {
+    // Sizes chosen around the gathering limits: tiny, just under and over 64 KiB, and a run of
+    // small ones that passes 1 MiB gathered (the buffer grows, then is flushed when full).
+    const sizes = [1, 7, 4096, 65_535, 65_536, 3, 70_000, ...Array.from({ length: 40 }, (_, i) => 30_000 + i), 2 * 1024 * 1024 + 5, 9]
+    const segments = sizes.map((size, index) => seededBytes(size, index + 11))
+    await run(
+      Effect.gen(function* () {
+        const file = yield* store.createAtomic("mixed.bin")
+        for (const segment of segments) yield* file.write(segment)
+        yield* file.commit
+      }).pipe(Effect.timeout(BOUND))
+    )
+    expect(new Uint8Array(await fs.readFile(path.join(root, "mixed.bin")))).toEqual(concatBytes(segments))
+  })
+
   test("closing the scope without commit leaves no file and no temporary", async () => {
     await run(
       Effect.gen(function* () {

@@ -5,6 +5,8 @@ import { attempt } from "./failures.ts"
 
 /** Small writes are gathered up to this size before they go to the file... */
 const WRITE_BUFFER = 1024 * 1024
+/** ...in a buffer that starts at this size and doubles as needed (most files are small)... */
+const FIRST_BUFFER = 64 * 1024
 /** ...and writes at least this large go straight to the file. */
 const DIRECT_WRITE = 64 * 1024
 
@@ -23,7 +25,8 @@ const writeAt = async (handle: FileHandle, bytes: Uint8Array, position: number) 
  * caller runs `flush` before relying on the bytes being in the file.
  */
 export const appender = (name: string, handle: FileHandle, start: number) => {
-  const buffer = new Uint8Array(WRITE_BUFFER)
+  // Allocated on the first small write, not zero-filled: only the `buffered` bytes written into it are read.
+  let buffer: Uint8Array = new Uint8Array(0)
   let buffered = 0
   let position = start
   const writeOut = (bytes: Uint8Array) =>
@@ -41,6 +44,11 @@ export const appender = (name: string, handle: FileHandle, start: number) => {
     Effect.suspend(() => {
       if (bytes.length >= DIRECT_WRITE) return buffered === 0 ? writeOut(bytes) : Effect.zipRight(flush, writeOut(bytes))
       if (buffered + bytes.length > WRITE_BUFFER) return Effect.zipRight(flush, write(bytes))
+      if (buffered + bytes.length > buffer.length) {
+        const grown = Buffer.allocUnsafe(Math.min(WRITE_BUFFER, Math.max(FIRST_BUFFER, 2 * (buffered + bytes.length))))
+        grown.set(buffer.subarray(0, buffered))
+        buffer = grown
+      }
       buffer.set(bytes, buffered)
       buffered += bytes.length
       return buffered === WRITE_BUFFER ? flush : Effect.void
