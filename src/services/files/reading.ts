@@ -5,7 +5,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { isInside } from "../../domain/jail.ts"
 import type { ReadableFile } from "../FileStore.ts"
-import { attempt, failure } from "./failures.ts"
+import { attemptSync, failure } from "./failures.ts"
 
 /** Chunk size for reads: large enough that per-chunk overhead vanishes (measured: 1 MiB beats 256 KiB). */
 export const CHUNK = 1024 * 1024
@@ -58,17 +58,6 @@ export const closeQuietly = (fd: number) =>
     }
   })
 
-/**
- * Reads are synchronous, as nginx's are by default: from the page cache they
- * take microseconds, far less than a trip to the I/O thread pool (measured:
- * the pool's round trip dominated the cost of serving a 1 KiB file, and 200
- * parallel 50 MiB downloads finished in 21 s instead of 33 s).
- */
-const readAt = async (fd: number, buffer: Uint8Array, position: number) =>
-  readSync(fd, buffer, 0, buffer.length, position)
-
-/** Buffers one long transfer holds: one being sent, one queued, one being read. */
-const IN_FLIGHT = 3
 /** Read buffers of all long transfers together stay within this... */
 const BUFFER_BUDGET = 24 * 1024 * 1024
 /** ...as long as each transfer keeps chunks of at least this size. */
@@ -76,23 +65,29 @@ const MIN_CHUNK = 64 * 1024
 let longTransfers = 0
 
 /** A fair share of the budget: 1 MiB chunks for a few transfers, 64 KiB for hundreds. */
-const chunkSizeNow = () =>
-  Math.max(MIN_CHUNK, Math.min(CHUNK, Math.floor(BUFFER_BUDGET / (IN_FLIGHT * Math.max(1, longTransfers)))))
+const chunkSizeNow = () => Math.max(MIN_CHUNK, Math.min(CHUNK, Math.floor(BUFFER_BUDGET / Math.max(1, longTransfers))))
 
 const shrank = (name: string) => failure(name, "Io", "o arquivo encolheu durante a leitura")
 
 /**
  * The file's bytes in [from, from + length), in chunks that must be consumed
- * before the next one is pulled (they are reused buffers, not copies). A
- * small range is a single read. A long one reads the next chunk while the
- * current one is consumed (one chunk of read-ahead), rotating a few buffers
- * whose size shrinks when many transfers run at once, so memory stays flat
- * in the file size and bounded in the number of clients.
+ * before the next one is pulled (they are one reused buffer, not copies). A
+ * small range is a single read. A long one reuses a single buffer whose size
+ * shrinks when many transfers run at once, so memory stays flat in the file
+ * size and bounded in the number of clients.
+ *
+ * Reads are synchronous, as nginx's are by default: from the page cache they
+ * take microseconds, far less than a trip to the I/O thread pool (measured:
+ * the pool's round trip dominated the cost of serving a 1 KiB file, and 200
+ * parallel 50 MiB downloads finished in 21 s instead of 33 s). For the same
+ * reason there is no read-ahead: a forked producer with a one-chunk queue
+ * cost more per chunk than the read it overlapped (measured: the same
+ * throughput alone, and less CPU and memory with 200 transfers).
  */
 export const readable = (name: string, file: OpenedFile): ReadableFile => {
   const readInto = (buffer: Uint8Array, offset: number) =>
-    attempt(name, async () => {
-      const bytesRead = await readAt(file.fd, buffer, offset)
+    attemptSync(name, () => {
+      const bytesRead = readSync(file.fd, buffer, 0, buffer.length, offset)
       if (bytesRead === 0) throw shrank(name)
       return bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead)
     })
@@ -109,30 +104,26 @@ export const readable = (name: string, file: OpenedFile): ReadableFile => {
         Effect.acquireRelease(
           Effect.sync(() => {
             longTransfers++
-            const size = chunkSizeNow()
-            return Array.from({ length: IN_FLIGHT }, () => Buffer.allocUnsafe(size))
+            return { buffer: Buffer.allocUnsafe(chunkSizeNow()) }
           }),
           () => Effect.sync(() => longTransfers--)
         ),
-        (buffers) => {
+        (held) => {
           let offset = from
-          let turn = 0
           const end = from + length
           return Stream.repeatEffectOption(
             Effect.suspend(() => {
               if (offset >= end) return Effect.fail(Option.none())
               // Shrink to today's fair share when more transfers have started since.
-              const slot = turn++ % IN_FLIGHT
               const share = chunkSizeNow()
-              if (buffers[slot]!.length > share) buffers[slot] = Buffer.allocUnsafe(share)
-              const buffer = buffers[slot]!
-              const want = Math.min(buffer.length, end - offset)
-              return readInto(want === buffer.length ? buffer : buffer.subarray(0, want), offset).pipe(
+              if (held.buffer.length > share) held.buffer = Buffer.allocUnsafe(share)
+              const want = Math.min(held.buffer.length, end - offset)
+              return readInto(want === held.buffer.length ? held.buffer : held.buffer.subarray(0, want), offset).pipe(
                 Effect.tap((bytes) => (offset += bytes.length)),
                 Effect.mapError(Option.some)
               )
             })
-          ).pipe(Stream.buffer({ capacity: 1 }))
+          )
         }
       )
     )
