@@ -1,4 +1,6 @@
 import { auto, count, formatSize, num, ratio } from "./format.ts"
+import { readFileSync } from "node:fs"
+import * as path from "node:path"
 import { observations } from "./observations.ts"
 import { bestPeer, type BenchResults, medianRate, rates, type ScenarioResult, type Series, summarize } from "./results.ts"
 
@@ -17,6 +19,9 @@ const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<
   ].join("\n")
 
 /** "2,1× mais lento" or "1,3× mais rápido", from our rate over the peer's. */
+/** The measured changes, kept by hand in bench/historico.md (each with its before and after). */
+const history = readFileSync(path.join(import.meta.dir, "historico.md"), "utf8").trimEnd()
+
 export const verdict = (relative: number): string =>
   !Number.isFinite(relative)
     ? "—"
@@ -187,7 +192,8 @@ export const renderReport = (results: BenchResults): string => {
     "## Onde o tempo vai",
     "",
     ...observations(results).flatMap((line) => [`- ${line}`]),
-    ""
+    "",
+    history
   ]
   return `${parts.join("\n")}\n`
 }
