@@ -62,9 +62,10 @@ const bigDownloadLines = (results: BenchResults): Array<string> => {
   if (process && inside) {
     lines.push(
       `**Download grande: processo × em processo.** O processo inteiro leva ${num(wall(process), 2)} s e a transferência ` +
-        `em processo ${num(wall(inside), 2)} s; a diferença (${ms(wall(process) - wall(inside))}) é a partida e o encerramento do processo. ` +
-        `O cliente como processo usou ${num(extra(process, "clienteCpu"), 2)} s de CPU, contra ${num(extra(inside, "clienteCpu"), 2)} s ` +
-        "em processo: além da partida, num processo novo o código ainda não foi otimizado pelo JIT."
+        `em processo ${num(wall(inside), 2)} s; a diferença é de ${ms(wall(process) - wall(inside))}` +
+        (results.startup === undefined ? "" : `, dos quais só ${ms(median(results.startup.clientHelp))} são a partida medida acima`) +
+        `. O cliente como processo usou ${num(extra(process, "clienteCpu"), 2)} s de CPU, contra ${num(extra(inside, "clienteCpu"), 2)} s ` +
+        "em processo: num processo novo, o código que move os dados ainda não foi otimizado pelo JIT, e o processo ainda precisa encerrar."
     )
   }
   if (inside) {
