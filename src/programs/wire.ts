@@ -4,6 +4,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { Decoder, type Grammar } from "../domain/decoder.ts"
 import { type ConnectionFailure, type ProtocolViolation, Timeout } from "../domain/errors.ts"
+import type { ByteSource } from "../services/ByteSource.ts"
 import type { Connection } from "../services/Transport.ts"
 
 /**
@@ -25,6 +26,15 @@ export interface Wire<E> {
   ) => Effect.Effect<E, ProtocolViolation | ConnectionFailure | Timeout>
   /** Sends bytes; `label` names the field for `--trace` (unlabelled bytes are file data). */
   readonly send: (bytes: Uint8Array, label?: string) => Effect.Effect<void, ConnectionFailure | Timeout>
+  /**
+   * Sends `length` bytes of file data from `source`, each stall of the socket
+   * bounded by the idle deadline; `onSent` counts the bytes as they go.
+   */
+  readonly sendFrom: <E>(
+    source: ByteSource<E>,
+    length: number,
+    onSent?: (bytes: number) => void
+  ) => Effect.Effect<void, E | ConnectionFailure | Timeout>
 }
 
 export const withDeadline =
@@ -91,6 +101,13 @@ export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, idleSec
       Effect.suspend(() => {
         const taken = connection.writeNow(bytes)
         return taken >= bytes.length ? Effect.void : idle(connection.write(bytes.subarray(taken)))
+      }),
+    sendFrom: (source, length, onSent) =>
+      connection.sendFrom(source, {
+        length,
+        idleMillis: idleSeconds * 1000,
+        onIdle: () => new Timeout({ phase: "Idle", seconds: idleSeconds }),
+        onSent
       })
   }
 }

@@ -1,11 +1,13 @@
 import type { Socket, SocketHandler } from "bun"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import { ConnectionFailure, type ConnectionFailureReason } from "../domain/errors.ts"
-import { type Connection, type Listener, Transport } from "./Transport.ts"
+import type { ByteSource } from "./ByteSource.ts"
+import { type Connection, type Listener, type SendFromOptions, Transport } from "./Transport.ts"
 
 /**
  * The live transport, on Bun's own TCP sockets (`Bun.listen`/`Bun.connect`).
@@ -21,6 +23,8 @@ import { type Connection, type Listener, Transport } from "./Transport.ts"
 const HIGH_WATER = 1024 * 1024
 /** ...and resume once the queue is back under this. */
 const LOW_WATER = 256 * 1024
+/** `sendFrom` yields to the event loop after this many bytes in one go. */
+const TURN_BYTES = 8 * 1024 * 1024
 
 class SocketState {
   readonly queue: Array<Uint8Array> = []
@@ -170,9 +174,57 @@ const makeConnection = (socket: Socket<SocketState>): Connection => {
     if (state.failure) return 0
     return Math.max(0, socket.write(bytes))
   }
+  const sendFrom = <E1, E2>(source: ByteSource<E1>, options: SendFromOptions<E2>) =>
+    Effect.async<void, ConnectionFailure | E1 | E2>((resume) => {
+      const { buffer, fill } = source
+      let left = options.length
+      let pending: Uint8Array | undefined
+      let timer: ReturnType<typeof setTimeout> | undefined
+      let turn: ReturnType<typeof setImmediate> | undefined
+      const finish = (result: Effect.Effect<void, ConnectionFailure | E1 | E2>) => {
+        clearTimeout(timer)
+        if (state.onWritable === attempt) state.onWritable = undefined
+        resume(result)
+      }
+      const stalled = () => finish(Effect.fail(options.onIdle()))
+      const attempt = (): void => {
+        clearTimeout(timer)
+        turn = undefined
+        for (let sentThisTurn = 0; sentThisTurn < TURN_BYTES; ) {
+          if (state.failure) return finish(Effect.fail(state.failure))
+          if (pending === undefined) {
+            if (left === 0) return finish(Effect.void)
+            const filled = fill(left >= buffer.length ? buffer : buffer.subarray(0, left))
+            if (Either.isLeft(filled)) return finish(Effect.fail(filled.left))
+            pending = filled.right === buffer.length ? buffer : buffer.subarray(0, filled.right)
+            left -= filled.right
+          }
+          const written = socket.write(pending)
+          if (written < 0) return finish(Effect.fail(closed()))
+          if (written > 0) options.onSent?.(written)
+          sentThisTurn += written
+          if (written < pending.length) {
+            // The socket is full: go on when it drains, or give up after the idle time.
+            pending = pending.subarray(written)
+            state.onWritable = attempt
+            timer = setTimeout(stalled, options.idleMillis)
+            return
+          }
+          pending = undefined
+        }
+        // The socket keeps taking bytes: let other connections and timers run before going on.
+        turn = setImmediate(attempt)
+      }
+      attempt()
+      return Effect.sync(() => {
+        clearTimeout(timer)
+        clearImmediate(turn)
+        if (state.onWritable === attempt) state.onWritable = undefined
+      })
+    })
   const address = socket.remoteAddress.replace(/^::ffff:(?=\d+\.)/, "")
   const remote = address.includes(":") ? `[${address}]:${socket.remotePort}` : `${address}:${socket.remotePort}`
-  return { remote, address, read, write, readNow, writeNow }
+  return { remote, address, read, write, readNow, writeNow, sendFrom }
 }
 
 /**

@@ -4,6 +4,7 @@ import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { FileFailure } from "../domain/errors.ts"
+import type { ByteSource } from "./ByteSource.ts"
 
 /**
  * A folder that nothing escapes. Every name passes the name rules before it
@@ -24,6 +25,12 @@ export interface ReadableFile {
    * early. Chunks are reused buffers: consume each one before pulling the next.
    */
   readonly chunks: (from: number, length: number) => Stream.Stream<Uint8Array, FileFailure>
+  /**
+   * The bytes from `from` onwards, read on demand into a buffer lent for the
+   * scope: what a transfer sends without a fiber step per chunk. A read past
+   * the end fails with a FileFailure.
+   */
+  readonly source: (from: number) => Effect.Effect<ByteSource<FileFailure>, never, Scope.Scope>
   /** The bytes in [from, from + length) in one fresh buffer: for small ranges. */
   readonly read: (from: number, length: number) => Effect.Effect<Uint8Array, FileFailure>
 }

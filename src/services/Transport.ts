@@ -3,6 +3,17 @@ import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { ConnectionFailure } from "../domain/errors.ts"
+import type { ByteSource } from "./ByteSource.ts"
+
+export interface SendFromOptions<E> {
+  /** Bytes to send, pulled from the source as the socket takes them. */
+  readonly length: number
+  /** Longest wait for the socket to take more; then the send fails with `onIdle()`. */
+  readonly idleMillis: number
+  readonly onIdle: () => E
+  /** Called with the count of bytes the socket took, as they go. */
+  readonly onSent?: ((bytes: number) => void) | undefined
+}
 
 /**
  * The transport only moves bytes. Reads hand over whatever segment arrived;
@@ -26,6 +37,17 @@ export interface Connection {
    */
   readonly readNow: () => Option.Option<Uint8Array> | undefined
   readonly writeNow: (bytes: Uint8Array) => number
+  /**
+   * Sends `length` bytes from `source`, driven by the socket's own callbacks:
+   * fill the buffer, write, wait for drain, and again, with one fiber step
+   * for the whole transfer instead of one per chunk. A failure of the source
+   * or of the socket ends it; so does a wait longer than `idleMillis` (the
+   * deadline bounds each stall, not the transfer, which may take hours).
+   */
+  readonly sendFrom: <E1, E2>(
+    source: ByteSource<E1>,
+    options: SendFromOptions<E2>
+  ) => Effect.Effect<void, ConnectionFailure | E1 | E2>
 }
 
 export interface ListenOptions {

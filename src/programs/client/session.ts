@@ -1,4 +1,5 @@
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type { Grammar } from "../../domain/decoder.ts"
 import { concat, requestFields } from "../../domain/encode.ts"
@@ -26,6 +27,22 @@ const traced = (wire: Wire<ServerEvent>, line: (text: string) => void): Wire<Ser
           sentData += bytes.length
         }),
         wire.send(bytes, label)
+      ),
+    sendFrom: (source, length, onSent) =>
+      wire.sendFrom(
+        {
+          buffer: source.buffer,
+          fill: (into) => {
+            const filled = source.fill(into)
+            if (sentData === 0 && Either.isRight(filled)) line(`→ ${"dados (início)".padEnd(18)} ${hex(into.subarray(0, filled.right))}`)
+            return filled
+          }
+        },
+        length,
+        (bytes) => {
+          sentData += bytes
+          onSent?.(bytes)
+        }
       ),
     next: Effect.tap(wire.next, (event) => {
       flushSent()

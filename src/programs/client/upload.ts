@@ -2,7 +2,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Stream from "effect/Stream"
 import { u32 } from "../../domain/encode.ts"
 import { type ConnectionFailure, FileFailure, ProtocolViolation, type Timeout } from "../../domain/errors.ts"
 import { uploadReply } from "../../domain/grammars.ts"
@@ -38,8 +37,10 @@ export const upload = (name: string, progress?: ProgressSink) =>
       progress?.start(name, file.size, 0)
       const sendData = Effect.zipRight(
         wire.send(u32(file.size), "tamanho do arquivo"),
-        Stream.runForEach(file.chunks(0, file.size), (chunk) =>
-          wire.send(chunk).pipe(Effect.tap(() => progress?.advance(chunk.length)))
+        Effect.scoped(
+          Effect.flatMap(file.source(0), (source) =>
+            wire.sendFrom(source, file.size, (bytes) => progress?.advance(bytes))
+          )
         )
       )
       const verdict = yield* Effect.raceWith(sendData, nextStatus(wire), {

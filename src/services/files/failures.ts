@@ -1,4 +1,5 @@
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { FileFailure, type FileFailureReason } from "../../domain/errors.ts"
 
 /** System errors of file operations, mapped to FileFailure with a Portuguese detail. */
@@ -63,3 +64,12 @@ export const attempt = <A>(name: string, run: () => Promise<A>) =>
 
 /** The same for a synchronous one (metadata calls that take microseconds). */
 export const attemptSync = <A>(name: string, run: () => A) => Effect.try({ try: run, catch: toFailure(name) })
+
+/** The same outside any effect, for code that runs in a socket's callbacks. */
+export const trySync = <A>(name: string, run: () => A): Either.Either<A, FileFailure> => {
+  try {
+    return Either.right(run())
+  } catch (error) {
+    return Either.left(toFailure(name)(error))
+  }
+}

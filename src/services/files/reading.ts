@@ -1,11 +1,16 @@
 import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync, realpathSync } from "node:fs"
 import * as path from "node:path"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { isInside } from "../../domain/jail.ts"
+import type { FileFailure } from "../../domain/errors.ts"
+import type { ByteSource } from "../ByteSource.ts"
 import type { ReadableFile } from "../FileStore.ts"
-import { attemptSync, failure } from "./failures.ts"
+import { BufferPool } from "./bufferPool.ts"
+import { attemptSync, failure, trySync } from "./failures.ts"
 
 /** Chunk size for reads: large enough that per-chunk overhead vanishes (measured: 1 MiB beats 256 KiB). */
 export const CHUNK = 1024 * 1024
@@ -58,23 +63,21 @@ export const closeQuietly = (fd: number) =>
     }
   })
 
-/** Read buffers of all long transfers together stay within this... */
-const BUFFER_BUDGET = 24 * 1024 * 1024
-/** ...as long as each transfer keeps chunks of at least this size. */
-const MIN_CHUNK = 64 * 1024
-let longTransfers = 0
-
-/** A fair share of the budget: 1 MiB chunks for a few transfers, 64 KiB for hundreds. */
-const chunkSizeNow = () => Math.max(MIN_CHUNK, Math.min(CHUNK, Math.floor(BUFFER_BUDGET / Math.max(1, longTransfers))))
+/**
+ * Long transfers read through buffers lent by this pool: 1 MiB for the first
+ * 24 in flight, 64 KiB for the ones beyond (at most 24 MiB plus 64 KiB per
+ * connection), reused from one transfer to the next.
+ */
+const pool = new BufferPool({ largeSize: CHUNK, largeCount: 24, smallSize: 64 * 1024, smallKept: 256 })
 
 const shrank = (name: string) => failure(name, "Io", "o arquivo encolheu durante a leitura")
 
 /**
  * The file's bytes in [from, from + length), in chunks that must be consumed
  * before the next one is pulled (they are one reused buffer, not copies). A
- * small range is a single read. A long one reuses a single buffer whose size
- * shrinks when many transfers run at once, so memory stays flat in the file
- * size and bounded in the number of clients.
+ * small range is a single read. A long one reads through one buffer lent by
+ * the pool for the whole transfer, so memory stays flat in the file size and
+ * bounded in the number of clients.
  *
  * Reads are synchronous, as nginx's are by default: from the page cache they
  * take microseconds, far less than a trip to the I/O thread pool (measured:
@@ -98,39 +101,49 @@ export const readable = (name: string, file: OpenedFile): ReadableFile => {
         Effect.flatMap(readInto(Buffer.allocUnsafe(length), from), (bytes) =>
           bytes.length === length ? Effect.succeed(bytes) : shrank(name)
         )
+  /** Reads the file onwards from `from`, each call into the buffer it is given. */
+  const cursor = (from: number) => {
+    let offset = from
+    return (into: Uint8Array) =>
+      trySync(name, () => {
+        const bytesRead = readSync(file.fd, into, 0, into.length, offset)
+        if (bytesRead === 0) throw shrank(name)
+        offset += bytesRead
+        return bytesRead
+      })
+  }
+  const source = (from: number): Effect.Effect<ByteSource<FileFailure>, never, Scope.Scope> =>
+    Effect.map(
+      Effect.acquireRelease(
+        Effect.sync(() => pool.borrow()),
+        (buffer) => Effect.sync(() => pool.giveBack(buffer))
+      ),
+      (buffer) => ({ buffer, fill: cursor(from) })
+    )
   const long = (from: number, length: number) =>
     Stream.unwrapScoped(
-      Effect.map(
-        Effect.acquireRelease(
-          Effect.sync(() => {
-            longTransfers++
-            return { buffer: Buffer.allocUnsafe(chunkSizeNow()) }
-          }),
-          () => Effect.sync(() => longTransfers--)
-        ),
-        (held) => {
-          let offset = from
-          const end = from + length
-          return Stream.repeatEffectOption(
-            Effect.suspend(() => {
-              if (offset >= end) return Effect.fail(Option.none())
-              // Shrink to today's fair share when more transfers have started since.
-              const share = chunkSizeNow()
-              if (held.buffer.length > share) held.buffer = Buffer.allocUnsafe(share)
-              const want = Math.min(held.buffer.length, end - offset)
-              return readInto(want === held.buffer.length ? held.buffer : held.buffer.subarray(0, want), offset).pipe(
-                Effect.tap((bytes) => (offset += bytes.length)),
-                Effect.mapError(Option.some)
-              )
+      Effect.map(source(from), ({ buffer, fill }) => {
+        let left = length
+        return Stream.repeatEffectOption(
+          Effect.suspend(() => {
+            if (left === 0) return Effect.fail(Option.none())
+            const into = left >= buffer.length ? buffer : buffer.subarray(0, left)
+            return Either.match(fill(into), {
+              onLeft: (failure) => Effect.fail(Option.some(failure)),
+              onRight: (bytesRead) => {
+                left -= bytesRead
+                return Effect.succeed(bytesRead === into.length ? into : into.subarray(0, bytesRead))
+              }
             })
-          )
-        }
-      )
+          })
+        )
+      })
     )
   return {
     name,
     size: file.size,
     read,
+    source,
     chunks: (from, length) =>
       length === 0 ? Stream.empty : length <= SINGLE_READ ? Stream.fromEffect(read(from, length)) : long(from, length)
   }
