@@ -177,47 +177,67 @@ const makeConnection = (socket: Socket<SocketState>): Connection => {
   const sendFrom = <E1, E2>(source: ByteSource<E1>, options: SendFromOptions<E2>) =>
     Effect.async<void, ConnectionFailure | E1 | E2>((resume) => {
       const { buffer, fill } = source
+      const { idleMillis } = options
       let left = options.length
-      let pending: Uint8Array | undefined
-      let timer: ReturnType<typeof setTimeout> | undefined
+      // buffer[start, end) is filled and not yet taken by the socket.
+      let start = 0
+      let end = 0
+      // When the current wait for `drain` began (0: not waiting). One timer
+      // watches the waits, re-armed only when it fires: nothing is allocated
+      // per chunk, however many times the socket fills up.
+      let waitingSince = 0
+      let watchdog: ReturnType<typeof setTimeout> | undefined
       let turn: ReturnType<typeof setImmediate> | undefined
       const finish = (result: Effect.Effect<void, ConnectionFailure | E1 | E2>) => {
-        clearTimeout(timer)
+        clearTimeout(watchdog)
+        clearImmediate(turn)
         if (state.onWritable === attempt) state.onWritable = undefined
         resume(result)
       }
-      const stalled = () => finish(Effect.fail(options.onIdle()))
+      const watch = () => {
+        watchdog = undefined
+        if (waitingSince === 0) return
+        const waited = performance.now() - waitingSince
+        if (waited >= idleMillis) return finish(Effect.fail(options.onIdle()))
+        watchdog = setTimeout(watch, idleMillis - waited)
+      }
       const attempt = (): void => {
-        clearTimeout(timer)
+        waitingSince = 0
         turn = undefined
         for (let sentThisTurn = 0; sentThisTurn < TURN_BYTES; ) {
           if (state.failure) return finish(Effect.fail(state.failure))
-          if (pending === undefined) {
+          if (start === end) {
             if (left === 0) return finish(Effect.void)
-            const filled = fill(left >= buffer.length ? buffer : buffer.subarray(0, left))
+            const into = left >= buffer.length ? buffer : buffer.subarray(0, left)
+            const filled = fill(into)
             if (Either.isLeft(filled)) return finish(Effect.fail(filled.left))
-            pending = filled.right === buffer.length ? buffer : buffer.subarray(0, filled.right)
+            if (!(filled.right > 0 && filled.right <= into.length)) {
+              // A source must make progress: a count of 0 would spin here forever.
+              return finish(Effect.dieMessage(`sendFrom: the source filled ${filled.right} of ${into.length} bytes`))
+            }
+            start = 0
+            end = filled.right
             left -= filled.right
           }
-          const written = socket.write(pending)
+          const written = socket.write(buffer, start, end - start)
           if (written < 0) return finish(Effect.fail(closed()))
           if (written > 0) options.onSent?.(written)
           sentThisTurn += written
-          if (written < pending.length) {
+          start += written
+          if (start < end) {
             // The socket is full: go on when it drains, or give up after the idle time.
-            pending = pending.subarray(written)
             state.onWritable = attempt
-            timer = setTimeout(stalled, options.idleMillis)
+            waitingSince = performance.now()
+            watchdog ??= setTimeout(watch, idleMillis)
             return
           }
-          pending = undefined
         }
         // The socket keeps taking bytes: let other connections and timers run before going on.
         turn = setImmediate(attempt)
       }
       attempt()
       return Effect.sync(() => {
-        clearTimeout(timer)
+        clearTimeout(watchdog)
         clearImmediate(turn)
         if (state.onWritable === attempt) state.onWritable = undefined
       })

@@ -3,8 +3,9 @@ import { constants } from "node:fs"
 import * as fs from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { Chunk, Effect, type Exit, Option, Stream } from "effect"
+import { Chunk, Effect, Either, type Exit, Option, Stream } from "effect"
 import { FileFailure, type FileFailureReason } from "../../src/domain/errors.ts"
+import type { ByteSource } from "../../src/services/ByteSource.ts"
 import type { FileStoreService, ReadableFile } from "../../src/services/FileStore.ts"
 import { makeFileStore } from "../../src/services/FileStoreLive.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
@@ -805,5 +806,252 @@ describe("sweepTemporaries", () => {
     )
     expect(swept).toBe(1)
     expect(await tree(root)).toEqual([])
+  })
+})
+
+describe("ReadableFile.source and long chunks (ranges over 1 MiB)", () => {
+  const MIB = 1024 * KIB
+  const SIZE = 3 * MIB + 7
+  const long = seededBytes(SIZE, 307)
+  const longPath = () => path.join(root, "long.bin")
+
+  beforeEach(() => put("long.bin", long))
+
+  /** What a FileFailure exit or Left says, checked to be a FileFailure about long.bin. */
+  const expectShrank = (error: unknown) => {
+    expect(error).toBeInstanceOf(FileFailure)
+    const failure = error as FileFailure
+    expect(failure.name).toBe("long.bin")
+    return failure
+  }
+
+  /**
+   * Reads up to `length` bytes by calling `fill` again and again, each time
+   * into a prefix of the source's buffer (of the size `sizeOf` picks, capped
+   * by what is left), copying every chunk before the next fill. Stops at the
+   * first Left and returns it with the bytes read before it.
+   */
+  const drain = (
+    source: ByteSource<FileFailure>,
+    length: number,
+    sizeOf: (call: number, buffer: number) => number = (_call, buffer) => buffer
+  ) => {
+    const parts: Array<Uint8Array> = []
+    let got = 0
+    for (let call = 0; got < length; call++) {
+      const into = source.buffer.subarray(0, Math.min(sizeOf(call, source.buffer.length), length - got))
+      const filled = source.fill(into)
+      if (Either.isLeft(filled)) return { bytes: concatBytes(parts), error: Option.some(filled.left) }
+      expect(filled.right).toBeGreaterThan(0)
+      expect(filled.right).toBeLessThanOrEqual(into.length)
+      // Copied: the next fill overwrites the buffer.
+      parts.push(copy(into.subarray(0, filled.right)))
+      got += filled.right
+    }
+    return { bytes: concatBytes(parts), error: Option.none<FileFailure>() }
+  }
+
+  /** Collects a stream of reused buffers, copying each chunk as it arrives. */
+  const collectCopying = (stream: Stream.Stream<Uint8Array, FileFailure>) =>
+    Effect.suspend(() => {
+      const parts: Array<Uint8Array> = []
+      return Stream.runForEach(stream, (chunk) => Effect.sync(() => parts.push(copy(chunk)))).pipe(
+        Effect.map(() => concatBytes(parts))
+      )
+    })
+
+  const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(a, b) === 0
+
+  /** A copy that owns its bytes (the pool's buffers are Buffers, whose `slice` is a view, not a copy). */
+  const copy = (bytes: Uint8Array) => new Uint8Array(bytes)
+
+  const ranges: ReadonlyArray<readonly [number, number]> = [
+    [0, SIZE],
+    [1, SIZE - 1],
+    [12_345, SIZE - 12_345],
+    [MIB - 1, MIB + 2],
+    [MIB, 2 * MIB],
+    [7, 2 * MIB + 1],
+    [SIZE - MIB - 1, MIB + 1]
+  ]
+
+  test.each(ranges)("source(%p) filled again and again gives exactly the next %p bytes", async (from, length) => {
+    const result = await run(
+      Effect.gen(function* () {
+        const file = yield* store.openRead("long.bin")
+        const source = yield* file.source(from)
+        return drain(source, length)
+      }).pipe(Effect.timeout(BOUND))
+    )
+    expect(result.error).toEqual(Option.none())
+    expect(result.bytes.length).toBe(length)
+    expect(same(result.bytes, long.subarray(from, from + length))).toBe(true)
+  })
+
+  test("fill into prefixes of uneven sizes, 1 byte included, follows the file without gaps", async () => {
+    const from = 3
+    const result = await run(
+      Effect.gen(function* () {
+        const file = yield* store.openRead("long.bin")
+        const source = yield* file.source(from)
+        const sizes = [1, 2, 4096, 65_535, 1, 300_001]
+        return drain(source, SIZE - from, (call, buffer) => Math.min(buffer, sizes[call % sizes.length]!))
+      }).pipe(Effect.timeout(BOUND))
+    )
+    expect(result.error).toEqual(Option.none())
+    expect(same(result.bytes, long.subarray(from))).toBe(true)
+  })
+
+  test("a fill past the end of the file returns Left(FileFailure) saying the file shrank", async () => {
+    const result = await run(
+      Effect.gen(function* () {
+        const file = yield* store.openRead("long.bin")
+        const past = yield* file.source(SIZE)
+        const atEnd = past.fill(past.buffer)
+        const nearEnd = yield* file.source(SIZE - 10)
+        return { atEnd, tail: drain(nearEnd, 20) }
+      }).pipe(Effect.timeout(BOUND))
+    )
+    expect(Either.isLeft(result.atEnd)).toBe(true)
+    if (Either.isLeft(result.atEnd)) expect(expectShrank(result.atEnd.left).detail).toContain("encolheu")
+    // The last 10 bytes, then the failure.
+    expect(same(result.tail.bytes, long.subarray(SIZE - 10))).toBe(true)
+    expect(Option.isSome(result.tail.error)).toBe(true)
+    if (Option.isSome(result.tail.error)) expect(expectShrank(result.tail.error.value).reason).toBe("Io")
+  })
+
+  test.each([0, 1, MIB, MIB + 5, 2 * MIB + 1])("a file truncated to %p bytes after opening: fill gives the bytes up to the cut, then Left(FileFailure)", async (cut) => {
+    const result = await run(
+      Effect.gen(function* () {
+        const file = yield* store.openRead("long.bin")
+        const source = yield* file.source(0)
+        yield* Effect.promise(() => fs.truncate(longPath(), cut))
+        return { size: file.size, ...drain(source, SIZE) }
+      }).pipe(Effect.timeout(BOUND))
+    )
+    expect(result.size).toBe(SIZE)
+    expect(same(result.bytes, long.subarray(0, cut))).toBe(true)
+    expect(Option.isSome(result.error)).toBe(true)
+    if (Option.isSome(result.error)) {
+      const failure = expectShrank(result.error.value)
+      expect(failure.reason).toBe("Io")
+      expect(failure.detail).toContain("encolheu")
+    }
+  })
+
+  test("a file truncated between two fills: the first chunk is whole, the next fill fails", async () => {
+    const result = await run(
+      Effect.gen(function* () {
+        const file = yield* store.openRead("long.bin")
+        const source = yield* file.source(0)
+        const first = source.fill(source.buffer)
+        const firstBytes = copy(source.buffer.subarray(0, Either.getOrElse(first, () => 0)))
+        yield* Effect.promise(() => fs.truncate(longPath(), firstBytes.length))
+        return { first, firstBytes, next: source.fill(source.buffer) }
+      }).pipe(Effect.timeout(BOUND))
+    )
+    expect(Either.isRight(result.first)).toBe(true)
+    expect(result.firstBytes.length).toBeGreaterThan(0)
+    expect(same(result.firstBytes, long.subarray(0, result.firstBytes.length))).toBe(true)
+    expect(Either.isLeft(result.next)).toBe(true)
+    if (Either.isLeft(result.next)) expect(expectShrank(result.next.left).detail).toContain("encolheu")
+  })
+
+  test("the buffer goes back when the scope closes (success, failure or interruption): the next source is lent the same one", async () => {
+    const lent = async (end: "succeed" | "fail" | "interrupt") => {
+      let buffer: Uint8Array | undefined
+      await runExit(
+        Effect.gen(function* () {
+          const file = yield* store.openRead("long.bin")
+          buffer = (yield* file.source(0)).buffer
+          if (end === "fail") return yield* Effect.fail("gave up" as const)
+          if (end === "interrupt") return yield* Effect.interrupt
+        })
+      )
+      return buffer!
+    }
+    const first = await lent("succeed")
+    expect(first.length).toBeGreaterThan(0)
+    expect(first.length).toBeLessThanOrEqual(MIB)
+    expect(await lent("fail")).toBe(first)
+    expect(await lent("interrupt")).toBe(first)
+    expect(await lent("succeed")).toBe(first)
+  })
+
+  test("many sources open at once each get their own buffer and read their own bytes", async () => {
+    const COUNT = 30
+    const result = await run(
+      Effect.gen(function* () {
+        const file = yield* store.openRead("long.bin")
+        const sources = []
+        for (let i = 0; i < COUNT; i++) sources.push(yield* file.source(i * 1_001))
+        // Interleaved: one fill each, round after round, so every buffer is in use at once.
+        const read = sources.map(() => [] as Array<Uint8Array>)
+        const got = sources.map(() => 0)
+        const want = 2 * MIB + 3
+        for (let round = 0; got.some((n) => n < want); round++) {
+          sources.forEach((source, i) => {
+            if (got[i]! >= want) return
+            const into = source.buffer.subarray(0, Math.min(source.buffer.length, want - got[i]!))
+            const filled = Either.getOrThrow(source.fill(into))
+            read[i]!.push(copy(into.subarray(0, filled)))
+            got[i]! += filled
+          })
+        }
+        return { buffers: sources.map((source) => source.buffer), bytes: read.map(concatBytes), want }
+      }).pipe(Effect.timeout(BOUND))
+    )
+    expect(new Set(result.buffers).size).toBe(COUNT)
+    result.bytes.forEach((bytes, i) => {
+      expect(same(bytes, long.subarray(i * 1_001, i * 1_001 + result.want))).toBe(true)
+    })
+  })
+
+  test.each(ranges)("chunks(%p, %p), each chunk copied as it arrives, equals the file's bytes", async (from, length) => {
+    const bytes = await run(
+      Effect.gen(function* () {
+        const file = yield* store.openRead("long.bin")
+        return yield* collectCopying(file.chunks(from, length))
+      }).pipe(Effect.timeout(BOUND))
+    )
+    expect(bytes.length).toBe(length)
+    expect(same(bytes, long.subarray(from, from + length))).toBe(true)
+  })
+
+  test("a long chunks stream runs twice from its start", async () => {
+    const [first, second] = await run(
+      Effect.gen(function* () {
+        const file = yield* store.openRead("long.bin")
+        const stream = file.chunks(5, 2 * MIB)
+        return [yield* collectCopying(stream), yield* collectCopying(stream)] as const
+      }).pipe(Effect.timeout(BOUND))
+    )
+    expect(same(first, long.subarray(5, 5 + 2 * MIB))).toBe(true)
+    expect(same(second, first)).toBe(true)
+  })
+
+  test.each([0, MIB, 2 * MIB + 1])("long chunks over a file truncated to %p bytes after opening fail with a FileFailure", async (cut) => {
+    const exit = await runExit(
+      Effect.gen(function* () {
+        const file = yield* store.openRead("long.bin")
+        yield* Effect.promise(() => fs.truncate(longPath(), cut))
+        return yield* collectCopying(file.chunks(0, file.size))
+      }).pipe(Effect.timeout(BOUND))
+    )
+    expect(reasonOf(exit)).toBe("Io")
+    expectShrank(failureOf(exit))
+  })
+
+  test.each([
+    [SIZE - MIB, MIB + 1],
+    [SIZE + 1, 2 * MIB]
+  ])("long chunks past the end (from %p, length %p) fail with a FileFailure", async (from, length) => {
+    const exit = await runExit(
+      Effect.gen(function* () {
+        const file = yield* store.openRead("long.bin")
+        return yield* collectCopying(file.chunks(from, length))
+      }).pipe(Effect.timeout(BOUND))
+    )
+    reasonOf(exit)
   })
 })

@@ -4,6 +4,7 @@ import * as net from "node:net"
 import { Deferred, type Duration, Effect, Either, Exit, Fiber, Option, Ref, Scope } from "effect"
 import { ConnectionFailure } from "../../src/domain/errors.ts"
 import { BunTransportLive } from "../../src/services/BunTransport.ts"
+import type { ByteSource } from "../../src/services/ByteSource.ts"
 import { type Connection, Transport } from "../../src/services/Transport.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
 import { concatBytes, seededBytes } from "./random.ts"
@@ -596,5 +597,399 @@ describe("BunTransportLive: isolation and shutdown", () => {
       )
     )
     expect(result._tag).toBe("Left")
+  })
+})
+
+/**
+ * A counter pattern: the bytes at p..p+3 (p a multiple of 4) are p / 4 as a
+ * big-endian 32-bit number, so every 4-byte word of a transfer is unique and
+ * a chunk lost, repeated or reordered shows up wherever it happens.
+ */
+const patternByte = (p: number) => ((p >>> 2) >>> (8 * (3 - (p & 3)))) & 0xff
+
+const pattern = (from: number, length: number) => {
+  const out = new Uint8Array(length)
+  for (let i = 0; i < length; i++) out[i] = patternByte(from + i)
+  return out
+}
+
+/** The first index where two byte arrays differ (-1 when equal), for a readable failure. */
+const firstDifference = (a: Uint8Array, b: Uint8Array) => {
+  const common = Math.min(a.length, b.length)
+  for (let i = 0; i < common; i++) if (a[i] !== b[i]) return i
+  return a.length === b.length ? -1 : common
+}
+
+interface CountingSource extends ByteSource<SourceBroke> {
+  /** Calls of `fill` so far. */
+  readonly calls: () => number
+  /** Bytes handed out by `fill` so far. */
+  readonly filled: () => number
+  /** Every `into` that was not a prefix of `buffer` (must stay empty). */
+  readonly misuses: Array<string>
+}
+
+/** The error a test source fails with: compared by identity. */
+class SourceBroke {
+  readonly _tag = "SourceBroke"
+  constructor(readonly message = "the test source failed on purpose") {}
+}
+
+/**
+ * A source of the counter pattern from position 0, through a buffer of
+ * `size` bytes. `short` makes each fill hand out only part of what it is
+ * asked for (as a read may); `failAt` makes the fill of that number (from 1)
+ * return Left(`error`); `cheap` skips writing the pattern (for tests that
+ * never look at the bytes).
+ */
+const countingSource = (
+  size: number,
+  options: {
+    readonly short?: boolean
+    readonly failAt?: number
+    readonly error?: SourceBroke
+    readonly cheap?: boolean
+    /** Bytes the source holds: asked for more, it records a misuse and fails (so a runaway send ends at once). */
+    readonly limit?: number
+  } = {}
+): CountingSource => {
+  const buffer = new Uint8Array(size)
+  const misuses: Array<string> = []
+  let calls = 0
+  let position = 0
+  const fill = (into: Uint8Array): Either.Either<number, SourceBroke> => {
+    calls++
+    if (into.buffer !== buffer.buffer || into.byteOffset !== buffer.byteOffset || into.length > buffer.length || into.length === 0) {
+      misuses.push(`call ${calls}: into of ${into.length} bytes at offset ${into.byteOffset}`)
+    }
+    if (options.failAt !== undefined && calls >= options.failAt) return Either.left(options.error ?? new SourceBroke())
+    if (options.limit !== undefined && position + into.length > options.limit) {
+      const misuse = `call ${calls}: asked for ${into.length} bytes at ${position}, past the length ${options.limit}`
+      misuses.push(misuse)
+      return Either.left(new SourceBroke(misuse))
+    }
+    // Uneven short fills: anywhere from 1 byte to all of what was asked.
+    const count = options.short ? Math.max(1, Math.min(into.length, 1 + ((calls * 7919) % into.length))) : into.length
+    if (!options.cheap) for (let i = 0; i < count; i++) into[i] = patternByte(position + i)
+    position += count
+    return Either.right(count)
+  }
+  return { buffer, fill, calls: () => calls, filled: () => position, misuses }
+}
+
+const idleError = () => new SourceBroke()
+
+describe("BunTransportLive: sendFrom", () => {
+  /** Sends `length` bytes of the pattern from a client to a server that reads (slowly when asked); returns what arrived. */
+  const sendPattern = (
+    source: CountingSource,
+    length: number,
+    options: { readonly slowReader?: boolean; readonly bound?: Duration.DurationInput } = {}
+  ) =>
+    live(
+      Effect.gen(function* () {
+        const transport = yield* Transport
+        const done = yield* Deferred.make<Uint8Array, ConnectionFailure>()
+        const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
+          Effect.asVoid(Deferred.complete(done, readAll(connection, options.slowReader ? () => Effect.sleep("2 millis") : undefined)))
+        )
+        const sent: Array<number> = []
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            const connection = yield* transport.connect("127.0.0.1", listener.port)
+            yield* connection.sendFrom(source, {
+              length,
+              idleMillis: 10_000,
+              onIdle: idleError,
+              onSent: (bytes) => sent.push(bytes)
+            })
+          })
+        )
+        // The client's scope closed after the send: the server reads to the end.
+        return { received: yield* Deferred.await(done), sent }
+      }),
+      options.bound ?? BOUND
+    )
+
+  const expectPattern = (received: Uint8Array, length: number) => {
+    expect(received.length).toBe(length)
+    expect(firstDifference(received, pattern(0, length))).toBe(-1)
+  }
+
+  test("20 MiB through a 64 KiB buffer to a slow reader arrive byte for byte, and onSent adds up to the length", async () => {
+    const length = 20 * MIB
+    const source = countingSource(64 * 1024, { limit: length })
+    const { received, sent } = await run(sendPattern(source, length, { slowReader: true, bound: "60 seconds" }))
+    expectPattern(received, length)
+    expect(sent.reduce((a, b) => a + b, 0)).toBe(length)
+    expect(sent.every((bytes) => bytes > 0)).toBe(true)
+    // The reader held the sender back: the socket took some chunks in pieces (a wait for drain in between).
+    expect(sent.length).toBeGreaterThan(source.calls())
+    expect(source.filled()).toBe(length)
+    expect(source.calls()).toBe(length / (64 * 1024))
+    expect(source.misuses).toEqual([])
+  }, 70_000)
+
+  // [buffer size, length, short fills]
+  const shapes: ReadonlyArray<readonly [number, number, boolean]> = [
+    [64 * 1024, 3 * 64 * 1024 + 17, false],
+    [64 * 1024, 1_000, false],
+    [64 * 1024, 1, false],
+    [64 * 1024, 64 * 1024, false],
+    [64 * 1024, 64 * 1024 - 1, false],
+    [64 * 1024, 64 * 1024 + 1, false],
+    [1, 1_000, false],
+    [1 * MIB, 9 * MIB + 3, false],
+    [64 * 1024, 5 * MIB + 11, true],
+    [1_000, 100_003, true]
+  ]
+
+  test.each(shapes)("buffer of %p bytes, length %p (short fills: %p): exactly those bytes", async (size, length, short) => {
+    const source = countingSource(size, { short, limit: length })
+    const { received, sent } = await run(sendPattern(source, length))
+    expectPattern(received, length)
+    expect(sent.reduce((a, b) => a + b, 0)).toBe(length)
+    // The pump never asks for more than is left: the source hands out exactly `length`.
+    expect(source.filled()).toBe(length)
+    if (!short) expect(source.calls()).toBe(Math.ceil(length / size))
+    expect(source.misuses).toEqual([])
+  })
+
+  test("a length of 0 sends nothing and never calls fill", async () => {
+    const source = countingSource(64 * 1024, { limit: 0 })
+    const { received, sent } = await run(sendPattern(source, 0))
+    expect(received.length).toBe(0)
+    expect(sent.reduce((a, b) => a + b, 0)).toBe(0)
+    expect(source.calls()).toBe(0)
+  })
+
+  test.each([1, 2, 40, 200])("fill returning Left on call %p fails the send with exactly that error, after the bytes before it", async (failAt) => {
+    const size = 64 * 1024
+    const error = new SourceBroke()
+    const source = countingSource(size, { failAt, error })
+    const result = await run(
+      live(
+        Effect.gen(function* () {
+          const transport = yield* Transport
+          const done = yield* Deferred.make<Uint8Array, ConnectionFailure>()
+          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
+            Effect.asVoid(Deferred.complete(done, readAll(connection)))
+          )
+          let sent = 0
+          const exit = yield* Effect.scoped(
+            Effect.flatMap(transport.connect("127.0.0.1", listener.port), (connection) =>
+              Effect.exit(
+                connection.sendFrom(source, {
+                  length: 64 * MIB,
+                  idleMillis: 10_000,
+                  onIdle: idleError,
+                  onSent: (bytes) => {
+                    sent += bytes
+                  }
+                })
+              )
+            )
+          )
+          const callsAtFailure = source.calls()
+          return { exit, sent, callsAtFailure, received: yield* Deferred.await(done) }
+        })
+      )
+    )
+    expect(failureOf(result.exit)).toBe(error)
+    // No fill after the failing one, and what went out is exactly what came before it.
+    expect(result.callsAtFailure).toBe(failAt)
+    expect(source.calls()).toBe(failAt)
+    const before = (failAt - 1) * size
+    expect(result.sent).toBe(before)
+    expectPattern(result.received, before)
+  })
+
+  test("a peer that never reads: the send fails with the onIdle error after about idleMillis, and the pump stops", async () => {
+    const IDLE = 300
+    const source = countingSource(64 * 1024, { cheap: true })
+    const result = await run(
+      live(
+        Effect.gen(function* () {
+          const transport = yield* Transport
+          const release = yield* Deferred.make<void>()
+          const drained = yield* Deferred.make<number, ConnectionFailure>()
+          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
+            // Reads nothing until released, then everything (to give the socket room to drain).
+            Deferred.await(release).pipe(
+              Effect.zipRight(Deferred.complete(drained, Effect.map(readAll(connection), (bytes) => bytes.length))),
+              Effect.asVoid
+            )
+          )
+          const connection = yield* transport.connect("127.0.0.1", listener.port)
+          let idleCalls = 0
+          let sent = 0
+          const started = Date.now()
+          const exit = yield* Effect.exit(
+            connection.sendFrom(source, {
+              length: 1024 * MIB,
+              idleMillis: IDLE,
+              onIdle: () => {
+                idleCalls++
+                return { _tag: "Idle" as const, after: Date.now() - started }
+              },
+              onSent: (bytes) => {
+                sent += bytes
+              }
+            })
+          )
+          const elapsed = Date.now() - started
+          const callsAtFailure = source.calls()
+          const sentAtFailure = sent
+          // The peer now reads: the socket drains, and a pump still armed would fill again.
+          yield* Deferred.succeed(release, undefined)
+          yield* Effect.sleep("400 millis")
+          return { exit, elapsed, idleCalls, callsAtFailure, sentAtFailure, sent, calls: source.calls() }
+        })
+      )
+    )
+    const error = failureOf(result.exit)
+    expect(error).toMatchObject({ _tag: "Idle" })
+    expect(result.idleCalls).toBe(1)
+    // The kernel and the peer's queue took something, far from everything.
+    expect(result.sentAtFailure).toBeGreaterThan(0)
+    expect(result.sentAtFailure).toBeLessThan(1024 * MIB)
+    expect(result.elapsed).toBeGreaterThanOrEqual(IDLE - 20)
+    expect(result.elapsed).toBeLessThan(15_000)
+    // Nothing more after the failure, even once the socket drained.
+    expect(result.calls).toBe(result.callsAtFailure)
+    expect(result.sent).toBe(result.sentAtFailure)
+  })
+
+  test("idleMillis bounds each stall, not the transfer: a reader that keeps pausing briefly gets everything", async () => {
+    const IDLE = 300
+    const length = 64 * MIB
+    const source = countingSource(64 * 1024, { cheap: true, limit: length })
+    const result = await run(
+      live(
+        Effect.gen(function* () {
+          const transport = yield* Transport
+          const done = yield* Deferred.make<number, ConnectionFailure>()
+          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
+            Effect.asVoid(
+              Deferred.complete(
+                done,
+                Effect.gen(function* () {
+                  // A pause of 20 ms after every MiB: always back well within the idle time.
+                  let got = 0
+                  let nextPause = MIB
+                  while (true) {
+                    const next = yield* connection.read
+                    if (Option.isNone(next)) return got
+                    got += next.value.length
+                    if (got >= nextPause) {
+                      nextPause += MIB
+                      yield* Effect.sleep("20 millis")
+                    }
+                  }
+                })
+              )
+            )
+          )
+          const started = Date.now()
+          const exit = yield* Effect.scoped(
+            Effect.flatMap(transport.connect("127.0.0.1", listener.port), (connection) =>
+              Effect.exit(
+                connection.sendFrom(source, {
+                  length,
+                  idleMillis: IDLE,
+                  onIdle: () => ({ _tag: "Idle" as const })
+                })
+              )
+            )
+          )
+          const elapsed = Date.now() - started
+          return { exit, elapsed, received: yield* Deferred.await(done) }
+        })
+      )
+    )
+    expect(source.misuses).toEqual([])
+    expect(Exit.isSuccess(result.exit)).toBe(true)
+    expect(result.received).toBe(length)
+    // The send lasted several idle times (the reader's pauses alone add up to more), without failing.
+    expect(result.elapsed).toBeGreaterThan(2 * IDLE)
+  })
+
+  test("the peer closing mid-transfer fails the send with a ConnectionFailure (not the idle error)", async () => {
+    const source = countingSource(64 * 1024, { cheap: true })
+    const exit = await runExit(
+      live(
+        Effect.gen(function* () {
+          const transport = yield* Transport
+          // A raw peer that reads 2 MiB and then drops the connection.
+          const server = yield* Effect.acquireRelease(
+            Effect.async<net.Server, Error>((resume) => {
+              const server = net.createServer((socket) => {
+                let got = 0
+                socket.on("error", () => {})
+                socket.on("data", (data: Buffer) => {
+                  got += data.length
+                  if (got >= 2 * MIB && !socket.destroyed) socket.destroy()
+                })
+              })
+              server.on("error", (error) => resume(Effect.fail(error)))
+              server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+            }),
+            (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+          )
+          const port = (server.address() as net.AddressInfo).port
+          const connection = yield* transport.connect("127.0.0.1", port)
+          return yield* connection.sendFrom(source, {
+            length: 4096 * MIB,
+            idleMillis: 5_000,
+            onIdle: idleError
+          })
+        })
+      )
+    )
+    expect(connectionFailureOf(exit)).toBeInstanceOf(ConnectionFailure)
+    // It stopped early: nowhere near the 4 GiB asked for.
+    expect(source.filled()).toBeLessThan(1024 * MIB)
+  })
+
+  test.each([
+    ["a slow reader (the pump waits for drain)", true],
+    ["a fast reader", false]
+  ])("interrupting the sending fiber stops the pump, with %s", async (_label, slow) => {
+    const source = countingSource(64 * 1024, { cheap: true })
+    const result = await run(
+      live(
+        Effect.gen(function* () {
+          const transport = yield* Transport
+          const received = yield* Ref.make(0)
+          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
+            Effect.gen(function* () {
+              while (true) {
+                if (slow) yield* Effect.sleep("1 millis")
+                const next = yield* connection.read
+                if (Option.isNone(next)) return
+                yield* Ref.update(received, (n) => n + next.value.length)
+              }
+            }).pipe(Effect.ignore)
+          )
+          const connection = yield* transport.connect("127.0.0.1", listener.port)
+          const fiber = yield* Effect.fork(
+            connection.sendFrom(source, { length: 64 * 1024 * MIB, idleMillis: 10_000, onIdle: idleError })
+          )
+          while (source.calls() < 100) yield* Effect.sleep("5 millis")
+          const exit = yield* Fiber.interrupt(fiber)
+          // Let the interruption settle, then count: the peer keeps reading, so the socket drains.
+          yield* Effect.sleep("50 millis")
+          const settled = source.calls()
+          const receivedAtSettle = yield* Ref.get(received)
+          yield* Effect.sleep("500 millis")
+          return { exit, settled, later: source.calls(), receivedAtSettle, receivedLater: yield* Ref.get(received) }
+        })
+      )
+    )
+    expect(Exit.isInterrupted(result.exit)).toBe(true)
+    expect(result.settled).toBeGreaterThanOrEqual(100)
+    expect(result.later).toBe(result.settled)
+    // The reader went on reading what was in flight: the socket drained with no pump left to wake.
+    expect(result.receivedLater).toBeGreaterThanOrEqual(result.receivedAtSettle)
   })
 })

@@ -68,7 +68,7 @@ export const closeQuietly = (fd: number) =>
  * 24 in flight, 64 KiB for the ones beyond (at most 24 MiB plus 64 KiB per
  * connection), reused from one transfer to the next.
  */
-const pool = new BufferPool({ largeSize: CHUNK, largeCount: 24, smallSize: 64 * 1024, smallKept: 256 })
+const pool = new BufferPool({ largeSize: CHUNK, largeCount: 8, smallSize: 64 * 1024, smallKept: 256 })
 
 const shrank = (name: string) => failure(name, "Io", "o arquivo encolheu durante a leitura")
 
