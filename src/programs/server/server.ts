@@ -6,6 +6,7 @@ import { type Connection, Transport } from "../../services/Transport.ts"
 import { makeAdmission } from "./admission.ts"
 import { ServerConfig } from "./config.ts"
 import { handleConnection } from "./connection.ts"
+import { Collector } from "./memory.ts"
 
 export interface ServeOptions {
   readonly port: number
@@ -27,6 +28,7 @@ export const serveFolder = (options: ServeOptions) =>
     yield* Effect.addFinalizer(() => Effect.ignore(store.sweepTemporaries))
     const config = yield* ServerConfig
     const admit = makeAdmission({ maxClients: config.maxClients, maxPerAddress: config.maxPerAddress })
+    const collector = new Collector()
     const handle = (connection: Connection) =>
       Effect.gen(function* () {
         const admission = yield* admit(connection)
@@ -35,7 +37,7 @@ export const serveFolder = (options: ServeOptions) =>
         yield* Effect.ignore(connection.write(encodeStatus(Status.Error)))
         const which = admission === "TooManyClients" ? `${config.maxClients} conexões` : `${config.maxPerAddress} por endereço`
         yield* Effect.logInfo(`${new Date().toISOString()} ${connection.remote} recusado: limite de ${which}`)
-      })
+      }).pipe(Effect.ensuring(Effect.sync(() => collector.connectionEnded())))
     const listen = (hostname: string) =>
       transport.serve({ hostname, port: options.port, graceMillis: options.graceMillis }, handle)
     return yield* options.hostname !== undefined

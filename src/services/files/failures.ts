@@ -1,5 +1,4 @@
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import { FileFailure, type FileFailureReason } from "../../domain/errors.ts"
 
 /** System errors of file operations, mapped to FileFailure with a Portuguese detail. */
@@ -55,8 +54,11 @@ export const detailOf = (error: unknown): string => {
 export const failure = (name: string, reason: FileFailureReason, detail: string) =>
   new FileFailure({ name, reason, detail })
 
-const toFailure = (name: string) => (error: unknown) =>
+/** Any error of a file operation on `name`, as a FileFailure. */
+export const failureOf = (name: string, error: unknown): FileFailure =>
   error instanceof FileFailure ? error : failure(name, reasonOf(error), detailOf(error))
+
+const toFailure = (name: string) => (error: unknown) => failureOf(name, error)
 
 /** Runs an asynchronous file operation; any error becomes a FileFailure about `name`. */
 export const attempt = <A>(name: string, run: () => Promise<A>) =>
@@ -65,11 +67,3 @@ export const attempt = <A>(name: string, run: () => Promise<A>) =>
 /** The same for a synchronous one (metadata calls that take microseconds). */
 export const attemptSync = <A>(name: string, run: () => A) => Effect.try({ try: run, catch: toFailure(name) })
 
-/** The same outside any effect, for code that runs in a socket's callbacks. */
-export const trySync = <A>(name: string, run: () => A): Either.Either<A, FileFailure> => {
-  try {
-    return Either.right(run())
-  } catch (error) {
-    return Either.left(toFailure(name)(error))
-  }
-}

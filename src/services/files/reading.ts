@@ -10,7 +10,7 @@ import type { FileFailure } from "../../domain/errors.ts"
 import type { ByteSource } from "../ByteSource.ts"
 import type { ReadableFile } from "../FileStore.ts"
 import { BufferPool } from "./bufferPool.ts"
-import { attemptSync, failure, trySync } from "./failures.ts"
+import { attemptSync, failure, failureOf } from "./failures.ts"
 
 /** Chunk size for reads: large enough that per-chunk overhead vanishes (measured: 1 MiB beats 256 KiB). */
 export const CHUNK = 1024 * 1024
@@ -101,16 +101,31 @@ export const readable = (name: string, file: OpenedFile): ReadableFile => {
         Effect.flatMap(readInto(Buffer.allocUnsafe(length), from), (bytes) =>
           bytes.length === length ? Effect.succeed(bytes) : shrank(name)
         )
-  /** Reads the file onwards from `from`, each call into the buffer it is given. */
+  /**
+   * Reads the file onwards from `from`, each call into the buffer it is given.
+   * It runs once per chunk inside the send pump, so it allocates nothing in
+   * the common case: no closure, and the same `Right` for the same count
+   * (a full buffer, almost always).
+   */
   const cursor = (from: number) => {
     let offset = from
-    return (into: Uint8Array) =>
-      trySync(name, () => {
-        const bytesRead = readSync(file.fd, into, 0, into.length, offset)
-        if (bytesRead === 0) throw shrank(name)
-        offset += bytesRead
-        return bytesRead
-      })
+    let lastCount = 0
+    let last: Either.Either<number, FileFailure> = Either.right(0)
+    return (into: Uint8Array): Either.Either<number, FileFailure> => {
+      let bytesRead: number
+      try {
+        bytesRead = readSync(file.fd, into, 0, into.length, offset)
+      } catch (error) {
+        return Either.left(failureOf(name, error))
+      }
+      if (bytesRead === 0) return Either.left(shrank(name))
+      offset += bytesRead
+      if (bytesRead !== lastCount) {
+        lastCount = bytesRead
+        last = Either.right(bytesRead)
+      }
+      return last
+    }
   }
   const source = (from: number): Effect.Effect<ByteSource<FileFailure>, never, Scope.Scope> =>
     Effect.map(
