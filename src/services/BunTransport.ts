@@ -24,7 +24,7 @@ const HIGH_WATER = 1024 * 1024
 /** ...and resume once the queue is back under this. */
 const LOW_WATER = 256 * 1024
 /** `sendFrom` yields to the event loop after this many bytes in one go. */
-const TURN_BYTES = 8 * 1024 * 1024
+const TURN_BYTES = 2 * 1024 * 1024
 
 class SocketState {
   readonly queue: Array<Uint8Array> = []
@@ -182,13 +182,15 @@ const makeConnection = (socket: Socket<SocketState>): Connection => {
       // buffer[start, end) is filled and not yet taken by the socket.
       let start = 0
       let end = 0
-      // When the current wait for `drain` began (0: not waiting). One timer
-      // watches the waits, re-armed only when it fires: nothing is allocated
-      // per chunk, however many times the socket fills up.
-      let waitingSince = 0
+      // When the socket last refused to take more (undefined: it took bytes
+      // since). One timer watches the stalls, re-armed only when it fires:
+      // nothing is allocated per chunk, however often the socket fills up.
+      let stalledSince: number | undefined
       let watchdog: ReturnType<typeof setTimeout> | undefined
       let turn: ReturnType<typeof setImmediate> | undefined
+      let done = false
       const finish = (result: Effect.Effect<void, ConnectionFailure | E1 | E2>) => {
+        done = true
         clearTimeout(watchdog)
         clearImmediate(turn)
         if (state.onWritable === attempt) state.onWritable = undefined
@@ -196,14 +198,12 @@ const makeConnection = (socket: Socket<SocketState>): Connection => {
       }
       const watch = () => {
         watchdog = undefined
-        if (waitingSince === 0) return
-        const waited = performance.now() - waitingSince
+        if (done || stalledSince === undefined) return
+        const waited = performance.now() - stalledSince
         if (waited >= idleMillis) return finish(Effect.fail(options.onIdle()))
         watchdog = setTimeout(watch, idleMillis - waited)
       }
-      const attempt = (): void => {
-        waitingSince = 0
-        turn = undefined
+      const pump = (): void => {
         for (let sentThisTurn = 0; sentThisTurn < TURN_BYTES; ) {
           if (state.failure) return finish(Effect.fail(state.failure))
           if (start === end) {
@@ -221,13 +221,16 @@ const makeConnection = (socket: Socket<SocketState>): Connection => {
           }
           const written = socket.write(buffer, start, end - start)
           if (written < 0) return finish(Effect.fail(closed()))
-          if (written > 0) options.onSent?.(written)
+          if (written > 0) {
+            stalledSince = undefined
+            options.onSent?.(written)
+          }
           sentThisTurn += written
           start += written
           if (start < end) {
             // The socket is full: go on when it drains, or give up after the idle time.
             state.onWritable = attempt
-            waitingSince = performance.now()
+            stalledSince ??= performance.now()
             watchdog ??= setTimeout(watch, idleMillis)
             return
           }
@@ -235,8 +238,20 @@ const makeConnection = (socket: Socket<SocketState>): Connection => {
         // The socket keeps taking bytes: let other connections and timers run before going on.
         turn = setImmediate(attempt)
       }
+      // Runs from the socket's callbacks: whatever the source or `onSent` throws
+      // must end this send as a defect, not escape into the event loop.
+      const attempt = (): void => {
+        turn = undefined
+        if (done) return
+        try {
+          pump()
+        } catch (error) {
+          finish(Effect.die(error))
+        }
+      }
       attempt()
       return Effect.sync(() => {
+        done = true
         clearTimeout(watchdog)
         clearImmediate(turn)
         if (state.onWritable === attempt) state.onWritable = undefined

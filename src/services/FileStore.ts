@@ -22,7 +22,8 @@ export interface ReadableFile {
   readonly size: number
   /**
    * The bytes in [from, from + length), in chunks; fails if the file ends
-   * early. Chunks are reused buffers: consume each one before pulling the next.
+   * early. Chunks are reused buffers, lent to another transfer once the
+   * stream ends: consume each one before pulling the next or ending the stream.
    */
   readonly chunks: (from: number, length: number) => Stream.Stream<Uint8Array, FileFailure>
   /**

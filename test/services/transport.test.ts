@@ -1,7 +1,7 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test"
 import { readFileSync } from "node:fs"
 import * as net from "node:net"
-import { Deferred, type Duration, Effect, Either, Exit, Fiber, Option, Ref, Scope } from "effect"
+import { Cause, Deferred, type Duration, Effect, Either, Exit, Fiber, Option, Ref, Scope } from "effect"
 import { ConnectionFailure } from "../../src/domain/errors.ts"
 import { BunTransportLive } from "../../src/services/BunTransport.ts"
 import type { ByteSource } from "../../src/services/ByteSource.ts"
@@ -761,6 +761,39 @@ describe("BunTransportLive: sendFrom", () => {
     expect(received.length).toBe(0)
     expect(sent.reduce((a, b) => a + b, 0)).toBe(0)
     expect(source.calls()).toBe(0)
+  })
+
+  test.each([1, 40, 200])("fill throwing on call %p ends the send as a defect carrying the error, instead of hanging", async (failAt) => {
+    const inner = countingSource(64 * 1024, {})
+    const boom = new Error("source exploded")
+    let calls = 0
+    const source: ByteSource<SourceBroke> = {
+      buffer: inner.buffer,
+      fill: (into) => {
+        calls++
+        if (calls === failAt) throw boom
+        return inner.fill(into)
+      }
+    }
+    const exit = await run(
+      live(
+        Effect.gen(function* () {
+          const transport = yield* Transport
+          // A reader that never reads: past the first few chunks, fill runs from the drain callback.
+          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 100 }, (connection) =>
+            Effect.ignore(Effect.zipRight(Effect.sleep("20 millis"), readAll(connection)))
+          )
+          return yield* Effect.scoped(
+            Effect.flatMap(transport.connect("127.0.0.1", listener.port), (connection) =>
+              Effect.exit(connection.sendFrom(source, { length: 64 * MIB, idleMillis: 10_000, onIdle: idleError }))
+            )
+          )
+        })
+      )
+    )
+    expect(Exit.isFailure(exit)).toBe(true)
+    if (Exit.isFailure(exit)) expect(Option.getOrUndefined(Cause.dieOption(exit.cause))).toBe(boom)
+    expect(calls).toBe(failAt)
   })
 
   test.each([1, 2, 40, 200])("fill returning Left on call %p fails the send with exactly that error, after the bytes before it", async (failAt) => {

@@ -12,6 +12,7 @@ import { PlainLogger } from "../logger.ts"
 import { reachableAddresses } from "./addresses.ts"
 import { parseServerArgs, SERVER_USAGE, type ServerArgs } from "./args.ts"
 import { defaultSettings, ServerConfig } from "./config.ts"
+import { Collector } from "./memory.ts"
 import { serveFolder } from "./server.ts"
 
 /** How long operations in flight may take to finish on Ctrl+C or SIGTERM. */
@@ -20,7 +21,7 @@ const GRACE_MILLIS = 5_000
 const program = (args: ServerArgs) =>
   Effect.gen(function* () {
     const store = yield* FileStore
-    const listener = yield* serveFolder({ port: args.port, graceMillis: GRACE_MILLIS })
+    const listener = yield* serveFolder({ port: args.port, graceMillis: GRACE_MILLIS, collector: new Collector() })
     yield* Console.log(`Servidor de arquivos escutando na porta TCP ${listener.port}, em:`)
     for (const address of reachableAddresses(listener.hostname, listener.port)) yield* Console.log(`  ${address}`)
     yield* Console.log(`Pasta servida: ${store.root}`)

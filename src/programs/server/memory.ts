@@ -7,9 +7,10 @@
  * ~170 MB over six rounds, while a full collection left ~30 MB alive
  * (measured with `bun:jsc` heapStats).
  *
- * So after every `every` connections that ended, a full collection runs (a
- * few milliseconds), at most once per `minIntervalMillis`. An idle server is
- * never touched.
+ * So after every `every` connections that ended, a full collection runs, at
+ * most once per `minIntervalMillis`. An idle server is never touched. The
+ * cost, measured with 10,000 downloads of 1 KiB, is within the run-to-run
+ * spread of the operation rate.
  */
 export interface CollectorOptions {
   readonly every: number
@@ -22,7 +23,10 @@ export const LIVE_COLLECTOR: CollectorOptions = {
   every: 128,
   minIntervalMillis: 3_000,
   now: () => performance.now(),
-  collect: () => Bun.gc(true)
+  // Deferred, so the connection that triggers it closes first and its client is not kept waiting.
+  collect: () => {
+    setTimeout(() => Bun.gc(true), 0)
+  }
 }
 
 export class Collector {

@@ -6,13 +6,15 @@ import { type Connection, Transport } from "../../services/Transport.ts"
 import { makeAdmission } from "./admission.ts"
 import { ServerConfig } from "./config.ts"
 import { handleConnection } from "./connection.ts"
-import { Collector } from "./memory.ts"
+import type { Collector } from "./memory.ts"
 
 export interface ServeOptions {
   readonly port: number
   /** Defaults to every address: "::" (dual stack), or "0.0.0.0" where IPv6 is missing. */
   readonly hostname?: string
   readonly graceMillis: number
+  /** Told when each connection ends, to collect their garbage in time (the real server passes one). */
+  readonly collector?: Collector
 }
 
 /**
@@ -28,7 +30,6 @@ export const serveFolder = (options: ServeOptions) =>
     yield* Effect.addFinalizer(() => Effect.ignore(store.sweepTemporaries))
     const config = yield* ServerConfig
     const admit = makeAdmission({ maxClients: config.maxClients, maxPerAddress: config.maxPerAddress })
-    const collector = new Collector()
     const handle = (connection: Connection) =>
       Effect.gen(function* () {
         const admission = yield* admit(connection)
@@ -37,7 +38,7 @@ export const serveFolder = (options: ServeOptions) =>
         yield* Effect.ignore(connection.write(encodeStatus(Status.Error)))
         const which = admission === "TooManyClients" ? `${config.maxClients} conexões` : `${config.maxPerAddress} por endereço`
         yield* Effect.logInfo(`${new Date().toISOString()} ${connection.remote} recusado: limite de ${which}`)
-      }).pipe(Effect.ensuring(Effect.sync(() => collector.connectionEnded())))
+      }).pipe(Effect.ensuring(Effect.sync(() => options.collector?.connectionEnded())))
     const listen = (hostname: string) =>
       transport.serve({ hostname, port: options.port, graceMillis: options.graceMillis }, handle)
     return yield* options.hostname !== undefined

@@ -66,4 +66,3 @@ export const attempt = <A>(name: string, run: () => Promise<A>) =>
 
 /** The same for a synchronous one (metadata calls that take microseconds). */
 export const attemptSync = <A>(name: string, run: () => A) => Effect.try({ try: run, catch: toFailure(name) })
-
