@@ -38,6 +38,34 @@ class SocketState {
   onReadable: (() => void) | undefined
   onWritable: (() => void) | undefined
   socket: Socket<SocketState> | undefined
+  /** The read waiting under a deadline, if any (see `readWithin`). */
+  readDeadline: { readonly since: number; readonly millis: number; readonly expire: () => void } | undefined
+  /**
+   * One timer per connection watches the read deadlines. It is armed when a
+   * wait begins and none is armed, and when it fires it re-arms itself for
+   * the wait in progress, if any: waits that end in time cost no timer.
+   */
+  private readWatchdog: ReturnType<typeof setTimeout> | undefined
+
+  watchReads(): void {
+    if (this.readWatchdog !== undefined) return
+    const deadline = this.readDeadline
+    if (deadline === undefined) return
+    const left = deadline.since + deadline.millis - performance.now()
+    if (left <= 0) return deadline.expire()
+    this.readWatchdog = setTimeout(() => {
+      this.readWatchdog = undefined
+      this.watchReads()
+    }, left)
+    // Only a pending read needs it, and a pending read has a socket keeping the process alive.
+    this.readWatchdog.unref()
+  }
+
+  stopWatching(): void {
+    clearTimeout(this.readWatchdog)
+    this.readWatchdog = undefined
+    this.readDeadline = undefined
+  }
 
   wakeReader(): void {
     const wake = this.onReadable
@@ -145,6 +173,36 @@ const makeConnection = (socket: Socket<SocketState>): Connection => {
       if (state.onReadable === attempt) state.onReadable = undefined
     })
   })
+  const readWithin = <E>(idleMillis: number, onIdle: () => E) =>
+    Effect.async<Option.Option<Uint8Array>, ConnectionFailure | E>((resume) => {
+      const attempt = (): void => {
+        const result = take()
+        if (result === undefined) {
+          state.onReadable = attempt
+          return
+        }
+        state.readDeadline = undefined
+        resume(result instanceof ConnectionFailure ? Effect.fail(result) : Effect.succeed(result))
+      }
+      attempt()
+      if (state.onReadable === attempt) {
+        // Nothing queued: this wait gets `idleMillis`, watched by the connection's one timer.
+        state.readDeadline = {
+          since: performance.now(),
+          millis: idleMillis,
+          expire: () => {
+            if (state.onReadable === attempt) state.onReadable = undefined
+            state.readDeadline = undefined
+            resume(Effect.fail(onIdle()))
+          }
+        }
+        state.watchReads()
+      }
+      return Effect.sync(() => {
+        if (state.onReadable === attempt) state.onReadable = undefined
+        state.readDeadline = undefined
+      })
+    })
   const write = (bytes: Uint8Array) =>
     Effect.async<void, ConnectionFailure>((resume) => {
       let offset = 0
@@ -259,7 +317,7 @@ const makeConnection = (socket: Socket<SocketState>): Connection => {
     })
   const address = socket.remoteAddress.replace(/^::ffff:(?=\d+\.)/, "")
   const remote = address.includes(":") ? `[${address}]:${socket.remotePort}` : `${address}:${socket.remotePort}`
-  return { remote, address, read, write, readNow, writeNow, sendFrom }
+  return { remote, address, read, readWithin, write, readNow, writeNow, sendFrom }
 }
 
 /**
@@ -276,6 +334,7 @@ const LINGER_MILLIS = 30_000
 const closeSocket = (socket: Socket<SocketState>) =>
   Effect.sync(() => {
     const state = socket.data
+    state.stopWatching()
     state.discarding = true
     state.queue.length = 0
     state.queued = 0

@@ -27,6 +27,14 @@ export interface Connection {
   readonly address: string
   /** Next segment from the peer, or None once the peer has closed. */
   readonly read: Effect.Effect<Option.Option<Uint8Array>, ConnectionFailure>
+  /**
+   * `read`, failing with `onIdle()` when nothing arrives within `idleMillis`.
+   * The deadline costs no fiber: one timer per connection watches the waits.
+   */
+  readonly readWithin: <E>(
+    idleMillis: number,
+    onIdle: () => E
+  ) => Effect.Effect<Option.Option<Uint8Array>, ConnectionFailure | E>
   /** Sends every byte, waiting for the socket to drain as often as needed. */
   readonly write: (bytes: Uint8Array) => Effect.Effect<void, ConnectionFailure>
   /**

@@ -1026,3 +1026,116 @@ describe("BunTransportLive: sendFrom", () => {
     expect(result.receivedLater).toBeGreaterThanOrEqual(result.receivedAtSettle)
   })
 })
+
+describe("BunTransportLive: readWithin", () => {
+  class Idle {
+    readonly _tag = "Idle"
+  }
+  const text = (segment: Option.Option<Uint8Array>) => Option.map(segment, (bytes) => new TextDecoder().decode(bytes))
+
+  /** A server that sends each `[delayMillis, text]` in turn on every connection, then keeps it open. */
+  const pacedServer = (script: ReadonlyArray<readonly [number, string]>) =>
+    Effect.gen(function* () {
+      const transport = yield* Transport
+      return yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 100 }, (connection) =>
+        Effect.ignore(
+          Effect.gen(function* () {
+            for (const [delay, line] of script) {
+              yield* Effect.sleep(delay)
+              yield* connection.write(new TextEncoder().encode(line))
+            }
+            yield* Effect.sleep("5 seconds")
+          })
+        )
+      )
+    })
+
+  /** Connects to a paced server and runs `body` on the client side of the connection. */
+  const against = <A, E>(
+    script: ReadonlyArray<readonly [number, string]>,
+    body: (connection: Connection) => Effect.Effect<A, E>
+  ) =>
+    live(
+      Effect.gen(function* () {
+        const transport = yield* Transport
+        const listener = yield* pacedServer(script)
+        return yield* Effect.scoped(Effect.flatMap(transport.connect("127.0.0.1", listener.port), body))
+      })
+    )
+
+  test("a segment that arrives within the deadline is read", async () => {
+    const got = await run(against([[100, "olá"]], (connection) => connection.readWithin(2_000, () => new Idle())))
+    expect(text(got)).toEqual(Option.some("olá"))
+  })
+
+  test("nothing within the deadline fails with onIdle, after about that long", async () => {
+    const started = performance.now()
+    const exit = await runExit(against([], (connection) => connection.readWithin(300, () => new Idle())))
+    const elapsed = performance.now() - started
+    expect(failureOf(exit)).toBeInstanceOf(Idle)
+    expect(elapsed).toBeGreaterThanOrEqual(280)
+    expect(elapsed).toBeLessThan(10_000)
+  })
+
+  test("the deadline bounds each wait, not the sum: six segments 150 ms apart under a 300 ms deadline", async () => {
+    const script = Array.from({ length: 6 }, (_, i) => [150, `parte ${i};`] as const)
+    const got = await run(
+      against(script, (connection) =>
+        Effect.gen(function* () {
+          let all = ""
+          while (all.split(";").length <= 6) {
+            const segment = yield* connection.readWithin(300, () => new Idle())
+            all += Option.getOrElse(text(segment), () => "")
+          }
+          return all
+        })
+      )
+    )
+    expect(got).toBe(script.map(([, line]) => line).join(""))
+  })
+
+  test("a wait that begins late gets its whole deadline, not what was left of an earlier one", async () => {
+    const result = await runExit(
+      against([[200, "primeira"]], (connection) =>
+        Effect.gen(function* () {
+          const first = yield* connection.readWithin(300, () => new Idle())
+          const secondStarted = performance.now()
+          const second = yield* Effect.either(connection.readWithin(300, () => new Idle()))
+          return { first: text(first), second, waited: performance.now() - secondStarted }
+        })
+      )
+    )
+    if (!Exit.isSuccess(result)) throw new Error("expected the first read to succeed")
+    expect(result.value.first).toEqual(Option.some("primeira"))
+    expect(Either.isLeft(result.value.second)).toBe(true)
+    // The timer armed for the first wait fires ~100 ms into the second one: it must re-arm, not expire it.
+    expect(result.value.waited).toBeGreaterThanOrEqual(280)
+  })
+
+  test("an interrupted wait leaves the connection readable, and the deadline of a later wait still holds", async () => {
+    const got = await run(
+      against([[300, "depois"]], (connection) =>
+        Effect.gen(function* () {
+          const interrupted = yield* Effect.fork(connection.readWithin(50, () => new Idle()))
+          yield* Effect.sleep("10 millis")
+          yield* Fiber.interrupt(interrupted)
+          // The interrupted wait's 50 ms must not expire this one.
+          return yield* connection.readWithin(2_000, () => new Idle())
+        })
+      )
+    )
+    expect(text(got)).toEqual(Option.some("depois"))
+  })
+
+  test("a segment already queued is handed over even with a deadline of 0", async () => {
+    const got = await run(
+      against([[0, "já chegou"]], (connection) =>
+        Effect.gen(function* () {
+          yield* Effect.sleep("150 millis")
+          return yield* connection.readWithin(0, () => new Idle())
+        })
+      )
+    )
+    expect(text(got)).toEqual(Option.some("já chegou"))
+  })
+})
