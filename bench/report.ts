@@ -2,6 +2,7 @@ import { auto, count, formatSize, num, ratio } from "./format.ts"
 import { readFileSync } from "node:fs"
 import * as path from "node:path"
 import { observations } from "./observations.ts"
+import { targetsTable } from "./targets.ts"
 import { bestPeer, type BenchResults, medianRate, rates, type ScenarioResult, type Series, summarize } from "./results.ts"
 
 /** docs/DESEMPENHO.md, in Portuguese, from the results of one run. */
@@ -187,6 +188,13 @@ export const renderReport = (results: BenchResults): string => {
     ...summaryLines(results),
     "",
     "Em cada tabela: mediana e faixa (mín–máx) das repetições; a vazão é calculada por repetição.",
+    "",
+    "## Metas",
+    "",
+    "As metas de desempenho do projeto, conferidas com as medianas desta execução. Vale o nosso cliente como processo " +
+      "(o que o usuário roda); o número em processo vem entre parênteses.",
+    "",
+    ...targetsTable(results),
     "",
     ...results.scenarios.map((scenario, i) => scenarioSection(scenario, i + 1, config.reps)),
     "## Onde o tempo vai",
