@@ -47,6 +47,17 @@ const readAll = (connection: Connection, pause?: () => Effect.Effect<void>) =>
     }
   })
 
+/** A server that reads each connection to the end (pausing before each read when asked); `received`: what one sent. */
+const collectingServer = (pause?: () => Effect.Effect<void>) =>
+  Effect.gen(function* () {
+    const transport = yield* Transport
+    const done = yield* Deferred.make<Uint8Array, ConnectionFailure>()
+    const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
+      Effect.asVoid(Deferred.complete(done, readAll(connection, pause)))
+    )
+    return { port: listener.port, received: Deferred.await(done) }
+  })
+
 /** Reads exactly `length` bytes (or fewer if the peer closes first). */
 const readExactly = (connection: Connection, length: number) =>
   Effect.gen(function* () {
@@ -98,10 +109,7 @@ describe("BunTransportLive: moving bytes", () => {
       live(
         Effect.gen(function* () {
           const transport = yield* Transport
-          const done = yield* Deferred.make<Uint8Array, ConnectionFailure>()
-          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
-            Effect.asVoid(Deferred.complete(done, readAll(connection)))
-          )
+          const listener = yield* collectingServer()
           expect(listener.port).toBeGreaterThan(0)
           yield* Effect.scoped(
             Effect.gen(function* () {
@@ -109,7 +117,7 @@ describe("BunTransportLive: moving bytes", () => {
               yield* connection.write(payload)
             })
           )
-          return yield* Deferred.await(done)
+          return yield* listener.received
         })
       )
     )
@@ -165,10 +173,7 @@ describe("BunTransportLive: moving bytes", () => {
       live(
         Effect.gen(function* () {
           const transport = yield* Transport
-          const done = yield* Deferred.make<Uint8Array, ConnectionFailure>()
-          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
-            Effect.asVoid(Deferred.complete(done, readAll(connection)))
-          )
+          const listener = yield* collectingServer()
           yield* Effect.scoped(
             Effect.gen(function* () {
               const connection = yield* transport.connect("127.0.0.1", listener.port)
@@ -176,7 +181,7 @@ describe("BunTransportLive: moving bytes", () => {
               yield* connection.write(new Uint8Array(0))
             })
           )
-          return yield* Deferred.await(done)
+          return yield* listener.received
         })
       )
     )
@@ -242,14 +247,11 @@ describe("BunTransportLive: moving bytes", () => {
       live(
         Effect.gen(function* () {
           const transport = yield* Transport
-          const done = yield* Deferred.make<Uint8Array, ConnectionFailure>()
-          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
-            Effect.asVoid(Deferred.complete(done, readAll(connection)))
-          )
+          const listener = yield* collectingServer()
           yield* Effect.scoped(
             Effect.flatMap(transport.connect("127.0.0.1", listener.port), (connection) => connection.write(utf8("last words")))
           )
-          return yield* Deferred.await(done)
+          return yield* listener.received
         })
       )
     )
@@ -291,10 +293,7 @@ describe("BunTransportLive: moving bytes", () => {
       live(
         Effect.gen(function* () {
           const transport = yield* Transport
-          const done = yield* Deferred.make<Uint8Array, ConnectionFailure>()
-          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
-            Effect.asVoid(Deferred.complete(done, readAll(connection)))
-          )
+          const listener = yield* collectingServer()
           const taken = yield* Effect.scoped(
             Effect.gen(function* () {
               const connection = yield* transport.connect("127.0.0.1", listener.port)
@@ -303,7 +302,7 @@ describe("BunTransportLive: moving bytes", () => {
               return taken
             })
           )
-          return { taken, received: yield* Deferred.await(done) }
+          return { taken, received: yield* listener.received }
         })
       )
     )
@@ -689,10 +688,7 @@ describe("BunTransportLive: sendFrom", () => {
     live(
       Effect.gen(function* () {
         const transport = yield* Transport
-        const done = yield* Deferred.make<Uint8Array, ConnectionFailure>()
-        const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
-          Effect.asVoid(Deferred.complete(done, readAll(connection, options.slowReader ? () => Effect.sleep("2 millis") : undefined)))
-        )
+        const listener = yield* collectingServer(options.slowReader ? () => Effect.sleep("2 millis") : undefined)
         const sent: Array<number> = []
         yield* Effect.scoped(
           Effect.gen(function* () {
@@ -706,7 +702,7 @@ describe("BunTransportLive: sendFrom", () => {
           })
         )
         // The client's scope closed after the send: the server reads to the end.
-        return { received: yield* Deferred.await(done), sent }
+        return { received: yield* listener.received, sent }
       }),
       options.bound ?? BOUND
     )
@@ -804,10 +800,7 @@ describe("BunTransportLive: sendFrom", () => {
       live(
         Effect.gen(function* () {
           const transport = yield* Transport
-          const done = yield* Deferred.make<Uint8Array, ConnectionFailure>()
-          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
-            Effect.asVoid(Deferred.complete(done, readAll(connection)))
-          )
+          const listener = yield* collectingServer()
           let sent = 0
           const exit = yield* Effect.scoped(
             Effect.flatMap(transport.connect("127.0.0.1", listener.port), (connection) =>
@@ -824,7 +817,7 @@ describe("BunTransportLive: sendFrom", () => {
             )
           )
           const callsAtFailure = source.calls()
-          return { exit, sent, callsAtFailure, received: yield* Deferred.await(done) }
+          return { exit, sent, callsAtFailure, received: yield* listener.received }
         })
       )
     )
