@@ -10,8 +10,11 @@ import { ProtocolViolation, type ViolationReason } from "./errors.ts"
 export type Instruction<E> =
   /** Exactly `n` bytes, as a fresh copy (header fields: small). */
   | { readonly _tag: "Take"; readonly n: number }
-  /** Between 1 and `max` bytes, without copying (body data). */
-  | { readonly _tag: "TakeSome"; readonly max: number }
+  /**
+   * `n` bytes of body, handed on as `event(piece)` as they arrive, without
+   * copying; an I/O layer may instead move them itself and `skip` them.
+   */
+  | { readonly _tag: "Pass"; readonly n: number; readonly event: (bytes: Uint8Array) => E }
   | { readonly _tag: "Emit"; readonly event: E }
   | { readonly _tag: "Fail"; readonly violation: ProtocolViolation }
 
@@ -23,8 +26,8 @@ export function* take<E>(n: number): Grammar<E, Uint8Array> {
   return yield { _tag: "Take", n }
 }
 
-export function* takeSome<E>(max: number): Grammar<E, Uint8Array> {
-  return yield { _tag: "TakeSome", max }
+export function* pass<E>(n: number, event: (bytes: Uint8Array) => E): Grammar<E> {
+  yield { _tag: "Pass", n, event }
 }
 
 export function* emit<E>(event: E): Grammar<E> {
@@ -46,14 +49,9 @@ export function* u32<E>(): Grammar<E, number> {
   return new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, false)
 }
 
-/** Streams `size` bytes as `Data` events, then one `End`. */
+/** Streams `size` bytes as `Data` events (or lets the caller skip them), then one `End`. */
 export function* body<E>(size: number, data: (bytes: Uint8Array) => E, end: E): Grammar<E> {
-  let left = size
-  while (left > 0) {
-    const bytes = yield* takeSome<E>(left)
-    left -= bytes.length
-    yield* emit(data(bytes))
-  }
+  yield* pass(size, data)
   yield* emit(end)
 }
 
@@ -62,6 +60,8 @@ export class Decoder<E> {
   private buffered = 0
   private pending: Instruction<E> | undefined
   private failure: ProtocolViolation | undefined
+  /** Bytes still to come in the pending `Pass`. */
+  private passLeft = 0
 
   constructor(private readonly grammar: Grammar<E>) {
     this.resume(EMPTY)
@@ -75,6 +75,25 @@ export class Decoder<E> {
   /** Bytes received but not consumed (after the end: bytes the peer sent in excess). */
   get bufferedBytes(): number {
     return this.buffered
+  }
+
+  /** The grammar is in a `Pass`: body bytes are being handed on. */
+  get inBody(): boolean {
+    return this.pending?._tag === "Pass"
+  }
+
+  /**
+   * Body bytes the caller may move itself: those still to come in a `Pass`,
+   * once nothing of it is buffered here (0 otherwise).
+   */
+  get passing(): number {
+    return this.pending?._tag === "Pass" && this.buffered === 0 && this.failure === undefined ? this.passLeft : 0
+  }
+
+  /** The caller moved `n` of the `passing` bytes itself; the next `feed` goes on from there. */
+  skip(n: number): void {
+    if (!(n >= 0 && n <= this.passing)) throw new Error(`skip(${n}) with ${this.passing} bytes passing`)
+    this.passLeft -= n
   }
 
   /** Adds bytes and returns every event they complete. */
@@ -98,8 +117,14 @@ export class Decoder<E> {
         if (this.buffered < instruction.n) break
         this.resume(this.copy(instruction.n))
       } else {
+        if (this.passLeft === 0) {
+          this.resume(EMPTY)
+          continue
+        }
         if (this.buffered === 0) break
-        this.resume(this.slice(instruction.max))
+        const bytes = this.slice(this.passLeft)
+        this.passLeft -= bytes.length
+        events.push(instruction.event(bytes))
       }
     }
     return Either.right(events)
@@ -116,6 +141,7 @@ export class Decoder<E> {
   private resume(input: Uint8Array): void {
     const next = this.grammar.next(input)
     this.pending = next.done ? undefined : next.value
+    if (this.pending?._tag === "Pass") this.passLeft = this.pending.n
   }
 
   /** Removes up to `max` bytes from the front, without copying. */

@@ -4,6 +4,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { Decoder, type Grammar } from "../domain/decoder.ts"
 import { type ConnectionFailure, type ProtocolViolation, Timeout } from "../domain/errors.ts"
+import type { ByteSink } from "../services/ByteSink.ts"
 import type { ByteSource } from "../services/ByteSource.ts"
 import type { Connection } from "../services/Transport.ts"
 
@@ -27,6 +28,16 @@ export interface Wire<E> {
   /** Sends bytes; `label` names the field for `--trace` (unlabelled bytes are file data). */
   readonly send: (bytes: Uint8Array, label?: string) => Effect.Effect<void, ConnectionFailure | Timeout>
   /**
+   * Moves the body being received into `sink`: the bytes already decoded or
+   * buffered first, then the rest straight from the socket, without a fiber
+   * step per segment. The events after the body (its end) stay for `next`.
+   * `dataOf` tells a body event's bytes.
+   */
+  readonly passBody: <X>(
+    sink: ByteSink<X>,
+    dataOf: (event: E) => Uint8Array | undefined
+  ) => Effect.Effect<void, X | ProtocolViolation | ConnectionFailure | Timeout>
+  /**
    * Sends `length` bytes of file data from `source`, each stall of the socket
    * bounded by the idle deadline; `onSent` counts the bytes as they go.
    */
@@ -44,6 +55,8 @@ export const withDeadline =
       duration: Duration.seconds(seconds),
       onTimeout: () => new Timeout({ phase, seconds })
     })
+
+const EMPTY = new Uint8Array(0)
 
 export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, idleSeconds: number): Wire<E> => {
   const decoder = new Decoder(grammar)
@@ -104,6 +117,32 @@ export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, idleSec
       Effect.suspend(() => {
         const taken = connection.writeNow(bytes)
         return taken >= bytes.length ? Effect.void : idle(connection.write(bytes.subarray(taken)))
+      }),
+    passBody: <X>(sink: ByteSink<X>, dataOf: (event: E) => Uint8Array | undefined) =>
+      Effect.gen(function* () {
+        for (;;) {
+          while (ready.length > 0) {
+            const bytes = dataOf(ready[0]!)
+            if (bytes === undefined) return
+            ready.shift()
+            const written = sink.write(bytes)
+            if (Either.isLeft(written)) return yield* Effect.fail(written.left)
+          }
+          if (!decoder.inBody) return
+          const expected = decoder.passing
+          if (expected > 0) {
+            const moved = yield* connection.receiveInto(sink, {
+              length: expected,
+              idleMillis: idleSeconds * 1000,
+              onIdle: idleTimeout
+            })
+            decoder.skip(moved)
+            if (moved < expected) return yield* Either.match(decoder.end(), { onLeft: Effect.fail, onRight: () => Effect.void })
+          }
+          const fed = decoder.feed(EMPTY)
+          if (Either.isLeft(fed)) return yield* Effect.fail(fed.left)
+          ready.push(...fed.right)
+        }
       }),
     sendFrom: (source, length, onSent) =>
       connection.sendFrom(source, {

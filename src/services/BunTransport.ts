@@ -6,8 +6,9 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import { ConnectionFailure, type ConnectionFailureReason } from "../domain/errors.ts"
+import type { ByteSink } from "./ByteSink.ts"
 import type { ByteSource } from "./ByteSource.ts"
-import { type Connection, type Listener, type SendFromOptions, Transport } from "./Transport.ts"
+import { type Connection, type Listener, type ReceiveIntoOptions, type SendFromOptions, Transport } from "./Transport.ts"
 
 /**
  * The live transport, on Bun's own TCP sockets (`Bun.listen`/`Bun.connect`).
@@ -37,6 +38,8 @@ class SocketState {
   failure: ConnectionFailure | undefined
   onReadable: (() => void) | undefined
   onWritable: (() => void) | undefined
+  /** Set while `receiveInto` runs: segments go straight to it instead of the queue. */
+  onData: ((bytes: Uint8Array) => void) | undefined
   socket: Socket<SocketState> | undefined
   /** The read waiting under a deadline, if any (see `readWithin`). */
   readDeadline: { readonly since: number; readonly millis: number; readonly expire: () => void } | undefined
@@ -108,6 +111,7 @@ const handlers: SocketHandler<SocketState> = {
   data(socket, bytes) {
     const state = socket.data
     if (state.discarding) return
+    if (state.onData !== undefined) return state.onData(bytes)
     state.queue.push(bytes)
     state.queued += bytes.length
     if (!state.paused && state.queued >= HIGH_WATER) {
@@ -232,6 +236,72 @@ const makeConnection = (socket: Socket<SocketState>): Connection => {
     if (state.failure) return 0
     return Math.max(0, socket.write(bytes))
   }
+  const receiveInto = <E1, E2>(sink: ByteSink<E1>, options: ReceiveIntoOptions<E2>) =>
+    Effect.async<number, ConnectionFailure | E1 | E2>((resume) => {
+      const { length, idleMillis } = options
+      let need = length
+      // Since when the next segment is awaited; one timer watches, as in `sendFrom`.
+      let waitingSince = performance.now()
+      let watchdog: ReturnType<typeof setTimeout> | undefined
+      let done = false
+      const stop = () => {
+        done = true
+        clearTimeout(watchdog)
+        if (state.onData === deliver) state.onData = undefined
+        if (state.onReadable === check) state.onReadable = undefined
+      }
+      const finish = (result: Effect.Effect<number, ConnectionFailure | E1 | E2>) => {
+        stop()
+        resume(result)
+      }
+      const watch = () => {
+        watchdog = undefined
+        if (done) return
+        const waited = performance.now() - waitingSince
+        if (waited >= idleMillis) return finish(Effect.fail(options.onIdle()))
+        watchdog = setTimeout(watch, idleMillis - waited)
+      }
+      /** Hands a segment to the sink; bytes past `length` go back to the front of the queue. */
+      const deliver = (bytes: Uint8Array): void => {
+        try {
+          const part = bytes.length <= need ? bytes : bytes.subarray(0, need)
+          const written = sink.write(part)
+          if (Either.isLeft(written)) return finish(Effect.fail(written.left))
+          need -= part.length
+          if (part.length < bytes.length) {
+            const rest = bytes.subarray(part.length)
+            state.queue.unshift(rest)
+            state.queued += rest.length
+          }
+          if (need === 0) return finish(Effect.succeed(length))
+          waitingSince = performance.now()
+        } catch (error) {
+          // A sink that throws is a bug: a defect, not an error escaping into the event loop.
+          finish(Effect.die(error))
+        }
+      }
+      /** Woken when the peer ends, the socket closes or fails. */
+      const check = (): void => {
+        if (done) return
+        if (state.failure) return finish(Effect.fail(state.failure))
+        if (state.ended) return finish(Effect.succeed(length - need))
+        state.onReadable = check
+      }
+      // What is queued already goes first.
+      while (need > 0 && !done) {
+        const next = take()
+        if (next === undefined) break
+        if (next instanceof ConnectionFailure) return finish(Effect.fail(next))
+        if (Option.isNone(next)) return finish(Effect.succeed(length - need))
+        deliver(next.value)
+      }
+      if (done) return
+      if (need === 0) return finish(Effect.succeed(length))
+      state.onData = deliver
+      state.onReadable = check
+      watchdog = setTimeout(watch, idleMillis)
+      return Effect.sync(stop)
+    })
   const sendFrom = <E1, E2>(source: ByteSource<E1>, options: SendFromOptions<E2>) =>
     Effect.async<void, ConnectionFailure | E1 | E2>((resume) => {
       const { buffer, fill } = source
@@ -317,7 +387,7 @@ const makeConnection = (socket: Socket<SocketState>): Connection => {
     })
   const address = socket.remoteAddress.replace(/^::ffff:(?=\d+\.)/, "")
   const remote = address.includes(":") ? `[${address}]:${socket.remotePort}` : `${address}:${socket.remotePort}`
-  return { remote, address, read, readWithin, write, readNow, writeNow, sendFrom }
+  return { remote, address, read, readWithin, write, readNow, writeNow, receiveInto, sendFrom }
 }
 
 /**

@@ -4,6 +4,7 @@ import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { FileFailure } from "../domain/errors.ts"
+import type { ByteSink } from "./ByteSink.ts"
 import type { ByteSource } from "./ByteSource.ts"
 
 /**
@@ -39,6 +40,8 @@ export interface ReadableFile {
 /** A file being written under a hidden temporary name, visible only after `commit`. */
 export interface AtomicFile {
   readonly write: (bytes: Uint8Array) => Effect.Effect<void, FileFailure>
+  /** The same writes, synchronous, for a receive that runs in the socket's callbacks. */
+  readonly sink: ByteSink<FileFailure>
   /** Flushes and renames over the final name. Closing the scope without it removes the temporary. */
   readonly commit: Effect.Effect<void, FileFailure>
 }
@@ -48,6 +51,8 @@ export interface PartialFile {
   /** Bytes the partial held when it was opened (after any truncation). */
   readonly size: number
   readonly write: (bytes: Uint8Array) => Effect.Effect<void, FileFailure>
+  /** The same writes, synchronous, for a receive that runs in the socket's callbacks. */
+  readonly sink: ByteSink<FileFailure>
   /** Renames the partial over the final name. */
   readonly complete: Effect.Effect<void, FileFailure>
 }

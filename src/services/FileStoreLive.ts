@@ -85,6 +85,7 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
         const output = appender(name, handle, 0)
         const file: AtomicFile = {
           write: output.write,
+          sink: output.sink,
           commit: Effect.tap(publish(name, output, handle, parent, temp), () => (committed = true))
         }
         return file
@@ -127,7 +128,12 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
         const output = appender(name, handle, size)
         // Whatever arrived is kept for resume, even when the download is interrupted.
         yield* Effect.addFinalizer(() => Effect.ignore(output.flush))
-        const file: PartialFile = { size, write: output.write, complete: publish(name, output, handle, parent, partial) }
+        const file: PartialFile = {
+          size,
+          write: output.write,
+          sink: output.sink,
+          complete: publish(name, output, handle, parent, partial)
+        }
         return file
       })
 

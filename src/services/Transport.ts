@@ -3,7 +3,16 @@ import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { ConnectionFailure } from "../domain/errors.ts"
+import type { ByteSink } from "./ByteSink.ts"
 import type { ByteSource } from "./ByteSource.ts"
+
+export interface ReceiveIntoOptions<E> {
+  /** Bytes to hand to the sink; what arrives after them stays queued for `read`. */
+  readonly length: number
+  /** Longest wait for the next segment; then the receive fails with `onIdle()`. */
+  readonly idleMillis: number
+  readonly onIdle: () => E
+}
 
 export interface SendFromOptions<E> {
   /** Bytes to send, pulled from the source as the socket takes them. */
@@ -45,6 +54,17 @@ export interface Connection {
    */
   readonly readNow: () => Option.Option<Uint8Array> | undefined
   readonly writeNow: (bytes: Uint8Array) => number
+  /**
+   * Hands the next `length` bytes to `sink` as they arrive, from the socket's
+   * own callbacks, with one fiber step for the whole transfer. Returns how
+   * many were handed over: fewer only when the peer closed first. A failure
+   * of the sink or of the socket ends it; so does a wait longer than
+   * `idleMillis` for the next segment.
+   */
+  readonly receiveInto: <E1, E2>(
+    sink: ByteSink<E1>,
+    options: ReceiveIntoOptions<E2>
+  ) => Effect.Effect<number, ConnectionFailure | E1 | E2>
   /**
    * Sends `length` bytes from `source`, driven by the socket's own callbacks:
    * fill the buffer, write, wait for drain, and again, with one fiber step

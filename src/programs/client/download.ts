@@ -21,7 +21,7 @@ export const download = (name: string, progress?: ProgressSink) =>
       const { size } = yield* nextOf(wire, "Size")
       const partial = yield* store.openPartial(name, 0)
       progress?.start(name, size, 0)
-      yield* receiveBody(wire, partial.write, progress)
+      yield* receiveBody(wire, partial.sink, progress)
       yield* partial.complete
       return { name, size }
     })

@@ -6,7 +6,7 @@ import { FileStore } from "../../services/FileStore.ts"
 import type { FileFailure } from "../../domain/errors.ts"
 import type { ProgressSink } from "./config.ts"
 import { ServerRefused, TooManyMatches } from "./errors.ts"
-import { nextOf, nextStatus, openExchange, receiveBody } from "./session.ts"
+import { discard, nextOf, nextStatus, openExchange, receiveBody } from "./session.ts"
 
 export type ManyResult =
   | { readonly _tag: "Saved"; readonly name: string; readonly size: number }
@@ -44,11 +44,11 @@ export const downloadMany = (mask: string, progress?: ProgressSink) =>
             const partial = yield* Effect.either(store.openPartial(entry.name, 0))
             progress?.start(entry.name, event.size, 0)
             if (Either.isLeft(partial)) {
-              yield* receiveBody(wire, () => Effect.void, progress) // keep the framing, drop the bytes
+              yield* receiveBody(wire, discard, progress) // keep the framing, drop the bytes
               return Either.left(partial.left)
             }
             const written = yield* Effect.either(
-              receiveBody(wire, partial.right.write, progress).pipe(Effect.zipRight(partial.right.complete))
+              receiveBody(wire, partial.right.sink, progress).pipe(Effect.zipRight(partial.right.complete))
             )
             return written
           })

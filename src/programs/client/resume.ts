@@ -64,7 +64,7 @@ export const resume = (name: string, position?: number, progress?: ProgressSink)
       if (Option.isSome(finished)) yield* store.adoptAsPartial(name)
       const file = yield* store.openPartial(name, from)
       progress?.start(name, from + remaining, from)
-      yield* receiveBody(wire, file.write, progress)
+      yield* receiveBody(wire, file.sink, progress)
       yield* file.complete
       return result
     })

@@ -4,6 +4,7 @@ import * as Option from "effect/Option"
 import type { Grammar } from "../../domain/decoder.ts"
 import { concat, requestFields } from "../../domain/encode.ts"
 import type { Request, ServerEvent } from "../../domain/messages.ts"
+import type { ByteSink } from "../../services/ByteSink.ts"
 import { Transport } from "../../services/Transport.ts"
 import { makeWire, withDeadline, type Wire } from "../wire.ts"
 import { ClientConfig, type ProgressSink } from "./config.ts"
@@ -27,6 +28,17 @@ const traced = (wire: Wire<ServerEvent>, line: (text: string) => void): Wire<Ser
           sentData += bytes.length
         }),
         wire.send(bytes, label)
+      ),
+    passBody: (sink, dataOf) =>
+      wire.passBody(
+        {
+          write: (bytes) => {
+            if (receivedData === 0) line(`← ${"dados (início)".padEnd(18)} ${hex(bytes)}`)
+            receivedData += bytes.length
+            return sink.write(bytes)
+          }
+        },
+        dataOf
       ),
     sendFrom: (source, length, onSent) =>
       wire.sendFrom(
@@ -94,17 +106,25 @@ export const nextOf = <const T extends ServerEvent["_tag"]>(wire: Wire<ServerEve
 
 export const nextStatus = (wire: Wire<ServerEvent>) => Effect.map(nextOf(wire, "Status"), (event) => event.status)
 
-/** Hands every Data event of one body to `write`, until its End. */
-export const receiveBody = <E, R>(
-  wire: Wire<ServerEvent>,
-  write: (bytes: Uint8Array) => Effect.Effect<void, E, R>,
-  progress?: ProgressSink
-) =>
-  Effect.gen(function* () {
-    for (;;) {
-      const event = yield* nextOf(wire, "Data", "End")
-      if (event._tag === "End") return
-      yield* write(event.bytes)
-      progress?.advance(event.bytes.length)
-    }
-  })
+const dataOf = (event: ServerEvent) => (event._tag === "Data" ? event.bytes : undefined)
+
+/** Moves one body into `sink`, counting it in `progress`, and takes its End. */
+export const receiveBody = <E>(wire: Wire<ServerEvent>, sink: ByteSink<E>, progress?: ProgressSink) =>
+  Effect.zipRight(
+    wire.passBody(
+      progress === undefined
+        ? sink
+        : {
+            write: (bytes) => {
+              const written = sink.write(bytes)
+              if (Either.isRight(written)) progress.advance(bytes.length)
+              return written
+            }
+          },
+      dataOf
+    ),
+    nextOf(wire, "End")
+  )
+
+/** A sink that keeps nothing: for a body whose bytes are not wanted, read to keep the framing. */
+export const discard: ByteSink<never> = { write: () => Either.void }

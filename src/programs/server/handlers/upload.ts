@@ -1,6 +1,8 @@
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { encodeStatus } from "../../../domain/encode.ts"
 import { FileFailure } from "../../../domain/errors.ts"
+import type { ClientEvent } from "../../../domain/messages.ts"
 import { Status } from "../../../domain/protocol.ts"
 import { FileStore } from "../../../services/FileStore.ts"
 import { ServerConfig } from "../config.ts"
@@ -46,19 +48,25 @@ export const upload = (exchange: Exchange, name: string) =>
         const { size } = yield* nextSize(exchange)
         yield* checkSize(name, size)
         const file = yield* store.createAtomic(name)
-        for (;;) {
-          const event = yield* exchange.wire.next
-          if (event._tag === "Data") {
-            yield* file.write(event.bytes)
-            exchange.record.bytes += event.bytes.length
-          } else if (event._tag === "End") {
-            return yield* file.commit
-          }
-        }
+        yield* exchange.wire.passBody(
+          {
+            write: (bytes) => {
+              const written = file.sink.write(bytes)
+              if (Either.isRight(written)) exchange.record.bytes += bytes.length
+              return written
+            }
+          },
+          dataOf
+        )
+        const end = yield* exchange.wire.next
+        if (end._tag !== "End") return yield* Effect.dieMessage(`expected the end of the upload body, got ${end._tag}`)
+        return yield* file.commit
       })
     )
     yield* exchange.wire.send(encodeStatus(Status.Ok))
   })
+
+const dataOf = (event: ClientEvent) => (event._tag === "Data" ? event.bytes : undefined)
 
 /** After an accepted upload request, the client stream always continues with the size. */
 const nextSize = (exchange: Exchange) =>
