@@ -3,7 +3,7 @@ import { constants } from "node:fs"
 import * as fs from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { Chunk, Effect, Either, type Exit, Option, Stream } from "effect"
+import { Chunk, Effect, Either, type Exit, Option, type Scope, Stream } from "effect"
 import { FileFailure, type FileFailureReason } from "../../src/domain/errors.ts"
 import type { ByteSource } from "../../src/services/ByteSource.ts"
 import type { FileStoreService, ReadableFile } from "../../src/services/FileStore.ts"
@@ -1053,5 +1053,182 @@ describe("ReadableFile.source and long chunks (ranges over 1 MiB)", () => {
       }).pipe(Effect.timeout(BOUND))
     )
     reasonOf(exit)
+  })
+})
+
+describe("sink: the synchronous writes of createAtomic and openPartial", () => {
+  const MIB = 1024 * KIB
+  /** Around the gathering limits: tiny, just under and over 64 KiB, a run of small ones past 1 MiB, and large ones. */
+  const SIZES = [
+    1, 7, 4096, 65_535, 65_536, 3, 70_000,
+    ...Array.from({ length: 40 }, (_, i) => 30_000 + i),
+    2 * MIB + 5, 9, MIB - 3, 5, MIB, 1, 65_535, 2,
+    ...Array.from({ length: 300 }, (_, i) => (i * 37) % 1000),
+    MIB - 1, 1, MIB + 1, 0, 64 * KIB - 1, 64 * KIB - 1
+  ]
+
+  interface Target {
+    readonly write: (bytes: Uint8Array) => Effect.Effect<void, FileFailure>
+    readonly sink: { readonly write: (bytes: Uint8Array) => Either.Either<void, FileFailure> }
+    readonly finish: Effect.Effect<void, FileFailure>
+    /** Where the content is once finished. */
+    readonly final: string
+  }
+
+  /** Opens `name` one way or the other, as a target the test writes to and finishes. */
+  const openers: ReadonlyArray<readonly [string, (name: string) => Effect.Effect<Target, FileFailure, Scope.Scope>]> = [
+    [
+      "createAtomic",
+      (name) =>
+        Effect.map(store.createAtomic(name), (file) => ({
+          write: file.write,
+          sink: file.sink,
+          finish: file.commit,
+          final: path.join(root, name)
+        }))
+    ],
+    [
+      "openPartial",
+      (name) =>
+        Effect.map(store.openPartial(name, 0), (file) => ({
+          write: file.write,
+          sink: file.sink,
+          finish: file.complete,
+          final: path.join(root, name)
+        }))
+    ]
+  ]
+
+  /** A sink write that must succeed. */
+  const sinkWrite = (target: Pick<Target, "sink">, bytes: Uint8Array) => {
+    const written = target.sink.write(bytes)
+    if (Either.isLeft(written)) throw new Error(`sink.write failed: ${written.left.reason} ${written.left.detail}`)
+  }
+
+  const expectFile = async (full: string, want: Uint8Array) => {
+    const got = await fs.readFile(full)
+    expect(got.length).toBe(want.length)
+    expect(Buffer.compare(got, want)).toBe(0)
+  }
+
+  describe.each(openers)("%s", (_label, open) => {
+    test("segments of every size through sink.write, small ones gathered, land in order after finishing", async () => {
+      const segments = SIZES.map((size, index) => seededBytes(size, index + 101))
+      await run(
+        Effect.gen(function* () {
+          const target = yield* open("sunk.bin")
+          for (const segment of segments) sinkWrite(target, segment)
+          yield* target.finish
+        }).pipe(Effect.timeout(BOUND))
+      )
+      await expectFile(path.join(root, "sunk.bin"), concatBytes(segments))
+      expect(await tree(root)).toEqual(["sunk.bin"])
+    })
+
+    test("write and sink.write taking turns keep one position and one gathering buffer", async () => {
+      const segments = SIZES.map((size, index) => seededBytes(size, index + 501))
+      await run(
+        Effect.gen(function* () {
+          const target = yield* open("mixed.bin")
+          for (const [index, segment] of segments.entries()) {
+            // Alternate, and now and then twice in a row the same way.
+            if ((index + (index >> 3)) % 2 === 0) sinkWrite(target, segment)
+            else yield* target.write(segment)
+          }
+          yield* target.finish
+        }).pipe(Effect.timeout(BOUND))
+      )
+      await expectFile(path.join(root, "mixed.bin"), concatBytes(segments))
+    })
+
+    test("a caller may reuse its buffer as soon as sink.write returns", async () => {
+      const scratch = new Uint8Array(10)
+      const big = new Uint8Array(70_000)
+      await run(
+        Effect.gen(function* () {
+          const target = yield* open("reused.bin")
+          for (let round = 0; round < 3; round++) {
+            scratch.fill(65 + round)
+            sinkWrite(target, scratch)
+          }
+          big.fill(0x44)
+          sinkWrite(target, big)
+          scratch.fill(0x45)
+          sinkWrite(target, scratch)
+          scratch.fill(0)
+          big.fill(0)
+          yield* target.finish
+        })
+      )
+      expect(await fs.readFile(path.join(root, "reused.bin"), "latin1")).toBe(
+        "A".repeat(10) + "B".repeat(10) + "C".repeat(10) + "D".repeat(70_000) + "E".repeat(10)
+      )
+    })
+
+    test("sink writes after the file is closed return Left(FileFailure) instead of throwing", async () => {
+      const leaked = await run(
+        Effect.gen(function* () {
+          const target = yield* open("closed.bin")
+          sinkWrite(target, utf8("before"))
+          yield* target.finish
+          return target
+        })
+      )
+      // The scope closed the descriptor: a write that goes straight to the file fails as a value.
+      let written: Either.Either<void, FileFailure> | undefined
+      expect(() => {
+        written = leaked.sink.write(seededBytes(128 * KIB, 3))
+      }).not.toThrow()
+      if (written === undefined || Either.isRight(written)) throw new Error("expected Left(FileFailure)")
+      expect(written.left).toBeInstanceOf(FileFailure)
+      expect(await fs.readFile(path.join(root, "closed.bin"), "utf8")).toBe("before")
+    })
+  })
+
+  test("openPartial: the sink appends after what the partial held", async () => {
+    const held = seededBytes(3 * KIB + 1, 7)
+    await fs.writeFile(path.join(root, "f.bin.parcial"), held)
+    const more = [seededBytes(5, 8), seededBytes(100 * KIB, 9), seededBytes(17, 10)]
+    await run(
+      Effect.gen(function* () {
+        const partial = yield* store.openPartial("f.bin")
+        expect(partial.size).toBe(held.length)
+        sinkWrite(partial, more[0]!)
+        yield* partial.write(more[1]!)
+        sinkWrite(partial, more[2]!)
+        yield* partial.complete
+      }).pipe(Effect.timeout(BOUND))
+    )
+    await expectFile(path.join(root, "f.bin"), concatBytes([held, ...more]))
+  })
+
+  test("openPartial: small sink writes still gathered when the scope fails are on disk (kept for resume)", async () => {
+    await fs.writeFile(path.join(root, "f.bin.parcial"), "abc")
+    const exit = await runExit(
+      Effect.gen(function* () {
+        const partial = yield* store.openPartial("f.bin")
+        for (const piece of ["de", "fgh", "i"]) {
+          expect(Either.isRight(partial.sink.write(utf8(piece)))).toBe(true)
+        }
+        return yield* Effect.fail("connection lost" as const)
+      })
+    )
+    expect(failureOf(exit)).toBe("connection lost")
+    expect(await fs.readFile(path.join(root, "f.bin.parcial"), "utf8")).toBe("abcdefghi")
+    expect(await run(store.partialSize("f.bin"))).toEqual(Option.some(9))
+  })
+
+  test("createAtomic: sink writes into a folder removed meanwhile succeed (the descriptor holds), commit fails", async () => {
+    const exit = await runExit(
+      Effect.gen(function* () {
+        const file = yield* store.createAtomic("sub/gone.bin")
+        expect(Either.isRight(file.sink.write(utf8("small")))).toBe(true)
+        yield* Effect.promise(() => fs.rm(path.join(root, "sub"), { recursive: true, force: true }))
+        expect(Either.isRight(file.sink.write(seededBytes(128 * KIB, 4)))).toBe(true)
+        yield* file.commit
+      }).pipe(Effect.timeout(BOUND))
+    )
+    expect(reasonOf(exit)).toBe("NotFound")
+    expect(await tree(root)).toEqual([])
   })
 })

@@ -4,10 +4,11 @@ import * as net from "node:net"
 import { Cause, Deferred, type Duration, Effect, Either, Exit, Fiber, Option, Ref, Scope } from "effect"
 import { ConnectionFailure } from "../../src/domain/errors.ts"
 import { BunTransportLive } from "../../src/services/BunTransport.ts"
+import type { ByteSink } from "../../src/services/ByteSink.ts"
 import type { ByteSource } from "../../src/services/ByteSource.ts"
 import { type Connection, Transport } from "../../src/services/Transport.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
-import { concatBytes, seededBytes } from "./random.ts"
+import { concatBytes, seededBytes, unevenChunks } from "./random.ts"
 
 /**
  * The live transport (Bun sockets) on loopback: serve on an ephemeral port,
@@ -1130,5 +1131,407 @@ describe("BunTransportLive: readWithin", () => {
       )
     )
     expect(text(got)).toEqual(Option.some("já chegou"))
+  })
+})
+
+describe("BunTransportLive: receiveInto", () => {
+  class Idle {
+    readonly _tag = "Idle"
+  }
+  /** The error a test sink fails with: compared by identity. */
+  class SinkBroke {
+    readonly _tag = "SinkBroke"
+  }
+
+  interface CollectingSink extends ByteSink<SinkBroke> {
+    /** Copies of what each `write` was given, in order. */
+    readonly parts: Array<Uint8Array>
+    readonly bytes: () => Uint8Array
+    readonly total: () => number
+  }
+
+  /**
+   * A sink that keeps a copy of every segment; `failAt` makes that call (from 1)
+   * return Left(`error`), `throwAt` makes it throw `thrown` (neither takes the bytes).
+   */
+  const collectingSink = (
+    options: {
+      readonly failAt?: number
+      readonly error?: SinkBroke
+      readonly throwAt?: number
+      readonly thrown?: unknown
+      readonly onWrite?: (bytes: Uint8Array) => void
+    } = {}
+  ): CollectingSink => {
+    const parts: Array<Uint8Array> = []
+    let calls = 0
+    return {
+      parts,
+      bytes: () => concatBytes(parts),
+      total: () => parts.reduce((total, part) => total + part.length, 0),
+      write: (bytes) => {
+        calls++
+        options.onWrite?.(bytes)
+        if (options.throwAt === calls) throw options.thrown
+        if (options.failAt === calls) return Either.left(options.error ?? new SinkBroke())
+        parts.push(bytes.slice())
+        return Either.right(undefined)
+      }
+    }
+  }
+
+  /** Connects to a server whose handler runs `script` on each connection, then keeps it open unless `close`. */
+  const against = <A, E>(
+    script: (connection: Connection) => Effect.Effect<void, ConnectionFailure>,
+    body: (connection: Connection) => Effect.Effect<A, E>,
+    options: { readonly close?: boolean; readonly bound?: Duration.DurationInput } = {}
+  ) =>
+    live(
+      Effect.gen(function* () {
+        const transport = yield* Transport
+        const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 100 }, (connection) =>
+          Effect.ignore(options.close ? script(connection) : Effect.zipRight(script(connection), Effect.sleep("10 seconds")))
+        )
+        return yield* Effect.scoped(Effect.flatMap(transport.connect("127.0.0.1", listener.port), body))
+      }),
+      options.bound ?? BOUND
+    )
+
+  /** Writes `bytes` in consecutive pieces of seeded, uneven sizes up to `max`. */
+  const writeUneven = (connection: Connection, bytes: Uint8Array, max: number, seed: number) =>
+    Effect.forEach(unevenChunks(bytes, seed, max), (piece) => connection.write(piece), { discard: true })
+
+  const expectBytes = (got: Uint8Array, want: Uint8Array) => {
+    expect(got.length).toBe(want.length)
+    expect(firstDifference(got, want)).toBe(-1)
+  }
+
+  const MANY = 20 * MIB
+  const stream = pattern(0, MANY + 64 * 1024)
+
+  test("20 MiB sent in many writes reach the sink byte for byte, in order; it returns the length", async () => {
+    const sink = collectingSink()
+    const moved = await run(
+      against(
+        (connection) => writeUneven(connection, stream.subarray(0, MANY), 200 * 1024, 71),
+        (connection) => connection.receiveInto(sink, { length: MANY, idleMillis: 5_000, onIdle: () => new Idle() }),
+        { bound: "60 seconds" }
+      )
+    )
+    expect(moved).toBe(MANY)
+    expect(sink.parts.length).toBeGreaterThan(1)
+    expectBytes(sink.bytes(), stream.subarray(0, MANY))
+  })
+
+  test("a length of 0 hands nothing over and returns 0 at once", async () => {
+    const sink = collectingSink()
+    const moved = await run(
+      against(
+        (connection) => connection.write(utf8("not for the sink")),
+        (connection) =>
+          Effect.gen(function* () {
+            const moved = yield* connection.receiveInto(sink, { length: 0, idleMillis: 5_000, onIdle: () => new Idle() })
+            return { moved, after: new TextDecoder().decode(yield* readExactly(connection, 16)) }
+          })
+      )
+    )
+    expect(moved).toEqual({ moved: 0, after: "not for the sink" })
+    expect(sink.parts.length).toBe(0)
+  })
+
+  test.each([
+    ["arriving while it waits", false],
+    ["already queued when it starts", true]
+  ])("length + extra in one write (%s): the sink gets exactly length, read gets the extra", async (_label, queued) => {
+    const length = 1000
+    const extra = 537
+    const sink = collectingSink()
+    const result = await run(
+      against(
+        (connection) => Effect.zipRight(Effect.sleep(queued ? "0 millis" : "100 millis"), connection.write(stream.subarray(0, length + extra))),
+        (connection) =>
+          Effect.gen(function* () {
+            if (queued) yield* Effect.sleep("200 millis")
+            const moved = yield* connection.receiveInto(sink, { length, idleMillis: 5_000, onIdle: () => new Idle() })
+            return { moved, rest: yield* readExactly(connection, extra) }
+          })
+      )
+    )
+    expect(result.moved).toBe(length)
+    expectBytes(sink.bytes(), stream.subarray(0, length))
+    expectBytes(result.rest, stream.subarray(length, length + extra))
+  })
+
+  test.each([
+    ["arriving while it waits", false],
+    ["mostly queued when it starts", true]
+  ])("length + extra across segment boundaries (%s): the sink gets exactly length, read gets the rest", async (_label, queued) => {
+    const length = MIB + 17
+    const total = 3 * MIB + 12_345
+    const sink = collectingSink()
+    const result = await run(
+      against(
+        (connection) => writeUneven(connection, stream.subarray(0, total), 64 * 1024, 5),
+        (connection) =>
+          Effect.gen(function* () {
+            if (queued) yield* Effect.sleep("200 millis")
+            const moved = yield* connection.receiveInto(sink, { length, idleMillis: 5_000, onIdle: () => new Idle() })
+            return { moved, rest: yield* readExactly(connection, total - length) }
+          })
+      )
+    )
+    expect(result.moved).toBe(length)
+    expectBytes(sink.bytes(), stream.subarray(0, length))
+    expectBytes(result.rest, stream.subarray(length, total))
+  })
+
+  test("bytes queued before it starts go to the sink first, before what arrives later, in order", async () => {
+    let laterSent = false
+    const firstCalls: Array<boolean> = []
+    const sink = collectingSink({ onWrite: () => firstCalls.push(laterSent) })
+    const moved = await run(
+      against(
+        (connection) =>
+          Effect.gen(function* () {
+            yield* connection.write(stream.subarray(0, 1000))
+            yield* Effect.sleep("300 millis")
+            laterSent = true
+            yield* connection.write(stream.subarray(1000, 3000))
+          }),
+        (connection) =>
+          Effect.gen(function* () {
+            // Wait until the first write is queued, without taking it.
+            yield* Effect.sleep("150 millis")
+            return yield* connection.receiveInto(sink, { length: 3000, idleMillis: 5_000, onIdle: () => new Idle() })
+          })
+      )
+    )
+    expect(moved).toBe(3000)
+    expectBytes(sink.bytes(), stream.subarray(0, 3000))
+    // The queued bytes were handed over before the later write was even sent.
+    expect(firstCalls[0]).toBe(false)
+    expectBytes(sink.parts[0]!, stream.subarray(0, sink.parts[0]!.length))
+    expect(firstCalls[firstCalls.length - 1]).toBe(true)
+  })
+
+  test("a queue full enough to pause reading is drained into the sink, and reading resumes for the rest", async () => {
+    const length = 6 * MIB
+    const sink = collectingSink()
+    const moved = await run(
+      against(
+        (connection) => writeUneven(connection, stream.subarray(0, length), 256 * 1024, 9),
+        (connection) =>
+          Effect.gen(function* () {
+            // Long enough for more than the high-water mark to queue up and pause the socket.
+            yield* Effect.sleep("400 millis")
+            return yield* connection.receiveInto(sink, { length, idleMillis: 5_000, onIdle: () => new Idle() })
+          })
+      )
+    )
+    expect(moved).toBe(length)
+    expectBytes(sink.bytes(), stream.subarray(0, length))
+  })
+
+  test.each([
+    ["while it waits", false],
+    ["before it starts (all queued, then the end)", true]
+  ])("the peer closing after k < length bytes (%s): returns k, the sink has those k, then read gives None", async (_label, queued) => {
+    const k = 5_000
+    const sink = collectingSink()
+    const result = await run(
+      against(
+        (connection) => Effect.zipRight(Effect.sleep(queued ? "0 millis" : "100 millis"), writeUneven(connection, stream.subarray(0, k), 700, 3)),
+        (connection) =>
+          Effect.gen(function* () {
+            if (queued) yield* Effect.sleep("300 millis")
+            const moved = yield* connection.receiveInto(sink, { length: 100_000, idleMillis: 5_000, onIdle: () => new Idle() })
+            return { moved, after: yield* connection.read }
+          }),
+        { close: true }
+      )
+    )
+    expect(result.moved).toBe(k)
+    expectBytes(sink.bytes(), stream.subarray(0, k))
+    expect(result.after).toEqual(Option.none())
+  })
+
+  test("the peer resetting the connection mid-receive fails it with a ConnectionFailure, promptly", async () => {
+    const sink = collectingSink()
+    const started = performance.now()
+    const exit = await runExit(
+      live(
+        Effect.gen(function* () {
+          const transport = yield* Transport
+          // A raw peer that sends 1000 bytes and then resets the connection.
+          const server = yield* Effect.acquireRelease(
+            Effect.async<net.Server, Error>((resume) => {
+              const server = net.createServer((socket) => {
+                socket.on("error", () => {})
+                socket.write(stream.subarray(0, 1000), () => setTimeout(() => socket.resetAndDestroy(), 100))
+              })
+              server.on("error", (error) => resume(Effect.fail(error)))
+              server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+            }),
+            (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+          )
+          const connection = yield* transport.connect("127.0.0.1", (server.address() as net.AddressInfo).port)
+          return yield* connection.receiveInto(sink, { length: 10_000, idleMillis: 5_000, onIdle: () => new Idle() })
+        })
+      )
+    )
+    expect(connectionFailureOf(exit).reason).toBe("Reset")
+    expect(performance.now() - started).toBeLessThan(3_000)
+    expectBytes(sink.bytes(), stream.subarray(0, 1000))
+  })
+
+  test.each([
+    ["on a segment arriving while it waits", false],
+    ["on a queued segment", true]
+  ])("a sink returning Left (%s) fails the receive with exactly that error, promptly", async (_label, queued) => {
+    const error = new SinkBroke()
+    const sink = collectingSink({ failAt: 3, error })
+    const started = performance.now()
+    const exit = await runExit(
+      against(
+        (connection) =>
+          Effect.forEach(
+            Array.from({ length: 6 }, (_, i) => i),
+            (i) => Effect.zipRight(Effect.sleep("30 millis"), connection.write(stream.subarray(i * 1000, (i + 1) * 1000))),
+            { discard: true }
+          ),
+        (connection) =>
+          Effect.gen(function* () {
+            if (queued) yield* Effect.sleep("400 millis")
+            return yield* connection.receiveInto(sink, { length: 6000, idleMillis: 5_000, onIdle: () => new Idle() })
+          })
+      )
+    )
+    expect(failureOf(exit)).toBe(error)
+    expect(performance.now() - started).toBeLessThan(3_000)
+    // Two writes went through before the failing one, all from the start of the stream.
+    expect(sink.parts.length).toBe(2)
+    expectBytes(sink.bytes(), stream.subarray(0, sink.total()))
+  })
+
+  test.each([
+    ["on a segment arriving while it waits", false],
+    ["on a queued segment", true]
+  ])("a sink that throws (%s) ends the receive as a defect, not a hang", async (_label, queued) => {
+    const thrown = new Error("the sink broke on purpose")
+    const sink = collectingSink({ throwAt: 2, thrown })
+    const started = performance.now()
+    const exit = await runExit(
+      against(
+        (connection) =>
+          Effect.forEach(
+            Array.from({ length: 4 }, (_, i) => i),
+            (i) => Effect.zipRight(Effect.sleep("30 millis"), connection.write(stream.subarray(i * 1000, (i + 1) * 1000))),
+            { discard: true }
+          ),
+        (connection) =>
+          Effect.gen(function* () {
+            if (queued) yield* Effect.sleep("300 millis")
+            return yield* connection.receiveInto(sink, { length: 4000, idleMillis: 5_000, onIdle: () => new Idle() })
+          })
+      )
+    )
+    if (Exit.isSuccess(exit)) throw new Error("expected a defect, got a success")
+    expect(Cause.dieOption(exit.cause)).toEqual(Option.some(thrown))
+    expect(Option.isNone(Cause.failureOption(exit.cause))).toBe(true)
+    expect(performance.now() - started).toBeLessThan(3_000)
+    expect(sink.parts.length).toBe(1)
+  })
+
+  test("a peer that sends nothing: fails with the onIdle error after about idleMillis", async () => {
+    const sink = collectingSink()
+    const started = performance.now()
+    const exit = await runExit(
+      against(
+        () => Effect.void,
+        (connection) => connection.receiveInto(sink, { length: 1000, idleMillis: 300, onIdle: () => new Idle() })
+      )
+    )
+    const elapsed = performance.now() - started
+    expect(failureOf(exit)).toBeInstanceOf(Idle)
+    expect(elapsed).toBeGreaterThanOrEqual(280)
+    expect(elapsed).toBeLessThan(5_000)
+    expect(sink.parts.length).toBe(0)
+  })
+
+  test("a peer that stops partway: the sink keeps what came, then the receive fails with onIdle", async () => {
+    const sink = collectingSink()
+    const started = performance.now()
+    const exit = await runExit(
+      against(
+        (connection) => Effect.zipRight(Effect.sleep("200 millis"), connection.write(stream.subarray(0, 700))),
+        (connection) => connection.receiveInto(sink, { length: 1000, idleMillis: 300, onIdle: () => new Idle() })
+      )
+    )
+    const elapsed = performance.now() - started
+    expect(failureOf(exit)).toBeInstanceOf(Idle)
+    // The segment at ~200 ms restarted the wait: the failure comes ~300 ms after it, not at 300 ms.
+    expect(elapsed).toBeGreaterThanOrEqual(470)
+    expect(elapsed).toBeLessThan(5_000)
+    expectBytes(sink.bytes(), stream.subarray(0, 700))
+  })
+
+  test("idleMillis bounds each wait, not the transfer: six segments 150 ms apart under 300 ms", async () => {
+    const sink = collectingSink()
+    const started = performance.now()
+    const moved = await run(
+      against(
+        (connection) =>
+          Effect.forEach(
+            Array.from({ length: 6 }, (_, i) => i),
+            (i) => Effect.zipRight(Effect.sleep("150 millis"), connection.write(stream.subarray(i * 100, (i + 1) * 100))),
+            { discard: true }
+          ),
+        (connection) => connection.receiveInto(sink, { length: 600, idleMillis: 300, onIdle: () => new Idle() })
+      )
+    )
+    expect(moved).toBe(600)
+    expectBytes(sink.bytes(), stream.subarray(0, 600))
+    // The whole transfer took longer than one idle period.
+    expect(performance.now() - started).toBeGreaterThan(600)
+  })
+
+  test("interrupting a waiting receive unhooks it: later bytes go to read, and its deadline never fires", async () => {
+    const sink = collectingSink()
+    const result = await run(
+      against(
+        (connection) => Effect.zipRight(Effect.sleep("300 millis"), connection.write(utf8("depois"))),
+        (connection) =>
+          Effect.gen(function* () {
+            const fiber = yield* Effect.fork(connection.receiveInto(sink, { length: 100, idleMillis: 100, onIdle: () => new Idle() }))
+            yield* Effect.sleep("30 millis")
+            const exit = yield* Fiber.interrupt(fiber)
+            const later = yield* connection.readWithin(2_000, () => new Idle())
+            return { exit, later: Option.map(later, (bytes) => new TextDecoder().decode(bytes)) }
+          })
+      )
+    )
+    expect(Exit.isInterrupted(result.exit)).toBe(true)
+    expect(result.later).toEqual(Option.some("depois"))
+    expect(sink.parts.length).toBe(0)
+  })
+
+  test("a receive after an earlier one on the same connection picks up exactly where it stopped", async () => {
+    const first = collectingSink()
+    const second = collectingSink()
+    const total = 2 * MIB + 3
+    const result = await run(
+      against(
+        (connection) => writeUneven(connection, stream.subarray(0, total), 100 * 1024, 13),
+        (connection) =>
+          Effect.gen(function* () {
+            const a = yield* connection.receiveInto(first, { length: 777_777, idleMillis: 5_000, onIdle: () => new Idle() })
+            const b = yield* connection.receiveInto(second, { length: total - 777_777, idleMillis: 5_000, onIdle: () => new Idle() })
+            return { a, b }
+          })
+      )
+    )
+    expect(result).toEqual({ a: 777_777, b: total - 777_777 })
+    expectBytes(first.bytes(), stream.subarray(0, 777_777))
+    expectBytes(second.bytes(), stream.subarray(777_777, total))
   })
 })
