@@ -1,14 +1,19 @@
 import { describe, expect, test } from "bun:test"
 import { mkdir, readFile, writeFile } from "node:fs/promises"
 import * as path from "node:path"
-import { Exit } from "effect"
+import { Effect, Either, Exit, Layer } from "effect"
 import { FileFailure, HashMismatch } from "../../src/domain/errors.ts"
 import { download } from "../../src/programs/client/download.ts"
 import { downloadMany } from "../../src/programs/client/downloadMany.ts"
+import { ClientConfig } from "../../src/programs/client/config.ts"
 import { ServerRefused, TooManyMatches } from "../../src/programs/client/errors.ts"
 import { list } from "../../src/programs/client/list.ts"
 import { resume } from "../../src/programs/client/resume.ts"
 import { upload } from "../../src/programs/client/upload.ts"
+import { BunTransportLive } from "../../src/services/BunTransport.ts"
+import { FileStore, type FileStoreService } from "../../src/services/FileStore.ts"
+import { makeFileStore } from "../../src/services/FileStoreLive.ts"
+import { HasherLive } from "../../src/services/Hasher.ts"
 import { failureOf } from "../support/effect.ts"
 import type { TestServer } from "../support/harness.ts"
 import { seededBytes, tree, withServer } from "../support/hostile.ts"
@@ -371,6 +376,47 @@ describe("downloadMany (op 50)", () => {
       expect(second).toEqual({ _tag: "Saved", name: "b.txt", size: 2 })
       expect(await inClient(server).text("b.txt")).toBe("BB")
       expect(await tree(server.clientDir)).toEqual(["a.txt", "b.txt"])
+    }))
+
+  test("a write failing in the middle of a file is a LocalFailure, and the files after it still arrive whole", () =>
+    withServer(async (server) => {
+      const big = seededBytes(3 * 1024 * 1024 + 11, 7)
+      await writeFile(path.join(server.serverDir, "a.bin"), big)
+      await writeFile(path.join(server.serverDir, "b.bin"), "depois")
+      // The client's store fails the writes of a.bin once 1 MiB has gone in, as a full disk would.
+      const live = await Effect.runPromise(makeFileStore(server.clientDir))
+      const failing: FileStoreService = {
+        ...live,
+        openPartial: (name, keep) =>
+          Effect.map(live.openPartial(name, keep), (partial) => {
+            if (name !== "a.bin") return partial
+            let written = 0
+            return {
+              ...partial,
+              sink: {
+                write: (bytes) => {
+                  if (written + bytes.length > 1024 * 1024) {
+                    return Either.left(new FileFailure({ name, reason: "NoSpace", detail: "sem espaço em disco (ENOSPC)" }))
+                  }
+                  written += bytes.length
+                  return partial.sink.write(bytes)
+                }
+              }
+            }
+          })
+      }
+      const layer = Layer.mergeAll(
+        Layer.succeed(FileStore, failing),
+        HasherLive,
+        BunTransportLive,
+        Layer.succeed(ClientConfig, { host: "127.0.0.1", port: server.port, timeoutSeconds: 5 })
+      )
+      const exit = await Effect.runPromiseExit(downloadMany("*.bin").pipe(Effect.scoped, Effect.provide(layer)))
+      if (!Exit.isSuccess(exit)) throw new Error(`downloadMany failed: ${String(exit.cause)}`)
+      const [first, second] = exit.value.results
+      expect(first).toMatchObject({ _tag: "LocalFailure", name: "a.bin", failure: { reason: "NoSpace" } })
+      expect(second).toEqual({ _tag: "Saved", name: "b.bin", size: 6 })
+      expect(await inClient(server).text("b.bin")).toBe("depois")
     }))
 
   test("an invalid mask is refused", () =>

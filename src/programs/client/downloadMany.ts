@@ -16,7 +16,8 @@ export type ManyResult =
 /**
  * op 50. The decoder has checked every announced name (valid, matching the
  * mask, never twice) before any data arrives. A file the server skips, or
- * one that cannot be written here, is reported and the rest goes on.
+ * one that cannot be opened or written here, is reported and the rest goes
+ * on; a broken connection or reply ends the whole batch.
  */
 export const downloadMany = (mask: string, progress?: ProgressSink) =>
   Effect.scoped(
@@ -47,16 +48,26 @@ export const downloadMany = (mask: string, progress?: ProgressSink) =>
               yield* receiveBody(wire, discard, progress) // keep the framing, drop the bytes
               return Either.left(partial.left)
             }
-            const written = yield* Effect.either(
-              receiveBody(wire, partial.right.sink, progress).pipe(Effect.zipRight(partial.right.complete))
-            )
-            return written
+            // A write that fails mid-file must not cut the batch: the rest of this body is still
+            // read (and dropped) so the next file's header is where the decoder expects it.
+            let failure: FileFailure | undefined
+            const sink = partial.right.sink
+            yield* receiveBody(wire, {
+              write: (bytes) => {
+                if (failure !== undefined) return Either.void
+                const written = sink.write(bytes)
+                if (Either.isLeft(written)) failure = written.left
+                return Either.void
+              }
+            }, progress)
+            if (failure !== undefined) return Either.left(failure)
+            return yield* Effect.either(partial.right.complete)
           })
         )
         results.push(
           Either.isRight(saved)
             ? { _tag: "Saved", name: entry.name, size: event.size }
-            : { _tag: "LocalFailure", name: entry.name, failure: saved.left as FileFailure }
+            : { _tag: "LocalFailure", name: entry.name, failure: saved.left }
         )
       }
       return { entries, results }
