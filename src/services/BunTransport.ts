@@ -17,7 +17,9 @@ import { type Connection, type Listener, type ReceiveIntoOptions, type SendFromO
  * bytes the kernel took, and the rest must go out after `drain`. This module
  * turns that into a pull-based `read` with backpressure (the socket is paused
  * while too much is queued) and a `write` that finishes only when every byte
- * went out.
+ * went out. File bodies take two push paths that run in the socket's own
+ * callbacks, one fiber step per transfer: `sendFrom` (fill, write, go on at
+ * `drain`) and `receiveInto` (each segment straight to a synchronous sink).
  */
 
 /** Pause reading once this much is queued and not yet consumed... */

@@ -39,8 +39,7 @@ export interface ReadableFile {
 
 /** A file being written under a hidden temporary name, visible only after `commit`. */
 export interface AtomicFile {
-  readonly write: (bytes: Uint8Array) => Effect.Effect<void, FileFailure>
-  /** The same writes, synchronous, for a receive that runs in the socket's callbacks. */
+  /** Takes the bytes in order; synchronous, so a receive can run in the socket's callbacks. */
   readonly sink: ByteSink<FileFailure>
   /** Flushes and renames over the final name. Closing the scope without it removes the temporary. */
   readonly commit: Effect.Effect<void, FileFailure>
@@ -50,10 +49,9 @@ export interface AtomicFile {
 export interface PartialFile {
   /** Bytes the partial held when it was opened (after any truncation). */
   readonly size: number
-  readonly write: (bytes: Uint8Array) => Effect.Effect<void, FileFailure>
-  /** The same writes, synchronous, for a receive that runs in the socket's callbacks. */
+  /** Takes the bytes in order after what the partial held; synchronous, as for AtomicFile. */
   readonly sink: ByteSink<FileFailure>
-  /** Renames the partial over the final name. */
+  /** Flushes, syncs and renames the partial over the final name. */
   readonly complete: Effect.Effect<void, FileFailure>
 }
 

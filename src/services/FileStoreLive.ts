@@ -84,7 +84,6 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
         )
         const output = appender(name, handle, 0)
         const file: AtomicFile = {
-          write: output.write,
           sink: output.sink,
           commit: Effect.tap(publish(name, output, handle, parent, temp), () => (committed = true))
         }
@@ -130,7 +129,6 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
         yield* Effect.addFinalizer(() => Effect.ignore(output.flush))
         const file: PartialFile = {
           size,
-          write: output.write,
           sink: output.sink,
           complete: publish(name, output, handle, parent, partial)
         }

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { Chunk, Effect, Either, type Exit, Option, type Scope, Stream } from "effect"
 import { FileFailure, type FileFailureReason } from "../../src/domain/errors.ts"
+import type { ByteSink } from "../../src/services/ByteSink.ts"
 import type { ByteSource } from "../../src/services/ByteSource.ts"
 import type { FileStoreService, ReadableFile } from "../../src/services/FileStore.ts"
 import { makeFileStore } from "../../src/services/FileStoreLive.ts"
@@ -61,6 +62,10 @@ const exists = (full: string) =>
     () => true,
     () => false
   )
+
+/** A write through a file's sink, as an Effect that fails with its FileFailure. */
+const append = (file: { readonly sink: ByteSink<FileFailure> }, bytes: Uint8Array) =>
+  Either.match(file.sink.write(bytes), { onLeft: Effect.fail, onRight: () => Effect.void })
 
 const readRange = (file: ReadableFile, from: number, length: number) =>
   Stream.runCollect(file.chunks(from, length)).pipe(Effect.map((chunks) => concatBytes(Chunk.toReadonlyArray(chunks))))
@@ -360,8 +365,8 @@ describe("createAtomic", () => {
     await run(
       Effect.gen(function* () {
         const file = yield* store.createAtomic("up.txt")
-        yield* file.write(utf8("hello, "))
-        yield* file.write(utf8("world"))
+        yield* append(file, utf8("hello, "))
+        yield* append(file, utf8("world"))
         yield* Effect.promise(async () => {
           expect(await exists(path.join(root, "up.txt"))).toBe(false)
           const entries = await fs.readdir(root)
@@ -386,7 +391,7 @@ describe("createAtomic", () => {
     await run(
       Effect.gen(function* () {
         const file = yield* store.createAtomic("mixed.bin")
-        for (const segment of segments) yield* file.write(segment)
+        for (const segment of segments) yield* append(file, segment)
         yield* file.commit
       }).pipe(Effect.timeout(BOUND))
     )
@@ -397,7 +402,7 @@ describe("createAtomic", () => {
     await run(
       Effect.gen(function* () {
         const file = yield* store.createAtomic("gone.txt")
-        yield* file.write(utf8("never seen"))
+        yield* append(file, utf8("never seen"))
       })
     )
     expect(await tree(root)).toEqual([])
@@ -407,7 +412,7 @@ describe("createAtomic", () => {
     const exit = await runExit(
       Effect.gen(function* () {
         const file = yield* store.createAtomic("dir/gone.txt")
-        yield* file.write(utf8("never seen"))
+        yield* append(file, utf8("never seen"))
         return yield* Effect.fail("client vanished" as const)
       })
     )
@@ -419,7 +424,7 @@ describe("createAtomic", () => {
     const exit = await runExit(
       Effect.gen(function* () {
         const file = yield* store.createAtomic("gone.txt")
-        yield* file.write(utf8("never seen"))
+        yield* append(file, utf8("never seen"))
         return yield* Effect.interrupt
       })
     )
@@ -434,7 +439,7 @@ describe("createAtomic", () => {
       Effect.gen(function* () {
         const before = yield* store.openRead("same.bin")
         const file = yield* store.createAtomic("same.bin")
-        yield* file.write(utf8("new"))
+        yield* append(file, utf8("new"))
         yield* file.commit
         const after = yield* store.openRead("same.bin")
         return {
@@ -457,8 +462,8 @@ describe("createAtomic", () => {
       Effect.gen(function* () {
         const first = yield* store.createAtomic("race.bin")
         const second = yield* store.createAtomic("race.bin")
-        yield* first.write(one)
-        yield* second.write(two)
+        yield* append(first, one)
+        yield* append(second, two)
         yield* first.commit
         yield* second.commit
       })
@@ -474,7 +479,7 @@ describe("createAtomic", () => {
     await run(
       Effect.gen(function* () {
         const file = yield* store.createAtomic("mixed.bin")
-        for (const piece of pieces) yield* file.write(piece)
+        for (const piece of pieces) yield* append(file, piece)
         yield* file.commit
       }).pipe(Effect.timeout(BOUND))
     )
@@ -490,7 +495,7 @@ describe("createAtomic", () => {
         const file = yield* store.createAtomic("reused.bin")
         for (let round = 0; round < 3; round++) {
           scratch.fill(65 + round)
-          yield* file.write(scratch)
+          yield* append(file, scratch)
         }
         scratch.fill(0)
         yield* file.commit
@@ -508,7 +513,7 @@ describe("createAtomic", () => {
     await run(
       Effect.gen(function* () {
         const file = yield* store.createAtomic("new/deep/er/file.txt")
-        yield* file.write(utf8("deep"))
+        yield* append(file, utf8("deep"))
         yield* file.commit
       })
     )
@@ -540,7 +545,7 @@ describe("createAtomic", () => {
     const exit = await runExit(
       Effect.gen(function* () {
         const file = yield* store.createAtomic(name)
-        yield* file.write(utf8("escaped"))
+        yield* append(file, utf8("escaped"))
         yield* file.commit
       })
     )
@@ -561,7 +566,7 @@ describe("createAtomic", () => {
     await runExit(
       Effect.gen(function* () {
         const file = yield* store.createAtomic("victim")
-        yield* file.write(utf8("overwritten"))
+        yield* append(file, utf8("overwritten"))
         yield* file.commit
       })
     )
@@ -578,7 +583,7 @@ describe("openPartial", () => {
       Effect.gen(function* () {
         const partial = yield* store.openPartial(name, keep)
         const size = partial.size
-        for (const chunk of chunks) yield* partial.write(utf8(chunk))
+        for (const chunk of chunks) yield* append(partial, utf8(chunk))
         return size
       }).pipe(Effect.timeout(BOUND))
     )
@@ -613,7 +618,7 @@ describe("openPartial", () => {
     await run(
       Effect.gen(function* () {
         const partial = yield* store.openPartial("f.bin", 0)
-        yield* partial.write(utf8("fresh"))
+        yield* append(partial, utf8("fresh"))
         yield* partial.complete
       })
     )
@@ -627,7 +632,7 @@ describe("openPartial", () => {
     await run(
       Effect.gen(function* () {
         const partial = yield* store.openPartial("d/e/f.bin")
-        yield* partial.write(utf8("nested"))
+        yield* append(partial, utf8("nested"))
       })
     )
     expect(await tree(root)).toEqual(["d", "d/e", "d/e/f.bin.parcial"])
@@ -643,7 +648,7 @@ describe("openPartial", () => {
     const exit = await runExit(
       Effect.gen(function* () {
         const partial = yield* store.openPartial("f.bin", keep)
-        yield* partial.write(utf8("overwritten"))
+        yield* append(partial, utf8("overwritten"))
         yield* partial.complete
       }).pipe(Effect.timeout(BOUND))
     )
@@ -693,8 +698,8 @@ describe("openPartial", () => {
     const exit = await runExit(
       Effect.gen(function* () {
         const partial = yield* store.openPartial("f.bin")
-        yield* partial.write(utf8("de"))
-        yield* partial.write(utf8("fgh"))
+        yield* append(partial, utf8("de"))
+        yield* append(partial, utf8("fgh"))
         return yield* Effect.fail("connection lost" as const)
       })
     )
@@ -709,7 +714,7 @@ describe("openPartial", () => {
     await runExit(
       Effect.gen(function* () {
         const partial = yield* store.openPartial("big.bin", 0)
-        for (const piece of pieces) yield* partial.write(piece)
+        for (const piece of pieces) yield* append(partial, piece)
         return yield* Effect.interrupt
       })
     )
@@ -719,7 +724,7 @@ describe("openPartial", () => {
       Effect.gen(function* () {
         const partial = yield* store.openPartial("big.bin")
         expect(partial.size).toBe(concatBytes(pieces).length)
-        yield* partial.write(tail)
+        yield* append(partial, tail)
         yield* partial.complete
       })
     )
@@ -800,7 +805,7 @@ describe("sweepTemporaries", () => {
     const swept = await run(
       Effect.gen(function* () {
         const file = yield* store.createAtomic("pending.txt")
-        yield* file.write(utf8("abc"))
+        yield* append(file, utf8("abc"))
         return yield* store.sweepTemporaries
       })
     )
@@ -1068,7 +1073,6 @@ describe("sink: the synchronous writes of createAtomic and openPartial", () => {
   ]
 
   interface Target {
-    readonly write: (bytes: Uint8Array) => Effect.Effect<void, FileFailure>
     readonly sink: { readonly write: (bytes: Uint8Array) => Either.Either<void, FileFailure> }
     readonly finish: Effect.Effect<void, FileFailure>
     /** Where the content is once finished. */
@@ -1081,7 +1085,6 @@ describe("sink: the synchronous writes of createAtomic and openPartial", () => {
       "createAtomic",
       (name) =>
         Effect.map(store.createAtomic(name), (file) => ({
-          write: file.write,
           sink: file.sink,
           finish: file.commit,
           final: path.join(root, name)
@@ -1091,7 +1094,6 @@ describe("sink: the synchronous writes of createAtomic and openPartial", () => {
       "openPartial",
       (name) =>
         Effect.map(store.openPartial(name, 0), (file) => ({
-          write: file.write,
           sink: file.sink,
           finish: file.complete,
           final: path.join(root, name)
@@ -1133,7 +1135,7 @@ describe("sink: the synchronous writes of createAtomic and openPartial", () => {
           for (const [index, segment] of segments.entries()) {
             // Alternate, and now and then twice in a row the same way.
             if ((index + (index >> 3)) % 2 === 0) sinkWrite(target, segment)
-            else yield* target.write(segment)
+            else yield* append(target, segment)
           }
           yield* target.finish
         }).pipe(Effect.timeout(BOUND))
@@ -1194,7 +1196,7 @@ describe("sink: the synchronous writes of createAtomic and openPartial", () => {
         const partial = yield* store.openPartial("f.bin")
         expect(partial.size).toBe(held.length)
         sinkWrite(partial, more[0]!)
-        yield* partial.write(more[1]!)
+        yield* append(partial, more[1]!)
         sinkWrite(partial, more[2]!)
         yield* partial.complete
       }).pipe(Effect.timeout(BOUND))

@@ -29,10 +29,10 @@ const writeAt = async (handle: FileHandle, bytes: Uint8Array, position: number) 
  * trickle of tiny segments does not become a trickle of tiny writes. The
  * caller runs `flush` before relying on the bytes being in the file.
  *
- * `write` goes through the I/O thread pool; `sink` writes synchronously, for
- * a receive that runs in the socket's callbacks (a write to the page cache
- * takes a moment, as nginx's writes of request bodies do). Both keep the
- * same position and gathering buffer; they are never used at once.
+ * `sink` writes synchronously, for a receive that runs in the socket's
+ * callbacks: a write to the page cache takes a moment, as nginx's writes of
+ * request bodies do (measured: moving a 1 GiB download this way, without a
+ * fiber step per segment, took it from 1.6-2.0 s to 1.24-1.33 s).
  */
 export const appender = (name: string, handle: FileHandle, start: number) => {
   // Allocated on the first small write, not zero-filled: only the `buffered` bytes written into it are read.
@@ -61,12 +61,6 @@ export const appender = (name: string, handle: FileHandle, start: number) => {
       position += bytes.length
     })
   const flush = Effect.suspend(() => (buffered === 0 ? Effect.void : writeOut(takeBuffered())))
-  const write = (bytes: Uint8Array): Effect.Effect<void, FileFailure> =>
-    Effect.suspend(() => {
-      if (bytes.length >= DIRECT_WRITE) return buffered === 0 ? writeOut(bytes) : Effect.zipRight(flush, writeOut(bytes))
-      if (buffered + bytes.length > WRITE_BUFFER) return Effect.zipRight(flush, write(bytes))
-      return gather(bytes) ? flush : Effect.void
-    })
   const writeOutNow = (bytes: Uint8Array) => {
     let done = 0
     while (done < bytes.length) done += writeSync(handle.fd, bytes, done, bytes.length - done, position + done)
@@ -86,5 +80,5 @@ export const appender = (name: string, handle: FileHandle, start: number) => {
       }
     }
   }
-  return { write, flush, sink }
+  return { flush, sink }
 }
