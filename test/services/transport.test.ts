@@ -1209,6 +1209,14 @@ describe("BunTransportLive: receiveInto", () => {
   const MANY = 20 * MIB
   const stream = pattern(0, MANY + 64 * 1024)
 
+  /** Writes the first `count` thousand bytes of `stream`, 1,000 bytes every 30 ms. */
+  const sendPieces = (connection: Connection, count: number) =>
+    Effect.forEach(
+      Array.from({ length: count }, (_, i) => i),
+      (i) => Effect.zipRight(Effect.sleep("30 millis"), connection.write(stream.subarray(i * 1000, (i + 1) * 1000))),
+      { discard: true }
+    )
+
   test("20 MiB sent in many writes reach the sink byte for byte, in order; it returns the length", async () => {
     const sink = collectingSink()
     const moved = await run(
@@ -1393,12 +1401,7 @@ describe("BunTransportLive: receiveInto", () => {
     const started = performance.now()
     const exit = await runExit(
       against(
-        (connection) =>
-          Effect.forEach(
-            Array.from({ length: 6 }, (_, i) => i),
-            (i) => Effect.zipRight(Effect.sleep("30 millis"), connection.write(stream.subarray(i * 1000, (i + 1) * 1000))),
-            { discard: true }
-          ),
+        (connection) => sendPieces(connection, 6),
         (connection) =>
           Effect.gen(function* () {
             if (queued) yield* Effect.sleep("400 millis")
@@ -1422,12 +1425,7 @@ describe("BunTransportLive: receiveInto", () => {
     const started = performance.now()
     const exit = await runExit(
       against(
-        (connection) =>
-          Effect.forEach(
-            Array.from({ length: 4 }, (_, i) => i),
-            (i) => Effect.zipRight(Effect.sleep("30 millis"), connection.write(stream.subarray(i * 1000, (i + 1) * 1000))),
-            { discard: true }
-          ),
+        (connection) => sendPieces(connection, 4),
         (connection) =>
           Effect.gen(function* () {
             if (queued) yield* Effect.sleep("300 millis")
