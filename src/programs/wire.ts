@@ -58,10 +58,15 @@ export const withDeadline =
 
 const EMPTY = new Uint8Array(0)
 
+/** Bytes already in memory as a source: its one fill finds them in place. */
+const bytesSource = (bytes: Uint8Array): ByteSource<never> => ({
+  buffer: bytes,
+  fill: (into) => Either.right(into.length)
+})
+
 export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, idleSeconds: number): Wire<E> => {
   const decoder = new Decoder(grammar)
   const ready: Array<E> = []
-  const idle = withDeadline("Idle", idleSeconds)
   const idleTimeout = () => new Timeout({ phase: "Idle", seconds: idleSeconds })
   // Reads are where a transfer waits most: their deadline is kept by the
   // connection's own timer, not by a forked one per wait (measured: 8-10%
@@ -116,7 +121,14 @@ export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, idleSec
     send: (bytes) =>
       Effect.suspend(() => {
         const taken = connection.writeNow(bytes)
-        return taken >= bytes.length ? Effect.void : idle(connection.write(bytes.subarray(taken)))
+        if (taken >= bytes.length) return Effect.void
+        // The rest goes out like file data: the idle deadline bounds each stall, not the write.
+        const rest = bytes.subarray(taken)
+        return connection.sendFrom(bytesSource(rest), {
+          length: rest.length,
+          idleMillis: idleSeconds * 1000,
+          onIdle: idleTimeout
+        })
       }),
     passBody: <X>(sink: ByteSink<X>, dataOf: (event: E) => Uint8Array | undefined) =>
       Effect.gen(function* () {

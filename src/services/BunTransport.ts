@@ -29,6 +29,20 @@ const LOW_WATER = 256 * 1024
 /** `sendFrom` yields to the event loop after this many bytes in one go. */
 const TURN_BYTES = 2 * 1024 * 1024
 
+/**
+ * How often a stalled send tries the socket again. Bun reports a send's
+ * progress only through `write` (how many bytes the kernel took) and `drain`.
+ * `drain` comes when the kernel's send buffer is writable by epoll's measure
+ * (free space at least half of what is queued), which, with a buffer of
+ * megabytes and a slow but steady reader, can take longer than the idle
+ * deadline: the transfer would be cut while it still moves. The kernel
+ * takes more bytes as soon as the peer acknowledges earlier ones, so a
+ * stalled send retries `write` at this interval, and any byte taken is
+ * progress (PROTOCOL.md §7). A retry that finds the buffer full is one
+ * cheap refused syscall.
+ */
+const probeMillis = (idleMillis: number) => Math.max(10, Math.min(1000, Math.floor(idleMillis / 4)))
+
 class SocketState {
   readonly queue: Array<Uint8Array> = []
   queued = 0
@@ -313,8 +327,9 @@ const makeConnection = (socket: Socket<SocketState>): Connection => {
       let start = 0
       let end = 0
       // When the socket last refused to take more (undefined: it took bytes
-      // since). One timer watches the stalls, re-armed only when it fires:
-      // nothing is allocated per chunk, however often the socket fills up.
+      // since). One timer watches a stall, armed when it begins and at each
+      // probe while it lasts: nothing is allocated per chunk, however often
+      // the socket fills up.
       let stalledSince: number | undefined
       let watchdog: ReturnType<typeof setTimeout> | undefined
       let turn: ReturnType<typeof setImmediate> | undefined
@@ -326,12 +341,19 @@ const makeConnection = (socket: Socket<SocketState>): Connection => {
         if (state.onWritable === attempt) state.onWritable = undefined
         resume(result)
       }
+      const probe = probeMillis(idleMillis)
+      /** While stalled: give up after `idleMillis` without progress, else try the socket again. */
       const watch = () => {
         watchdog = undefined
         if (done || stalledSince === undefined) return
         const waited = performance.now() - stalledSince
         if (waited >= idleMillis) return finish(Effect.fail(options.onIdle()))
-        watchdog = setTimeout(watch, idleMillis - waited)
+        // A retry that stalls again re-arms the watch from the same `stalledSince`.
+        attempt()
+      }
+      const armWatch = () => {
+        if (watchdog !== undefined || stalledSince === undefined) return
+        watchdog = setTimeout(watch, Math.min(probe, stalledSince + idleMillis - performance.now()))
       }
       const pump = (): void => {
         for (let sentThisTurn = 0; sentThisTurn < TURN_BYTES; ) {
@@ -358,10 +380,11 @@ const makeConnection = (socket: Socket<SocketState>): Connection => {
           sentThisTurn += written
           start += written
           if (start < end) {
-            // The socket is full: go on when it drains, or give up after the idle time.
+            // The socket is full: go on when it drains or a probe finds room, or give
+            // up after the idle time without progress.
             state.onWritable = attempt
             stalledSince ??= performance.now()
-            watchdog ??= setTimeout(watch, idleMillis)
+            armWatch()
             return
           }
         }

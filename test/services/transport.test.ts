@@ -941,6 +941,58 @@ describe("BunTransportLive: sendFrom", () => {
     expect(result.elapsed).toBeGreaterThan(2 * IDLE)
   })
 
+  test("a slow but steady reader is never cut, though the socket does not drain within idleMillis", async () => {
+    // The reader takes about 4 MiB/s, steadily. With megabytes in the kernel's
+    // buffers, `drain` (half the queue free) comes further apart than 300 ms: only
+    // the probes see that the kernel keeps taking bytes.
+    const IDLE = 300
+    const length = 16 * MIB
+    const source = countingSource(64 * 1024, { cheap: true, limit: length })
+    const result = await run(
+      live(
+        Effect.gen(function* () {
+          const transport = yield* Transport
+          const done = yield* Deferred.make<number, ConnectionFailure>()
+          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
+            Effect.asVoid(
+              Deferred.complete(
+                done,
+                Effect.gen(function* () {
+                  let got = 0
+                  const started = Date.now()
+                  while (true) {
+                    const next = yield* connection.read
+                    if (Option.isNone(next)) return got
+                    got += next.value.length
+                    // Hold the pace: never more than 4 KiB per ms since the start.
+                    const ahead = got / 4096 - (Date.now() - started)
+                    if (ahead > 0) yield* Effect.sleep(Math.ceil(ahead))
+                  }
+                })
+              )
+            )
+          )
+          const exit = yield* Effect.scoped(
+            Effect.flatMap(transport.connect("127.0.0.1", listener.port), (connection) =>
+              Effect.exit(
+                connection.sendFrom(source, {
+                  length,
+                  idleMillis: IDLE,
+                  onIdle: () => ({ _tag: "Idle" as const })
+                })
+              )
+            )
+          )
+          return { exit, received: yield* Deferred.await(done) }
+        }),
+        "40 seconds"
+      )
+    )
+    expect(source.misuses).toEqual([])
+    expect(Exit.isSuccess(result.exit)).toBe(true)
+    expect(result.received).toBe(length)
+  })
+
   test("the peer closing mid-transfer fails the send with a ConnectionFailure (not the idle error)", async () => {
     const source = countingSource(64 * 1024, { cheap: true })
     const exit = await runExit(
