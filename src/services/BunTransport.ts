@@ -8,6 +8,7 @@ import * as Scope from "effect/Scope"
 import { ConnectionFailure, type ConnectionFailureReason } from "../domain/errors.ts"
 import type { ByteSink } from "./ByteSink.ts"
 import type { ByteSource } from "./ByteSource.ts"
+import { unacknowledgedBytes } from "./transport/sendQueue.ts"
 import { type Connection, type Listener, type ReceiveIntoOptions, type SendFromOptions, Transport } from "./Transport.ts"
 
 /**
@@ -43,6 +44,16 @@ const TURN_BYTES = 2 * 1024 * 1024
  */
 const probeMillis = (idleMillis: number) => Math.max(10, Math.min(1000, Math.floor(idleMillis / 4)))
 
+/** One read waiting under a deadline. */
+interface ReadDeadline {
+  /** When the wait began, or when this side's sent bytes were last seen to move. */
+  since: number
+  readonly millis: number
+  /** This side's unacknowledged bytes at the last look (undefined: not looked, or unknown). */
+  queued: number | undefined
+  readonly expire: () => void
+}
+
 class SocketState {
   readonly queue: Array<Uint8Array> = []
   queued = 0
@@ -58,7 +69,7 @@ class SocketState {
   onData: ((bytes: Uint8Array) => void) | undefined
   socket: Socket<SocketState> | undefined
   /** The read waiting under a deadline, if any (see `readWithin`). */
-  readDeadline: { readonly since: number; readonly millis: number; readonly expire: () => void } | undefined
+  readDeadline: ReadDeadline | undefined
   /**
    * One timer per connection watches the read deadlines. It is armed when a
    * wait begins and none is armed, and when it fires it re-arms itself for
@@ -70,12 +81,30 @@ class SocketState {
     if (this.readWatchdog !== undefined) return
     const deadline = this.readDeadline
     if (deadline === undefined) return
-    const left = deadline.since + deadline.millis - performance.now()
-    if (left <= 0) return deadline.expire()
+    const now = performance.now()
+    if (now >= deadline.since + deadline.millis || deadline.queued !== undefined) {
+      // A silent peer may still be taking what this side sent (an upload's
+      // last megabytes, before its final status): bytes it acknowledges are
+      // progress, and the wait restarts from when they were seen to move.
+      const queued = this.socket === undefined ? undefined : unacknowledgedBytes(this.socket)
+      const firstLook = deadline.queued === undefined
+      if (queued !== undefined && !firstLook && queued < deadline.queued!) deadline.since = now
+      deadline.queued = queued
+      if (now >= deadline.since + deadline.millis) {
+        if (!(firstLook && queued !== undefined && queued > 0)) return deadline.expire()
+        // The first look finds bytes still queued: one probe tells whether they move.
+        return this.armReads(probeMillis(deadline.millis))
+      }
+    }
+    const left = deadline.since + deadline.millis - now
+    this.armReads(deadline.queued ? Math.min(left, probeMillis(deadline.millis)) : left)
+  }
+
+  private armReads(millis: number): void {
     this.readWatchdog = setTimeout(() => {
       this.readWatchdog = undefined
       this.watchReads()
-    }, left)
+    }, millis)
     // Only a pending read needs it, and a pending read has a socket keeping the process alive.
     this.readWatchdog.unref()
   }
@@ -210,6 +239,7 @@ const makeConnection = (socket: Socket<SocketState>): Connection => {
         state.readDeadline = {
           since: performance.now(),
           millis: idleMillis,
+          queued: undefined,
           expire: () => {
             if (state.onReadable === attempt) state.onReadable = undefined
             state.readDeadline = undefined

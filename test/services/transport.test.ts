@@ -8,6 +8,7 @@ import type { ByteSink } from "../../src/services/ByteSink.ts"
 import type { ByteSource } from "../../src/services/ByteSource.ts"
 import { type Connection, Transport } from "../../src/services/Transport.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
+import { startProxy } from "../support/proxy.ts"
 import { concatBytes, seededBytes, unevenChunks } from "./random.ts"
 
 /**
@@ -1171,6 +1172,71 @@ describe("BunTransportLive: readWithin", () => {
       )
     )
     expect(text(got)).toEqual(Option.some("depois"))
+  })
+
+  // Linux reports unacknowledged bytes in /proc/net/tcp; elsewhere a wait has a plain deadline.
+  test.skipIf(process.platform !== "linux")("a wait for the reply while a slow link still takes this side's bytes is not idle", async () => {
+    // The client hands 2 MiB to its kernel at once, then waits for a reply
+    // under 400 ms; a link of ~1 MiB/s (the fault proxy, small buffers)
+    // carries them to the server, which answers once it has them all. The
+    // server is silent for about 2 s, but the client's bytes keep moving.
+    const IDLE = 400
+    const length = 2 * MIB
+    const result = await run(
+      live(
+        Effect.gen(function* () {
+          const transport = yield* Transport
+          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
+            Effect.gen(function* () {
+              let got = 0
+              while (got < length) {
+                const next = yield* connection.read
+                if (Option.isNone(next)) return
+                got += next.value.length
+              }
+              yield* connection.write(utf8("ok"))
+            }).pipe(Effect.ignore)
+          )
+          const proxy = yield* Effect.acquireRelease(
+            Effect.promise(() => startProxy(listener.port, { up: { rate: MIB } })),
+            (proxy) => Effect.promise(() => proxy.stop())
+          )
+          const connection = yield* transport.connect("127.0.0.1", proxy.port)
+          const started = Date.now()
+          yield* connection.write(new Uint8Array(length))
+          const reply = yield* Effect.either(connection.readWithin(IDLE, () => ({ _tag: "Idle" as const })))
+          return { reply, elapsed: Date.now() - started }
+        }),
+        "30 seconds"
+      )
+    )
+    expect(Either.isRight(result.reply)).toBe(true)
+    expect(result.elapsed).toBeGreaterThan(3 * IDLE)
+  }, 30_000)
+
+  test("a peer that stops taking this side's bytes: the wait for its reply fails within the deadline and a probe", async () => {
+    const IDLE = 400
+    const result = await run(
+      live(
+        Effect.gen(function* () {
+          const transport = yield* Transport
+          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, () =>
+            Effect.never
+          )
+          const connection = yield* transport.connect("127.0.0.1", listener.port)
+          // More than both kernels' buffers take: part of it stays queued, still.
+          const sending = yield* Effect.fork(connection.write(new Uint8Array(16 * MIB)))
+          yield* Effect.sleep("50 millis")
+          const started = Date.now()
+          const reply = yield* Effect.either(connection.readWithin(IDLE, () => ({ _tag: "Idle" as const })))
+          yield* Fiber.interrupt(sending)
+          return { reply, elapsed: Date.now() - started }
+        })
+      )
+    )
+    expect(Either.isLeft(result.reply)).toBe(true)
+    expect(result.elapsed).toBeGreaterThanOrEqual(IDLE - 20)
+    expect(result.elapsed).toBeLessThan(IDLE + 1_000 + 500)
   })
 
   test("a segment already queued is handed over even with a deadline of 0", async () => {
