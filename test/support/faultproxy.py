@@ -62,9 +62,12 @@ def small_buffers(sock):
 
 
 def reset(sock):
-    """Closes with RST: SO_LINGER on with a zero timeout."""
+    """Closes with RST: SO_LINGER on with a zero timeout. The kernel only
+    closes once no thread is blocked on the socket, so the pump reading it is
+    woken first (SHUT_RD sends nothing)."""
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.shutdown(socket.SHUT_RD)
     except OSError:
         pass
     try:
@@ -144,6 +147,8 @@ class Link:
                 except OSError:
                     # The sender reset: pass the reset on.
                     self.close("rst")
+                    return
+                if self.closed:
                     return
                 if not data:
                     # The sender finished: pass the FIN on, keep the other direction going.
