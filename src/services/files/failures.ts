@@ -12,6 +12,8 @@ export const reasonOf = (error: unknown): FileFailureReason => {
       return "NotRegularFile"
     case "EACCES":
     case "EPERM":
+    // A read-only filesystem refuses writes as a permission would (root ignores permission bits, not this).
+    case "EROFS":
       return "PermissionDenied"
     case "ELOOP":
       return "OutsideRoot"
