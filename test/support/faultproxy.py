@@ -23,7 +23,9 @@ Protocol with the test (test/support/proxy.ts), one JSON object per line:
   then on; {"stats": true} prints {"event": "stats", ...} with the totals and
   the connections still open. The proxy exits when stdin closes.
 
-Faults: {"up": DIRECTION, "down": DIRECTION}, each optional, with
+Faults: {"up": DIRECTION, "down": DIRECTION}, each optional; any number
+may also be given as [LOW, HIGH], drawn anew for each connection (and
+cut_with as "random"), for the soak's mixed faults. A DIRECTION has
   rate: bytes per second (0 or absent: unlimited)
   delay_ms: pause before forwarding each chunk
   slice: true to send every chunk as segments of 1-7 bytes
@@ -54,6 +56,20 @@ def say(message):
     with lock:
         sys.stdout.write(json.dumps(message) + "\n")
         sys.stdout.flush()
+
+
+def draw(plan):
+    """One connection's faults: each [low, high] range drawn once."""
+    drawn = {}
+    for name, direction in (plan or {}).items():
+        drawn[name] = {}
+        for key, value in (direction or {}).items():
+            if isinstance(value, list):
+                value = random.randint(int(value[0]), int(value[1]))
+            elif key == "cut_with" and value == "random":
+                value = random.choice(["fin", "rst"])
+            drawn[name][key] = value
+    return drawn
 
 
 def small_buffers(sock):
@@ -190,7 +206,7 @@ def accept_loop(listener, host, port):
             return
         ident += 1
         with lock:
-            plan = json.loads(json.dumps(faults))
+            plan = draw(faults)
             totals["connections"] += 1
         server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         small_buffers(server)

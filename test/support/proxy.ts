@@ -6,19 +6,22 @@ import * as path from "node:path"
  * connection moved in each direction. Stopped by its own pid.
  */
 
+/** A number, or a [low, high] range drawn anew for each connection. */
+export type Drawn = number | readonly [number, number]
+
 export interface DirectionFaults {
   /** Bytes per second; absent or 0 for unlimited. */
-  readonly rate?: number
+  readonly rate?: Drawn
   /** Pause before forwarding each chunk (of at most 4 KiB). */
-  readonly delay_ms?: number
+  readonly delay_ms?: Drawn
   /** Sends every chunk as segments of 1 to 7 bytes. */
   readonly slice?: boolean
   /** Forwards this many bytes, then closes both sides... */
-  readonly cut_after?: number
-  /** ...with FIN (default) or RST. */
-  readonly cut_with?: "fin" | "rst"
+  readonly cut_after?: Drawn
+  /** ...with FIN (default) or RST, or either at random. */
+  readonly cut_with?: "fin" | "rst" | "random"
   /** Forwards this many bytes, then nothing more, keeping both sockets open. */
-  readonly blackhole_after?: number
+  readonly blackhole_after?: Drawn
 }
 
 export interface Faults {
