@@ -8,7 +8,7 @@ import * as Scope from "effect/Scope"
 import { ConnectionFailure, type ConnectionFailureReason } from "../domain/errors.ts"
 import type { ByteSink } from "./ByteSink.ts"
 import type { ByteSource } from "./ByteSource.ts"
-import { unacknowledgedBytes } from "./transport/sendQueue.ts"
+import { type SocketEnds, unacknowledgedBytes } from "./transport/sendQueue.ts"
 import { type Connection, type Listener, type ReceiveIntoOptions, type SendFromOptions, Transport } from "./Transport.ts"
 
 /**
@@ -68,6 +68,8 @@ class SocketState {
   /** Set while `receiveInto` runs: segments go straight to it instead of the queue. */
   onData: ((bytes: Uint8Array) => void) | undefined
   socket: Socket<SocketState> | undefined
+  /** The connection's ports, kept from its start: a closed socket no longer reports them. */
+  ends: SocketEnds | undefined
   /** The read waiting under a deadline, if any (see `readWithin`). */
   readDeadline: ReadDeadline | undefined
   /**
@@ -86,7 +88,7 @@ class SocketState {
       // A silent peer may still be taking what this side sent (an upload's
       // last megabytes, before its final status): bytes it acknowledges are
       // progress, and the wait restarts from when they were seen to move.
-      const queued = this.socket === undefined ? undefined : unacknowledgedBytes(this.socket)
+      const queued = this.ends === undefined ? undefined : unacknowledgedBytes(this.ends)
       const firstLook = deadline.queued === undefined
       if (queued !== undefined && !firstLook && queued < deadline.queued!) deadline.since = now
       deadline.queued = queued
@@ -191,6 +193,7 @@ const handlers: SocketHandler<SocketState> = {
 const makeConnection = (socket: Socket<SocketState>): Connection => {
   const state = socket.data
   state.socket = socket
+  state.ends = { localPort: socket.localPort, remotePort: socket.remotePort, localFamily: socket.localFamily }
   // Messages are written whole and in order; waiting to coalesce (Nagle) only adds
   // the peer's delayed-ACK time (~40 ms) between a header and its data.
   socket.setNoDelay(true)

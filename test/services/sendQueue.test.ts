@@ -35,3 +35,9 @@ test.skipIf(process.platform !== "linux")("unacknowledgedBytes finds a live loop
     server.stop(true)
   }
 })
+
+test("a closed socket's missing ports: undefined, never a throw (it runs from a timer)", () => {
+  // Bun reports remotePort as undefined once a socket has closed.
+  const closed = { localPort: 40_000, remotePort: undefined as unknown as number }
+  expect(unacknowledgedBytes(closed)).toBeUndefined()
+})

@@ -55,7 +55,7 @@ export const txQueueIn = (table: string, localPort: number, remotePort: number):
 }
 
 export const unacknowledgedBytes = (ends: SocketEnds): number | undefined => {
-  if (unavailable) return undefined
+  if (unavailable || !Number.isInteger(ends.localPort) || !Number.isInteger(ends.remotePort)) return undefined
   for (const file of TABLES[ends.localFamily ?? "IPv4"]) {
     let table: string
     try {
