@@ -65,6 +65,8 @@ export interface SoakReport {
   readonly finalDescriptors: number
   readonly rssFlat: boolean
   readonly descriptorsFlat: boolean
+  /** Exceptions that escaped into this process's event loop (the in-process clients). */
+  readonly defects: Array<string>
   /** The server process was still running at the end (it never crashed). */
   readonly serverAlive: boolean
   readonly ok: boolean
@@ -167,6 +169,13 @@ export const runSoak = async (options: SoakOptions): Promise<SoakReport> => {
   let bytesVerified = 0
   let wrongBytes = 0
   let sampler: ReturnType<typeof setInterval> | undefined
+  // An exception escaping into the event loop (a timer, a socket callback) is a defect of the client code.
+  const defects: Array<string> = []
+  const onDefect = (error: unknown) => {
+    defects.push(error instanceof Error ? `${error.message}\n${error.stack ?? ""}` : String(error))
+  }
+  process.on("uncaughtException", onDefect)
+  process.on("unhandledRejection", onDefect)
 
   try {
     server = await startServerProcess(serverDir, { timeoutSeconds })
@@ -339,7 +348,9 @@ export const runSoak = async (options: SoakOptions): Promise<SoakReport> => {
       rssFlat,
       descriptorsFlat,
       serverAlive: server.process.exitCode === null && server.process.signalCode === null,
+      defects,
       ok:
+        defects.length === 0 &&
         wrongBytes === 0 &&
         cutWhileMoving.length === 0 &&
         temporariesLeft.length === 0 &&
@@ -349,6 +360,8 @@ export const runSoak = async (options: SoakOptions): Promise<SoakReport> => {
         server.process.signalCode === null
     }
   } finally {
+    process.off("uncaughtException", onDefect)
+    process.off("unhandledRejection", onDefect)
     if (sampler) clearInterval(sampler)
     for (const proxy of proxies) await proxy.stop()
     await stopAll()
@@ -365,6 +378,7 @@ export const summaryLines = (report: SoakReport): Array<string> => {
     `Transferências cortadas enquanto ainda se moviam: ${report.cutWhileMoving.length}`,
     `Temporários deixados no servidor: ${report.temporariesLeft.length}`,
     `Servidor: ${report.serverAlive ? "rodando até o fim" : "CAIU durante o soak"}`,
+    `Exceções escapadas nos clientes: ${report.defects.length}`,
     `Descritores do servidor: ${report.baselineDescriptors} no início, ${report.finalDescriptors} no fim` +
       (report.descriptorsFlat ? "" : " (cresceram)"),
     `Memória (RSS) do servidor: ${report.samples.map((s) => formatMiB(s.rssBytes)).join(", ")}` +
@@ -374,7 +388,7 @@ export const summaryLines = (report: SoakReport): Array<string> => {
   for (const [cause, count] of Object.entries(report.failures).sort((a, b) => b[1] - a[1])) {
     lines.push(`  ${cause}: ${count}`)
   }
-  for (const item of [...report.wrong, ...report.cutWhileMoving, ...report.temporariesLeft].slice(0, 20)) {
+  for (const item of [...report.defects, ...report.wrong, ...report.cutWhileMoving, ...report.temporariesLeft].slice(0, 20)) {
     lines.push(`  ! ${item}`)
   }
   lines.push(report.ok ? "Resultado: OK" : "Resultado: FALHOU")

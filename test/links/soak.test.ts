@@ -11,6 +11,7 @@ test("a 60-second soak: 0 bytes wrong, 0 cut while moving, 0 temporaries, flat m
   const report = await runSoak({ seconds: 60, clients: 6, timeoutSeconds: 3, log: (line) => lines.push(line) })
   const summary = summaryLines(report)
   if (!report.ok) console.log([...lines, ...summary].join("\n"))
+  expect(report.defects).toEqual([])
   expect(report.wrong).toEqual([])
   expect(report.wrongBytes).toBe(0)
   expect(report.cutWhileMoving).toEqual([])
