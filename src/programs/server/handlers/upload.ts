@@ -44,24 +44,28 @@ export const upload = (exchange: Exchange, name: string) =>
     yield* deciding(
       exchange,
       "Reply",
-      Effect.gen(function* () {
-        const { size } = yield* nextSize(exchange)
-        yield* checkSize(name, size)
-        const file = yield* store.createAtomic(name)
-        yield* exchange.wire.passBody(
-          {
-            write: (bytes) => {
-              const written = file.sink.write(bytes)
-              if (Either.isRight(written)) exchange.record.bytes += bytes.length
-              return written
-            }
-          },
-          dataOf
-        )
-        const end = yield* exchange.wire.next
-        if (end._tag !== "End") return yield* Effect.dieMessage(`expected the end of the upload body, got ${end._tag}`)
-        return yield* file.commit
-      })
+      // Scoped here, not by the connection: a failed upload's temporary is gone
+      // before its status 1 goes out and before its log line is written.
+      Effect.scoped(
+        Effect.gen(function* () {
+          const { size } = yield* nextSize(exchange)
+          yield* checkSize(name, size)
+          const file = yield* store.createAtomic(name)
+          yield* exchange.wire.passBody(
+            {
+              write: (bytes) => {
+                const written = file.sink.write(bytes)
+                if (Either.isRight(written)) exchange.record.bytes += bytes.length
+                return written
+              }
+            },
+            dataOf
+          )
+          const end = yield* exchange.wire.next
+          if (end._tag !== "End") return yield* Effect.dieMessage(`expected the end of the upload body, got ${end._tag}`)
+          return yield* file.commit
+        })
+      )
     )
     yield* exchange.wire.send(encodeStatus(Status.Ok))
   })
