@@ -61,6 +61,12 @@ export const startOurServer = async (repo: string, folder: string, tmp: string):
   return launch("servidor", cmd, port, tmp, repo)
 }
 
+/** The Bun limit for small operations: bench/limits/rawServer.ts over `folder`. */
+export const startRawBunServer = async (repo: string, folder: string, tmp: string): Promise<Server> => {
+  const port = await freePort()
+  return launch("bun-cru", [process.execPath, "bench/limits/rawServer.ts", String(port), folder], port, tmp, repo)
+}
+
 /**
  * nginx in the foreground with a generated configuration: one worker (like
  * the other servers, a single process serving everything), sendfile on, no

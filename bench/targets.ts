@@ -44,6 +44,38 @@ const against = (
   return { target: "", measured: shown, met: rule === "ahead" ? share > 1 : share >= rule.atLeast }
 }
 
+/** Ours against the raw Bun server of the small-operations scenario, for the connection-layer targets. */
+const againstBun = (results: BenchResults): ReadonlyArray<Row> => {
+  const scenario = "operacoes-pequenas"
+  const ours = rateOf(results, scenario, "nosso")
+  const bun = rateOf(results, scenario, "bun-cru")
+  const cpu = (id: string) => extraOf(results, scenario, id, "servidorCpu")
+  const p99 = (id: string) => extraOf(results, scenario, id, "p99")
+  const missing = { measured: "sem dados nesta execução", met: undefined }
+  const ourCpu = cpu("nosso")
+  const bunCpu = cpu("bun-cru")
+  const ourP99 = p99("nosso")
+  const bunP99 = p99("bun-cru")
+  return [
+    {
+      target: "Operações pequenas: op/s pelo menos 0,8× o limite do Bun",
+      ...(ours === undefined || bun === undefined ? missing : { measured: `${ratio(ours / bun)} do limite do Bun`, met: ours / bun >= 0.8 })
+    },
+    {
+      target: "Operações pequenas: CPU do servidor por operação no máximo 1,5× a do limite do Bun",
+      ...(ourCpu === undefined || bunCpu === undefined || bunCpu <= 0
+        ? missing
+        : { measured: `${ratio(ourCpu / bunCpu)} a do limite do Bun`, met: ourCpu / bunCpu <= 1.5 })
+    },
+    {
+      target: "Operações pequenas: latência p99 no máximo 2× a do limite do Bun",
+      ...(ourP99 === undefined || bunP99 === undefined || bunP99 <= 0
+        ? missing
+        : { measured: `${ratio(ourP99 / bunP99)} a do limite do Bun`, met: ourP99 / bunP99 <= 2 })
+    }
+  ]
+}
+
 export const targetRows = (results: BenchResults): ReadonlyArray<Row> => {
   const memory = extraOf(results, "downloads-simultaneos", "nosso", "memoria")
   return [
@@ -72,6 +104,7 @@ export const targetRows = (results: BenchResults): ReadonlyArray<Row> => {
       ...against(results, "baixar-varios", "lftp", "lftp", "ahead"),
       target: "5. baixar-varios de 1.000 arquivos: à frente do lftp"
     },
+    ...againstBun(results),
     {
       target: "Os dois núcleos usados onde compensa, medido antes de adotar",
       measured: "dois processos na mesma porta (`SO_REUSEPORT`) medidos: não compensou aqui (veja as mudanças medidas)",

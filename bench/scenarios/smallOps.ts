@@ -8,6 +8,7 @@ import {
   runFtpLoad,
   runSocketLoad
 } from "../load.ts"
+import { startRawBunServer } from "../peers.ts"
 import { type Contender, measureRounds, type Sample, type ScenarioResult } from "../results.ts"
 import { type Bench, FILES, SERVER_CPU, withServerCpu } from "./common.ts"
 
@@ -43,9 +44,19 @@ export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
       concurrency
     })
   const ftp = (ops: number) => runFtpLoad(bench.tmp, { port: bench.ftp.port, name: FILES.small, size, total: ops, concurrency })
+  // The limit row: what Bun itself needs per operation (started here, used only by this scenario).
+  const raw = await startRawBunServer(bench.repo, bench.serverDir, bench.tmp)
+  const bun = (ops: number) =>
+    runSocketLoad({
+      port: raw.port,
+      request: ourDownloadRequest(FILES.small),
+      accept: acceptOurDownload(size),
+      total: ops,
+      concurrency
+    })
 
   console.log(`  aquecimento: ${count(smallWarmup)} pedidos em cada servidor`)
-  for (const warm of [ours, nginx, ftp]) loadSample(await warm(smallWarmup))
+  for (const warm of [ours, nginx, ftp, bun]) loadSample(await warm(smallWarmup))
 
   const contenders: Array<Contender> = [
     {
@@ -67,6 +78,17 @@ export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
       run: () => withServerCpu(bench.nginx, async () => loadSample(await nginx(total)))
     },
     {
+      id: "bun-cru",
+      label: "Limite do Bun (servidor mínimo da op 10)",
+      role: "limite",
+      how:
+        `bench/limits/rawServer.ts: Bun.listen, open/fstat/read síncronos, uma escrita e end; sem jaula, limites, prazos, log ou Effect; ` +
+        `o mesmo gerador, ${concurrency} em voo`,
+      work: total,
+      extras: EXTRAS,
+      run: () => withServerCpu(raw, async () => loadSample(await bun(total)))
+    },
+    {
       id: "pyftpdlib",
       label: "pyftpdlib (ftplib, RETR)",
       role: "par",
@@ -76,23 +98,29 @@ export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
       run: () => withServerCpu(bench.ftp, async () => loadSample(await ftp(total)))
     }
   ]
-  return measureRounds(
-    {
-      id: "operacoes-pequenas",
-      title: `${count(total)} downloads de ${formatSize(size)}`,
-      description:
-        `${count(total)} downloads de um arquivo de ${formatSize(size)}, cada um na sua própria conexão TCP, ${concurrency} ao mesmo tempo: ` +
-        "operações por segundo. Mede o custo fixo de cada operação (aceitar, ler o pedido, abrir o arquivo, responder, fechar).",
-      rateUnit: "op/s",
-      divisor: 1,
-      notes: [
-        "Nosso servidor e nginx recebem a mesma carga do mesmo gerador (Bun, uma conexão nova por pedido, resposta conferida).",
-        "No FTP cada download precisa de uma conexão de controle, login, PASV e uma conexão de dados: é mais trabalho por operação, " +
-          "e o gerador é Python (ftplib) com threads, que também disputa a CPU.",
-        "Latências p50 e p99: do início da conexão até o fechamento, por pedido."
-      ]
-    },
-    bench.config.reps,
-    contenders
-  )
+  try {
+    return await measureRounds(
+      {
+        id: "operacoes-pequenas",
+        title: `${count(total)} downloads de ${formatSize(size)}`,
+        description:
+          `${count(total)} downloads de um arquivo de ${formatSize(size)}, cada um na sua própria conexão TCP, ${concurrency} ao mesmo tempo: ` +
+          "operações por segundo. Mede o custo fixo de cada operação (aceitar, ler o pedido, abrir o arquivo, responder, fechar).",
+        rateUnit: "op/s",
+        divisor: 1,
+        notes: [
+          "Nosso servidor e nginx recebem a mesma carga do mesmo gerador (Bun, uma conexão nova por pedido, resposta conferida).",
+          "No FTP cada download precisa de uma conexão de controle, login, PASV e uma conexão de dados: é mais trabalho por operação, " +
+            "e o gerador é Python (ftplib) com threads, que também disputa a CPU.",
+          "Latências p50 e p99: do início da conexão até o fechamento, por pedido.",
+          "O limite do Bun é um servidor mínimo da op 10 em `Bun.listen` (bench/limits/rawServer.ts), sem jaula, limites, prazos, log nem Effect: " +
+            "o que o próprio Bun precisa por operação, como o iperf3 é o limite dos arquivos grandes."
+        ]
+      },
+      bench.config.reps,
+      contenders
+    )
+  } finally {
+    await raw.daemon.stop()
+  }
 }
