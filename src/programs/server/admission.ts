@@ -1,6 +1,5 @@
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type { Connection } from "../../services/Transport.ts"
 
 export type Admission = "Admitted" | "TooManyClients" | "TooManyFromAddress"
 
@@ -8,12 +7,13 @@ export type Admission = "Admitted" | "TooManyClients" | "TooManyFromAddress"
  * Connection limits: at most `maxClients` at once, and at most
  * `maxPerAddress` from one address (0: no per-address limit, so a classroom
  * behind one NAT address is not locked out). A place is held for the
- * lifetime of the connection's scope.
+ * lifetime of the connection's scope. The address is the client's: behind a
+ * balancer, the one its PROXY header names.
  */
 export const makeAdmission = (limits: { readonly maxClients: number; readonly maxPerAddress: number }) => {
   let total = 0
   const perAddress = new Map<string, number>()
-  return (connection: Connection): Effect.Effect<Admission, never, Scope.Scope> =>
+  return (connection: { readonly address: string }): Effect.Effect<Admission, never, Scope.Scope> =>
     Effect.acquireRelease(
       Effect.sync((): Admission => {
         const fromAddress = perAddress.get(connection.address) ?? 0

@@ -1,12 +1,15 @@
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { FileStore } from "../../services/FileStore.ts"
 import { encodeStatus } from "../../domain/encode.ts"
 import { Status } from "../../domain/protocol.ts"
 import { type Connection, Transport } from "../../services/Transport.ts"
 import { makeAdmission } from "./admission.ts"
 import { ServerConfig } from "./config.ts"
-import { handleConnection } from "./connection.ts"
+import { handleConnection, serverWire } from "./connection.ts"
 import type { Collector } from "./memory.ts"
+import { acceptProxied } from "./proxied.ts"
 
 export interface ServeOptions {
   readonly port: number
@@ -32,12 +35,20 @@ export const serveFolder = (options: ServeOptions) =>
     const admit = makeAdmission({ maxClients: config.maxClients, maxPerAddress: config.maxPerAddress })
     const handle = (connection: Connection) =>
       Effect.gen(function* () {
-        const admission = yield* admit(connection)
-        if (admission === "Admitted") return yield* handleConnection(connection)
+        const started = yield* Clock.currentTimeMillis
+        const wire = serverWire(connection, config)
+        let peer = connection
+        if (config.proxyProtocol) {
+          const relayed = yield* acceptProxied(connection, wire, config)
+          if (Option.isNone(relayed)) return
+          peer = relayed.value
+        }
+        const admission = yield* admit(peer)
+        if (admission === "Admitted") return yield* handleConnection(peer, wire, started)
         // Over a limit: answered at once, where the first status is due, and closed.
         yield* Effect.ignore(connection.write(encodeStatus(Status.Error)))
         const which = admission === "TooManyClients" ? `${config.maxClients} conexões` : `${config.maxPerAddress} por endereço`
-        yield* Effect.logInfo(`${new Date().toISOString()} ${connection.remote} recusado: limite de ${which}`)
+        yield* Effect.logInfo(`${new Date().toISOString()} ${peer.remote} recusado: limite de ${which}`)
       }).pipe(Effect.ensuring(Effect.sync(() => options.collector?.connectionEnded())))
     const listen = (hostname: string) =>
       transport.serve({ hostname, port: options.port, graceMillis: options.graceMillis }, handle)
