@@ -24,6 +24,8 @@ export interface ServeOptions {
  * Serves the folder until the scope closes. Closing stops accepting, lets
  * operations in flight finish within the grace period, interrupts the rest
  * (their temporaries are removed by their own scopes) and sweeps once more.
+ * Sweeps never touch the temporaries of other live processes sharing the
+ * folder (services/files/owners.ts).
  */
 export const serveFolder = (options: ServeOptions) =>
   Effect.gen(function* () {
