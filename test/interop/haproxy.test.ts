@@ -159,8 +159,30 @@ suite("through the real HAProxy, three instances on one folder", () => {
     expect(await temporariesIn(shared)).toEqual([])
   }, 60_000)
 
-  test("concurrent uploads of one name from many clients leave exactly one whole version and no temporary", async () => {
+  test("concurrent uploads of one name from many clients leave exactly one whole version and no temporary; listings and op 50 meanwhile see whole versions only", async () => {
     const versions = Array.from({ length: 24 }, (_, i) => seededBytes(200 * 1024 + i, 300 + i))
+    const sizes = new Set(versions.map((bytes) => String(bytes.length)))
+    const whole = new Set(versions.map(hexOf))
+    let uploading = true
+    const observed = { listings: 0, fetched: 0 }
+    // Readers on other instances while the uploads go on: every version they see is whole.
+    const readers = (async () => {
+      while (uploading) {
+        const { entries } = ok(await client(list))
+        for (const entry of entries) {
+          expect(entry.nome.startsWith(".")).toBe(false)
+          if (entry.nome === "disputado.bin") expect(sizes.has(entry.tamanho)).toBe(true)
+        }
+        observed.listings++
+        await fs.rm(path.join(clientDir, "disputado.bin"), { force: true })
+        ok(await client(downloadMany("disputado.*")))
+        const got = await fs.readFile(path.join(clientDir, "disputado.bin")).catch(() => undefined)
+        if (got !== undefined) {
+          expect(whole.has(hexOf(got))).toBe(true)
+          observed.fetched++
+        }
+      }
+    })()
     const replies = await Promise.all(
       versions.map((bytes, i) =>
         rawSend(front, bytesOf(encodeRequest({ _tag: "Upload", name: "disputado.bin" }), u32(bytes.length), bytes), {
@@ -169,6 +191,9 @@ suite("through the real HAProxy, three instances on one folder", () => {
         })
       )
     )
+    uploading = false
+    await readers
+    expect(observed.listings).toBeGreaterThan(0)
     expect(replies.map(({ reply, timedOut }) => ({ reply: hexOf(reply), timedOut }))).toEqual(
       versions.map(() => ({ reply: "0000", timedOut: false }))
     )
