@@ -31,6 +31,7 @@ const start = async (options: TestServerOptions = {}) => {
 }
 
 const client = (address: string, port = 40000) => ({ address, port })
+const utf8Of = (text: string) => new TextEncoder().encode(text)
 const v1 = (address: string, port = 40000) => encodeProxyV1(client(address, port), client("127.0.0.1", 20000))
 const v2 = (address: string, port = 40000) =>
   encodeProxyV2({ source: client(address, port), destination: client(address.includes(":") ? "::1" : "127.0.0.1", 20000) })
@@ -148,3 +149,20 @@ describe("--max-por-ip counts the relayed client, not the balancer", () => {
     expect(await waitFor(async () => (await readdir(s.serverDir)).every((name) => !name.startsWith(".envio-")))).toBe(true)
   })
 })
+
+describe("--max-clientes counts a connection from the moment it is accepted, before its header", () => {
+  test("one connection still sending its header fills a limit of 1: the next is answered 01 at once", async () => {
+    const s = await start({ settings: { maxClients: 1 } })
+    const waiting = await holdOpen(s.port, utf8Of("PROXY TCP4 192.0.2.1"))
+    try {
+      await Bun.sleep(50)
+      const next = await rawSend(s.port, bytesOf(v2("192.0.2.2"), DOWNLOAD_A), { limitMillis: 3_000 })
+      expect(hexOf(next.reply)).toBe("01")
+      expect(await logLine(s, "recusado: limite de 1 conexões")).toBe(true)
+    } finally {
+      waiting.socket.destroy()
+    }
+    expect(await waitFor(async () => hexOf((await rawSend(s.port, bytesOf(v2("192.0.2.2"), DOWNLOAD_A))).reply) === A_REPLY)).toBe(true)
+  })
+})
+

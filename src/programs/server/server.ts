@@ -38,6 +38,13 @@ export const serveFolder = (options: ServeOptions) =>
     const handle = (connection: Connection) =>
       Effect.gen(function* () {
         const started = yield* Clock.currentTimeMillis
+        // Over a limit: answered at once, where the first status is due, and closed.
+        const refuse = (peer: Connection, which: string) =>
+          Effect.zipRight(
+            Effect.ignore(connection.write(encodeStatus(Status.Error))),
+            Effect.logInfo(`${new Date().toISOString()} ${peer.remote} recusado: limite de ${which}`)
+          )
+        if ((yield* admit.place()) !== "Admitted") return yield* refuse(connection, `${config.maxClients} conexões`)
         const wire = serverWire(connection, config)
         let peer = connection
         if (config.proxyProtocol) {
@@ -45,12 +52,10 @@ export const serveFolder = (options: ServeOptions) =>
           if (Option.isNone(relayed)) return
           peer = relayed.value
         }
-        const admission = yield* admit(peer)
-        if (admission === "Admitted") return yield* handleConnection(peer, wire, started)
-        // Over a limit: answered at once, where the first status is due, and closed.
-        yield* Effect.ignore(connection.write(encodeStatus(Status.Error)))
-        const which = admission === "TooManyClients" ? `${config.maxClients} conexões` : `${config.maxPerAddress} por endereço`
-        yield* Effect.logInfo(`${new Date().toISOString()} ${peer.remote} recusado: limite de ${which}`)
+        if ((yield* admit.fromAddress(peer.address)) !== "Admitted") {
+          return yield* refuse(peer, `${config.maxPerAddress} por endereço`)
+        }
+        return yield* handleConnection(peer, wire, started)
       }).pipe(Effect.ensuring(Effect.sync(() => options.collector?.connectionEnded())))
     const listen = (hostname: string) =>
       transport.serve({ hostname, port: options.port, graceMillis: options.graceMillis }, handle)
