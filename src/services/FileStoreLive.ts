@@ -72,7 +72,7 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
         let committed = false
         // Released after the temporary is closed and removed or renamed (finalizers run in reverse).
         yield* Effect.acquireRelease(
-          Effect.sync(() => owner.hold()),
+          attemptSync(name, () => owner.hold()),
           (release) => Effect.sync(release)
         )
         const handle = yield* Effect.acquireRelease(

@@ -3,6 +3,7 @@ import * as fs from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { Effect, Either } from "effect"
+import { FileFailure } from "../../src/domain/errors.ts"
 import { makeFileStore } from "../../src/services/FileStoreLive.ts"
 import {
   type Machine,
@@ -13,7 +14,7 @@ import {
   sweepAbandoned,
   thisMachine
 } from "../../src/services/files/owners.ts"
-import { run } from "../support/effect.ts"
+import { failureOf, run, runExit } from "../support/effect.ts"
 
 /**
  * Temporaries of several server processes on one folder: who owns each one,
@@ -224,3 +225,22 @@ describe("two stores on one folder, as two server processes", () => {
     }
   })
 })
+
+describe("when the mark cannot be written", () => {
+  test("the upload fails as a FileFailure before any temporary exists, and the next one tries again", async () => {
+    await fs.writeFile(path.join(root, MARKS_FOLDER), "not a folder")
+    const store = await run(makeFileStore(root))
+    const exit = await runExit(store.createAtomic("x.txt"))
+    expect(failureOf(exit)).toBeInstanceOf(FileFailure)
+    expect((await fs.readdir(root)).sort()).toEqual([MARKS_FOLDER])
+    await fs.rm(path.join(root, MARKS_FOLDER))
+    await run(
+      Effect.gen(function* () {
+        const file = yield* store.createAtomic("x.txt")
+        yield* file.commit
+      })
+    )
+    expect((await fs.readdir(root)).sort()).toEqual(["x.txt"])
+  })
+})
+

@@ -95,7 +95,8 @@ export interface Instance {
   /**
    * A temporary is about to be created: the mark exists and is kept fresh
    * until every hold is released (call the function returned, once, after
-   * the temporary is gone or renamed).
+   * the temporary is gone or renamed). Throws, holding nothing, when the
+   * mark cannot be written.
    */
   readonly hold: () => () => void
   /** The mark's modification time after refreshing it, in the file system's clock (made and removed if not held). */
@@ -141,8 +142,9 @@ export const makeInstance = (root: string, options: InstanceOptions = {}): Insta
     id,
     temporaryName: () => `${TEMP_PREFIX}${id}${randomBytes(8).toString("hex")}${TEMP_SUFFIX}`,
     hold: () => {
+      // First the mark (which may fail: a full or read-only disk), then the count.
+      if (holds === 0) touch()
       if (holds++ === 0) {
-        touch()
         timer = setInterval(() => {
           try {
             touch()
