@@ -26,6 +26,10 @@ import * as path from "node:path"
  * A temporary without an instance in its name (from an older version) is
  * deleted only when the file itself has not been written for `STALE_MILLIS`.
  *
+ * The bound is long next to the refresh so that a busy machine, or an NFS
+ * client's attribute cache (it may show a modification time up to a minute
+ * old by default), never makes a live mark look stale.
+ *
  * So a live instance's temporaries are never touched unless it stops
  * refreshing for minutes (a process frozen with SIGSTOP, a suspended VM):
  * then its uploads in flight fail when they try to publish (the rename finds
