@@ -118,6 +118,13 @@ describe("refused without being served, and logged", () => {
   test("the header's bytes count toward the request deadline: a slow header leaves less time for the request", async () => {
     const s = await start({ timeoutSeconds: 1 })
     // Each half alone fits in the deadline; together they do not.
+    const quick = v2("198.51.100.1")
+    const alone = await rawSend(s.port, bytesOf(quick, DOWNLOAD_A), {
+      pieces: [quick, ...piecesOf(DOWNLOAD_A, 3)],
+      pauseMillis: 170,
+      limitMillis: 4_000
+    })
+    expect(hexOf(alone.reply)).toBe(A_REPLY)
     const header = v2("198.51.100.2")
     const { reply } = await rawSend(s.port, bytesOf(header, DOWNLOAD_A), {
       pieces: [...piecesOf(header, 7), ...piecesOf(DOWNLOAD_A, 3)],
