@@ -1,5 +1,5 @@
 import * as Either from "effect/Either"
-import { type Cidr, LOOPBACK, LOOPBACK_TEXT, parseCidr } from "../../domain/cidr.ts"
+import { type Cidr, LOOPBACK_TEXT, parseCidr } from "../../domain/cidr.ts"
 import { DEFAULT_PORT, MAX_U32 } from "../../domain/protocol.ts"
 
 export interface ServerArgs {
