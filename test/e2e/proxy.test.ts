@@ -111,7 +111,8 @@ describe("refused without being served, and logged", () => {
     expect(millis).toBeGreaterThan(900)
     // The idle deadline (the same 1 s) may fire first: either way nothing was served.
     expect(
-      await waitFor(() => s.logs.some((line) => /recusado: sem cabeçalho PROXY válido: (o pedido não chegou inteiro|nada se moveu por) 1 s/.test(line)))
+      await waitFor(() => s.logs.some((line) => /recusado: sem cabeçalho PROXY válido: (o pedido não chegou inteiro em|nada se moveu por) 1 s/.test(line))),
+      s.logs.join("\n")
     ).toBe(true)
   })
 
