@@ -15,6 +15,7 @@ import {
   thisMachine
 } from "../../src/services/files/owners.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
+import { waitFor } from "../support/hostile.ts"
 
 /**
  * Temporaries of several server processes on one folder: who owns each one,
@@ -74,8 +75,7 @@ describe("names and marks", () => {
     const mark = path.join(MARKS_FOLDER, instance.id)
     await backdate(mark, 60_000)
     const old = (await fs.stat(path.join(root, mark))).mtimeMs
-    await Bun.sleep(150)
-    expect((await fs.stat(path.join(root, mark))).mtimeMs).toBeGreaterThan(old + 50_000)
+    expect(await waitFor(async () => (await fs.stat(path.join(root, mark))).mtimeMs > old + 50_000, 3_000)).toBe(true)
     const content = JSON.parse(await fs.readFile(path.join(root, mark), "utf8"))
     expect(content).toEqual({ ...thisMachine(), pid: process.pid })
     first()
@@ -89,7 +89,7 @@ describe("names and marks", () => {
     const instance = makeInstance(root, { refreshMillis: 30 })
     const release = instance.hold()
     await fs.rm(path.join(root, MARKS_FOLDER), { recursive: true })
-    await Bun.sleep(120)
+    expect(await waitFor(async () => (await marks()).includes(instance.id), 3_000)).toBe(true)
     expect(await marks()).toEqual([instance.id])
     release()
   })
