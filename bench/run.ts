@@ -13,6 +13,7 @@ import { bigUpload } from "./scenarios/bigUpload.ts"
 import type { Bench } from "./scenarios/common.ts"
 import { fanout } from "./scenarios/fanout.ts"
 import { many } from "./scenarios/many.ts"
+import { scaleOutFanout, scaleOutSmall } from "./scenarios/scaleOut.ts"
 import { smallOps } from "./scenarios/smallOps.ts"
 import { startup, type StartupResult } from "./scenarios/startup.ts"
 import { interrupt, machineBusy, stopAll, wasInterrupted } from "./system.ts"
@@ -43,7 +44,9 @@ const SCENARIOS: ReadonlyArray<{ readonly title: string; readonly run: (bench: B
   { title: "Upload de um arquivo grande", run: bigUpload },
   { title: "Muitos downloads pequenos", run: smallOps },
   { title: "Downloads simultâneos", run: fanout },
-  { title: "baixar-varios", run: many }
+  { title: "baixar-varios", run: many },
+  { title: "Várias instâncias atrás do HAProxy: downloads pequenos", run: scaleOutSmall },
+  { title: "Várias instâncias atrás do HAProxy: downloads simultâneos", run: scaleOutFanout }
 ]
 
 const parseArgs = (argv: ReadonlyArray<string>): BenchConfig | "help" | "report" => {

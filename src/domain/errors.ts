@@ -11,6 +11,7 @@ export type ViolationReason =
   | "InvalidListing"
   | "UnexpectedName"
   | "Truncated"
+  | "BadProxyHeader"
 
 /** The peer sent bytes that do not follow the protocol. */
 export class ProtocolViolation extends Data.TaggedError("ProtocolViolation")<{

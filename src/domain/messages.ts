@@ -1,3 +1,5 @@
+import type { ProxyHeader } from "./proxyHeader.ts"
+
 /** The messages of the protocol, as values. */
 
 export type Request =
@@ -9,8 +11,12 @@ export type Request =
 
 export type RequestTag = Request["_tag"]
 
-/** Events the server decodes from a client's stream. */
+/**
+ * Events the server decodes from a client's stream. `Proxy` comes first, and
+ * only, when the server runs behind a balancer (PROXY protocol).
+ */
 export type ClientEvent =
+  | { readonly _tag: "Proxy"; readonly header: ProxyHeader }
   | { readonly _tag: "Request"; readonly request: Request }
   | { readonly _tag: "Size"; readonly size: number }
   | { readonly _tag: "Data"; readonly bytes: Uint8Array }

@@ -75,7 +75,11 @@ export interface FileStoreService {
   readonly adoptAsPartial: (name: string) => Effect.Effect<void, FileFailure>
   /** Bytes an unprivileged writer can still store in the folder's file system. */
   readonly freeSpace: Effect.Effect<number, FileFailure>
-  /** Removes temporaries left by an earlier run that was killed; returns how many. */
+  /**
+   * Removes the temporaries whose writer is gone (a run that was killed, here
+   * or on another machine sharing the folder), never one a live process is
+   * writing (see files/owners.ts); returns how many.
+   */
   readonly sweepTemporaries: Effect.Effect<number, FileFailure>
 }
 

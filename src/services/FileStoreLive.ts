@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto"
 import { closeSync, constants, lstatSync, renameSync, rmSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
@@ -11,7 +10,8 @@ import { type AtomicFile, FileStore, type FileStoreService, type PartialFile } f
 import { attempt, attemptSync, failure, reasonOf } from "./files/failures.ts"
 import { checkLengths, type Folder, openParent, refuseDirectory, removeCreated } from "./files/folders.ts"
 import { closeQuietly, openInside, readable } from "./files/reading.ts"
-import { listFiles, sweepTemporaries, TEMP_PREFIX, TEMP_SUFFIX } from "./files/walking.ts"
+import { makeInstance, sweepAbandoned } from "./files/owners.ts"
+import { listFiles } from "./files/walking.ts"
 import { appender } from "./files/writing.ts"
 
 /** The live store: a folder on disk, with the path jail of `files/reading.ts` on every read. */
@@ -23,6 +23,10 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
     })
 
     const baseOf = (name: string) => path.basename(name)
+
+    // Names this store's temporaries and, while any is open, marks them as
+    // live for other server processes sharing the folder (files/owners.ts).
+    const owner = makeInstance(root)
 
     /** The parent folder of `name`, opened and verified, held for the scope. */
     const parentFor = (name: string, create: boolean) =>
@@ -64,12 +68,29 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
     const createAtomic = (name: string) =>
       Effect.gen(function* () {
         const parent = yield* parentFor(name, true)
-        const temp = `${TEMP_PREFIX}${randomBytes(8).toString("hex")}${TEMP_SUFFIX}`
+        let temp = ""
         let committed = false
+        // Released after the temporary is closed and removed or renamed (finalizers run in reverse).
+        yield* Effect.acquireRelease(
+          attemptSync(name, () => owner.hold()),
+          (release) => Effect.sync(release)
+        )
         const handle = yield* Effect.acquireRelease(
-          attempt(name, () =>
-            fs.open(parent.at(temp), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
-          ),
+          attempt(name, async () => {
+            // O_EXCL: a temporary is never shared, even if two names ever collided (then a new one is drawn).
+            for (let tries = 1; ; tries++) {
+              temp = owner.temporaryName()
+              try {
+                return await fs.open(
+                  parent.at(temp),
+                  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+                  0o644
+                )
+              } catch (error) {
+                if ((error as { code?: string }).code !== "EEXIST" || tries >= 3) throw error
+              }
+            }
+          }),
           (handle) =>
             closeHandle(handle).pipe(
               Effect.zipRight(
@@ -177,7 +198,7 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
             })
           )
         ),
-      sweepTemporaries: attempt(root, () => sweepTemporaries(root))
+      sweepTemporaries: attempt(root, () => sweepAbandoned(root, owner))
     } satisfies FileStoreService
   })
 

@@ -9,6 +9,7 @@ import type { ByteSink } from "../../src/services/ByteSink.ts"
 import type { ByteSource } from "../../src/services/ByteSource.ts"
 import type { FileStoreService, ReadableFile } from "../../src/services/FileStore.ts"
 import { makeFileStore } from "../../src/services/FileStoreLive.ts"
+import { MARKS_FOLDER, STALE_MILLIS } from "../../src/services/files/owners.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
 import { concatBytes, seededBytes } from "./random.ts"
 
@@ -87,11 +88,16 @@ const reasonOf = (exit: Exit.Exit<unknown, unknown>): FileFailureReason => {
   return (error as FileFailure).reason
 }
 
-/** Every entry under a folder, recursively, as relative paths (symlinks not followed). */
+/**
+ * Every entry under a folder, recursively, as relative paths (symlinks not
+ * followed); the store's mark of a live writer (`.instancias/`, see
+ * test/services/owners.test.ts) is left out.
+ */
 const tree = async (dir: string): Promise<Array<string>> => {
   const found: Array<string> = []
   const walk = async (current: string, prefix: string) => {
     for (const entry of await fs.readdir(current, { withFileTypes: true })) {
+      if (prefix === "" && entry.name === MARKS_FOLDER) continue
       found.push(prefix + entry.name)
       if (entry.isDirectory()) await walk(path.join(current, entry.name), `${prefix}${entry.name}/`)
     }
@@ -369,7 +375,7 @@ describe("createAtomic", () => {
         yield* append(file, utf8("world"))
         yield* Effect.promise(async () => {
           expect(await exists(path.join(root, "up.txt"))).toBe(false)
-          const entries = await fs.readdir(root)
+          const entries = await tree(root)
           expect(entries.length).toBe(1)
           expect(entries[0]).toMatch(TEMP)
         })
@@ -775,7 +781,10 @@ describe("openPartial", () => {
 })
 
 describe("sweepTemporaries", () => {
-  test("removes .envio-*.tmp files recursively, returns the count, leaves everything else alone", async () => {
+  // Temporaries of an older version carry no owner: they are swept once not written for the stale bound.
+  const longAgo = new Date(Date.now() - 2 * STALE_MILLIS)
+
+  test("removes old ownerless .envio-*.tmp files recursively, returns the count, leaves everything else alone", async () => {
     const temporaries = [".envio-a.tmp", "sub/.envio-b.tmp", ".hidden/.envio-c.tmp", "sub/deeper/.envio-0123456789abcdef.tmp"]
     const kept = [
       ".envio-notmp",
@@ -789,8 +798,12 @@ describe("sweepTemporaries", () => {
       "f.bin.parcial"
     ]
     for (const name of [...temporaries, ...kept]) await put(name, "x")
+    for (const name of [...temporaries, ...kept]) await fs.utimes(path.join(root, name), longAgo, longAgo)
+    // A fresh ownerless temporary may belong to a live older server: kept.
+    await put("sub/.envio-fresh.tmp", "x")
     await fs.mkdir(path.join(root, ".envio-dir.tmp"))
     await fs.writeFile(path.join(outside, ".envio-z.tmp"), "outside")
+    await fs.utimes(path.join(outside, ".envio-z.tmp"), longAgo, longAgo)
     await fs.symlink(outside, path.join(root, "link"))
     await fs.symlink(path.join(outside, ".envio-z.tmp"), path.join(root, ".envio-link.tmp"))
     const before = await tree(root)
@@ -801,15 +814,17 @@ describe("sweepTemporaries", () => {
     expect(await run(store.sweepTemporaries)).toBe(0)
   })
 
-  test("sweeps a temporary left by an uncommitted createAtomic", async () => {
+  test("never removes a temporary this store is writing; the scope removes it when the upload is abandoned", async () => {
     const swept = await run(
       Effect.gen(function* () {
         const file = yield* store.createAtomic("pending.txt")
         yield* append(file, utf8("abc"))
-        return yield* store.sweepTemporaries
+        const during = yield* store.sweepTemporaries
+        const names = yield* Effect.promise(() => fs.readdir(root))
+        return { during, temporaries: names.filter((name) => name.startsWith(".envio-")).length }
       })
     )
-    expect(swept).toBe(1)
+    expect(swept).toEqual({ during: 0, temporaries: 1 })
     expect(await tree(root)).toEqual([])
   })
 })

@@ -1,5 +1,6 @@
 import type { Subprocess } from "bun"
 import { createHash } from "node:crypto"
+import * as net from "node:net"
 import { readdirSync, readFileSync } from "node:fs"
 import * as path from "node:path"
 import { CLIENT_MAIN, ROOT } from "../client/cli.ts"
@@ -24,6 +25,11 @@ export class Lines {
       for await (const chunk of stream) this.text += decoder.decode(chunk, { stream: true })
       this.text += decoder.decode()
     })().catch(() => {})
+  }
+
+  /** The lines written so far. */
+  lines(): ReadonlyArray<string> {
+    return this.text.split("\n").filter((line) => line !== "")
   }
 
   async waitFor(pattern: RegExp, millis: number, from = 0): Promise<RegExpMatchArray> {
@@ -160,4 +166,51 @@ export const randomBytes = (length: number, seed: number) => {
     out[i] = x & 0xff
   }
   return out
+}
+
+/** A TCP port free on 127.0.0.1 right now (bound and released). */
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const probe = net.createServer()
+    probe.once("error", reject)
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address()
+      probe.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))))
+    })
+  })
+
+export interface Instance {
+  readonly port: number
+  readonly process: Subprocess<"ignore", "pipe", "pipe">
+  readonly stdout: Lines
+  readonly stderr: Lines
+}
+
+/** Starts the real server on 127.0.0.1:`port` and waits until it listens. */
+export const startInstance = async (port: number, args: ReadonlyArray<string>): Promise<Instance> => {
+  const child = Bun.spawn([process.execPath, SERVER_MAIN, String(port), ...args], {
+    cwd: ROOT,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe"
+  })
+  const instance = { port, process: child, stdout: new Lines(child.stdout), stderr: new Lines(child.stderr) }
+  try {
+    await instance.stdout.waitFor(/escutando na porta TCP \d+/, 20_000)
+  } catch (error) {
+    child.kill("SIGKILL")
+    throw new Error(`${String(error)}\nstderr:\n${instance.stderr.text}`)
+  }
+  return instance
+}
+
+/** Stops a process by its pid: SIGTERM, then SIGKILL if it is still there after `millis`. */
+export const stop = async (child: Subprocess, millis = 5_000) => {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  child.kill("SIGTERM")
+  const late = await Promise.race([child.exited.then(() => false), Bun.sleep(millis).then(() => true)])
+  if (late) {
+    child.kill("SIGKILL")
+    await child.exited
+  }
 }

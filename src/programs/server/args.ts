@@ -1,4 +1,5 @@
 import * as Either from "effect/Either"
+import { type Cidr, LOOPBACK_TEXT, parseCidr } from "../../domain/cidr.ts"
 import { DEFAULT_PORT, MAX_U32 } from "../../domain/protocol.ts"
 
 export interface ServerArgs {
@@ -9,6 +10,9 @@ export interface ServerArgs {
   readonly maxPerAddress: number
   readonly readOnly: boolean
   readonly maxUploadBytes: number | undefined
+  readonly proxyProtocol: boolean
+  /** Undefined: not given (loopback). */
+  readonly trustedProxies: ReadonlyArray<Cidr> | undefined
 }
 
 export const SERVER_USAGE = `Uso: bun run servidor [PORTA] [opções]
@@ -29,6 +33,13 @@ endereços IPv4 e IPv6 da máquina.
   --tamanho-maximo BYTES   recusa uploads maiores que isso antes de gravar
                            qualquer dado (uploads maiores que o espaço livre
                            em disco são sempre recusados)
+  --protocolo-proxy        atrás de um balanceador (HAProxy e outros): toda
+                           conexão começa com um cabeçalho PROXY v1 ou v2, e o
+                           endereço do cliente é o que ele traz (no log e no
+                           --max-por-ip); conexão sem cabeçalho válido é fechada
+  --proxies-confiaveis CIDR[,CIDR...]
+                           de onde o cabeçalho PROXY é aceito (padrão:
+                           ${LOOPBACK_TEXT.join(",")}); pode repetir a opção
   --ajuda, -h              mostra esta ajuda
 
 Ctrl+C ou SIGTERM encerram: novas conexões são recusadas e as operações em
@@ -67,6 +78,16 @@ const VALUED: Record<string, (text: string, args: Mutable<ServerArgs>) => Either
     Either.map(parseCount("--max-clientes", 1, 100_000)(text), (value) => void (args.maxClients = value)),
   "--max-por-ip": (text, args) =>
     Either.map(parseCount("--max-por-ip", 0, 100_000)(text), (value) => void (args.maxPerAddress = value)),
+  "--proxies-confiaveis": (text, args) => {
+    const blocks: Array<Cidr> = [...(args.trustedProxies ?? [])]
+    for (const part of text.split(",")) {
+      const parsed = parseCidr(part.trim())
+      if (Either.isLeft(parsed)) return Either.left(`--proxies-confiaveis: ${parsed.left}`)
+      blocks.push(parsed.right)
+    }
+    args.trustedProxies = blocks
+    return Either.right(undefined)
+  },
   "--tamanho-maximo": (text, args) =>
     Either.map(parseCount("--tamanho-maximo", 0, MAX_U32)(text), (value) => void (args.maxUploadBytes = value))
 }
@@ -81,7 +102,9 @@ export const parseServerArgs = (argv: ReadonlyArray<string>): Either.Either<Pars
     maxClients: 256,
     maxPerAddress: 0,
     readOnly: false,
-    maxUploadBytes: undefined
+    maxUploadBytes: undefined,
+    proxyProtocol: false,
+    trustedProxies: undefined
   }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
@@ -94,6 +117,8 @@ export const parseServerArgs = (argv: ReadonlyArray<string>): Either.Either<Pars
       if (Either.isLeft(applied)) return Either.left(applied.left)
     } else if (arg === "--somente-leitura") {
       args.readOnly = true
+    } else if (arg === "--protocolo-proxy") {
+      args.proxyProtocol = true
     } else if (arg.startsWith("-")) {
       return Either.left(`opção desconhecida: ${arg}`)
     } else if (port === undefined) {
@@ -103,6 +128,9 @@ export const parseServerArgs = (argv: ReadonlyArray<string>): Either.Either<Pars
     } else {
       return Either.left(`argumento a mais: "${arg}"`)
     }
+  }
+  if (args.trustedProxies !== undefined && !args.proxyProtocol) {
+    return Either.left("--proxies-confiaveis só vale com --protocolo-proxy")
   }
   return Either.right({ _tag: "Run", args: { ...args, port: port ?? DEFAULT_PORT } })
 }

@@ -1,4 +1,5 @@
 import * as Context from "effect/Context"
+import { type Cidr, LOOPBACK } from "../../domain/cidr.ts"
 import { MAX_MANY_MATCHES } from "../../domain/protocol.ts"
 
 export interface ServerSettings {
@@ -16,6 +17,10 @@ export interface ServerSettings {
   readonly readOnly: boolean
   /** Largest upload accepted, in bytes; undefined means only the protocol's 4 GiB limit. */
   readonly maxUploadBytes: number | undefined
+  /** Behind a balancer: every connection starts with a PROXY header (v1 or v2). */
+  readonly proxyProtocol: boolean
+  /** Where a PROXY header is accepted from; a connection from anywhere else is closed. */
+  readonly trustedProxies: ReadonlyArray<Cidr>
 }
 
 export const defaultSettings = (timeoutSeconds: number): ServerSettings => ({
@@ -25,7 +30,9 @@ export const defaultSettings = (timeoutSeconds: number): ServerSettings => ({
   maxClients: 256,
   maxPerAddress: 0,
   readOnly: false,
-  maxUploadBytes: undefined
+  maxUploadBytes: undefined,
+  proxyProtocol: false,
+  trustedProxies: LOOPBACK
 })
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {}

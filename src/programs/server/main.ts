@@ -4,6 +4,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import { LOOPBACK } from "../../domain/cidr.ts"
 import { BunTransportLive } from "../../services/BunTransport.ts"
 import { FileStore } from "../../services/FileStore.ts"
 import { FileStoreLive } from "../../services/FileStoreLive.ts"
@@ -31,6 +32,10 @@ const program = (args: ServerArgs) =>
         (args.readOnly ? "; somente leitura" : "") +
         (args.maxUploadBytes !== undefined ? `; uploads até ${args.maxUploadBytes} bytes` : "")
     )
+    if (args.proxyProtocol) {
+      const trusted = (args.trustedProxies ?? LOOPBACK).map((block) => block.text).join(", ")
+      yield* Console.log(`Protocolo PROXY (v1 e v2) exigido em toda conexão; aceito só de: ${trusted}`)
+    }
     yield* Console.log("Ctrl+C para encerrar.")
     yield* Effect.addFinalizer(() => Console.log("Encerrando: novas conexões recusadas, aguardando operações em andamento..."))
     return yield* Effect.never
@@ -53,7 +58,9 @@ if (Either.isLeft(parsed)) {
       maxClients: args.maxClients,
       maxPerAddress: args.maxPerAddress,
       readOnly: args.readOnly,
-      maxUploadBytes: args.maxUploadBytes
+      maxUploadBytes: args.maxUploadBytes,
+      proxyProtocol: args.proxyProtocol,
+      trustedProxies: args.trustedProxies ?? LOOPBACK
     }),
     PlainLogger
   )

@@ -1,12 +1,15 @@
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { FileStore } from "../../services/FileStore.ts"
 import { encodeStatus } from "../../domain/encode.ts"
 import { Status } from "../../domain/protocol.ts"
 import { type Connection, Transport } from "../../services/Transport.ts"
 import { makeAdmission } from "./admission.ts"
 import { ServerConfig } from "./config.ts"
-import { handleConnection } from "./connection.ts"
+import { handleConnection, serverWire } from "./connection.ts"
 import type { Collector } from "./memory.ts"
+import { acceptProxied } from "./proxied.ts"
 
 export interface ServeOptions {
   readonly port: number
@@ -21,6 +24,8 @@ export interface ServeOptions {
  * Serves the folder until the scope closes. Closing stops accepting, lets
  * operations in flight finish within the grace period, interrupts the rest
  * (their temporaries are removed by their own scopes) and sweeps once more.
+ * Sweeps never touch the temporaries of other live processes sharing the
+ * folder (services/files/owners.ts).
  */
 export const serveFolder = (options: ServeOptions) =>
   Effect.gen(function* () {
@@ -32,12 +37,25 @@ export const serveFolder = (options: ServeOptions) =>
     const admit = makeAdmission({ maxClients: config.maxClients, maxPerAddress: config.maxPerAddress })
     const handle = (connection: Connection) =>
       Effect.gen(function* () {
-        const admission = yield* admit(connection)
-        if (admission === "Admitted") return yield* handleConnection(connection)
+        const started = yield* Clock.currentTimeMillis
         // Over a limit: answered at once, where the first status is due, and closed.
-        yield* Effect.ignore(connection.write(encodeStatus(Status.Error)))
-        const which = admission === "TooManyClients" ? `${config.maxClients} conexões` : `${config.maxPerAddress} por endereço`
-        yield* Effect.logInfo(`${new Date().toISOString()} ${connection.remote} recusado: limite de ${which}`)
+        const refuse = (peer: Connection, which: string) =>
+          Effect.zipRight(
+            Effect.ignore(connection.write(encodeStatus(Status.Error))),
+            Effect.logInfo(`${new Date().toISOString()} ${peer.remote} recusado: limite de ${which}`)
+          )
+        if ((yield* admit.place()) !== "Admitted") return yield* refuse(connection, `${config.maxClients} conexões`)
+        const wire = serverWire(connection, config)
+        let peer = connection
+        if (config.proxyProtocol) {
+          const relayed = yield* acceptProxied(connection, wire, config)
+          if (Option.isNone(relayed)) return
+          peer = relayed.value
+        }
+        if ((yield* admit.fromAddress(peer.address)) !== "Admitted") {
+          return yield* refuse(peer, `${config.maxPerAddress} por endereço`)
+        }
+        return yield* handleConnection(peer, wire, started)
       }).pipe(Effect.ensuring(Effect.sync(() => options.collector?.connectionEnded())))
     const listen = (hostname: string) =>
       transport.serve({ hostname, port: options.port, graceMillis: options.graceMillis }, handle)

@@ -4,10 +4,6 @@ import { byName } from "../../domain/listing.ts"
 import { isValidName } from "../../domain/names.ts"
 import type { StoredFile } from "../FileStore.ts"
 
-/** Hidden, so never listed or served; recognizable, so a later run can sweep it. */
-export const TEMP_PREFIX = ".envio-"
-export const TEMP_SUFFIX = ".tmp"
-
 /**
  * Every regular file under `root`, recursively, with `/`-separated names:
  * hidden entries, temporaries, names the rules refuse and symlinks left out;
@@ -31,21 +27,4 @@ export const listFiles = async (root: string): Promise<Array<StoredFile>> => {
   }
   await walk(root, "")
   return found.sort((a, b) => byName({ nome: a.name }, { nome: b.name }))
-}
-
-/** Removes the temporaries a killed run left behind; returns how many. */
-export const sweepTemporaries = async (root: string): Promise<number> => {
-  let removed = 0
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name)
-      if (entry.isDirectory()) await walk(full)
-      else if (entry.isFile() && entry.name.startsWith(TEMP_PREFIX) && entry.name.endsWith(TEMP_SUFFIX)) {
-        await fs.rm(full, { force: true })
-        removed++
-      }
-    }
-  }
-  await walk(root)
-  return removed
 }

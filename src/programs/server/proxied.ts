@@ -1,0 +1,44 @@
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import { contains } from "../../domain/cidr.ts"
+import { describeFailure } from "../../domain/describe.ts"
+import { parseIp } from "../../domain/ipAddress.ts"
+import type { ClientEvent } from "../../domain/messages.ts"
+import { peerOf } from "../../domain/proxyHeader.ts"
+import type { Connection } from "../../services/Transport.ts"
+import type { Wire } from "../wire.ts"
+import type { ServerSettings } from "./config.ts"
+
+/**
+ * Behind a balancer (`--protocolo-proxy`): every connection must come from a
+ * trusted proxy and start with a PROXY header, read within the request
+ * deadline (the request that follows gets what is left of it). The
+ * connection is then served as the client the header names: its address is
+ * the one the log, the per-address limit and the rest see. Anything else is
+ * logged and closed without a byte: the specification asks receivers to
+ * abort, so the sender notices, and not to guess whether a header is there.
+ *
+ * None: refused. `own` is where the connection really comes from.
+ */
+export const acceptProxied = (
+  connection: Connection,
+  wire: Wire<ClientEvent>,
+  config: Pick<ServerSettings, "trustedProxies" | "requestSeconds">
+): Effect.Effect<Option.Option<Connection>> =>
+  Effect.gen(function* () {
+    const refuse = (why: string) =>
+      Effect.as(
+        Effect.logInfo(`${new Date().toISOString()} ${connection.remote} recusado: ${why}`),
+        Option.none<Connection>()
+      )
+    const own = parseIp(connection.address)
+    if (own === undefined || !config.trustedProxies.some((block) => contains(block, own))) {
+      return yield* refuse("não é um proxy confiável (--proxies-confiaveis)")
+    }
+    const first = yield* Effect.either(wire.nextWithin("Request", config.requestSeconds))
+    if (Either.isLeft(first)) return yield* refuse(`sem cabeçalho PROXY válido: ${describeFailure(first.left)}`)
+    const event = first.right
+    if (event._tag !== "Proxy") return yield* Effect.dieMessage("the PROXY header always comes first")
+    return Option.some({ ...connection, ...peerOf(event.header, connection) })
+  })

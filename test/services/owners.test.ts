@@ -1,0 +1,246 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test"
+import * as fs from "node:fs/promises"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
+import { Effect, Either } from "effect"
+import { FileFailure } from "../../src/domain/errors.ts"
+import { makeFileStore } from "../../src/services/FileStoreLive.ts"
+import {
+  type Machine,
+  MARKS_FOLDER,
+  makeInstance,
+  ownerOf,
+  STALE_MILLIS,
+  sweepAbandoned,
+  thisMachine
+} from "../../src/services/files/owners.ts"
+import { failureOf, run, runExit } from "../support/effect.ts"
+import { waitFor } from "../support/hostile.ts"
+
+/**
+ * Temporaries of several server processes on one folder: who owns each one,
+ * the mark a live writer keeps, and a sweep that only deletes what a gone
+ * writer left. Staleness is simulated by moving a mark's time back, never by
+ * waiting.
+ */
+
+let root: string
+beforeEach(async () => {
+  root = await fs.realpath(await fs.mkdtemp(path.join(tmpdir(), "owners-")))
+})
+afterEach(() => fs.rm(root, { recursive: true, force: true }))
+
+const marks = () => fs.readdir(path.join(root, MARKS_FOLDER)).catch(() => [] as Array<string>)
+const exists = (name: string) =>
+  fs.lstat(path.join(root, name)).then(
+    () => true,
+    () => false
+  )
+const put = async (name: string) => {
+  await fs.mkdir(path.dirname(path.join(root, name)), { recursive: true })
+  await fs.writeFile(path.join(root, name), "partial upload")
+}
+const backdate = (name: string, millis: number) => {
+  const then = new Date(Date.now() - millis)
+  return fs.utimes(path.join(root, name), then, then)
+}
+
+/** A pid that surely belongs to no process: one that has just exited. */
+const deadPid = async () => {
+  const child = Bun.spawn(["true"])
+  await child.exited
+  return child.pid
+}
+
+describe("names and marks", () => {
+  test("a temporary names its instance; older names have no owner; other files are no temporaries", () => {
+    const instance = makeInstance(root)
+    const name = instance.temporaryName()
+    expect(name).toMatch(/^\.envio-[0-9a-f]{28}\.tmp$/)
+    expect(name).not.toBe(instance.temporaryName())
+    expect(ownerOf(name)).toBe(instance.id)
+    expect(ownerOf(".envio-0123456789abcdef.tmp")).toBeNull()
+    expect(ownerOf(".envio-x.tmp")).toBeNull()
+    for (const other of [".envio-.tmp", "envio-x.tmp", ".envio-x.tmp.keep", "a.txt", ".instancias"]) {
+      expect(ownerOf(other)).toBeUndefined()
+    }
+  })
+
+  test("no mark until a temporary is held; refreshed while held; removed (with its folder) after the last release", async () => {
+    const instance = makeInstance(root, { refreshMillis: 40 })
+    expect(await marks()).toEqual([])
+    const first = instance.hold()
+    const second = instance.hold()
+    expect(await marks()).toEqual([instance.id])
+    const mark = path.join(MARKS_FOLDER, instance.id)
+    await backdate(mark, 60_000)
+    const old = (await fs.stat(path.join(root, mark))).mtimeMs
+    expect(await waitFor(async () => (await fs.stat(path.join(root, mark))).mtimeMs > old + 50_000, 3_000)).toBe(true)
+    const content = JSON.parse(await fs.readFile(path.join(root, mark), "utf8"))
+    expect(content).toEqual({ ...thisMachine(), pid: process.pid })
+    first()
+    first() // a second call of the same release does nothing
+    expect(await marks()).toEqual([instance.id])
+    second()
+    expect(await exists(MARKS_FOLDER)).toBe(false)
+  })
+
+  test("a mark removed under a live instance (judged stale elsewhere) is written again at the next refresh", async () => {
+    const instance = makeInstance(root, { refreshMillis: 30 })
+    const release = instance.hold()
+    await fs.rm(path.join(root, MARKS_FOLDER), { recursive: true })
+    expect(await waitFor(async () => (await marks()).includes(instance.id), 3_000)).toBe(true)
+    expect(await marks()).toEqual([instance.id])
+    release()
+  })
+})
+
+describe("sweepAbandoned", () => {
+  const other = (options: { machine?: Machine; pid?: number } = {}) => makeInstance(root, options)
+
+  test("keeps the temporaries of a live instance (fresh mark, live process) and its own", async () => {
+    const self = makeInstance(root)
+    const live = other()
+    const release = live.hold()
+    const theirs = live.temporaryName()
+    const mine = self.temporaryName()
+    await put(theirs)
+    await put(`sub/${mine}`)
+    expect(await sweepAbandoned(root, self)).toBe(0)
+    expect(await exists(theirs)).toBe(true)
+    expect(await exists(`sub/${mine}`)).toBe(true)
+    expect(await marks()).toEqual([live.id])
+    release()
+  })
+
+  test("removes the temporaries of an instance without a mark (it finished or never wrote one)", async () => {
+    const self = makeInstance(root)
+    const gone = other()
+    const name = gone.temporaryName()
+    await put(`a/b/${name}`)
+    expect(await sweepAbandoned(root, self)).toBe(1)
+    expect(await exists(`a/b/${name}`)).toBe(false)
+    expect(await exists("a/b")).toBe(true)
+  })
+
+  test(`removes those of an instance whose mark was last refreshed more than ${STALE_MILLIS / 1000} s before the sweeper's, and the mark`, async () => {
+    const self = makeInstance(root)
+    // Another machine: its process cannot be checked, only its mark's age.
+    const frozen = other({ machine: { host: "outra-maquina", boot: "b", pidNamespace: "pid:[1]" }, pid: 1 })
+    const release = frozen.hold()
+    const name = frozen.temporaryName()
+    await put(name)
+    await backdate(path.join(MARKS_FOLDER, frozen.id), STALE_MILLIS - 10_000)
+    expect(await sweepAbandoned(root, self)).toBe(0)
+    expect(await exists(name)).toBe(true)
+    await backdate(path.join(MARKS_FOLDER, frozen.id), STALE_MILLIS + 10_000)
+    expect(await sweepAbandoned(root, self)).toBe(1)
+    expect(await exists(name)).toBe(false)
+    expect(await marks()).toEqual([])
+    release()
+  })
+
+  test("on this machine, a dead process's temporaries go at once, its mark fresh or not", async () => {
+    const self = makeInstance(root)
+    const killed = other({ pid: await deadPid() })
+    killed.hold() // never released: the process "died" holding it
+    const names = [killed.temporaryName(), killed.temporaryName()]
+    for (const name of names) await put(name)
+    expect(await sweepAbandoned(root, self)).toBe(2)
+    for (const name of names) expect(await exists(name)).toBe(false)
+    expect(await marks()).toEqual([])
+  })
+
+  test("the same dead pid on another machine or pid namespace proves nothing: kept while its mark is fresh", async () => {
+    const self = makeInstance(root)
+    const here = thisMachine()
+    const pid = await deadPid()
+    const elsewhere = [
+      other({ machine: { ...here, host: `${here.host}-b` }, pid }),
+      other({ machine: { ...here, boot: "another-boot" }, pid }),
+      other({ machine: { ...here, pidNamespace: "pid:[999]" }, pid })
+    ]
+    const names: Array<string> = []
+    for (const instance of elsewhere) {
+      instance.hold()
+      names.push(instance.temporaryName())
+    }
+    for (const name of names) await put(name)
+    expect(await sweepAbandoned(root, self)).toBe(0)
+    for (const name of names) expect(await exists(name)).toBe(true)
+  })
+
+  test("temporaries of an older version (no owner) go only when not written for the stale bound", async () => {
+    const self = makeInstance(root)
+    await put(".envio-0123456789abcdef.tmp")
+    await put(".envio-fedcba9876543210.tmp")
+    await backdate(".envio-fedcba9876543210.tmp", STALE_MILLIS + 1_000)
+    expect(await sweepAbandoned(root, self)).toBe(1)
+    expect(await exists(".envio-0123456789abcdef.tmp")).toBe(true)
+  })
+
+  test("the sweeper leaves no mark of its own when it holds nothing", async () => {
+    const self = makeInstance(root)
+    await sweepAbandoned(root, self)
+    expect(await exists(MARKS_FOLDER)).toBe(false)
+  })
+})
+
+describe("two stores on one folder, as two server processes", () => {
+  test("a sweep by one (its start-up) never touches the upload the other is writing; that upload then publishes", async () => {
+    const first = await run(makeFileStore(root))
+    const second = await run(makeFileStore(root))
+    const result = await run(
+      Effect.gen(function* () {
+        const file = yield* first.createAtomic("compartilhado.txt")
+        const written = file.sink.write(new TextEncoder().encode("inteiro"))
+        if (Either.isLeft(written)) return yield* Effect.fail(written.left)
+        const swept = yield* second.sweepTemporaries
+        yield* file.commit
+        return swept
+      })
+    )
+    expect(result).toBe(0)
+    expect(await fs.readFile(path.join(root, "compartilhado.txt"), "utf8")).toBe("inteiro")
+    expect((await fs.readdir(root)).sort()).toEqual(["compartilhado.txt"])
+  })
+
+  test("a process killed with SIGKILL mid-upload: its temporary is swept by the next start, at once", async () => {
+    const writer = path.join(import.meta.dir, "..", "support", "uploadingWriter.ts")
+    const child = Bun.spawn([process.execPath, writer, root], { stdout: "pipe", stderr: "inherit" })
+    try {
+      const reader = child.stdout.getReader()
+      const first = await Promise.race([reader.read(), Bun.sleep(10_000).then(() => undefined)])
+      expect(first !== undefined && new TextDecoder().decode(first.value)).toContain("escrevendo")
+      const temporaries = (await fs.readdir(root)).filter((name) => ownerOf(name) !== undefined)
+      expect(temporaries.length).toBe(1)
+      expect(await marks()).toHaveLength(1)
+      child.kill("SIGKILL")
+      await child.exited
+      const restarted = await run(makeFileStore(root))
+      expect(await run(restarted.sweepTemporaries)).toBe(1)
+      expect(await fs.readdir(root)).toEqual([])
+    } finally {
+      child.kill("SIGKILL")
+    }
+  })
+})
+
+describe("when the mark cannot be written", () => {
+  test("the upload fails as a FileFailure before any temporary exists, and the next one tries again", async () => {
+    await fs.writeFile(path.join(root, MARKS_FOLDER), "not a folder")
+    const store = await run(makeFileStore(root))
+    const exit = await runExit(store.createAtomic("x.txt"))
+    expect(failureOf(exit)).toBeInstanceOf(FileFailure)
+    expect((await fs.readdir(root)).sort()).toEqual([MARKS_FOLDER])
+    await fs.rm(path.join(root, MARKS_FOLDER))
+    await run(
+      Effect.gen(function* () {
+        const file = yield* store.createAtomic("x.txt")
+        yield* file.commit
+      })
+    )
+    expect((await fs.readdir(root)).sort()).toEqual(["x.txt"])
+  })
+})
+
