@@ -537,11 +537,11 @@ const serve = <R>(
         Effect.gen(function* () {
           // Stop accepting, give the connections in flight a grace period, then interrupt the rest.
           listener.stop(false)
-          const waitIdle = Effect.gen(function* () {
-            while ((yield* FiberSet.size(connections)) > 0) yield* Effect.sleep("20 millis")
-          })
           // Finalizers are uninterruptible; the wait must be interruptible for the timeout to cut it.
-          yield* Effect.interruptible(waitIdle).pipe(Effect.timeout(options.graceMillis), Effect.ignore)
+          yield* Effect.interruptible(FiberSet.awaitEmpty(connections)).pipe(
+            Effect.timeout(options.graceMillis),
+            Effect.ignore
+          )
         })
     )
     return { hostname: listener.hostname, port: listener.port } satisfies Listener
