@@ -123,7 +123,8 @@ const main = async (config: BenchConfig) => {
     startupResult = await startup(REPO, config.reps)
     const ms = (values: Array<number>) => `${num(summarize(values).median * 1000, 0)} ms`
     console.log(
-      `  bun -e "": ${ms(startupResult.bunAlone)}; cliente --ajuda: ${ms(startupResult.clientHelp)} (das fontes: ${ms(startupResult.clientSource)}); curl --version: ${ms(startupResult.curl)}`
+      `  bun -e "": ${ms(startupResult.bunAlone)}; cliente --ajuda: ${ms(startupResult.clientHelp)} (das fontes: ${ms(startupResult.clientSource)}); curl --version: ${ms(startupResult.curl)}` +
+        (startupResult.executable === undefined ? "" : `; dist/cliente --ajuda: ${ms(startupResult.executable)}`)
     )
   } catch (error) {
     console.log(`  falhou: ${error instanceof Error ? error.message : String(error)}`)

@@ -14,6 +14,7 @@ import { runInteractive } from "./cli/interactive.ts"
 import { type Console, runCommand } from "./cli/runner.ts"
 import { ClientConfig } from "./config.ts"
 import { Trace } from "./trace.ts"
+import { VERSION } from "../version.ts"
 
 const main = async (args: ClientArgs): Promise<number> => {
   const address = args.server.host.includes(":") ? `[${args.server.host}]:${args.server.port}` : `${args.server.host}:${args.server.port}`
@@ -76,6 +77,8 @@ if (Either.isLeft(parsed)) {
   process.exit(ExitCode.Usage)
 } else if (parsed.right._tag === "Help") {
   process.stdout.write(`${CLIENT_USAGE}\n`)
+} else if (parsed.right._tag === "Version") {
+  process.stdout.write(`arquivos-cliente ${VERSION}\n`)
 } else {
   main(parsed.right.args).then(
     (code) => process.exit(code),

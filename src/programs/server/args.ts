@@ -30,11 +30,15 @@ endereços IPv4 e IPv6 da máquina.
                            qualquer dado (uploads maiores que o espaço livre
                            em disco são sempre recusados)
   --ajuda, -h              mostra esta ajuda
+  --version                mostra a versão
 
 Ctrl+C ou SIGTERM encerram: novas conexões são recusadas e as operações em
 andamento têm alguns segundos para terminar.`
 
-export type ParsedServerArgs = { readonly _tag: "Run"; readonly args: ServerArgs } | { readonly _tag: "Help" }
+export type ParsedServerArgs =
+  | { readonly _tag: "Run"; readonly args: ServerArgs }
+  | { readonly _tag: "Help" }
+  | { readonly _tag: "Version" }
 
 const parsePort = (text: string): Either.Either<number, string> => {
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN
@@ -86,6 +90,7 @@ export const parseServerArgs = (argv: ReadonlyArray<string>): Either.Either<Pars
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     if (arg === "--ajuda" || arg === "-h" || arg === "--help") return Either.right({ _tag: "Help" })
+    if (arg === "--version") return Either.right({ _tag: "Version" })
     const read = VALUED[arg]
     if (read !== undefined) {
       const value = argv[++i]

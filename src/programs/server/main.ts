@@ -9,6 +9,7 @@ import { FileStore } from "../../services/FileStore.ts"
 import { FileStoreLive } from "../../services/FileStoreLive.ts"
 import { HasherLive } from "../../services/Hasher.ts"
 import { PlainLogger } from "../logger.ts"
+import { VERSION } from "../version.ts"
 import { reachableAddresses } from "./addresses.ts"
 import { parseServerArgs, SERVER_USAGE, type ServerArgs } from "./args.ts"
 import { defaultSettings, ServerConfig } from "./config.ts"
@@ -42,6 +43,8 @@ if (Either.isLeft(parsed)) {
   process.exit(2)
 } else if (parsed.right._tag === "Help") {
   console.log(SERVER_USAGE)
+} else if (parsed.right._tag === "Version") {
+  console.log(`arquivos-servidor ${VERSION}`)
 } else {
   const args = parsed.right.args
   const layers = Layer.mergeAll(

@@ -26,6 +26,7 @@ Cliente do servidor de arquivos TCP. Sem COMANDO, abre um terminal interativo
   --trace               mostra cada campo enviado e recebido, em hexadecimal
   --debug               mostra detalhes internos dos erros
   --ajuda, -h           mostra esta ajuda
+  --version             mostra a versão
 
 Comandos: listar, baixar, enviar, retomar, baixar-varios, ajuda, sair
 (digite "ajuda" no cliente para ver cada um com exemplo).
@@ -39,7 +40,10 @@ Status de saída: 0 sucesso; 1 recusado pelo servidor, arquivo inexistente, hash
 que não confere ou problema com arquivo local; 2 uso incorreto; 3 erro de rede ou
 tempo esgotado.`
 
-export type ParsedClientArgs = { readonly _tag: "Run"; readonly args: ClientArgs } | { readonly _tag: "Help" }
+export type ParsedClientArgs =
+  | { readonly _tag: "Run"; readonly args: ClientArgs }
+  | { readonly _tag: "Help" }
+  | { readonly _tag: "Version" }
 
 const FLAGS = new Set(["--silencioso", "--trace", "--debug"])
 const VALUED = new Set(["--pasta", "--timeout", "--script"])
@@ -53,6 +57,8 @@ export const parseClientArgs = (argv: ReadonlyArray<string>): Either.Either<Pars
     const arg = argv[i]!
     if (arg === "--ajuda" || arg === "-h" || arg === "--help") {
       return Either.right({ _tag: "Help" })
+    } else if (arg === "--version" && positional.length < 2) {
+      return Either.right({ _tag: "Version" })
     } else if (FLAGS.has(arg)) {
       flags.add(arg)
     } else if (VALUED.has(arg)) {
