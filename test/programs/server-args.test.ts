@@ -7,7 +7,16 @@ import { parseServerArgs, SERVER_USAGE } from "../../src/programs/server/args.ts
 /** The server's command line, and the addresses it prints. */
 
 const DEFAULT_FOLDER = "storage/servidor"
-const DEFAULT_LIMITS = { maxClients: 256, maxPerAddress: 0, readOnly: false, maxUploadBytes: undefined }
+const DEFAULT_LIMITS = {
+  maxClients: 256,
+  maxPerAddress: 0,
+  readOnly: false,
+  maxUploadBytes: undefined,
+  address: undefined,
+  allow: undefined,
+  noOverwrite: false,
+  log: "texto" as const
+}
 
 describe("parseServerArgs: accepted", () => {
   test.each([

@@ -1,5 +1,6 @@
 import * as Context from "effect/Context"
 import { MAX_MANY_MATCHES } from "../../domain/protocol.ts"
+import type { Subnet } from "./args.ts"
 
 export interface ServerSettings {
   /** The whole request must arrive within this. */
@@ -16,6 +17,10 @@ export interface ServerSettings {
   readonly readOnly: boolean
   /** Largest upload accepted, in bytes; undefined means only the protocol's 4 GiB limit. */
   readonly maxUploadBytes: number | undefined
+  /** Uploads over an existing file are refused. */
+  readonly noOverwrite: boolean
+  /** Client networks allowed to connect; undefined: every client. */
+  readonly allow: ReadonlyArray<Subnet> | undefined
 }
 
 export const defaultSettings = (timeoutSeconds: number): ServerSettings => ({
@@ -25,7 +30,9 @@ export const defaultSettings = (timeoutSeconds: number): ServerSettings => ({
   maxClients: 256,
   maxPerAddress: 0,
   readOnly: false,
-  maxUploadBytes: undefined
+  maxUploadBytes: undefined,
+  noOverwrite: false,
+  allow: undefined
 })
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {}

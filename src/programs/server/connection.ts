@@ -4,6 +4,7 @@ import { describeFailure } from "../../domain/describe.ts"
 import { clientStream } from "../../domain/grammars.ts"
 import type { Request } from "../../domain/messages.ts"
 import type { Connection } from "../../services/Transport.ts"
+import { operationFields } from "../logger.ts"
 import { makeWire } from "../wire.ts"
 import { ServerConfig } from "./config.ts"
 import { deciding, type Exchange } from "./exchange.ts"
@@ -68,7 +69,8 @@ export const handleConnection = (connection: Connection) =>
     )
     const { op, name, bytes } = exchange.record
     const result = Either.isLeft(outcome) ? `falha: ${describeFailure(outcome.left)}` : exchange.record.result
+    const millis = Date.now() - started
     yield* Effect.logInfo(
-      `${new Date(started).toISOString()} ${connection.remote} ${op} ${name} ${result} ${bytes} bytes ${Date.now() - started} ms`
-    )
+      `${new Date(started).toISOString()} ${connection.remote} ${op} ${name} ${result} ${bytes} bytes ${millis} ms`
+    ).pipe(Effect.annotateLogs(operationFields({ started, client: connection.remote, op, name, result, bytes, millis })))
   })

@@ -3,6 +3,7 @@ import { FileStore } from "../../services/FileStore.ts"
 import { encodeStatus } from "../../domain/encode.ts"
 import { Status } from "../../domain/protocol.ts"
 import { type Connection, Transport } from "../../services/Transport.ts"
+import { makeAccess } from "./access.ts"
 import { makeAdmission } from "./admission.ts"
 import { ServerConfig } from "./config.ts"
 import { handleConnection } from "./connection.ts"
@@ -17,6 +18,12 @@ export interface ServeOptions {
   readonly collector?: Collector
 }
 
+/** The log line of a connection refused before its request was read. */
+const refusalLog = (connection: Connection, result: string) =>
+  Effect.logInfo(`${new Date().toISOString()} ${connection.remote} ${result}`).pipe(
+    Effect.annotateLogs({ hora: new Date().toISOString(), cliente: connection.remote, resultado: result })
+  )
+
 /**
  * Serves the folder until the scope closes. Closing stops accepting, lets
  * operations in flight finish within the grace period, interrupts the rest
@@ -30,14 +37,20 @@ export const serveFolder = (options: ServeOptions) =>
     yield* Effect.addFinalizer(() => Effect.ignore(store.sweepTemporaries))
     const config = yield* ServerConfig
     const admit = makeAdmission({ maxClients: config.maxClients, maxPerAddress: config.maxPerAddress })
+    const allowed = makeAccess(config.allow)
     const handle = (connection: Connection) =>
       Effect.gen(function* () {
+        if (!allowed(connection.address)) {
+          // Outside --permitir: answered at once, before anything is read, and closed.
+          yield* Effect.ignore(connection.write(encodeStatus(Status.Error)))
+          return yield* refusalLog(connection, "recusado: endereço fora de --permitir")
+        }
         const admission = yield* admit(connection)
         if (admission === "Admitted") return yield* handleConnection(connection)
         // Over a limit: answered at once, where the first status is due, and closed.
         yield* Effect.ignore(connection.write(encodeStatus(Status.Error)))
         const which = admission === "TooManyClients" ? `${config.maxClients} conexões` : `${config.maxPerAddress} por endereço`
-        yield* Effect.logInfo(`${new Date().toISOString()} ${connection.remote} recusado: limite de ${which}`)
+        yield* refusalLog(connection, `recusado: limite de ${which}`)
       }).pipe(Effect.ensuring(Effect.sync(() => options.collector?.connectionEnded())))
     const listen = (hostname: string) =>
       transport.serve({ hostname, port: options.port, graceMillis: options.graceMillis }, handle)
