@@ -4,6 +4,8 @@ import * as Logger from "effect/Logger"
 
 const messageText = (message: unknown) => (Array.isArray(message) ? message.map(String).join(" ") : String(message))
 
+const FIELD_ORDER = ["hora", "cliente", "op", "nome", "resultado", "bytes", "ms"]
+
 const plain = Logger.make(({ message }) => {
   console.log(messageText(message))
 })
@@ -13,8 +15,17 @@ const plain = Logger.make(({ message }) => {
  * see `operationFields`) when it has them, otherwise the time and the message.
  */
 const json = Logger.make(({ message, annotations, date }) => {
-  const fields = HashMap.size(annotations) > 0 ? Object.fromEntries(HashMap.toEntries(annotations)) : undefined
-  console.log(JSON.stringify(fields ?? { hora: date.toISOString(), mensagem: messageText(message) }))
+  if (HashMap.size(annotations) === 0) {
+    console.log(JSON.stringify({ hora: date.toISOString(), mensagem: messageText(message) }))
+    return
+  }
+  // The fields in their documented order (annotations keep none), then any others.
+  const record: Record<string, unknown> = {}
+  for (const key of FIELD_ORDER) {
+    if (HashMap.has(annotations, key)) record[key] = HashMap.unsafeGet(annotations, key)
+  }
+  for (const [key, value] of HashMap.toEntries(annotations)) if (!(key in record)) record[key] = value
+  console.log(JSON.stringify(record))
 })
 
 const only = (logger: Logger.Logger<unknown, void>) =>
