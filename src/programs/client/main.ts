@@ -6,7 +6,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import { BunTransportLive } from "../../services/BunTransport.ts"
 import { FileStoreLive } from "../../services/FileStoreLive.ts"
 import { HasherLive } from "../../services/Hasher.ts"
-import { CLIENT_USAGE, type ClientArgs, parseClientArgs } from "./cli/args.ts"
+import { CLIENT_USAGE, type ClientArgs, clientArgsFrom } from "./cli/args.ts"
 import { runBatch } from "./cli/batch.ts"
 import { parseCommand } from "./cli/commands.ts"
 import { ExitCode } from "./cli/failures.ts"
@@ -71,7 +71,7 @@ const main = async (args: ClientArgs): Promise<number> => {
   }
 }
 
-const parsed = parseClientArgs(process.argv.slice(2))
+const parsed = clientArgsFrom(process.argv.slice(2))
 if (Either.isLeft(parsed)) {
   process.stderr.write(`cliente: ${parsed.left}\nUse --ajuda para ver as opções.\n`)
   process.exit(ExitCode.Usage)
