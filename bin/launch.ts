@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, type Stats, statSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 
 /**
@@ -29,7 +29,7 @@ export interface LaunchPlan {
 export const fingerprint = (sources: ReadonlyArray<string>): string => {
   const parts: Array<string> = [Bun.version]
   const visit = (file: string) => {
-    let stats
+    let stats: Stats
     try {
       stats = statSync(file)
     } catch {

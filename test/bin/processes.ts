@@ -21,12 +21,18 @@ export interface Ran {
 /** Runs a command to its end (killed after `millis`), from the project root unless told otherwise. */
 export const run = async (
   cmd: ReadonlyArray<string>,
-  options: { readonly env?: Record<string, string | undefined>; readonly cwd?: string; readonly millis?: number } = {}
+  options: {
+    readonly env?: Record<string, string | undefined>
+    readonly cwd?: string
+    readonly millis?: number
+    /** Written to the command's stdin; without it, stdin is /dev/null. */
+    readonly stdin?: string
+  } = {}
 ): Promise<Ran> => {
   const child = Bun.spawn([...cmd], {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, NO_COLOR: "1", ...options.env },
-    stdin: "ignore",
+    stdin: options.stdin === undefined ? "ignore" : new Blob([options.stdin]),
     stdout: "pipe",
     stderr: "pipe"
   })

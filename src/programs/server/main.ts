@@ -85,6 +85,8 @@ if (Either.isLeft(parsed)) {
     Effect.provide(layers),
     Effect.catchAll((error) =>
       Console.error(`servidor: não foi possível iniciar: ${"detail" in error ? error.detail : String(error)}`).pipe(
+        // process.exit returns never, which the language service takes for a Promise.
+        // @effect-diagnostics-next-line lazyPromiseInEffectSync:off
         Effect.zipRight(Effect.sync(() => process.exit(1)))
       )
     ),
