@@ -49,6 +49,23 @@ describe("package.json", () => {
   })
 })
 
+describe("installing as commands", () => {
+  test("npm install -g . (into a temporary prefix) gives arquivos-servidor and arquivos-cliente", async () => {
+    const prefix = tempDir("npm-prefix-")
+    const installed = await run(["npm", "install", "-g", ".", "--prefix", prefix, "--no-audit", "--no-fund", "--offline"], {
+      millis: 120_000
+    })
+    expect(installed.code).toBe(0)
+    for (const [command, name] of [
+      ["arquivos-servidor", "arquivos-servidor"],
+      ["arquivos-cliente", "arquivos-cliente"]
+    ]) {
+      const result = await run([path.join(prefix, "bin", command!), "--version"], { cwd: prefix })
+      expect(result).toEqual({ code: 0, stdout: `${name} ${pkg.version}\n`, stderr: "" })
+    }
+  }, 130_000)
+})
+
 describe("--version", () => {
   test.each([
     [[SERVER_EXE], "arquivos-servidor"],

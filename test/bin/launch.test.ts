@@ -87,7 +87,7 @@ describe("bin/launch: the compiled copy of an entry point", () => {
 describe("bin/cliente.ts and bin/servidor.ts", () => {
   test.each([
     ["bin/cliente.ts", "Uso: bun run cliente"],
-    ["bin/servidor.ts", "Uso: bun run servidor"]
+    ["bin/servidor.ts", "Uso: arquivos-servidor"]
   ])("%s runs the program compiled, with its own arguments", (launcher, usage) => {
     const cache = mkdtempSync(path.join(tmpdir(), "launch-cache-"))
     dirs.push(cache)
