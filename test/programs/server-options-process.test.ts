@@ -50,6 +50,7 @@ describe("--endereco", () => {
     const server = spawnDaemon([process.execPath, ...MAIN, String(port), "--endereco", "127.0.0.2", "--pasta", served])
     await server.waitFor(/Ctrl\+C/)
     expect(server.stdout).toContain(`  127.0.0.2:${port}\n`)
+    expect(server.stdout).not.toContain("Acesso:")
     expect(server.stdout).not.toContain(`127.0.0.1:${port}`)
     const reply = await ask("127.0.0.2", port, downloadRequest("a.txt"))
     expect("bytes" in reply && [...reply.bytes]).toEqual([0, 0, 0, 0, 5, ...Buffer.from("hello")])
@@ -88,6 +89,26 @@ describe("--log json", () => {
     expect(records[1]).toMatchObject({ op: "baixar", nome: "falta.txt", bytes: 0 })
     expect(records[1]!.resultado).not.toBe("ok")
     expect(records[2]).toMatchObject({ op: "listar", resultado: "ok", bytes: 32 })
+  }, 30_000)
+})
+
+describe("start-up", () => {
+  test("--permitir and --sem-sobrescrever are stated when the server starts", async () => {
+    const port = await freePort()
+    const server = spawnDaemon([
+      process.execPath,
+      ...MAIN,
+      String(port),
+      "--endereco=127.0.0.1",
+      "--permitir=127.0.0.2,10.0.0.0/8",
+      "--sem-sobrescrever",
+      "--pasta",
+      folder()
+    ])
+    await server.waitFor(/Ctrl\+C/)
+    expect(server.stdout).toContain(
+      "Acesso: só clientes de 127.0.0.2/32, 10.0.0.0/8; uploads não substituem arquivos existentes\n"
+    )
   }, 30_000)
 })
 

@@ -48,6 +48,11 @@ const program = (args: ServerArgs) =>
         (args.readOnly ? "; somente leitura" : "") +
         (args.maxUploadBytes !== undefined ? `; uploads até ${args.maxUploadBytes} bytes` : "")
     )
+    const access = [
+      ...(args.allow === undefined ? [] : [`só clientes de ${args.allow.map((net) => `${net.address}/${net.prefix}`).join(", ")}`]),
+      ...(args.noOverwrite ? ["uploads não substituem arquivos existentes"] : [])
+    ]
+    if (access.length > 0) yield* Console.log(`Acesso: ${access.join("; ")}`)
     yield* Console.log("Ctrl+C para encerrar.")
     yield* Effect.addFinalizer(() => Console.log("Encerrando: novas conexões recusadas, aguardando operações em andamento..."))
     return yield* Effect.never
