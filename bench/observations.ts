@@ -49,7 +49,10 @@ const startupLines = (results: BenchResults): Array<string> => {
       `${ms(Math.max(0, help - bun))} deles carregando o código.` +
       (source === undefined
         ? ""
-        : ` Carregado das fontes, módulo a módulo (\`bun src/programs/client/main.ts --ajuda\`), o mesmo cliente leva ${ms(source)}.`)
+        : ` Carregado das fontes, módulo a módulo (\`bun src/programs/client/main.ts --ajuda\`), o mesmo cliente leva ${ms(source)}.`) +
+      (startup.executable === undefined || startup.executable.length === 0
+        ? ""
+        : ` O executável de arquivo único que \`npm ci\` gera (\`dist/cliente --ajuda\`) leva ${ms(median(startup.executable))}.`)
   ]
 }
 

@@ -1,5 +1,5 @@
 import * as path from "node:path"
-import { compiled, projectPlan } from "../bin/launch.ts"
+import { cacheDirs, compiledIn } from "../bin/launch.ts"
 import { renderChart } from "./chart.ts"
 import { type BenchConfig, FULL, QUICK } from "./config.ts"
 import { formatSize, num } from "./format.ts"
@@ -107,7 +107,7 @@ const main = async (config: BenchConfig) => {
   // `bun run cliente` and `bun run servidor` start from a compiled copy, built when the sources change:
   // built here, so that no measured run pays for the build.
   for (const [name, entry] of [["cliente", "src/programs/client/main.ts"], ["servidor", "src/programs/server/main.ts"]] as const) {
-    if ((await compiled(projectPlan(name, entry))) === undefined) console.log(`Atenção: ${name} não compilou; roda das fontes.`)
+    if ((await compiledIn(name, entry, cacheDirs())).output === undefined) console.log(`Atenção: ${name} não compilou; roda das fontes.`)
   }
   console.log("Iniciando os servidores em 127.0.0.1...")
   const [ours, nginx, ftp, http] = await Promise.all([
@@ -126,7 +126,8 @@ const main = async (config: BenchConfig) => {
     startupResult = await startup(REPO, config.reps)
     const ms = (values: Array<number>) => `${num(summarize(values).median * 1000, 0)} ms`
     console.log(
-      `  bun -e "": ${ms(startupResult.bunAlone)}; cliente --ajuda: ${ms(startupResult.clientHelp)} (das fontes: ${ms(startupResult.clientSource)}); curl --version: ${ms(startupResult.curl)}`
+      `  bun -e "": ${ms(startupResult.bunAlone)}; cliente --ajuda: ${ms(startupResult.clientHelp)} (das fontes: ${ms(startupResult.clientSource)}); curl --version: ${ms(startupResult.curl)}` +
+        (startupResult.executable === undefined ? "" : `; dist/cliente --ajuda: ${ms(startupResult.executable)}`)
     )
   } catch (error) {
     console.log(`  falhou: ${error instanceof Error ? error.message : String(error)}`)

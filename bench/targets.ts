@@ -78,6 +78,12 @@ const againstBun = (results: BenchResults): ReadonlyArray<Row> => {
 
 export const targetRows = (results: BenchResults): ReadonlyArray<Row> => {
   const memory = extraOf(results, "downloads-simultaneos", "nosso", "memoria")
+  const exe = results.startup?.executable
+  const curl = results.startup?.curl
+  const startupShare =
+    exe !== undefined && exe.length > 0 && curl !== undefined && curl.length > 0
+      ? summarize(exe).median / summarize(curl).median
+      : undefined
   return [
     {
       ...against(results, "download-grande", "nginx", "nginx", { atLeast: 1 }),
@@ -105,6 +111,14 @@ export const targetRows = (results: BenchResults): ReadonlyArray<Row> => {
       target: "5. baixar-varios de 1.000 arquivos: à frente do lftp"
     },
     ...againstBun(results),
+    {
+      target: "Partida: `dist/cliente --ajuda` em até 4× o tempo de `curl --version`",
+      measured:
+        startupShare === undefined
+          ? "sem dados nesta execução"
+          : `${num(summarize(exe!).median * 1000, 0)} ms, ${ratio(startupShare)} do curl (${num(summarize(curl!).median * 1000, 0)} ms)`,
+      met: startupShare === undefined ? undefined : startupShare <= 4
+    },
     {
       target: "Os dois núcleos usados onde compensa, medido antes de adotar",
       measured: "dois processos na mesma porta (`SO_REUSEPORT`) medidos: não compensou aqui (veja as mudanças medidas)",

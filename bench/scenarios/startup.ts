@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs"
+import * as path from "node:path"
 import { timeCommand } from "../system.ts"
 
 /** Wall seconds of starting processes that do no transfer: where the client's fixed cost goes. */
@@ -10,15 +12,21 @@ export interface StartupResult {
   readonly clientSource: Array<number>
   /** `curl --version`, for scale. */
   readonly curl: Array<number>
+  /** `dist/cliente --ajuda`: the single-file executable that `npm ci` builds (absent in runs made before it existed). */
+  readonly executable?: Array<number>
 }
 
 export const startup = async (repo: string, reps: number): Promise<StartupResult> => {
-  const result: StartupResult = { bunAlone: [], clientHelp: [], clientSource: [], curl: [] }
+  const result = { bunAlone: [], clientHelp: [], clientSource: [], curl: [], executable: [] } satisfies StartupResult
   const commands: Array<[Array<number>, Array<string>]> = [
     [result.bunAlone, [process.execPath, "-e", ""]],
     [result.clientHelp, [process.execPath, "bin/cliente.ts", "--ajuda"]],
     [result.clientSource, [process.execPath, "src/programs/client/main.ts", "--ajuda"]],
-    [result.curl, ["curl", "--version"]]
+    [result.curl, ["curl", "--version"]],
+    // Built by `npm ci` (npm run build); a checkout without it still measures the rest.
+    ...(existsSync(path.join(repo, "dist", "cliente"))
+      ? [[result.executable, ["dist/cliente", "--ajuda"]] as [Array<number>, Array<string>]]
+      : [])
   ]
   // One untimed start each, so that every file is in the page cache (and the client's bundle is built).
   for (const [, cmd] of commands) await timeCommand(cmd, { cwd: repo })

@@ -61,7 +61,15 @@ export interface FileStoreService {
   /** Every regular file, recursively, hidden ones and invalid names left out, sorted by name. */
   readonly list: Effect.Effect<ReadonlyArray<StoredFile>, FileFailure>
   readonly openRead: (name: string) => Effect.Effect<ReadableFile, FileFailure, Scope.Scope>
-  readonly createAtomic: (name: string) => Effect.Effect<AtomicFile, FileFailure, Scope.Scope>
+  /**
+   * With `replace: false`, the commit fails (PermissionDenied) instead of
+   * replacing a file that exists under the name by then: the check and the
+   * publishing are one step, so two uploads cannot both think they were first.
+   */
+  readonly createAtomic: (
+    name: string,
+    options?: { readonly replace: boolean }
+  ) => Effect.Effect<AtomicFile, FileFailure, Scope.Scope>
   /** Whether `name` could be stored (inside the folder, not a folder itself), creating nothing. */
   readonly checkWritable: (name: string) => Effect.Effect<void, FileFailure>
   /** Opens (or creates) the partial of `name`, cut to `keep` bytes when given. */
@@ -82,5 +90,8 @@ export interface FileStoreService {
    */
   readonly sweepTemporaries: Effect.Effect<number, FileFailure>
 }
+
+/** Why an upload that may not replace a file was refused. */
+export const EXISTS = "já existe, e o servidor não sobrescreve arquivos"
 
 export class FileStore extends Context.Tag("FileStore")<FileStore, FileStoreService>() {}

@@ -1,4 +1,4 @@
-import { closeSync, constants, lstatSync, renameSync, rmSync } from "node:fs"
+import { closeSync, constants, linkSync, lstatSync, renameSync, rmSync, unlinkSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import * as Effect from "effect/Effect"
@@ -6,7 +6,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { FileFailure } from "../domain/errors.ts"
 import { partialNameOf } from "../domain/names.ts"
-import { type AtomicFile, FileStore, type FileStoreService, type PartialFile } from "./FileStore.ts"
+import { type AtomicFile, EXISTS, FileStore, type FileStoreService, type PartialFile } from "./FileStore.ts"
 import { attempt, attemptSync, failure, reasonOf } from "./files/failures.ts"
 import { checkLengths, type Folder, openParent, refuseDirectory, removeCreated } from "./files/folders.ts"
 import { closeQuietly, openInside, readable } from "./files/reading.ts"
@@ -43,19 +43,32 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
 
     const closeHandle = (handle: fs.FileHandle) => Effect.promise(() => handle.close().catch(() => undefined))
 
-    /** The moment a written file becomes visible: flush, sync, rename `from` over `name` in its folder. */
+    /**
+     * The moment a written file becomes visible: flush, sync, rename `from`
+     * over `name` in its folder. Without `replace`, a hard link instead of the
+     * rename: link(2) fails with EEXIST if the name exists, in the same step
+     * that would publish it; the temporary name is then unlinked.
+     */
     const publish = (
       name: string,
       output: ReturnType<typeof appender>,
       handle: fs.FileHandle,
       parent: Folder,
-      from: string
+      from: string,
+      replace: boolean
     ) =>
       Effect.zipRight(
         output.flush,
         attempt(name, async () => {
           await handle.datasync()
-          renameSync(parent.at(from), parent.at(baseOf(name)))
+          if (replace) return renameSync(parent.at(from), parent.at(baseOf(name)))
+          try {
+            linkSync(parent.at(from), parent.at(baseOf(name)))
+          } catch (error) {
+            if ((error as { code?: string }).code === "EEXIST") throw failure(name, "PermissionDenied", EXISTS)
+            throw error
+          }
+          unlinkSync(parent.at(from))
         })
       )
 
@@ -65,7 +78,7 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
         (file) => closeQuietly(file.fd)
       ).pipe(Effect.map((file) => readable(name, file)))
 
-    const createAtomic = (name: string) =>
+    const createAtomic = (name: string, options?: { readonly replace: boolean }) =>
       Effect.gen(function* () {
         const parent = yield* parentFor(name, true)
         let temp = ""
@@ -106,7 +119,7 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
         const output = appender(name, handle, 0)
         const file: AtomicFile = {
           sink: output.sink,
-          commit: Effect.tap(publish(name, output, handle, parent, temp), () => (committed = true))
+          commit: Effect.tap(publish(name, output, handle, parent, temp, options?.replace ?? true), () => (committed = true))
         }
         return file
       })
@@ -151,7 +164,7 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
         const file: PartialFile = {
           size,
           sink: output.sink,
-          complete: publish(name, output, handle, parent, partial)
+          complete: publish(name, output, handle, parent, partial, true)
         }
         return file
       })

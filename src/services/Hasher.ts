@@ -13,7 +13,7 @@ export class Hasher extends Context.Tag("Hasher")<Hasher, HasherService>() {}
 
 /** Bun's native MD5. */
 export const HasherLive = Layer.succeed(Hasher, {
-  md5: (bytes) =>
+  md5: <E>(bytes: Stream.Stream<Uint8Array, E>): Effect.Effect<Uint8Array, E> =>
     Stream.runFold(bytes, new Bun.CryptoHasher("md5"), (hasher, chunk) => hasher.update(chunk)).pipe(
       Effect.map((hasher) => new Uint8Array(hasher.digest()))
     )
@@ -21,7 +21,7 @@ export const HasherLive = Layer.succeed(Hasher, {
 
 /** An independent implementation (node:crypto), for tests that cross-check the live one. */
 export const HasherTest = Layer.succeed(Hasher, {
-  md5: (bytes) =>
+  md5: <E>(bytes: Stream.Stream<Uint8Array, E>): Effect.Effect<Uint8Array, E> =>
     Stream.runFold(bytes, createHash("md5"), (hash, chunk) => hash.update(chunk)).pipe(
       Effect.map((hash) => new Uint8Array(hash.digest()))
     )

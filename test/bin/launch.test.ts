@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test"
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { compiled, fingerprint, type LaunchPlan } from "../../bin/launch.ts"
+import { cacheDirs, compiled, compiledIn, fingerprint, type LaunchPlan } from "../../bin/launch.ts"
 
 const dirs: Array<string> = []
 afterAll(() => {
@@ -87,7 +87,7 @@ describe("bin/launch: the compiled copy of an entry point", () => {
 describe("bin/cliente.ts and bin/servidor.ts", () => {
   test.each([
     ["bin/cliente.ts", "Uso: bun run cliente"],
-    ["bin/servidor.ts", "Uso: bun run servidor"]
+    ["bin/servidor.ts", "Uso: arquivos-servidor"]
   ])("%s runs the program compiled, with its own arguments", (launcher, usage) => {
     const cache = mkdtempSync(path.join(tmpdir(), "launch-cache-"))
     dirs.push(cache)
@@ -105,5 +105,30 @@ describe("bin/cliente.ts and bin/servidor.ts", () => {
     expect(existsSync(path.join(cache, `${name}.js.jsc`))).toBe(true)
     const second = run()
     expect(second.stdout.toString()).toBe(first.stdout.toString())
+  }, 60_000)
+})
+
+describe("where the compiled copy lives", () => {
+  test("ARQUIVOS_CACHE alone when set; else node_modules/.cache, then the user's cache folder named after the checkout", () => {
+    expect(cacheDirs({ ARQUIVOS_CACHE: "/x" })).toEqual(["/x"])
+    const [project, user] = cacheDirs({ HOME: "/home/ana" })
+    expect(project).toEndWith(path.join("node_modules", ".cache", "arquivos-tcp"))
+    expect(user).toMatch(/^\/home\/ana\/\.cache\/arquivos-tcp\/\d+$/)
+    expect(cacheDirs({ HOME: "/home/ana", XDG_CACHE_HOME: "/var/cache/ana" })[1]).toStartWith("/var/cache/ana/arquivos-tcp/")
+    expect(cacheDirs({})).toHaveLength(1)
+  })
+
+  test("a cache folder that cannot be written falls through to the next one, which gets the copy", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "launch-fallback-"))
+    dirs.push(dir)
+    // A folder under a regular file cannot be created, whoever runs the test (root included).
+    const blocker = path.join(dir, "arquivo")
+    writeFileSync(blocker, "")
+    const found = await compiledIn("cliente", "src/programs/client/main.ts", [path.join(blocker, "cache"), path.join(dir, "user")])
+    expect(found.output).toBe(path.join(dir, "user", "cliente.js"))
+    expect(existsSync(path.join(dir, "user", "cliente.js.jsc"))).toBe(true)
+    const none = await compiledIn("cliente", "src/programs/client/main.ts", [path.join(blocker, "cache")])
+    expect(none.output).toBeUndefined()
+    expect(none.entry).toEndWith("src/programs/client/main.ts")
   }, 60_000)
 })

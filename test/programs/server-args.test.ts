@@ -13,7 +13,11 @@ const DEFAULT_LIMITS = {
   readOnly: false,
   maxUploadBytes: undefined,
   proxyProtocol: false,
-  trustedProxies: undefined
+  trustedProxies: undefined,
+  address: undefined,
+  allow: undefined,
+  noOverwrite: false,
+  log: "texto" as const
 }
 
 describe("parseServerArgs: accepted", () => {

@@ -6,7 +6,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import { BunTransportLive } from "../../services/BunTransport.ts"
 import { FileStoreLive } from "../../services/FileStoreLive.ts"
 import { HasherLive } from "../../services/Hasher.ts"
-import { CLIENT_USAGE, type ClientArgs, parseClientArgs } from "./cli/args.ts"
+import { CLIENT_USAGE, type ClientArgs, clientArgsFrom } from "./cli/args.ts"
 import { runBatch } from "./cli/batch.ts"
 import { parseCommand } from "./cli/commands.ts"
 import { ExitCode } from "./cli/failures.ts"
@@ -14,6 +14,7 @@ import { runInteractive } from "./cli/interactive.ts"
 import { type Console, runCommand } from "./cli/runner.ts"
 import { ClientConfig } from "./config.ts"
 import { Trace } from "./trace.ts"
+import { VERSION } from "../version.ts"
 
 const main = async (args: ClientArgs): Promise<number> => {
   const address = args.server.host.includes(":") ? `[${args.server.host}]:${args.server.port}` : `${args.server.host}:${args.server.port}`
@@ -70,12 +71,14 @@ const main = async (args: ClientArgs): Promise<number> => {
   }
 }
 
-const parsed = parseClientArgs(process.argv.slice(2))
+const parsed = clientArgsFrom(process.argv.slice(2))
 if (Either.isLeft(parsed)) {
   process.stderr.write(`cliente: ${parsed.left}\nUse --ajuda para ver as opções.\n`)
   process.exit(ExitCode.Usage)
 } else if (parsed.right._tag === "Help") {
   process.stdout.write(`${CLIENT_USAGE}\n`)
+} else if (parsed.right._tag === "Version") {
+  process.stdout.write(`arquivos-cliente ${VERSION}\n`)
 } else {
   main(parsed.right.args).then(
     (code) => process.exit(code),

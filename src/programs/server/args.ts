@@ -1,6 +1,18 @@
+import { isIP } from "node:net"
+import type * as ConfigProvider from "effect/ConfigProvider"
 import * as Either from "effect/Either"
 import { type Cidr, LOOPBACK_TEXT, parseCidr } from "../../domain/cidr.ts"
 import { DEFAULT_PORT, MAX_U32 } from "../../domain/protocol.ts"
+import { type EnvOption, inlineValue, withEnvironment } from "../options.ts"
+
+/** A client network allowed by `--permitir`. */
+export interface Subnet {
+  readonly address: string
+  readonly prefix: number
+  readonly family: "ipv4" | "ipv6"
+}
+
+export type LogFormat = "texto" | "json"
 
 export interface ServerArgs {
   readonly port: number
@@ -10,26 +22,38 @@ export interface ServerArgs {
   readonly maxPerAddress: number
   readonly readOnly: boolean
   readonly maxUploadBytes: number | undefined
+  /** The one address to listen on; undefined: every address. */
+  readonly address: string | undefined
+  /** Client networks allowed to connect; undefined: every client. */
+  readonly allow: ReadonlyArray<Subnet> | undefined
+  /** Uploads over an existing file are refused. */
+  readonly noOverwrite: boolean
+  readonly log: LogFormat
   readonly proxyProtocol: boolean
   /** Undefined: not given (loopback). */
   readonly trustedProxies: ReadonlyArray<Cidr> | undefined
 }
 
-export const SERVER_USAGE = `Uso: bun run servidor [PORTA] [opções]
+export const SERVER_USAGE = `Uso: arquivos-servidor [PORTA] [opções]
 
 Serve os arquivos de uma pasta pelo protocolo TCP do trabalho, em todos os
-endereços IPv4 e IPv6 da máquina.
+endereços IPv4 e IPv6 da máquina (ou só no de --endereco).
 
   PORTA                    porta TCP (padrão ${DEFAULT_PORT}; 0 escolhe uma porta livre)
+  --porta PORTA            o mesmo que PORTA
   --pasta DIR              pasta servida (padrão storage/servidor; criada se faltar)
   --timeout SEGUNDOS       prazo para o pedido chegar inteiro e tempo máximo sem
                            progresso numa transferência (padrão 30)
+  --endereco IP            escuta só neste endereço (padrão: todos)
+  --permitir CIDR[,CIDR]   só atende clientes destas redes, por exemplo
+                           192.168.0.0/24,::1; os demais recebem o status 1
   --max-clientes N         conexões atendidas ao mesmo tempo (padrão 256); as
                            demais recebem o status 1 e são fechadas na hora
   --max-por-ip N           conexões ao mesmo tempo vindas de um mesmo endereço
                            (padrão 0: sem limite, para não barrar uma sala
                            inteira atrás de um único endereço de NAT)
   --somente-leitura        recusa todo upload
+  --sem-sobrescrever       recusa um upload com o nome de um arquivo que já existe
   --tamanho-maximo BYTES   recusa uploads maiores que isso antes de gravar
                            qualquer dado (uploads maiores que o espaço livre
                            em disco são sempre recusados)
@@ -40,12 +64,39 @@ endereços IPv4 e IPv6 da máquina.
   --proxies-confiaveis CIDR[,CIDR...]
                            de onde o cabeçalho PROXY é aceito (padrão:
                            ${LOOPBACK_TEXT.join(",")}); pode repetir a opção
+  --log texto|json         formato do log de operações (padrão texto; json: um
+                           objeto por linha)
   --ajuda, -h              mostra esta ajuda
+  --version                mostra a versão
+
+Opções também como --opcao=valor, e por variáveis de ambiente (ARQUIVOS_PORTA,
+ARQUIVOS_PASTA, ARQUIVOS_TIMEOUT, ...; veja o README); a linha de comando vale
+mais que o ambiente.
 
 Ctrl+C ou SIGTERM encerram: novas conexões são recusadas e as operações em
 andamento têm alguns segundos para terminar.`
 
-export type ParsedServerArgs = { readonly _tag: "Run"; readonly args: ServerArgs } | { readonly _tag: "Help" }
+/** Every option as an environment variable: ARQUIVOS_ and the option's name in capitals. */
+export const SERVER_ENVIRONMENT: ReadonlyArray<EnvOption> = [
+  { variable: "ARQUIVOS_PORTA", option: "--porta", kind: "value" },
+  { variable: "ARQUIVOS_PASTA", option: "--pasta", kind: "value" },
+  { variable: "ARQUIVOS_TIMEOUT", option: "--timeout", kind: "value" },
+  { variable: "ARQUIVOS_ENDERECO", option: "--endereco", kind: "value" },
+  { variable: "ARQUIVOS_PERMITIR", option: "--permitir", kind: "value" },
+  { variable: "ARQUIVOS_MAX_CLIENTES", option: "--max-clientes", kind: "value" },
+  { variable: "ARQUIVOS_MAX_POR_IP", option: "--max-por-ip", kind: "value" },
+  { variable: "ARQUIVOS_SOMENTE_LEITURA", option: "--somente-leitura", kind: "switch" },
+  { variable: "ARQUIVOS_SEM_SOBRESCREVER", option: "--sem-sobrescrever", kind: "switch" },
+  { variable: "ARQUIVOS_TAMANHO_MAXIMO", option: "--tamanho-maximo", kind: "value" },
+  { variable: "ARQUIVOS_LOG", option: "--log", kind: "value" },
+  { variable: "ARQUIVOS_PROTOCOLO_PROXY", option: "--protocolo-proxy", kind: "switch" },
+  { variable: "ARQUIVOS_PROXIES_CONFIAVEIS", option: "--proxies-confiaveis", kind: "value" }
+]
+
+export type ParsedServerArgs =
+  | { readonly _tag: "Run"; readonly args: ServerArgs }
+  | { readonly _tag: "Help" }
+  | { readonly _tag: "Version" }
 
 const parsePort = (text: string): Either.Either<number, string> => {
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN
@@ -68,16 +119,55 @@ const parseCount = (option: string, min: number, max: number) => (text: string):
     : Either.left(`${option} inválido: "${text}" (use um número inteiro de ${min} a ${max})`)
 }
 
+/** An IP literal (an IPv6 one may come in brackets), not a host name: the address is bound as given. */
+const parseAddress = (text: string): Either.Either<string, string> => {
+  const bare = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text
+  return isIP(bare) !== 0
+    ? Either.right(bare)
+    : Either.left(`--endereco inválido: "${text}" (use um endereço IP desta máquina, como 127.0.0.1 ou ::1)`)
+}
+
+/** "a.b.c.d/n", "v6/n", or a single address (a /32 or /128). */
+export const parseSubnet = (text: string): Either.Either<Subnet, string> => {
+  const slash = text.indexOf("/")
+  const address = slash < 0 ? text : text.slice(0, slash)
+  const version = isIP(address)
+  const bits = version === 4 ? 32 : 128
+  const prefixText = slash < 0 ? String(bits) : text.slice(slash + 1)
+  const prefix = /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN
+  return version !== 0 && prefix >= 0 && prefix <= bits
+    ? Either.right({ address, prefix, family: version === 4 ? "ipv4" : "ipv6" })
+    : Either.left(`--permitir inválido: "${text}" (use redes como 192.168.0.0/24 ou fd00::/8, ou endereços, separados por vírgula)`)
+}
+
+const parseSubnets = (text: string): Either.Either<ReadonlyArray<Subnet>, string> =>
+  Either.all(
+    text
+      .split(",")
+      .map((part) => part.trim())
+      .filter((part) => part !== "")
+      .map(parseSubnet)
+  )
+
+const parseLog = (text: string): Either.Either<LogFormat, string> =>
+  text === "texto" || text === "json" ? Either.right(text) : Either.left(`--log inválido: "${text}" (use texto ou json)`)
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 /** Options that take a value, and how each one is read into the arguments. */
 const VALUED: Record<string, (text: string, args: Mutable<ServerArgs>) => Either.Either<void, string>> = {
+  "--porta": (text, args) => Either.map(parsePort(text), (value) => void (args.port = value)),
   "--pasta": (text, args) => Either.right(void (args.folder = text)),
   "--timeout": (text, args) => Either.map(parseSeconds(text), (value) => void (args.timeoutSeconds = value)),
+  "--endereco": (text, args) => Either.map(parseAddress(text), (value) => void (args.address = value)),
+  "--permitir": (text, args) => Either.map(parseSubnets(text), (value) => void (args.allow = value)),
   "--max-clientes": (text, args) =>
     Either.map(parseCount("--max-clientes", 1, 100_000)(text), (value) => void (args.maxClients = value)),
   "--max-por-ip": (text, args) =>
     Either.map(parseCount("--max-por-ip", 0, 100_000)(text), (value) => void (args.maxPerAddress = value)),
+  "--tamanho-maximo": (text, args) =>
+    Either.map(parseCount("--tamanho-maximo", 0, MAX_U32)(text), (value) => void (args.maxUploadBytes = value)),
+  "--log": (text, args) => Either.map(parseLog(text), (value) => void (args.log = value)),
   "--proxies-confiaveis": (text, args) => {
     const blocks: Array<Cidr> = [...(args.trustedProxies ?? [])]
     for (const part of text.split(",")) {
@@ -87,14 +177,19 @@ const VALUED: Record<string, (text: string, args: Mutable<ServerArgs>) => Either
     }
     args.trustedProxies = blocks
     return Either.right(undefined)
-  },
-  "--tamanho-maximo": (text, args) =>
-    Either.map(parseCount("--tamanho-maximo", 0, MAX_U32)(text), (value) => void (args.maxUploadBytes = value))
+  }
 }
 
-/** Parses the server's command line; Left is a Portuguese message for the user. */
-export const parseServerArgs = (argv: ReadonlyArray<string>): Either.Either<ParsedServerArgs, string> => {
-  let port: number | undefined
+const SWITCHES: Record<string, (args: Mutable<ServerArgs>) => void> = {
+  "--somente-leitura": (args) => void (args.readOnly = true),
+  "--sem-sobrescrever": (args) => void (args.noOverwrite = true),
+  "--protocolo-proxy": (args) => void (args.proxyProtocol = true)
+}
+
+const isValued = (name: string) => name in VALUED
+
+/** Each option read on its own (what an environment variable is checked with). */
+const parseWords = (argv: ReadonlyArray<string>): Either.Either<ParsedServerArgs, string> => {
   const args: Mutable<ServerArgs> = {
     port: DEFAULT_PORT,
     folder: "storage/servidor",
@@ -103,34 +198,58 @@ export const parseServerArgs = (argv: ReadonlyArray<string>): Either.Either<Pars
     maxPerAddress: 0,
     readOnly: false,
     maxUploadBytes: undefined,
+    address: undefined,
+    allow: undefined,
+    noOverwrite: false,
+    log: "texto",
     proxyProtocol: false,
     trustedProxies: undefined
   }
+  let positional = false
+  let onlyPositional = false
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
-    if (arg === "--ajuda" || arg === "-h" || arg === "--help") return Either.right({ _tag: "Help" })
-    const read = VALUED[arg]
-    if (read !== undefined) {
-      const value = argv[++i]
-      if (value === undefined || value === "") return Either.left(`${arg} precisa de um valor`)
-      const applied = read(value, args)
-      if (Either.isLeft(applied)) return Either.left(applied.left)
-    } else if (arg === "--somente-leitura") {
-      args.readOnly = true
-    } else if (arg === "--protocolo-proxy") {
-      args.proxyProtocol = true
-    } else if (arg.startsWith("-")) {
-      return Either.left(`opção desconhecida: ${arg}`)
-    } else if (port === undefined) {
+    const inline = onlyPositional ? undefined : inlineValue(arg, isValued)
+    if (onlyPositional || !arg.startsWith("-") || arg === "-") {
+      if (positional) return Either.left(`argumento a mais: "${arg}"`)
       const parsed = parsePort(arg)
       if (Either.isLeft(parsed)) return Either.left(parsed.left)
-      port = parsed.right
+      args.port = parsed.right
+      positional = true
+    } else if (arg === "--") {
+      onlyPositional = true
+    } else if (arg === "--ajuda" || arg === "-h" || arg === "--help") {
+      return Either.right({ _tag: "Help" })
+    } else if (arg === "--version") {
+      return Either.right({ _tag: "Version" })
+    } else if (inline !== undefined || VALUED[arg] !== undefined) {
+      const [name, value] = inline ?? [arg, argv[++i]]
+      if (value === undefined || value === "") return Either.left(`${name} precisa de um valor`)
+      const applied = VALUED[name]!(value, args)
+      if (Either.isLeft(applied)) return Either.left(applied.left)
+    } else if (SWITCHES[arg] !== undefined) {
+      SWITCHES[arg](args)
     } else {
-      return Either.left(`argumento a mais: "${arg}"`)
+      return Either.left(`opção desconhecida: ${arg}`)
     }
   }
-  if (args.trustedProxies !== undefined && !args.proxyProtocol) {
-    return Either.left("--proxies-confiaveis só vale com --protocolo-proxy")
-  }
-  return Either.right({ _tag: "Run", args: { ...args, port: port ?? DEFAULT_PORT } })
+  return Either.right({ _tag: "Run", args })
 }
+
+/** Parses the server's command line alone; Left is a Portuguese message for the user. */
+export const parseServerArgs = (argv: ReadonlyArray<string>): Either.Either<ParsedServerArgs, string> =>
+  Either.flatMap(parseWords(argv), (parsed) =>
+    parsed._tag === "Run" && parsed.args.trustedProxies !== undefined && !parsed.args.proxyProtocol
+      ? Either.left("--proxies-confiaveis só vale com --protocolo-proxy")
+      : Either.right(parsed)
+  )
+
+/**
+ * The server's settings: the environment variables of SERVER_ENVIRONMENT
+ * (through Effect's Config), then the command line, which wins.
+ */
+export const serverArgsFrom = (
+  argv: ReadonlyArray<string>,
+  provider?: ConfigProvider.ConfigProvider
+): Either.Either<ParsedServerArgs, string> =>
+  withEnvironment(SERVER_ENVIRONMENT, parseServerArgs, argv, { check: parseWords, ...(provider === undefined ? {} : { provider }) })

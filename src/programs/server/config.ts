@@ -1,6 +1,7 @@
 import * as Context from "effect/Context"
 import { type Cidr, LOOPBACK } from "../../domain/cidr.ts"
 import { MAX_MANY_MATCHES } from "../../domain/protocol.ts"
+import type { Subnet } from "./args.ts"
 
 export interface ServerSettings {
   /** The whole request must arrive within this. */
@@ -21,6 +22,10 @@ export interface ServerSettings {
   readonly proxyProtocol: boolean
   /** Where a PROXY header is accepted from; a connection from anywhere else is closed. */
   readonly trustedProxies: ReadonlyArray<Cidr>
+  /** Uploads over an existing file are refused. */
+  readonly noOverwrite: boolean
+  /** Client networks allowed to connect; undefined: every client. */
+  readonly allow: ReadonlyArray<Subnet> | undefined
 }
 
 export const defaultSettings = (timeoutSeconds: number): ServerSettings => ({
@@ -32,7 +37,9 @@ export const defaultSettings = (timeoutSeconds: number): ServerSettings => ({
   readOnly: false,
   maxUploadBytes: undefined,
   proxyProtocol: false,
-  trustedProxies: LOOPBACK
+  trustedProxies: LOOPBACK,
+  noOverwrite: false,
+  allow: undefined
 })
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {}

@@ -7,6 +7,7 @@ import { Timeout } from "../../domain/errors.ts"
 import type { ClientEvent, Request } from "../../domain/messages.ts"
 import { withProxyHeader } from "../../domain/proxyHeader.ts"
 import type { Connection } from "../../services/Transport.ts"
+import { operationFields } from "../logger.ts"
 import { makeWire, type Wire } from "../wire.ts"
 import { ServerConfig, type ServerSettings } from "./config.ts"
 import { deciding, type Exchange } from "./exchange.ts"
@@ -96,7 +97,8 @@ export const handleConnection = (
     )
     const { op, name, bytes } = exchange.record
     const result = Either.isLeft(outcome) ? `falha: ${describeFailure(outcome.left)}` : exchange.record.result
+    const millis = (yield* Clock.currentTimeMillis) - started
     yield* Effect.logInfo(
-      `${new Date(started).toISOString()} ${peer.remote} ${op} ${name} ${result} ${bytes} bytes ${(yield* Clock.currentTimeMillis) - started} ms`
-    )
+      `${new Date(started).toISOString()} ${peer.remote} ${op} ${name} ${result} ${bytes} bytes ${millis} ms`
+    ).pipe(Effect.annotateLogs(operationFields({ started, client: peer.remote, op, name, result, bytes, millis })))
   })

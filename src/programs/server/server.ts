@@ -5,6 +5,7 @@ import { FileStore } from "../../services/FileStore.ts"
 import { encodeStatus } from "../../domain/encode.ts"
 import { Status } from "../../domain/protocol.ts"
 import { type Connection, Transport } from "../../services/Transport.ts"
+import { makeAccess } from "./access.ts"
 import { makeAdmission } from "./admission.ts"
 import { ServerConfig } from "./config.ts"
 import { handleConnection, serverWire } from "./connection.ts"
@@ -19,6 +20,12 @@ export interface ServeOptions {
   /** Told when each connection ends, to collect their garbage in time (the real server passes one). */
   readonly collector?: Collector
 }
+
+/** The log line of a connection refused before its request was read. */
+const refusalLog = (connection: Connection, result: string) =>
+  Effect.logInfo(`${new Date().toISOString()} ${connection.remote} ${result}`).pipe(
+    Effect.annotateLogs({ hora: new Date().toISOString(), cliente: connection.remote, resultado: result })
+  )
 
 /**
  * Serves the folder until the scope closes. Closing stops accepting, lets
@@ -35,16 +42,14 @@ export const serveFolder = (options: ServeOptions) =>
     yield* Effect.addFinalizer(() => Effect.ignore(store.sweepTemporaries))
     const config = yield* ServerConfig
     const admit = makeAdmission({ maxClients: config.maxClients, maxPerAddress: config.maxPerAddress })
+    const allowed = makeAccess(config.allow)
     const handle = (connection: Connection) =>
       Effect.gen(function* () {
         const started = yield* Clock.currentTimeMillis
-        // Over a limit: answered at once, where the first status is due, and closed.
-        const refuse = (peer: Connection, which: string) =>
-          Effect.zipRight(
-            Effect.ignore(connection.write(encodeStatus(Status.Error))),
-            Effect.logInfo(`${new Date().toISOString()} ${peer.remote} recusado: limite de ${which}`)
-          )
-        if ((yield* admit.place()) !== "Admitted") return yield* refuse(connection, `${config.maxClients} conexões`)
+        // Refused: answered at once, where the first status is due, and closed.
+        const refuse = (peer: Connection, result: string) =>
+          Effect.zipRight(Effect.ignore(connection.write(encodeStatus(Status.Error))), refusalLog(peer, result))
+        if ((yield* admit.place()) !== "Admitted") return yield* refuse(connection, `recusado: limite de ${config.maxClients} conexões`)
         const wire = serverWire(connection, config)
         let peer = connection
         if (config.proxyProtocol) {
@@ -52,8 +57,10 @@ export const serveFolder = (options: ServeOptions) =>
           if (Option.isNone(relayed)) return
           peer = relayed.value
         }
+        // Who may connect is judged on the client's address: behind a balancer, the one its header named.
+        if (!allowed(peer.address)) return yield* refuse(peer, "recusado: endereço fora de --permitir")
         if ((yield* admit.fromAddress(peer.address)) !== "Admitted") {
-          return yield* refuse(peer, `${config.maxPerAddress} por endereço`)
+          return yield* refuse(peer, `recusado: limite de ${config.maxPerAddress} por endereço`)
         }
         return yield* handleConnection(peer, wire, started)
       }).pipe(Effect.ensuring(Effect.sync(() => options.collector?.connectionEnded())))

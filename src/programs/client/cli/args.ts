@@ -1,4 +1,9 @@
+import * as Config from "effect/Config"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import { type EnvOption, inlineValue, withEnvironment } from "../../options.ts"
 import { parseServerAddress, type ServerAddress } from "./address.ts"
 
 export interface ClientArgs {
@@ -26,6 +31,11 @@ Cliente do servidor de arquivos TCP. Sem COMANDO, abre um terminal interativo
   --trace               mostra cada campo enviado e recebido, em hexadecimal
   --debug               mostra detalhes internos dos erros
   --ajuda, -h           mostra esta ajuda
+  --version             mostra a versão
+
+Opções também como --opcao=valor, e por variáveis de ambiente
+(ARQUIVOS_CLIENTE_SERVIDOR, ARQUIVOS_CLIENTE_PASTA, ...; veja o README); a linha
+de comando vale mais que o ambiente.
 
 Comandos: listar, baixar, enviar, retomar, baixar-varios, ajuda, sair
 (digite "ajuda" no cliente para ver cada um com exemplo).
@@ -39,20 +49,72 @@ Status de saída: 0 sucesso; 1 recusado pelo servidor, arquivo inexistente, hash
 que não confere ou problema com arquivo local; 2 uso incorreto; 3 erro de rede ou
 tempo esgotado.`
 
-export type ParsedClientArgs = { readonly _tag: "Run"; readonly args: ClientArgs } | { readonly _tag: "Help" }
+export type ParsedClientArgs =
+  | { readonly _tag: "Run"; readonly args: ClientArgs }
+  | { readonly _tag: "Help" }
+  | { readonly _tag: "Version" }
 
 const FLAGS = new Set(["--silencioso", "--trace", "--debug"])
 const VALUED = new Set(["--pasta", "--timeout", "--script"])
 
-/** Parses the client's command line; Left is a Portuguese message for the user. */
-export const parseClientArgs = (argv: ReadonlyArray<string>): Either.Either<ParsedClientArgs, string> => {
+/**
+ * Every option but --script (one run's action, not a setting) as an
+ * environment variable: ARQUIVOS_CLIENTE_ and the option in capitals. The
+ * server's address is ARQUIVOS_CLIENTE_SERVIDOR (see `clientArgsFrom`).
+ */
+export const CLIENT_ENVIRONMENT: ReadonlyArray<EnvOption> = [
+  { variable: "ARQUIVOS_CLIENTE_PASTA", option: "--pasta", kind: "value" },
+  { variable: "ARQUIVOS_CLIENTE_TIMEOUT", option: "--timeout", kind: "value" },
+  { variable: "ARQUIVOS_CLIENTE_SILENCIOSO", option: "--silencioso", kind: "switch" },
+  { variable: "ARQUIVOS_CLIENTE_TRACE", option: "--trace", kind: "switch" },
+  { variable: "ARQUIVOS_CLIENTE_DEBUG", option: "--debug", kind: "switch" }
+]
+
+/**
+ * The client's settings: the ARQUIVOS_CLIENTE_* variables (through Effect's
+ * Config), then the command line, which wins. With ARQUIVOS_CLIENTE_SERVIDOR
+ * set, the address may be left out of the command line: a first word that
+ * is not HOST:PORTA is then the command.
+ */
+export const clientArgsFrom = (
+  argv: ReadonlyArray<string>,
+  provider: ConfigProvider.ConfigProvider = ConfigProvider.fromEnv()
+): Either.Either<ParsedClientArgs, string> => {
+  const server = Effect.runSync(
+    Effect.withConfigProvider(Effect.option(Config.string("ARQUIVOS_CLIENTE_SERVIDOR")), provider)
+  ).pipe(Option.map((text) => text.trim()), Option.filter((text) => text !== ""), Option.getOrUndefined)
+  const checked = server === undefined ? undefined : parseServerAddress(server)
+  if (checked !== undefined && Either.isLeft(checked)) return Either.left(`ARQUIVOS_CLIENTE_SERVIDOR: ${checked.left}`)
+  return withEnvironment(CLIENT_ENVIRONMENT, (words) => parseClientArgs(words, server), argv, {
+    provider,
+    check: (words) => parseClientArgs(words, "127.0.0.1:1")
+  })
+}
+
+/**
+ * Parses the client's command line; Left is a Portuguese message for the
+ * user. `defaultServer` stands for a missing address.
+ */
+export const parseClientArgs = (
+  argv: ReadonlyArray<string>,
+  defaultServer?: string
+): Either.Either<ParsedClientArgs, string> => {
   const values = new Map<string, string>()
   const flags = new Set<string>()
   const positional: Array<string> = []
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
-    if (arg === "--ajuda" || arg === "-h" || arg === "--help") {
+    const inline = positional.length < 2 ? inlineValue(arg, (name) => VALUED.has(name)) : undefined
+    if (arg === "--" && positional.length < 2) {
+      positional.push(...argv.slice(i + 1))
+      break
+    } else if (inline !== undefined) {
+      if (inline[1] === "") return Either.left(`${inline[0]} precisa de um valor`)
+      values.set(inline[0], inline[1])
+    } else if (arg === "--ajuda" || arg === "-h" || arg === "--help") {
       return Either.right({ _tag: "Help" })
+    } else if (arg === "--version" && positional.length < 2) {
+      return Either.right({ _tag: "Version" })
     } else if (FLAGS.has(arg)) {
       flags.add(arg)
     } else if (VALUED.has(arg)) {
@@ -67,7 +129,10 @@ export const parseClientArgs = (argv: ReadonlyArray<string>): Either.Either<Pars
       positional.push(arg)
     }
   }
-  const [address, ...command] = positional
+  const [address, ...command] =
+    defaultServer !== undefined && (positional[0] === undefined || !positional[0].includes(":"))
+      ? [defaultServer, ...positional]
+      : positional
   if (address === undefined) return Either.left("falta o endereço do servidor (HOST:PORTA)")
   const server = parseServerAddress(address)
   if (Either.isLeft(server)) return Either.left(server.left)

@@ -1,10 +1,11 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import { encodeStatus } from "../../../domain/encode.ts"
 import { FileFailure } from "../../../domain/errors.ts"
 import type { ClientEvent } from "../../../domain/messages.ts"
 import { Status } from "../../../domain/protocol.ts"
-import { FileStore } from "../../../services/FileStore.ts"
+import { EXISTS, FileStore } from "../../../services/FileStore.ts"
 import { ServerConfig } from "../config.ts"
 import { deciding, type Exchange } from "../exchange.ts"
 
@@ -26,19 +27,21 @@ const checkSize = (name: string, size: number) =>
  * op 30: accept (0) or refuse (1) once the name is checked (nothing is
  * created yet); then the size, checked against the limits before any folder
  * or temporary exists; then the data into a hidden temporary, renamed over
- * the name only when complete; then stored (0) or failed (1). Any failure on
- * the way removes the temporary and the folders made for it.
+ * the name only when complete (with --sem-sobrescrever, an existing name is
+ * refused at the first status, and again at the commit if it appeared
+ * since); then stored (0) or failed (1). Any failure on the way removes the
+ * temporary and the folders made for it.
  */
 export const upload = (exchange: Exchange, name: string) =>
   Effect.gen(function* () {
     const store = yield* FileStore
-    const { readOnly } = yield* ServerConfig
+    const { readOnly, noOverwrite } = yield* ServerConfig
     yield* deciding(
       exchange,
       "Reply",
       readOnly
         ? new FileFailure({ name, reason: "PermissionDenied", detail: "o servidor está em modo somente leitura" })
-        : store.checkWritable(name)
+        : Effect.zipRight(store.checkWritable(name), noOverwrite ? refuseExisting(name) : Effect.void)
     )
     yield* exchange.wire.send(encodeStatus(Status.Ok))
     yield* deciding(
@@ -50,7 +53,7 @@ export const upload = (exchange: Exchange, name: string) =>
         Effect.gen(function* () {
           const { size } = yield* nextSize(exchange)
           yield* checkSize(name, size)
-          const file = yield* store.createAtomic(name)
+          const file = yield* store.createAtomic(name, { replace: !noOverwrite })
           yield* exchange.wire.passBody(
             {
               write: (bytes) => {
@@ -69,6 +72,14 @@ export const upload = (exchange: Exchange, name: string) =>
     )
     yield* exchange.wire.send(encodeStatus(Status.Ok))
   })
+
+/** With --sem-sobrescrever, a name already taken is refused before any data (the commit checks again). */
+const refuseExisting = (name: string) =>
+  Effect.flatMap(FileStore, (store) =>
+    Effect.flatMap(store.size(name), (size) =>
+      Option.isSome(size) ? new FileFailure({ name, reason: "PermissionDenied", detail: EXISTS }) : Effect.void
+    )
+  )
 
 const dataOf = (event: ClientEvent) => (event._tag === "Data" ? event.bytes : undefined)
 
