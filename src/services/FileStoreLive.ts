@@ -81,7 +81,11 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
         let committed = false
         const handle = yield* Effect.acquireRelease(
           attempt(name, () =>
-            fs.open(parent.at(temp), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
+            fs.open(
+              parent.at(temp),
+              constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+              0o644
+            )
           ),
           (handle) =>
             closeHandle(handle).pipe(
@@ -98,7 +102,10 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
         const output = appender(name, handle, 0)
         const file: AtomicFile = {
           sink: output.sink,
-          commit: Effect.tap(publish(name, output, handle, parent, temp, options?.replace ?? true), () => (committed = true))
+          commit: Effect.tap(
+            publish(name, output, handle, parent, temp, options?.replace ?? true),
+            () => (committed = true)
+          )
         }
         return file
       })
@@ -174,7 +181,12 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
           Effect.flatMap(parentFor(name, false), (parent) =>
             attemptSync(name, () => rmSync(parent.at(baseOf(partialNameOf(name))), { force: true }))
           )
-        ).pipe(Effect.catchIf((error) => error.reason === "NotFound", () => Effect.void)),
+        ).pipe(
+          Effect.catchIf(
+            (error) => error.reason === "NotFound",
+            () => Effect.void
+          )
+        ),
       freeSpace: attempt(root, async () => {
         const stats = await fs.statfs(root)
         return stats.bavail * stats.bsize

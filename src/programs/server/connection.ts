@@ -58,11 +58,7 @@ export const handleConnection = (connection: Connection) =>
     }
     const outcome = yield* Effect.either(
       Effect.gen(function* () {
-        const event = yield* deciding(
-          exchange,
-          "Reply",
-          exchange.wire.nextWithin("Request", config.requestSeconds)
-        )
+        const event = yield* deciding(exchange, "Reply", exchange.wire.nextWithin("Request", config.requestSeconds))
         if (event._tag !== "Request") return yield* Effect.dieMessage("a request always comes first")
         yield* dispatch(exchange, event.request)
       })
@@ -72,5 +68,7 @@ export const handleConnection = (connection: Connection) =>
     const millis = Date.now() - started
     yield* Effect.logInfo(
       `${new Date(started).toISOString()} ${connection.remote} ${op} ${name} ${result} ${bytes} bytes ${millis} ms`
-    ).pipe(Effect.annotateLogs(operationFields({ started, client: connection.remote, op, name, result, bytes, millis })))
+    ).pipe(
+      Effect.annotateLogs(operationFields({ started, client: connection.remote, op, name, result, bytes, millis }))
+    )
   })
