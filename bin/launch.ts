@@ -101,7 +101,7 @@ const root = path.resolve(import.meta.dir, "..")
  * Where the compiled copy may live, in order: ARQUIVOS_CACHE alone when set;
  * otherwise node_modules/.cache, then the user's own cache folder (for a
  * checkout whose node_modules cannot be written, which would otherwise run
- * from source, ~250 ms slower, on every start). The user's folder is named
+ * from source, far slower, on every start). The user's folder is named
  * after the checkout, so two checkouts do not rebuild over each other.
  */
 export const cacheDirs = (env: Record<string, string | undefined> = process.env): ReadonlyArray<string> => {
