@@ -37,9 +37,11 @@ const against = (
   const theirs = rateOf(results, scenario, peer)
   const process = rateOf(results, scenario, "nosso-processo") ?? rateOf(results, scenario, "nosso")
   const inside = rateOf(results, scenario, "nosso-em-processo")
-  if (theirs === undefined || process === undefined) return { target: "", measured: "sem dados nesta execução", met: undefined }
+  if (theirs === undefined || process === undefined)
+    return { target: "", measured: "sem dados nesta execução", met: undefined }
   const shown =
-    `${ratio(process / theirs)} do ${peerName}` + (inside === undefined ? "" : ` (em processo: ${ratio(inside / theirs)})`)
+    `${ratio(process / theirs)} do ${peerName}` +
+    (inside === undefined ? "" : ` (em processo: ${ratio(inside / theirs)})`)
   const share = process / theirs
   return { target: "", measured: shown, met: rule === "ahead" ? share > 1 : share >= rule.atLeast }
 }
@@ -59,7 +61,9 @@ const againstBun = (results: BenchResults): ReadonlyArray<Row> => {
   return [
     {
       target: "Operações pequenas: op/s pelo menos 0,8× o limite do Bun",
-      ...(ours === undefined || bun === undefined ? missing : { measured: `${ratio(ours / bun)} do limite do Bun`, met: ours / bun >= 0.8 })
+      ...(ours === undefined || bun === undefined
+        ? missing
+        : { measured: `${ratio(ours / bun)} do limite do Bun`, met: ours / bun >= 0.8 })
     },
     {
       target: "Operações pequenas: CPU do servidor por operação no máximo 1,5× a do limite do Bun",

@@ -117,7 +117,11 @@ export const cacheDirs = (env: Record<string, string | undefined> = process.env)
 export const projectPlan = (name: string, entry: string, cacheDir: string): LaunchPlan => ({
   name,
   entry: path.join(root, entry),
-  sources: [path.join(root, "src"), path.join(root, "package.json"), path.join(root, "node_modules", ".package-lock.json")],
+  sources: [
+    path.join(root, "src"),
+    path.join(root, "package.json"),
+    path.join(root, "node_modules", ".package-lock.json")
+  ],
   cacheDir
 })
 

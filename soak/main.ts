@@ -25,7 +25,9 @@ for (let i = 0; i < args.length; i++) {
   const key = ({ "--minutos": "minutes", "--clientes": "clients", "--semente": "seed" } as const)[flag as "--minutos"]
   const value = Number(args[++i])
   if (key === undefined || !Number.isFinite(value) || value <= 0) {
-    console.error(`soak: argumento inválido: ${flag}${args[i] === undefined ? "" : ` ${args[i]}`}\nUse --ajuda para ver as opções.`)
+    console.error(
+      `soak: argumento inválido: ${flag}${args[i] === undefined ? "" : ` ${args[i]}`}\nUse --ajuda para ver as opções.`
+    )
     process.exit(2)
   }
   options[key] = value

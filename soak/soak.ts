@@ -20,7 +20,7 @@ import { FileStore } from "../src/services/FileStore.ts"
 import { makeFileStore } from "../src/services/FileStoreLive.ts"
 import { type Hasher, HasherLive } from "../src/services/Hasher.ts"
 import type { Transport } from "../src/services/Transport.ts"
-import { randomBytes, startServerProcess, stopAll, type ServerProcess } from "../test/support/processes.ts"
+import { randomBytes, type ServerProcess, startServerProcess, stopAll } from "../test/support/processes.ts"
 import { type FaultProxy, type Faults, startProxy } from "../test/support/proxy.ts"
 
 /**
@@ -84,7 +84,11 @@ interface Link {
 
 const LINKS: ReadonlyArray<Link> = [
   { label: "direto", moving: true },
-  { label: "lento", moving: true, faults: { up: { rate: [48 * KIB, 512 * KIB] }, down: { rate: [48 * KIB, 512 * KIB] } } },
+  {
+    label: "lento",
+    moving: true,
+    faults: { up: { rate: [48 * KIB, 512 * KIB] }, down: { rate: [48 * KIB, 512 * KIB] } }
+  },
   { label: "fatiado", moving: true, faults: { up: { slice: true }, down: { delay_ms: [2, 20] } } },
   {
     label: "cortado",
@@ -94,7 +98,11 @@ const LINKS: ReadonlyArray<Link> = [
       down: { cut_after: [0, 256 * KIB], cut_with: "random" }
     }
   },
-  { label: "buraco", moving: false, faults: { up: { blackhole_after: [0, 256 * KIB] }, down: { blackhole_after: [0, 256 * KIB] } } }
+  {
+    label: "buraco",
+    moving: false,
+    faults: { up: { blackhole_after: [0, 256 * KIB] }, down: { blackhole_after: [0, 256 * KIB] } }
+  }
 ]
 
 /** A seeded PRNG (mulberry32): the same seed, the same soak. */
@@ -136,7 +144,9 @@ const processSample = (pid: number, at: number): Sample | undefined => {
 
 /** Every temporary of an upload under `root` (hidden `.envio-*.tmp`), at any depth. */
 const temporariesUnder = (root: string) =>
-  (readdirSync(root, { recursive: true }) as Array<string>).filter((entry) => path.basename(entry).startsWith(".envio-"))
+  (readdirSync(root, { recursive: true }) as Array<string>).filter((entry) =>
+    path.basename(entry).startsWith(".envio-")
+  )
 
 const formatMiB = (bytes: number) => `${(bytes / MIB).toFixed(1).replace(".", ",")} MiB`
 
@@ -218,7 +228,8 @@ export const runSoak = async (options: SoakOptions): Promise<SoakReport> => {
       const final = path.join(folder, name)
       if (existsSync(final)) {
         const bytes = readFileSync(final)
-        if (md5(bytes) !== expected.md5) noteWrong(`${label}: ${name} local com o nome final e conteúdo errado`, bytes.length)
+        if (md5(bytes) !== expected.md5)
+          noteWrong(`${label}: ${name} local com o nome final e conteúdo errado`, bytes.length)
         else bytesVerified += bytes.length
         rmSync(final)
       }
@@ -238,7 +249,12 @@ export const runSoak = async (options: SoakOptions): Promise<SoakReport> => {
       await mkdir(path.join(folder, "enviados"), { recursive: true })
       const store = Layer.succeed(FileStore, await Effect.runPromise(makeFileStore(folder)))
       const services = (port: number) =>
-        Layer.mergeAll(store, HasherLive, BunTransportLive, Layer.succeed(ClientConfig, { host: "127.0.0.1", port, timeoutSeconds }))
+        Layer.mergeAll(
+          store,
+          HasherLive,
+          BunTransportLive,
+          Layer.succeed(ClientConfig, { host: "127.0.0.1", port, timeoutSeconds })
+        )
       let uploads = 0
       while (Date.now() - started < options.seconds * 1000) {
         const link = LINKS[Math.floor(random() * LINKS.length)]!
@@ -289,7 +305,8 @@ export const runSoak = async (options: SoakOptions): Promise<SoakReport> => {
             const { entries } = exit.value as { entries: ReadonlyArray<{ nome: string; tamanho: string }> }
             for (const [knownName, file] of known) {
               const entry = entries.find((e) => e.nome === knownName)
-              if (entry?.tamanho !== String(file.content.length)) noteWrong(`${label}: ${knownName} ausente ou com tamanho errado`, 1)
+              if (entry?.tamanho !== String(file.content.length))
+                noteWrong(`${label}: ${knownName} ausente ou com tamanho errado`, 1)
             }
           }
         } else {
@@ -297,7 +314,8 @@ export const runSoak = async (options: SoakOptions): Promise<SoakReport> => {
           const mask = `dados/arq-${digit}?.bin`
           label = `baixar-varios ${mask} via ${link.label}`
           exit = await run(downloadMany(mask))
-          for (const candidate of names) if (candidate.startsWith(`dados/arq-${digit}`)) checkLocal(folder, candidate, label)
+          for (const candidate of names)
+            if (candidate.startsWith(`dados/arq-${digit}`)) checkLocal(folder, candidate, label)
         }
         operations++
         if (Exit.isSuccess(exit)) {
@@ -388,7 +406,10 @@ export const summaryLines = (report: SoakReport): Array<string> => {
   for (const [cause, count] of Object.entries(report.failures).sort((a, b) => b[1] - a[1])) {
     lines.push(`  ${cause}: ${count}`)
   }
-  for (const item of [...report.defects, ...report.wrong, ...report.cutWhileMoving, ...report.temporariesLeft].slice(0, 20)) {
+  for (const item of [...report.defects, ...report.wrong, ...report.cutWhileMoving, ...report.temporariesLeft].slice(
+    0,
+    20
+  )) {
     lines.push(`  ! ${item}`)
   }
   lines.push(report.ok ? "Resultado: OK" : "Resultado: FALHOU")

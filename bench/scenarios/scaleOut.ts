@@ -23,7 +23,8 @@ const HAPROXY = "/usr/sbin/haproxy"
 /** Installs Debian's haproxy when missing, without letting the package start its system service. */
 const ensureHaproxy = async (): Promise<void> => {
   if (existsSync(HAPROXY)) return
-  if (process.getuid?.() !== 0) throw new Error("haproxy não está instalado; instale como root: apt-get install -y haproxy")
+  if (process.getuid?.() !== 0)
+    throw new Error("haproxy não está instalado; instale como root: apt-get install -y haproxy")
   console.log("  instalando haproxy (apt-get)...")
   const policy = "/usr/sbin/policy-rc.d"
   const ownPolicy = !existsSync(policy)
@@ -31,8 +32,16 @@ const ensureHaproxy = async (): Promise<void> => {
   try {
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" }
     const apt = (...args: Array<string>) =>
-      Bun.spawn(["apt-get", "-o", "DPkg::Lock::Timeout=600", ...args], { env, stdin: "ignore", stdout: "inherit", stderr: "inherit" }).exited
-    if ((await apt("install", "-y", "haproxy")) !== 0 && ((await apt("update")) !== 0 || (await apt("install", "-y", "haproxy")) !== 0)) {
+      Bun.spawn(["apt-get", "-o", "DPkg::Lock::Timeout=600", ...args], {
+        env,
+        stdin: "ignore",
+        stdout: "inherit",
+        stderr: "inherit"
+      }).exited
+    if (
+      (await apt("install", "-y", "haproxy")) !== 0 &&
+      ((await apt("update")) !== 0 || (await apt("install", "-y", "haproxy")) !== 0)
+    ) {
       throw new Error("apt-get install haproxy falhou")
     }
   } finally {
@@ -70,7 +79,16 @@ const startCluster = (bench: Bench): Promise<Cluster> =>
     for (const name of ["instancia1", "instancia2"]) {
       const port = await freePort()
       const log = path.join(bench.tmp, `${name}.log`)
-      const cmd = [process.execPath, "bin/servidor.ts", String(port), "--pasta", bench.serverDir, "--timeout", "60", "--protocolo-proxy"]
+      const cmd = [
+        process.execPath,
+        "bin/servidor.ts",
+        String(port),
+        "--pasta",
+        bench.serverDir,
+        "--timeout",
+        "60",
+        "--protocolo-proxy"
+      ]
       const daemon = startDaemon(name, cmd, { log, cwd: bench.repo })
       await waitListening(daemon, port, log)
       instances.push({ name, port, daemon })
@@ -96,7 +114,10 @@ const startCluster = (bench: Bench): Promise<Cluster> =>
         `    bind 127.0.0.1:${two}`,
         "    default_backend duas",
         backend("uma", [instances[0]!.port]),
-        backend("duas", instances.map((instance) => instance.port))
+        backend(
+          "duas",
+          instances.map((instance) => instance.port)
+        )
       ].join("\n")
     )
     const log = path.join(bench.tmp, "haproxy.log")
@@ -108,7 +129,8 @@ const startCluster = (bench: Bench): Promise<Cluster> =>
     return { instances, haproxy: { name: "haproxy", port: one, daemon }, one, two }
   })())
 
-const cpuOf = (servers: ReadonlyArray<Server>) => servers.reduce((total, server) => total + groupCpuSeconds(server.daemon.pid), 0)
+const cpuOf = (servers: ReadonlyArray<Server>) =>
+  servers.reduce((total, server) => total + groupCpuSeconds(server.daemon.pid), 0)
 
 const EXTRAS = {
   servidorCpu: { label: "CPU das instâncias", unit: "s" },
@@ -132,7 +154,13 @@ const measured = async (load: SocketLoad, instances: ReadonlyArray<Server>, hapr
   }
 }
 
-const contenders = (bench: Bench, found: Cluster, load: (port: number) => SocketLoad, work: number, how: string): Array<Contender> => [
+const contenders = (
+  bench: Bench,
+  found: Cluster,
+  load: (port: number) => SocketLoad,
+  work: number,
+  how: string
+): Array<Contender> => [
   {
     id: "direto",
     label: "Uma instância, direto",
@@ -222,6 +250,12 @@ export const scaleOutFanout = async (bench: Bench): Promise<ScenarioResult> => {
       notes: NOTES
     },
     bench.config.reps,
-    contenders(bench, found, load, clients * size, `${count(clients)} conexões ao mesmo tempo, op 10 de ${FILES.medium}`)
+    contenders(
+      bench,
+      found,
+      load,
+      clients * size,
+      `${count(clients)} conexões ao mesmo tempo, op 10 de ${FILES.medium}`
+    )
   )
 }

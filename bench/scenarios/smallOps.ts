@@ -43,7 +43,8 @@ export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
       total: ops,
       concurrency
     })
-  const ftp = (ops: number) => runFtpLoad(bench.tmp, { port: bench.ftp.port, name: FILES.small, size, total: ops, concurrency })
+  const ftp = (ops: number) =>
+    runFtpLoad(bench.tmp, { port: bench.ftp.port, name: FILES.small, size, total: ops, concurrency })
   // The limit row: what Bun itself needs per operation (started here, used only by this scenario).
   const raw = await startRawBunServer(bench.repo, bench.serverDir, bench.tmp)
   const bun = (ops: number) =>

@@ -1,5 +1,5 @@
 import * as Either from "effect/Either"
-import { formatIp, type IpBytes, parseIPv4, parseIPv6, mapIPv4 } from "./ipAddress.ts"
+import { formatIp, type IpBytes, mapIPv4, parseIPv4, parseIPv6 } from "./ipAddress.ts"
 
 /** A block of addresses: "10.0.0.0/8", "::1/128", or one address alone. IPv4 blocks are held as mapped IPv6. */
 export interface Cidr {

@@ -106,7 +106,11 @@ export const formatIp = (bytes: IpBytes): string => {
     }
     i = j
   }
-  const hex = (from: number, to: number) => groups.slice(from, to).map((group) => group.toString(16)).join(":")
+  const hex = (from: number, to: number) =>
+    groups
+      .slice(from, to)
+      .map((group) => group.toString(16))
+      .join(":")
   return bestStart < 0 ? hex(0, 8) : `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`
 }
 

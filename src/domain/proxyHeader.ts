@@ -1,5 +1,5 @@
 import { emit, fail, type Grammar, take, u8 } from "./decoder.ts"
-import { formatEndpoint, formatIp, parseDecimal, parseIp, parseIPv4, parseIPv6 } from "./ipAddress.ts"
+import { formatEndpoint, formatIp, parseDecimal, parseIPv4, parseIPv6, parseIp } from "./ipAddress.ts"
 
 /**
  * The PROXY protocol header (HAProxy's doc/proxy-protocol.txt, versions 1 and
@@ -48,7 +48,8 @@ function* expectBytes<E>(expected: Uint8Array, from: number, what: string): Gram
   // refused at its first wrong byte, not after the balancer's 16.
   for (let i = from; i < expected.length; i++) {
     const byte = yield* u8<E>()
-    if (byte !== expected[i]) return yield* fail("BadProxyHeader", `${what}: byte ${i + 1} é ${hex(byte)}, esperado ${hex(expected[i]!)}`)
+    if (byte !== expected[i])
+      return yield* fail("BadProxyHeader", `${what}: byte ${i + 1} é ${hex(byte)}, esperado ${hex(expected[i]!)}`)
   }
 }
 
@@ -70,7 +71,8 @@ function* v1Line<E>(): Grammar<E, string> {
     }
     afterCR = byte === CR
     if (afterCR) continue
-    if (byte < 0x20 || byte > 0x7e) return yield* fail("BadProxyHeader", `cabeçalho PROXY v1 com byte ${hex(byte)} (só ASCII visível)`)
+    if (byte < 0x20 || byte > 0x7e)
+      return yield* fail("BadProxyHeader", `cabeçalho PROXY v1 com byte ${hex(byte)} (só ASCII visível)`)
     line += String.fromCharCode(byte)
   }
   return yield* fail("BadProxyHeader", `cabeçalho PROXY v1 sem CRLF nos primeiros ${V1_MAX_LINE} bytes`)
@@ -108,16 +110,18 @@ function* v1<E>(): Grammar<E, ProxyHeader> {
 }
 
 /** Address bytes each family/protocol byte of version 2 needs at least. */
-const V2_ADDRESS_BYTES: Record<number, number> = { 0x00: 0, 0x11: 12, 0x12: 12, 0x21: 36, 0x22: 36, 0x31: 216, 0x32: 216 }
+const V2_ADDRESS_BYTES: Record<number, number> = { 0: 0, 17: 12, 18: 12, 33: 36, 34: 36, 49: 216, 50: 216 }
 
 const port = (bytes: Uint8Array, at: number) => (bytes[at]! << 8) | bytes[at + 1]!
 
 function* v2<E>(): Grammar<E, ProxyHeader> {
   yield* expectBytes<E>(V2_SIGNATURE, 1, "cabeçalho PROXY v2")
   const versionCommand = yield* u8<E>()
-  if (versionCommand >> 4 !== 2) return yield* fail("BadProxyHeader", `cabeçalho PROXY v2: versão ${versionCommand >> 4} (só 2)`)
+  if (versionCommand >> 4 !== 2)
+    return yield* fail("BadProxyHeader", `cabeçalho PROXY v2: versão ${versionCommand >> 4} (só 2)`)
   const command = versionCommand & 0x0f
-  if (command > 1) return yield* fail("BadProxyHeader", `cabeçalho PROXY v2: comando ${hex(command)} (só LOCAL 0x0 e PROXY 0x1)`)
+  if (command > 1)
+    return yield* fail("BadProxyHeader", `cabeçalho PROXY v2: comando ${hex(command)} (só LOCAL 0x0 e PROXY 0x1)`)
   const family = yield* u8<E>()
   const length = yield* u16<E>()
   // Whatever follows the addresses (TLVs) is part of the header and skipped.
@@ -125,9 +129,13 @@ function* v2<E>(): Grammar<E, ProxyHeader> {
   // LOCAL: the balancer's own connection (a health check); the family is ignored.
   if (command === 0) return { _tag: "Local", version: 2, why: "LOCAL" }
   const needed = V2_ADDRESS_BYTES[family]
-  if (needed === undefined) return yield* fail("BadProxyHeader", `cabeçalho PROXY v2: família/protocolo ${hex(family)} inválido`)
+  if (needed === undefined)
+    return yield* fail("BadProxyHeader", `cabeçalho PROXY v2: família/protocolo ${hex(family)} inválido`)
   if (length < needed) {
-    return yield* fail("BadProxyHeader", `cabeçalho PROXY v2: ${length} bytes de endereço para ${hex(family)}, que precisa de ${needed}`)
+    return yield* fail(
+      "BadProxyHeader",
+      `cabeçalho PROXY v2: ${length} bytes de endereço para ${hex(family)}, que precisa de ${needed}`
+    )
   }
   if (family === 0x00) return { _tag: "Local", version: 2, why: "UNSPEC" }
   if (family === 0x31 || family === 0x32) return { _tag: "Local", version: 2, why: "UNIX" }
@@ -173,10 +181,15 @@ export const peerOf = (
  */
 export const encodeProxyV1 = (source: ProxyEndpoint, destination: ProxyEndpoint): Uint8Array => {
   const family = source.address.includes(":") ? "TCP6" : "TCP4"
-  return new TextEncoder().encode(`PROXY ${family} ${source.address} ${destination.address} ${source.port} ${destination.port}\r\n`)
+  return new TextEncoder().encode(
+    `PROXY ${family} ${source.address} ${destination.address} ${source.port} ${destination.port}\r\n`
+  )
 }
 
-export const encodeProxyV2 = (relayed?: { readonly source: ProxyEndpoint; readonly destination: ProxyEndpoint }): Uint8Array => {
+export const encodeProxyV2 = (relayed?: {
+  readonly source: ProxyEndpoint
+  readonly destination: ProxyEndpoint
+}): Uint8Array => {
   if (relayed === undefined) return Uint8Array.from([...V2_SIGNATURE, 0x20, 0x00, 0x00, 0x00])
   const v4 = !relayed.source.address.includes(":")
   const bytesOf = (address: string) => {
@@ -184,7 +197,12 @@ export const encodeProxyV2 = (relayed?: { readonly source: ProxyEndpoint; readon
     if (bytes === undefined) throw new RangeError(`not an IP address: ${address}`)
     return v4 ? bytes.subarray(12) : bytes
   }
-  const ports = [relayed.source.port >> 8, relayed.source.port & 0xff, relayed.destination.port >> 8, relayed.destination.port & 0xff]
+  const ports = [
+    relayed.source.port >> 8,
+    relayed.source.port & 0xff,
+    relayed.destination.port >> 8,
+    relayed.destination.port & 0xff
+  ]
   const block = [...bytesOf(relayed.source.address), ...bytesOf(relayed.destination.address), ...ports]
   return Uint8Array.from([...V2_SIGNATURE, 0x21, v4 ? 0x11 : 0x21, block.length >> 8, block.length & 0xff, ...block])
 }

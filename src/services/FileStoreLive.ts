@@ -9,8 +9,8 @@ import { partialNameOf } from "../domain/names.ts"
 import { type AtomicFile, EXISTS, FileStore, type FileStoreService, type PartialFile } from "./FileStore.ts"
 import { attempt, attemptSync, failure, reasonOf } from "./files/failures.ts"
 import { checkLengths, type Folder, openParent, refuseDirectory, removeCreated } from "./files/folders.ts"
-import { closeQuietly, openInside, readable } from "./files/reading.ts"
 import { makeInstance, sweepAbandoned } from "./files/owners.ts"
+import { closeQuietly, openInside, readable } from "./files/reading.ts"
 import { listFiles } from "./files/walking.ts"
 import { appender } from "./files/writing.ts"
 
@@ -119,7 +119,10 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
         const output = appender(name, handle, 0)
         const file: AtomicFile = {
           sink: output.sink,
-          commit: Effect.tap(publish(name, output, handle, parent, temp, options?.replace ?? true), () => (committed = true))
+          commit: Effect.tap(
+            publish(name, output, handle, parent, temp, options?.replace ?? true),
+            () => (committed = true)
+          )
         }
         return file
       })
@@ -195,7 +198,12 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
           Effect.flatMap(parentFor(name, false), (parent) =>
             attemptSync(name, () => rmSync(parent.at(baseOf(partialNameOf(name))), { force: true }))
           )
-        ).pipe(Effect.catchIf((error) => error.reason === "NotFound", () => Effect.void)),
+        ).pipe(
+          Effect.catchIf(
+            (error) => error.reason === "NotFound",
+            () => Effect.void
+          )
+        ),
       freeSpace: attempt(root, async () => {
         const stats = await fs.statfs(root)
         return stats.bavail * stats.bsize

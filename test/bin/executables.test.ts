@@ -52,9 +52,12 @@ describe("package.json", () => {
 describe("installing as commands", () => {
   test("npm install -g . (into a temporary prefix) gives arquivos-servidor and arquivos-cliente", async () => {
     const prefix = tempDir("npm-prefix-")
-    const installed = await run(["npm", "install", "-g", ".", "--prefix", prefix, "--no-audit", "--no-fund", "--offline"], {
-      millis: 120_000
-    })
+    const installed = await run(
+      ["npm", "install", "-g", ".", "--prefix", prefix, "--no-audit", "--no-fund", "--offline"],
+      {
+        millis: 120_000
+      }
+    )
     expect(installed.code).toBe(0)
     for (const [command, name] of [
       ["arquivos-servidor", "arquivos-servidor"],
@@ -88,7 +91,9 @@ describe("bun run prints only the program's own output (no echo of the script, n
     const client = await run([BUN, "run", "cliente", "sem-porta"])
     expect(client.code).toBe(2)
     expect(client.stdout).toBe("")
-    expect(client.stderr).toBe(`cliente: endereço inválido: "sem-porta" (use HOST:PORTA, por exemplo 127.0.0.1:20000)\nUse --ajuda para ver as opções.\n`)
+    expect(client.stderr).toBe(
+      `cliente: endereço inválido: "sem-porta" (use HOST:PORTA, por exemplo 127.0.0.1:20000)\nUse --ajuda para ver as opções.\n`
+    )
     const server = await run([BUN, "run", "servidor", "--xyz"])
     expect(server.code).toBe(2)
     expect(server.stderr).toStartWith("servidor: opção desconhecida: --xyz\n")

@@ -17,7 +17,12 @@ const project = () => {
   Bun.spawnSync(["mkdir", "-p", src])
   writeFileSync(path.join(src, "word.ts"), `export const word: string = "primeira"\n`)
   writeFileSync(path.join(src, "main.ts"), `import { word } from "./word.ts"\nconsole.log(word)\n`)
-  const plan: LaunchPlan = { name: "prog", entry: path.join(src, "main.ts"), sources: [src], cacheDir: path.join(dir, "cache") }
+  const plan: LaunchPlan = {
+    name: "prog",
+    entry: path.join(src, "main.ts"),
+    sources: [src],
+    cacheDir: path.join(dir, "cache")
+  }
   return { dir, src, plan }
 }
 
@@ -88,24 +93,28 @@ describe("bin/cliente.ts and bin/servidor.ts", () => {
   test.each([
     ["bin/cliente.ts", "Uso: bun run cliente"],
     ["bin/servidor.ts", "Uso: arquivos-servidor"]
-  ])("%s runs the program compiled, with its own arguments", (launcher, usage) => {
-    const cache = mkdtempSync(path.join(tmpdir(), "launch-cache-"))
-    dirs.push(cache)
-    const run = () =>
-      Bun.spawnSync([process.execPath, launcher, "--ajuda"], {
-        env: { ...process.env, ARQUIVOS_CACHE: cache },
-        stdout: "pipe",
-        stderr: "pipe",
-        timeout: 30_000
-      })
-    const first = run()
-    expect(first.exitCode).toBe(0)
-    expect(first.stdout.toString()).toStartWith(usage)
-    const name = path.basename(launcher, ".ts")
-    expect(existsSync(path.join(cache, `${name}.js.jsc`))).toBe(true)
-    const second = run()
-    expect(second.stdout.toString()).toBe(first.stdout.toString())
-  }, 60_000)
+  ])(
+    "%s runs the program compiled, with its own arguments",
+    (launcher, usage) => {
+      const cache = mkdtempSync(path.join(tmpdir(), "launch-cache-"))
+      dirs.push(cache)
+      const run = () =>
+        Bun.spawnSync([process.execPath, launcher, "--ajuda"], {
+          env: { ...process.env, ARQUIVOS_CACHE: cache },
+          stdout: "pipe",
+          stderr: "pipe",
+          timeout: 30_000
+        })
+      const first = run()
+      expect(first.exitCode).toBe(0)
+      expect(first.stdout.toString()).toStartWith(usage)
+      const name = path.basename(launcher, ".ts")
+      expect(existsSync(path.join(cache, `${name}.js.jsc`))).toBe(true)
+      const second = run()
+      expect(second.stdout.toString()).toBe(first.stdout.toString())
+    },
+    60_000
+  )
 })
 
 describe("where the compiled copy lives", () => {
@@ -114,7 +123,9 @@ describe("where the compiled copy lives", () => {
     const [project, user] = cacheDirs({ HOME: "/home/ana" })
     expect(project).toEndWith(path.join("node_modules", ".cache", "arquivos-tcp"))
     expect(user).toMatch(/^\/home\/ana\/\.cache\/arquivos-tcp\/\d+$/)
-    expect(cacheDirs({ HOME: "/home/ana", XDG_CACHE_HOME: "/var/cache/ana" })[1]).toStartWith("/var/cache/ana/arquivos-tcp/")
+    expect(cacheDirs({ HOME: "/home/ana", XDG_CACHE_HOME: "/var/cache/ana" })[1]).toStartWith(
+      "/var/cache/ana/arquivos-tcp/"
+    )
     expect(cacheDirs({})).toHaveLength(1)
   })
 
@@ -124,7 +135,10 @@ describe("where the compiled copy lives", () => {
     // A folder under a regular file cannot be created, whoever runs the test (root included).
     const blocker = path.join(dir, "arquivo")
     writeFileSync(blocker, "")
-    const found = await compiledIn("cliente", "src/programs/client/main.ts", [path.join(blocker, "cache"), path.join(dir, "user")])
+    const found = await compiledIn("cliente", "src/programs/client/main.ts", [
+      path.join(blocker, "cache"),
+      path.join(dir, "user")
+    ])
     expect(found.output).toBe(path.join(dir, "user", "cliente.js"))
     expect(existsSync(path.join(dir, "user", "cliente.js.jsc"))).toBe(true)
     const none = await compiledIn("cliente", "src/programs/client/main.ts", [path.join(blocker, "cache")])

@@ -1,6 +1,6 @@
-import type { Subprocess } from "bun"
 import * as net from "node:net"
 import * as path from "node:path"
+import type { Subprocess } from "bun"
 
 /**
  * Helpers for tests that run the programs as a user does: the compiled
@@ -113,7 +113,9 @@ export const freePort = (): Promise<number> =>
     server.once("error", reject)
     server.listen(0, "127.0.0.1", () => {
       const address = server.address()
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))))
+      server.close(() =>
+        typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))
+      )
     })
   })
 

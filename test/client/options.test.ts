@@ -3,7 +3,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { ConfigProvider, Either } from "effect"
-import { CLIENT_ENVIRONMENT, CLIENT_USAGE, type ClientArgs, clientArgsFrom, parseClientArgs } from "../../src/programs/client/cli/args.ts"
+import {
+  CLIENT_ENVIRONMENT,
+  CLIENT_USAGE,
+  type ClientArgs,
+  clientArgsFrom,
+  parseClientArgs
+} from "../../src/programs/client/cli/args.ts"
 import { freePort, run, spawnDaemon, stopAll } from "../bin/processes.ts"
 
 /** The client's `--opcao=valor`, `--`, --version and ARQUIVOS_CLIENTE_* variables. */
@@ -37,7 +43,10 @@ describe("--opcao=valor, -- and --version", () => {
   })
 
   test("after --, every word is positional", () => {
-    expect(argsOf(parseClientArgs(["--", "127.0.0.1:2000", "baixar", "--debug"])).command).toEqual(["baixar", "--debug"])
+    expect(argsOf(parseClientArgs(["--", "127.0.0.1:2000", "baixar", "--debug"])).command).toEqual([
+      "baixar",
+      "--debug"
+    ])
     expect(argsOf(parseClientArgs(["127.0.0.1:2000", "--", "baixar", "-x"]))).toMatchObject({
       debug: false,
       command: ["baixar", "-x"]
@@ -138,10 +147,22 @@ describe("the client process reads its environment", () => {
     dirs.push(served, local)
     writeFileSync(path.join(served, "a.txt"), "pelo ambiente")
     const port = await freePort()
-    const server = spawnDaemon([process.execPath, "src/programs/server/main.ts", String(port), "--endereco", "127.0.0.1", "--pasta", served])
+    const server = spawnDaemon([
+      process.execPath,
+      "src/programs/server/main.ts",
+      String(port),
+      "--endereco",
+      "127.0.0.1",
+      "--pasta",
+      served
+    ])
     await server.waitFor(/Ctrl\+C/)
     const result = await run([process.execPath, "src/programs/client/main.ts", "baixar", "a.txt"], {
-      env: { ARQUIVOS_CLIENTE_SERVIDOR: `127.0.0.1:${port}`, ARQUIVOS_CLIENTE_PASTA: local, ARQUIVOS_CLIENTE_SILENCIOSO: "1" }
+      env: {
+        ARQUIVOS_CLIENTE_SERVIDOR: `127.0.0.1:${port}`,
+        ARQUIVOS_CLIENTE_PASTA: local,
+        ARQUIVOS_CLIENTE_SILENCIOSO: "1"
+      }
     })
     expect(result.code).toBe(0)
     expect(readFileSync(path.join(local, "a.txt"), "utf8")).toBe("pelo ambiente")

@@ -64,27 +64,40 @@ describe("the unit's contents", () => {
 })
 
 describe("systemd-analyze", () => {
-  test.skipIf(analyze === null)("verify accepts the unit with no warning", async () => {
-    const result = await run([analyze!, "verify", localUnit()], { millis: 30_000 })
-    expect(result.stderr).toBe("")
-    expect(result.code).toBe(0)
-  }, 40_000)
+  test.skipIf(analyze === null)(
+    "verify accepts the unit with no warning",
+    async () => {
+      const result = await run([analyze!, "verify", localUnit()], { millis: 30_000 })
+      expect(result.stderr).toBe("")
+      expect(result.code).toBe(0)
+    },
+    40_000
+  )
 
-  test.skipIf(analyze === null)("verify does catch a mistake (so the test above can fail)", async () => {
-    const file = localUnit()
-    writeFileSync(file, readFileSync(file, "utf8").replace("ProtectSystem=strict", "ProtectSystem=estrito"))
-    const result = await run([analyze!, "verify", file], { millis: 30_000 })
-    expect(result.stderr).toContain("Failed to parse protect system value, ignoring: estrito")
-  }, 40_000)
+  test.skipIf(analyze === null)(
+    "verify does catch a mistake (so the test above can fail)",
+    async () => {
+      const file = localUnit()
+      writeFileSync(file, readFileSync(file, "utf8").replace("ProtectSystem=strict", "ProtectSystem=estrito"))
+      const result = await run([analyze!, "verify", file], { millis: 30_000 })
+      expect(result.stderr).toContain("Failed to parse protect system value, ignoring: estrito")
+    },
+    40_000
+  )
 
-  test.skipIf(analyze === null)("security rates the sandbox's exposure as OK (at most 2.0 of 10)", async () => {
-    const result = await run([analyze!, "security", "--offline=true", "--no-pager", localUnit()], { millis: 30_000 })
-    const level = /Overall exposure level for \S+: (\d+\.\d+)/.exec(result.stdout + result.stderr)
-    expect(level).not.toBeNull()
-    expect(Number(level![1])).toBeLessThanOrEqual(2)
-  }, 40_000)
+  test.skipIf(analyze === null)(
+    "security rates the sandbox's exposure as OK (at most 2.0 of 10)",
+    async () => {
+      const result = await run([analyze!, "security", "--offline=true", "--no-pager", localUnit()], { millis: 30_000 })
+      const level = /Overall exposure level for \S+: (\d+\.\d+)/.exec(result.stdout + result.stderr)
+      expect(level).not.toBeNull()
+      expect(Number(level![1])).toBeLessThanOrEqual(2)
+    },
+    40_000
+  )
 
-  if (analyze === null) console.log("systemd-analyze não está instalado: o teste da unidade com systemd-analyze foi pulado")
+  if (analyze === null)
+    console.log("systemd-analyze não está instalado: o teste da unidade com systemd-analyze foi pulado")
 })
 
 describe("the unit's environment configures the server", () => {
@@ -101,7 +114,9 @@ describe("the unit's environment configures the server", () => {
     expect(env.ARQUIVOS_PORTA).toBe("20000")
     // A free loopback port instead of 20000, which may be in use on this machine.
     const port = await freePort()
-    const server = spawnDaemon([SERVER_EXE], { env: { ...env, ARQUIVOS_PORTA: String(port), ARQUIVOS_ENDERECO: "127.0.0.1" } })
+    const server = spawnDaemon([SERVER_EXE], {
+      env: { ...env, ARQUIVOS_PORTA: String(port), ARQUIVOS_ENDERECO: "127.0.0.1" }
+    })
     for (let i = 0; i < 300 && !server.stderr.includes("Ctrl+C"); i++) await Bun.sleep(50)
     expect(server.stderr).toContain(`Pasta servida: ${served}`)
     const client = await run([path.join(ROOT, "dist", "cliente"), `127.0.0.1:${port}`, "listar", "--json"])

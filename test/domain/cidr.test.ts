@@ -1,14 +1,24 @@
 import { describe, expect, test } from "bun:test"
 import { Either } from "effect"
 import { contains, LOOPBACK, parseCidr } from "../../src/domain/cidr.ts"
-import { formatIp, parseIp, parseIPv4, parseIPv6 } from "../../src/domain/ipAddress.ts"
+import { formatIp, parseIPv4, parseIPv6, parseIp } from "../../src/domain/ipAddress.ts"
 import { hex, toHex } from "./bytes.ts"
 
 describe("parseIPv4 / parseIPv6", () => {
   test("IPv4: exactly four numbers 0..255 without leading zeros", () => {
     expect(toHex(parseIPv4("127.0.0.7")!)).toBe("7f000007")
     expect(toHex(parseIPv4("255.255.255.255")!)).toBe("ffffffff")
-    for (const bad of ["1.2.3", "1.2.3.4.5", "01.2.3.4", "1.2.3.256", "1.2.3.-1", "1.2.3.a", "", "1..2.3", " 1.2.3.4"]) {
+    for (const bad of [
+      "1.2.3",
+      "1.2.3.4.5",
+      "01.2.3.4",
+      "1.2.3.256",
+      "1.2.3.-1",
+      "1.2.3.a",
+      "",
+      "1..2.3",
+      " 1.2.3.4"
+    ]) {
       expect(parseIPv4(bad)).toBeUndefined()
     }
   })
@@ -18,7 +28,19 @@ describe("parseIPv4 / parseIPv6", () => {
     expect(toHex(parseIPv6("2001:DB8::8:800:200C:417A")!)).toBe("20010db8000000000008080020 0c417a".replace(" ", ""))
     expect(toHex(parseIPv6("1:2:3:4:5:6:7:8")!)).toBe("00010002000300040005000600070008")
     expect(toHex(parseIPv6("::ffff:127.0.0.1")!)).toBe("00000000000000000000ffff7f000001")
-    for (const bad of ["", ":", ":::", "1::2::3", "1:2:3:4:5:6:7", "1:2:3:4:5:6:7:8:9", "12345::", "g::", "1.2.3.4::", "::1.2.3", "1:2:3:4:5:6:7::8:9"]) {
+    for (const bad of [
+      "",
+      ":",
+      ":::",
+      "1::2::3",
+      "1:2:3:4:5:6:7",
+      "1:2:3:4:5:6:7:8:9",
+      "12345::",
+      "g::",
+      "1.2.3.4::",
+      "::1.2.3",
+      "1:2:3:4:5:6:7::8:9"
+    ]) {
       expect(parseIPv6(bad)).toBeUndefined()
     }
   })
@@ -79,7 +101,17 @@ describe("parseCidr and contains", () => {
     expect(trusted("128.0.0.1")).toBe(false)
   })
   test("refused: bad address, bad prefix, host bits after the prefix", () => {
-    for (const bad of ["", "10.0.0.0/", "10.0.0.0/33", "::/129", "10.0.0.0/8/8", "10.0.0/8", "x/8", "10.0.0.0/-1", "10.0.0.0/08x"]) {
+    for (const bad of [
+      "",
+      "10.0.0.0/",
+      "10.0.0.0/33",
+      "::/129",
+      "10.0.0.0/8/8",
+      "10.0.0/8",
+      "x/8",
+      "10.0.0.0/-1",
+      "10.0.0.0/08x"
+    ]) {
       expect(Either.isLeft(parseCidr(bad))).toBe(true)
     }
     const typo = parseCidr("10.0.0.1/8")

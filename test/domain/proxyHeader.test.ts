@@ -7,8 +7,8 @@ import type { ClientEvent } from "../../src/domain/messages.ts"
 import {
   encodeProxyV1,
   encodeProxyV2,
-  peerOf,
   type ProxyHeader,
+  peerOf,
   proxyHeader,
   V1_MAX_LINE,
   withProxyHeader
@@ -73,9 +73,7 @@ const golden: ReadonlyArray<{ readonly label: string; readonly wire: Uint8Array;
   },
   {
     label: `v1 UNKNOWN at the longest line (${V1_MAX_LINE} bytes): the rest of the line is ignored`,
-    wire: utf8(
-      `PROXY UNKNOWN ${"ffff:".repeat(7)}ffff ${"ffff:".repeat(7)}ffff 65535 65535\r\n`
-    ),
+    wire: utf8(`PROXY UNKNOWN ${"ffff:".repeat(7)}ffff ${"ffff:".repeat(7)}ffff 65535 65535\r\n`),
     header: { _tag: "Local", version: 1, why: "UNKNOWN" }
   },
   {
@@ -157,21 +155,30 @@ describe("PROXY header golden vectors", () => {
 
 describe("encoders", () => {
   test("v1 of an IPv4 and of an IPv6 client", () => {
-    expect(new TextDecoder().decode(encodeProxyV1({ address: "127.0.0.7", port: 5000 }, { address: "127.0.0.1", port: 20000 }))).toBe(
-      "PROXY TCP4 127.0.0.7 127.0.0.1 5000 20000\r\n"
-    )
+    expect(
+      new TextDecoder().decode(
+        encodeProxyV1({ address: "127.0.0.7", port: 5000 }, { address: "127.0.0.1", port: 20000 })
+      )
+    ).toBe("PROXY TCP4 127.0.0.7 127.0.0.1 5000 20000\r\n")
     expect(new TextDecoder().decode(encodeProxyV1({ address: "::1", port: 1 }, { address: "::1", port: 2 }))).toBe(
       "PROXY TCP6 ::1 ::1 1 2\r\n"
     )
   })
   test("v2 LOCAL, IPv4 and IPv6 give the golden bytes", () => {
     expect(toHex(encodeProxyV2())).toBe(`${SIG}20000000`)
-    expect(toHex(encodeProxyV2({ source: { address: "127.0.0.7", port: 0xd431 }, destination: { address: "127.0.0.1", port: 20000 } }))).toBe(
-      `${SIG}2111000c7f0000077f000001d4314e20`
-    )
-    expect(toHex(encodeProxyV2({ source: { address: "2001:db8::1", port: 40000 }, destination: { address: "::1", port: 20000 } }))).toBe(
-      `${SIG}21210024${"20010db8000000000000000000000001"}${"00000000000000000000000000000001"}9c404e20`
-    )
+    expect(
+      toHex(
+        encodeProxyV2({
+          source: { address: "127.0.0.7", port: 0xd431 },
+          destination: { address: "127.0.0.1", port: 20000 }
+        })
+      )
+    ).toBe(`${SIG}2111000c7f0000077f000001d4314e20`)
+    expect(
+      toHex(
+        encodeProxyV2({ source: { address: "2001:db8::1", port: 40000 }, destination: { address: "::1", port: 20000 } })
+      )
+    ).toBe(`${SIG}21210024${"20010db8000000000000000000000001"}${"00000000000000000000000000000001"}9c404e20`)
   })
 })
 
@@ -262,7 +269,9 @@ describe("v1 lines that break the specification", () => {
   test(`a line of ${V1_MAX_LINE} bytes is the longest accepted; one byte more is refused`, () => {
     const line = (extra: number) => utf8(`PROXY UNKNOWN ${"x".repeat(V1_MAX_LINE - 16 + extra)}\r\n`)
     expect(line(0).length).toBe(V1_MAX_LINE)
-    expect(decodeEveryWay(header, line(0))).toEqual([{ _tag: "Header", header: { _tag: "Local", version: 1, why: "UNKNOWN" } }])
+    expect(decodeEveryWay(header, line(0))).toEqual([
+      { _tag: "Header", header: { _tag: "Local", version: 1, why: "UNKNOWN" } }
+    ])
     expect(refusedAt(line(1)).detail).toMatch(/sem CRLF/)
   })
 })

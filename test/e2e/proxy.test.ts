@@ -34,7 +34,10 @@ const client = (address: string, port = 40000) => ({ address, port })
 const utf8Of = (text: string) => new TextEncoder().encode(text)
 const v1 = (address: string, port = 40000) => encodeProxyV1(client(address, port), client("127.0.0.1", 20000))
 const v2 = (address: string, port = 40000) =>
-  encodeProxyV2({ source: client(address, port), destination: client(address.includes(":") ? "::1" : "127.0.0.1", 20000) })
+  encodeProxyV2({
+    source: client(address, port),
+    destination: client(address.includes(":") ? "::1" : "127.0.0.1", 20000)
+  })
 
 const DOWNLOAD_A = encodeRequest({ _tag: "Download", name: "a.txt" })
 const A_REPLY = hexOf(bytesOf(0, u32(5), "hello"))
@@ -50,7 +53,12 @@ describe("a valid header: served as the client it names", () => {
 
   test("v2 IPv6 then op 30 and op 10: stored and read back; the log shows [2001:db8::9]:port", async () => {
     const s = await start()
-    const upload = bytesOf(v2("2001:db8::9", 6000), encodeRequest({ _tag: "Upload", name: "novo.bin" }), u32(4), "\r\n\r\n")
+    const upload = bytesOf(
+      v2("2001:db8::9", 6000),
+      encodeRequest({ _tag: "Upload", name: "novo.bin" }),
+      u32(4),
+      "\r\n\r\n"
+    )
     expect(hexOf((await rawSend(s.port, upload)).reply)).toBe("0000")
     expect(await readFile(path.join(s.serverDir, "novo.bin"), "latin1")).toBe("\r\n\r\n")
     expect(await logLine(s, "[2001:db8::9]:6000 enviar novo.bin ok")).toBe(true)
@@ -111,7 +119,11 @@ describe("refused without being served, and logged", () => {
     expect(millis).toBeGreaterThan(900)
     // The idle deadline (the same 1 s) may fire first: either way nothing was served.
     expect(
-      await waitFor(() => s.logs.some((line) => /recusado: sem cabeçalho PROXY válido: (o pedido não chegou inteiro em|nada se moveu por) 1 s/.test(line))),
+      await waitFor(() =>
+        s.logs.some((line) =>
+          /recusado: sem cabeçalho PROXY válido: (o pedido não chegou inteiro em|nada se moveu por) 1 s/.test(line)
+        )
+      ),
       s.logs.join("\n")
     ).toBe(true)
   })
@@ -142,7 +154,10 @@ describe("--max-por-ip counts the relayed client, not the balancer", () => {
   test("a second connection of one relayed client gets 01; another relayed client through the same proxy is served", async () => {
     const s = await start({ settings: { maxPerAddress: 1 } })
     // Held open: an upload announced and never sent.
-    const held = await holdOpen(s.port, bytesOf(v2("192.0.2.10"), encodeRequest({ _tag: "Upload", name: "lento.bin" }), u32(10)))
+    const held = await holdOpen(
+      s.port,
+      bytesOf(v2("192.0.2.10"), encodeRequest({ _tag: "Upload", name: "lento.bin" }), u32(10))
+    )
     try {
       expect(await waitFor(() => held.received().length >= 1)).toBe(true)
       expect(hexOf(held.received())).toBe("00")
@@ -154,7 +169,9 @@ describe("--max-por-ip counts the relayed client, not the balancer", () => {
     } finally {
       held.socket.destroy()
     }
-    expect(await waitFor(async () => (await readdir(s.serverDir)).every((name) => !name.startsWith(".envio-")))).toBe(true)
+    expect(await waitFor(async () => (await readdir(s.serverDir)).every((name) => !name.startsWith(".envio-")))).toBe(
+      true
+    )
   })
 })
 
@@ -170,7 +187,8 @@ describe("--max-clientes counts a connection from the moment it is accepted, bef
     } finally {
       waiting.socket.destroy()
     }
-    expect(await waitFor(async () => hexOf((await rawSend(s.port, bytesOf(v2("192.0.2.2"), DOWNLOAD_A))).reply) === A_REPLY)).toBe(true)
+    expect(
+      await waitFor(async () => hexOf((await rawSend(s.port, bytesOf(v2("192.0.2.2"), DOWNLOAD_A))).reply) === A_REPLY)
+    ).toBe(true)
   })
 })
-

@@ -11,9 +11,9 @@ import { list } from "../../src/programs/client/list.ts"
 import { resume } from "../../src/programs/client/resume.ts"
 import { upload } from "../../src/programs/client/upload.ts"
 import { MARKS_FOLDER, ownerOf } from "../../src/services/files/owners.ts"
-import { bytesOf, clientFor, type ClientRunner, hexOf, seededBytes, waitFor } from "../support/hostile.ts"
 import { ROOT as PROJECT } from "../client/cli.ts"
 import { type Balancer, findHaproxy, startHaproxy } from "../support/haproxy.ts"
+import { bytesOf, type ClientRunner, clientFor, hexOf, seededBytes, waitFor } from "../support/hostile.ts"
 import { freePort, type Instance, startInstance, stop } from "../support/processes.ts"
 import { holdOpen, rawSend } from "../support/rawClient.ts"
 
@@ -58,14 +58,24 @@ const configFrom = (shipped: string, socketPath: string, ports: ReadonlyArray<nu
   return config
 }
 
-const instanceArgs = () => ["--pasta", shared, "--protocolo-proxy", "--max-por-ip", String(MAX_PER_ADDRESS), "--timeout", "30"]
+const instanceArgs = () => [
+  "--pasta",
+  shared,
+  "--protocolo-proxy",
+  "--max-por-ip",
+  String(MAX_PER_ADDRESS),
+  "--timeout",
+  "30"
+]
 
 /** Lines of operations (not refusals) in an instance's log. */
 const operations = (instance: Instance, op: string) =>
   instance.stdout.lines().filter((line) => new RegExp(`^\\S+ \\S+ ${op} `).test(line))
 
 const temporariesIn = async (dir: string): Promise<Array<string>> =>
-  (await fs.readdir(dir, { recursive: true })).map(String).filter((entry) => ownerOf(path.basename(entry)) !== undefined)
+  (await fs.readdir(dir, { recursive: true }))
+    .map(String)
+    .filter((entry) => ownerOf(path.basename(entry)) !== undefined)
 
 const ok = <A, E>(exit: Exit.Exit<A, E>): A => {
   if (Exit.isFailure(exit)) throw new Error(`operation failed: ${Cause.pretty(exit.cause)}`)
@@ -96,7 +106,10 @@ suite("through the real HAProxy, three instances on one folder", () => {
     for (const port of ports) instances.push(await startInstance(port, instanceArgs()))
     const socketPath = path.join(work, "haproxy.sock")
     const configPath = path.join(work, "haproxy.cfg")
-    await fs.writeFile(configPath, configFrom(await fs.readFile(path.join(PROJECT, "deploy/haproxy.cfg"), "utf8"), socketPath, ports))
+    await fs.writeFile(
+      configPath,
+      configFrom(await fs.readFile(path.join(PROJECT, "deploy/haproxy.cfg"), "utf8"), socketPath, ports)
+    )
     balancer = await startHaproxy(haproxy.path, configPath, socketPath, front)
     for (const name of names) await balancer.waitStatus("instancias", name, "UP", 10_000)
     client = await clientFor(front, clientDir, 10)
@@ -110,7 +123,9 @@ suite("through the real HAProxy, three instances on one folder", () => {
 
   test("the health check (op 20 after a PROXY v2 LOCAL header) reaches each instance as a listing from the balancer", () => {
     for (const instance of instances) {
-      expect(operations(instance, "listar").some((line) => / 127\.0\.0\.1:\d+ listar \d+ arquivos ok/.test(line))).toBe(true)
+      expect(operations(instance, "listar").some((line) => / 127\.0\.0\.1:\d+ listar \d+ arquivos ok/.test(line))).toBe(
+        true
+      )
     }
   })
 
@@ -123,7 +138,8 @@ suite("through the real HAProxy, three instances on one folder", () => {
       await fs.writeFile(path.join(clientDir, name), bytes)
     }
     await twoAtATime(Object.keys(files), async (name) => void ok(await client(upload(name))))
-    for (const [name, bytes] of Object.entries(files)) expect(hexOf(await fs.readFile(path.join(shared, name)))).toBe(hexOf(bytes))
+    for (const [name, bytes] of Object.entries(files))
+      expect(hexOf(await fs.readFile(path.join(shared, name)))).toBe(hexOf(bytes))
 
     const listed = ok(await client(list))
     expect(listed.entries).toEqual(
@@ -133,7 +149,11 @@ suite("through the real HAProxy, three instances on one folder", () => {
     )
 
     // Downloads, until every instance has served some (bounded).
-    for (let round = 0; round < 20 && !instances.every((instance) => operations(instance, "baixar").length > 0); round++) {
+    for (
+      let round = 0;
+      round < 20 && !instances.every((instance) => operations(instance, "baixar").length > 0);
+      round++
+    ) {
       await twoAtATime(Object.keys(files), async (name) => {
         await fs.rm(path.join(clientDir, name), { force: true })
         ok(await client(download(name)))
@@ -141,7 +161,8 @@ suite("through the real HAProxy, three instances on one folder", () => {
       })
     }
     for (const instance of instances) expect(operations(instance, "baixar").length).toBeGreaterThan(0)
-    for (const instance of instances) expect(operations(instance, "enviar").length + operations(instance, "baixar").length).toBeGreaterThan(0)
+    for (const instance of instances)
+      expect(operations(instance, "enviar").length + operations(instance, "baixar").length).toBeGreaterThan(0)
 
     // Resume from a partial holding the first MiB.
     await fs.rm(path.join(clientDir, "grande.bin"))
@@ -201,17 +222,26 @@ suite("through the real HAProxy, three instances on one folder", () => {
     const stored = hexOf(await fs.readFile(path.join(shared, "disputado.bin")))
     expect(versions.filter((bytes) => hexOf(bytes) === stored)).toHaveLength(1)
     // They went through more than one process.
-    expect(instances.filter((instance) => operations(instance, "enviar").some((line) => line.includes("disputado.bin"))).length).toBeGreaterThan(1)
+    expect(
+      instances.filter((instance) => operations(instance, "enviar").some((line) => line.includes("disputado.bin")))
+        .length
+    ).toBeGreaterThan(1)
     expect(await waitFor(async () => (await temporariesIn(shared)).length === 0)).toBe(true)
     expect(await waitFor(async () => !(await fs.readdir(shared)).includes(MARKS_FOLDER))).toBe(true)
   }, 60_000)
 
   test("the log line names the real client address (127.0.0.7), not the balancer", async () => {
     await fs.writeFile(path.join(shared, "a.txt"), "hello")
-    const { reply } = await rawSend(front, encodeRequest({ _tag: "Download", name: "a.txt" }), { localAddress: "127.0.0.7" })
+    const { reply } = await rawSend(front, encodeRequest({ _tag: "Download", name: "a.txt" }), {
+      localAddress: "127.0.0.7"
+    })
     expect(hexOf(reply)).toBe(hexOf(bytesOf(0, u32(5), "hello")))
     expect(
-      await waitFor(() => instances.some((instance) => operations(instance, "baixar").some((line) => / 127\.0\.0\.7:\d+ baixar a\.txt ok 5 bytes/.test(line))))
+      await waitFor(() =>
+        instances.some((instance) =>
+          operations(instance, "baixar").some((line) => / 127\.0\.0\.7:\d+ baixar a\.txt ok 5 bytes/.test(line))
+        )
+      )
     ).toBe(true)
   })
 
@@ -219,14 +249,25 @@ suite("through the real HAProxy, three instances on one folder", () => {
     const held = []
     try {
       for (let i = 0; i < MAX_PER_ADDRESS; i++) {
-        held.push(await holdOpen(single, bytesOf(encodeRequest({ _tag: "Upload", name: `lento${i}.bin` }), u32(100)), "127.0.0.7"))
+        held.push(
+          await holdOpen(
+            single,
+            bytesOf(encodeRequest({ _tag: "Upload", name: `lento${i}.bin` }), u32(100)),
+            "127.0.0.7"
+          )
+        )
       }
       for (const connection of held) expect(await waitFor(() => connection.received().length >= 1, 5_000)).toBe(true)
       expect(held.map((connection) => hexOf(connection.received()))).toEqual(held.map(() => "00"))
-      const over = await rawSend(single, encodeRequest({ _tag: "Download", name: "a.txt" }), { localAddress: "127.0.0.7", limitMillis: 5_000 })
+      const over = await rawSend(single, encodeRequest({ _tag: "Download", name: "a.txt" }), {
+        localAddress: "127.0.0.7",
+        limitMillis: 5_000
+      })
       expect(hexOf(over.reply)).toBe("01")
       expect(instances[0]!.stdout.text).toMatch(/127\.0\.0\.7:\d+ recusado: limite de 4 por endereço/)
-      const other = await rawSend(single, encodeRequest({ _tag: "Download", name: "a.txt" }), { localAddress: "127.0.0.8" })
+      const other = await rawSend(single, encodeRequest({ _tag: "Download", name: "a.txt" }), {
+        localAddress: "127.0.0.8"
+      })
       expect(hexOf(other.reply)).toBe(hexOf(bytesOf(0, u32(5), "hello")))
     } finally {
       for (const connection of held) connection.socket.destroy()
@@ -236,7 +277,9 @@ suite("through the real HAProxy, three instances on one folder", () => {
 
   test("a direct connection without a PROXY header is not served", async () => {
     const instance = instances[1]!
-    const { reply, timedOut } = await rawSend(instance.port, encodeRequest({ _tag: "Download", name: "a.txt" }), { limitMillis: 5_000 })
+    const { reply, timedOut } = await rawSend(instance.port, encodeRequest({ _tag: "Download", name: "a.txt" }), {
+      limitMillis: 5_000
+    })
     expect({ reply: hexOf(reply), timedOut }).toEqual({ reply: "", timedOut: false })
     expect(await instance.stdout.waitFor(/recusado: sem cabeçalho PROXY válido/, 3_000)).toBeTruthy()
   })
@@ -248,7 +291,10 @@ suite("through the real HAProxy, three instances on one folder", () => {
     const inFlight = [second, third].map(async (instance, i) => {
       const bytes = body(700 + i)
       const header = bytesOf(
-        encodeProxyV2({ source: { address: `127.0.0.${60 + i}`, port: 5000 }, destination: { address: "127.0.0.1", port: front } }),
+        encodeProxyV2({
+          source: { address: `127.0.0.${60 + i}`, port: 5000 },
+          destination: { address: "127.0.0.1", port: front }
+        }),
         encodeRequest({ _tag: "Upload", name: `em-voo-${i}.bin` }),
         u32(bytes.length)
       )
@@ -260,7 +306,11 @@ suite("through the real HAProxy, three instances on one folder", () => {
     const doomed = seededBytes(2 * 1024 * 1024, 777)
     const victim = await holdOpen(
       single,
-      bytesOf(encodeRequest({ _tag: "Upload", name: "interrompido.bin" }), u32(doomed.length), doomed.subarray(0, 1024 * 1024)),
+      bytesOf(
+        encodeRequest({ _tag: "Upload", name: "interrompido.bin" }),
+        u32(doomed.length),
+        doomed.subarray(0, 1024 * 1024)
+      ),
       "127.0.0.9"
     )
     try {
@@ -291,13 +341,16 @@ suite("through the real HAProxy, three instances on one folder", () => {
 
       // The uploads in flight on the others finish whole.
       for (const { connection, bytes } of others) connection.socket.write(bytes.subarray(1024 * 1024))
-      for (const { connection } of others) expect(await waitFor(() => connection.received().length >= 2, 10_000)).toBe(true)
+      for (const { connection } of others)
+        expect(await waitFor(() => connection.received().length >= 2, 10_000)).toBe(true)
       expect(others.map(({ connection }) => hexOf(connection.received()))).toEqual(["0000", "0000"])
       for (const { bytes, name } of others) expect(hexOf(await fs.readFile(path.join(shared, name)))).toBe(hexOf(bytes))
 
       // The health check brings it back, and it serves again.
       await balancer.waitStatus("primeira", "i1", "UP", 10_000)
-      const { reply } = await rawSend(single, encodeRequest({ _tag: "Download", name: "a.txt" }), { localAddress: "127.0.0.9" })
+      const { reply } = await rawSend(single, encodeRequest({ _tag: "Download", name: "a.txt" }), {
+        localAddress: "127.0.0.9"
+      })
       expect(hexOf(reply)).toBe(hexOf(bytesOf(0, u32(5), "hello")))
       expect(await temporariesIn(shared)).toEqual([])
     } finally {

@@ -3,8 +3,16 @@ import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
+import {
+  everyEntry,
+  md5,
+  randomBytes,
+  runClient,
+  startClient,
+  startServerProcess,
+  stopAll
+} from "../support/processes.ts"
 import { type FaultProxy, startProxy } from "../support/proxy.ts"
-import { everyEntry, md5, randomBytes, runClient, startClient, startServerProcess, stopAll } from "../support/processes.ts"
 
 /**
  * Processes killed with SIGKILL in the middle of a transfer, as a crash or a
@@ -53,7 +61,16 @@ test("the server killed mid-upload, then restarted on the same folder: no visibl
   const proxy = await slowLink(server.port, { up: { rate: RATE } })
   const folder = await workspace("cliente")
   writeFileSync(path.join(folder, "sobe.bin"), randomBytes(4 * MIB, 1))
-  const uploading = startClient([proxy.address, "--pasta", folder, "--timeout", "3", "--silencioso", "enviar", "sobe.bin"])
+  const uploading = startClient([
+    proxy.address,
+    "--pasta",
+    folder,
+    "--timeout",
+    "3",
+    "--silencioso",
+    "enviar",
+    "sobe.bin"
+  ])
   // Killed once its temporary holds some data.
   const temporaries = () => everyEntry(served).filter((entry) => entry.startsWith(".envio-"))
   await until(
@@ -84,7 +101,16 @@ test("the server killed mid-download: the client exits 3, and the next baixar re
   const server = await startServerProcess(served, { timeoutSeconds: 3 })
   const proxy = await slowLink(server.port, { down: { rate: 4 * RATE } })
   const folder = await workspace("cliente")
-  const downloading = startClient([proxy.address, "--pasta", folder, "--timeout", "3", "--silencioso", "baixar", "desce.bin"])
+  const downloading = startClient([
+    proxy.address,
+    "--pasta",
+    folder,
+    "--timeout",
+    "3",
+    "--silencioso",
+    "baixar",
+    "desce.bin"
+  ])
   const partialFile = path.join(folder, "desce.bin.parcial")
   await until(() => existsSync(partialFile) && statSync(partialFile).size > 512 * 1024, 15_000, "o parcial crescer")
   await server.kill()
@@ -108,7 +134,16 @@ test("the client killed mid-download: its .parcial is usable by the next run", a
   const server = await startServerProcess(served, { timeoutSeconds: 3 })
   const proxy = await slowLink(server.port, { down: { rate: RATE } })
   const folder = await workspace("cliente")
-  const downloading = startClient([proxy.address, "--pasta", folder, "--timeout", "3", "--silencioso", "baixar", "desce.bin"])
+  const downloading = startClient([
+    proxy.address,
+    "--pasta",
+    folder,
+    "--timeout",
+    "3",
+    "--silencioso",
+    "baixar",
+    "desce.bin"
+  ])
   const partialFile = path.join(folder, "desce.bin.parcial")
   await until(() => existsSync(partialFile) && statSync(partialFile).size > 512 * 1024, 15_000, "o parcial crescer")
   downloading.process.kill("SIGKILL")

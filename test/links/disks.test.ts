@@ -3,8 +3,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { startProxy } from "../support/proxy.ts"
 import { everyEntry, md5, randomBytes, runClient, startServerProcess, stopAll } from "../support/processes.ts"
+import { startProxy } from "../support/proxy.ts"
 import { mountTmpfs, type Tmpfs, tmpfsUnavailable } from "../support/tmpfs.ts"
 
 /**

@@ -3,7 +3,6 @@ import { existsSync, readFileSync, statSync } from "node:fs"
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { type FaultProxy, type Faults, startProxy } from "../support/proxy.ts"
 import {
   everyEntry,
   md5,
@@ -14,6 +13,7 @@ import {
   startServerProcess,
   stopAll
 } from "../support/processes.ts"
+import { type FaultProxy, type Faults, startProxy } from "../support/proxy.ts"
 
 /**
  * The real client and the real server, through the fault-injection proxy:
@@ -121,29 +121,33 @@ describe("segments and delays", () => {
 })
 
 describe("a download cut mid-body", () => {
-  test.each(["fin", "rst"] as const)("cut with %s: exit 3, no final file, the partial kept; the next baixar resumes", async (how) => {
-    const size = SERVED["medio.bin"].size
-    const cutAt = 600_000
-    const { address } = await through({ down: { cut_after: cutAt, cut_with: how } })
-    const folder = await clientFolder()
-    const cut = await client(address, folder, "baixar", "medio.bin")
-    expect(cut.code).toBe(3)
-    expect(cut.stderr).toContain("medio.bin")
-    expect(existsSync(path.join(folder, "medio.bin"))).toBe(false)
-    const partial = readFileSync(path.join(folder, "medio.bin.parcial"))
-    expect(partial.length).toBeGreaterThan(0)
-    expect(partial.length).toBeLessThanOrEqual(cutAt)
-    expect(md5(partial)).toBe(md5(contentOf("medio.bin").subarray(0, partial.length)))
+  test.each(["fin", "rst"] as const)(
+    "cut with %s: exit 3, no final file, the partial kept; the next baixar resumes",
+    async (how) => {
+      const size = SERVED["medio.bin"].size
+      const cutAt = 600_000
+      const { address } = await through({ down: { cut_after: cutAt, cut_with: how } })
+      const folder = await clientFolder()
+      const cut = await client(address, folder, "baixar", "medio.bin")
+      expect(cut.code).toBe(3)
+      expect(cut.stderr).toContain("medio.bin")
+      expect(existsSync(path.join(folder, "medio.bin"))).toBe(false)
+      const partial = readFileSync(path.join(folder, "medio.bin.parcial"))
+      expect(partial.length).toBeGreaterThan(0)
+      expect(partial.length).toBeLessThanOrEqual(cutAt)
+      expect(md5(partial)).toBe(md5(contentOf("medio.bin").subarray(0, partial.length)))
 
-    await proxy!.setFaults({})
-    const resumed = await client(address, folder, "baixar", "medio.bin")
-    expect(resumed.code).toBe(0)
-    expect(md5(readFileSync(path.join(folder, "medio.bin")))).toBe(md5(contentOf("medio.bin")))
-    expect(everyEntry(folder)).toEqual(["medio.bin"])
-    // The second run carried only what was missing (plus a header).
-    const links = await proxy!.waitClosed(2)
-    expect(links[1]!.down).toBeLessThan(size - partial.length + 1_000)
-  }, 40_000)
+      await proxy!.setFaults({})
+      const resumed = await client(address, folder, "baixar", "medio.bin")
+      expect(resumed.code).toBe(0)
+      expect(md5(readFileSync(path.join(folder, "medio.bin")))).toBe(md5(contentOf("medio.bin")))
+      expect(everyEntry(folder)).toEqual(["medio.bin"])
+      // The second run carried only what was missing (plus a header).
+      const links = await proxy!.waitClosed(2)
+      expect(links[1]!.down).toBeLessThan(size - partial.length + 1_000)
+    },
+    40_000
+  )
 })
 
 describe("a blackhole: the link stops forwarding, both sockets stay open", () => {
@@ -152,7 +156,16 @@ describe("a blackhole: the link stops forwarding, both sockets stay open", () =>
     const folder = await clientFolder()
     const mark = server.stdout.text.length
     const started = Date.now()
-    const stuck = startClient([address, "--pasta", folder, "--timeout", String(TIMEOUT), "--silencioso", "baixar", "grande.bin"])
+    const stuck = startClient([
+      address,
+      "--pasta",
+      folder,
+      "--timeout",
+      String(TIMEOUT),
+      "--silencioso",
+      "baixar",
+      "grande.bin"
+    ])
     // Meanwhile another client, straight to the server, is served.
     const other = await clientFolder()
     const listed = await client(`127.0.0.1:${server.port}`, other, "baixar", "pequeno.bin")
@@ -175,7 +188,16 @@ describe("a blackhole: the link stops forwarding, both sockets stay open", () =>
     const started = Date.now()
     // The client's timeout is the shorter here, so it is the client that gives up
     // (with the server's the shorter, the client gets the server's status 1 first).
-    const result = await runClient([address, "--pasta", folder, "--timeout", "2", "--silencioso", "enviar", "preso.bin"])
+    const result = await runClient([
+      address,
+      "--pasta",
+      folder,
+      "--timeout",
+      "2",
+      "--silencioso",
+      "enviar",
+      "preso.bin"
+    ])
     expect(result.code).toBe(3)
     expect(result.stderr).toContain("2 s")
     expect(Date.now() - started).toBeLessThan((2 + 5) * 1000)
@@ -185,16 +207,20 @@ describe("a blackhole: the link stops forwarding, both sockets stay open", () =>
 })
 
 describe("an upload cut mid-body", () => {
-  test.each(["fin", "rst"] as const)("cut with %s: exit 3; no file and no temporary after the server's timeout", async (how) => {
-    const { address } = await through({ up: { cut_after: 300_000, cut_with: how } })
-    const folder = await clientFolder()
-    await writeFile(path.join(folder, `cortado-${how}.bin`), randomBytes(2 * MIB, 31))
-    const mark = server.stdout.text.length
-    const result = await client(address, folder, "enviar", `cortado-${how}.bin`)
-    expect(result.code).toBe(3)
-    await serverLogged(new RegExp(`enviar cortado-${how}\\.bin falha`), (TIMEOUT + 5) * 1000, mark)
-    expect(serverEntries().filter((entry) => entry.includes("cortado") || entry.includes(".envio-"))).toEqual([])
-  }, 30_000)
+  test.each(["fin", "rst"] as const)(
+    "cut with %s: exit 3; no file and no temporary after the server's timeout",
+    async (how) => {
+      const { address } = await through({ up: { cut_after: 300_000, cut_with: how } })
+      const folder = await clientFolder()
+      await writeFile(path.join(folder, `cortado-${how}.bin`), randomBytes(2 * MIB, 31))
+      const mark = server.stdout.text.length
+      const result = await client(address, folder, "enviar", `cortado-${how}.bin`)
+      expect(result.code).toBe(3)
+      await serverLogged(new RegExp(`enviar cortado-${how}\\.bin falha`), (TIMEOUT + 5) * 1000, mark)
+      expect(serverEntries().filter((entry) => entry.includes("cortado") || entry.includes(".envio-"))).toEqual([])
+    },
+    30_000
+  )
 
   test("a cut overwrite leaves the old content byte-exact", async () => {
     const old = randomBytes(100 * KIB, 41)
@@ -216,12 +242,19 @@ test("16 slow clients and a fast one at once: all complete byte-exact, and the f
   const slowFolders = await Promise.all(Array.from({ length: 16 }, () => clientFolder()))
   const finished: Array<string> = []
   const slow = slowFolders.map((folder, i) =>
-    startClient([address, "--pasta", folder, "--timeout", String(TIMEOUT), "--silencioso", "baixar", "lento.bin"]).result.then(
-      (result) => {
-        finished.push(`lento ${i}`)
-        return result
-      }
-    )
+    startClient([
+      address,
+      "--pasta",
+      folder,
+      "--timeout",
+      String(TIMEOUT),
+      "--silencioso",
+      "baixar",
+      "lento.bin"
+    ]).result.then((result) => {
+      finished.push(`lento ${i}`)
+      return result
+    })
   )
   // The fast one starts once the slow ones are all connected, and goes straight to the server.
   for (let tries = 0; (await proxy!.stats()).totals.connections < 16 && tries < 200; tries++) await Bun.sleep(50)

@@ -3,8 +3,16 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { encodeRequest } from "../../src/domain/encode.ts"
+import {
+  everyEntry,
+  md5,
+  randomBytes,
+  runClient,
+  type ServerProcess,
+  startServerProcess,
+  stopAll
+} from "../support/processes.ts"
 import { type FaultProxy, startProxy } from "../support/proxy.ts"
-import { everyEntry, md5, randomBytes, runClient, type ServerProcess, startServerProcess, stopAll } from "../support/processes.ts"
 
 /**
  * Slow but steady links: a transfer in which bytes keep moving is never cut,
@@ -40,7 +48,16 @@ describe("slow links, --timeout 3 on both sides", () => {
   test("a download read at ~100 KB/s completes byte-exact", async () => {
     proxy = await startProxy(server.port, { down: { rate: RATE } })
     const folder = await clientFolder("baixar")
-    const run = await runClient([proxy.address, "--pasta", folder, "--timeout", "3", "--silencioso", "baixar", "lento.bin"])
+    const run = await runClient([
+      proxy.address,
+      "--pasta",
+      folder,
+      "--timeout",
+      "3",
+      "--silencioso",
+      "baixar",
+      "lento.bin"
+    ])
     expect(run.code).toBe(0)
     expect(md5(await readFile(path.join(folder, "lento.bin")))).toBe(md5(randomBytes(SIZE, 1)))
     expect(everyEntry(folder)).toEqual(["lento.bin"])
@@ -50,7 +67,16 @@ describe("slow links, --timeout 3 on both sides", () => {
     proxy = await startProxy(server.port, { up: { rate: RATE } })
     const folder = await clientFolder("enviar")
     await writeFile(path.join(folder, "subida.bin"), randomBytes(SIZE, 2))
-    const run = await runClient([proxy.address, "--pasta", folder, "--timeout", "3", "--silencioso", "enviar", "subida.bin"])
+    const run = await runClient([
+      proxy.address,
+      "--pasta",
+      folder,
+      "--timeout",
+      "3",
+      "--silencioso",
+      "enviar",
+      "subida.bin"
+    ])
     expect(run.code).toBe(0)
     expect(md5(await readFile(path.join(server.folder, "subida.bin")))).toBe(md5(randomBytes(SIZE, 2)))
   }, 40_000)

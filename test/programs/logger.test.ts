@@ -8,7 +8,9 @@ let printed: Array<string>
 let spy: ReturnType<typeof spyOn>
 beforeEach(() => {
   printed = []
-  spy = spyOn(console, "log").mockImplementation((...args: Array<unknown>) => void printed.push(args.map(String).join(" ")))
+  spy = spyOn(console, "log").mockImplementation(
+    (...args: Array<unknown>) => void printed.push(args.map(String).join(" "))
+  )
 })
 afterEach(() => spy.mockRestore())
 
@@ -39,7 +41,15 @@ describe("server logs", () => {
   })
 
   test("json: a request that never arrived has op and name null", () => {
-    const unknown = operationFields({ started: 0, client: "[::1]:5", op: "?", name: "-", result: "falha", bytes: 0, millis: 1 })
+    const unknown = operationFields({
+      started: 0,
+      client: "[::1]:5",
+      op: "?",
+      name: "-",
+      result: "falha",
+      bytes: 0,
+      millis: 1
+    })
     expect([unknown.op, unknown.nome]).toEqual([null, null])
   })
 
@@ -50,7 +60,10 @@ describe("server logs", () => {
     expect(record.mensagem).toBe("outra coisa")
     printed.length = 0
     Effect.runSync(
-      Effect.logInfo("x").pipe(Effect.annotateLogs({ hora: "h", cliente: "127.0.0.2:9", resultado: "recusado" }), Effect.provide(JsonLogger))
+      Effect.logInfo("x").pipe(
+        Effect.annotateLogs({ hora: "h", cliente: "127.0.0.2:9", resultado: "recusado" }),
+        Effect.provide(JsonLogger)
+      )
     )
     expect(JSON.parse(printed[0]!)).toEqual({ hora: "h", cliente: "127.0.0.2:9", resultado: "recusado" })
   })

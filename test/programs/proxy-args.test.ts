@@ -6,7 +6,8 @@ import { parseServerArgs, SERVER_USAGE } from "../../src/programs/server/args.ts
 
 const run = (argv: ReadonlyArray<string>) => {
   const parsed = parseServerArgs(argv)
-  if (Either.isLeft(parsed) || parsed.right._tag !== "Run") throw new Error(`expected Run, got ${JSON.stringify(parsed)}`)
+  if (Either.isLeft(parsed) || parsed.right._tag !== "Run")
+    throw new Error(`expected Run, got ${JSON.stringify(parsed)}`)
   return parsed.right.args
 }
 const refusal = (argv: ReadonlyArray<string>) => {
@@ -25,7 +26,13 @@ describe("PROXY protocol options", () => {
   })
 
   test("--proxies-confiaveis takes a comma-separated list and may be repeated", () => {
-    const args = run(["--protocolo-proxy", "--proxies-confiaveis", "10.0.0.0/8, 192.168.1.5", "--proxies-confiaveis", "::1"])
+    const args = run([
+      "--protocolo-proxy",
+      "--proxies-confiaveis",
+      "10.0.0.0/8, 192.168.1.5",
+      "--proxies-confiaveis",
+      "::1"
+    ])
     expect(args.trustedProxies?.map((block) => block.text)).toEqual(["10.0.0.0/8", "192.168.1.5", "::1"])
   })
 

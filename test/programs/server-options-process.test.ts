@@ -69,7 +69,15 @@ describe("--log json", () => {
     const served = folder()
     writeFileSync(path.join(served, "a.txt"), "hello")
     const port = await freePort()
-    const server = spawnDaemon([process.execPath, ...MAIN, `--porta=${port}`, "--endereco=127.0.0.1", "--log=json", "--pasta", served])
+    const server = spawnDaemon([
+      process.execPath,
+      ...MAIN,
+      `--porta=${port}`,
+      "--endereco=127.0.0.1",
+      "--log=json",
+      "--pasta",
+      served
+    ])
     for (let i = 0; i < 300 && !server.stderr.includes("Ctrl+C"); i++) await Bun.sleep(50)
     expect(server.stderr).toContain(`127.0.0.1:${port}`)
     expect(server.stdout).toBe("")
@@ -77,7 +85,10 @@ describe("--log json", () => {
     await ask("127.0.0.1", port, downloadRequest("falta.txt"))
     await ask("127.0.0.1", port, Uint8Array.of(20))
     await server.waitFor(/(.*\n){3}/)
-    const records = server.stdout.trimEnd().split("\n").map((text) => JSON.parse(text) as Record<string, unknown>)
+    const records = server.stdout
+      .trimEnd()
+      .split("\n")
+      .map((text) => JSON.parse(text) as Record<string, unknown>)
     expect(records).toHaveLength(3)
     for (const record of records) {
       expect(Object.keys(record)).toEqual(["hora", "cliente", "op", "nome", "resultado", "bytes", "ms"])

@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test"
 import { ConfigProvider, Either } from "effect"
+import { parseCidr } from "../../src/domain/cidr.ts"
+import { environmentWords } from "../../src/programs/options.ts"
 import {
   parseServerArgs,
   SERVER_ENVIRONMENT,
@@ -7,8 +9,6 @@ import {
   type ServerArgs,
   serverArgsFrom
 } from "../../src/programs/server/args.ts"
-import { environmentWords } from "../../src/programs/options.ts"
-import { parseCidr } from "../../src/domain/cidr.ts"
 
 /** The server's newer options, `--opcao=valor`, `--`, and the ARQUIVOS_* environment variables. */
 
@@ -70,7 +70,15 @@ describe("new options", () => {
   })
 
   test("the usage text names every new option and the environment", () => {
-    for (const word of ["--endereco", "--permitir", "--sem-sobrescrever", "--log texto|json", "--version", "ARQUIVOS_PORTA", "--opcao=valor"]) {
+    for (const word of [
+      "--endereco",
+      "--permitir",
+      "--sem-sobrescrever",
+      "--log texto|json",
+      "--version",
+      "ARQUIVOS_PORTA",
+      "--opcao=valor"
+    ]) {
       expect(SERVER_USAGE).toContain(word)
     }
   })
@@ -206,7 +214,9 @@ describe("environment variables (Effect Config), the command line winning", () =
     expect(errorOf(serverArgsFrom([], env({ ARQUIVOS_SOMENTE_LEITURA: "talvez" })))).toBe(
       `ARQUIVOS_SOMENTE_LEITURA="talvez" inválido (use 1 para ligar ou 0 para desligar)`
     )
-    expect(errorOf(serverArgsFrom([], env({ ARQUIVOS_PERMITIR: "x" })))).toStartWith("ARQUIVOS_PERMITIR: --permitir inválido")
+    expect(errorOf(serverArgsFrom([], env({ ARQUIVOS_PERMITIR: "x" })))).toStartWith(
+      "ARQUIVOS_PERMITIR: --permitir inválido"
+    )
   })
 
   test("the real process environment is the default provider", () => {

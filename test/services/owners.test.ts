@@ -6,8 +6,8 @@ import { Effect, Either } from "effect"
 import { FileFailure } from "../../src/domain/errors.ts"
 import { makeFileStore } from "../../src/services/FileStoreLive.ts"
 import {
-  type Machine,
   MARKS_FOLDER,
+  type Machine,
   makeInstance,
   ownerOf,
   STALE_MILLIS,
@@ -243,4 +243,3 @@ describe("when the mark cannot be written", () => {
     expect((await fs.readdir(root)).sort()).toEqual(["x.txt"])
   })
 })
-

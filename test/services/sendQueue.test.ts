@@ -25,16 +25,19 @@ describe("txQueueIn", () => {
   })
 })
 
-test.skipIf(process.platform !== "linux")("unacknowledgedBytes finds a live loopback connection (0 once idle)", async () => {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {}, error() {} } })
-  const client = await Bun.connect({ hostname: "127.0.0.1", port: server.port, socket: { data() {}, error() {} } })
-  try {
-    expect(unacknowledgedBytes({ localPort: client.localPort, remotePort: server.port, localFamily: "IPv4" })).toBe(0)
-  } finally {
-    client.end()
-    server.stop(true)
+test.skipIf(process.platform !== "linux")(
+  "unacknowledgedBytes finds a live loopback connection (0 once idle)",
+  async () => {
+    const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {}, error() {} } })
+    const client = await Bun.connect({ hostname: "127.0.0.1", port: server.port, socket: { data() {}, error() {} } })
+    try {
+      expect(unacknowledgedBytes({ localPort: client.localPort, remotePort: server.port, localFamily: "IPv4" })).toBe(0)
+    } finally {
+      client.end()
+      server.stop(true)
+    }
   }
-})
+)
 
 test("a closed socket's missing ports: undefined, never a throw (it runs from a timer)", () => {
   // Bun reports remotePort as undefined once a socket has closed.

@@ -1,5 +1,5 @@
-import type { Subprocess } from "bun"
 import * as net from "node:net"
+import type { Subprocess } from "bun"
 import { Lines } from "./processes.ts"
 
 /**
@@ -39,7 +39,10 @@ const showStat = (socketPath: string): Promise<ReadonlyArray<Record<string, stri
     })
     socket.on("close", () => {
       clearTimeout(timer)
-      const [header, ...rows] = Buffer.concat(parts).toString("utf8").split("\n").filter((line) => line !== "")
+      const [header, ...rows] = Buffer.concat(parts)
+        .toString("utf8")
+        .split("\n")
+        .filter((line) => line !== "")
       const columns = (header ?? "").replace(/^# /, "").split(",")
       resolve(rows.map((row) => Object.fromEntries(row.split(",").map((value, i) => [columns[i] ?? String(i), value]))))
     })
@@ -73,7 +76,14 @@ export const startHaproxy = async (
       })
       socket.on("error", () => resolve(false))
     })
-    if (ready && (await status("x", "y").then(() => true, () => false))) break
+    if (
+      ready &&
+      (await status("x", "y").then(
+        () => true,
+        () => false
+      ))
+    )
+      break
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill("SIGKILL")
       throw new Error(`haproxy did not start:\n${output.text}`)

@@ -1,8 +1,8 @@
-import type { Subprocess } from "bun"
 import { createHash } from "node:crypto"
-import * as net from "node:net"
 import { readdirSync, readFileSync } from "node:fs"
+import * as net from "node:net"
 import * as path from "node:path"
+import type { Subprocess } from "bun"
 import { CLIENT_MAIN, ROOT } from "../client/cli.ts"
 
 /**
@@ -175,7 +175,9 @@ export const freePort = (): Promise<number> =>
     probe.once("error", reject)
     probe.listen(0, "127.0.0.1", () => {
       const address = probe.address()
-      probe.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))))
+      probe.close(() =>
+        typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))
+      )
     })
   })
 

@@ -51,9 +51,19 @@ describe("Effect language service diagnostics", () => {
         ""
       ].join("\n")
     )
-    const result = await run([bin("effect-language-service"), "diagnostics", "--project", path.join(SCRATCH, "tsconfig.json"), "--format", "text"], {
-      millis: 120_000
-    })
+    const result = await run(
+      [
+        bin("effect-language-service"),
+        "diagnostics",
+        "--project",
+        path.join(SCRATCH, "tsconfig.json"),
+        "--format",
+        "text"
+      ],
+      {
+        millis: 120_000
+      }
+    )
     expect(result.stdout).toContain("probe.ts(4,3): error effect(floatingEffect)")
     expect(result.code).not.toBe(0)
   }, 130_000)
@@ -80,7 +90,9 @@ describe("Biome", () => {
       expect(output).toContain("format")
       const formatted = await run([bin("biome"), "format", "--write", "estilo.ts"], { cwd: dir, millis: 60_000 })
       expect(formatted.code).toBe(0)
-      expect(readFileSync(probe, "utf8")).toBe('export const a = "x"\nexport const b = (c: number) => {\n  return c == 1\n}\n')
+      expect(readFileSync(probe, "utf8")).toBe(
+        'export const a = "x"\nexport const b = (c: number) => {\n  return c == 1\n}\n'
+      )
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

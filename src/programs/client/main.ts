@@ -6,6 +6,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import { BunTransportLive } from "../../services/BunTransport.ts"
 import { FileStoreLive } from "../../services/FileStoreLive.ts"
 import { HasherLive } from "../../services/Hasher.ts"
+import { VERSION } from "../version.ts"
 import { CLIENT_USAGE, type ClientArgs, clientArgsFrom } from "./cli/args.ts"
 import { runBatch } from "./cli/batch.ts"
 import { parseCommand } from "./cli/commands.ts"
@@ -14,10 +15,11 @@ import { runInteractive } from "./cli/interactive.ts"
 import { type Console, runCommand } from "./cli/runner.ts"
 import { ClientConfig } from "./config.ts"
 import { Trace } from "./trace.ts"
-import { VERSION } from "../version.ts"
 
 const main = async (args: ClientArgs): Promise<number> => {
-  const address = args.server.host.includes(":") ? `[${args.server.host}]:${args.server.port}` : `${args.server.host}:${args.server.port}`
+  const address = args.server.host.includes(":")
+    ? `[${args.server.host}]:${args.server.port}`
+    : `${args.server.host}:${args.server.port}`
   const layers = Layer.mergeAll(
     FileStoreLive(path.resolve(args.folder)),
     HasherLive,
@@ -54,7 +56,9 @@ const main = async (args: ClientArgs): Promise<number> => {
       return await runtime.runPromise(Effect.scoped(runCommand(command.right, console)))
     }
     if (args.script !== undefined) {
-      const text = await Bun.file(args.script).text().catch(() => undefined)
+      const text = await Bun.file(args.script)
+        .text()
+        .catch(() => undefined)
       if (text === undefined) {
         console.err(`Não foi possível ler o script "${args.script}".`)
         return ExitCode.Usage

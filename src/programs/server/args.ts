@@ -112,12 +112,14 @@ const parseSeconds = (text: string): Either.Either<number, string> => {
     : Either.left(`timeout inválido: "${text}" (use segundos, de 0.001 a 86400)`)
 }
 
-const parseCount = (option: string, min: number, max: number) => (text: string): Either.Either<number, string> => {
-  const value = /^\d+$/.test(text) ? Number(text) : NaN
-  return value >= min && value <= max
-    ? Either.right(value)
-    : Either.left(`${option} inválido: "${text}" (use um número inteiro de ${min} a ${max})`)
-}
+const parseCount =
+  (option: string, min: number, max: number) =>
+  (text: string): Either.Either<number, string> => {
+    const value = /^\d+$/.test(text) ? Number(text) : NaN
+    return value >= min && value <= max
+      ? Either.right(value)
+      : Either.left(`${option} inválido: "${text}" (use um número inteiro de ${min} a ${max})`)
+  }
 
 /** An IP literal (an IPv6 one may come in brackets), not a host name: the address is bound as given. */
 const parseAddress = (text: string): Either.Either<string, string> => {
@@ -137,7 +139,9 @@ export const parseSubnet = (text: string): Either.Either<Subnet, string> => {
   const prefix = /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN
   return version !== 0 && prefix >= 0 && prefix <= bits
     ? Either.right({ address, prefix, family: version === 4 ? "ipv4" : "ipv6" })
-    : Either.left(`--permitir inválido: "${text}" (use redes como 192.168.0.0/24 ou fd00::/8, ou endereços, separados por vírgula)`)
+    : Either.left(
+        `--permitir inválido: "${text}" (use redes como 192.168.0.0/24 ou fd00::/8, ou endereços, separados por vírgula)`
+      )
 }
 
 const parseSubnets = (text: string): Either.Either<ReadonlyArray<Subnet>, string> =>
@@ -150,7 +154,9 @@ const parseSubnets = (text: string): Either.Either<ReadonlyArray<Subnet>, string
   )
 
 const parseLog = (text: string): Either.Either<LogFormat, string> =>
-  text === "texto" || text === "json" ? Either.right(text) : Either.left(`--log inválido: "${text}" (use texto ou json)`)
+  text === "texto" || text === "json"
+    ? Either.right(text)
+    : Either.left(`--log inválido: "${text}" (use texto ou json)`)
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
@@ -252,4 +258,7 @@ export const serverArgsFrom = (
   argv: ReadonlyArray<string>,
   provider?: ConfigProvider.ConfigProvider
 ): Either.Either<ParsedServerArgs, string> =>
-  withEnvironment(SERVER_ENVIRONMENT, parseServerArgs, argv, { check: parseWords, ...(provider === undefined ? {} : { provider }) })
+  withEnvironment(SERVER_ENVIRONMENT, parseServerArgs, argv, {
+    check: parseWords,
+    ...(provider === undefined ? {} : { provider })
+  })

@@ -2,8 +2,8 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { describeFailure } from "../../domain/describe.ts"
-import { clientStream } from "../../domain/grammars.ts"
 import { Timeout } from "../../domain/errors.ts"
+import { clientStream } from "../../domain/grammars.ts"
 import type { ClientEvent, Request } from "../../domain/messages.ts"
 import { withProxyHeader } from "../../domain/proxyHeader.ts"
 import type { Connection } from "../../services/Transport.ts"
@@ -65,11 +65,7 @@ export const serverWire = (connection: Connection, config: Pick<ServerSettings, 
  * header named); `started` is when the connection was accepted, so bytes read
  * before the request (that header) count toward the request deadline.
  */
-export const handleConnection = (
-  peer: { readonly remote: string },
-  wire: Wire<ClientEvent>,
-  started: number
-) =>
+export const handleConnection = (peer: { readonly remote: string }, wire: Wire<ClientEvent>, started: number) =>
   Effect.gen(function* () {
     const config = yield* ServerConfig
     const exchange: Exchange = {

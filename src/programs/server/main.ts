@@ -1,9 +1,9 @@
 import * as path from "node:path"
 import { BunRuntime } from "@effect/platform-bun"
 import * as Console from "effect/Console"
-import { identity } from "effect/Function"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
 import { LOOPBACK } from "../../domain/cidr.ts"
 import { BunTransportLive } from "../../services/BunTransport.ts"
@@ -54,12 +54,16 @@ const program = (args: ServerArgs) =>
       yield* Console.log(`Protocolo PROXY (v1 e v2) exigido em toda conexão; aceito só de: ${trusted}`)
     }
     const access = [
-      ...(args.allow === undefined ? [] : [`só clientes de ${args.allow.map((net) => `${net.address}/${net.prefix}`).join(", ")}`]),
+      ...(args.allow === undefined
+        ? []
+        : [`só clientes de ${args.allow.map((net) => `${net.address}/${net.prefix}`).join(", ")}`]),
       ...(args.noOverwrite ? ["uploads não substituem arquivos existentes"] : [])
     ]
     if (access.length > 0) yield* Console.log(`Acesso: ${access.join("; ")}`)
     yield* Console.log("Ctrl+C para encerrar.")
-    yield* Effect.addFinalizer(() => Console.log("Encerrando: novas conexões recusadas, aguardando operações em andamento..."))
+    yield* Effect.addFinalizer(() =>
+      Console.log("Encerrando: novas conexões recusadas, aguardando operações em andamento...")
+    )
     return yield* Effect.never
   })
 

@@ -1,9 +1,9 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { FileStore } from "../../services/FileStore.ts"
 import { encodeStatus } from "../../domain/encode.ts"
 import { Status } from "../../domain/protocol.ts"
+import { FileStore } from "../../services/FileStore.ts"
 import { type Connection, Transport } from "../../services/Transport.ts"
 import { makeAccess } from "./access.ts"
 import { makeAdmission } from "./admission.ts"
@@ -49,7 +49,8 @@ export const serveFolder = (options: ServeOptions) =>
         // Refused: answered at once, where the first status is due, and closed.
         const refuse = (peer: Connection, result: string) =>
           Effect.zipRight(Effect.ignore(connection.write(encodeStatus(Status.Error))), refusalLog(peer, result))
-        if ((yield* admit.place()) !== "Admitted") return yield* refuse(connection, `recusado: limite de ${config.maxClients} conexões`)
+        if ((yield* admit.place()) !== "Admitted")
+          return yield* refuse(connection, `recusado: limite de ${config.maxClients} conexões`)
         const wire = serverWire(connection, config)
         let peer = connection
         if (config.proxyProtocol) {

@@ -86,7 +86,13 @@ const processAlive = (pid: number): boolean => {
 
 /** The owner's instance id in a temporary's name; null for a temporary of an older version; undefined when it is no temporary. */
 export const ownerOf = (base: string): string | null | undefined => {
-  if (!(base.startsWith(TEMP_PREFIX) && base.endsWith(TEMP_SUFFIX) && base.length > TEMP_PREFIX.length + TEMP_SUFFIX.length)) {
+  if (
+    !(
+      base.startsWith(TEMP_PREFIX) &&
+      base.endsWith(TEMP_SUFFIX) &&
+      base.length > TEMP_PREFIX.length + TEMP_SUFFIX.length
+    )
+  ) {
     return undefined
   }
   return TEMP_NAME.exec(base)?.[1] ?? null
@@ -120,7 +126,10 @@ export const makeInstance = (root: string, options: InstanceOptions = {}): Insta
   const id = randomBytes(6).toString("hex")
   const folder = path.join(root, MARKS_FOLDER)
   const markPath = path.join(folder, id)
-  const content = JSON.stringify({ ...(options.machine ?? thisMachine()), pid: options.pid ?? process.pid } satisfies Mark)
+  const content = JSON.stringify({
+    ...(options.machine ?? thisMachine()),
+    pid: options.pid ?? process.pid
+  } satisfies Mark)
   // Rewriting the content (not utimes with our clock) lets the file system stamp the time.
   const touch = () => {
     try {
@@ -191,7 +200,11 @@ const mtimeOf = async (full: string): Promise<number | undefined> => {
  * the marks of instances that are gone; returns how many temporaries. `self`
  * is the sweeping instance: its own temporaries are live by definition.
  */
-export const sweepAbandoned = async (root: string, self: Instance, machine: Machine = thisMachine()): Promise<number> => {
+export const sweepAbandoned = async (
+  root: string,
+  self: Instance,
+  machine: Machine = thisMachine()
+): Promise<number> => {
   let now: number
   try {
     now = self.now()
@@ -222,7 +235,11 @@ export const sweepAbandoned = async (root: string, self: Instance, machine: Mach
         }
         verdict =
           typeof mark.pid === "number" &&
-          sameMachine(machine, { host: String(mark.host), boot: String(mark.boot), pidNamespace: String(mark.pidNamespace) }) &&
+          sameMachine(machine, {
+            host: String(mark.host),
+            boot: String(mark.boot),
+            pidNamespace: String(mark.pidNamespace)
+          }) &&
           !processAlive(mark.pid)
       }
     }
@@ -241,8 +258,7 @@ export const sweepAbandoned = async (root: string, self: Instance, machine: Mach
       if (!entry.isFile()) continue
       const owner = ownerOf(entry.name)
       if (owner === undefined) continue
-      const abandoned =
-        owner === null ? now - ((await mtimeOf(full)) ?? now) > STALE_MILLIS : await gone(owner)
+      const abandoned = owner === null ? now - ((await mtimeOf(full)) ?? now) > STALE_MILLIS : await gone(owner)
       if (abandoned) {
         await fs.rm(full, { force: true })
         removed++

@@ -47,7 +47,8 @@ export const txQueueIn = (table: string, localPort: number, remotePort: number):
     const line = table.slice(at, end < 0 ? table.length : end)
     at = end + 1
     const fields = line.trim().split(/\s+/)
-    if (fields.length < 5 || fields[3] === LISTEN || !fields[1]!.endsWith(local) || !fields[2]!.endsWith(remote)) continue
+    if (fields.length < 5 || fields[3] === LISTEN || !fields[1]!.endsWith(local) || !fields[2]!.endsWith(remote))
+      continue
     const queue = Number.parseInt(fields[4]!.split(":")[0]!, 16)
     return Number.isFinite(queue) ? queue : undefined
   }

@@ -82,7 +82,11 @@ export const clientArgsFrom = (
 ): Either.Either<ParsedClientArgs, string> => {
   const server = Effect.runSync(
     Effect.withConfigProvider(Effect.option(Config.string("ARQUIVOS_CLIENTE_SERVIDOR")), provider)
-  ).pipe(Option.map((text) => text.trim()), Option.filter((text) => text !== ""), Option.getOrUndefined)
+  ).pipe(
+    Option.map((text) => text.trim()),
+    Option.filter((text) => text !== ""),
+    Option.getOrUndefined
+  )
   const checked = server === undefined ? undefined : parseServerAddress(server)
   if (checked !== undefined && Either.isLeft(checked)) return Either.left(`ARQUIVOS_CLIENTE_SERVIDOR: ${checked.left}`)
   return withEnvironment(CLIENT_ENVIRONMENT, (words) => parseClientArgs(words, server), argv, {

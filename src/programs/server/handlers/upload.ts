@@ -65,7 +65,8 @@ export const upload = (exchange: Exchange, name: string) =>
             dataOf
           )
           const end = yield* exchange.wire.next
-          if (end._tag !== "End") return yield* Effect.dieMessage(`expected the end of the upload body, got ${end._tag}`)
+          if (end._tag !== "End")
+            return yield* Effect.dieMessage(`expected the end of the upload body, got ${end._tag}`)
           return yield* file.commit
         })
       )
