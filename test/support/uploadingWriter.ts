@@ -15,7 +15,7 @@ await Effect.runPromise(
       const file = yield* store.createAtomic("morto.bin")
       if (Either.isLeft(file.sink.write(new Uint8Array(1000)))) throw new Error("write failed")
       yield* Effect.sync(() => console.log("escrevendo"))
-      yield* Effect.never
+      return yield* Effect.never
     })
   )
 )
