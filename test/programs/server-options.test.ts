@@ -37,13 +37,12 @@ describe("new options", () => {
   })
 
   test("--permitir reads a comma-separated list of networks and addresses", () => {
-    expect(argsOf(parseServerArgs(["--permitir", "192.168.0.0/24, 10.0.0.7 ,fd00::/8,::1"])).allow).toEqual([
-      { address: "192.168.0.0", prefix: 24, family: "ipv4" },
-      { address: "10.0.0.7", prefix: 32, family: "ipv4" },
-      { address: "fd00::", prefix: 8, family: "ipv6" },
-      { address: "::1", prefix: 128, family: "ipv6" }
-    ])
+    expect(argsOf(parseServerArgs(["--permitir", "192.168.0.0/24, 10.0.0.7 ,fd00::/8,::1"])).allow).toEqual(
+      ["192.168.0.0/24", "10.0.0.7", "fd00::/8", "::1"].map((text) => Either.getOrThrow(parseCidr(text)))
+    )
     expect(argsOf(parseServerArgs([])).allow).toBeUndefined()
+    // Host bits after the prefix are refused as a likely typo, with the network meant.
+    expect(errorOf(parseServerArgs(["--permitir", "192.168.10.77/24"]))).toContain("quis dizer 192.168.10.0/24?")
     for (const bad of ["192.168.0.0/33", "fd00::/129", "rede", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/8,x"]) {
       expect(errorOf(parseServerArgs(["--permitir", bad]))).toContain("--permitir inválido")
     }
@@ -108,7 +107,7 @@ describe("--opcao=valor and --", () => {
       readOnly: false,
       maxUploadBytes: 100,
       address: "127.0.0.1",
-      allow: [{ address: "127.0.0.0", prefix: 8, family: "ipv4" }],
+      allow: [Either.getOrThrow(parseCidr("127.0.0.0/8"))],
       noOverwrite: false,
       log: "json",
       proxyProtocol: false,
@@ -179,7 +178,7 @@ describe("environment variables (Effect Config), the command line winning", () =
       readOnly: true,
       maxUploadBytes: 1000,
       address: "::1",
-      allow: [{ address: "10.0.0.0", prefix: 8, family: "ipv4" }],
+      allow: [Either.getOrThrow(parseCidr("10.0.0.0/8"))],
       noOverwrite: true,
       log: "json",
       proxyProtocol: true,

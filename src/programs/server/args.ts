@@ -5,13 +5,6 @@ import { type Cidr, LOOPBACK_TEXT, parseCidr } from "../../domain/cidr.ts"
 import { DEFAULT_PORT, MAX_U32 } from "../../domain/protocol.ts"
 import { type EnvOption, inlineValue, withEnvironment } from "../options.ts"
 
-/** A client network allowed by `--permitir`. */
-export interface Subnet {
-  readonly address: string
-  readonly prefix: number
-  readonly family: "ipv4" | "ipv6"
-}
-
 export type LogFormat = "texto" | "json"
 
 export interface ServerArgs {
@@ -25,7 +18,7 @@ export interface ServerArgs {
   /** The one address to listen on; undefined: every address. */
   readonly address: string | undefined
   /** Client networks allowed to connect; undefined: every client. */
-  readonly allow: ReadonlyArray<Subnet> | undefined
+  readonly allow: ReadonlyArray<Cidr> | undefined
   /** Uploads over an existing file are refused. */
   readonly noOverwrite: boolean
   readonly log: LogFormat
@@ -129,28 +122,18 @@ const parseAddress = (text: string): Either.Either<string, string> => {
     : Either.left(`--endereco inválido: "${text}" (use um endereço IP desta máquina, como 127.0.0.1 ou ::1)`)
 }
 
-/** "a.b.c.d/n", "v6/n", or a single address (a /32 or /128). */
-export const parseSubnet = (text: string): Either.Either<Subnet, string> => {
-  const slash = text.indexOf("/")
-  const address = slash < 0 ? text : text.slice(0, slash)
-  const version = isIP(address)
-  const bits = version === 4 ? 32 : 128
-  const prefixText = slash < 0 ? String(bits) : text.slice(slash + 1)
-  const prefix = /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN
-  return version !== 0 && prefix >= 0 && prefix <= bits
-    ? Either.right({ address, prefix, family: version === 4 ? "ipv4" : "ipv6" })
-    : Either.left(
-        `--permitir inválido: "${text}" (use redes como 192.168.0.0/24 ou fd00::/8, ou endereços, separados por vírgula)`
-      )
-}
-
-const parseSubnets = (text: string): Either.Either<ReadonlyArray<Subnet>, string> =>
-  Either.all(
-    text
-      .split(",")
-      .map((part) => part.trim())
-      .filter((part) => part !== "")
-      .map(parseSubnet)
+/** `--permitir`: blocks separated by commas, read by the one parser of blocks. */
+const parseAllowed = (text: string): Either.Either<ReadonlyArray<Cidr>, string> =>
+  Either.mapLeft(
+    Either.all(
+      text
+        .split(",")
+        .map((part) => part.trim())
+        .filter((part) => part !== "")
+        .map(parseCidr)
+    ),
+    (error) =>
+      `--permitir inválido: ${error} (use redes como 192.168.0.0/24 ou fd00::/8, ou endereços, separados por vírgula)`
   )
 
 const parseLog = (text: string): Either.Either<LogFormat, string> =>
@@ -166,7 +149,7 @@ const VALUED: Record<string, (text: string, args: Mutable<ServerArgs>) => Either
   "--pasta": (text, args) => Either.right(void (args.folder = text)),
   "--timeout": (text, args) => Either.map(parseSeconds(text), (value) => void (args.timeoutSeconds = value)),
   "--endereco": (text, args) => Either.map(parseAddress(text), (value) => void (args.address = value)),
-  "--permitir": (text, args) => Either.map(parseSubnets(text), (value) => void (args.allow = value)),
+  "--permitir": (text, args) => Either.map(parseAllowed(text), (value) => void (args.allow = value)),
   "--max-clientes": (text, args) =>
     Either.map(parseCount("--max-clientes", 1, 100_000)(text), (value) => void (args.maxClients = value)),
   "--max-por-ip": (text, args) =>

@@ -1,7 +1,6 @@
 import * as Context from "effect/Context"
 import { type Cidr, LOOPBACK } from "../../domain/cidr.ts"
 import { MAX_MANY_MATCHES } from "../../domain/protocol.ts"
-import type { Subnet } from "./args.ts"
 
 export interface ServerSettings {
   /** The whole request must arrive within this. */
@@ -25,7 +24,7 @@ export interface ServerSettings {
   /** Uploads over an existing file are refused. */
   readonly noOverwrite: boolean
   /** Client networks allowed to connect; undefined: every client. */
-  readonly allow: ReadonlyArray<Subnet> | undefined
+  readonly allow: ReadonlyArray<Cidr> | undefined
 }
 
 export const defaultSettings = (timeoutSeconds: number): ServerSettings => ({

@@ -54,9 +54,7 @@ const program = (args: ServerArgs) =>
       yield* Console.log(`Protocolo PROXY (v1 e v2) exigido em toda conexão; aceito só de: ${trusted}`)
     }
     const access = [
-      ...(args.allow === undefined
-        ? []
-        : [`só clientes de ${args.allow.map((net) => `${net.address}/${net.prefix}`).join(", ")}`]),
+      ...(args.allow === undefined ? [] : [`só clientes de ${args.allow.map((block) => block.text).join(", ")}`]),
       ...(args.noOverwrite ? ["uploads não substituem arquivos existentes"] : [])
     ]
     if (access.length > 0) yield* Console.log(`Acesso: ${access.join("; ")}`)

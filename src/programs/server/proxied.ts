@@ -1,9 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import { contains } from "../../domain/cidr.ts"
 import { describeFailure } from "../../domain/describe.ts"
-import { parseIp } from "../../domain/ipAddress.ts"
 import type { ClientEvent } from "../../domain/messages.ts"
 import { peerOf } from "../../domain/proxyHeader.ts"
 import type { Connection } from "../../services/Transport.ts"
@@ -24,7 +22,8 @@ import type { ServerSettings } from "./config.ts"
 export const acceptProxied = (
   connection: Connection,
   wire: Wire<ClientEvent>,
-  config: Pick<ServerSettings, "trustedProxies" | "requestSeconds">
+  config: Pick<ServerSettings, "requestSeconds">,
+  trusted: (address: string) => boolean
 ): Effect.Effect<Option.Option<Connection>> =>
   Effect.gen(function* () {
     const refuse = (why: string) =>
@@ -32,8 +31,7 @@ export const acceptProxied = (
         Effect.logInfo(`${new Date().toISOString()} ${connection.remote} recusado: ${why}`),
         Option.none<Connection>()
       )
-    const own = parseIp(connection.address)
-    if (own === undefined || !config.trustedProxies.some((block) => contains(block, own))) {
+    if (!trusted(connection.address)) {
       return yield* refuse("não é um proxy confiável (--proxies-confiaveis)")
     }
     const first = yield* Effect.either(wire.nextWithin("Request", config.requestSeconds))

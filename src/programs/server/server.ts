@@ -5,7 +5,7 @@ import { encodeStatus } from "../../domain/encode.ts"
 import { Status } from "../../domain/protocol.ts"
 import { FileStore } from "../../services/FileStore.ts"
 import { type Connection, Transport } from "../../services/Transport.ts"
-import { makeAccess } from "./access.ts"
+import { addressMatcher, makeAccess } from "./access.ts"
 import { makeAdmission } from "./admission.ts"
 import { ServerConfig } from "./config.ts"
 import { handleConnection, serverWire } from "./connection.ts"
@@ -43,6 +43,7 @@ export const serveFolder = (options: ServeOptions) =>
     const config = yield* ServerConfig
     const admit = makeAdmission({ maxClients: config.maxClients, maxPerAddress: config.maxPerAddress })
     const allowed = makeAccess(config.allow)
+    const trusted = addressMatcher(config.trustedProxies)
     const handle = (connection: Connection) =>
       Effect.gen(function* () {
         const started = yield* Clock.currentTimeMillis
@@ -54,7 +55,7 @@ export const serveFolder = (options: ServeOptions) =>
         const wire = serverWire(connection, config)
         let peer = connection
         if (config.proxyProtocol) {
-          const relayed = yield* acceptProxied(connection, wire, config)
+          const relayed = yield* acceptProxied(connection, wire, config, trusted)
           if (Option.isNone(relayed)) return
           peer = relayed.value
         }
