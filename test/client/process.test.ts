@@ -84,6 +84,19 @@ describe("one-shot: listar", () => {
     )
   })
 
+  test("options after the address: HOST:PORTA -q listar", async () => {
+    const run = await runCli([`127.0.0.1:${server.port}`, "-q", "--pasta", clientDir, "listar"])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain("total: 5 arquivos")
+    expect(run.stderr).toBe("")
+  })
+
+  test("an unknown option after the address is named as an option, not as a command", async () => {
+    const run = await runCli([`127.0.0.1:${server.port}`, "-x", "listar"])
+    expect(run.code).toBe(2)
+    expect(run.stderr).toBe("cliente: opção desconhecida: -x\nUse --ajuda para ver as opções.\n")
+  })
+
   test("the alias ls works and the flags may come after it", async () => {
     const run = await cli(["ls", "--json", "--silencioso"])
     expect(run.code).toBe(0)
@@ -428,7 +441,9 @@ describe("batch", () => {
   test("a tolerant line that does not parse goes on", async () => {
     const run = await cli([], "-comando-errado\nbaixar a.txt\n")
     expect(run.code).toBe(0)
-    expect(run.stderr).toContain('linha 1: comando desconhecido: "comando-errado"')
+    expect(run.stderr).toContain('linha 1: comando desconhecido: "comando-errado" (comandos: listar, baixar,')
+    // Nobody can type "ajuda" into a script.
+    expect(run.stderr).not.toContain("digite")
     expect(await tree(clientDir)).toEqual(["a.txt"])
   })
 

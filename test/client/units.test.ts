@@ -123,11 +123,21 @@ describe("parseClientArgs", () => {
     [["h:1", "baixar", "minhas fotos/a.jpg"], ["baixar", "minhas fotos/a.jpg"]],
     [["h:1", "retomar", "v.mp4", "1024"], ["retomar", "v.mp4", "1024"]],
     [["h:1", "baixar-varios", "*.txt"], ["baixar-varios", "*.txt"]],
+    // Options go after the address too, short ones included (as sftp -q).
+    [["h:1", "-q", "listar"], ["listar"]],
+    [["h:1", "--silencioso", "baixar", "a.txt"], ["baixar", "a.txt"]],
     // After the command word, an unknown --word belongs to the command (which then judges it).
     [["h:1", "listar", "--tudo"], ["listar", "--tudo"]]
   ]
   test.each(oneShot)("one-shot %p runs %p", (argv, command) => {
     expect(run(argv).command).toEqual(command)
+  })
+
+  test("-q and --silencioso both turn the bar off, wherever they are", () => {
+    expect(run(["h:1", "-q", "listar"]).silent).toBe(true)
+    expect(run(["-q", "h:1"]).silent).toBe(true)
+    expect(run(["h:1", "listar", "-q"]).silent).toBe(true)
+    expect(run(["h:1", "--silencioso"]).silent).toBe(true)
   })
 
   test("--script", () => {
@@ -151,6 +161,7 @@ describe("parseClientArgs", () => {
     [["h:1", "listar", "--script", "f.txt"], "use --script ou um comando, não os dois"],
     [["--tudo", "h:1"], "opção desconhecida: --tudo"],
     [["h:1", "--tudo"], "opção desconhecida: --tudo"],
+    [["h:1", "-x", "listar"], "opção desconhecida: -x"],
     [["h:1", "--pasta"], "--pasta precisa de um valor"],
     [["h:1", "--timeout"], "--timeout precisa de um valor"],
     [["h:1", "--script", ""], "--script precisa de um valor"],
@@ -234,6 +245,11 @@ describe("parseCommand", () => {
   ]
   test.each(parsed)("%p", (words, command) => {
     expect(rightOf(parseCommand(words))).toEqual(command)
+  })
+
+  test("from a script or the arguments, an unknown command lists the commands instead of asking to type ajuda", () => {
+    const message = leftOf(parseCommand(["baixa", "a.txt"], "batch"))
+    expect(message).toBe('comando desconhecido: "baixa" (comandos: listar, baixar, enviar, retomar, baixar-varios, ajuda, sair)')
   })
 
   test("every command word and alias is offered for completion", () => {

@@ -45,7 +45,7 @@ const main = async (args: ClientArgs): Promise<number> => {
       return ExitCode.Refused
     }
     if (args.command.length > 0) {
-      const command = parseCommand(args.command)
+      const command = parseCommand(args.command, "batch")
       if (Either.isLeft(command)) {
         console.err(command.left)
         return ExitCode.Usage

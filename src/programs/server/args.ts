@@ -26,9 +26,10 @@ endereços IPv4 e IPv6 da máquina.
                            (padrão 0: sem limite, para não barrar uma sala
                            inteira atrás de um único endereço de NAT)
   --somente-leitura        recusa todo upload
-  --tamanho-maximo BYTES   recusa uploads maiores que isso antes de gravar
-                           qualquer dado (uploads maiores que o espaço livre
-                           em disco são sempre recusados)
+  --tamanho-maximo TAMANHO recusa uploads maiores que isso antes de gravar
+                           qualquer dado: bytes, ou com sufixo K, M, G (500K,
+                           10M, 2G; múltiplos de 1024); uploads maiores que o
+                           espaço livre em disco são sempre recusados
   --ajuda, -h              mostra esta ajuda
 
 Ctrl+C ou SIGTERM encerram: novas conexões são recusadas e as operações em
@@ -57,6 +58,24 @@ const parseCount = (option: string, min: number, max: number) => (text: string):
     : Either.left(`${option} inválido: "${text}" (use um número inteiro de ${min} a ${max})`)
 }
 
+const SIZE_UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }
+
+/**
+ * A size in bytes, or with a binary suffix as `ls -h` and `df -h` print them:
+ * "500", "64K", "10M", "1.5G" (also "10MiB", "10MB", lower case); K, M and G
+ * are 1024, 1024² and 1024³. Fractions round down to a whole byte.
+ */
+export const parseSize = (text: string): Either.Either<number, string> => {
+  const match = /^(\d+(?:[.,]\d+)?)\s*([kmg]?)(?:i?b)?$/i.exec(text.trim())
+  const bytes = match === null ? NaN : Math.floor(Number(match[1]!.replace(",", ".")) * SIZE_UNITS[match[2]!.toUpperCase()]!)
+  if (!Number.isFinite(bytes)) {
+    return Either.left(`--tamanho-maximo inválido: "${text}" (use bytes ou um sufixo: 500K, 10M, 2G)`)
+  }
+  return bytes <= MAX_U32
+    ? Either.right(bytes)
+    : Either.left(`--tamanho-maximo inválido: "${text}" (o protocolo vai até ${MAX_U32} bytes, 4 GiB menos 1 byte)`)
+}
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 /** Options that take a value, and how each one is read into the arguments. */
@@ -67,8 +86,7 @@ const VALUED: Record<string, (text: string, args: Mutable<ServerArgs>) => Either
     Either.map(parseCount("--max-clientes", 1, 100_000)(text), (value) => void (args.maxClients = value)),
   "--max-por-ip": (text, args) =>
     Either.map(parseCount("--max-por-ip", 0, 100_000)(text), (value) => void (args.maxPerAddress = value)),
-  "--tamanho-maximo": (text, args) =>
-    Either.map(parseCount("--tamanho-maximo", 0, MAX_U32)(text), (value) => void (args.maxUploadBytes = value))
+  "--tamanho-maximo": (text, args) => Either.map(parseSize(text), (value) => void (args.maxUploadBytes = value))
 }
 
 /** Parses the server's command line; Left is a Portuguese message for the user. */

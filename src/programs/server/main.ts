@@ -38,7 +38,7 @@ const program = (args: ServerArgs) =>
 
 const parsed = parseServerArgs(process.argv.slice(2))
 if (Either.isLeft(parsed)) {
-  console.error(`servidor: ${parsed.left}\n\n${SERVER_USAGE}`)
+  console.error(`servidor: ${parsed.left}\nUse --ajuda para ver as opções.`)
   process.exit(2)
 } else if (parsed.right._tag === "Help") {
   console.log(SERVER_USAGE)

@@ -22,7 +22,7 @@ Cliente do servidor de arquivos TCP. Sem COMANDO, abre um terminal interativo
   --pasta DIR           pasta local (padrão storage/cliente; criada se faltar)
   --timeout SEGUNDOS    prazo para conectar e tempo máximo sem progresso (padrão 30)
   --script ARQUIVO      roda os comandos do arquivo, um por linha
-  --silencioso          sem barra de progresso: uma linha por arquivo
+  -q, --silencioso      sem barra de progresso: uma linha por arquivo
   --trace               mostra cada campo enviado e recebido, em hexadecimal
   --debug               mostra detalhes internos dos erros
   --ajuda, -h           mostra esta ajuda
@@ -41,7 +41,7 @@ tempo esgotado.`
 
 export type ParsedClientArgs = { readonly _tag: "Run"; readonly args: ClientArgs } | { readonly _tag: "Help" }
 
-const FLAGS = new Set(["--silencioso", "--trace", "--debug"])
+const FLAGS = new Set(["--silencioso", "-q", "--trace", "--debug"])
 const VALUED = new Set(["--pasta", "--timeout", "--script"])
 
 /** Parses the client's command line; Left is a Portuguese message for the user. */
@@ -61,7 +61,9 @@ export const parseClientArgs = (argv: ReadonlyArray<string>): Either.Either<Pars
       values.set(arg, value)
     } else if (positional.length >= 2) {
       positional.push(arg) // the command's own arguments, such as "listar --json"
-    } else if (arg.startsWith("--")) {
+    } else if (arg.startsWith("-") && arg.length > 1) {
+      // Before the command word, anything that looks like an option is one (so "HOST:PORTA -x listar"
+      // says the option is unknown instead of calling "-x" a command).
       return Either.left(`opção desconhecida: ${arg}`)
     } else {
       positional.push(arg)
@@ -85,7 +87,7 @@ export const parseClientArgs = (argv: ReadonlyArray<string>): Either.Either<Pars
       folder: values.get("--pasta") ?? "storage/cliente",
       timeoutSeconds,
       script,
-      silent: flags.has("--silencioso"),
+      silent: flags.has("--silencioso") || flags.has("-q"),
       trace: flags.has("--trace"),
       debug: flags.has("--debug"),
       command

@@ -144,12 +144,21 @@ export const tokenize = (line: string): Either.Either<ReadonlyArray<string>, str
   return Either.right(words)
 }
 
+/**
+ * Where a command line comes from: typed at the prompt (where "ajuda" can be
+ * typed next), or from a script, stdin or the program's arguments (where it cannot).
+ */
+export type LineSource = "prompt" | "batch"
+
 /** A parsed command, or a Portuguese message saying what is wrong with the line. */
-export const parseCommand = (words: ReadonlyArray<string>): Either.Either<Command, string> => {
+export const parseCommand = (words: ReadonlyArray<string>, source: LineSource = "prompt"): Either.Either<Command, string> => {
   const [word, ...args] = words
   if (word === undefined) return Either.left("linha vazia")
   const spec = COMMANDS.find((spec) => spec.name === word || spec.aliases.includes(word))
-  if (spec === undefined) return Either.left(`comando desconhecido: "${printable(word)}" (digite ajuda)`)
+  if (spec === undefined) {
+    const hint = source === "prompt" ? "digite ajuda" : `comandos: ${COMMANDS.map((spec) => spec.name).join(", ")}`
+    return Either.left(`comando desconhecido: "${printable(word)}" (${hint})`)
+  }
   return spec.parse(args)
 }
 
