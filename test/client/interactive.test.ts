@@ -3,6 +3,7 @@ import { readFile, rm, stat, writeFile } from "node:fs/promises"
 import * as path from "node:path"
 import { startServer, type TestServer, tempDir } from "../support/harness.ts"
 import { be32, type HostileServer, send, seededBytes, startHostile, tree, waitFor } from "../support/hostile.ts"
+import { humanSize } from "../../src/programs/client/cli/format.ts"
 import { PtySession } from "./cli.ts"
 
 /**
@@ -103,7 +104,7 @@ describe("interactive shell", () => {
     shell.type("baixar \t")
     await shell.waitFor("baixar relatorio-final.txt", from)
     shell.type("\r")
-    await shell.waitFor(/relatorio-final\.txt: .* em [\s\S]*cliente> /, from)
+    await shell.waitFor(/relatorio-final\.txt: 23 B[\s\S]*cliente> /, from)
     expect(await readFile(path.join(clientDir, "relatorio-final.txt"), "utf8")).toBe("conteúdo do relatório")
     shell.type("\x04")
     expect(await shell.exit()).toBe(0)
@@ -147,15 +148,18 @@ describe("interactive shell", () => {
     await shell.waitFor(/big\.bin\s+\d+% \[/, from, 10_000)
     shell.type("\x03")
     const shown = await shell.waitFor(/Cancelado[^\n]*\n[\s\S]*cliente> /, from)
-    expect(shown).toContain("Cancelado. O download parcial, se houver, ficou guardado para retomar.")
-    expect(shown).not.toContain("big.bin: 64 MiB em")
+    // What was kept, and the command to type at this prompt to continue.
+    const kept = /Cancelado: "big\.bin" ficou com ([\d,]+ [KMG]?i?B) em "big\.bin\.parcial"; para continuar: retomar big\.bin\r?\n/.exec(shown)
+    expect(kept).not.toBeNull()
+    expect(shown).not.toContain("big.bin: 64 MiB")
     const partial = path.join(clientDir, "big.bin.parcial")
     expect(await exists(partial)).toBe(true)
     expect((await stat(partial)).size).toBeLessThan(BIG)
+    expect(humanSize((await stat(partial)).size)).toBe(kept![1]!)
     expect(await exists(path.join(clientDir, "big.bin"))).toBe(false)
     // The shell is still usable, and the partial is good for retomar.
     const resumed = await command(shell, "retomar big.bin", 20_000)
-    expect(resumed).toContain("retomado de")
+    expect(resumed).toMatch(/big\.bin: 64 MiB \(já tinha [\d,]+ [KM]iB; recebidos/)
     expect(await tree(clientDir)).toEqual(["big.bin"])
     expect(new Uint8Array(await readFile(path.join(clientDir, "big.bin")))).toEqual(bigBytes)
     shell.type("\x04")

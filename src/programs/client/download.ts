@@ -23,6 +23,7 @@ export const download = (name: string, progress?: ProgressSink) =>
       progress?.start(name, size, 0)
       yield* receiveBody(wire, partial.sink, progress)
       yield* partial.complete
+      progress?.completed?.()
       return { name, size }
     })
   )

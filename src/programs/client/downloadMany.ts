@@ -64,6 +64,7 @@ export const downloadMany = (mask: string, progress?: ProgressSink) =>
             return yield* Effect.either(partial.right.complete)
           })
         )
+        if (Either.isRight(saved)) progress?.completed?.()
         results.push(
           Either.isRight(saved)
             ? { _tag: "Saved", name: entry.name, size: event.size }

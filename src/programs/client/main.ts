@@ -1,6 +1,8 @@
 import * as path from "node:path"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { BunTransportLive } from "../../services/BunTransport.ts"
@@ -8,12 +10,44 @@ import { FileStoreLive } from "../../services/FileStoreLive.ts"
 import { HasherLive } from "../../services/Hasher.ts"
 import { CLIENT_USAGE, type ClientArgs, parseClientArgs } from "./cli/args.ts"
 import { runBatch } from "./cli/batch.ts"
-import { parseCommand } from "./cli/commands.ts"
+import { parseCommand, promptWord } from "./cli/commands.ts"
 import { ExitCode } from "./cli/failures.ts"
 import { runInteractive } from "./cli/interactive.ts"
 import { type Console, runCommand } from "./cli/runner.ts"
 import { ClientConfig } from "./config.ts"
 import { Trace } from "./trace.ts"
+
+/** Exit status of a one-shot command or a script cancelled with Ctrl+C (128 + SIGINT, as shells report it). */
+const CANCELLED = 130
+
+const DEFAULT_FOLDER = "storage/cliente"
+
+/** A word as a POSIX shell reads it back: bare when safe, else in single quotes. */
+const shellWord = (word: string) => (/^[\w./@%+=:,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`)
+
+/**
+ * Runs a one-shot command or a script so that Ctrl+C cancels it as the shell
+ * does: the command says what it kept, and the program exits with 130. A
+ * second Ctrl+C while the cancel is under way leaves at once.
+ */
+const runCancellable = <R>(
+  runtime: ManagedRuntime.ManagedRuntime<R, unknown>,
+  program: Effect.Effect<ExitCode, never, R>
+): Promise<number> =>
+  new Promise((resolve) => {
+    const fiber = runtime.runFork(program)
+    let cancelling = false
+    const onInterrupt = () => {
+      if (cancelling) process.exit(CANCELLED)
+      cancelling = true
+      Effect.runFork(Fiber.interrupt(fiber))
+    }
+    process.on("SIGINT", onInterrupt)
+    fiber.addObserver((exit) => {
+      process.off("SIGINT", onInterrupt)
+      resolve(Exit.isSuccess(exit) ? exit.value : cancelling ? CANCELLED : ExitCode.Network)
+    })
+  })
 
 const main = async (args: ClientArgs): Promise<number> => {
   const address = args.server.host.includes(":") ? `[${args.server.host}]:${args.server.port}` : `${args.server.host}:${args.server.port}`
@@ -32,10 +66,18 @@ const main = async (args: ClientArgs): Promise<number> => {
       write: (text) => process.stderr.write(text),
       live: Boolean(process.stderr.isTTY) && !args.silent,
       now: () => Date.now(),
-      width: () => process.stderr.columns || 80
+      width: () => process.stderr.columns || 80,
+      onResize: (redraw) => {
+        // The stream learns the new size in its own SIGWINCH handler: redraw after it ran.
+        const handler = () => setTimeout(redraw, 0)
+        process.on("SIGWINCH", handler)
+        return () => process.off("SIGWINCH", handler)
+      }
     },
     server: address,
     debug: args.debug,
+    resumeCommand: (name) =>
+      ["bun run cliente", shellWord(address), ...(args.folder === DEFAULT_FOLDER ? [] : ["--pasta", shellWord(args.folder)]), "retomar", shellWord(name)].join(" "),
     remoteNames: []
   }
   try {
@@ -50,7 +92,7 @@ const main = async (args: ClientArgs): Promise<number> => {
         console.err(command.left)
         return ExitCode.Usage
       }
-      return await runtime.runPromise(Effect.scoped(runCommand(command.right, console)))
+      return await runCancellable(runtime, Effect.scoped(runCommand(command.right, console)))
     }
     if (args.script !== undefined) {
       const text = await Bun.file(args.script).text().catch(() => undefined)
@@ -58,13 +100,13 @@ const main = async (args: ClientArgs): Promise<number> => {
         console.err(`Não foi possível ler o script "${args.script}".`)
         return ExitCode.Usage
       }
-      return await runtime.runPromise(Effect.scoped(runBatch(text.split(/\r?\n/), console)))
+      return await runCancellable(runtime, Effect.scoped(runBatch(text.split(/\r?\n/), console)))
     }
     if (!process.stdin.isTTY) {
       const text = await Bun.stdin.text()
-      return await runtime.runPromise(Effect.scoped(runBatch(text.split(/\r?\n/), console)))
+      return await runCancellable(runtime, Effect.scoped(runBatch(text.split(/\r?\n/), console)))
     }
-    return await runInteractive(runtime, console)
+    return await runInteractive(runtime, { ...console, resumeCommand: (name) => `retomar ${promptWord(name)}` })
   } finally {
     await runtime.dispose()
   }

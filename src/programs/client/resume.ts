@@ -10,6 +10,9 @@ import type { ProgressSink } from "./config.ts"
 import { ServerRefused } from "./errors.ts"
 import { nextOf, nextStatus, openExchange, receiveBody } from "./session.ts"
 
+/** A partial at least this large takes long enough to hash that the bar says so. */
+const HASHING_NOTICE_BYTES = 8 * 1024 * 1024
+
 export interface ResumeResult {
   readonly name: string
   /** Where the transfer started. */
@@ -46,6 +49,7 @@ export const resume = (name: string, position?: number, progress?: ProgressSink)
         })
       }
       const source = Option.isSome(partial) ? partialNameOf(name) : name
+      if (from >= HASHING_NOTICE_BYTES) progress?.hashing?.(name, from)
       const md5 = yield* Effect.scoped(
         Effect.flatMap(store.openRead(source), (file) => hasher.md5(file.chunks(0, from)))
       )
@@ -63,9 +67,11 @@ export const resume = (name: string, position?: number, progress?: ProgressSink)
       }
       if (Option.isSome(finished)) yield* store.adoptAsPartial(name)
       const file = yield* store.openPartial(name, from)
-      progress?.start(name, from + remaining, from)
-      yield* receiveBody(wire, file.sink, progress)
+      // A partial that already holds every byte is completed without a transfer (and without a transfer line).
+      if (remaining > 0) progress?.start(name, from + remaining, from)
+      yield* receiveBody(wire, file.sink, remaining > 0 ? progress : undefined)
       yield* file.complete
+      if (remaining > 0) progress?.completed?.()
       return result
     })
   )

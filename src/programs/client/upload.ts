@@ -62,6 +62,8 @@ export const upload = (name: string, progress?: ProgressSink) =>
           )
       })
       if (verdict !== Status.Ok) return yield* new ServerRefused({ operation: "enviar", name, reason: "Refused" })
+      // Only the server's final status 0 makes it a success: until then the bar may be full, never "done".
+      progress?.completed?.()
       return { name, size: file.size }
     })
   )

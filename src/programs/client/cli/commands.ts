@@ -117,6 +117,10 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
 /** Every word that starts a command, for completion. */
 export const COMMAND_WORDS: ReadonlyArray<string> = COMMANDS.flatMap((spec) => [spec.name, ...spec.aliases])
 
+/** A name as the prompt reads it back: bare, or in quotes when it has a space or a quote. */
+export const promptWord = (name: string): string =>
+  !/[\s"'\\]/.test(name) ? name : name.includes('"') ? `'${name}'` : `"${name}"`
+
 /** Splits a line into words; "double" or 'single' quotes keep spaces inside a word. */
 export const tokenize = (line: string): Either.Either<ReadonlyArray<string>, string> => {
   const words: Array<string> = []

@@ -92,7 +92,6 @@ export const runInteractive = (runtime: Runtime, console: Console): Promise<Exit
       running = fiber
       fiber.addObserver((exit) => {
         running = undefined
-        if (exit._tag === "Failure") console.err("Cancelado. O download parcial, se houver, ficou guardado para retomar.")
         if (closeWhenDone) return leave()
         if (!closing) rl.prompt()
       })

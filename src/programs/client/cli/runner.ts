@@ -2,6 +2,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import { partialNameOf } from "../../../domain/names.ts"
 import { FileStore } from "../../../services/FileStore.ts"
 import type { ClientServices } from "../context.ts"
 import { download } from "../download.ts"
@@ -11,9 +12,9 @@ import { list } from "../list.ts"
 import { resume } from "../resume.ts"
 import { upload } from "../upload.ts"
 import { type Command, HELP_TEXT } from "./commands.ts"
-import { describeClientError, ExitCode, exitCodeOf } from "./failures.ts"
-import { humanSize, listingTable, printable } from "./format.ts"
-import { makeProgressView, type ProgressOutput } from "./progressView.ts"
+import { debugDetails, describeClientError, ExitCode, exitCodeOf } from "./failures.ts"
+import { humanSize, listingTable, plural, printable } from "./format.ts"
+import { makeProgressView, type ProgressOutput, type ProgressView } from "./progressView.ts"
 
 /** Where a command's text goes, and what the session remembers between commands. */
 export interface Console {
@@ -22,18 +23,25 @@ export interface Console {
   readonly progress: ProgressOutput
   readonly server: string
   readonly debug: boolean
+  /** The exact command that continues the download of `name`, as the user would type it here. */
+  readonly resumeCommand: (name: string) => string
   /** Names from the last listing, for Tab completion. */
   remoteNames: ReadonlyArray<string>
 }
 
-const downloadOrContinue = (name: string, console: Console, sink: ReturnType<typeof makeProgressView>) =>
+const downloadOrContinue = (name: string, console: Console, sink: ProgressView) =>
   Effect.gen(function* () {
     const store = yield* FileStore
     const partial = yield* store.partialSize(name)
     if (Option.isNone(partial) || partial.value === 0) return yield* download(name, sink)
     console.out(`"${printable(name)}": há um download parcial (${humanSize(partial.value)}); continuando de onde parou.`)
     const resumed = yield* Effect.either(resume(name, undefined, sink))
-    if (Either.isRight(resumed)) return resumed.right
+    if (Either.isRight(resumed)) {
+      if (resumed.right.from === resumed.right.size) {
+        console.out(`"${printable(name)}" já estava todo no parcial (${humanSize(resumed.right.size)}); completo.`)
+      }
+      return resumed.right
+    }
     if (resumed.left._tag !== "HashMismatch") return yield* resumed.left
     sink.finish()
     console.out(`"${printable(name)}": o parcial não confere com o arquivo do servidor; baixando do zero.`)
@@ -41,11 +49,7 @@ const downloadOrContinue = (name: string, console: Console, sink: ReturnType<typ
   })
 
 /** The program behind each command; what it prints on success. */
-const programOf = (
-  command: Command,
-  console: Console,
-  sink: ReturnType<typeof makeProgressView>
-): Effect.Effect<ExitCode, ClientError, ClientServices> => {
+const programOf = (command: Command, console: Console, sink: ProgressView): Effect.Effect<ExitCode, ClientError, ClientServices> => {
   switch (command._tag) {
     case "List":
       return Effect.map(list, ({ entries, json }) => {
@@ -67,6 +71,11 @@ const programOf = (
     case "DownloadMany":
       return Effect.map(downloadMany(command.mask, sink), ({ results }) => {
         sink.finish()
+        if (results.length === 0) {
+          // As sftp and lftp: a mask that matches nothing is an error, so a script notices.
+          console.err(`Nenhum arquivo do servidor casa com "${printable(command.mask)}". Use "listar" para ver os nomes.`)
+          return ExitCode.Refused
+        }
         let failures = 0
         for (const result of results) {
           if (result._tag === "Skipped") {
@@ -78,11 +87,7 @@ const programOf = (
           }
         }
         const saved = results.length - failures
-        console.out(
-          results.length === 0
-            ? `Nenhum arquivo casa com "${printable(command.mask)}".`
-            : `${saved} de ${results.length} arquivos baixados.`
-        )
+        console.out(`${saved} de ${plural(results.length, "arquivo baixado", "arquivos baixados")}.`)
         return failures === 0 ? ExitCode.Ok : ExitCode.Refused
       })
     case "Help":
@@ -95,30 +100,83 @@ const programOf = (
   }
 }
 
+/** The file a download command writes to, whose partial is what a failure or a cancel leaves. */
+const downloadedName = (command: Command, sink: ProgressView): string | undefined =>
+  command._tag === "Download" || command._tag === "Resume" ? command.name : command._tag === "DownloadMany" ? sink.current()?.name : undefined
+
+/** How many bytes the partial of `name` holds now (0 when there is none). */
+const keptBytes = (name: string | undefined) =>
+  name === undefined
+    ? Effect.succeed(0)
+    : Effect.flatMap(FileStore, (store) => store.partialSize(name)).pipe(
+        Effect.map(Option.getOrElse(() => 0)),
+        Effect.orElseSucceed(() => 0)
+      )
+
+/** The one line that says what a cancel (Ctrl+C) left behind. */
+const cancelLine = (command: Command, console: Console, name: string | undefined, kept: number, completed: number, count: number) => {
+  const keptText =
+    name !== undefined && kept > 0
+      ? `"${printable(name)}" ficou com ${humanSize(kept)} em "${printable(partialNameOf(name))}"; para continuar: ${console.resumeCommand(name)}`
+      : undefined
+  switch (command._tag) {
+    case "Upload":
+      return `Cancelado: nada foi gravado no servidor (um envio só aparece lá quando chega inteiro).`
+    case "Download":
+    case "Resume":
+      return keptText === undefined ? "Cancelado: nada foi baixado." : `Cancelado: ${keptText}`
+    case "DownloadMany":
+      return `Cancelado: ${completed} de ${plural(count, "arquivo baixado", "arquivos baixados")}${keptText === undefined ? "." : `; ${keptText}`}`
+    default:
+      return "Cancelado."
+  }
+}
+
 /**
  * Runs one command to its exit status. Every expected failure becomes one
- * Portuguese sentence on stderr; internals only with --debug.
+ * Portuguese sentence on stderr; internals only with --debug. An interrupt
+ * (Ctrl+C) prints the one line that says what was kept, and stays an
+ * interrupt: the caller decides what comes next.
  */
 export const runCommand = (command: Command, console: Console): Effect.Effect<ExitCode, never, ClientServices> => {
   const sink = makeProgressView(console.progress)
-  return programOf(command, console, sink).pipe(
+  let completed = 0
+  let count = 0
+  const counting: ProgressView = {
+    ...sink,
+    batch: (files, bytes) => {
+      count = files
+      sink.batch?.(files, bytes)
+    },
+    completed: () => {
+      completed++
+      sink.completed?.()
+    }
+  }
+  return programOf(command, console, counting).pipe(
+    Effect.onInterrupt(() =>
+      Effect.gen(function* () {
+        const name = downloadedName(command, sink)
+        const kept = yield* keptBytes(name)
+        sink.notice(cancelLine(command, console, name, kept, completed, count))
+      })
+    ),
     Effect.onExit(() => Effect.sync(() => sink.finish())),
     Effect.catchAllCause((cause) =>
-      Effect.sync(() => {
-        if (Cause.isInterruptedOnly(cause)) {
-          console.err("Cancelado.")
-          return ExitCode.Refused
-        }
+      Effect.gen(function* () {
         const failure = Cause.failureOption(cause)
         if (Option.isSome(failure)) {
-          console.err(describeClientError(failure.value, { server: console.server, command }))
-          if (console.debug) console.err(Cause.pretty(cause))
+          const kept = yield* keptBytes(downloadedName(command, sink))
+          console.err(
+            describeClientError(failure.value, { server: console.server, command, kept, resumeCommand: console.resumeCommand })
+          )
+          if (console.debug) for (const line of debugDetails(cause)) console.err(line)
           return exitCodeOf(failure.value)
         }
-        console.err(`Erro interno: ${console.debug ? Cause.pretty(cause) : "use --debug para detalhes"}`)
+        console.err(`Erro interno${console.debug ? "" : " (use --debug para detalhes)"}.`)
+        if (console.debug) for (const line of debugDetails(cause)) console.err(line)
         return ExitCode.Network
       })
     )
   )
 }
-
