@@ -192,7 +192,7 @@ describe("server process", () => {
 
     // One log line per operation: when, who, what, outcome, bytes, duration.
     const [logLine] = await server.stdout.waitFor(/^.*\blistar\b.*$/m, 5_000)
-    expect(logLine).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+Z 127\\.0\\.0\\.1:\\d+ listar 2 arquivos ok ${length} bytes \\d+ ms$`))
+    expect(logLine).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+Z 127\\.0\\.0\\.1:\\d+ listar - ok \\(2 arquivos\\) ${length} bytes \\d+ ms$`))
 
     server.process.kill("SIGTERM")
     expect(await exitWithin(server, 10_000)).toBe(0)

@@ -1,8 +1,11 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { describeFailure } from "../../domain/describe.ts"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import { describeFailure, describeRequestHead, isPeerGone, logWord } from "../../domain/describe.ts"
 import { clientStream } from "../../domain/grammars.ts"
 import type { Request } from "../../domain/messages.ts"
+import { MAX_NAME_BYTES } from "../../domain/protocol.ts"
 import type { Connection } from "../../services/Transport.ts"
 import { makeWire } from "../wire.ts"
 import { ServerConfig } from "./config.ts"
@@ -12,6 +15,7 @@ import { downloadMany } from "./handlers/downloadMany.ts"
 import { list } from "./handlers/list.ts"
 import { resume } from "./handlers/resume.ts"
 import { upload } from "./handlers/upload.ts"
+import { formatLogLine } from "./logLine.ts"
 
 const OPERATION_NAMES: Record<Request["_tag"], string> = {
   Download: "baixar",
@@ -26,20 +30,53 @@ const dispatch = (exchange: Exchange, request: Request) => {
   exchange.record.op = OPERATION_NAMES[request._tag]
   switch (request._tag) {
     case "Download":
-      exchange.record.name = request.name
+      exchange.record.name = logWord(request.name)
       return download(exchange, request.name)
     case "List":
       return list(exchange)
     case "Upload":
-      exchange.record.name = request.name
+      exchange.record.name = logWord(request.name)
       return upload(exchange, request.name)
     case "Resume":
-      exchange.record.name = `${request.name} @${request.position}`
+      exchange.record.name = logWord(request.name)
+      exchange.record.note = `a partir de ${request.position}`
       return resume(exchange, request.name, request.position, request.md5)
     case "DownloadMany":
-      exchange.record.name = request.mask
+      exchange.record.name = logWord(request.mask)
       return downloadMany(exchange, request.mask)
   }
+}
+
+/** Opcode, length and the longest name: all a log line needs from a request that was refused. */
+const HEAD_BYTES = 1 + 4 + MAX_NAME_BYTES
+
+/**
+ * The connection, keeping a copy of its first HEAD_BYTES: when a request is
+ * refused before it is fully read (an invalid name, an unknown opcode, a
+ * cut), the log still says what it asked for.
+ */
+const keepingHead = (connection: Connection) => {
+  let head = new Uint8Array(0)
+  const keep = (segment: Option.Option<Uint8Array>) => {
+    if (Option.isSome(segment) && head.length < HEAD_BYTES) {
+      const more = segment.value.subarray(0, HEAD_BYTES - head.length)
+      const joined = new Uint8Array(head.length + more.length)
+      joined.set(head)
+      joined.set(more, head.length)
+      head = joined
+    }
+    return segment
+  }
+  const kept: Connection = {
+    ...connection,
+    read: Effect.map(connection.read, keep),
+    readWithin: (idleMillis, onIdle) => Effect.map(connection.readWithin(idleMillis, onIdle), keep),
+    readNow: () => {
+      const segment = connection.readNow()
+      return segment === undefined ? undefined : keep(segment)
+    }
+  }
+  return { connection: kept, head: () => head }
 }
 
 /**
@@ -51,10 +88,29 @@ export const handleConnection = (connection: Connection) =>
   Effect.gen(function* () {
     const config = yield* ServerConfig
     const started = Date.now()
+    const reading = keepingHead(connection)
     const exchange: Exchange = {
-      wire: makeWire(connection, clientStream(), config.idleSeconds),
+      wire: makeWire(reading.connection, clientStream(), config.idleSeconds),
       record: { op: "?", name: "-", bytes: 0, result: "ok" }
     }
+    let dispatched = false
+    // Cut by a shutdown (the grace period ended): the line says so, with what had moved.
+    yield* Effect.addFinalizer((exit) =>
+      Exit.isInterrupted(exit)
+        ? Effect.logInfo(
+            formatLogLine(
+              started,
+              connection.remote,
+              {
+                ...exchange.record,
+                ...(dispatched ? {} : describeRequestHead(reading.head())),
+                result: "cortado: o servidor foi encerrado antes do fim"
+              },
+              Date.now() - started
+            )
+          )
+        : Effect.void
+    )
     const outcome = yield* Effect.either(
       Effect.gen(function* () {
         const event = yield* deciding(
@@ -63,12 +119,17 @@ export const handleConnection = (connection: Connection) =>
           exchange.wire.nextWithin("Request", config.requestSeconds)
         )
         if (event._tag !== "Request") return yield* Effect.dieMessage("a request always comes first")
+        dispatched = true
         yield* dispatch(exchange, event.request)
       })
     )
-    const { op, name, bytes } = exchange.record
-    const result = Either.isLeft(outcome) ? `falha: ${describeFailure(outcome.left)}` : exchange.record.result
-    yield* Effect.logInfo(
-      `${new Date(started).toISOString()} ${connection.remote} ${op} ${name} ${result} ${bytes} bytes ${Date.now() - started} ms`
-    )
+    if (Either.isLeft(outcome)) {
+      if (!dispatched) Object.assign(exchange.record, describeRequestHead(reading.head()))
+      // A client that goes away mid-transfer (Ctrl+C, a closed window) is a cancel, not a broken protocol.
+      exchange.record.result =
+        dispatched && isPeerGone(outcome.left)
+          ? "cancelado: o cliente fechou a conexão no meio da operação"
+          : `falha: ${describeFailure(outcome.left)}`
+    }
+    yield* Effect.logInfo(formatLogLine(started, connection.remote, exchange.record, Date.now() - started))
   })

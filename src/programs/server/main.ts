@@ -1,9 +1,11 @@
 import * as path from "node:path"
-import { BunRuntime } from "@effect/platform-bun"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import { plural } from "../../domain/describe.ts"
 import { BunTransportLive } from "../../services/BunTransport.ts"
 import { FileStore } from "../../services/FileStore.ts"
 import { FileStoreLive } from "../../services/FileStoreLive.ts"
@@ -13,26 +15,56 @@ import { reachableAddresses } from "./addresses.ts"
 import { parseServerArgs, SERVER_USAGE, type ServerArgs } from "./args.ts"
 import { defaultSettings, ServerConfig } from "./config.ts"
 import { Collector } from "./memory.ts"
-import { serveFolder } from "./server.ts"
+import { type Activity, serveFolder } from "./server.ts"
+import { describeFolderFailure, describeListenFailure } from "./startup.ts"
 
 /** How long operations in flight may take to finish on Ctrl+C or SIGTERM. */
 const GRACE_MILLIS = 5_000
 
-const program = (args: ServerArgs) =>
+/**
+ * A second signal this soon after the first is the same Ctrl+C delivered
+ * twice (`bun run` and `npm run` pass the terminal's SIGINT on to a child
+ * that already got it from the terminal), not a person pressing it again.
+ */
+const SAME_SIGNAL_MILLIS = 300
+
+/** Exit status when a second Ctrl+C cuts the shutdown short (128 + SIGINT). */
+const FORCED = 130
+
+const program = (args: ServerArgs, activity: Activity) =>
   Effect.gen(function* () {
     const store = yield* FileStore
-    const listener = yield* serveFolder({ port: args.port, graceMillis: GRACE_MILLIS, collector: new Collector() })
+    // Runs last, once the listener and every connection are closed.
+    yield* Effect.addFinalizer(() =>
+      Console.log(
+        activity.cut === 0
+          ? "Servidor encerrado; nenhuma operação foi cortada."
+          : `Servidor encerrado; ${plural(activity.cut, "operação cortada", "operações cortadas")} (veja as linhas "cortado" acima).`
+      )
+    )
+    const listener = yield* serveFolder({ port: args.port, graceMillis: GRACE_MILLIS, collector: new Collector(), activity }).pipe(
+      Effect.mapError((error) =>
+        error._tag === "ConnectionFailure" ? describeListenFailure(error, args.port) : describeFolderFailure(error, args.folder)
+      )
+    )
     yield* Console.log(`Servidor de arquivos escutando na porta TCP ${listener.port}, em:`)
     for (const address of reachableAddresses(listener.hostname, listener.port)) yield* Console.log(`  ${address}`)
     yield* Console.log(`Pasta servida: ${store.root}`)
     yield* Console.log(`Timeout: ${args.timeoutSeconds} s (pedido inteiro e transferência parada)`)
     yield* Console.log(
-      `Limites: ${args.maxClients} conexões${args.maxPerAddress > 0 ? `, ${args.maxPerAddress} por endereço` : ""}` +
+      `Limites: ${plural(args.maxClients, "conexão", "conexões")}${args.maxPerAddress > 0 ? `, ${args.maxPerAddress} por endereço` : ""}` +
         (args.readOnly ? "; somente leitura" : "") +
         (args.maxUploadBytes !== undefined ? `; uploads até ${args.maxUploadBytes} bytes` : "")
     )
+    yield* Console.log("Log: uma linha por operação; horas em UTC (ISO 8601, com Z).")
     yield* Console.log("Ctrl+C para encerrar.")
-    yield* Effect.addFinalizer(() => Console.log("Encerrando: novas conexões recusadas, aguardando operações em andamento..."))
+    yield* Effect.addFinalizer(() =>
+      Console.log(
+        activity.active === 0
+          ? "Encerrando: novas conexões recusadas."
+          : `Encerrando: novas conexões recusadas; aguardando ${plural(activity.active, "operação", "operações")} em andamento por até ${GRACE_MILLIS / 1000} s (Ctrl+C de novo sai na hora).`
+      )
+    )
     return yield* Effect.never
   })
 
@@ -44,6 +76,7 @@ if (Either.isLeft(parsed)) {
   console.log(SERVER_USAGE)
 } else {
   const args = parsed.right.args
+  const activity: Activity = { active: 0, cut: 0 }
   const layers = Layer.mergeAll(
     FileStoreLive(path.resolve(args.folder)),
     HasherLive,
@@ -57,14 +90,32 @@ if (Either.isLeft(parsed)) {
     }),
     PlainLogger
   )
-  program(args).pipe(
-    Effect.scoped,
-    Effect.provide(layers),
-    Effect.catchAll((error) =>
-      Console.error(`servidor: não foi possível iniciar: ${"detail" in error ? error.detail : String(error)}`).pipe(
-        Effect.zipRight(Effect.sync(() => process.exit(1)))
-      )
-    ),
-    BunRuntime.runMain({ disableErrorReporting: true })
+  const fiber = Effect.runFork(
+    program(args, activity).pipe(
+      Effect.scoped,
+      Effect.provide(layers),
+      Effect.catchAll((error) => {
+        const text = typeof error === "string" ? error : describeFolderFailure(error, args.folder)
+        return Effect.zipRight(Console.error(`servidor: não foi possível iniciar: ${text}`), Effect.fail(error))
+      })
+    )
   )
+  // Ctrl+C or SIGTERM: a graceful stop (status 0, as the README says). A second Ctrl+C while
+  // operations are still given their grace period leaves at once.
+  let firstSignalAt: number | undefined
+  const onSignal = () => {
+    const now = Date.now()
+    if (firstSignalAt === undefined) {
+      firstSignalAt = now
+      Effect.runFork(Fiber.interrupt(fiber))
+    } else if (now - firstSignalAt >= SAME_SIGNAL_MILLIS) {
+      console.log(`Saindo na hora: ${plural(activity.active, "operação cortada", "operações cortadas")} sem esperar.`)
+      process.exit(FORCED)
+    }
+  }
+  process.on("SIGINT", onSignal)
+  process.on("SIGTERM", onSignal)
+  fiber.addObserver((exit) => {
+    process.exit(Exit.isSuccess(exit) || Exit.isInterrupted(exit) ? 0 : 1)
+  })
 }

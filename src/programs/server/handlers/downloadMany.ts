@@ -6,6 +6,7 @@ import { maskMatcher } from "../../../domain/mask.ts"
 import { MAX_U32, Status } from "../../../domain/protocol.ts"
 import { FileStore } from "../../../services/FileStore.ts"
 import { ServerConfig } from "../config.ts"
+import { plural } from "../../../domain/describe.ts"
 import { deciding, type Exchange, sendRange } from "../exchange.ts"
 
 /**
@@ -24,7 +25,8 @@ export const downloadMany = (exchange: Exchange, mask: string) =>
       Effect.map(store.list, (all) => all.filter((file) => file.size <= MAX_U32 && matches(file.name)))
     )
     if (files.length > maxMatches) {
-      exchange.record.result = `limite: ${files.length} arquivos casam, o máximo é ${maxMatches}`
+      exchange.record.result = "recusado"
+      exchange.record.note = `limite: ${files.length} arquivos casam, o máximo é ${maxMatches}`
       return yield* exchange.wire.send(encodeLimit(Status.TooManyMatches, files.length, maxMatches))
     }
     yield* exchange.wire.send(encodeManifest(Status.Ok, files))
@@ -52,5 +54,5 @@ export const downloadMany = (exchange: Exchange, mask: string) =>
         })
       )
     }
-    exchange.record.name = `${mask} (${sent}/${files.length} arquivos)`
+    exchange.record.note = `${sent} de ${plural(files.length, "arquivo enviado", "arquivos enviados")}`
   })

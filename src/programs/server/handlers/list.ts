@@ -3,6 +3,7 @@ import { concat, encodeStatusSize } from "../../../domain/encode.ts"
 import { encodeListing } from "../../../domain/listing.ts"
 import { Status } from "../../../domain/protocol.ts"
 import { FileStore } from "../../../services/FileStore.ts"
+import { plural } from "../../../domain/describe.ts"
 import { deciding, type Exchange } from "../exchange.ts"
 
 /** op 20: status 0, length, JSON — or status 1. */
@@ -15,5 +16,5 @@ export const list = (exchange: Exchange) =>
     )
     yield* exchange.wire.send(concat([encodeStatusSize(Status.Ok, json.length), json]))
     exchange.record.bytes = json.length
-    exchange.record.name = `${files.length} arquivos`
+    exchange.record.note = plural(files.length, "arquivo", "arquivos")
   })

@@ -27,7 +27,7 @@ export const resume = (exchange: Exchange, name: string, position: number, md5: 
         if (file.size > MAX_U32) {
           return yield* new FileFailure({ name, reason: "TooLarge", detail: "arquivos de 4 GiB ou mais não cabem no protocolo" })
         }
-        if (position > file.size) return yield* new HashMismatch({ name, position })
+        if (position > file.size) return yield* new HashMismatch({ name, position, size: file.size })
         const held = yield* hasher.md5(file.chunks(0, position))
         if (!sameBytes(held, md5)) return yield* new HashMismatch({ name, position })
         return file
