@@ -21,6 +21,7 @@ let single: TestServer
 let large: TestServer
 let bigBytes: Uint8Array<ArrayBuffer>
 let clientDir: string
+let stateDir: string
 let session: PtySession | undefined
 let hostile: HostileServer | undefined
 
@@ -39,6 +40,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   clientDir = await tempDir("cli-interativo")
+  stateDir = await tempDir("cli-estado")
 })
 
 afterEach(async () => {
@@ -47,11 +49,13 @@ afterEach(async () => {
   await hostile?.close()
   hostile = undefined
   await rm(clientDir, { recursive: true, force: true })
+  await rm(stateDir, { recursive: true, force: true })
 })
 
 /** Opens the shell against `port` over the test's client folder and waits for the first prompt. */
 const open = async (port: number): Promise<PtySession> => {
-  session = new PtySession([`127.0.0.1:${port}`, "--pasta", clientDir])
+  // The history file goes to the test's own state folder, never the user's.
+  session = new PtySession([`127.0.0.1:${port}`, "--pasta", clientDir], { XDG_STATE_HOME: stateDir })
   await session.waitFor(PROMPT, 0, 10_000)
   return session
 }
@@ -91,16 +95,9 @@ describe("interactive shell", () => {
     expect(await shell.exit()).toBe(0)
   })
 
-  test('after a listar, Tab after "baixar " completes the only remote name; Enter downloads it', async () => {
+  test('Tab after "baixar " completes the only remote name without a listar first (fetched on Tab); Enter downloads it', async () => {
     const shell = await open(single.port)
-    // Before any listing there is nothing to offer.
-    let from = shell.mark
-    shell.type("baixar \t")
-    await Bun.sleep(300)
-    expect(shell.text.slice(from)).not.toContain("relatorio")
-    shell.type("\x15") // Ctrl+U: clear the line
-    await command(shell, "listar")
-    from = shell.mark
+    const from = shell.mark
     shell.type("baixar \t")
     await shell.waitFor("baixar relatorio-final.txt", from)
     shell.type("\r")
@@ -187,10 +184,50 @@ describe("interactive shell", () => {
     expect(await shell.exit()).toBe(0)
   }, 20_000)
 
-  test("Ctrl+C at the prompt exits 0", async () => {
+  test("Ctrl+C at the prompt clears the line and gives a new prompt (as bash and lftp); the shell goes on", async () => {
     const shell = await open(single.port)
-    await command(shell, "listar")
+    const from = shell.mark
+    shell.type("baixar algo-pela-metade")
+    await shell.waitFor("pela-metade", from)
     shell.type("\x03")
+    await shell.waitFor(/\^C\r?\n[\s\S]*cliente> /, from)
+    // The half-typed line is gone: Enter now runs nothing.
+    shell.type("\r")
+    await Bun.sleep(300)
+    expect(shell.text.slice(from)).not.toContain("O servidor recusou")
+    expect(await command(shell, "listar")).toContain("relatorio-final.txt")
+    shell.type("\x04")
+    expect(await shell.exit()).toBe(0)
+  })
+
+  test("history is kept between sessions, in the user's state folder", async () => {
+    let shell = await open(single.port)
+    await command(shell, "lpwd")
+    shell.type("sair\r")
+    expect(await shell.exit()).toBe(0)
+    expect(await readFile(path.join(stateDir, "arquivos-tcp", "historico"), "utf8")).toBe("lpwd\nsair\n")
+    shell = await open(single.port)
+    const from = shell.mark
+    shell.type("\x1b[A\x1b[A") // Up twice: the line before "sair"
+    await shell.waitFor("lpwd", from)
+    shell.type("\r")
+    await shell.waitFor(clientDir, from)
+    shell.type("\x04")
+    expect(await shell.exit()).toBe(0)
+  })
+
+  test("ajuda baixar shows that command with examples; lls and lpwd show the local folder", async () => {
+    await writeFile(path.join(clientDir, "nota 📝.txt"), "abc")
+    const shell = await open(single.port)
+    const help = await command(shell, "ajuda baixar")
+    expect(help).toContain("baixar NOME...  (também: get)")
+    expect(help).toContain("Exemplos:")
+    expect(help).not.toContain("enviar NOME")
+    expect(await command(shell, "lpwd")).toContain(clientDir)
+    const local = await command(shell, "lls")
+    expect(local).toContain("nota 📝.txt")
+    expect(local).toContain("total: 1 arquivo")
+    shell.type("\x04")
     expect(await shell.exit()).toBe(0)
   })
 

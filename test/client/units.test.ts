@@ -13,7 +13,7 @@ import {
 } from "../../src/domain/errors.ts"
 import { parseServerAddress } from "../../src/programs/client/cli/address.ts"
 import { type ClientArgs, parseClientArgs } from "../../src/programs/client/cli/args.ts"
-import { type Command, COMMAND_WORDS, HELP_TEXT, parseCommand, tokenize } from "../../src/programs/client/cli/commands.ts"
+import { type Command, COMMAND_WORDS, COMMANDS, HELP_TEXT, helpText, parseCommand, tokenize } from "../../src/programs/client/cli/commands.ts"
 import { describeClientError, ExitCode, exitCodeOf } from "../../src/programs/client/cli/failures.ts"
 import { exactBytes, humanSize, listingTable, printable } from "../../src/programs/client/cli/format.ts"
 import { completions } from "../../src/programs/client/cli/interactive.ts"
@@ -206,7 +206,12 @@ describe("tokenize", () => {
     [`baixar 'diz "oi".txt'`, ["baixar", 'diz "oi".txt']],
     ['baixar a"b c"d', ["baixar", "ab cd"]],
     ['baixar ""', ["baixar", ""]],
-    ["retomar v.mp4 1024", ["retomar", "v.mp4", "1024"]]
+    ["retomar v.mp4 1024", ["retomar", "v.mp4", "1024"]],
+    // A backslash takes the next character as is, outside single quotes.
+    ["baixar minhas\\ fotos/a.jpg", ["baixar", "minhas fotos/a.jpg"]],
+    ['baixar "diz \\"oi\\".txt"', ["baixar", 'diz "oi".txt']],
+    ["baixar 'a\\ b'", ["baixar", "a\\ b"]],
+    ["baixar a\\\\b", ["baixar", "a\\b"]]
   ]
   test.each(words)("%p → %p", (line, expected) => {
     expect(rightOf(tokenize(line))).toEqual(expected)
@@ -214,6 +219,10 @@ describe("tokenize", () => {
 
   test.each(['baixar "a.txt', "baixar 'a.txt", `baixar "a'`])("an unclosed quote in %p is refused", (line) => {
     expect(leftOf(tokenize(line))).toBe("aspas sem fechamento")
+  })
+
+  test("a backslash at the end of the line is refused", () => {
+    expect(leftOf(tokenize("baixar a\\"))).toBe("barra invertida no fim da linha")
   })
 })
 
@@ -247,14 +256,66 @@ describe("parseCommand", () => {
     expect(rightOf(parseCommand(words))).toEqual(command)
   })
 
+  test("several names or masks in one line become one command each, in order", () => {
+    expect(rightOf(parseCommand(["baixar", "a.txt", "b.jpg"]))).toEqual({
+      _tag: "Each",
+      commands: [
+        { _tag: "Download", name: "a.txt" },
+        { _tag: "Download", name: "b.jpg" }
+      ]
+    })
+    expect(rightOf(parseCommand(["mget", "*.jpg", "*.txt"]))).toEqual({
+      _tag: "Each",
+      commands: [
+        { _tag: "DownloadMany", mask: "*.jpg" },
+        { _tag: "DownloadMany", mask: "*.txt" }
+      ]
+    })
+    expect(rightOf(parseCommand(["mput", "*.pdf"]))).toEqual({ _tag: "UploadMany", mask: "*.pdf" })
+    expect(rightOf(parseCommand(["enviar-varios", "a/*", "*.txt"]))).toEqual({
+      _tag: "Each",
+      commands: [
+        { _tag: "UploadMany", mask: "a/*" },
+        { _tag: "UploadMany", mask: "*.txt" }
+      ]
+    })
+    // One bad name refuses the whole line, before anything runs.
+    expect(leftOf(parseCommand(["baixar", "a.txt", "../b"]))).toContain('nome inválido "../b"')
+  })
+
+  test("local commands and help for one command", () => {
+    expect(rightOf(parseCommand(["lls"]))).toEqual({ _tag: "LocalList" })
+    expect(rightOf(parseCommand(["lpwd"]))).toEqual({ _tag: "LocalFolder" })
+    expect(leftOf(parseCommand(["lls", "x"]))).toBe("uso: lls")
+    expect(rightOf(parseCommand(["ajuda", "get"]))).toEqual({ _tag: "Help", topic: "baixar" })
+    expect(leftOf(parseCommand(["ajuda", "nada"]))).toContain('comando desconhecido: "nada"')
+  })
+
+  test("./a.txt is a.txt", () => {
+    expect(rightOf(parseCommand(["baixar", "./a.txt"]))).toEqual({ _tag: "Download", name: "a.txt" })
+    expect(rightOf(parseCommand(["enviar", "./sub/b.txt"]))).toEqual({ _tag: "Upload", name: "sub/b.txt" })
+    expect(rightOf(parseCommand(["retomar", ".//v.mp4", "10"]))).toEqual({ _tag: "Resume", name: "v.mp4", position: 10 })
+  })
+
+  test("a name split at an unquoted space: the usage error shows both ways to keep it whole", () => {
+    const hint = 'um nome com espaço vai entre aspas ou com \\ antes do espaço: "minhas fotos.jpg" ou minhas\\ fotos.jpg'
+    expect(leftOf(parseCommand(["enviar", "minhas", "fotos.jpg"]))).toBe(`uso: enviar NOME (${hint})`)
+    expect(leftOf(parseCommand(["retomar", "minhas", "fotos.jpg"]))).toBe(`uso: retomar NOME [POSICAO] (${hint})`)
+  })
+
   test("from a script or the arguments, an unknown command lists the commands instead of asking to type ajuda", () => {
     const message = leftOf(parseCommand(["baixa", "a.txt"], "batch"))
-    expect(message).toBe('comando desconhecido: "baixa" (comandos: listar, baixar, enviar, retomar, baixar-varios, ajuda, sair)')
+    expect(message).toBe(
+      'comando desconhecido: "baixa" (comandos: listar, baixar, enviar, enviar-varios, retomar, baixar-varios, lls, lpwd, ajuda, sair)'
+    )
   })
 
   test("every command word and alias is offered for completion", () => {
     expect([...COMMAND_WORDS].sort()).toEqual(
-      ["listar", "ls", "baixar", "get", "enviar", "put", "retomar", "reget", "baixar-varios", "mget", "ajuda", "help", "?", "sair", "quit", "exit"].sort()
+      [
+        "listar", "ls", "baixar", "get", "enviar", "put", "enviar-varios", "mput", "retomar", "reget", "baixar-varios", "mget",
+        "lls", "lpwd", "ajuda", "help", "?", "sair", "quit", "exit"
+      ].sort()
     )
   })
 
@@ -264,8 +325,7 @@ describe("parseCommand", () => {
     [["LISTAR"], 'comando desconhecido: "LISTAR" (digite ajuda)'],
     [["listar", "a"], "uso: listar [--json]"],
     [["listar", "--json", "--json"], "uso: listar [--json]"],
-    [["baixar"], "uso: baixar NOME"],
-    [["get", "a", "b"], "uso: baixar NOME"],
+    [["baixar"], "uso: baixar NOME..."],
     [["enviar"], "uso: enviar NOME"],
     [["put", "a", "b"], "uso: enviar NOME"],
     [["retomar"], "uso: retomar NOME [POSICAO]"],
@@ -273,8 +333,7 @@ describe("parseCommand", () => {
     [["retomar", "a", "-1"], 'posição inválida: "-1" (use um número de bytes)'],
     [["retomar", "a", "1k"], 'posição inválida: "1k" (use um número de bytes)'],
     [["retomar", "a", "4294967296"], 'posição inválida: "4294967296" (use um número de bytes)'],
-    [["baixar-varios"], "uso: baixar-varios MASCARA"],
-    [["mget", "*.a", "*.b"], "uso: baixar-varios MASCARA"],
+    [["baixar-varios"], "uso: baixar-varios MASCARA..."],
     // Invalid names, each with the rule it breaks, in Portuguese.
     [["baixar", "../x"], 'nome inválido "../x": o nome contém . ou .. como parte do caminho'],
     [["baixar", "a/../../x"], 'nome inválido "a/../../x": o nome contém . ou .. como parte do caminho'],
@@ -295,6 +354,23 @@ describe("parseCommand", () => {
     expect(leftOf(parseCommand(words))).toContain(message)
   })
 
+  test("ajuda COMANDO shows that command only, with its examples", () => {
+    const text = helpText(80, "baixar")
+    expect(text.split("\n")[0]).toBe("baixar NOME...  (também: get)")
+    expect(text).toContain("Exemplos:\n  baixar fotos/praia.jpg\n  baixar a.txt b.jpg")
+    expect(text).not.toContain("enviar")
+  })
+
+  test.each([40, 60, 80, 120, 200])("the help at %p columns: no line longer than the width, no word broken", (width) => {
+    // The words of the help laid out on very long lines: a narrow layout may only move them, never cut them.
+    const whole = new Set(helpText(100_000).split(/\s+/))
+    const text = helpText(width)
+    for (const line of text.split("\n")) {
+      expect(Bun.stringWidth(line)).toBeLessThan(width)
+      for (const word of line.trim().split(/\s+/)) if (word !== "") expect(whole).toContain(word)
+    }
+  })
+
   test("the help names every command with an example", () => {
     for (const word of ["listar [--json]", "baixar NOME", "enviar NOME", "retomar NOME [POSICAO]", "baixar-varios MASCARA", "ajuda", "sair"]) {
       expect(HELP_TEXT).toContain(word)
@@ -312,7 +388,7 @@ describe("completions", () => {
 
   const cases: ReadonlyArray<[string, ReadonlyArray<string>, string]> = [
     ["lis", ["listar "], "lis"],
-    ["l", ["listar ", "ls "], "l"],
+    ["l", ["listar ", "ls ", "lls ", "lpwd "], "l"],
     ["baixar-", ["baixar-varios "], "baixar-"],
     ["zzz", [], "zzz"],
     ["baixar ", remote, ""],
@@ -321,7 +397,11 @@ describe("completions", () => {
     ["retomar fo", ["fotos/praia.jpg"], "fo"],
     ["enviar me", ["meu-relatorio.pdf"], "me"],
     ["listar x", [], "x"],
-    ["baixar a.txt b", [], "b"]
+    // baixar takes several names: the last one completes too.
+    ["baixar a.txt b", ["big.bin", "bolo.jpg"], "b"],
+    ["enviar notas.txt m", [], "m"],
+    ["ajuda ba", ["baixar", "baixar-varios"], "ba"],
+    ['baixar "fo', ['"fotos/praia.jpg"'], '"fo']
   ]
   test.each(cases)("%p offers %p", async (line, offered, current) => {
     expect(await completions(line, remote, local)).toEqual([[...offered], current])
@@ -331,6 +411,20 @@ describe("completions", () => {
   // local names are offered raw; a name with a space completes to a line that
   // tokenizes into two words, so `baixar minha foto.jpg` fails with
   // "uso: baixar NOME". The candidate should be quoted: `"minha foto.jpg"`.
+  test("remote names may come from a fetch on the first Tab (no listar needed before)", async () => {
+    let fetches = 0
+    const fetchNames = async () => {
+      fetches++
+      return remote
+    }
+    expect(await completions("baixar bo", fetchNames, local)).toEqual([["bolo.jpg"], "bo"])
+    expect(fetches).toBe(1)
+    // Local and command completions never ask the server.
+    await completions("enviar n", fetchNames, local)
+    await completions("li", fetchNames, local)
+    expect(fetches).toBe(1)
+  })
+
   test("a name with a space completes to a quoted word the command accepts", async () => {
     const [offered] = await completions("baixar mi", ["minha foto.jpg"], local)
     expect(offered).toHaveLength(1)

@@ -9,9 +9,14 @@ export type Command =
   | { readonly _tag: "List"; readonly json: boolean }
   | { readonly _tag: "Download"; readonly name: string }
   | { readonly _tag: "Upload"; readonly name: string }
+  | { readonly _tag: "UploadMany"; readonly mask: string }
   | { readonly _tag: "Resume"; readonly name: string; readonly position: number | undefined }
   | { readonly _tag: "DownloadMany"; readonly mask: string }
-  | { readonly _tag: "Help" }
+  | { readonly _tag: "LocalList" }
+  | { readonly _tag: "LocalFolder" }
+  /** Several names or masks in one line: each runs in turn; the worst status is the line's. */
+  | { readonly _tag: "Each"; readonly commands: ReadonlyArray<Command> }
+  | { readonly _tag: "Help"; readonly topic?: string }
   | { readonly _tag: "Quit" }
 
 interface CommandSpec {
@@ -19,17 +24,41 @@ interface CommandSpec {
   readonly aliases: ReadonlyArray<string>
   readonly usage: string
   readonly summary: string
-  readonly example: string
+  /** What `ajuda COMANDO` shows, first one also in the full help. */
+  readonly examples: ReadonlyArray<string>
   readonly parse: (args: ReadonlyArray<string>) => Either.Either<Command, string>
 }
 
-const name = (args: ReadonlyArray<string>, usage: string) => {
-  if (args.length !== 1) return Either.left(`uso: ${usage}`)
-  return Either.mapLeft(
-    checkName(args[0]!),
-    (problem) => `nome inválido "${printable(args[0]!)}": ${describeNameProblem(problem)}`
+/** "./a.txt" is "a.txt", as in a shell. */
+const withoutDotSlash = (word: string) => word.replace(/^(\.\/+)+/, "")
+
+/** A usage error; when the words look like one name split at a space, the hint says how to keep it whole. */
+const usage = (text: string, args: ReadonlyArray<string>, split: boolean) =>
+  Either.left(
+    split
+      ? `uso: ${text} (um nome com espaço vai entre aspas ou com \\ antes do espaço: "${printable(args.join(" "))}" ou ${printable(args.join("\\ "))})`
+      : `uso: ${text}`
   )
+
+const checkedName = (word: string) => {
+  const name = withoutDotSlash(word)
+  return Either.mapLeft(checkName(name), (problem) => `nome inválido "${printable(word)}": ${describeNameProblem(problem)}`)
 }
+
+const name = (args: ReadonlyArray<string>, text: string) => (args.length !== 1 ? usage(text, args, args.length > 1) : checkedName(args[0]!))
+
+/** One command for each word, or several run in turn. */
+const each = (commands: ReadonlyArray<Command>): Command => (commands.length === 1 ? commands[0]! : { _tag: "Each", commands })
+
+/** Every word checked by `check`; the first problem is the answer. */
+const all = <A>(words: ReadonlyArray<string>, check: (word: string) => Either.Either<A, string>) =>
+  Either.all(words.map(check))
+
+const checkedMask = (word: string) =>
+  Either.mapLeft(checkMask(withoutDotSlash(word)), (problem) => `máscara inválida "${printable(word)}": ${describeNameProblem(problem)}`)
+
+const noArguments = (text: string, command: Command) => (args: ReadonlyArray<string>) =>
+  args.length === 0 ? Either.right(command) : Either.left(`uso: ${text}`)
 
 export const COMMANDS: ReadonlyArray<CommandSpec> = [
   {
@@ -37,7 +66,7 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     aliases: ["ls"],
     usage: "listar [--json]",
     summary: "lista os arquivos do servidor, com tamanho; --json mostra o JSON do servidor como veio",
-    example: "listar",
+    examples: ["listar", "listar --json"],
     parse: (args) =>
       args.length === 0 || (args.length === 1 && args[0] === "--json")
         ? Either.right({ _tag: "List", json: args.length === 1 })
@@ -46,18 +75,34 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
   {
     name: "baixar",
     aliases: ["get"],
-    usage: "baixar NOME",
-    summary: "baixa um arquivo para a pasta local; se houver um download parcial dele, continua de onde parou",
-    example: "baixar fotos/praia.jpg",
-    parse: (args) => Either.map(name(args, "baixar NOME"), (name) => ({ _tag: "Download", name }))
+    usage: "baixar NOME...",
+    summary:
+      "baixa arquivos para a pasta local, um depois do outro; se houver um download parcial de um deles, continua de onde parou",
+    examples: ["baixar fotos/praia.jpg", "baixar a.txt b.jpg", 'baixar "minhas fotos/a.jpg"', "baixar minhas\\ fotos/a.jpg"],
+    parse: (args) =>
+      args.length === 0
+        ? Either.left("uso: baixar NOME...")
+        : Either.map(all(args, checkedName), (names) => each(names.map((name) => ({ _tag: "Download", name }))))
   },
   {
     name: "enviar",
     aliases: ["put"],
     usage: "enviar NOME",
     summary: "envia um arquivo da pasta local para o servidor, com o mesmo nome",
-    example: "enviar relatorio.pdf",
+    examples: ["enviar relatorio.pdf", 'enviar "notas de aula.txt"'],
     parse: (args) => Either.map(name(args, "enviar NOME"), (name) => ({ _tag: "Upload", name }))
+  },
+  {
+    name: "enviar-varios",
+    aliases: ["mput"],
+    usage: "enviar-varios MASCARA...",
+    summary:
+      "envia todos os arquivos da pasta local que casam com a máscara, com as mesmas regras do baixar-varios (*, ? e [...]; * não atravessa /)",
+    examples: ["enviar-varios *.pdf", "enviar-varios 'fotos/*.jpg' '*.txt'"],
+    parse: (args) =>
+      args.length === 0
+        ? Either.left("uso: enviar-varios MASCARA...")
+        : Either.map(all(args, checkedMask), (masks) => each(masks.map((mask) => ({ _tag: "UploadMany", mask }))))
   },
   {
     name: "retomar",
@@ -65,11 +110,18 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     usage: "retomar NOME [POSICAO]",
     summary:
       "continua um download interrompido depois de o servidor conferir o MD5 da parte que você tem; POSICAO menor corta a parte local",
-    example: "retomar video.mp4",
+    examples: ["retomar video.mp4", "retomar video.mp4 1048576"],
     parse: (args) => {
-      if (args.length === 0 || args.length > 2) return Either.left("uso: retomar NOME [POSICAO]")
+      if (args.length === 0) return Either.left("uso: retomar NOME [POSICAO]")
       const position = args[1]
-      if (position !== undefined && !(/^\d+$/.test(position) && Number(position) <= MAX_U32)) {
+      if (position !== undefined && !/^\d+$/.test(position)) {
+        // "retomar minhas fotos.jpg": a name split at a space, not a position.
+        return args.length > 2 || !/\d/.test(position)
+          ? usage("retomar NOME [POSICAO]", args, true)
+          : Either.left(`posição inválida: "${printable(position)}" (use um número de bytes)`)
+      }
+      if (args.length > 2) return usage("retomar NOME [POSICAO]", args, true)
+      if (position !== undefined && Number(position) > MAX_U32) {
         return Either.left(`posição inválida: "${printable(position)}" (use um número de bytes)`)
       }
       return Either.map(name(args.slice(0, 1), "retomar NOME [POSICAO]"), (name) => ({
@@ -82,37 +134,56 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
   {
     name: "baixar-varios",
     aliases: ["mget"],
-    usage: "baixar-varios MASCARA",
+    usage: "baixar-varios MASCARA...",
     summary: "baixa todos os arquivos que casam com a máscara (*, ? e [...]; * não atravessa /)",
-    example: "baixar-varios *.jpg",
+    examples: ["baixar-varios *.jpg", "baixar-varios '*.jpg' '*.txt'", "baixar-varios 'fotos/2024/*'"],
     parse: (args) =>
-      args.length !== 1
-        ? Either.left("uso: baixar-varios MASCARA")
-        : Either.map(
-            Either.mapLeft(
-              checkMask(args[0]!),
-              (problem) => `máscara inválida "${printable(args[0]!)}": ${describeNameProblem(problem)}`
-            ),
-            (mask) => ({ _tag: "DownloadMany", mask })
-          )
+      args.length === 0
+        ? Either.left("uso: baixar-varios MASCARA...")
+        : Either.map(all(args, checkedMask), (masks) => each(masks.map((mask) => ({ _tag: "DownloadMany", mask }))))
+  },
+  {
+    name: "lls",
+    aliases: [],
+    usage: "lls",
+    summary: "lista os arquivos da pasta local (downloads parciais incluídos)",
+    examples: ["lls"],
+    parse: noArguments("lls", { _tag: "LocalList" })
+  },
+  {
+    name: "lpwd",
+    aliases: [],
+    usage: "lpwd",
+    summary: "mostra a pasta local, onde os downloads são gravados",
+    examples: ["lpwd"],
+    parse: noArguments("lpwd", { _tag: "LocalFolder" })
   },
   {
     name: "ajuda",
     aliases: ["help", "?"],
-    usage: "ajuda",
-    summary: "mostra esta ajuda",
-    example: "ajuda",
-    parse: () => Either.right({ _tag: "Help" })
+    usage: "ajuda [COMANDO]",
+    summary: "mostra esta ajuda; com um comando, só ele, com exemplos",
+    examples: ["ajuda", "ajuda baixar"],
+    parse: (args) => {
+      if (args.length === 0) return Either.right({ _tag: "Help" })
+      if (args.length > 1) return Either.left("uso: ajuda [COMANDO]")
+      const spec = specFor(args[0]!)
+      return spec === undefined
+        ? Either.left(`comando desconhecido: "${printable(args[0]!)}" (comandos: ${COMMANDS.map((spec) => spec.name).join(", ")})`)
+        : Either.right({ _tag: "Help", topic: spec.name })
+    }
   },
   {
     name: "sair",
     aliases: ["quit", "exit"],
     usage: "sair",
     summary: "encerra o cliente (Ctrl+D também)",
-    example: "sair",
+    examples: ["sair"],
     parse: () => Either.right({ _tag: "Quit" })
   }
 ]
+
+const specFor = (word: string) => COMMANDS.find((spec) => spec.name === word || spec.aliases.includes(word))
 
 /** Every word that starts a command, for completion. */
 export const COMMAND_WORDS: ReadonlyArray<string> = COMMANDS.flatMap((spec) => [spec.name, ...spec.aliases])
@@ -121,14 +192,26 @@ export const COMMAND_WORDS: ReadonlyArray<string> = COMMANDS.flatMap((spec) => [
 export const promptWord = (name: string): string =>
   !/[\s"'\\]/.test(name) ? name : name.includes('"') ? `'${name}'` : `"${name}"`
 
-/** Splits a line into words; "double" or 'single' quotes keep spaces inside a word. */
+/**
+ * Splits a line into words as a shell does: "double" or 'single' quotes keep
+ * spaces inside a word, and outside single quotes a backslash takes the next
+ * character as is (minhas\\ fotos/a.jpg). Names never hold a backslash, so
+ * this loses nothing.
+ */
 export const tokenize = (line: string): Either.Either<ReadonlyArray<string>, string> => {
   const words: Array<string> = []
   let current = ""
   let inWord = false
   let quote: string | undefined
-  for (const char of line) {
-    if (quote !== undefined) {
+  const chars = Array.from(line)
+  for (let i = 0; i < chars.length; i++) {
+    const char = chars[i]!
+    if (char === "\\" && quote !== "'") {
+      const next = chars[++i]
+      if (next === undefined) return Either.left("barra invertida no fim da linha")
+      current += next
+      inWord = true
+    } else if (quote !== undefined) {
       if (char === quote) quote = undefined
       else current += char
     } else if (char === '"' || char === "'") {
@@ -158,7 +241,7 @@ export type LineSource = "prompt" | "batch"
 export const parseCommand = (words: ReadonlyArray<string>, source: LineSource = "prompt"): Either.Either<Command, string> => {
   const [word, ...args] = words
   if (word === undefined) return Either.left("linha vazia")
-  const spec = COMMANDS.find((spec) => spec.name === word || spec.aliases.includes(word))
+  const spec = specFor(word)
   if (spec === undefined) {
     const hint = source === "prompt" ? "digite ajuda" : `comandos: ${COMMANDS.map((spec) => spec.name).join(", ")}`
     return Either.left(`comando desconhecido: "${printable(word)}" (${hint})`)
@@ -166,13 +249,57 @@ export const parseCommand = (words: ReadonlyArray<string>, source: LineSource = 
   return spec.parse(args)
 }
 
-export const HELP_TEXT = [
-  "Comandos:",
-  ...COMMANDS.map(
-    (spec) =>
-      `  ${spec.usage.padEnd(24)} ${spec.summary}\n  ${"".padEnd(24)} (também: ${spec.aliases.join(", ")})  exemplo: ${spec.example}`
-  ),
-  "",
-  "Nomes com espaço vão entre aspas: baixar \"minhas fotos/a.jpg\".",
-  "Durante uma transferência, Ctrl+C cancela (o download parcial fica para retomar)."
-].join("\n")
+/** Words of `text` in lines of at most `width` columns (a word longer than that stands alone). */
+export const wrap = (text: string, width: number): ReadonlyArray<string> => {
+  const lines: Array<string> = []
+  let line = ""
+  for (const word of text.split(/\s+/).filter((word) => word !== "")) {
+    if (line !== "" && Bun.stringWidth(line) + 1 + Bun.stringWidth(word) > width) {
+      lines.push(line)
+      line = word
+    } else line = line === "" ? word : `${line} ${word}`
+  }
+  if (line !== "") lines.push(line)
+  return lines
+}
+
+const USAGE_COLUMN = 27
+
+/**
+ * The help, wrapped between words to `width` columns: every command with
+ * its summary, aliases and first example; or, for one command, all of it.
+ */
+export const helpText = (width = 80, topic?: string): string => {
+  const room = Math.max(20, width - 1)
+  const spec = topic === undefined ? undefined : specFor(topic)
+  if (spec !== undefined) {
+    return [
+      `${spec.usage}${spec.aliases.length > 0 ? `  (também: ${spec.aliases.join(", ")})` : ""}`,
+      ...wrap(spec.summary, room - 2).map((line) => `  ${line}`),
+      "Exemplos:",
+      ...spec.examples.map((example) => `  ${example}`)
+    ].join("\n")
+  }
+  // Narrow windows put each summary under its usage instead of beside it.
+  const beside = room >= USAGE_COLUMN + 30
+  const indent = beside ? " ".repeat(USAGE_COLUMN) : "      "
+  const lines = ["Comandos:"]
+  for (const spec of COMMANDS) {
+    const extra = `${spec.aliases.length > 0 ? `(também: ${spec.aliases.join(", ")})  ` : ""}exemplo: ${spec.examples[0]}`
+    const body = [...wrap(spec.summary, room - indent.length), ...wrap(extra, room - indent.length)]
+    if (beside) {
+      const head = `  ${spec.usage}`.padEnd(USAGE_COLUMN - 1)
+      if (head.length < USAGE_COLUMN) lines.push(`${head} ${body[0]}`, ...body.slice(1).map((line) => indent + line))
+      else lines.push(head, ...body.map((line) => indent + line))
+    } else lines.push(`  ${spec.usage}`, ...body.map((line) => indent + line))
+  }
+  lines.push(
+    "",
+    ...wrap('Nomes com espaço vão entre aspas ou com \\ antes do espaço: baixar "minhas fotos/a.jpg" ou baixar minhas\\ fotos/a.jpg.', room),
+    ...wrap("Durante uma transferência, Ctrl+C cancela e diz o que ficou guardado; no prompt, Ctrl+C limpa a linha e Ctrl+D sai.", room),
+    ...wrap('Digite "ajuda COMANDO" para ver um comando com exemplos.', room)
+  )
+  return lines.join("\n")
+}
+
+export const HELP_TEXT = helpText(80)

@@ -2,7 +2,8 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import { partialNameOf } from "../../../domain/names.ts"
+import { maskMatcher } from "../../../domain/mask.ts"
+import { PARTIAL_SUFFIX, partialNameOf } from "../../../domain/names.ts"
 import { FileStore } from "../../../services/FileStore.ts"
 import type { ClientServices } from "../context.ts"
 import { download } from "../download.ts"
@@ -11,7 +12,7 @@ import type { ClientError } from "../errors.ts"
 import { list } from "../list.ts"
 import { resume } from "../resume.ts"
 import { upload } from "../upload.ts"
-import { type Command, HELP_TEXT } from "./commands.ts"
+import { type Command, helpText } from "./commands.ts"
 import { debugDetails, describeClientError, ExitCode, exitCodeOf } from "./failures.ts"
 import { humanSize, listingTable, plural, printable } from "./format.ts"
 import { makeProgressView, type ProgressOutput, type ProgressView } from "./progressView.ts"
@@ -90,15 +91,67 @@ const programOf = (command: Command, console: Console, sink: ProgressView): Effe
         console.out(`${saved} de ${plural(results.length, "arquivo baixado", "arquivos baixados")}.`)
         return failures === 0 ? ExitCode.Ok : ExitCode.Refused
       })
-    case "Help":
-      return Effect.sync(() => {
-        console.out(HELP_TEXT)
+    case "UploadMany":
+      return uploadMany(command.mask, command, console, sink)
+    case "LocalList":
+      return Effect.flatMap(FileStore, (store) =>
+        Effect.map(store.list, (files) => {
+          console.out(
+            files.length === 0
+              ? "(nenhum arquivo na pasta local)"
+              : listingTable(files.map((file) => ({ nome: file.name, tamanho: String(file.size) })))
+          )
+          return ExitCode.Ok
+        })
+      )
+    case "LocalFolder":
+      return Effect.map(FileStore, (store) => {
+        console.out(store.root)
         return ExitCode.Ok
       })
+    case "Help":
+      return Effect.sync(() => {
+        console.out(helpText(console.progress.live ? console.progress.width() : 80, command.topic))
+        return ExitCode.Ok
+      })
+    case "Each":
+      // Run one by one by runCommand; never reached here.
+      return Effect.dieMessage("Each is run by runCommand")
     case "Quit":
       return Effect.succeed(ExitCode.Ok)
   }
 }
+
+/**
+ * mput: every local file the mask matches (the rules of op 50, applied
+ * here), each uploaded on its own connection; a file that fails is
+ * reported and the rest go on.
+ */
+const uploadMany = (mask: string, command: Command, console: Console, sink: ProgressView) =>
+  Effect.gen(function* () {
+    const store = yield* FileStore
+    const matches = maskMatcher(mask)
+    const files = (yield* store.list).filter((file) => !file.name.endsWith(PARTIAL_SUFFIX) && matches(file.name))
+    if (files.length === 0) {
+      console.err(`Nenhum arquivo da pasta local casa com "${printable(mask)}". Use "lls" para ver os nomes.`)
+      return ExitCode.Refused
+    }
+    sink.batch?.(files.length, files.reduce((sum, file) => sum + file.size, 0))
+    let worst: ExitCode = ExitCode.Ok
+    let sent = 0
+    for (const file of files) {
+      const result = yield* Effect.either(upload(file.name, sink))
+      if (Either.isRight(result)) {
+        sent++
+        continue
+      }
+      sink.finish()
+      console.err(describeClientError(result.left, { server: console.server, command: { _tag: "Upload", name: file.name } }))
+      worst = Math.max(worst, exitCodeOf(result.left)) as ExitCode
+    }
+    console.out(`${sent} de ${plural(files.length, "arquivo enviado", "arquivos enviados")}.`)
+    return worst
+  })
 
 /** The file a download command writes to, whose partial is what a failure or a cancel leaves. */
 const downloadedName = (command: Command, sink: ProgressView): string | undefined =>
@@ -138,7 +191,15 @@ const cancelLine = (command: Command, console: Console, name: string | undefined
  * (Ctrl+C) prints the one line that says what was kept, and stays an
  * interrupt: the caller decides what comes next.
  */
-export const runCommand = (command: Command, console: Console): Effect.Effect<ExitCode, never, ClientServices> => {
+export const runCommand = (command: Command, console: Console): Effect.Effect<ExitCode, never, ClientServices> =>
+  command._tag === "Each"
+    ? // Several names in one line: each in turn, all of them even after a failure (as lftp); the worst status.
+      Effect.reduce(command.commands, ExitCode.Ok as ExitCode, (worst, next) =>
+        Effect.map(runCommand(next, console), (code) => Math.max(worst, code) as ExitCode)
+      )
+    : runOne(command, console)
+
+const runOne = (command: Command, console: Console): Effect.Effect<ExitCode, never, ClientServices> => {
   const sink = makeProgressView(console.progress)
   let completed = 0
   let count = 0
