@@ -214,6 +214,42 @@ describe("one-shot: enviar", () => {
   })
 })
 
+describe("one-shot: several names, and enviar-varios", () => {
+  test("baixar a.txt b.txt: both, one line each; a missing one is reported and the others still come (worst status)", async () => {
+    const run = await cli(["baixar", "a.txt", "nada.txt", "./b.txt"])
+    expect(run.code).toBe(1)
+    expect(await tree(clientDir)).toEqual(["a.txt", "b.txt"])
+    const lines = run.stderr.trim().split("\n")
+    expect(lines[0]).toBe("a.txt: 5 B")
+    expect(lines[1]).toStartWith('O servidor recusou baixar "nada.txt"')
+    expect(lines[2]).toBe("b.txt: 6 B")
+  })
+
+  test("enviar-varios MASCARA: the local files that match, by the rules of op 50 (no partials, * does not cross /)", async () => {
+    await mkdir(local("dir"))
+    await writeFile(local("mput-1.txt"), "um")
+    await writeFile(local("mput-2.txt"), "dois")
+    await writeFile(local("mput-3.txt.parcial"), "parcial")
+    await writeFile(local("dir/mput-4.txt"), "fundo")
+    try {
+      const run = await cli(["mput", "mput-*"])
+      expect(run.code).toBe(0)
+      expect(run.stdout).toBe("2 de 2 arquivos enviados.\n")
+      expect(run.stderr).toBe("[1/2] mput-1.txt: 2 B\n[2/2] mput-2.txt: 4 B\n")
+      expect(await readFile(remote("mput-1.txt"), "utf8")).toBe("um")
+      expect(await readFile(remote("mput-2.txt"), "utf8")).toBe("dois")
+    } finally {
+      for (const name of ["mput-1.txt", "mput-2.txt", "mput-3.txt.parcial"]) await rm(remote(name), { force: true })
+    }
+  })
+
+  test("enviar-varios with no local match: exit 1 and a sentence", async () => {
+    const run = await cli(["enviar-varios", "*.nada"])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toBe('Nenhum arquivo da pasta local casa com "*.nada". Use "lls" para ver os nomes.\n')
+  })
+})
+
 describe("one-shot: retomar", () => {
   test("a good partial: exit 0, the final file is equal, the partial is gone", async () => {
     await writeFile(local("video.bin.parcial"), VIDEO.subarray(0, 123_456))
@@ -296,6 +332,41 @@ describe("one-shot: baixar-varios", () => {
     const lines = run.stderr.trim().split("\n")
     expect(lines).toHaveLength(2)
     expect(lines).toEqual(["[1/2] a.txt: 5 B", "[2/2] b.txt: 6 B"])
+  })
+
+  test("several masks in one line: each in turn, one summary each", async () => {
+    const run = await cli(["baixar-varios", "*.txt", "sub/*"])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toBe("2 de 2 arquivos baixados.\n1 de 1 arquivo baixado.\n")
+    expect(await tree(clientDir)).toEqual(["a.txt", "b.txt", "sub", "sub/d.txt"])
+  })
+
+  test("with a partial of a matching file at hand, continues it (as lftp mget -c) and downloads the rest", async () => {
+    await writeFile(local("video.bin.parcial"), VIDEO.subarray(0, 100_000))
+    await writeFile(local("c.bin.parcial"), Buffer.from("isto não confere"))
+    const run = await cli(["baixar-varios", "*.bin"])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain('"*.bin": 2 downloads parciais encontrados; continuando de onde pararam, um arquivo por conexão.')
+    expect(run.stdout).toContain('"c.bin": o parcial não confere com o arquivo do servidor; baixando do zero.')
+    expect(run.stdout).toEndWith("2 de 2 arquivos baixados.\n")
+    expect(run.stderr).toContain("[2/2] video.bin: 293 KiB (já tinha 98 KiB; recebidos 195 KiB")
+    expect(await tree(clientDir)).toEqual(["c.bin", "video.bin"])
+    expect(await bytesAt(local("video.bin"))).toEqual(VIDEO)
+    expect(await bytesAt(local("c.bin"))).toEqual(await bytesAt(remote("c.bin")))
+  })
+
+  test("--trace: each file's result line comes before the next file's status", async () => {
+    const run = await cli(["--trace", "baixar-varios", "*.txt"])
+    expect(run.code).toBe(0)
+    const lines = run.stderr.split("\n")
+    const first = lines.indexOf("[1/2] a.txt: 5 B")
+    const second = lines.indexOf("[2/2] b.txt: 6 B")
+    expect(first).toBeGreaterThan(0)
+    expect(second).toBeGreaterThan(first)
+    // Between them: b.txt's own status and data, nothing of a.txt.
+    const between = lines.slice(first + 1, second)
+    expect(between[0]).toMatch(/^← arquivo 2 +status 00/)
+    expect(lines.slice(0, first).some((line) => line.startsWith("← arquivo 2"))).toBe(false)
   })
 
   test("a mask that matches nothing: exit 1 and says so (an error, as in sftp and lftp)", async () => {

@@ -144,6 +144,28 @@ describe("exactly one final line for each outcome", () => {
     expect(await tree(clientDir)).toEqual([])
   }, 30_000)
 
+  test("Ctrl+C during baixar-varios: a summary of what was saved and what was kept", async () => {
+    const a = seededBytes(1000, 8)
+    hostile = await startHostile({
+      reply: [
+        send(0, be32(3), named("a.bin"), be32(a.length), named("b.bin"), be32(64 * 1024 * 1024), named("c.bin"), be32(10)),
+        send(0, be32(a.length), a),
+        send(0, be32(64 * 1024 * 1024), seededBytes(50_000, 9))
+      ],
+      then: "stall"
+    })
+    session = oneShot(hostile.port, 100, "baixar-varios", "*.bin")
+    await session.waitFor(/\[2\/3\] b\.bin\s+0% .*49 KiB/, 0, 10_000)
+    session.type("\x03")
+    expect(await session.exit(5_000)).toBe(130)
+    const shown = session.screen.text.trim().split("\n")
+    expect(shown[0]).toBe("[1/3] a.bin: 1000 B")
+    expect(shown.slice(1).join("")).toBe(
+      `Cancelado: 1 de 3 arquivos baixados; "b.bin" ficou com 49 KiB em "b.bin.parcial"; para continuar: bun run cliente 127.0.0.1:${hostile.port} --pasta ${clientDir} retomar b.bin`
+    )
+    expect(await tree(clientDir)).toEqual(["a.bin", "b.bin.parcial"])
+  }, 30_000)
+
   test("Ctrl+C during an upload: says nothing was stored on the server", async () => {
     await writeFile(path.join(clientDir, "grande.bin"), seededBytes(64 * 1024 * 1024, 7))
     // Accepts and then never answers: the client sends what the socket takes and waits.

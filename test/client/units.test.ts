@@ -484,6 +484,27 @@ describe("listingTable", () => {
     expect(listingTable([])).toBe("(nenhum arquivo no servidor)")
   })
 
+  test("emoji, accents and wide names keep the columns aligned (display width, not code units)", () => {
+    const table = listingTable([
+      { nome: "férias 🏖️.jpg", tamanho: "5" },
+      { nome: "写真.png", tamanho: "6" },
+      { nome: "👨‍👩‍👧‍👦.txt", tamanho: "7" },
+      { nome: "plain.txt", tamanho: "5000" }
+    ])
+    const lines = table.split("\n")
+    // Every row ends at the same column; the sizes are right-aligned, so every column lines up.
+    const widths = new Set(lines.map((line) => Bun.stringWidth(line)))
+    expect(widths.size).toBe(1)
+    // The name column is padded by display width: what follows each name starts at the same column.
+    // The size column ends at the same column on every row ("5 B", "6 B", "7 B", "4,9 KiB").
+    const sizes = ["5 B", "6 B", "7 B", "4,9 KiB"]
+    const ends = sizes.map((size, i) => {
+      const line = lines[i + 1]!
+      return Bun.stringWidth(line.slice(0, line.lastIndexOf(size) + size.length))
+    })
+    expect(new Set(ends).size).toBe(1)
+  })
+
   test("a small listing: aligned columns, a rule and the total line", () => {
     const table = listingTable([
       { nome: "a.txt", tamanho: "5" },

@@ -4,6 +4,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { maskMatcher } from "../../../domain/mask.ts"
 import { PARTIAL_SUFFIX, partialNameOf } from "../../../domain/names.ts"
+import { MAX_U32 } from "../../../domain/protocol.ts"
 import { FileStore } from "../../../services/FileStore.ts"
 import type { ClientServices } from "../context.ts"
 import { download } from "../download.ts"
@@ -39,6 +40,7 @@ const downloadOrContinue = (name: string, console: Console, sink: ProgressView) 
     const resumed = yield* Effect.either(resume(name, undefined, sink))
     if (Either.isRight(resumed)) {
       if (resumed.right.from === resumed.right.size) {
+        sink.skip?.(name) // keeps the [i/N] numbering of a batch: this file had no transfer
         console.out(`"${printable(name)}" já estava todo no parcial (${humanSize(resumed.right.size)}); completo.`)
       }
       return resumed.right
@@ -70,27 +72,9 @@ const programOf = (command: Command, console: Console, sink: ProgressView): Effe
         return ExitCode.Ok
       })
     case "DownloadMany":
-      return Effect.map(downloadMany(command.mask, sink), ({ results }) => {
-        sink.finish()
-        if (results.length === 0) {
-          // As sftp and lftp: a mask that matches nothing is an error, so a script notices.
-          console.err(`Nenhum arquivo do servidor casa com "${printable(command.mask)}". Use "listar" para ver os nomes.`)
-          return ExitCode.Refused
-        }
-        let failures = 0
-        for (const result of results) {
-          if (result._tag === "Skipped") {
-            failures++
-            console.err(`"${printable(result.name)}": o servidor não conseguiu enviar (sumiu ou ficou ilegível).`)
-          } else if (result._tag === "LocalFailure") {
-            failures++
-            console.err(describeClientError(result.failure, { server: console.server, command }))
-          }
-        }
-        const saved = results.length - failures
-        console.out(`${saved} de ${plural(results.length, "arquivo baixado", "arquivos baixados")}.`)
-        return failures === 0 ? ExitCode.Ok : ExitCode.Refused
-      })
+      return Effect.flatMap(partialsMatching(command.mask), (partials) =>
+        partials > 0 ? downloadEachContinuing(command.mask, partials, console, sink) : downloadManyAtOnce(command, console, sink)
+      )
     case "UploadMany":
       return uploadMany(command.mask, command, console, sink)
     case "LocalList":
@@ -121,6 +105,74 @@ const programOf = (command: Command, console: Console, sink: ProgressView): Effe
       return Effect.succeed(ExitCode.Ok)
   }
 }
+
+/** op 50: the whole batch on one connection. */
+const downloadManyAtOnce = (command: Extract<Command, { _tag: "DownloadMany" }>, console: Console, sink: ProgressView) =>
+  Effect.map(downloadMany(command.mask, sink), ({ results }) => {
+    sink.finish()
+    if (results.length === 0) {
+      // As sftp and lftp: a mask that matches nothing is an error, so a script notices.
+      console.err(`Nenhum arquivo do servidor casa com "${printable(command.mask)}". Use "listar" para ver os nomes.`)
+      return ExitCode.Refused
+    }
+    let failures = 0
+    for (const result of results) {
+      if (result._tag === "Skipped") {
+        failures++
+        console.err(`"${printable(result.name)}": o servidor não conseguiu enviar (sumiu ou ficou ilegível).`)
+      } else if (result._tag === "LocalFailure") {
+        failures++
+        console.err(describeClientError(result.failure, { server: console.server, command }))
+      }
+    }
+    const saved = results.length - failures
+    console.out(`${saved} de ${plural(results.length, "arquivo baixado", "arquivos baixados")}.`)
+    return failures === 0 ? ExitCode.Ok : ExitCode.Refused
+  })
+
+/** Local partial downloads whose names match `mask`. */
+const partialsMatching = (mask: string) =>
+  Effect.flatMap(FileStore, (store) =>
+    Effect.map(store.list, (files) => {
+      const matches = maskMatcher(mask)
+      return files.filter((file) => file.name.endsWith(PARTIAL_SUFFIX) && matches(file.name.slice(0, -PARTIAL_SUFFIX.length))).length
+    })
+  )
+
+/**
+ * `baixar-varios` with partial downloads of matching files at hand (as
+ * `lftp mget -c`): op 50 would send those files whole again, so the listing
+ * decides what matches and each file goes on its own connection, a partial
+ * continued after its MD5 check, the others downloaded.
+ */
+const downloadEachContinuing = (mask: string, partials: number, console: Console, sink: ProgressView) =>
+  Effect.gen(function* () {
+    const { entries } = yield* list
+    const matches = maskMatcher(mask)
+    const files = entries.filter((entry) => matches(entry.nome) && Number(entry.tamanho) <= MAX_U32)
+    if (files.length === 0) {
+      console.err(`Nenhum arquivo do servidor casa com "${printable(mask)}". Use "listar" para ver os nomes.`)
+      return ExitCode.Refused
+    }
+    console.out(
+      `"${printable(mask)}": ${plural(partials, "download parcial encontrado", "downloads parciais encontrados")}; continuando de onde pararam, um arquivo por conexão.`
+    )
+    sink.batch?.(files.length, files.reduce((sum, entry) => sum + Number(entry.tamanho), 0))
+    let worst: ExitCode = ExitCode.Ok
+    let saved = 0
+    for (const entry of files) {
+      const result = yield* Effect.either(downloadOrContinue(entry.nome, console, sink))
+      if (Either.isRight(result)) {
+        saved++
+        continue
+      }
+      sink.finish()
+      console.err(describeClientError(result.left, { server: console.server, command: { _tag: "Download", name: entry.nome } }))
+      worst = Math.max(worst, exitCodeOf(result.left)) as ExitCode
+    }
+    console.out(`${saved} de ${plural(files.length, "arquivo baixado", "arquivos baixados")}.`)
+    return worst
+  })
 
 /**
  * mput: every local file the mask matches (the rules of op 50, applied
@@ -178,6 +230,8 @@ const cancelLine = (command: Command, console: Console, name: string | undefined
     case "Download":
     case "Resume":
       return keptText === undefined ? "Cancelado: nada foi baixado." : `Cancelado: ${keptText}`
+    case "UploadMany":
+      return `Cancelado: ${completed} de ${plural(count, "arquivo enviado", "arquivos enviados")}; o envio em curso não foi gravado no servidor.`
     case "DownloadMany":
       return `Cancelado: ${completed} de ${plural(count, "arquivo baixado", "arquivos baixados")}${keptText === undefined ? "." : `; ${keptText}`}`
     default:
