@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test"
-import { readFile, rm, stat, writeFile } from "node:fs/promises"
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import * as path from "node:path"
 import { startServer, type TestServer, tempDir } from "../support/harness.ts"
 import { be32, type HostileServer, send, seededBytes, startHostile, tree, waitFor } from "../support/hostile.ts"
@@ -216,11 +216,29 @@ describe("interactive shell", () => {
     expect(await shell.exit()).toBe(0)
   })
 
+  test("lcd moves within the client folder (never out of it); baixar -o, lls and lpwd follow it", async () => {
+    await mkdir(path.join(clientDir, "dl"))
+    const shell = await open(single.port)
+    expect(await command(shell, "lcd ..")).toContain('".." fica fora da pasta local')
+    expect(await command(shell, "lcd nada")).toContain('"nada" não é uma pasta dentro da pasta local')
+    expect(await command(shell, "lcd dl")).toContain(`Pasta local: ${path.join(clientDir, "dl")}`)
+    expect(await command(shell, "lpwd")).toContain(path.join(clientDir, "dl"))
+    await command(shell, "baixar relatorio-final.txt -o copia.txt")
+    expect(await readFile(path.join(clientDir, "dl", "copia.txt"), "utf8")).toBe("conteúdo do relatório")
+    const local = await command(shell, "lls")
+    expect(local).toContain("copia.txt")
+    expect(local).toContain("total: 1 arquivo")
+    expect(await command(shell, "lcd")).toContain(`Pasta local: ${clientDir}`)
+    expect(await command(shell, "lls")).toContain("dl/copia.txt")
+    shell.type("\x04")
+    expect(await shell.exit()).toBe(0)
+  })
+
   test("ajuda baixar shows that command with examples; lls and lpwd show the local folder", async () => {
     await writeFile(path.join(clientDir, "nota 📝.txt"), "abc")
     const shell = await open(single.port)
     const help = await command(shell, "ajuda baixar")
-    expect(help).toContain("baixar NOME...  (também: get)")
+    expect(help).toContain("baixar NOME... [-o DESTINO]  (também: get)")
     expect(help).toContain("Exemplos:")
     expect(help).not.toContain("enviar NOME")
     expect(await command(shell, "lpwd")).toContain(clientDir)

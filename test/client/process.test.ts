@@ -51,6 +51,8 @@ const bytesAt = async (file: string) => new Uint8Array(await readFile(file))
 /** No stack trace or internal error text reached the user. */
 const noInternals = (stderr: string) => {
   expect(stderr).not.toContain("    at ")
+  // No errno token or internal tag in what a person reads.
+  expect(stderr).not.toMatch(/\bE[A-Z]{4,}\b|\((InvalidName|Truncated|Refused|Reset)\)/)
   expect(stderr).not.toContain("Erro interno")
   expect(stderr).not.toContain("An error has occurred")
 }
@@ -196,7 +198,8 @@ describe("one-shot: enviar", () => {
   test("a missing local file: exit 1, a sentence naming it, nothing on the server", async () => {
     const run = await cli(["put", "nao-existe.bin"])
     expect(run.code).toBe(1)
-    expect(run.stderr).toStartWith(`"nao-existe.bin" não foi encontrado na pasta local`)
+    // Said once, without the errno token: not "não foi encontrado (não encontrado (ENOENT))".
+    expect(run.stderr).toBe(`"nao-existe.bin" não existe na pasta local. Use "lls" para ver os nomes.\n`)
     noInternals(run.stderr)
     expect(await Bun.file(remote("nao-existe.bin")).exists()).toBe(false)
   })

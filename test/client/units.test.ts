@@ -283,6 +283,15 @@ describe("parseCommand", () => {
     expect(leftOf(parseCommand(["baixar", "a.txt", "../b"]))).toContain('nome inválido "../b"')
   })
 
+  test("baixar NOME -o DESTINO: one file under another local name", () => {
+    expect(rightOf(parseCommand(["baixar", "a.txt", "-o", "copia.txt"]))).toEqual({ _tag: "Download", name: "a.txt", target: "copia.txt" })
+    expect(rightOf(parseCommand(["get", "-o", "x/y.txt", "a.txt"]))).toEqual({ _tag: "Download", name: "a.txt", target: "x/y.txt" })
+    expect(leftOf(parseCommand(["baixar", "a.txt", "b.txt", "-o", "c"]))).toBe("uso: baixar NOME -o DESTINO (um arquivo só)")
+    expect(leftOf(parseCommand(["baixar", "a.txt", "-o", "../fora"]))).toContain('nome inválido "../fora"')
+    expect(rightOf(parseCommand(["lcd", "fotos"]))).toEqual({ _tag: "LocalChange", folder: "fotos" })
+    expect(rightOf(parseCommand(["lcd"]))).toEqual({ _tag: "LocalChange" })
+  })
+
   test("local commands and help for one command", () => {
     expect(rightOf(parseCommand(["lls"]))).toEqual({ _tag: "LocalList" })
     expect(rightOf(parseCommand(["lpwd"]))).toEqual({ _tag: "LocalFolder" })
@@ -306,7 +315,7 @@ describe("parseCommand", () => {
   test("from a script or the arguments, an unknown command lists the commands instead of asking to type ajuda", () => {
     const message = leftOf(parseCommand(["baixa", "a.txt"], "batch"))
     expect(message).toBe(
-      'comando desconhecido: "baixa" (comandos: listar, baixar, enviar, enviar-varios, retomar, baixar-varios, lls, lpwd, ajuda, sair)'
+      'comando desconhecido: "baixa" (comandos: listar, baixar, enviar, enviar-varios, retomar, baixar-varios, lls, lcd, lpwd, ajuda, sair)'
     )
   })
 
@@ -314,7 +323,7 @@ describe("parseCommand", () => {
     expect([...COMMAND_WORDS].sort()).toEqual(
       [
         "listar", "ls", "baixar", "get", "enviar", "put", "enviar-varios", "mput", "retomar", "reget", "baixar-varios", "mget",
-        "lls", "lpwd", "ajuda", "help", "?", "sair", "quit", "exit"
+        "lls", "lcd", "lpwd", "ajuda", "help", "?", "sair", "quit", "exit"
       ].sort()
     )
   })
@@ -356,7 +365,7 @@ describe("parseCommand", () => {
 
   test("ajuda COMANDO shows that command only, with its examples", () => {
     const text = helpText(80, "baixar")
-    expect(text.split("\n")[0]).toBe("baixar NOME...  (também: get)")
+    expect(text.split("\n")[0]).toBe("baixar NOME... [-o DESTINO]  (também: get)")
     expect(text).toContain("Exemplos:\n  baixar fotos/praia.jpg\n  baixar a.txt b.jpg")
     expect(text).not.toContain("enviar")
   })
@@ -388,7 +397,7 @@ describe("completions", () => {
 
   const cases: ReadonlyArray<[string, ReadonlyArray<string>, string]> = [
     ["lis", ["listar "], "lis"],
-    ["l", ["listar ", "ls ", "lls ", "lpwd "], "l"],
+    ["l", ["listar ", "ls ", "lls ", "lcd ", "lpwd "], "l"],
     ["baixar-", ["baixar-varios "], "baixar-"],
     ["zzz", [], "zzz"],
     ["baixar ", remote, ""],
@@ -978,7 +987,7 @@ describe("describeClientError", () => {
         server,
         command: resume,
         kept: 10,
-        resumeCommand: (name) => `bun run cliente h:1 retomar ${name}`
+        resumeCommand: () => "bun run cliente h:1 retomar a.txt"
       })
     ).toBe(`Nada se moveu por 1 s em "a.txt"; a operação foi cancelada. O que chegou (10 B) ficou guardado; para continuar: bun run cliente h:1 retomar a.txt.`)
   })

@@ -76,9 +76,12 @@ const main = async (args: ClientArgs): Promise<number> => {
     },
     server: address,
     debug: args.debug,
-    resumeCommand: (name) =>
-      ["bun run cliente", shellWord(address), ...(args.folder === DEFAULT_FOLDER ? [] : ["--pasta", shellWord(args.folder)]), "retomar", shellWord(name)].join(" "),
-    remoteNames: []
+    resumeCommand: (words) =>
+      ["bun run cliente", shellWord(address), ...(args.folder === DEFAULT_FOLDER ? [] : ["--pasta", shellWord(args.folder)]), ...words.map(shellWord)].join(
+        " "
+      ),
+    remoteNames: [],
+    localFolder: ""
   }
   try {
     const started = await runtime.runPromiseExit(Effect.void)
@@ -106,7 +109,7 @@ const main = async (args: ClientArgs): Promise<number> => {
       const text = await Bun.stdin.text()
       return await runCancellable(runtime, Effect.scoped(runBatch(text.split(/\r?\n/), console)))
     }
-    return await runInteractive(runtime, { ...console, resumeCommand: (name) => `retomar ${promptWord(name)}` })
+    return await runInteractive(runtime, { ...console, resumeCommand: (words) => words.map(promptWord).join(" ") })
   } finally {
     await runtime.dispose()
   }

@@ -7,13 +7,14 @@ import { printable } from "./format.ts"
 
 export type Command =
   | { readonly _tag: "List"; readonly json: boolean }
-  | { readonly _tag: "Download"; readonly name: string }
+  | { readonly _tag: "Download"; readonly name: string; readonly target?: string }
   | { readonly _tag: "Upload"; readonly name: string }
   | { readonly _tag: "UploadMany"; readonly mask: string }
   | { readonly _tag: "Resume"; readonly name: string; readonly position: number | undefined }
   | { readonly _tag: "DownloadMany"; readonly mask: string }
   | { readonly _tag: "LocalList" }
   | { readonly _tag: "LocalFolder" }
+  | { readonly _tag: "LocalChange"; readonly folder?: string }
   /** Several names or masks in one line: each runs in turn; the worst status is the line's. */
   | { readonly _tag: "Each"; readonly commands: ReadonlyArray<Command> }
   | { readonly _tag: "Help"; readonly topic?: string }
@@ -75,14 +76,30 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
   {
     name: "baixar",
     aliases: ["get"],
-    usage: "baixar NOME...",
+    usage: "baixar NOME... [-o DESTINO]",
     summary:
-      "baixa arquivos para a pasta local, um depois do outro; se houver um download parcial de um deles, continua de onde parou",
-    examples: ["baixar fotos/praia.jpg", "baixar a.txt b.jpg", 'baixar "minhas fotos/a.jpg"', "baixar minhas\\ fotos/a.jpg"],
-    parse: (args) =>
-      args.length === 0
-        ? Either.left("uso: baixar NOME...")
+      "baixa arquivos para a pasta local, um depois do outro; se houver um download parcial de um deles, continua de onde parou; -o grava um arquivo com outro nome (dentro da pasta local)",
+    examples: [
+      "baixar fotos/praia.jpg",
+      "baixar a.txt b.jpg",
+      'baixar "minhas fotos/a.jpg"',
+      "baixar minhas\\ fotos/a.jpg",
+      "baixar relatorio.pdf -o copia.pdf"
+    ],
+    parse: (args) => {
+      const at = args.indexOf("-o")
+      if (at >= 0) {
+        const names = [...args.slice(0, at), ...args.slice(at + 2)]
+        const target = args[at + 1]
+        if (target === undefined || names.length !== 1) return Either.left("uso: baixar NOME -o DESTINO (um arquivo só)")
+        return Either.flatMap(checkedName(names[0]!), (name) =>
+          Either.map(checkedName(target), (target): Command => ({ _tag: "Download", name, target }))
+        )
+      }
+      return args.length === 0
+        ? Either.left("uso: baixar NOME... [-o DESTINO]")
         : Either.map(all(args, checkedName), (names) => each(names.map((name) => ({ _tag: "Download", name }))))
+    }
   },
   {
     name: "enviar",
@@ -149,6 +166,18 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     summary: "lista os arquivos da pasta local (downloads parciais incluídos)",
     examples: ["lls"],
     parse: noArguments("lls", { _tag: "LocalList" })
+  },
+  {
+    name: "lcd",
+    aliases: [],
+    usage: "lcd [PASTA]",
+    summary:
+      "muda a pasta local onde os comandos gravam e leem, sempre dentro da pasta do cliente; sem PASTA, volta para ela",
+    examples: ["lcd fotos", "lcd ..", "lcd"],
+    parse: (args) =>
+      args.length > 1
+        ? usage("lcd [PASTA]", args, true)
+        : Either.right(args.length === 0 ? { _tag: "LocalChange" } : { _tag: "LocalChange", folder: args[0]! })
   },
   {
     name: "lpwd",

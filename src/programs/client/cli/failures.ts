@@ -34,8 +34,8 @@ export interface FailureContext {
   readonly command: Command
   /** Bytes the partial download holds after the failure (0 or absent: nothing to resume). */
   readonly kept?: number | undefined
-  /** The exact command that continues a download; `retomar NAME` when not given. */
-  readonly resumeCommand?: (name: string) => string
+  /** The exact command that continues the download; `retomar NAME` when not given. */
+  readonly resumeCommand?: () => string
 }
 
 const subject = (command: Command): string | undefined => {
@@ -68,7 +68,7 @@ export const describeClientError = (error: ClientError, context: FailureContext)
   // Only a partial that holds bytes is worth resuming: a stall before the first byte leaves nothing.
   const resumeHint =
     keepsPartial(context.command) && name !== undefined && (context.kept ?? 0) > 0
-      ? ` O que chegou (${humanSize(context.kept!)}) ficou guardado; para continuar: ${context.resumeCommand?.(name) ?? `retomar ${name}`}.`
+      ? ` O que chegou (${humanSize(context.kept!)}) ficou guardado; para continuar: ${context.resumeCommand?.() ?? `retomar ${name}`}.`
       : ""
   return Match.value(error).pipe(
     Match.tagsExhaustive({
@@ -94,8 +94,13 @@ export const describeClientError = (error: ClientError, context: FailureContext)
         `Os primeiros ${e.position} bytes de "${e.name}" que você tem não conferem com o arquivo do servidor. Nada local foi alterado; para baixar do zero use "baixar ${e.name}".`,
       FileFailure: (e) => {
         switch (e.reason) {
-          case "NotFound":
-            return `"${e.name}" não foi encontrado na pasta local (${plainDetail(e.detail)}).`
+          case "NotFound": {
+            // The detail only when it says more than "not found" (which folder is missing, what is not a folder).
+            const detail = plainDetail(e.detail)
+            return /^não (encontrado|existe)$/.test(detail)
+              ? `"${e.name}" não existe na pasta local. Use "lls" para ver os nomes.`
+              : `"${e.name}" não foi encontrado na pasta local (${detail}).`
+          }
           case "OutsideRoot":
             return `"${e.name}" leva para fora da pasta local (link simbólico?): recusado.`
           case "IsDirectory":

@@ -135,7 +135,11 @@ export const runInteractive = (runtime: Runtime, console: Console): Promise<Exit
     const localNames = () =>
       runtime
         .runPromise(Effect.flatMap(FileStore, (store) => store.list))
-        .then((files) => files.map((file) => file.name))
+        .then((files) => {
+          // Relative to the folder set by lcd, as `enviar` reads them.
+          const prefix = console.localFolder === "" ? "" : `${console.localFolder}/`
+          return files.filter((file) => file.name.startsWith(prefix)).map((file) => file.name.slice(prefix.length))
+        })
         .catch(() => [])
     let fetchedAt = 0
     const remoteNames = async (): Promise<ReadonlyArray<string>> => {

@@ -1,3 +1,5 @@
+import { realpathSync, statSync } from "node:fs"
+import * as path from "node:path"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -25,19 +27,29 @@ export interface Console {
   readonly progress: ProgressOutput
   readonly server: string
   readonly debug: boolean
-  /** The exact command that continues the download of `name`, as the user would type it here. */
-  readonly resumeCommand: (name: string) => string
+  /** A command (its words) as the user would type it here, e.g. the one that continues a download. */
+  readonly resumeCommand: (words: ReadonlyArray<string>) => string
   /** Names from the last listing, for Tab completion. */
   remoteNames: ReadonlyArray<string>
+  /** The local folder set by `lcd`, relative to the client folder ("" for the folder itself). */
+  localFolder: string
 }
 
-const downloadOrContinue = (name: string, console: Console, sink: ProgressView) =>
+/** Where `name` lives locally: under the folder set by `lcd`. */
+export const localPath = (console: Console, name: string): string =>
+  console.localFolder === "" ? name : `${console.localFolder}/${name}`
+
+/** The words that continue a download of `name` kept at `local`. */
+const resumeWords = (console: Console, name: string, local: string): ReadonlyArray<string> =>
+  local === localPath(console, name) ? ["retomar", name] : ["baixar", name, "-o", local.slice(console.localFolder === "" ? 0 : console.localFolder.length + 1)]
+
+const downloadOrContinue = (name: string, console: Console, sink: ProgressView, local = localPath(console, name)) =>
   Effect.gen(function* () {
     const store = yield* FileStore
-    const partial = yield* store.partialSize(name)
-    if (Option.isNone(partial) || partial.value === 0) return yield* download(name, sink)
+    const partial = yield* store.partialSize(local)
+    if (Option.isNone(partial) || partial.value === 0) return yield* download(name, sink, local)
     console.out(`"${printable(name)}": há um download parcial (${humanSize(partial.value)}); continuando de onde parou.`)
-    const resumed = yield* Effect.either(resume(name, undefined, sink))
+    const resumed = yield* Effect.either(resume(name, undefined, sink, local))
     if (Either.isRight(resumed)) {
       if (resumed.right.from === resumed.right.size) {
         sink.skip?.(name) // keeps the [i/N] numbering of a batch: this file had no transfer
@@ -48,7 +60,7 @@ const downloadOrContinue = (name: string, console: Console, sink: ProgressView) 
     if (resumed.left._tag !== "HashMismatch") return yield* resumed.left
     sink.finish()
     console.out(`"${printable(name)}": o parcial não confere com o arquivo do servidor; baixando do zero.`)
-    return yield* download(name, sink)
+    return yield* download(name, sink, local)
   })
 
 /** The program behind each command; what it prints on success. */
@@ -61,38 +73,69 @@ const programOf = (command: Command, console: Console, sink: ProgressView): Effe
         return ExitCode.Ok
       })
     case "Download":
-      return Effect.map(downloadOrContinue(command.name, console, sink), () => ExitCode.Ok)
+      return Effect.map(
+        downloadOrContinue(command.name, console, sink, localPath(console, command.target ?? command.name)),
+        () => ExitCode.Ok
+      )
     case "Upload":
-      return Effect.map(upload(command.name, sink), () => ExitCode.Ok)
+      return Effect.map(upload(command.name, sink, localPath(console, command.name)), () => ExitCode.Ok)
     case "Resume":
-      return Effect.map(resume(command.name, command.position, sink), (result) => {
+      return Effect.map(resume(command.name, command.position, sink, localPath(console, command.name)), (result) => {
         if (result.alreadyComplete || result.from === result.size) {
           console.out(`"${printable(result.name)}" já está completo (${humanSize(result.size)}); nada a baixar.`)
         }
         return ExitCode.Ok
       })
     case "DownloadMany":
-      return Effect.flatMap(partialsMatching(command.mask), (partials) =>
+      return Effect.flatMap(partialsMatching(command.mask, console), (partials) =>
         partials > 0 ? downloadEachContinuing(command.mask, partials, console, sink) : downloadManyAtOnce(command, console, sink)
       )
     case "UploadMany":
       return uploadMany(command.mask, command, console, sink)
     case "LocalList":
+      return Effect.map(localFiles(console), (files) => {
+        console.out(
+          files.length === 0
+            ? "(nenhum arquivo na pasta local)"
+            : listingTable(files.map((file) => ({ nome: file.name, tamanho: String(file.size) })))
+        )
+        return ExitCode.Ok
+      })
+    case "LocalFolder":
+      return Effect.map(FileStore, (store) => {
+        console.out(path.join(store.root, console.localFolder))
+        return ExitCode.Ok
+      })
+    case "LocalChange":
       return Effect.flatMap(FileStore, (store) =>
-        Effect.map(store.list, (files) => {
-          console.out(
-            files.length === 0
-              ? "(nenhum arquivo na pasta local)"
-              : listingTable(files.map((file) => ({ nome: file.name, tamanho: String(file.size) })))
-          )
+        Effect.sync(() => {
+          // Without a folder: back to the client folder itself.
+          const target = command.folder === undefined ? "." : path.posix.normalize(path.posix.join(console.localFolder, command.folder))
+          const relative = target === "." ? "" : target
+          if (relative === ".." || relative.startsWith("../") || path.posix.isAbsolute(relative)) {
+            console.err(`"${printable(command.folder ?? "")}" fica fora da pasta local (${store.root}): recusado.`)
+            return ExitCode.Refused
+          }
+          const absolute = path.join(store.root, relative)
+          let real: string | undefined
+          try {
+            real = statSync(absolute).isDirectory() ? realpathSync(absolute) : undefined
+          } catch {
+            real = undefined
+          }
+          if (real === undefined) {
+            console.err(`"${printable(command.folder ?? "")}" não é uma pasta dentro da pasta local. Use "lls" para ver o que há.`)
+            return ExitCode.Refused
+          }
+          if (real !== store.root && !real.startsWith(`${store.root}${path.sep}`)) {
+            console.err(`"${printable(command.folder ?? "")}" leva para fora da pasta local (link simbólico?): recusado.`)
+            return ExitCode.Refused
+          }
+          console.localFolder = relative
+          console.out(`Pasta local: ${absolute}`)
           return ExitCode.Ok
         })
       )
-    case "LocalFolder":
-      return Effect.map(FileStore, (store) => {
-        console.out(store.root)
-        return ExitCode.Ok
-      })
     case "Help":
       return Effect.sync(() => {
         console.out(helpText(console.progress.live ? console.progress.width() : 80, command.topic))
@@ -108,7 +151,7 @@ const programOf = (command: Command, console: Console, sink: ProgressView): Effe
 
 /** op 50: the whole batch on one connection. */
 const downloadManyAtOnce = (command: Extract<Command, { _tag: "DownloadMany" }>, console: Console, sink: ProgressView) =>
-  Effect.map(downloadMany(command.mask, sink), ({ results }) => {
+  Effect.map(downloadMany(command.mask, sink, console.localFolder), ({ results }) => {
     sink.finish()
     if (results.length === 0) {
       // As sftp and lftp: a mask that matches nothing is an error, so a script notices.
@@ -131,12 +174,22 @@ const downloadManyAtOnce = (command: Extract<Command, { _tag: "DownloadMany" }>,
   })
 
 /** Local partial downloads whose names match `mask`. */
-const partialsMatching = (mask: string) =>
+const partialsMatching = (mask: string, console: Console) =>
+  Effect.map(localFiles(console), (files) => {
+    const matches = maskMatcher(mask)
+    return files.filter((file) => file.name.endsWith(PARTIAL_SUFFIX) && matches(file.name.slice(0, -PARTIAL_SUFFIX.length))).length
+  })
+
+/** The files under the local folder set by `lcd`, named relative to it. */
+const localFiles = (console: Console) =>
   Effect.flatMap(FileStore, (store) =>
-    Effect.map(store.list, (files) => {
-      const matches = maskMatcher(mask)
-      return files.filter((file) => file.name.endsWith(PARTIAL_SUFFIX) && matches(file.name.slice(0, -PARTIAL_SUFFIX.length))).length
-    })
+    Effect.map(store.list, (files) =>
+      console.localFolder === ""
+        ? files
+        : files
+            .filter((file) => file.name.startsWith(`${console.localFolder}/`))
+            .map((file) => ({ ...file, name: file.name.slice(console.localFolder.length + 1) }))
+    )
   )
 
 /**
@@ -181,9 +234,8 @@ const downloadEachContinuing = (mask: string, partials: number, console: Console
  */
 const uploadMany = (mask: string, command: Command, console: Console, sink: ProgressView) =>
   Effect.gen(function* () {
-    const store = yield* FileStore
     const matches = maskMatcher(mask)
-    const files = (yield* store.list).filter((file) => !file.name.endsWith(PARTIAL_SUFFIX) && matches(file.name))
+    const files = (yield* localFiles(console)).filter((file) => !file.name.endsWith(PARTIAL_SUFFIX) && matches(file.name))
     if (files.length === 0) {
       console.err(`Nenhum arquivo da pasta local casa com "${printable(mask)}". Use "lls" para ver os nomes.`)
       return ExitCode.Refused
@@ -192,7 +244,7 @@ const uploadMany = (mask: string, command: Command, console: Console, sink: Prog
     let worst: ExitCode = ExitCode.Ok
     let sent = 0
     for (const file of files) {
-      const result = yield* Effect.either(upload(file.name, sink))
+      const result = yield* Effect.either(upload(file.name, sink, localPath(console, file.name)))
       if (Either.isRight(result)) {
         sent++
         continue
@@ -205,24 +257,43 @@ const uploadMany = (mask: string, command: Command, console: Console, sink: Prog
     return worst
   })
 
-/** The file a download command writes to, whose partial is what a failure or a cancel leaves. */
-const downloadedName = (command: Command, sink: ProgressView): string | undefined =>
-  command._tag === "Download" || command._tag === "Resume" ? command.name : command._tag === "DownloadMany" ? sink.current()?.name : undefined
+interface Downloaded {
+  /** The server's name. */
+  readonly name: string
+  /** Where it is written in the client folder. */
+  readonly local: string
+}
 
-/** How many bytes the partial of `name` holds now (0 when there is none). */
-const keptBytes = (name: string | undefined) =>
-  name === undefined
+/** The file a download command writes to, whose partial is what a failure or a cancel leaves. */
+const downloadedName = (command: Command, sink: ProgressView, console: Console): Downloaded | undefined => {
+  switch (command._tag) {
+    case "Download":
+      return { name: command.name, local: localPath(console, command.target ?? command.name) }
+    case "Resume":
+      return { name: command.name, local: localPath(console, command.name) }
+    case "DownloadMany": {
+      const current = sink.current()
+      return current && { name: current.name, local: localPath(console, current.name) }
+    }
+    default:
+      return undefined
+  }
+}
+
+/** How many bytes the partial at `local` holds now (0 when there is none). */
+const keptBytes = (file: Downloaded | undefined) =>
+  file === undefined
     ? Effect.succeed(0)
-    : Effect.flatMap(FileStore, (store) => store.partialSize(name)).pipe(
+    : Effect.flatMap(FileStore, (store) => store.partialSize(file.local)).pipe(
         Effect.map(Option.getOrElse(() => 0)),
         Effect.orElseSucceed(() => 0)
       )
 
 /** The one line that says what a cancel (Ctrl+C) left behind. */
-const cancelLine = (command: Command, console: Console, name: string | undefined, kept: number, completed: number, count: number) => {
+const cancelLine = (command: Command, console: Console, file: Downloaded | undefined, kept: number, completed: number, count: number) => {
   const keptText =
-    name !== undefined && kept > 0
-      ? `"${printable(name)}" ficou com ${humanSize(kept)} em "${printable(partialNameOf(name))}"; para continuar: ${console.resumeCommand(name)}`
+    file !== undefined && kept > 0
+      ? `"${printable(file.name)}" ficou com ${humanSize(kept)} em "${printable(partialNameOf(file.local))}"; para continuar: ${console.resumeCommand(resumeWords(console, file.name, file.local))}`
       : undefined
   switch (command._tag) {
     case "Upload":
@@ -271,9 +342,9 @@ const runOne = (command: Command, console: Console): Effect.Effect<ExitCode, nev
   return programOf(command, console, counting).pipe(
     Effect.onInterrupt(() =>
       Effect.gen(function* () {
-        const name = downloadedName(command, sink)
-        const kept = yield* keptBytes(name)
-        sink.notice(cancelLine(command, console, name, kept, completed, count))
+        const file = downloadedName(command, sink, console)
+        const kept = yield* keptBytes(file)
+        sink.notice(cancelLine(command, console, file, kept, completed, count))
       })
     ),
     Effect.onExit(() => Effect.sync(() => sink.finish())),
@@ -281,9 +352,15 @@ const runOne = (command: Command, console: Console): Effect.Effect<ExitCode, nev
       Effect.gen(function* () {
         const failure = Cause.failureOption(cause)
         if (Option.isSome(failure)) {
-          const kept = yield* keptBytes(downloadedName(command, sink))
+          const file = downloadedName(command, sink, console)
+          const kept = yield* keptBytes(file)
           console.err(
-            describeClientError(failure.value, { server: console.server, command, kept, resumeCommand: console.resumeCommand })
+            describeClientError(failure.value, {
+              server: console.server,
+              command,
+              kept,
+              ...(file === undefined ? {} : { resumeCommand: () => console.resumeCommand(resumeWords(console, file.name, file.local)) })
+            })
           )
           if (console.debug) for (const line of debugDetails(cause)) console.err(line)
           return exitCodeOf(failure.value)
