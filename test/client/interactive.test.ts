@@ -234,6 +234,28 @@ describe("interactive shell", () => {
     expect(await shell.exit()).toBe(0)
   })
 
+  test("Ctrl+R searches the history (as bash): the newest line that holds the text, Ctrl+R for older, Enter runs it", async () => {
+    await mkdir(path.join(stateDir, "arquivos-tcp"), { recursive: true })
+    await writeFile(path.join(stateDir, "arquivos-tcp", "historico"), "lpwd\nlistar --json\nlistar\najuda baixar\n")
+    const shell = await open(single.port)
+    let from = shell.mark
+    shell.type("\x12lis")
+    await shell.waitFor("(busca no histórico) 'lis': listar", from)
+    shell.type("\x12") // older: "listar --json"
+    await shell.waitFor("'lis': listar --json", from)
+    shell.type("\r")
+    await shell.waitFor('"nome":"relatorio-final.txt"', from)
+    await shell.waitFor(/\n[\s\S]*cliente> /, from)
+    // Ctrl+G gives back the line being typed.
+    from = shell.mark
+    shell.type("baixar x\x12pwd")
+    await shell.waitFor("'pwd': lpwd", from)
+    shell.type("\x07")
+    await shell.waitFor("cliente> baixar x", from)
+    shell.type("\x15\x04")
+    expect(await shell.exit()).toBe(0)
+  })
+
   test("ajuda baixar shows that command with examples; lls and lpwd show the local folder", async () => {
     await writeFile(path.join(clientDir, "nota 📝.txt"), "abc")
     const shell = await open(single.port)

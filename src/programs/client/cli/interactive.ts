@@ -90,6 +90,8 @@ export const completions = async (
 /** How long a listing fetched for Tab is trusted before the next Tab asks the server again. */
 const REMOTE_NAMES_MILLIS = 10_000
 
+const PROMPT = "cliente> "
+
 /** Lines of history kept between sessions. */
 const HISTORY_LINES = 1_000
 
@@ -124,9 +126,93 @@ const saveLine = (file: string, line: string) => {
   }
 }
 
+interface KeyPress {
+  readonly name?: string
+  readonly ctrl?: boolean
+  readonly meta?: boolean
+}
+
+/** The parts of node's readline Interface the reverse search works with (Bun's has them too). */
+interface LineEditor {
+  _ttyWrite?: (text: string | undefined, key: KeyPress | undefined) => void
+  _refreshLine?: () => void
+  line: string
+  cursor: number
+  history: Array<string>
+}
+
+/**
+ * Ctrl+R, as in bash: type part of an earlier line to find the newest one
+ * that holds it; Ctrl+R again for an older one; Enter runs it; Esc or an
+ * arrow keeps it for editing; Ctrl+G or Ctrl+C give the line back as it was.
+ * Readline has no search of its own: this wraps its key handler, and leaves
+ * it alone where that handler is missing.
+ */
+const addReverseSearch = (rl: readline.Interface, prompt: string) => {
+  const editor = rl as unknown as LineEditor
+  const original = editor._ttyWrite
+  const refresh = editor._refreshLine
+  if (typeof original !== "function" || typeof refresh !== "function") return
+  let search: { query: string; index: number; saved: string } | undefined
+  const find = (query: string, from: number) => {
+    for (let i = from; i < editor.history.length; i++) if (editor.history[i]!.includes(query)) return i
+    return -1
+  }
+  const matchOf = () => (search !== undefined && search.index >= 0 ? editor.history[search.index]! : "")
+  const show = (line: string) => {
+    editor.line = line
+    editor.cursor = line.length
+    refresh.call(rl)
+  }
+  const render = () => {
+    if (search === undefined) return
+    const missing = search.query !== "" && search.index < 0
+    rl.setPrompt(`(busca no histórico${missing ? ": nada" : ""}) '${search.query}': `)
+    show(matchOf())
+  }
+  const finish = (line: string) => {
+    search = undefined
+    rl.setPrompt(prompt)
+    show(line)
+  }
+  editor._ttyWrite = function (this: unknown, text, key) {
+    if (search === undefined) {
+      if (key?.ctrl && key.name === "r") {
+        search = { query: "", index: -1, saved: editor.line }
+        return render()
+      }
+      return original.call(this, text, key)
+    }
+    if (key?.ctrl && key.name === "r") {
+      const older = find(search.query, search.index + 1)
+      if (older >= 0) search.index = older
+      return render()
+    }
+    if (key?.ctrl && (key.name === "g" || key.name === "c")) return finish(search.saved)
+    if (key?.name === "backspace") {
+      search.query = search.query.slice(0, -1)
+      search.index = search.query === "" ? -1 : find(search.query, 0)
+      return render()
+    }
+    if (key?.name === "return" || key?.name === "enter") {
+      finish(matchOf() || search.saved)
+      return original.call(this, text, key)
+    }
+    if (key?.ctrl || key?.meta || (key?.name !== undefined && ["escape", "left", "right", "up", "down", "home", "end", "tab"].includes(key.name))) {
+      finish(matchOf() || search.saved)
+      return key?.name === "escape" ? undefined : original.call(this, text, key)
+    }
+    if (text !== undefined && text !== "") {
+      search.query += text
+      search.index = find(search.query, Math.max(0, search.index))
+      return render()
+    }
+  }
+}
+
 /**
  * The interactive shell: a prompt with line editing, history kept between
- * sessions, and Tab completion (remote names fetched on the first Tab).
+ * sessions (with Ctrl+R search), and Tab completion (remote names fetched on the first Tab).
  * Ctrl+C during a transfer cancels it; at the prompt it clears the line, as
  * bash and lftp do. `sair` or Ctrl+D leave.
  */
@@ -209,6 +295,7 @@ export const runInteractive = (runtime: Runtime, console: Console): Promise<Exit
       })
     })
     console.out(`Conectando a cada operação em ${console.server}. Digite "ajuda" para ver os comandos.`)
-    rl.setPrompt("cliente> ")
+    rl.setPrompt(PROMPT)
+    addReverseSearch(rl, PROMPT)
     rl.prompt()
   })
