@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test"
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises"
+import * as net from "node:net"
 import * as path from "node:path"
 import { startServer, type TestServer, tempDir } from "../support/harness.ts"
 import { seededBytes, tree } from "../support/hostile.ts"
@@ -214,6 +215,27 @@ describe("one-shot: enviar", () => {
     const run = await cli(["enviar", "/etc/hostname"])
     expect(run.code).toBe(2)
     expect(run.stderr).toContain("caminho absoluto")
+  })
+})
+
+describe("a server at its --max-clientes limit", () => {
+  test("a download refused with status 1 says what it may be, without asserting that the file is missing", async () => {
+    const busy = await startServer({ settings: { maxClients: 1 } })
+    // One connection held open fills the only place.
+    const holder = await new Promise<net.Socket>((resolve) => {
+      const socket = net.connect({ host: "127.0.0.1", port: busy.port }, () => resolve(socket))
+      socket.on("error", () => {})
+    })
+    try {
+      await Bun.sleep(200)
+      const run = await runCli([`127.0.0.1:${busy.port}`, "--pasta", clientDir, "baixar", "a.txt"])
+      expect(run.code).toBe(1)
+      expect(run.stderr).toContain("o arquivo pode não existir lá ou não poder ser lido, ou o servidor pode estar ocupado (limite de conexões)")
+      expect(run.stderr).not.toContain("não existe lá ou não pode ser lido")
+    } finally {
+      holder.destroy()
+      await busy.close()
+    }
   })
 })
 
