@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test"
 import { readFile, rm, stat, writeFile } from "node:fs/promises"
 import * as path from "node:path"
-import { tempDir } from "../support/harness.ts"
+import { startServer, tempDir } from "../support/harness.ts"
 import { be32, type HostileServer, named, pause, type Step, send, seededBytes, startHostile, tree } from "../support/hostile.ts"
 import { runCli } from "./cli.ts"
 import { TerminalSession } from "./terminal.ts"
@@ -100,6 +100,26 @@ describe("the progress bar in a terminal", () => {
     const narrow = session.raw.slice(from).split("\r").filter((part) => part.includes("%"))
     for (const bar of narrow) expect(Bun.stringWidth(bar.replace(/\x1b\[K/g, ""))).toBeLessThanOrEqual(37)
     expect(await session.exit(15_000)).toBe(0)
+  }, 30_000)
+})
+
+describe("resuming a large partial in a terminal", () => {
+  test("while the MD5 of the partial is computed the line says so; the result separates what was held from what came", async () => {
+    const server = await startServer()
+    try {
+      const whole = seededBytes(24 * 1024 * 1024, 10)
+      await writeFile(path.join(server.serverDir, "grande.bin"), whole)
+      await writeFile(path.join(clientDir, "grande.bin.parcial"), whole.subarray(0, 16 * 1024 * 1024))
+      session = oneShot(server.port, 100, "retomar", "grande.bin")
+      expect(await session.exit(20_000)).toBe(0)
+      expect(session.raw).toContain("grande.bin: conferindo o MD5 dos 16 MiB já baixados…")
+      // (The timing shows only when the transfer took long enough to measure the link.)
+      expect(session.screen.text.trim()).toMatch(/^grande\.bin: 24 MiB \(já tinha 16 MiB; recebidos 8,0 MiB( em [\d,]+ s, .+\/s)?\)$/)
+      expect(session.screen.wraps).toBe(0)
+      expect(await readFile(path.join(clientDir, "grande.bin"))).toEqual(Buffer.from(whole))
+    } finally {
+      await server.close()
+    }
   }, 30_000)
 })
 

@@ -1005,7 +1005,7 @@ describe("describeClientError", () => {
       `O servidor recusou baixar "nada": o arquivo pode não existir lá ou não poder ser lido, ou o servidor pode estar ocupado (limite de conexões). Use "listar" para ver os nomes.`
     )
     expect(describeClientError(new HashMismatch({ name: "a.txt", position: 3 }), { server, command: resume })).toBe(
-      `Os primeiros 3 bytes de "a.txt" que você tem não conferem com o arquivo do servidor. Nada local foi alterado; para baixar do zero use "baixar a.txt".`
+      `Os primeiros 3 bytes de "a.txt" que você tem não conferem com o arquivo do servidor (ou ele tem menos bytes que isso). Nada local foi alterado; para baixar do zero use "baixar a.txt".`
     )
   })
 

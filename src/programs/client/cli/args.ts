@@ -27,8 +27,9 @@ Cliente do servidor de arquivos TCP. Sem COMANDO, abre um terminal interativo
   --debug               mostra detalhes internos dos erros
   --ajuda, -h           mostra esta ajuda
 
-Comandos: listar, baixar, enviar, retomar, baixar-varios, ajuda, sair
-(digite "ajuda" no cliente para ver cada um com exemplo).
+Comandos: listar, baixar, enviar, enviar-varios, retomar, baixar-varios, lls,
+lcd, lpwd, ajuda, sair (digite "ajuda COMANDO" no cliente para ver um com
+exemplos).
 
 Exemplos:
   bun run cliente 127.0.0.1:20000
@@ -37,7 +38,7 @@ Exemplos:
 
 Status de saída: 0 sucesso; 1 recusado pelo servidor, arquivo inexistente, hash
 que não confere ou problema com arquivo local; 2 uso incorreto; 3 erro de rede ou
-tempo esgotado.`
+tempo esgotado; 130 cancelado com Ctrl+C.`
 
 export type ParsedClientArgs = { readonly _tag: "Run"; readonly args: ClientArgs } | { readonly _tag: "Help" }
 

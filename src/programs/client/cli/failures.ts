@@ -91,7 +91,7 @@ export const describeClientError = (error: ClientError, context: FailureContext)
       TooManyMatches: (e) =>
         `A máscara "${e.mask}" casou ${e.matches} arquivos; o servidor envia no máximo ${e.cap} por vez. Use uma máscara mais específica.`,
       HashMismatch: (e) =>
-        `Os primeiros ${e.position} bytes de "${e.name}" que você tem não conferem com o arquivo do servidor. Nada local foi alterado; para baixar do zero use "baixar ${e.name}".`,
+        `Os primeiros ${e.position} bytes de "${e.name}" que você tem não conferem com o arquivo do servidor (ou ele tem menos bytes que isso). Nada local foi alterado; para baixar do zero use "baixar ${e.name}".`,
       FileFailure: (e) => {
         switch (e.reason) {
           case "NotFound": {
