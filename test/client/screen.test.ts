@@ -154,6 +154,19 @@ describe("exactly one final line for each outcome", () => {
     expect((await stat(path.join(clientDir, "parado.bin.parcial"))).size).toBe(100_000)
   }, 30_000)
 
+  test("Ctrl+C through `bun run cliente` (the signal reaches bun run and the client both): the same one line, exit 130", async () => {
+    hostile = await startHostile({ reply: [send(0, be32(64 * 1024 * 1024), seededBytes(100_000, 11))], then: "stall" })
+    session = new TerminalSession([`127.0.0.1:${hostile.port}`, "--pasta", clientDir, "baixar", "parado.bin"], 100, {}, [
+      process.execPath,
+      "run",
+      "cliente"
+    ])
+    await session.waitFor(/parado\.bin\s+0% \[-+\] 98 KiB\/64 MiB/, 0, 20_000)
+    session.type("\x03")
+    expect(await session.exit(5_000)).toBe(130)
+    expect(session.screen.text).toContain('Cancelado: "parado.bin" ficou com 98 KiB em "parado.bin.parcial"')
+  }, 40_000)
+
   test("Ctrl+C in one-shot mode before any byte arrived: nothing was downloaded, and it says so", async () => {
     hostile = await startHostile({ reply: [], then: "stall" })
     session = oneShot(hostile.port, 80, "baixar", "nada.bin")

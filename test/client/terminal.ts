@@ -147,9 +147,14 @@ export class TerminalSession {
   private readonly child: ReturnType<typeof Bun.spawn>
   private readonly decoder = new TextDecoder()
 
-  constructor(args: ReadonlyArray<string>, cols: number, env: Record<string, string> = {}) {
+  constructor(
+    args: ReadonlyArray<string>,
+    cols: number,
+    env: Record<string, string> = {},
+    command: ReadonlyArray<string> = [process.execPath, CLIENT_MAIN]
+  ) {
     this.screen = new Screen(cols)
-    this.child = Bun.spawn([process.execPath, CLIENT_MAIN, ...args], {
+    this.child = Bun.spawn([...command, ...args], {
       cwd: ROOT,
       env: { ...process.env, TERM: "xterm", NO_COLOR: "1", ...env },
       terminal: {

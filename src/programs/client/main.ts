@@ -20,6 +20,13 @@ import { Trace } from "./trace.ts"
 /** Exit status of a one-shot command or a script cancelled with Ctrl+C (128 + SIGINT, as shells report it). */
 const CANCELLED = 130
 
+/**
+ * A second SIGINT this soon after the first is the same Ctrl+C delivered
+ * twice (`bun run` passes the terminal's SIGINT on to a child that already
+ * got it), not a person pressing it again.
+ */
+const SAME_SIGNAL_MILLIS = 300
+
 const DEFAULT_FOLDER = "storage/cliente"
 
 /** A word as a POSIX shell reads it back: bare when safe, else in single quotes. */
@@ -36,16 +43,18 @@ const runCancellable = <R>(
 ): Promise<number> =>
   new Promise((resolve) => {
     const fiber = runtime.runFork(program)
-    let cancelling = false
+    let cancelledAt: number | undefined
     const onInterrupt = () => {
-      if (cancelling) process.exit(CANCELLED)
-      cancelling = true
-      Effect.runFork(Fiber.interrupt(fiber))
+      const now = Date.now()
+      if (cancelledAt === undefined) {
+        cancelledAt = now
+        Effect.runFork(Fiber.interrupt(fiber))
+      } else if (now - cancelledAt >= SAME_SIGNAL_MILLIS) process.exit(CANCELLED)
     }
     process.on("SIGINT", onInterrupt)
     fiber.addObserver((exit) => {
       process.off("SIGINT", onInterrupt)
-      resolve(Exit.isSuccess(exit) ? exit.value : cancelling ? CANCELLED : ExitCode.Network)
+      resolve(Exit.isSuccess(exit) ? exit.value : cancelledAt !== undefined ? CANCELLED : ExitCode.Network)
     })
   })
 
