@@ -152,6 +152,8 @@ const runOne = (command: Command, console: Console): Effect.Effect<ExitCode, nev
   return programOf(command, console, counting).pipe(
     Effect.onInterrupt(() =>
       Effect.gen(function* () {
+        // A Ctrl+C that lands after a one-file command confirmed its file: its result line was the final one.
+        if (completed > 0 && (command._tag === "Download" || command._tag === "Upload" || command._tag === "Resume")) return
         const file = downloadedName(command, sink, console)
         const kept = yield* keptBytes(file)
         sink.notice(cancelLine(command, console, file, kept, completed, count))
