@@ -199,6 +199,27 @@ describe("log lines", () => {
     expect(line).toMatch(/ enviar meio\.bin cancelado: o cliente fechou a conexão no meio da operação 1000 bytes \d+ ms$/)
   }, 30_000)
 
+  test("a download the client abandons mid-body (Ctrl+C) is logged as a cancel too", async () => {
+    await fs.writeFile(path.join(folder, "grande.bin"), Buffer.alloc(48 * 1024 * 1024, 7))
+    const server = spawnServer(["0", "--pasta", folder, "--timeout", "5"])
+    const port = await portOf(server)
+    const socket = net.connect({ host: "127.0.0.1", port })
+    socket.on("error", () => {})
+    let received = 0
+    await new Promise<void>((resolve) => {
+      socket.on("connect", () => socket.write(request(10, "grande.bin")))
+      socket.on("data", (data: Buffer) => {
+        received += data.length
+        if (received > 1024 * 1024) {
+          socket.destroy()
+          resolve()
+        }
+      })
+    })
+    const [line] = await server.stdout.waitFor(/^.* baixar grande\.bin .*$/m)
+    expect(line).toMatch(/ baixar grande\.bin cancelado: o cliente fechou a conexão no meio da operação \d+ bytes \d+ ms$/)
+  }, 30_000)
+
   test("with --max-clientes 1 full, the refusal line says the limit, in the singular", async () => {
     const server = spawnServer(["0", "--pasta", folder, "--max-clientes", "1", "--timeout", "3"])
     const port = await portOf(server)
