@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test"
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import * as path from "node:path"
-import { startServer, type TestServer, tempDir } from "../support/harness.ts"
-import { be32, type HostileServer, send, seededBytes, startHostile, tree, waitFor } from "../support/hostile.ts"
 import { humanSize } from "../../src/programs/client/cli/format.ts"
+import { startServer, type TestServer, tempDir } from "../support/harness.ts"
+import { be32, type HostileServer, seededBytes, send, startHostile, tree, waitFor } from "../support/hostile.ts"
 import { PtySession } from "./cli.ts"
 
 /**
@@ -77,7 +77,9 @@ const exists = (file: string): Promise<boolean> =>
 describe("interactive shell", () => {
   test("the banner and the prompt appear", async () => {
     const shell = await open(single.port)
-    expect(shell.text).toContain(`Conectando a cada operação em 127.0.0.1:${single.port}. Digite "ajuda" para ver os comandos.`)
+    expect(shell.text).toContain(
+      `Conectando a cada operação em 127.0.0.1:${single.port}. Digite "ajuda" para ver os comandos.`
+    )
     expect(shell.text).toContain(PROMPT)
     shell.type("\x04")
     expect(await shell.exit()).toBe(0)
@@ -121,7 +123,15 @@ describe("interactive shell", () => {
   test("ajuda prints every command", async () => {
     const shell = await open(single.port)
     const shown = await command(shell, "ajuda")
-    for (const usage of ["Comandos:", "listar [--json]", "baixar NOME", "enviar NOME", "retomar NOME [POSICAO]", "baixar-varios MASCARA", "sair"]) {
+    for (const usage of [
+      "Comandos:",
+      "listar [--json]",
+      "baixar NOME",
+      "enviar NOME",
+      "retomar NOME [POSICAO]",
+      "baixar-varios MASCARA",
+      "sair"
+    ]) {
       expect(shown).toContain(usage)
     }
     shell.type("sair\r")
@@ -146,7 +156,10 @@ describe("interactive shell", () => {
     shell.type("\x03")
     const shown = await shell.waitFor(/Cancelado[^\n]*\n[\s\S]*cliente> /, from)
     // What was kept, and the command to type at this prompt to continue.
-    const kept = /Cancelado: "big\.bin" ficou com ([\d,]+ [KMG]?i?B) em "big\.bin\.parcial"; para continuar: retomar big\.bin\r?\n/.exec(shown)
+    const kept =
+      /Cancelado: "big\.bin" ficou com ([\d,]+ [KMG]?i?B) em "big\.bin\.parcial"; para continuar: retomar big\.bin\r?\n/.exec(
+        shown
+      )
     expect(kept).not.toBeNull()
     expect(shown).not.toContain("big.bin: 64 MiB")
     const partial = path.join(clientDir, "big.bin.parcial")

@@ -230,7 +230,9 @@ describe("a server at its --max-clientes limit", () => {
       await Bun.sleep(200)
       const run = await runCli([`127.0.0.1:${busy.port}`, "--pasta", clientDir, "baixar", "a.txt"])
       expect(run.code).toBe(1)
-      expect(run.stderr).toContain("o arquivo pode não existir lá ou não poder ser lido, ou o servidor pode estar ocupado (limite de conexões)")
+      expect(run.stderr).toContain(
+        "o arquivo pode não existir lá ou não poder ser lido, ou o servidor pode estar ocupado (limite de conexões)"
+      )
       expect(run.stderr).not.toContain("não existe lá ou não pode ser lido")
     } finally {
       holder.destroy()
@@ -297,7 +299,9 @@ describe("one-shot: retomar", () => {
     await writeFile(local("video.bin.parcial"), wrong)
     const run = await cli(["retomar", "video.bin"])
     expect(run.code).toBe(1)
-    expect(run.stderr).toContain(`Os primeiros 50000 bytes de "video.bin" que você tem não conferem com o arquivo do servidor (ou ele tem menos bytes que isso).`)
+    expect(run.stderr).toContain(
+      `Os primeiros 50000 bytes de "video.bin" que você tem não conferem com o arquivo do servidor (ou ele tem menos bytes que isso).`
+    )
     noInternals(run.stderr)
     expect(await bytesAt(local("video.bin.parcial"))).toEqual(wrong)
     expect(await tree(clientDir)).toEqual(["video.bin.parcial"])
@@ -326,7 +330,9 @@ describe("one-shot: retomar", () => {
     await writeFile(local("a.txt.parcial"), "hello")
     const run = await cli(["baixar", "a.txt"])
     expect(run.code).toBe(0)
-    expect(run.stdout).toBe('"a.txt": há um download parcial (5 B); continuando de onde parou.\n"a.txt" já estava todo no parcial (5 B); completo.\n')
+    expect(run.stdout).toBe(
+      '"a.txt": há um download parcial (5 B); continuando de onde parou.\n"a.txt" já estava todo no parcial (5 B); completo.\n'
+    )
     expect(run.stderr).toBe("")
     expect(await readFile(local("a.txt"), "utf8")).toBe("hello")
   })
@@ -334,7 +340,9 @@ describe("one-shot: retomar", () => {
   test("nothing local to resume: exit 1 and a sentence naming the file", async () => {
     const run = await cli(["retomar", "video.bin"])
     expect(run.code).toBe(1)
-    expect(run.stderr).toContain(`"video.bin" não foi encontrado na pasta local (não há download parcial para retomar).`)
+    expect(run.stderr).toContain(
+      `"video.bin" não foi encontrado na pasta local (não há download parcial para retomar).`
+    )
   })
 
   test("a partial of a file the server no longer has: exit 1, partial kept", async () => {
@@ -371,7 +379,9 @@ describe("one-shot: baixar-varios", () => {
     await writeFile(local("c.bin.parcial"), Buffer.from("isto não confere"))
     const run = await cli(["baixar-varios", "*.bin"])
     expect(run.code).toBe(0)
-    expect(run.stdout).toContain('"*.bin": 2 downloads parciais encontrados; continuando de onde pararam, um arquivo por conexão.')
+    expect(run.stdout).toContain(
+      '"*.bin": 2 downloads parciais encontrados; continuando de onde pararam, um arquivo por conexão.'
+    )
     expect(run.stdout).toContain('"c.bin": o parcial não confere com o arquivo do servidor; baixando do zero.')
     expect(run.stdout).toEndWith("2 de 2 arquivos baixados.\n")
     expect(run.stderr).toContain("[2/2] video.bin: 293 KiB (já tinha 98 KiB; recebidos 195 KiB")
@@ -414,7 +424,9 @@ describe("addresses, options and the network", () => {
     const port = await closedPort()
     const run = await runCli([`127.0.0.1:${port}`, "--pasta", clientDir, "baixar", "a.txt"])
     expect(run.code).toBe(3)
-    expect(run.stderr).toBe(`Conexão recusada por 127.0.0.1:${port} (pedido: "a.txt"): o servidor está rodando nessa porta?\n`)
+    expect(run.stderr).toBe(
+      `Conexão recusada por 127.0.0.1:${port} (pedido: "a.txt"): o servidor está rodando nessa porta?\n`
+    )
     expect(await tree(clientDir)).toEqual([])
   })
 

@@ -2,7 +2,17 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test"
 import { readFile, rm, stat, writeFile } from "node:fs/promises"
 import * as path from "node:path"
 import { startServer, tempDir } from "../support/harness.ts"
-import { be32, type HostileServer, named, pause, type Step, send, seededBytes, startHostile, tree } from "../support/hostile.ts"
+import {
+  be32,
+  type HostileServer,
+  named,
+  pause,
+  type Step,
+  seededBytes,
+  send,
+  startHostile,
+  tree
+} from "../support/hostile.ts"
 import { runCli } from "./cli.ts"
 import { TerminalSession } from "./terminal.ts"
 
@@ -92,12 +102,18 @@ describe("the progress bar in a terminal", () => {
     hostile = await startHostile({ reply: [send(0, be32(data.length)), ...trickle(data, 12, 150)], then: "close" })
     session = oneShot(hostile.port, 120, "baixar", "apresentacao-final-do-projeto.mp4")
     await session.waitFor(/ETA/, 0, 10_000)
-    const wide = session.raw.split("\r").filter((part) => part.includes("%")).at(-1)!
+    const wide = session.raw
+      .split("\r")
+      .filter((part) => part.includes("%"))
+      .at(-1)!
     expect(Bun.stringWidth(wide.replace(/\x1b\[K/g, ""))).toBeGreaterThan(60)
     const from = session.mark
     session.resize(40)
     await session.waitFor(/%/, from, 3_000)
-    const narrow = session.raw.slice(from).split("\r").filter((part) => part.includes("%"))
+    const narrow = session.raw
+      .slice(from)
+      .split("\r")
+      .filter((part) => part.includes("%"))
     for (const bar of narrow) expect(Bun.stringWidth(bar.replace(/\x1b\[K/g, ""))).toBeLessThanOrEqual(37)
     expect(await session.exit(15_000)).toBe(0)
   }, 30_000)
@@ -114,7 +130,9 @@ describe("resuming a large partial in a terminal", () => {
       expect(await session.exit(20_000)).toBe(0)
       expect(session.raw).toContain("grande.bin: conferindo o MD5 dos 16 MiB já baixados…")
       // (The timing shows only when the transfer took long enough to measure the link.)
-      expect(session.screen.text.trim()).toMatch(/^grande\.bin: 24 MiB \(já tinha 16 MiB; recebidos 8,0 MiB( em [\d,]+ s, .+\/s)?\)$/)
+      expect(session.screen.text.trim()).toMatch(
+        /^grande\.bin: 24 MiB \(já tinha 16 MiB; recebidos 8,0 MiB( em [\d,]+ s, .+\/s)?\)$/
+      )
       expect(session.screen.wraps).toBe(0)
       expect(await readFile(path.join(clientDir, "grande.bin"))).toEqual(Buffer.from(whole))
     } finally {
@@ -156,11 +174,12 @@ describe("exactly one final line for each outcome", () => {
 
   test("Ctrl+C through `bun run cliente` (the signal reaches bun run and the client both): the same one line, exit 130", async () => {
     hostile = await startHostile({ reply: [send(0, be32(64 * 1024 * 1024), seededBytes(100_000, 11))], then: "stall" })
-    session = new TerminalSession([`127.0.0.1:${hostile.port}`, "--pasta", clientDir, "baixar", "parado.bin"], 100, {}, [
-      process.execPath,
-      "run",
-      "cliente"
-    ])
+    session = new TerminalSession(
+      [`127.0.0.1:${hostile.port}`, "--pasta", clientDir, "baixar", "parado.bin"],
+      100,
+      {},
+      [process.execPath, "run", "cliente"]
+    )
     await session.waitFor(/parado\.bin\s+0% \[-+\] 98 KiB\/64 MiB/, 0, 20_000)
     session.type("\x03")
     expect(await session.exit(5_000)).toBe(130)
@@ -181,7 +200,16 @@ describe("exactly one final line for each outcome", () => {
     const a = seededBytes(1000, 8)
     hostile = await startHostile({
       reply: [
-        send(0, be32(3), named("a.bin"), be32(a.length), named("b.bin"), be32(64 * 1024 * 1024), named("c.bin"), be32(10)),
+        send(
+          0,
+          be32(3),
+          named("a.bin"),
+          be32(a.length),
+          named("b.bin"),
+          be32(64 * 1024 * 1024),
+          named("c.bin"),
+          be32(10)
+        ),
         send(0, be32(a.length), a),
         send(0, be32(64 * 1024 * 1024), seededBytes(50_000, 9))
       ],

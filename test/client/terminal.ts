@@ -188,7 +188,9 @@ export class TerminalSession {
       const seen = this.raw.slice(from)
       if (typeof wanted === "string" ? seen.includes(wanted) : wanted.test(seen)) return seen
       if (Date.now() >= deadline) {
-        throw new Error(`waited ${limitMillis} ms for ${JSON.stringify(String(wanted))}; the terminal showed ${JSON.stringify(seen)}`)
+        throw new Error(
+          `waited ${limitMillis} ms for ${JSON.stringify(String(wanted))}; the terminal showed ${JSON.stringify(seen)}`
+        )
       }
       await Bun.sleep(10)
     }

@@ -7,18 +7,24 @@ import {
   type FileFailureReason,
   HashMismatch,
   ProtocolViolation,
-  type ViolationReason,
   Timeout,
-  type TimeoutPhase
+  type TimeoutPhase,
+  type ViolationReason
 } from "../../src/domain/errors.ts"
 import { parseServerAddress } from "../../src/programs/client/cli/address.ts"
 import { type ClientArgs, parseClientArgs } from "../../src/programs/client/cli/args.ts"
-import { type Command, COMMAND_WORDS, parseCommand, tokenize } from "../../src/programs/client/cli/commands.ts"
-import { HELP_TEXT, helpText } from "../../src/programs/client/cli/help.ts"
+import { COMMAND_WORDS, type Command, parseCommand, tokenize } from "../../src/programs/client/cli/commands.ts"
 import { describeClientError, ExitCode, exitCodeOf } from "../../src/programs/client/cli/failures.ts"
 import { exactBytes, humanSize, listingTable, printable } from "../../src/programs/client/cli/format.ts"
+import { HELP_TEXT, helpText } from "../../src/programs/client/cli/help.ts"
 import { completions } from "../../src/programs/client/cli/interactive.ts"
-import { renderDone, renderHashing, renderProgress, STALL_MILLIS, type TransferState } from "../../src/programs/client/cli/progress.ts"
+import {
+  renderDone,
+  renderHashing,
+  renderProgress,
+  STALL_MILLIS,
+  type TransferState
+} from "../../src/programs/client/cli/progress.ts"
 import { makeProgressView, type ProgressOutput } from "../../src/programs/client/cli/progressView.ts"
 import { type ClientError, ServerRefused, TooManyMatches } from "../../src/programs/client/errors.ts"
 
@@ -104,7 +110,18 @@ describe("parseClientArgs", () => {
   })
 
   test("flags and valued options anywhere: before the address, between, after the command", () => {
-    const args = run(["--silencioso", "--pasta", "dl", "h:1", "--trace", "baixar", "--timeout", "2.5", "a.txt", "--debug"])
+    const args = run([
+      "--silencioso",
+      "--pasta",
+      "dl",
+      "h:1",
+      "--trace",
+      "baixar",
+      "--timeout",
+      "2.5",
+      "a.txt",
+      "--debug"
+    ])
     expect(args).toEqual({
       server: { host: "h", port: 1 },
       folder: "dl",
@@ -119,16 +136,37 @@ describe("parseClientArgs", () => {
 
   const oneShot: ReadonlyArray<[ReadonlyArray<string>, ReadonlyArray<string>]> = [
     [["h:1", "listar"], ["listar"]],
-    [["h:1", "listar", "--json"], ["listar", "--json"]],
-    [["h:1", "ls", "--json", "--trace"], ["ls", "--json"]],
-    [["h:1", "baixar", "minhas fotos/a.jpg"], ["baixar", "minhas fotos/a.jpg"]],
-    [["h:1", "retomar", "v.mp4", "1024"], ["retomar", "v.mp4", "1024"]],
-    [["h:1", "baixar-varios", "*.txt"], ["baixar-varios", "*.txt"]],
+    [
+      ["h:1", "listar", "--json"],
+      ["listar", "--json"]
+    ],
+    [
+      ["h:1", "ls", "--json", "--trace"],
+      ["ls", "--json"]
+    ],
+    [
+      ["h:1", "baixar", "minhas fotos/a.jpg"],
+      ["baixar", "minhas fotos/a.jpg"]
+    ],
+    [
+      ["h:1", "retomar", "v.mp4", "1024"],
+      ["retomar", "v.mp4", "1024"]
+    ],
+    [
+      ["h:1", "baixar-varios", "*.txt"],
+      ["baixar-varios", "*.txt"]
+    ],
     // Options go after the address too, short ones included (as sftp -q).
     [["h:1", "-q", "listar"], ["listar"]],
-    [["h:1", "--silencioso", "baixar", "a.txt"], ["baixar", "a.txt"]],
+    [
+      ["h:1", "--silencioso", "baixar", "a.txt"],
+      ["baixar", "a.txt"]
+    ],
     // After the command word, an unknown --word belongs to the command (which then judges it).
-    [["h:1", "listar", "--tudo"], ["listar", "--tudo"]]
+    [
+      ["h:1", "listar", "--tudo"],
+      ["listar", "--tudo"]
+    ]
   ]
   test.each(oneShot)("one-shot %p runs %p", (argv, command) => {
     expect(run(argv).command).toEqual(command)
@@ -285,9 +323,19 @@ describe("parseCommand", () => {
   })
 
   test("baixar NOME -o DESTINO: one file under another local name", () => {
-    expect(rightOf(parseCommand(["baixar", "a.txt", "-o", "copia.txt"]))).toEqual({ _tag: "Download", name: "a.txt", target: "copia.txt" })
-    expect(rightOf(parseCommand(["get", "-o", "x/y.txt", "a.txt"]))).toEqual({ _tag: "Download", name: "a.txt", target: "x/y.txt" })
-    expect(leftOf(parseCommand(["baixar", "a.txt", "b.txt", "-o", "c"]))).toBe("uso: baixar NOME -o DESTINO (um arquivo só)")
+    expect(rightOf(parseCommand(["baixar", "a.txt", "-o", "copia.txt"]))).toEqual({
+      _tag: "Download",
+      name: "a.txt",
+      target: "copia.txt"
+    })
+    expect(rightOf(parseCommand(["get", "-o", "x/y.txt", "a.txt"]))).toEqual({
+      _tag: "Download",
+      name: "a.txt",
+      target: "x/y.txt"
+    })
+    expect(leftOf(parseCommand(["baixar", "a.txt", "b.txt", "-o", "c"]))).toBe(
+      "uso: baixar NOME -o DESTINO (um arquivo só)"
+    )
     expect(leftOf(parseCommand(["baixar", "a.txt", "-o", "../fora"]))).toContain('nome inválido "../fora"')
     expect(rightOf(parseCommand(["lcd", "fotos"]))).toEqual({ _tag: "LocalChange", folder: "fotos" })
     expect(rightOf(parseCommand(["lcd"]))).toEqual({ _tag: "LocalChange" })
@@ -304,11 +352,16 @@ describe("parseCommand", () => {
   test("./a.txt is a.txt", () => {
     expect(rightOf(parseCommand(["baixar", "./a.txt"]))).toEqual({ _tag: "Download", name: "a.txt" })
     expect(rightOf(parseCommand(["enviar", "./sub/b.txt"]))).toEqual({ _tag: "Upload", name: "sub/b.txt" })
-    expect(rightOf(parseCommand(["retomar", ".//v.mp4", "10"]))).toEqual({ _tag: "Resume", name: "v.mp4", position: 10 })
+    expect(rightOf(parseCommand(["retomar", ".//v.mp4", "10"]))).toEqual({
+      _tag: "Resume",
+      name: "v.mp4",
+      position: 10
+    })
   })
 
   test("a name split at an unquoted space: the usage error shows both ways to keep it whole", () => {
-    const hint = 'um nome com espaço vai entre aspas ou com \\ antes do espaço: "minhas fotos.jpg" ou minhas\\ fotos.jpg'
+    const hint =
+      'um nome com espaço vai entre aspas ou com \\ antes do espaço: "minhas fotos.jpg" ou minhas\\ fotos.jpg'
     expect(leftOf(parseCommand(["enviar", "minhas", "fotos.jpg"]))).toBe(`uso: enviar NOME (${hint})`)
     expect(leftOf(parseCommand(["retomar", "minhas", "fotos.jpg"]))).toBe(`uso: retomar NOME [POSICAO] (${hint})`)
   })
@@ -323,8 +376,27 @@ describe("parseCommand", () => {
   test("every command word and alias is offered for completion", () => {
     expect([...COMMAND_WORDS].sort()).toEqual(
       [
-        "listar", "ls", "baixar", "get", "enviar", "put", "enviar-varios", "mput", "retomar", "reget", "baixar-varios", "mget",
-        "lls", "lcd", "lpwd", "ajuda", "help", "?", "sair", "quit", "exit"
+        "listar",
+        "ls",
+        "baixar",
+        "get",
+        "enviar",
+        "put",
+        "enviar-varios",
+        "mput",
+        "retomar",
+        "reget",
+        "baixar-varios",
+        "mget",
+        "lls",
+        "lcd",
+        "lpwd",
+        "ajuda",
+        "help",
+        "?",
+        "sair",
+        "quit",
+        "exit"
       ].sort()
     )
   })
@@ -371,18 +443,29 @@ describe("parseCommand", () => {
     expect(text).not.toContain("enviar")
   })
 
-  test.each([40, 60, 80, 120, 200])("the help at %p columns: no line longer than the width, no word broken", (width) => {
-    // The words of the help laid out on very long lines: a narrow layout may only move them, never cut them.
-    const whole = new Set(helpText(100_000).split(/\s+/))
-    const text = helpText(width)
-    for (const line of text.split("\n")) {
-      expect(Bun.stringWidth(line)).toBeLessThan(width)
-      for (const word of line.trim().split(/\s+/)) if (word !== "") expect(whole).toContain(word)
+  test.each([40, 60, 80, 120, 200])(
+    "the help at %p columns: no line longer than the width, no word broken",
+    (width) => {
+      // The words of the help laid out on very long lines: a narrow layout may only move them, never cut them.
+      const whole = new Set(helpText(100_000).split(/\s+/))
+      const text = helpText(width)
+      for (const line of text.split("\n")) {
+        expect(Bun.stringWidth(line)).toBeLessThan(width)
+        for (const word of line.trim().split(/\s+/)) if (word !== "") expect(whole).toContain(word)
+      }
     }
-  })
+  )
 
   test("the help names every command with an example", () => {
-    for (const word of ["listar [--json]", "baixar NOME", "enviar NOME", "retomar NOME [POSICAO]", "baixar-varios MASCARA", "ajuda", "sair"]) {
+    for (const word of [
+      "listar [--json]",
+      "baixar NOME",
+      "enviar NOME",
+      "retomar NOME [POSICAO]",
+      "baixar-varios MASCARA",
+      "ajuda",
+      "sair"
+    ]) {
       expect(HELP_TEXT).toContain(word)
     }
     expect(HELP_TEXT).toContain("exemplo: baixar fotos/praia.jpg")
@@ -648,7 +731,12 @@ describe("renderProgress from a fake clock", () => {
   })
 
   const widths = [200, 120, 100, 80, 60, 45, 40, 30, 20, 12, 8, 3]
-  const names = ["a.bin", `${"pasta/".repeat(20)}fim.bin`, "fotos/férias 🏖️ na praia 海滩照片.jpg", "👨‍👩‍👧‍👦".repeat(30)]
+  const names = [
+    "a.bin",
+    `${"pasta/".repeat(20)}fim.bin`,
+    "fotos/férias 🏖️ na praia 海滩照片.jpg",
+    "👨‍👩‍👧‍👦".repeat(30)
+  ]
   test.each(widths)("at %p columns every line leaves the last columns free, for every name, batch or not", (width) => {
     for (const name of names) {
       for (const batch of [undefined, { index: 12, count: 345, done: 7 * MiB, total: 900 * MiB }]) {
@@ -666,7 +754,9 @@ describe("renderProgress from a fake clock", () => {
     const batch = { index: 1, count: 2, done: 5 * MiB, total: 20 * MiB }
     const at = (width: number) => renderProgress(state({ name: "relatorio.pdf" }), 6_000, width, batch)
     // In a batch: the file's ETA, then its rate, then the bar; the whole batch's percentage stays longer.
-    expect(at(120)).toBe("[1/2] relatorio.pdf  50% [###############---------------] 5,0 MiB/10 MiB  1,0 MiB/s  ETA 0:05  total 25% de 20 MiB")
+    expect(at(120)).toBe(
+      "[1/2] relatorio.pdf  50% [###############---------------] 5,0 MiB/10 MiB  1,0 MiB/s  ETA 0:05  total 25% de 20 MiB"
+    )
     expect(at(90)).toBe("[1/2] relatorio.pdf  50% [#######------] 5,0 MiB/10 MiB  1,0 MiB/s  total 25% de 20 MiB")
     expect(at(80)).toBe("[1/2] relatorio.pdf  50% [#######-------] 5,0 MiB/10 MiB  total 25% de 20 MiB")
     expect(at(60)).toBe("[1/2] relatorio.pdf  50% [########-------] 5,0 MiB/10 MiB")
@@ -688,7 +778,11 @@ describe("renderProgress from a fake clock", () => {
     // No half of a surrogate pair or of a joined emoji is left behind.
     expect(line).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/)
     const family = renderProgress(state({ name: "👨‍👩‍👧‍👦".repeat(30) }), 6_000, 40)
-    for (const part of new Intl.Segmenter().segment(family)) expect(["…", "👨‍👩‍👧‍👦", " ", "%", "#", "-", "[", "]"].some((ok) => part.segment === ok) || /[\w,/ ]/.test(part.segment)).toBe(true)
+    for (const part of new Intl.Segmenter().segment(family))
+      expect(
+        ["…", "👨‍👩‍👧‍👦", " ", "%", "#", "-", "[", "]"].some((ok) => part.segment === ok) ||
+          /[\w,/ ]/.test(part.segment)
+      ).toBe(true)
   })
 
   test("a control character in the name is escaped", () => {
@@ -713,7 +807,9 @@ describe("renderDone", () => {
   })
 
   test("a resume separates what was held from what was transferred; the rate counts only what moved", () => {
-    expect(renderDone({ ...base, from: MiB }, 2_000)).toBe("a.bin: 2,0 MiB (já tinha 1,0 MiB; recebidos 1,0 MiB em 2,0 s, 512 KiB/s)")
+    expect(renderDone({ ...base, from: MiB }, 2_000)).toBe(
+      "a.bin: 2,0 MiB (já tinha 1,0 MiB; recebidos 1,0 MiB em 2,0 s, 512 KiB/s)"
+    )
   })
 
   test("a tiny or instant transfer shows no rate (it would measure latency, not the link)", () => {
@@ -925,40 +1021,62 @@ describe("describeClientError", () => {
 
   /** [label, error, command, the name the sentence must contain] */
   const rows: ReadonlyArray<[string, ClientError, Command, string]> = [
-    ["ServerRefused baixar", new ServerRefused({ operation: "baixar", name: "a.txt", reason: "Refused" }), download, "a.txt"],
-    ["ServerRefused enviar", new ServerRefused({ operation: "enviar", name: "a.txt", reason: "Refused" }), upload, "a.txt"],
-    ["ServerRefused retomar", new ServerRefused({ operation: "retomar", name: "a.txt", reason: "Refused" }), resume, "a.txt"],
-    ["ServerRefused retomar NotFound", new ServerRefused({ operation: "retomar", name: "a.txt", reason: "NotFound" }), resume, "a.txt"],
-    ["ServerRefused baixar-varios", new ServerRefused({ operation: "baixar-varios", name: "*.txt", reason: "Refused" }), many, "*.txt"],
+    [
+      "ServerRefused baixar",
+      new ServerRefused({ operation: "baixar", name: "a.txt", reason: "Refused" }),
+      download,
+      "a.txt"
+    ],
+    [
+      "ServerRefused enviar",
+      new ServerRefused({ operation: "enviar", name: "a.txt", reason: "Refused" }),
+      upload,
+      "a.txt"
+    ],
+    [
+      "ServerRefused retomar",
+      new ServerRefused({ operation: "retomar", name: "a.txt", reason: "Refused" }),
+      resume,
+      "a.txt"
+    ],
+    [
+      "ServerRefused retomar NotFound",
+      new ServerRefused({ operation: "retomar", name: "a.txt", reason: "NotFound" }),
+      resume,
+      "a.txt"
+    ],
+    [
+      "ServerRefused baixar-varios",
+      new ServerRefused({ operation: "baixar-varios", name: "*.txt", reason: "Refused" }),
+      many,
+      "*.txt"
+    ],
     ["TooManyMatches", new TooManyMatches({ mask: "*.txt", matches: 12000, cap: 10000 }), many, "*.txt"],
     ["HashMismatch", new HashMismatch({ name: "a.txt", position: 3 }), resume, "a.txt"],
-    ...fileReasons.map(
-      (reason): [string, ClientError, Command, string] => [
-        `FileFailure ${reason}`,
-        new FileFailure({ name: "a.txt", reason, detail: "detalhe" }),
-        download,
-        "a.txt"
-      ]
-    ),
-    ...violationReasons.map(
-      (reason): [string, ClientError, Command, string] => [
-        `ProtocolViolation ${reason}`,
-        new ProtocolViolation({ reason, detail: "detalhe" }),
-        download,
-        "a.txt"
-      ]
-    ),
-    ...connectionReasons.map(
-      (reason): [string, ClientError, Command, string] => [
-        `ConnectionFailure ${reason}`,
-        new ConnectionFailure({ reason, detail: "detalhe" }),
-        download,
-        "a.txt"
-      ]
-    ),
-    ...timeoutPhases.map(
-      (phase): [string, ClientError, Command, string] => [`Timeout ${phase}`, new Timeout({ phase, seconds: 5 }), download, "a.txt"]
-    )
+    ...fileReasons.map((reason): [string, ClientError, Command, string] => [
+      `FileFailure ${reason}`,
+      new FileFailure({ name: "a.txt", reason, detail: "detalhe" }),
+      download,
+      "a.txt"
+    ]),
+    ...violationReasons.map((reason): [string, ClientError, Command, string] => [
+      `ProtocolViolation ${reason}`,
+      new ProtocolViolation({ reason, detail: "detalhe" }),
+      download,
+      "a.txt"
+    ]),
+    ...connectionReasons.map((reason): [string, ClientError, Command, string] => [
+      `ConnectionFailure ${reason}`,
+      new ConnectionFailure({ reason, detail: "detalhe" }),
+      download,
+      "a.txt"
+    ]),
+    ...timeoutPhases.map((phase): [string, ClientError, Command, string] => [
+      `Timeout ${phase}`,
+      new Timeout({ phase, seconds: 5 }),
+      download,
+      "a.txt"
+    ])
   ]
 
   test.each(rows)("%s: one line naming the file", (_label, error, command, name) => {
@@ -982,7 +1100,9 @@ describe("describeClientError", () => {
     expect(describeClientError(closed, { server, command: download, kept: 2048 })).toBe(
       `A conexão com 127.0.0.1:20000 caiu durante "a.txt". O que chegou (2,0 KiB) ficou guardado; para continuar: retomar a.txt.`
     )
-    expect(describeClientError(closed, { server, command: upload, kept: 2048 })).toBe(`A conexão com 127.0.0.1:20000 caiu durante "a.txt".`)
+    expect(describeClientError(closed, { server, command: upload, kept: 2048 })).toBe(
+      `A conexão com 127.0.0.1:20000 caiu durante "a.txt".`
+    )
     expect(
       describeClientError(new Timeout({ phase: "Idle", seconds: 1 }), {
         server,
@@ -990,19 +1110,36 @@ describe("describeClientError", () => {
         kept: 10,
         resumeCommand: () => "bun run cliente h:1 retomar a.txt"
       })
-    ).toBe(`Nada se moveu por 1 s em "a.txt"; a operação foi cancelada. O que chegou (10 B) ficou guardado; para continuar: bun run cliente h:1 retomar a.txt.`)
+    ).toBe(
+      `Nada se moveu por 1 s em "a.txt"; a operação foi cancelada. O que chegou (10 B) ficou guardado; para continuar: bun run cliente h:1 retomar a.txt.`
+    )
   })
 
   test("a stall or a cut before any byte arrived does not advise retomar: there is nothing to resume", () => {
     for (const kept of [undefined, 0]) {
-      const stalled = describeClientError(new Timeout({ phase: "Idle", seconds: 1 }), { server, command: download, kept })
+      const stalled = describeClientError(new Timeout({ phase: "Idle", seconds: 1 }), {
+        server,
+        command: download,
+        kept
+      })
       expect(stalled).toBe(`Nada se moveu por 1 s em "a.txt"; a operação foi cancelada.`)
-      expect(describeClientError(new ConnectionFailure({ reason: "Reset", detail: "x" }), { server, command: download, kept })).not.toContain("retomar")
+      expect(
+        describeClientError(new ConnectionFailure({ reason: "Reset", detail: "x" }), {
+          server,
+          command: download,
+          kept
+        })
+      ).not.toContain("retomar")
     }
   })
 
   test("exact sentences for the common refusals", () => {
-    expect(describeClientError(new ServerRefused({ operation: "baixar", name: "nada", reason: "Refused" }), { server, command: download })).toBe(
+    expect(
+      describeClientError(new ServerRefused({ operation: "baixar", name: "nada", reason: "Refused" }), {
+        server,
+        command: download
+      })
+    ).toBe(
       `O servidor recusou baixar "nada": o arquivo pode não existir lá ou não poder ser lido, ou o servidor pode estar ocupado (limite de conexões). Use "listar" para ver os nomes.`
     )
     expect(describeClientError(new HashMismatch({ name: "a.txt", position: 3 }), { server, command: resume })).toBe(
@@ -1011,9 +1148,9 @@ describe("describeClientError", () => {
   })
 
   test("connection refused names the server and the file", () => {
-    expect(describeClientError(new ConnectionFailure({ reason: "Refused", detail: "x" }), { server, command: download })).toBe(
-      'Conexão recusada por 127.0.0.1:20000 (pedido: "a.txt"): o servidor está rodando nessa porta?'
-    )
+    expect(
+      describeClientError(new ConnectionFailure({ reason: "Refused", detail: "x" }), { server, command: download })
+    ).toBe('Conexão recusada por 127.0.0.1:20000 (pedido: "a.txt"): o servidor está rodando nessa porta?')
   })
 
   // Regression (was a bug in deviation from the promise "one Portuguese sentence naming the file",

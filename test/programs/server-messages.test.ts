@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test"
-import type { Subprocess } from "bun"
 import * as fs from "node:fs/promises"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
+import type { Subprocess } from "bun"
 
 /**
  * What the real server process says to the person running it: start-up
@@ -45,7 +45,10 @@ interface Server {
 const started: Array<Server> = []
 let folder: string
 
-const spawnServer = (args: ReadonlyArray<string>, command: ReadonlyArray<string> = [process.execPath, MAIN]): Server => {
+const spawnServer = (
+  args: ReadonlyArray<string>,
+  command: ReadonlyArray<string> = [process.execPath, MAIN]
+): Server => {
   const child = Bun.spawn([...command, ...args], { cwd: PROJECT, stdin: "ignore", stdout: "pipe", stderr: "pipe" })
   const server = { process: child, stdout: new Output(child.stdout), stderr: new Output(child.stderr) }
   started.push(server)
@@ -177,14 +180,24 @@ describe("log lines", () => {
     await exchange(port, Uint8Array.of(20))
     await server.stdout.waitFor(/ listar .*\n/)
     const lines = server.stdout.text.split("\n").filter((line) => / \d+ bytes \d+ ms$/.test(line))
-    const after = (text: string) => lines.find((line) => line.includes(text))?.replace(/^\S+ \S+ /, "").replace(/ \d+ ms$/, "")
-    expect(after("passwd")).toBe("baixar ../etc/passwd falha: fora do protocolo: o nome contém . ou .. como parte do caminho 0 bytes")
-    expect(after("a\\x1b")).toBe('baixar "a\\x1b[2Jb" falha: fora do protocolo: o nome contém caracteres de controle 0 bytes')
+    const after = (text: string) =>
+      lines
+        .find((line) => line.includes(text))
+        ?.replace(/^\S+ \S+ /, "")
+        .replace(/ \d+ ms$/, "")
+    expect(after("passwd")).toBe(
+      "baixar ../etc/passwd falha: fora do protocolo: o nome contém . ou .. como parte do caminho 0 bytes"
+    )
+    expect(after("a\\x1b")).toBe(
+      'baixar "a\\x1b[2Jb" falha: fora do protocolo: o nome contém caracteres de controle 0 bytes'
+    )
     expect(after("op-0x07")).toBe("op-0x07 - falha: fora do protocolo: operação desconhecida 0x07 0 bytes")
     expect(after("nada.txt")).toBe("baixar nada.txt falha: nada.txt: não existe 0 bytes")
     expect(after("minha foto")).toBe('baixar "minha foto.jpg" ok 1 bytes')
     expect(after("../*")).toStartWith("baixar-varios ../* falha: fora do protocolo:")
-    expect(after("retomar")).toBe("retomar a.txt falha: a.txt: a posição 100 passa do fim do arquivo (11 bytes) (a partir de 100) 0 bytes")
+    expect(after("retomar")).toBe(
+      "retomar a.txt falha: a.txt: a posição 100 passa do fim do arquivo (11 bytes) (a partir de 100) 0 bytes"
+    )
     expect(after("listar")).toMatch(/^listar - ok \(2 arquivos\) \d+ bytes$/)
     // Timestamps in UTC, marked as such.
     for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /)
@@ -194,9 +207,15 @@ describe("log lines", () => {
   test("an upload the client abandons mid-body is logged as a cancel, not as a broken protocol", async () => {
     const server = spawnServer(["0", "--pasta", folder, "--timeout", "5"])
     const port = await portOf(server)
-    await exchange(port, new Uint8Array(Buffer.concat([request(30, "meio.bin"), be32(1_000_000), Buffer.alloc(1000)])), 500)
+    await exchange(
+      port,
+      new Uint8Array(Buffer.concat([request(30, "meio.bin"), be32(1_000_000), Buffer.alloc(1000)])),
+      500
+    )
     const [line] = await server.stdout.waitFor(/^.* enviar meio\.bin .*$/m)
-    expect(line).toMatch(/ enviar meio\.bin cancelado: o cliente fechou a conexão no meio da operação 1000 bytes \d+ ms$/)
+    expect(line).toMatch(
+      / enviar meio\.bin cancelado: o cliente fechou a conexão no meio da operação 1000 bytes \d+ ms$/
+    )
   }, 30_000)
 
   test("a download the client abandons mid-body (Ctrl+C) is logged as a cancel too", async () => {
@@ -217,7 +236,9 @@ describe("log lines", () => {
       })
     })
     const [line] = await server.stdout.waitFor(/^.* baixar grande\.bin .*$/m)
-    expect(line).toMatch(/ baixar grande\.bin cancelado: o cliente fechou a conexão no meio da operação \d+ bytes \d+ ms$/)
+    expect(line).toMatch(
+      / baixar grande\.bin cancelado: o cliente fechou a conexão no meio da operação \d+ bytes \d+ ms$/
+    )
   }, 30_000)
 
   test("with --max-clientes 1 full, the refusal line says the limit, in the singular", async () => {
@@ -267,10 +288,14 @@ describe("shutdown", () => {
     try {
       await Bun.sleep(400)
       server.process.kill("SIGTERM")
-      await server.stdout.waitFor(/Encerrando: novas conexões recusadas; aguardando 1 operação em andamento por até 5 s \(Ctrl\+C de novo sai na hora\)\./)
+      await server.stdout.waitFor(
+        /Encerrando: novas conexões recusadas; aguardando 1 operação em andamento por até 5 s \(Ctrl\+C de novo sai na hora\)\./
+      )
       expect(await exitWithin(server, 15_000)).toBe(0)
       await server.stdout.done
-      expect(server.stdout.text).toMatch(/ enviar lento\.bin cortado: o servidor foi encerrado antes do fim \d+ bytes \d+ ms\n/)
+      expect(server.stdout.text).toMatch(
+        / enviar lento\.bin cortado: o servidor foi encerrado antes do fim \d+ bytes \d+ ms\n/
+      )
       expect(server.stdout.text).toEndWith('Servidor encerrado; 1 operação cortada (veja as linhas "cortado" acima).\n')
       // Accepted (0), then the final status 1 instead of a bare close.
       expect(upload.received).toEqual([0, 1])

@@ -59,7 +59,9 @@ const runCancellable = <R>(
   })
 
 const main = async (args: ClientArgs): Promise<number> => {
-  const address = args.server.host.includes(":") ? `[${args.server.host}]:${args.server.port}` : `${args.server.host}:${args.server.port}`
+  const address = args.server.host.includes(":")
+    ? `[${args.server.host}]:${args.server.port}`
+    : `${args.server.host}:${args.server.port}`
   const layers = Layer.mergeAll(
     FileStoreLive(path.resolve(args.folder)),
     HasherLive,
@@ -86,9 +88,12 @@ const main = async (args: ClientArgs): Promise<number> => {
     server: address,
     debug: args.debug,
     resumeCommand: (words) =>
-      ["bun run cliente", shellWord(address), ...(args.folder === DEFAULT_FOLDER ? [] : ["--pasta", shellWord(args.folder)]), ...words.map(shellWord)].join(
-        " "
-      ),
+      [
+        "bun run cliente",
+        shellWord(address),
+        ...(args.folder === DEFAULT_FOLDER ? [] : ["--pasta", shellWord(args.folder)]),
+        ...words.map(shellWord)
+      ].join(" "),
     remoteNames: [],
     localFolder: ""
   }
@@ -107,7 +112,9 @@ const main = async (args: ClientArgs): Promise<number> => {
       return await runCancellable(runtime, Effect.scoped(runCommand(command.right, console)))
     }
     if (args.script !== undefined) {
-      const text = await Bun.file(args.script).text().catch(() => undefined)
+      const text = await Bun.file(args.script)
+        .text()
+        .catch(() => undefined)
       if (text === undefined) {
         console.err(`Não foi possível ler o script "${args.script}".`)
         return ExitCode.Usage

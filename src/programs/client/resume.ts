@@ -38,7 +38,11 @@ export const resume = (name: string, position?: number, progress?: ProgressSink,
       const finished = Option.isNone(partial) ? yield* store.size(local) : Option.none<number>()
       const held = Option.orElse(partial, () => finished)
       if (Option.isNone(held)) {
-        return yield* new FileFailure({ name: local, reason: "NotFound", detail: "não há download parcial para retomar" })
+        return yield* new FileFailure({
+          name: local,
+          reason: "NotFound",
+          detail: "não há download parcial para retomar"
+        })
       }
       const from = position ?? held.value
       if (from > held.value || from > MAX_U32) {
@@ -58,7 +62,8 @@ export const resume = (name: string, position?: number, progress?: ProgressSink,
         return yield* new ServerRefused({ operation: "retomar", name, reason: "Refused" })
       }
       const verdict = yield* nextStatus(wire)
-      if (verdict === Status.NotFound) return yield* new ServerRefused({ operation: "retomar", name, reason: "NotFound" })
+      if (verdict === Status.NotFound)
+        return yield* new ServerRefused({ operation: "retomar", name, reason: "NotFound" })
       if (verdict === Status.HashMismatch) return yield* new HashMismatch({ name, position: from })
       const { size: remaining } = yield* nextOf(wire, "Size")
       const result: ResumeResult = { name, from, size: from + remaining, alreadyComplete: false }

@@ -51,12 +51,14 @@ const parseSeconds = (text: string): Either.Either<number, string> => {
     : Either.left(`timeout inválido: "${text}" (use segundos, de 0.001 a 86400)`)
 }
 
-const parseCount = (option: string, min: number, max: number) => (text: string): Either.Either<number, string> => {
-  const value = /^\d+$/.test(text) ? Number(text) : NaN
-  return value >= min && value <= max
-    ? Either.right(value)
-    : Either.left(`${option} inválido: "${text}" (use um número inteiro de ${min} a ${max})`)
-}
+const parseCount =
+  (option: string, min: number, max: number) =>
+  (text: string): Either.Either<number, string> => {
+    const value = /^\d+$/.test(text) ? Number(text) : NaN
+    return value >= min && value <= max
+      ? Either.right(value)
+      : Either.left(`${option} inválido: "${text}" (use um número inteiro de ${min} a ${max})`)
+  }
 
 const SIZE_UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }
 
@@ -67,7 +69,8 @@ const SIZE_UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 10
  */
 export const parseSize = (text: string): Either.Either<number, string> => {
   const match = /^(\d+(?:[.,]\d+)?)\s*([kmg]?)(?:i?b)?$/i.exec(text.trim())
-  const bytes = match === null ? NaN : Math.floor(Number(match[1]!.replace(",", ".")) * SIZE_UNITS[match[2]!.toUpperCase()]!)
+  const bytes =
+    match === null ? NaN : Math.floor(Number(match[1]!.replace(",", ".")) * SIZE_UNITS[match[2]!.toUpperCase()]!)
   if (!Number.isFinite(bytes)) {
     return Either.left(`--tamanho-maximo inválido: "${text}" (use bytes ou um sufixo: 500K, 10M, 2G)`)
   }

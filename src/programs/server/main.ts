@@ -42,9 +42,16 @@ const program = (args: ServerArgs, activity: Activity) =>
           : `Servidor encerrado; ${plural(activity.cut, "operação cortada", "operações cortadas")} (veja as linhas "cortado" acima).`
       )
     )
-    const listener = yield* serveFolder({ port: args.port, graceMillis: GRACE_MILLIS, collector: new Collector(), activity }).pipe(
+    const listener = yield* serveFolder({
+      port: args.port,
+      graceMillis: GRACE_MILLIS,
+      collector: new Collector(),
+      activity
+    }).pipe(
       Effect.mapError((error) =>
-        error._tag === "ConnectionFailure" ? describeListenFailure(error, args.port) : describeFolderFailure(error, args.folder)
+        error._tag === "ConnectionFailure"
+          ? describeListenFailure(error, args.port)
+          : describeFolderFailure(error, args.folder)
       )
     )
     yield* Console.log(`Servidor de arquivos escutando na porta TCP ${listener.port}, em:`)

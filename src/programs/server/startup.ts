@@ -1,7 +1,7 @@
 import { statSync } from "node:fs"
 import * as path from "node:path"
-import type { ConnectionFailure, FileFailure } from "../../domain/errors.ts"
 import { errnoIn } from "../../domain/describe.ts"
+import type { ConnectionFailure, FileFailure } from "../../domain/errors.ts"
 
 /**
  * Why the server could not start, in one Portuguese sentence that names the

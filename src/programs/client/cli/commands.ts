@@ -43,20 +43,28 @@ const usage = (text: string, args: ReadonlyArray<string>, split: boolean) =>
 
 const checkedName = (word: string) => {
   const name = withoutDotSlash(word)
-  return Either.mapLeft(checkName(name), (problem) => `nome inválido "${printable(word)}": ${describeNameProblem(problem)}`)
+  return Either.mapLeft(
+    checkName(name),
+    (problem) => `nome inválido "${printable(word)}": ${describeNameProblem(problem)}`
+  )
 }
 
-const name = (args: ReadonlyArray<string>, text: string) => (args.length !== 1 ? usage(text, args, args.length > 1) : checkedName(args[0]!))
+const name = (args: ReadonlyArray<string>, text: string) =>
+  args.length !== 1 ? usage(text, args, args.length > 1) : checkedName(args[0]!)
 
 /** One command for each word, or several run in turn. */
-const each = (commands: ReadonlyArray<Command>): Command => (commands.length === 1 ? commands[0]! : { _tag: "Each", commands })
+const each = (commands: ReadonlyArray<Command>): Command =>
+  commands.length === 1 ? commands[0]! : { _tag: "Each", commands }
 
 /** Every word checked by `check`; the first problem is the answer. */
 const all = <A>(words: ReadonlyArray<string>, check: (word: string) => Either.Either<A, string>) =>
   Either.all(words.map(check))
 
 const checkedMask = (word: string) =>
-  Either.mapLeft(checkMask(withoutDotSlash(word)), (problem) => `máscara inválida "${printable(word)}": ${describeNameProblem(problem)}`)
+  Either.mapLeft(
+    checkMask(withoutDotSlash(word)),
+    (problem) => `máscara inválida "${printable(word)}": ${describeNameProblem(problem)}`
+  )
 
 const noArguments = (text: string, command: Command) => (args: ReadonlyArray<string>) =>
   args.length === 0 ? Either.right(command) : Either.left(`uso: ${text}`)
@@ -91,7 +99,8 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
       if (at >= 0) {
         const names = [...args.slice(0, at), ...args.slice(at + 2)]
         const target = args[at + 1]
-        if (target === undefined || names.length !== 1) return Either.left("uso: baixar NOME -o DESTINO (um arquivo só)")
+        if (target === undefined || names.length !== 1)
+          return Either.left("uso: baixar NOME -o DESTINO (um arquivo só)")
         return Either.flatMap(checkedName(names[0]!), (name) =>
           Either.map(checkedName(target), (target): Command => ({ _tag: "Download", name, target }))
         )
@@ -198,7 +207,9 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
       if (args.length > 1) return Either.left("uso: ajuda [COMANDO]")
       const spec = specFor(args[0]!)
       return spec === undefined
-        ? Either.left(`comando desconhecido: "${printable(args[0]!)}" (comandos: ${COMMANDS.map((spec) => spec.name).join(", ")})`)
+        ? Either.left(
+            `comando desconhecido: "${printable(args[0]!)}" (comandos: ${COMMANDS.map((spec) => spec.name).join(", ")})`
+          )
         : Either.right({ _tag: "Help", topic: spec.name })
     }
   },
@@ -267,7 +278,10 @@ export const tokenize = (line: string): Either.Either<ReadonlyArray<string>, str
 export type LineSource = "prompt" | "batch"
 
 /** A parsed command, or a Portuguese message saying what is wrong with the line. */
-export const parseCommand = (words: ReadonlyArray<string>, source: LineSource = "prompt"): Either.Either<Command, string> => {
+export const parseCommand = (
+  words: ReadonlyArray<string>,
+  source: LineSource = "prompt"
+): Either.Either<Command, string> => {
   const [word, ...args] = words
   if (word === undefined) return Either.left("linha vazia")
   const spec = specFor(word)

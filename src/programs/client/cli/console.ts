@@ -21,4 +21,6 @@ export const localPath = (console: Console, name: string): string =>
 
 /** The words that continue a download of `name` kept at `local`. */
 export const resumeWords = (console: Console, name: string, local: string): ReadonlyArray<string> =>
-  local === localPath(console, name) ? ["retomar", name] : ["baixar", name, "-o", local.slice(console.localFolder === "" ? 0 : console.localFolder.length + 1)]
+  local === localPath(console, name)
+    ? ["retomar", name]
+    : ["baixar", name, "-o", local.slice(console.localFolder === "" ? 0 : console.localFolder.length + 1)]

@@ -1,8 +1,8 @@
 import * as Cause from "effect/Cause"
 import * as Match from "effect/Match"
-import { humanSize } from "./format.ts"
 import type { ClientError } from "../errors.ts"
 import type { Command } from "./commands.ts"
+import { humanSize } from "./format.ts"
 
 /** Exit statuses, as documented in the README. */
 export const ExitCode = {
@@ -157,11 +157,19 @@ export const debugDetails = (cause: Cause.Cause<unknown>): ReadonlyArray<string>
     const record = value as Record<string, unknown>
     const tag = typeof record._tag === "string" ? record._tag : value instanceof Error ? value.name : "erro"
     const fields = Object.entries(record)
-      .filter(([key, field]) => !["_tag", "cause", "stack", "name"].includes(key) && field !== undefined && typeof field !== "object")
+      .filter(
+        ([key, field]) =>
+          !["_tag", "cause", "stack", "name"].includes(key) && field !== undefined && typeof field !== "object"
+      )
       .map(([key, field]) => `${key}=${JSON.stringify(field)}`)
-    const message = value instanceof Error && value.message !== "" && !fields.some((field) => field.startsWith("message=")) ? [`message=${JSON.stringify(value.message)}`] : []
+    const message =
+      value instanceof Error && value.message !== "" && !fields.some((field) => field.startsWith("message="))
+        ? [`message=${JSON.stringify(value.message)}`]
+        : []
     const errno = errnoOf(value)
-    lines.push(`${indent}detalhe: ${[tag, ...fields, ...message, ...(errno === undefined ? [] : [`errno=${errno}`])].join(" ")}`)
+    lines.push(
+      `${indent}detalhe: ${[tag, ...fields, ...message, ...(errno === undefined ? [] : [`errno=${errno}`])].join(" ")}`
+    )
     if (depth < 5 && record.cause !== undefined) describe(record.cause, depth + 1)
   }
   for (const failure of Cause.failures(cause)) describe(failure, 0)

@@ -48,8 +48,14 @@ export const helpText = (width = 80, topic?: string): string => {
   }
   lines.push(
     "",
-    ...wrap('Nomes com espaço vão entre aspas ou com \\ antes do espaço: baixar "minhas fotos/a.jpg" ou baixar minhas\\ fotos/a.jpg.', room),
-    ...wrap("Durante uma transferência, Ctrl+C cancela e diz o que ficou guardado; no prompt, Ctrl+C limpa a linha, Ctrl+R busca no histórico e Ctrl+D sai.", room),
+    ...wrap(
+      'Nomes com espaço vão entre aspas ou com \\ antes do espaço: baixar "minhas fotos/a.jpg" ou baixar minhas\\ fotos/a.jpg.',
+      room
+    ),
+    ...wrap(
+      "Durante uma transferência, Ctrl+C cancela e diz o que ficou guardado; no prompt, Ctrl+C limpa a linha, Ctrl+R busca no histórico e Ctrl+D sai.",
+      room
+    ),
     ...wrap('Digite "ajuda COMANDO" para ver um comando com exemplos.', room)
   )
   return lines.join("\n")

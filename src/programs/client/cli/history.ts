@@ -32,7 +32,9 @@ export const saveLine = (file: string, line: string) => {
   try {
     mkdirSync(path.dirname(file), { recursive: true })
     appendFileSync(file, `${line.replace(/\n/g, " ")}\n`, { mode: 0o600 })
-    const lines = readFileSync(file, "utf8").split("\n").filter((entry) => entry !== "")
+    const lines = readFileSync(file, "utf8")
+      .split("\n")
+      .filter((entry) => entry !== "")
     if (lines.length > 2 * HISTORY_LINES) writeFileSync(file, `${lines.slice(-HISTORY_LINES).join("\n")}\n`)
   } catch {
     // A read-only home: history lives for this session only.
@@ -111,7 +113,11 @@ export const addReverseSearch = (rl: readline.Interface, prompt: string) => {
       finish(matchOf() || search.saved)
       return original.call(this, text, key)
     }
-    if (key?.ctrl || key?.meta || (key?.name !== undefined && ["escape", "left", "right", "up", "down", "home", "end", "tab"].includes(key.name))) {
+    if (
+      key?.ctrl ||
+      key?.meta ||
+      (key?.name !== undefined && ["escape", "left", "right", "up", "down", "home", "end", "tab"].includes(key.name))
+    ) {
       finish(matchOf() || search.saved)
       return key?.name === "escape" ? undefined : original.call(this, text, key)
     }

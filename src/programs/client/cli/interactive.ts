@@ -25,7 +25,9 @@ const LOCAL = new Set(["enviar"])
  * where it starts, and its text as the tokenizer will read it (quotes and
  * backslashes taken out). Undefined for an unclosed single quote.
  */
-const lastWord = (rest: string): { readonly start: number; readonly typed: string; readonly quote: string | undefined } => {
+const lastWord = (
+  rest: string
+): { readonly start: number; readonly typed: string; readonly quote: string | undefined } => {
   let start = 0
   let quote: string | undefined
   let typed = ""

@@ -119,7 +119,9 @@ export const renderProgress = (state: TransferState, now: number, width = 80, ba
     rate: stalled ? "--/s" : `${humanSize(Math.round(rate))}/s`,
     eta: `ETA ${stalled || rate <= 0 ? "--:--" : clock((state.total - state.done) / rate)}${stalled ? "  parado" : ""}`,
     overall:
-      batch && batch.total > 0 ? `total ${Math.min(100, Math.floor((batch.done / batch.total) * 100))}% de ${humanSize(batch.total)}` : ""
+      batch && batch.total > 0
+        ? `total ${Math.min(100, Math.floor((batch.done / batch.total) * 100))}% de ${humanSize(batch.total)}`
+        : ""
   }
   const name = printable(state.name)
   const nameWidth = columns(name)

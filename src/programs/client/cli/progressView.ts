@@ -51,7 +51,12 @@ export const makeProgressView = (output: ProgressOutput): ProgressView => {
     const width = output.width()
     let line: string
     if (state) {
-      const position = batch && { index: batch.index, count: batch.count, done: batch.doneBefore + state.done, total: batch.total }
+      const position = batch && {
+        index: batch.index,
+        count: batch.count,
+        done: batch.doneBefore + state.done,
+        total: batch.total
+      }
       line = renderProgress(state, drawnAt, width, position)
     } else if (hashing) {
       line = renderHashing(hashing.name, hashing.bytes, width, prefix())

@@ -9,18 +9,28 @@ import { list } from "../list.ts"
 import { resume } from "../resume.ts"
 import { upload } from "../upload.ts"
 import type { Command } from "./commands.ts"
-import { helpText } from "./help.ts"
 import { type Console, localPath, resumeWords } from "./console.ts"
 import { debugDetails, describeClientError, ExitCode, exitCodeOf } from "./failures.ts"
 import { humanSize, listingTable, plural, printable } from "./format.ts"
+import { helpText } from "./help.ts"
 import { changeLocalFolder, listLocal, showLocalFolder } from "./local.ts"
 import { makeProgressView, type ProgressView } from "./progressView.ts"
-import { downloadEachContinuing, downloadManyAtOnce, downloadOrContinue, partialsMatching, uploadMany } from "./transfers.ts"
+import {
+  downloadEachContinuing,
+  downloadManyAtOnce,
+  downloadOrContinue,
+  partialsMatching,
+  uploadMany
+} from "./transfers.ts"
 
 export type { Console } from "./console.ts"
 
 /** The program behind each command; what it prints on success. */
-const programOf = (command: Command, console: Console, sink: ProgressView): Effect.Effect<ExitCode, ClientError, ClientServices> => {
+const programOf = (
+  command: Command,
+  console: Console,
+  sink: ProgressView
+): Effect.Effect<ExitCode, ClientError, ClientServices> => {
   switch (command._tag) {
     case "List":
       return Effect.map(list, ({ entries, json }) => {
@@ -44,7 +54,9 @@ const programOf = (command: Command, console: Console, sink: ProgressView): Effe
       })
     case "DownloadMany":
       return Effect.flatMap(partialsMatching(command.mask, console), (partials) =>
-        partials > 0 ? downloadEachContinuing(command.mask, partials, console, sink) : downloadManyAtOnce(command, console, sink)
+        partials > 0
+          ? downloadEachContinuing(command.mask, partials, console, sink)
+          : downloadManyAtOnce(command, console, sink)
       )
     case "UploadMany":
       return uploadMany(command.mask, command, console, sink)
@@ -100,7 +112,14 @@ const keptBytes = (file: Downloaded | undefined) =>
       )
 
 /** The one line that says what a cancel (Ctrl+C) left behind. */
-const cancelLine = (command: Command, console: Console, file: Downloaded | undefined, kept: number, completed: number, count: number) => {
+const cancelLine = (
+  command: Command,
+  console: Console,
+  file: Downloaded | undefined,
+  kept: number,
+  completed: number,
+  count: number
+) => {
   const keptText =
     file !== undefined && kept > 0
       ? `"${printable(file.name)}" ficou com ${humanSize(kept)} em "${printable(partialNameOf(file.local))}"; para continuar: ${console.resumeCommand(resumeWords(console, file.name, file.local))}`
@@ -153,7 +172,8 @@ const runOne = (command: Command, console: Console): Effect.Effect<ExitCode, nev
     Effect.onInterrupt(() =>
       Effect.gen(function* () {
         // A Ctrl+C that lands after a one-file command confirmed its file: its result line was the final one.
-        if (completed > 0 && (command._tag === "Download" || command._tag === "Upload" || command._tag === "Resume")) return
+        if (completed > 0 && (command._tag === "Download" || command._tag === "Upload" || command._tag === "Resume"))
+          return
         const file = downloadedName(command, sink, console)
         const kept = yield* keptBytes(file)
         sink.notice(cancelLine(command, console, file, kept, completed, count))
@@ -171,7 +191,9 @@ const runOne = (command: Command, console: Console): Effect.Effect<ExitCode, nev
               server: console.server,
               command,
               kept,
-              ...(file === undefined ? {} : { resumeCommand: () => console.resumeCommand(resumeWords(console, file.name, file.local)) })
+              ...(file === undefined
+                ? {}
+                : { resumeCommand: () => console.resumeCommand(resumeWords(console, file.name, file.local)) })
             })
           )
           if (console.debug) for (const line of debugDetails(cause)) console.err(line)

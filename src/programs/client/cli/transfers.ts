@@ -20,12 +20,19 @@ import type { ProgressView } from "./progressView.ts"
 /** Downloads of one or many files, and uploads of many: what the commands run, with what they print. */
 
 /** A download, continued when a partial of it is at hand (and started over when that partial does not match). */
-export const downloadOrContinue = (name: string, console: Console, sink: ProgressView, local = localPath(console, name)) =>
+export const downloadOrContinue = (
+  name: string,
+  console: Console,
+  sink: ProgressView,
+  local = localPath(console, name)
+) =>
   Effect.gen(function* () {
     const store = yield* FileStore
     const partial = yield* store.partialSize(local)
     if (Option.isNone(partial) || partial.value === 0) return yield* download(name, sink, local)
-    console.out(`"${printable(name)}": há um download parcial (${humanSize(partial.value)}); continuando de onde parou.`)
+    console.out(
+      `"${printable(name)}": há um download parcial (${humanSize(partial.value)}); continuando de onde parou.`
+    )
     const resumed = yield* Effect.either(resume(name, undefined, sink, local))
     if (Either.isRight(resumed)) {
       if (resumed.right.from === resumed.right.size) {
@@ -41,7 +48,11 @@ export const downloadOrContinue = (name: string, console: Console, sink: Progres
   })
 
 /** op 50: the whole batch on one connection. */
-export const downloadManyAtOnce = (command: Extract<Command, { _tag: "DownloadMany" }>, console: Console, sink: ProgressView) =>
+export const downloadManyAtOnce = (
+  command: Extract<Command, { _tag: "DownloadMany" }>,
+  console: Console,
+  sink: ProgressView
+) =>
   Effect.map(downloadMany(command.mask, sink, console.localFolder), ({ results }) => {
     sink.finish()
     if (results.length === 0) {
@@ -68,7 +79,9 @@ export const downloadManyAtOnce = (command: Extract<Command, { _tag: "DownloadMa
 export const partialsMatching = (mask: string, console: Console) =>
   Effect.map(localFiles(console), (files) => {
     const matches = maskMatcher(mask)
-    return files.filter((file) => file.name.endsWith(PARTIAL_SUFFIX) && matches(file.name.slice(0, -PARTIAL_SUFFIX.length))).length
+    return files.filter(
+      (file) => file.name.endsWith(PARTIAL_SUFFIX) && matches(file.name.slice(0, -PARTIAL_SUFFIX.length))
+    ).length
   })
 
 /**
@@ -89,7 +102,10 @@ export const downloadEachContinuing = (mask: string, partials: number, console: 
     console.out(
       `"${printable(mask)}": ${plural(partials, "download parcial encontrado", "downloads parciais encontrados")}; continuando de onde pararam, um arquivo por conexão.`
     )
-    sink.batch?.(files.length, files.reduce((sum, entry) => sum + Number(entry.tamanho), 0))
+    sink.batch?.(
+      files.length,
+      files.reduce((sum, entry) => sum + Number(entry.tamanho), 0)
+    )
     let worst: ExitCode = ExitCode.Ok
     let saved = 0
     for (const entry of files) {
@@ -99,7 +115,9 @@ export const downloadEachContinuing = (mask: string, partials: number, console: 
         continue
       }
       sink.finish()
-      console.err(describeClientError(result.left, { server: console.server, command: { _tag: "Download", name: entry.nome } }))
+      console.err(
+        describeClientError(result.left, { server: console.server, command: { _tag: "Download", name: entry.nome } })
+      )
       worst = Math.max(worst, exitCodeOf(result.left)) as ExitCode
     }
     console.out(`${saved} de ${plural(files.length, "arquivo baixado", "arquivos baixados")}.`)
@@ -114,12 +132,17 @@ export const downloadEachContinuing = (mask: string, partials: number, console: 
 export const uploadMany = (mask: string, command: Command, console: Console, sink: ProgressView) =>
   Effect.gen(function* () {
     const matches = maskMatcher(mask)
-    const files = (yield* localFiles(console)).filter((file) => !file.name.endsWith(PARTIAL_SUFFIX) && matches(file.name))
+    const files = (yield* localFiles(console)).filter(
+      (file) => !file.name.endsWith(PARTIAL_SUFFIX) && matches(file.name)
+    )
     if (files.length === 0) {
       console.err(`Nenhum arquivo da pasta local casa com "${printable(mask)}". Use "lls" para ver os nomes.`)
       return ExitCode.Refused
     }
-    sink.batch?.(files.length, files.reduce((sum, file) => sum + file.size, 0))
+    sink.batch?.(
+      files.length,
+      files.reduce((sum, file) => sum + file.size, 0)
+    )
     let worst: ExitCode = ExitCode.Ok
     let sent = 0
     for (const file of files) {
@@ -129,7 +152,9 @@ export const uploadMany = (mask: string, command: Command, console: Console, sin
         continue
       }
       sink.finish()
-      console.err(describeClientError(result.left, { server: console.server, command: { _tag: "Upload", name: file.name } }))
+      console.err(
+        describeClientError(result.left, { server: console.server, command: { _tag: "Upload", name: file.name } })
+      )
       worst = Math.max(worst, exitCodeOf(result.left)) as ExitCode
     }
     console.out(`${sent} de ${plural(files.length, "arquivo enviado", "arquivos enviados")}.`)

@@ -1,12 +1,12 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { plural } from "../../../domain/describe.ts"
 import { encodeLimit, encodeManifest, encodeStatusSize } from "../../../domain/encode.ts"
 import { FileFailure } from "../../../domain/errors.ts"
 import { maskMatcher } from "../../../domain/mask.ts"
 import { MAX_U32, Status } from "../../../domain/protocol.ts"
 import { FileStore } from "../../../services/FileStore.ts"
 import { ServerConfig } from "../config.ts"
-import { plural } from "../../../domain/describe.ts"
 import { deciding, type Exchange, sendRange } from "../exchange.ts"
 
 /**

@@ -1,9 +1,9 @@
 import * as Effect from "effect/Effect"
+import { plural } from "../../../domain/describe.ts"
 import { concat, encodeStatusSize } from "../../../domain/encode.ts"
 import { encodeListing } from "../../../domain/listing.ts"
 import { Status } from "../../../domain/protocol.ts"
 import { FileStore } from "../../../services/FileStore.ts"
-import { plural } from "../../../domain/describe.ts"
 import { deciding, type Exchange } from "../exchange.ts"
 
 /** op 20: status 0, length, JSON — or status 1. */
