@@ -40,6 +40,8 @@ export class FileFailure extends Data.TaggedError("FileFailure")<{
 export class HashMismatch extends Data.TaggedError("HashMismatch")<{
   readonly name: string
   readonly position: number
+  /** The file's size, when the server knows the position is past its end. */
+  readonly size?: number
 }> {}
 
 export type ConnectionFailureReason = "Refused" | "Unresolved" | "Closed" | "Reset" | "Io"

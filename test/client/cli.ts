@@ -82,7 +82,7 @@ export class PtySession {
   private readonly child: ReturnType<typeof Bun.spawn<"pipe", "pipe", "pipe">>
   private readonly reading: Promise<void>
 
-  constructor(args: ReadonlyArray<string>) {
+  constructor(args: ReadonlyArray<string>, env: Record<string, string> = {}) {
     // With a pipe as its stdin, `script` leaves the terminal at 0×0; give it
     // a real size first, as a terminal window would have.
     const command = `stty cols 100 rows 30; exec ${[process.execPath, CLIENT_MAIN, ...args].map(shellQuote).join(" ")}`
@@ -91,7 +91,7 @@ export class PtySession {
       stdin: "pipe",
       stdout: "pipe",
       stderr: "pipe",
-      env: { ...process.env, TERM: "xterm", NO_COLOR: "1" }
+      env: { ...process.env, TERM: "xterm", NO_COLOR: "1", ...env }
     })
     this.child = child
     this.reading = (async () => {

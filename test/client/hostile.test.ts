@@ -70,19 +70,26 @@ describe("baixar against a lying server", () => {
     ])
     expect(run.code).toBe(3)
     expect(run.millis).toBeLessThan(5_000)
+    // How much was kept, and the exact command that continues (this run's address and folder).
     expect(run.stderr).toBe(
-      `Nada se moveu por 1 s em "b.txt"; a operação foi cancelada. O que chegou ficou guardado: use "retomar b.txt".\n`
+      `Nada se moveu por 1 s em "b.txt"; a operação foi cancelada. O que chegou (3 B) ficou guardado; para continuar: bun run cliente 127.0.0.1:${hostile!.port} --pasta ${clientDir} retomar b.txt.\n`
     )
     expect(await tree(clientDir)).toEqual(["b.txt.parcial"])
     expect(await readFile(path.join(clientDir, "b.txt.parcial"), "utf8")).toBe("hel")
   })
 
-  test("a stall before any status with --timeout 1: exit 3, nothing written", async () => {
+  test("a stall before any status with --timeout 1: exit 3, nothing written, no advice to resume", async () => {
     const run = await against({ reply: [], then: "stall" }, ["--timeout", "1", "baixar", "b.txt"])
     expect(run.code).toBe(3)
     expect(run.millis).toBeLessThan(5_000)
-    expect(run.stderr).toContain('"b.txt"')
+    expect(run.stderr).toBe(`Nada se moveu por 1 s em "b.txt"; a operação foi cancelada.\n`)
     expect(await tree(clientDir)).toEqual([])
+  })
+
+  test("a stall after the size, before any byte of data: no advice to resume (nothing arrived)", async () => {
+    const run = await against({ reply: [send(0, be32(10))], then: "stall" }, ["--timeout", "1", "baixar", "b.txt"])
+    expect(run.code).toBe(3)
+    expect(run.stderr).toBe(`Nada se moveu por 1 s em "b.txt"; a operação foi cancelada.\n`)
   })
 
   test("an unexpected status byte: exit 3, nothing written", async () => {
@@ -279,7 +286,7 @@ describe("baixar-varios against a lying server", () => {
       },
       ["baixar-varios", "*.txt"]
     )
-    expect(run.stderr).toContain("[2/2] b.txt: 1 B em ")
+    expect(run.stderr).toContain("[2/2] b.txt: 1 B\n")
   })
 
   test("a manifest name with a control character (escaped here as bytes): exit 3, no raw ESC printed", async () => {

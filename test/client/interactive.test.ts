@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test"
-import { readFile, rm, stat, writeFile } from "node:fs/promises"
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import * as path from "node:path"
+import { humanSize } from "../../src/programs/client/cli/format.ts"
 import { startServer, type TestServer, tempDir } from "../support/harness.ts"
 import { be32, type HostileServer, seededBytes, send, startHostile, tree, waitFor } from "../support/hostile.ts"
 import { PtySession } from "./cli.ts"
@@ -20,6 +21,7 @@ let single: TestServer
 let large: TestServer
 let bigBytes: Uint8Array<ArrayBuffer>
 let clientDir: string
+let stateDir: string
 let session: PtySession | undefined
 let hostile: HostileServer | undefined
 
@@ -38,6 +40,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   clientDir = await tempDir("cli-interativo")
+  stateDir = await tempDir("cli-estado")
 })
 
 afterEach(async () => {
@@ -46,11 +49,13 @@ afterEach(async () => {
   await hostile?.close()
   hostile = undefined
   await rm(clientDir, { recursive: true, force: true })
+  await rm(stateDir, { recursive: true, force: true })
 })
 
 /** Opens the shell against `port` over the test's client folder and waits for the first prompt. */
 const open = async (port: number): Promise<PtySession> => {
-  session = new PtySession([`127.0.0.1:${port}`, "--pasta", clientDir])
+  // The history file goes to the test's own state folder, never the user's.
+  session = new PtySession([`127.0.0.1:${port}`, "--pasta", clientDir], { XDG_STATE_HOME: stateDir })
   await session.waitFor(PROMPT, 0, 10_000)
   return session
 }
@@ -92,20 +97,13 @@ describe("interactive shell", () => {
     expect(await shell.exit()).toBe(0)
   })
 
-  test('after a listar, Tab after "baixar " completes the only remote name; Enter downloads it', async () => {
+  test('Tab after "baixar " completes the only remote name without a listar first (fetched on Tab); Enter downloads it', async () => {
     const shell = await open(single.port)
-    // Before any listing there is nothing to offer.
-    let from = shell.mark
-    shell.type("baixar \t")
-    await Bun.sleep(300)
-    expect(shell.text.slice(from)).not.toContain("relatorio")
-    shell.type("\x15") // Ctrl+U: clear the line
-    await command(shell, "listar")
-    from = shell.mark
+    const from = shell.mark
     shell.type("baixar \t")
     await shell.waitFor("baixar relatorio-final.txt", from)
     shell.type("\r")
-    await shell.waitFor(/relatorio-final\.txt: .* em [\s\S]*cliente> /, from)
+    await shell.waitFor(/relatorio-final\.txt: 23 B[\s\S]*cliente> /, from)
     expect(await readFile(path.join(clientDir, "relatorio-final.txt"), "utf8")).toBe("conteúdo do relatório")
     shell.type("\x04")
     expect(await shell.exit()).toBe(0)
@@ -157,15 +155,21 @@ describe("interactive shell", () => {
     await shell.waitFor(/big\.bin\s+\d+% \[/, from, 10_000)
     shell.type("\x03")
     const shown = await shell.waitFor(/Cancelado[^\n]*\n[\s\S]*cliente> /, from)
-    expect(shown).toContain("Cancelado. O download parcial, se houver, ficou guardado para retomar.")
-    expect(shown).not.toContain("big.bin: 64 MiB em")
+    // What was kept, and the command to type at this prompt to continue.
+    const kept =
+      /Cancelado: "big\.bin" ficou com ([\d,]+ [KMG]?i?B) em "big\.bin\.parcial"; para continuar: retomar big\.bin\r?\n/.exec(
+        shown
+      )
+    expect(kept).not.toBeNull()
+    expect(shown).not.toContain("big.bin: 64 MiB")
     const partial = path.join(clientDir, "big.bin.parcial")
     expect(await exists(partial)).toBe(true)
     expect((await stat(partial)).size).toBeLessThan(BIG)
+    expect(humanSize((await stat(partial)).size)).toBe(kept![1]!)
     expect(await exists(path.join(clientDir, "big.bin"))).toBe(false)
     // The shell is still usable, and the partial is good for retomar.
     const resumed = await command(shell, "retomar big.bin", 20_000)
-    expect(resumed).toContain("retomado de")
+    expect(resumed).toMatch(/big\.bin: 64 MiB \(já tinha [\d,]+ [KM]iB; recebidos/)
     expect(await tree(clientDir)).toEqual(["big.bin"])
     expect(new Uint8Array(await readFile(path.join(clientDir, "big.bin")))).toEqual(bigBytes)
     shell.type("\x04")
@@ -193,10 +197,90 @@ describe("interactive shell", () => {
     expect(await shell.exit()).toBe(0)
   }, 20_000)
 
-  test("Ctrl+C at the prompt exits 0", async () => {
+  test("Ctrl+C at the prompt clears the line and gives a new prompt (as bash and lftp); the shell goes on", async () => {
     const shell = await open(single.port)
-    await command(shell, "listar")
+    const from = shell.mark
+    shell.type("baixar algo-pela-metade")
+    await shell.waitFor("pela-metade", from)
     shell.type("\x03")
+    await shell.waitFor(/\^C\r?\n[\s\S]*cliente> /, from)
+    // The half-typed line is gone: Enter now runs nothing.
+    shell.type("\r")
+    await Bun.sleep(300)
+    expect(shell.text.slice(from)).not.toContain("O servidor recusou")
+    expect(await command(shell, "listar")).toContain("relatorio-final.txt")
+    shell.type("\x04")
+    expect(await shell.exit()).toBe(0)
+  })
+
+  test("history is kept between sessions, in the user's state folder", async () => {
+    let shell = await open(single.port)
+    await command(shell, "lpwd")
+    shell.type("sair\r")
+    expect(await shell.exit()).toBe(0)
+    expect(await readFile(path.join(stateDir, "arquivos-tcp", "historico"), "utf8")).toBe("lpwd\nsair\n")
+    shell = await open(single.port)
+    const from = shell.mark
+    shell.type("\x1b[A\x1b[A") // Up twice: the line before "sair"
+    await shell.waitFor("lpwd", from)
+    shell.type("\r")
+    await shell.waitFor(clientDir, from)
+    shell.type("\x04")
+    expect(await shell.exit()).toBe(0)
+  })
+
+  test("lcd moves within the client folder (never out of it); baixar -o, lls and lpwd follow it", async () => {
+    await mkdir(path.join(clientDir, "dl"))
+    const shell = await open(single.port)
+    expect(await command(shell, "lcd ..")).toContain('".." fica fora da pasta local')
+    expect(await command(shell, "lcd nada")).toContain('"nada" não é uma pasta dentro da pasta local')
+    expect(await command(shell, "lcd dl")).toContain(`Pasta local: ${path.join(clientDir, "dl")}`)
+    expect(await command(shell, "lpwd")).toContain(path.join(clientDir, "dl"))
+    await command(shell, "baixar relatorio-final.txt -o copia.txt")
+    expect(await readFile(path.join(clientDir, "dl", "copia.txt"), "utf8")).toBe("conteúdo do relatório")
+    const local = await command(shell, "lls")
+    expect(local).toContain("copia.txt")
+    expect(local).toContain("total: 1 arquivo")
+    expect(await command(shell, "lcd")).toContain(`Pasta local: ${clientDir}`)
+    expect(await command(shell, "lls")).toContain("dl/copia.txt")
+    shell.type("\x04")
+    expect(await shell.exit()).toBe(0)
+  })
+
+  test("Ctrl+R searches the history (as bash): the newest line that holds the text, Ctrl+R for older, Enter runs it", async () => {
+    await mkdir(path.join(stateDir, "arquivos-tcp"), { recursive: true })
+    await writeFile(path.join(stateDir, "arquivos-tcp", "historico"), "lpwd\nlistar --json\nlistar\najuda baixar\n")
+    const shell = await open(single.port)
+    let from = shell.mark
+    shell.type("\x12lis")
+    await shell.waitFor("(busca no histórico) 'lis': listar", from)
+    shell.type("\x12") // older: "listar --json"
+    await shell.waitFor("'lis': listar --json", from)
+    shell.type("\r")
+    await shell.waitFor('"nome":"relatorio-final.txt"', from)
+    await shell.waitFor(/\n[\s\S]*cliente> /, from)
+    // Ctrl+G gives back the line being typed.
+    from = shell.mark
+    shell.type("baixar x\x12pwd")
+    await shell.waitFor("'pwd': lpwd", from)
+    shell.type("\x07")
+    await shell.waitFor("cliente> baixar x", from)
+    shell.type("\x15\x04")
+    expect(await shell.exit()).toBe(0)
+  })
+
+  test("ajuda baixar shows that command with examples; lls and lpwd show the local folder", async () => {
+    await writeFile(path.join(clientDir, "nota 📝.txt"), "abc")
+    const shell = await open(single.port)
+    const help = await command(shell, "ajuda baixar")
+    expect(help).toContain("baixar NOME... [-o DESTINO]  (também: get)")
+    expect(help).toContain("Exemplos:")
+    expect(help).not.toContain("enviar NOME")
+    expect(await command(shell, "lpwd")).toContain(clientDir)
+    const local = await command(shell, "lls")
+    expect(local).toContain("nota 📝.txt")
+    expect(local).toContain("total: 1 arquivo")
+    shell.type("\x04")
     expect(await shell.exit()).toBe(0)
   })
 

@@ -13,17 +13,18 @@ import {
 } from "../../src/domain/errors.ts"
 import { parseServerAddress } from "../../src/programs/client/cli/address.ts"
 import { type ClientArgs, parseClientArgs } from "../../src/programs/client/cli/args.ts"
-import {
-  COMMAND_WORDS,
-  type Command,
-  HELP_TEXT,
-  parseCommand,
-  tokenize
-} from "../../src/programs/client/cli/commands.ts"
+import { COMMAND_WORDS, type Command, parseCommand, tokenize } from "../../src/programs/client/cli/commands.ts"
 import { describeClientError, ExitCode, exitCodeOf } from "../../src/programs/client/cli/failures.ts"
 import { exactBytes, humanSize, listingTable, printable } from "../../src/programs/client/cli/format.ts"
+import { HELP_TEXT, helpText } from "../../src/programs/client/cli/help.ts"
 import { completions } from "../../src/programs/client/cli/interactive.ts"
-import { renderDone, renderProgress, STALL_MILLIS, type TransferState } from "../../src/programs/client/cli/progress.ts"
+import {
+  renderDone,
+  renderHashing,
+  renderProgress,
+  STALL_MILLIS,
+  type TransferState
+} from "../../src/programs/client/cli/progress.ts"
 import { makeProgressView, type ProgressOutput } from "../../src/programs/client/cli/progressView.ts"
 import { type ClientError, ServerRefused, TooManyMatches } from "../../src/programs/client/errors.ts"
 
@@ -155,6 +156,12 @@ describe("parseClientArgs", () => {
       ["h:1", "baixar-varios", "*.txt"],
       ["baixar-varios", "*.txt"]
     ],
+    // Options go after the address too, short ones included (as sftp -q).
+    [["h:1", "-q", "listar"], ["listar"]],
+    [
+      ["h:1", "--silencioso", "baixar", "a.txt"],
+      ["baixar", "a.txt"]
+    ],
     // After the command word, an unknown --word belongs to the command (which then judges it).
     [
       ["h:1", "listar", "--tudo"],
@@ -163,6 +170,13 @@ describe("parseClientArgs", () => {
   ]
   test.each(oneShot)("one-shot %p runs %p", (argv, command) => {
     expect(run(argv).command).toEqual(command)
+  })
+
+  test("-q and --silencioso both turn the bar off, wherever they are", () => {
+    expect(run(["h:1", "-q", "listar"]).silent).toBe(true)
+    expect(run(["-q", "h:1"]).silent).toBe(true)
+    expect(run(["h:1", "listar", "-q"]).silent).toBe(true)
+    expect(run(["h:1", "--silencioso"]).silent).toBe(true)
   })
 
   test("--script", () => {
@@ -186,6 +200,7 @@ describe("parseClientArgs", () => {
     [["h:1", "listar", "--script", "f.txt"], "use --script ou um comando, não os dois"],
     [["--tudo", "h:1"], "opção desconhecida: --tudo"],
     [["h:1", "--tudo"], "opção desconhecida: --tudo"],
+    [["h:1", "-x", "listar"], "opção desconhecida: -x"],
     [["h:1", "--pasta"], "--pasta precisa de um valor"],
     [["h:1", "--timeout"], "--timeout precisa de um valor"],
     [["h:1", "--script", ""], "--script precisa de um valor"],
@@ -230,7 +245,12 @@ describe("tokenize", () => {
     [`baixar 'diz "oi".txt'`, ["baixar", 'diz "oi".txt']],
     ['baixar a"b c"d', ["baixar", "ab cd"]],
     ['baixar ""', ["baixar", ""]],
-    ["retomar v.mp4 1024", ["retomar", "v.mp4", "1024"]]
+    ["retomar v.mp4 1024", ["retomar", "v.mp4", "1024"]],
+    // A backslash takes the next character as is, outside single quotes.
+    ["baixar minhas\\ fotos/a.jpg", ["baixar", "minhas fotos/a.jpg"]],
+    ['baixar "diz \\"oi\\".txt"', ["baixar", 'diz "oi".txt']],
+    ["baixar 'a\\ b'", ["baixar", "a\\ b"]],
+    ["baixar a\\\\b", ["baixar", "a\\b"]]
   ]
   test.each(words)("%p → %p", (line, expected) => {
     expect(rightOf(tokenize(line))).toEqual(expected)
@@ -238,6 +258,10 @@ describe("tokenize", () => {
 
   test.each(['baixar "a.txt', "baixar 'a.txt", `baixar "a'`])("an unclosed quote in %p is refused", (line) => {
     expect(leftOf(tokenize(line))).toBe("aspas sem fechamento")
+  })
+
+  test("a backslash at the end of the line is refused", () => {
+    expect(leftOf(tokenize("baixar a\\"))).toBe("barra invertida no fim da linha")
   })
 })
 
@@ -271,6 +295,84 @@ describe("parseCommand", () => {
     expect(rightOf(parseCommand(words))).toEqual(command)
   })
 
+  test("several names or masks in one line become one command each, in order", () => {
+    expect(rightOf(parseCommand(["baixar", "a.txt", "b.jpg"]))).toEqual({
+      _tag: "Each",
+      commands: [
+        { _tag: "Download", name: "a.txt" },
+        { _tag: "Download", name: "b.jpg" }
+      ]
+    })
+    expect(rightOf(parseCommand(["mget", "*.jpg", "*.txt"]))).toEqual({
+      _tag: "Each",
+      commands: [
+        { _tag: "DownloadMany", mask: "*.jpg" },
+        { _tag: "DownloadMany", mask: "*.txt" }
+      ]
+    })
+    expect(rightOf(parseCommand(["mput", "*.pdf"]))).toEqual({ _tag: "UploadMany", mask: "*.pdf" })
+    expect(rightOf(parseCommand(["enviar-varios", "a/*", "*.txt"]))).toEqual({
+      _tag: "Each",
+      commands: [
+        { _tag: "UploadMany", mask: "a/*" },
+        { _tag: "UploadMany", mask: "*.txt" }
+      ]
+    })
+    // One bad name refuses the whole line, before anything runs.
+    expect(leftOf(parseCommand(["baixar", "a.txt", "../b"]))).toContain('nome inválido "../b"')
+  })
+
+  test("baixar NOME -o DESTINO: one file under another local name", () => {
+    expect(rightOf(parseCommand(["baixar", "a.txt", "-o", "copia.txt"]))).toEqual({
+      _tag: "Download",
+      name: "a.txt",
+      target: "copia.txt"
+    })
+    expect(rightOf(parseCommand(["get", "-o", "x/y.txt", "a.txt"]))).toEqual({
+      _tag: "Download",
+      name: "a.txt",
+      target: "x/y.txt"
+    })
+    expect(leftOf(parseCommand(["baixar", "a.txt", "b.txt", "-o", "c"]))).toBe(
+      "uso: baixar NOME -o DESTINO (um arquivo só)"
+    )
+    expect(leftOf(parseCommand(["baixar", "a.txt", "-o", "../fora"]))).toContain('nome inválido "../fora"')
+    expect(rightOf(parseCommand(["lcd", "fotos"]))).toEqual({ _tag: "LocalChange", folder: "fotos" })
+    expect(rightOf(parseCommand(["lcd"]))).toEqual({ _tag: "LocalChange" })
+  })
+
+  test("local commands and help for one command", () => {
+    expect(rightOf(parseCommand(["lls"]))).toEqual({ _tag: "LocalList" })
+    expect(rightOf(parseCommand(["lpwd"]))).toEqual({ _tag: "LocalFolder" })
+    expect(leftOf(parseCommand(["lls", "x"]))).toBe("uso: lls")
+    expect(rightOf(parseCommand(["ajuda", "get"]))).toEqual({ _tag: "Help", topic: "baixar" })
+    expect(leftOf(parseCommand(["ajuda", "nada"]))).toContain('comando desconhecido: "nada"')
+  })
+
+  test("./a.txt is a.txt", () => {
+    expect(rightOf(parseCommand(["baixar", "./a.txt"]))).toEqual({ _tag: "Download", name: "a.txt" })
+    expect(rightOf(parseCommand(["enviar", "./sub/b.txt"]))).toEqual({ _tag: "Upload", name: "sub/b.txt" })
+    expect(rightOf(parseCommand(["retomar", ".//v.mp4", "10"]))).toEqual({
+      _tag: "Resume",
+      name: "v.mp4",
+      position: 10
+    })
+  })
+
+  test("a name split at an unquoted space: the usage error shows both ways to keep it whole", () => {
+    const hint =
+      'um nome com espaço vai entre aspas ou com \\ antes do espaço: "minhas fotos.jpg" ou minhas\\ fotos.jpg'
+    expect(leftOf(parseCommand(["enviar", "minhas", "fotos.jpg"]))).toBe(`uso: enviar NOME (${hint})`)
+    expect(leftOf(parseCommand(["retomar", "minhas", "fotos.jpg"]))).toBe(`uso: retomar NOME [POSICAO] (${hint})`)
+  })
+
+  test("from a script or the arguments, an unknown command lists the commands instead of asking to type ajuda", () => {
+    const message = leftOf(parseCommand(["baixa", "a.txt"], "batch"))
+    expect(message).toBe(
+      'comando desconhecido: "baixa" (comandos: listar, baixar, enviar, enviar-varios, retomar, baixar-varios, lls, lcd, lpwd, ajuda, sair)'
+    )
+  })
+
   test("every command word and alias is offered for completion", () => {
     expect([...COMMAND_WORDS].sort()).toEqual(
       [
@@ -280,10 +382,15 @@ describe("parseCommand", () => {
         "get",
         "enviar",
         "put",
+        "enviar-varios",
+        "mput",
         "retomar",
         "reget",
         "baixar-varios",
         "mget",
+        "lls",
+        "lcd",
+        "lpwd",
         "ajuda",
         "help",
         "?",
@@ -300,8 +407,7 @@ describe("parseCommand", () => {
     [["LISTAR"], 'comando desconhecido: "LISTAR" (digite ajuda)'],
     [["listar", "a"], "uso: listar [--json]"],
     [["listar", "--json", "--json"], "uso: listar [--json]"],
-    [["baixar"], "uso: baixar NOME"],
-    [["get", "a", "b"], "uso: baixar NOME"],
+    [["baixar"], "uso: baixar NOME..."],
     [["enviar"], "uso: enviar NOME"],
     [["put", "a", "b"], "uso: enviar NOME"],
     [["retomar"], "uso: retomar NOME [POSICAO]"],
@@ -309,8 +415,7 @@ describe("parseCommand", () => {
     [["retomar", "a", "-1"], 'posição inválida: "-1" (use um número de bytes)'],
     [["retomar", "a", "1k"], 'posição inválida: "1k" (use um número de bytes)'],
     [["retomar", "a", "4294967296"], 'posição inválida: "4294967296" (use um número de bytes)'],
-    [["baixar-varios"], "uso: baixar-varios MASCARA"],
-    [["mget", "*.a", "*.b"], "uso: baixar-varios MASCARA"],
+    [["baixar-varios"], "uso: baixar-varios MASCARA..."],
     // Invalid names, each with the rule it breaks, in Portuguese.
     [["baixar", "../x"], 'nome inválido "../x": o nome contém . ou .. como parte do caminho'],
     [["baixar", "a/../../x"], 'nome inválido "a/../../x": o nome contém . ou .. como parte do caminho'],
@@ -330,6 +435,26 @@ describe("parseCommand", () => {
   test.each(refused)("%p is refused: %p", (words, message) => {
     expect(leftOf(parseCommand(words))).toContain(message)
   })
+
+  test("ajuda COMANDO shows that command only, with its examples", () => {
+    const text = helpText(80, "baixar")
+    expect(text.split("\n")[0]).toBe("baixar NOME... [-o DESTINO]  (também: get)")
+    expect(text).toContain("Exemplos:\n  baixar fotos/praia.jpg\n  baixar a.txt b.jpg")
+    expect(text).not.toContain("enviar")
+  })
+
+  test.each([40, 60, 80, 120, 200])(
+    "the help at %p columns: no line longer than the width, no word broken",
+    (width) => {
+      // The words of the help laid out on very long lines: a narrow layout may only move them, never cut them.
+      const whole = new Set(helpText(100_000).split(/\s+/))
+      const text = helpText(width)
+      for (const line of text.split("\n")) {
+        expect(Bun.stringWidth(line)).toBeLessThan(width)
+        for (const word of line.trim().split(/\s+/)) if (word !== "") expect(whole).toContain(word)
+      }
+    }
+  )
 
   test("the help names every command with an example", () => {
     for (const word of [
@@ -356,7 +481,7 @@ describe("completions", () => {
 
   const cases: ReadonlyArray<[string, ReadonlyArray<string>, string]> = [
     ["lis", ["listar "], "lis"],
-    ["l", ["listar ", "ls "], "l"],
+    ["l", ["listar ", "ls ", "lls ", "lcd ", "lpwd "], "l"],
     ["baixar-", ["baixar-varios "], "baixar-"],
     ["zzz", [], "zzz"],
     ["baixar ", remote, ""],
@@ -365,7 +490,11 @@ describe("completions", () => {
     ["retomar fo", ["fotos/praia.jpg"], "fo"],
     ["enviar me", ["meu-relatorio.pdf"], "me"],
     ["listar x", [], "x"],
-    ["baixar a.txt b", [], "b"]
+    // baixar takes several names: the last one completes too.
+    ["baixar a.txt b", ["big.bin", "bolo.jpg"], "b"],
+    ["enviar notas.txt m", [], "m"],
+    ["ajuda ba", ["baixar", "baixar-varios"], "ba"],
+    ['baixar "fo', ['"fotos/praia.jpg"'], '"fo']
   ]
   test.each(cases)("%p offers %p", async (line, offered, current) => {
     expect(await completions(line, remote, local)).toEqual([[...offered], current])
@@ -375,6 +504,20 @@ describe("completions", () => {
   // local names are offered raw; a name with a space completes to a line that
   // tokenizes into two words, so `baixar minha foto.jpg` fails with
   // "uso: baixar NOME". The candidate should be quoted: `"minha foto.jpg"`.
+  test("remote names may come from a fetch on the first Tab (no listar needed before)", async () => {
+    let fetches = 0
+    const fetchNames = async () => {
+      fetches++
+      return remote
+    }
+    expect(await completions("baixar bo", fetchNames, local)).toEqual([["bolo.jpg"], "bo"])
+    expect(fetches).toBe(1)
+    // Local and command completions never ask the server.
+    await completions("enviar n", fetchNames, local)
+    await completions("li", fetchNames, local)
+    expect(fetches).toBe(1)
+  })
+
   test("a name with a space completes to a quoted word the command accepts", async () => {
     const [offered] = await completions("baixar mi", ["minha foto.jpg"], local)
     expect(offered).toHaveLength(1)
@@ -432,6 +575,27 @@ describe("humanSize and exactBytes", () => {
 describe("listingTable", () => {
   test("an empty listing says so", () => {
     expect(listingTable([])).toBe("(nenhum arquivo no servidor)")
+  })
+
+  test("emoji, accents and wide names keep the columns aligned (display width, not code units)", () => {
+    const table = listingTable([
+      { nome: "férias 🏖️.jpg", tamanho: "5" },
+      { nome: "写真.png", tamanho: "6" },
+      { nome: "👨‍👩‍👧‍👦.txt", tamanho: "7" },
+      { nome: "plain.txt", tamanho: "5000" }
+    ])
+    const lines = table.split("\n")
+    // Every row ends at the same column; the sizes are right-aligned, so every column lines up.
+    const widths = new Set(lines.map((line) => Bun.stringWidth(line)))
+    expect(widths.size).toBe(1)
+    // The name column is padded by display width: what follows each name starts at the same column.
+    // The size column ends at the same column on every row ("5 B", "6 B", "7 B", "4,9 KiB").
+    const sizes = ["5 B", "6 B", "7 B", "4,9 KiB"]
+    const ends = sizes.map((size, i) => {
+      const line = lines[i + 1]!
+      return Bun.stringWidth(line.slice(0, line.lastIndexOf(size) + size.length))
+    })
+    expect(new Set(ends).size).toBe(1)
   })
 
   test("a small listing: aligned columns, a rule and the total line", () => {
@@ -509,9 +673,9 @@ describe("renderProgress from a fake clock", () => {
     ...overrides
   })
 
-  test("half way after 5 s: percent, sizes, rate and ETA", () => {
+  test("half way after 5 s: percent, sizes, rate and ETA; the bar takes the room left, up to 30", () => {
     const line = renderProgress(state(), 6_000)
-    expect(line).toBe("a.bin  50% [###########----------] 5,0 MiB/10 MiB  1,0 MiB/s  ETA 0:05")
+    expect(line).toBe("a.bin  50% [##############--------------] 5,0 MiB/10 MiB  1,0 MiB/s  ETA 0:05")
   })
 
   test("the rate counts only the bytes moved in this transfer (a resume)", () => {
@@ -535,13 +699,13 @@ describe("renderProgress from a fake clock", () => {
     expect(line).not.toContain("parado")
   })
 
-  test("'parado' only after STALL_MILLIS without movement", () => {
+  test("stalled (no byte for STALL_MILLIS): '--' as the rate instead of a falling average, and 'parado'", () => {
     const moved = state({ movedAt: 6_000 })
     const before = renderProgress(moved, 6_000 + STALL_MILLIS - 1)
     expect(before).not.toContain("parado")
-    expect(before).not.toContain("--:--")
+    expect(before).not.toContain("--/s")
     const after = renderProgress(moved, 6_000 + STALL_MILLIS)
-    expect(after).toEndWith("ETA --:--  parado")
+    expect(after).toEndWith("5,0 MiB/10 MiB  --/s  ETA --:--  parado")
     expect(STALL_MILLIS).toBe(3_000)
   })
 
@@ -561,9 +725,64 @@ describe("renderProgress from a fake clock", () => {
   test("a long name is cut from the left with an ellipsis, and the line fits the width", () => {
     const name = `${"pasta/".repeat(20)}fim.bin`
     const line = renderProgress(state({ name }), 6_000, 80)
-    expect(line.length).toBeLessThanOrEqual(80)
+    expect(Bun.stringWidth(line)).toBeLessThanOrEqual(77)
     expect(line).toStartWith("…")
     expect(line).toContain("fim.bin  50%")
+  })
+
+  const widths = [200, 120, 100, 80, 60, 45, 40, 30, 20, 12, 8, 3]
+  const names = [
+    "a.bin",
+    `${"pasta/".repeat(20)}fim.bin`,
+    "fotos/férias 🏖️ na praia 海滩照片.jpg",
+    "👨‍👩‍👧‍👦".repeat(30)
+  ]
+  test.each(widths)("at %p columns every line leaves the last columns free, for every name, batch or not", (width) => {
+    for (const name of names) {
+      for (const batch of [undefined, { index: 12, count: 345, done: 7 * MiB, total: 900 * MiB }]) {
+        for (const now of [6_000, 60_000]) {
+          const line = renderProgress(state({ name }), now, width, batch)
+          // Free columns at the edge: neither the line nor the "^C" a terminal echoes after it may wrap.
+          expect(Bun.stringWidth(line)).toBeLessThanOrEqual(Math.max(1, width - 3))
+          if (width >= 20) expect(line).toContain("50%")
+        }
+      }
+    }
+  })
+
+  test("fields go in order of importance as the width shrinks; the name is cut last", () => {
+    const batch = { index: 1, count: 2, done: 5 * MiB, total: 20 * MiB }
+    const at = (width: number) => renderProgress(state({ name: "relatorio.pdf" }), 6_000, width, batch)
+    // In a batch: the file's ETA, then its rate, then the bar; the whole batch's percentage stays longer.
+    expect(at(120)).toBe(
+      "[1/2] relatorio.pdf  50% [###############---------------] 5,0 MiB/10 MiB  1,0 MiB/s  ETA 0:05  total 25% de 20 MiB"
+    )
+    expect(at(90)).toBe("[1/2] relatorio.pdf  50% [#######------] 5,0 MiB/10 MiB  1,0 MiB/s  total 25% de 20 MiB")
+    expect(at(80)).toBe("[1/2] relatorio.pdf  50% [#######-------] 5,0 MiB/10 MiB  total 25% de 20 MiB")
+    expect(at(60)).toBe("[1/2] relatorio.pdf  50% [########-------] 5,0 MiB/10 MiB")
+    expect(at(45)).toBe("[1/2] relatorio.pdf  50% 5,0 MiB/10 MiB")
+    expect(at(30)).toBe("[1/2] relatorio.pdf  50%")
+    expect(at(20)).toBe("[1/2] …o.pdf  50%")
+    // Without a batch, ETA goes first, then the rate.
+    const single = (width: number) => renderProgress(state({ name: "relatorio.pdf" }), 6_000, width)
+    expect(single(80)).toBe("relatorio.pdf  50% [##########----------] 5,0 MiB/10 MiB  1,0 MiB/s  ETA 0:05")
+    expect(single(60)).toBe("relatorio.pdf  50% [#####-----] 5,0 MiB/10 MiB  1,0 MiB/s")
+  })
+
+  test("a name of wide characters and emoji is cut between graphemes, by display width", () => {
+    const name = "📁".repeat(10) + "写真.jpg"
+    const line = renderProgress(state({ name }), 6_000, 40)
+    expect(Bun.stringWidth(line)).toBeLessThanOrEqual(37)
+    expect(line).toStartWith("…")
+    expect(line).toContain("写真.jpg")
+    // No half of a surrogate pair or of a joined emoji is left behind.
+    expect(line).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/)
+    const family = renderProgress(state({ name: "👨‍👩‍👧‍👦".repeat(30) }), 6_000, 40)
+    for (const part of new Intl.Segmenter().segment(family))
+      expect(
+        ["…", "👨‍👩‍👧‍👦", " ", "%", "#", "-", "[", "]"].some((ok) => part.segment === ok) ||
+          /[\w,/ ]/.test(part.segment)
+      ).toBe(true)
   })
 
   test("a control character in the name is escaped", () => {
@@ -573,19 +792,30 @@ describe("renderProgress from a fake clock", () => {
   })
 })
 
+describe("renderHashing", () => {
+  test("says the MD5 of what is held is being checked, within the width", () => {
+    expect(renderHashing("v.bin", 512 * MiB, 80)).toBe("v.bin: conferindo o MD5 dos 512 MiB já baixados…")
+    expect(Bun.stringWidth(renderHashing(`${"x".repeat(100)}.bin`, 512 * MiB, 45))).toBeLessThanOrEqual(42)
+  })
+})
+
 describe("renderDone", () => {
-  const base: TransferState = { name: "a.bin", total: 2 * KiB, from: 0, done: 2 * KiB, startedAt: 0, movedAt: 2_000 }
+  const base: TransferState = { name: "a.bin", total: 2 * MiB, from: 0, done: 2 * MiB, startedAt: 0, movedAt: 2_000 }
 
   test("size, seconds with a comma, and rate", () => {
-    expect(renderDone(base, 2_000)).toBe("a.bin: 2,0 KiB em 2,0 s, 1,0 KiB/s")
+    expect(renderDone(base, 2_000)).toBe("a.bin: 2,0 MiB em 2,0 s, 1,0 MiB/s")
   })
 
-  test("a resume says where it continued from; the rate counts only what moved", () => {
-    expect(renderDone({ ...base, from: KiB }, 2_000)).toBe("a.bin: 2,0 KiB em 2,0 s, 512 B/s (retomado de 1,0 KiB)")
+  test("a resume separates what was held from what was transferred; the rate counts only what moved", () => {
+    expect(renderDone({ ...base, from: MiB }, 2_000)).toBe(
+      "a.bin: 2,0 MiB (já tinha 1,0 MiB; recebidos 1,0 MiB em 2,0 s, 512 KiB/s)"
+    )
   })
 
-  test("an instant transfer does not divide by zero", () => {
-    expect(renderDone({ ...base, done: 5, total: 5 }, 0)).toBe("a.bin: 5 B em 0,0 s, 4,9 KiB/s")
+  test("a tiny or instant transfer shows no rate (it would measure latency, not the link)", () => {
+    expect(renderDone({ ...base, done: 5, total: 5 }, 0)).toBe("a.bin: 5 B")
+    expect(renderDone({ ...base, done: 5, total: 5 }, 3_000)).toBe("a.bin: 5 B")
+    expect(renderDone({ ...base, from: 2, done: 5, total: 5 }, 3_000)).toBe("a.bin: 5 B (já tinha 2 B; recebidos 3 B)")
   })
 
   test("the name is escaped", () => {
@@ -596,59 +826,89 @@ describe("renderDone", () => {
 // ---------------------------------------------------------------------------
 
 describe("makeProgressView over a fake output", () => {
-  const fakeOutput = (live: boolean) => {
+  const fakeOutput = (live: boolean, width = 80) => {
     const writes: Array<string> = []
     let now = 0
-    const output: ProgressOutput = { write: (text) => writes.push(text), live, now: () => now, width: () => 80 }
-    return { output, writes, tick: (millis: number) => (now += millis) }
+    let resized: (() => void) | undefined
+    let columns = width
+    const output: ProgressOutput = {
+      write: (text) => writes.push(text),
+      live,
+      now: () => now,
+      width: () => columns,
+      onResize: (redraw) => {
+        resized = redraw
+        return () => (resized = undefined)
+      }
+    }
+    return {
+      output,
+      writes,
+      tick: (millis: number) => (now += millis),
+      resize: (to: number) => {
+        columns = to
+        resized?.()
+      },
+      watching: () => resized !== undefined
+    }
   }
 
-  test("not live: exactly one result line per file, nothing else", () => {
+  test("not live: exactly one result line per file, once the operation confirms it, nothing else", () => {
     const { output, writes, tick } = fakeOutput(false)
     const view = makeProgressView(output)
-    view.start("a.txt", 2 * KiB, 0)
+    view.start("a.txt", 2 * MiB, 0)
     for (let i = 0; i < 20; i++) {
       tick(100)
-      view.advance(KiB / 10)
+      view.advance(MiB / 10)
     }
     tick(5_000)
-    view.advance(2 * KiB - 20 * (KiB / 10))
+    view.advance(2 * MiB - 20 * (MiB / 10))
+    expect(writes).toEqual([])
+    view.completed?.()
     view.finish()
-    expect(writes).toEqual(["a.txt: 2,0 KiB em 7,0 s, 293 B/s\n"])
+    expect(writes).toEqual(["a.txt: 2,0 MiB em 7,0 s, 293 KiB/s\n"])
   })
 
-  test("not live, op 50: one line per file with [i/N], the last one on finish", () => {
+  test("every byte arrived but the operation never confirmed (a late refusal, a cancel): no result line", () => {
+    for (const live of [false, true]) {
+      const { output, writes, tick } = fakeOutput(live)
+      const view = makeProgressView(output)
+      view.start("up.bin", 5000, 0)
+      tick(200)
+      view.advance(5000)
+      view.finish()
+      expect(writes.join("")).not.toContain("up.bin: ")
+      expect(writes.join("")).not.toContain("\n")
+      // Live, the bar is erased so the line that says what happened takes its place.
+      if (live) expect(writes.at(-1)).toBe("\r\x1b[K")
+    }
+  })
+
+  test("not live, op 50: one line per file with [i/N], each as soon as that file is confirmed", () => {
     const { output, writes, tick } = fakeOutput(false)
     const view = makeProgressView(output)
     view.batch?.(2, 3 * KiB)
     view.start("a.txt", KiB, 0)
     tick(1_000)
     view.advance(KiB)
+    view.completed?.()
+    expect(writes).toEqual(["[1/2] a.txt: 1,0 KiB\n"])
     view.start("b.txt", 2 * KiB, 0)
     tick(1_000)
     view.advance(2 * KiB)
+    view.completed?.()
     view.finish()
-    expect(writes).toEqual(["[1/2] a.txt: 1,0 KiB em 1,0 s, 1,0 KiB/s\n", "[2/2] b.txt: 2,0 KiB em 1,0 s, 2,0 KiB/s\n"])
+    expect(writes).toEqual(["[1/2] a.txt: 1,0 KiB\n", "[2/2] b.txt: 2,0 KiB\n"])
   })
 
-  test("not live, a resume: the line says so", () => {
+  test("not live, a resume: the line says what was held", () => {
     const { output, writes, tick } = fakeOutput(false)
     const view = makeProgressView(output)
-    view.start("v.bin", 2 * KiB, KiB)
+    view.start("v.bin", 2 * MiB, MiB)
     tick(1_000)
-    view.advance(KiB)
-    view.finish()
-    expect(writes).toEqual(["v.bin: 2,0 KiB em 1,0 s, 1,0 KiB/s (retomado de 1,0 KiB)\n"])
-  })
-
-  test("not live, interrupted: no result line (the error sentence says what happened)", () => {
-    const { output, writes, tick } = fakeOutput(false)
-    const view = makeProgressView(output)
-    view.start("a.txt", 2 * KiB, 0)
-    tick(1_000)
-    view.advance(KiB)
-    view.finish()
-    expect(writes).toEqual([])
+    view.advance(MiB)
+    view.completed?.()
+    expect(writes).toEqual(["v.bin: 2,0 MiB (já tinha 1,0 MiB; recebidos 1,0 MiB em 1,0 s, 1,0 MiB/s)\n"])
   })
 
   test("finish without a transfer writes nothing", () => {
@@ -673,11 +933,26 @@ describe("makeProgressView over a fake output", () => {
     expect(writes[1]).toContain("  20% [")
     tick(900)
     view.advance(8 * KiB)
+    view.completed?.()
     view.finish()
     const last = writes.at(-1)!
-    expect(last).toBe("\ra.txt: 10 KiB em 1,0 s, 10 KiB/s\x1b[K\n")
+    expect(last).toBe("\ra.txt: 10 KiB\x1b[K\n")
     // Exactly one line ends: the result line.
     expect(writes.join("").split("\n")).toHaveLength(2)
+  })
+
+  test("live: a resize redraws at the new width; the view stops listening when it is done", () => {
+    const { output, writes, tick, resize, watching } = fakeOutput(true, 120)
+    const view = makeProgressView(output)
+    view.start(`${"longo-".repeat(10)}.bin`, 10 * MiB, 0)
+    tick(1_000)
+    view.advance(MiB)
+    expect(Bun.stringWidth(writes.at(-1)!.slice(1, -3))).toBeGreaterThan(60)
+    resize(45)
+    expect(Bun.stringWidth(writes.at(-1)!.slice(1, -3))).toBeLessThanOrEqual(42)
+    expect(watching()).toBe(true)
+    view.finish()
+    expect(watching()).toBe(false)
   })
 
   test("live, op 50: the bar carries [i/N] and the overall percentage", () => {
@@ -691,23 +966,23 @@ describe("makeProgressView over a fake output", () => {
     expect(writes.at(-1)).toContain("  total 25% de 4,0 KiB\x1b[K")
     tick(200)
     view.advance(KiB)
+    view.completed?.()
+    expect(writes.at(-1)).toBe("\r[1/2] a.txt: 2,0 KiB\x1b[K\n")
     view.start("b.txt", 2 * KiB, 0)
-    expect(writes.some((text) => text.startsWith("\r[1/2] a.txt: 2,0 KiB em 0,4 s") && text.endsWith("\n"))).toBe(true)
     tick(200)
     view.advance(KiB)
     expect(writes.at(-1)).toContain("  total 75% de 4,0 KiB")
     view.finish()
   })
 
-  test("live, interrupted: the bar stays where it stopped and the line is ended", () => {
-    const { output, writes, tick } = fakeOutput(true)
+  test("live, while the MD5 of a partial is computed the line says so; the bar then takes its place", () => {
+    const { output, writes } = fakeOutput(true)
     const view = makeProgressView(output)
-    view.start("a.txt", 10 * KiB, 0)
-    tick(200)
-    view.advance(KiB)
+    view.hashing?.("v.bin", 100 * MiB)
+    expect(writes.at(-1)).toBe("\rv.bin: conferindo o MD5 dos 100 MiB já baixados…\x1b[K")
+    view.start("v.bin", 200 * MiB, 100 * MiB)
+    expect(writes.at(-1)).toStartWith("\rv.bin  50% [")
     view.finish()
-    expect(writes.at(-1)).toBe("\n")
-    expect(writes.join("")).not.toContain(" em ")
   })
 })
 
@@ -822,15 +1097,40 @@ describe("describeClientError", () => {
 
   test("a download cut by the network says the partial is kept for retomar; an upload does not", () => {
     const closed = new ConnectionFailure({ reason: "Closed", detail: "x" })
-    expect(describeClientError(closed, { server, command: download })).toBe(
-      `A conexão com 127.0.0.1:20000 caiu durante "a.txt". O que chegou ficou guardado: use "retomar a.txt".`
+    expect(describeClientError(closed, { server, command: download, kept: 2048 })).toBe(
+      `A conexão com 127.0.0.1:20000 caiu durante "a.txt". O que chegou (2,0 KiB) ficou guardado; para continuar: retomar a.txt.`
     )
-    expect(describeClientError(closed, { server, command: upload })).toBe(
+    expect(describeClientError(closed, { server, command: upload, kept: 2048 })).toBe(
       `A conexão com 127.0.0.1:20000 caiu durante "a.txt".`
     )
-    expect(describeClientError(new Timeout({ phase: "Idle", seconds: 1 }), { server, command: resume })).toBe(
-      `Nada se moveu por 1 s em "a.txt"; a operação foi cancelada. O que chegou ficou guardado: use "retomar a.txt".`
+    expect(
+      describeClientError(new Timeout({ phase: "Idle", seconds: 1 }), {
+        server,
+        command: resume,
+        kept: 10,
+        resumeCommand: () => "bun run cliente h:1 retomar a.txt"
+      })
+    ).toBe(
+      `Nada se moveu por 1 s em "a.txt"; a operação foi cancelada. O que chegou (10 B) ficou guardado; para continuar: bun run cliente h:1 retomar a.txt.`
     )
+  })
+
+  test("a stall or a cut before any byte arrived does not advise retomar: there is nothing to resume", () => {
+    for (const kept of [undefined, 0]) {
+      const stalled = describeClientError(new Timeout({ phase: "Idle", seconds: 1 }), {
+        server,
+        command: download,
+        kept
+      })
+      expect(stalled).toBe(`Nada se moveu por 1 s em "a.txt"; a operação foi cancelada.`)
+      expect(
+        describeClientError(new ConnectionFailure({ reason: "Reset", detail: "x" }), {
+          server,
+          command: download,
+          kept
+        })
+      ).not.toContain("retomar")
+    }
   })
 
   test("exact sentences for the common refusals", () => {
@@ -839,9 +1139,11 @@ describe("describeClientError", () => {
         server,
         command: download
       })
-    ).toBe(`O servidor recusou baixar "nada": não existe lá ou não pode ser lido. Use "listar" para ver os nomes.`)
+    ).toBe(
+      `O servidor recusou baixar "nada": o arquivo pode não existir lá ou não poder ser lido, ou o servidor pode estar ocupado (limite de conexões). Use "listar" para ver os nomes.`
+    )
     expect(describeClientError(new HashMismatch({ name: "a.txt", position: 3 }), { server, command: resume })).toBe(
-      `Os primeiros 3 bytes de "a.txt" que você tem não conferem com o arquivo do servidor. Nada local foi alterado; para baixar do zero use "baixar a.txt".`
+      `Os primeiros 3 bytes de "a.txt" que você tem não conferem com o arquivo do servidor (ou ele tem menos bytes que isso). Nada local foi alterado; para baixar do zero use "baixar a.txt".`
     )
   })
 

@@ -166,11 +166,17 @@ describe("the log", () => {
         const steps: ReadonlyArray<readonly [() => Promise<unknown>, RegExp]> = [
           [() => server.client(download("b.txt")), lineFor("baixar", "b.txt", "ok", 3)],
           [() => server.client(download("nope.txt")), lineFor("baixar", "nope.txt", "falha: .*")],
-          [() => server.client(list), lineFor("listar", "2 arquivos", "ok")],
+          [() => server.client(list), lineFor("listar", "-", "ok \\(2 arquivos\\)")],
           [() => server.client(upload("up.txt")), lineFor("enviar", "up.txt", "ok", 4)],
-          [() => server.client(resume("a.txt")), lineFor("retomar", "a.txt @2", "ok", 3)],
-          [() => server.client(downloadMany("b.*")), lineFor("baixar-varios", "b.* (1/1 arquivos)", "ok", 3)],
-          [() => server.client(downloadMany("*.txt")), lineFor("baixar-varios", "*.txt", "limite: .*", 0)]
+          [() => server.client(resume("a.txt")), lineFor("retomar", "a.txt", "ok \\(a partir de 2\\)", 3)],
+          [
+            () => server.client(downloadMany("b.*")),
+            lineFor("baixar-varios", "b.*", "ok \\(1 de 1 arquivo enviado\\)", 3)
+          ],
+          [
+            () => server.client(downloadMany("*.txt")),
+            lineFor("baixar-varios", "*.txt", "recusado \\(limite: .*\\)", 0)
+          ]
         ]
         for (const [index, [run, pattern]] of steps.entries()) {
           await run()

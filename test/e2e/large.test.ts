@@ -89,8 +89,9 @@ describe("interrupted transfers", () => {
       }
     }
   }
+  // A client that drops the connection mid-body is logged as a cancel.
   const failedUpload = (logs: ReadonlyArray<string>, name: string) =>
-    logs.some((line) => line.includes(` enviar ${name} falha`))
+    logs.some((line) => line.includes(` enviar ${name} cancelado: o cliente fechou a conexão no meio da operação`))
   const visible = (entries: ReadonlyArray<string>) =>
     entries.filter((entry) => !entry.split("/").some((part) => part.startsWith(".")))
 

@@ -76,7 +76,9 @@ describe("a valid header: served as the client it names", () => {
     const { reply } = await rawSend(s.port, bytesOf(encodeProxyV2(), 20))
     expect(hexOf(reply.subarray(0, 1))).toBe("00")
     expect(JSON.parse(new TextDecoder().decode(reply.subarray(5)))).toEqual([{ nome: "a.txt", tamanho: "5" }])
-    expect(await waitFor(() => s.logs.some((line) => / 127\.0\.0\.1:\d+ listar 1 arquivos ok/.test(line)))).toBe(true)
+    expect(await waitFor(() => s.logs.some((line) => / 127\.0\.0\.1:\d+ listar - ok \(1 arquivo\)/.test(line)))).toBe(
+      true
+    )
   })
 
   test("v1 UNKNOWN: the connection's own address", async () => {
@@ -163,7 +165,7 @@ describe("--max-por-ip counts the relayed client, not the balancer", () => {
       expect(hexOf(held.received())).toBe("00")
       const same = await rawSend(s.port, bytesOf(v2("192.0.2.10", 40001), DOWNLOAD_A), { limitMillis: 3_000 })
       expect(hexOf(same.reply)).toBe("01")
-      expect(await logLine(s, "192.0.2.10:40001 recusado: limite de 1 por endereço")).toBe(true)
+      expect(await logLine(s, "192.0.2.10:40001 ? - recusado: limite de 1 por endereço")).toBe(true)
       const other = await rawSend(s.port, bytesOf(v2("192.0.2.11"), DOWNLOAD_A))
       expect(hexOf(other.reply)).toBe(A_REPLY)
     } finally {
@@ -183,7 +185,7 @@ describe("--max-clientes counts a connection from the moment it is accepted, bef
       await Bun.sleep(50)
       const next = await rawSend(s.port, bytesOf(v2("192.0.2.2"), DOWNLOAD_A), { limitMillis: 3_000 })
       expect(hexOf(next.reply)).toBe("01")
-      expect(await logLine(s, "recusado: limite de 1 conexões")).toBe(true)
+      expect(await logLine(s, "recusado: limite de 1 conexão ao mesmo tempo")).toBe(true)
     } finally {
       waiting.socket.destroy()
     }

@@ -96,7 +96,7 @@ describe("--permitir on a real server", () => {
     expect(outside.millis).toBeLessThan(3_000)
     const refused = server.logs.filter((line) => line.includes("recusado"))
     expect(refused).toHaveLength(1)
-    expect(refused[0]).toMatch(/^\S+Z 127\.0\.0\.1:\d+ recusado: endereço fora de --permitir$/)
+    expect(refused[0]).toMatch(/^\S+Z 127\.0\.0\.1:\d+ \? - recusado: endereço fora de --permitir 0 bytes 0 ms$/)
     // The allowed operations were logged as usual.
     expect(server.logs.filter((line) => / 127\.0\.0\.[23]:\d+ listar .* ok /.test(line))).toHaveLength(2)
   })

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test"
 import { networkInterfaces } from "node:os"
 import { Either } from "effect"
 import { reachableAddresses } from "../../src/programs/server/addresses.ts"
-import { parseServerArgs, SERVER_USAGE } from "../../src/programs/server/args.ts"
+import { parseServerArgs, parseSize, SERVER_USAGE } from "../../src/programs/server/args.ts"
 
 /** The server's command line, and the addresses it prints. */
 
@@ -111,6 +111,42 @@ describe("parseServerArgs: refused, with a Portuguese message naming the problem
   // message is off.
   test("a timeout below the documented minimum of 0.001 s is refused", () => {
     expect(Either.isLeft(parseServerArgs(["--timeout", "0.0001"]))).toBe(true)
+  })
+})
+
+describe("--tamanho-maximo: bytes or a size with a binary suffix", () => {
+  test.each([
+    ["0", 0],
+    ["500", 500],
+    ["64K", 64 * 1024],
+    ["64k", 64 * 1024],
+    ["10M", 10 * 1024 ** 2],
+    ["10MiB", 10 * 1024 ** 2],
+    ["10MB", 10 * 1024 ** 2],
+    ["1.5G", 1.5 * 1024 ** 3],
+    ["1,5G", 1.5 * 1024 ** 3],
+    ["2G", 2 * 1024 ** 3],
+    ["4294967295", 4294967295]
+  ] as const)("%p is %p bytes", (text, bytes) => {
+    expect(parseSize(text)).toEqual(Either.right(bytes))
+    expect(parseServerArgs(["--tamanho-maximo", text])).toEqual(
+      Either.right({
+        _tag: "Run",
+        args: { port: 20000, folder: DEFAULT_FOLDER, timeoutSeconds: 30, ...DEFAULT_LIMITS, maxUploadBytes: bytes }
+      })
+    )
+  })
+
+  test.each([
+    ["4G", "4 GiB menos 1 byte"],
+    ["10X", "500K, 10M, 2G"],
+    ["-1", "500K, 10M, 2G"],
+    ["M", "500K, 10M, 2G"],
+    ["1e9", "500K, 10M, 2G"]
+  ])("%p is refused, saying %p", (text, words) => {
+    const parsed = parseServerArgs(["--tamanho-maximo", text])
+    expect(Either.isLeft(parsed) && parsed.left).toContain(words)
+    expect(Either.isLeft(parsed) && parsed.left).toContain(`--tamanho-maximo inválido: "${text}"`)
   })
 })
 

@@ -193,7 +193,9 @@ describe("server process", () => {
     // One log line per operation: when, who, what, outcome, bytes, duration.
     const [logLine] = await server.stdout.waitFor(/^.*\blistar\b.*$/m, 5_000)
     expect(logLine).toMatch(
-      new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+Z 127\\.0\\.0\\.1:\\d+ listar 2 arquivos ok ${length} bytes \\d+ ms$`)
+      new RegExp(
+        `^\\d{4}-\\d\\d-\\d\\dT\\S+Z 127\\.0\\.0\\.1:\\d+ listar - ok \\(2 arquivos\\) ${length} bytes \\d+ ms$`
+      )
     )
 
     server.process.kill("SIGTERM")
@@ -217,7 +219,8 @@ describe("server process", () => {
     [["abc"], "porta inválida"],
     [["--timeout", "0"], "timeout inválido"],
     [["--xyz"], "opção desconhecida"],
-    [["1", "2"], "argumento a mais"]
+    [["1", "2"], "argumento a mais"],
+    [["--tamanho-maximo", "10X"], "--tamanho-maximo inválido"]
   ])(
     "bad arguments %j → exit 2, a Portuguese message on stderr, no stack trace",
     async (args, message) => {
@@ -225,8 +228,11 @@ describe("server process", () => {
       expect(await exitWithin(server, 15_000)).toBe(2)
       await server.stdout.done
       await server.stderr.done
-      expect(server.stderr.text).toContain(`servidor: ${message}`)
-      expect(server.stderr.text).toContain("Uso:")
+      // The one relevant line and where to look, as the client does; not the whole usage text.
+      const lines = server.stderr.text.trimEnd().split("\n")
+      expect(lines).toHaveLength(2)
+      expect(lines[0]).toContain(`servidor: ${message}`)
+      expect(lines[1]).toBe("Use --ajuda para ver as opções.")
       expect(hasStackTrace(server.stderr.text)).toBe(false)
       expect(server.stdout.text).toBe("")
     },

@@ -15,6 +15,10 @@ export interface ProgressSink {
   readonly batch?: (count: number, totalBytes: number) => void
   /** op 50: the server skipped this file (it keeps its place in the numbering). */
   readonly skip?: (name: string) => void
+  /** op 40: the MD5 of the `bytes` already held is being computed (it takes a while for a large partial). */
+  readonly hashing?: (name: string, bytes: number) => void
   readonly start: (name: string, total: number, from: number) => void
   readonly advance: (bytes: number) => void
+  /** The file just started is confirmed complete: saved under its final name, or stored by the server. */
+  readonly completed?: () => void
 }

@@ -9,8 +9,9 @@ import { nextOf, nextStatus, openExchange, receiveBody } from "./session.ts"
 /**
  * op 10. The data goes to the partial file, renamed to the final name only
  * when complete; an interrupted download keeps its partial for `resume`.
+ * `local` is where it goes in the client folder (the same name by default).
  */
-export const download = (name: string, progress?: ProgressSink) =>
+export const download = (name: string, progress?: ProgressSink, local: string = name) =>
   Effect.scoped(
     Effect.gen(function* () {
       const store = yield* FileStore
@@ -19,10 +20,11 @@ export const download = (name: string, progress?: ProgressSink) =>
         return yield* new ServerRefused({ operation: "baixar", name, reason: "Refused" })
       }
       const { size } = yield* nextOf(wire, "Size")
-      const partial = yield* store.openPartial(name, 0)
+      const partial = yield* store.openPartial(local, 0)
       progress?.start(name, size, 0)
       yield* receiveBody(wire, partial.sink, progress)
       yield* partial.complete
+      progress?.completed?.()
       return { name, size }
     })
   )

@@ -19,7 +19,7 @@ export type ManyResult =
  * one that cannot be opened or written here, is reported and the rest goes
  * on; a broken connection or reply ends the whole batch.
  */
-export const downloadMany = (mask: string, progress?: ProgressSink) =>
+export const downloadMany = (mask: string, progress?: ProgressSink, localFolder = "") =>
   Effect.scoped(
     Effect.gen(function* () {
       const store = yield* FileStore
@@ -46,7 +46,9 @@ export const downloadMany = (mask: string, progress?: ProgressSink) =>
         }
         const saved = yield* Effect.scoped(
           Effect.gen(function* () {
-            const partial = yield* Effect.either(store.openPartial(entry.name, 0))
+            const partial = yield* Effect.either(
+              store.openPartial(localFolder === "" ? entry.name : `${localFolder}/${entry.name}`, 0)
+            )
             progress?.start(entry.name, event.size, 0)
             if (Either.isLeft(partial)) {
               yield* receiveBody(wire, discard, progress) // keep the framing, drop the bytes
@@ -72,6 +74,7 @@ export const downloadMany = (mask: string, progress?: ProgressSink) =>
             return yield* Effect.either(partial.right.complete)
           })
         )
+        if (Either.isRight(saved)) progress?.completed?.()
         results.push(
           Either.isRight(saved)
             ? { _tag: "Saved", name: entry.name, size: event.size }

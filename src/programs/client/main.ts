@@ -1,6 +1,8 @@
 import * as path from "node:path"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { BunTransportLive } from "../../services/BunTransport.ts"
@@ -9,12 +11,53 @@ import { HasherLive } from "../../services/Hasher.ts"
 import { VERSION } from "../version.ts"
 import { CLIENT_USAGE, type ClientArgs, clientArgsFrom } from "./cli/args.ts"
 import { runBatch } from "./cli/batch.ts"
-import { parseCommand } from "./cli/commands.ts"
+import { parseCommand, promptWord } from "./cli/commands.ts"
 import { ExitCode } from "./cli/failures.ts"
 import { runInteractive } from "./cli/interactive.ts"
 import { type Console, runCommand } from "./cli/runner.ts"
 import { ClientConfig } from "./config.ts"
 import { Trace } from "./trace.ts"
+
+/** Exit status of a one-shot command or a script cancelled with Ctrl+C (128 + SIGINT, as shells report it). */
+const CANCELLED = 130
+
+/**
+ * A second SIGINT this soon after the first is the same Ctrl+C delivered
+ * twice (`bun run` passes the terminal's SIGINT on to a child that already
+ * got it), not a person pressing it again.
+ */
+const SAME_SIGNAL_MILLIS = 300
+
+const DEFAULT_FOLDER = "storage/cliente"
+
+/** A word as a POSIX shell reads it back: bare when safe, else in single quotes. */
+const shellWord = (word: string) => (/^[\w./@%+=:,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`)
+
+/**
+ * Runs a one-shot command or a script so that Ctrl+C cancels it as the shell
+ * does: the command says what it kept, and the program exits with 130. A
+ * second Ctrl+C while the cancel is under way leaves at once.
+ */
+const runCancellable = <R>(
+  runtime: ManagedRuntime.ManagedRuntime<R, unknown>,
+  program: Effect.Effect<ExitCode, never, R>
+): Promise<number> =>
+  new Promise((resolve) => {
+    const fiber = runtime.runFork(program)
+    let cancelledAt: number | undefined
+    const onInterrupt = () => {
+      const now = Date.now()
+      if (cancelledAt === undefined) {
+        cancelledAt = now
+        Effect.runFork(Fiber.interrupt(fiber))
+      } else if (now - cancelledAt >= SAME_SIGNAL_MILLIS) process.exit(CANCELLED)
+    }
+    process.on("SIGINT", onInterrupt)
+    fiber.addObserver((exit) => {
+      process.off("SIGINT", onInterrupt)
+      resolve(Exit.isSuccess(exit) ? exit.value : cancelledAt !== undefined ? CANCELLED : ExitCode.Network)
+    })
+  })
 
 const main = async (args: ClientArgs): Promise<number> => {
   const address = args.server.host.includes(":")
@@ -35,11 +78,25 @@ const main = async (args: ClientArgs): Promise<number> => {
       write: (text) => process.stderr.write(text),
       live: Boolean(process.stderr.isTTY) && !args.silent,
       now: () => Date.now(),
-      width: () => process.stderr.columns || 80
+      width: () => process.stderr.columns || 80,
+      onResize: (redraw) => {
+        // The stream learns the new size in its own SIGWINCH handler: redraw after it ran.
+        const handler = () => setTimeout(redraw, 0)
+        process.on("SIGWINCH", handler)
+        return () => process.off("SIGWINCH", handler)
+      }
     },
     server: address,
     debug: args.debug,
-    remoteNames: []
+    resumeCommand: (words) =>
+      [
+        "bun run cliente",
+        shellWord(address),
+        ...(args.folder === DEFAULT_FOLDER ? [] : ["--pasta", shellWord(args.folder)]),
+        ...words.map(shellWord)
+      ].join(" "),
+    remoteNames: [],
+    localFolder: ""
   }
   try {
     const started = await runtime.runPromiseExit(Effect.void)
@@ -48,12 +105,12 @@ const main = async (args: ClientArgs): Promise<number> => {
       return ExitCode.Refused
     }
     if (args.command.length > 0) {
-      const command = parseCommand(args.command)
+      const command = parseCommand(args.command, "batch")
       if (Either.isLeft(command)) {
         console.err(command.left)
         return ExitCode.Usage
       }
-      return await runtime.runPromise(Effect.scoped(runCommand(command.right, console)))
+      return await runCancellable(runtime, Effect.scoped(runCommand(command.right, console)))
     }
     if (args.script !== undefined) {
       const text = await Bun.file(args.script)
@@ -63,13 +120,13 @@ const main = async (args: ClientArgs): Promise<number> => {
         console.err(`Não foi possível ler o script "${args.script}".`)
         return ExitCode.Usage
       }
-      return await runtime.runPromise(Effect.scoped(runBatch(text.split(/\r?\n/), console)))
+      return await runCancellable(runtime, Effect.scoped(runBatch(text.split(/\r?\n/), console)))
     }
     if (!process.stdin.isTTY) {
       const text = await Bun.stdin.text()
-      return await runtime.runPromise(Effect.scoped(runBatch(text.split(/\r?\n/), console)))
+      return await runCancellable(runtime, Effect.scoped(runBatch(text.split(/\r?\n/), console)))
     }
-    return await runInteractive(runtime, console)
+    return await runInteractive(runtime, { ...console, resumeCommand: (words) => words.map(promptWord).join(" ") })
   } finally {
     await runtime.dispose()
   }

@@ -10,6 +10,9 @@ import type { ProgressSink } from "./config.ts"
 import { ServerRefused } from "./errors.ts"
 import { nextOf, nextStatus, openExchange, receiveBody } from "./session.ts"
 
+/** A partial at least this large takes long enough to hash that the bar says so. */
+const HASHING_NOTICE_BYTES = 8 * 1024 * 1024
+
 export interface ResumeResult {
   readonly name: string
   /** Where the transfer started. */
@@ -26,16 +29,20 @@ export interface ResumeResult {
  * download, or else the finished local file (asking to resume a complete file
  * says so, as `wget -c` does). On a mismatch nothing local changes.
  */
-export const resume = (name: string, position?: number, progress?: ProgressSink) =>
+export const resume = (name: string, position?: number, progress?: ProgressSink, local: string = name) =>
   Effect.scoped(
     Effect.gen(function* () {
       const store = yield* FileStore
       const hasher = yield* Hasher
-      const partial = yield* store.partialSize(name)
-      const finished = Option.isNone(partial) ? yield* store.size(name) : Option.none<number>()
+      const partial = yield* store.partialSize(local)
+      const finished = Option.isNone(partial) ? yield* store.size(local) : Option.none<number>()
       const held = Option.orElse(partial, () => finished)
       if (Option.isNone(held)) {
-        return yield* new FileFailure({ name, reason: "NotFound", detail: "não há download parcial para retomar" })
+        return yield* new FileFailure({
+          name: local,
+          reason: "NotFound",
+          detail: "não há download parcial para retomar"
+        })
       }
       const from = position ?? held.value
       if (from > held.value || from > MAX_U32) {
@@ -45,7 +52,8 @@ export const resume = (name: string, position?: number, progress?: ProgressSink)
           detail: `a posição ${from} passa dos ${held.value} bytes que você tem`
         })
       }
-      const source = Option.isSome(partial) ? partialNameOf(name) : name
+      const source = Option.isSome(partial) ? partialNameOf(local) : local
+      if (from >= HASHING_NOTICE_BYTES) progress?.hashing?.(name, from)
       const md5 = yield* Effect.scoped(
         Effect.flatMap(store.openRead(source), (file) => hasher.md5(file.chunks(0, from)))
       )
@@ -62,11 +70,13 @@ export const resume = (name: string, position?: number, progress?: ProgressSink)
       if (Option.isSome(finished) && remaining === 0 && from === finished.value) {
         return { ...result, alreadyComplete: true }
       }
-      if (Option.isSome(finished)) yield* store.adoptAsPartial(name)
-      const file = yield* store.openPartial(name, from)
-      progress?.start(name, from + remaining, from)
-      yield* receiveBody(wire, file.sink, progress)
+      if (Option.isSome(finished)) yield* store.adoptAsPartial(local)
+      const file = yield* store.openPartial(local, from)
+      // A partial that already holds every byte is completed without a transfer (and without a transfer line).
+      if (remaining > 0) progress?.start(name, from + remaining, from)
+      yield* receiveBody(wire, file.sink, remaining > 0 ? progress : undefined)
       yield* file.complete
+      if (remaining > 0) progress?.completed?.()
       return result
     })
   )

@@ -22,11 +22,11 @@ const LATE_VERDICT = Duration.seconds(2)
  * out, so a refusal sent early (a size over the server's limit, a full disk)
  * stops the upload at once and is reported as a refusal.
  */
-export const upload = (name: string, progress?: ProgressSink) =>
+export const upload = (name: string, progress?: ProgressSink, local: string = name) =>
   Effect.scoped(
     Effect.gen(function* () {
       const store = yield* FileStore
-      const file = yield* store.openRead(name)
+      const file = yield* store.openRead(local)
       if (file.size > MAX_U32) {
         return yield* new FileFailure({
           name,
@@ -69,6 +69,8 @@ export const upload = (name: string, progress?: ProgressSink) =>
           )
       })
       if (verdict !== Status.Ok) return yield* new ServerRefused({ operation: "enviar", name, reason: "Refused" })
+      // Only the server's final status 0 makes it a success: until then the bar may be full, never "done".
+      progress?.completed?.()
       return { name, size: file.size }
     })
   )

@@ -47,9 +47,10 @@ endereços IPv4 e IPv6 da máquina (ou só no de --endereco).
                            inteira atrás de um único endereço de NAT)
   --somente-leitura        recusa todo upload
   --sem-sobrescrever       recusa um upload com o nome de um arquivo que já existe
-  --tamanho-maximo BYTES   recusa uploads maiores que isso antes de gravar
-                           qualquer dado (uploads maiores que o espaço livre
-                           em disco são sempre recusados)
+  --tamanho-maximo TAMANHO recusa uploads maiores que isso antes de gravar
+                           qualquer dado: bytes, ou com sufixo K, M, G (500K,
+                           10M, 2G; múltiplos de 1024); uploads maiores que o
+                           espaço livre em disco são sempre recusados
   --protocolo-proxy        atrás de um balanceador (HAProxy e outros): toda
                            conexão começa com um cabeçalho PROXY v1 ou v2, e o
                            endereço do cliente é o que ele traz (no log e no
@@ -122,6 +123,25 @@ const parseAddress = (text: string): Either.Either<string, string> => {
     : Either.left(`--endereco inválido: "${text}" (use um endereço IP desta máquina, como 127.0.0.1 ou ::1)`)
 }
 
+const SIZE_UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }
+
+/**
+ * A size in bytes, or with a binary suffix as `ls -h` and `df -h` print them:
+ * "500", "64K", "10M", "1.5G" (also "10MiB", "10MB", lower case); K, M and G
+ * are 1024, 1024² and 1024³. Fractions round down to a whole byte.
+ */
+export const parseSize = (text: string): Either.Either<number, string> => {
+  const match = /^(\d+(?:[.,]\d+)?)\s*([kmg]?)(?:i?b)?$/i.exec(text.trim())
+  const bytes =
+    match === null ? NaN : Math.floor(Number(match[1]!.replace(",", ".")) * SIZE_UNITS[match[2]!.toUpperCase()]!)
+  if (!Number.isFinite(bytes)) {
+    return Either.left(`--tamanho-maximo inválido: "${text}" (use bytes ou um sufixo: 500K, 10M, 2G)`)
+  }
+  return bytes <= MAX_U32
+    ? Either.right(bytes)
+    : Either.left(`--tamanho-maximo inválido: "${text}" (o protocolo vai até ${MAX_U32} bytes, 4 GiB menos 1 byte)`)
+}
+
 /** `--permitir`: blocks separated by commas, read by the one parser of blocks. */
 const parseAllowed = (text: string): Either.Either<ReadonlyArray<Cidr>, string> =>
   Either.mapLeft(
@@ -154,8 +174,7 @@ const VALUED: Record<string, (text: string, args: Mutable<ServerArgs>) => Either
     Either.map(parseCount("--max-clientes", 1, 100_000)(text), (value) => void (args.maxClients = value)),
   "--max-por-ip": (text, args) =>
     Either.map(parseCount("--max-por-ip", 0, 100_000)(text), (value) => void (args.maxPerAddress = value)),
-  "--tamanho-maximo": (text, args) =>
-    Either.map(parseCount("--tamanho-maximo", 0, MAX_U32)(text), (value) => void (args.maxUploadBytes = value)),
+  "--tamanho-maximo": (text, args) => Either.map(parseSize(text), (value) => void (args.maxUploadBytes = value)),
   "--log": (text, args) => Either.map(parseLog(text), (value) => void (args.log = value)),
   "--proxies-confiaveis": (text, args) => {
     const blocks: Array<Cidr> = [...(args.trustedProxies ?? [])]

@@ -1,21 +1,25 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { describeFailure } from "../../domain/describe.ts"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import { describeFailure, describeRequestHead, isPeerGone, logWord } from "../../domain/describe.ts"
 import { Timeout } from "../../domain/errors.ts"
 import { clientStream } from "../../domain/grammars.ts"
 import type { ClientEvent, Request } from "../../domain/messages.ts"
+import { MAX_NAME_BYTES } from "../../domain/protocol.ts"
 import { withProxyHeader } from "../../domain/proxyHeader.ts"
 import type { Connection } from "../../services/Transport.ts"
 import { operationFields } from "../logger.ts"
-import { makeWire, type Wire } from "../wire.ts"
+import { makeWire } from "../wire.ts"
 import { ServerConfig, type ServerSettings } from "./config.ts"
-import { deciding, type Exchange } from "./exchange.ts"
+import { deciding, type Exchange, type OperationRecord } from "./exchange.ts"
 import { download } from "./handlers/download.ts"
 import { downloadMany } from "./handlers/downloadMany.ts"
 import { list } from "./handlers/list.ts"
 import { resume } from "./handlers/resume.ts"
 import { upload } from "./handlers/upload.ts"
+import { formatLogLine } from "./logLine.ts"
 
 const OPERATION_NAMES: Record<Request["_tag"], string> = {
   Download: "baixar",
@@ -30,30 +34,86 @@ const dispatch = (exchange: Exchange, request: Request) => {
   exchange.record.op = OPERATION_NAMES[request._tag]
   switch (request._tag) {
     case "Download":
-      exchange.record.name = request.name
+      exchange.record.name = logWord(request.name)
       return download(exchange, request.name)
     case "List":
       return list(exchange)
     case "Upload":
-      exchange.record.name = request.name
+      exchange.record.name = logWord(request.name)
       return upload(exchange, request.name)
     case "Resume":
-      exchange.record.name = `${request.name} @${request.position}`
+      exchange.record.name = logWord(request.name)
+      exchange.record.note = `a partir de ${request.position}`
       return resume(exchange, request.name, request.position, request.md5)
     case "DownloadMany":
-      exchange.record.name = request.mask
+      exchange.record.name = logWord(request.mask)
       return downloadMany(exchange, request.mask)
   }
 }
 
-/** The wire of a connection the server reads: a PROXY header first when behind a balancer. */
-export const serverWire = (connection: Connection, config: Pick<ServerSettings, "proxyProtocol" | "idleSeconds">) =>
-  makeWire(
-    connection,
-    config.proxyProtocol
-      ? withProxyHeader<ClientEvent>(clientStream, (header) => ({ _tag: "Proxy", header }))
-      : clientStream(),
-    config.idleSeconds
+/** Opcode, length and the longest name: all a log line needs from a request that was refused. */
+const HEAD_BYTES = 1 + 4 + MAX_NAME_BYTES
+
+/**
+ * The connection, keeping a copy of its first HEAD_BYTES: when a request is
+ * refused before it is fully read (an invalid name, an unknown opcode, a
+ * cut), the log still says what it asked for.
+ */
+const keepingHead = (connection: Connection) => {
+  let head = new Uint8Array(0)
+  const keep = (segment: Option.Option<Uint8Array>) => {
+    if (Option.isSome(segment) && head.length < HEAD_BYTES) {
+      const more = segment.value.subarray(0, HEAD_BYTES - head.length)
+      const joined = new Uint8Array(head.length + more.length)
+      joined.set(head)
+      joined.set(more, head.length)
+      head = joined
+    }
+    return segment
+  }
+  const kept: Connection = {
+    ...connection,
+    read: Effect.map(connection.read, keep),
+    readWithin: (idleMillis, onIdle) => Effect.map(connection.readWithin(idleMillis, onIdle), keep),
+    readNow: () => {
+      const segment = connection.readNow()
+      return segment === undefined ? undefined : keep(segment)
+    }
+  }
+  return { connection: kept, head: () => head }
+}
+
+/**
+ * The wire of a connection the server reads (a PROXY header first when
+ * behind a balancer), keeping the first bytes for the log of a refused
+ * request. Behind a balancer those bytes begin with the header, so a request
+ * refused before it was decoded is logged without its name.
+ */
+export const serverWire = (connection: Connection, config: Pick<ServerSettings, "proxyProtocol" | "idleSeconds">) => {
+  const reading = keepingHead(connection)
+  const grammar = config.proxyProtocol
+    ? withProxyHeader<ClientEvent>(clientStream, (header) => ({ _tag: "Proxy", header }))
+    : clientStream()
+  return { wire: makeWire(reading.connection, grammar, config.idleSeconds), head: reading.head }
+}
+
+export type ServerWire = ReturnType<typeof serverWire>
+
+/** One operation's log line: the text form, and its fields for --log json. */
+const logOperation = (started: number, client: string, record: OperationRecord, millis: number) =>
+  Effect.logInfo(formatLogLine(started, client, record, millis)).pipe(
+    Effect.annotateLogs({
+      ...operationFields({
+        started,
+        client,
+        op: record.op,
+        name: record.name,
+        result: record.result,
+        bytes: record.bytes,
+        millis
+      }),
+      ...(record.note === undefined ? {} : { nota: record.note })
+    })
   )
 
 /**
@@ -65,16 +125,33 @@ export const serverWire = (connection: Connection, config: Pick<ServerSettings, 
  * header named); `started` is when the connection was accepted, so bytes read
  * before the request (that header) count toward the request deadline.
  */
-export const handleConnection = (peer: { readonly remote: string }, wire: Wire<ClientEvent>, started: number) =>
+export const handleConnection = (peer: { readonly remote: string }, reading: ServerWire, started: number) =>
   Effect.gen(function* () {
     const config = yield* ServerConfig
     const exchange: Exchange = {
-      wire,
+      wire: reading.wire,
       record: { op: "?", name: "-", bytes: 0, result: "ok" }
     }
-    const now = yield* Clock.currentTimeMillis
+    let dispatched = false
+    // Cut by a shutdown (the grace period ended): the line says so, with what had moved.
+    yield* Effect.addFinalizer((exit) =>
+      Exit.isInterrupted(exit)
+        ? Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            logOperation(
+              started,
+              peer.remote,
+              {
+                ...exchange.record,
+                ...(dispatched ? {} : describeRequestHead(reading.head())),
+                result: "cortado: o servidor foi encerrado antes do fim"
+              },
+              now - started
+            )
+          )
+        : Effect.void
+    )
     // A request that is already here is taken even when the budget is spent.
-    const left = Math.max(0.001, config.requestSeconds - (now - started) / 1000)
+    const left = Math.max(0.001, config.requestSeconds - ((yield* Clock.currentTimeMillis) - started) / 1000)
     const outcome = yield* Effect.either(
       Effect.gen(function* () {
         const event = yield* deciding(
@@ -88,13 +165,17 @@ export const handleConnection = (peer: { readonly remote: string }, wire: Wire<C
           )
         )
         if (event._tag !== "Request") return yield* Effect.dieMessage("a request always comes first")
+        dispatched = true
         yield* dispatch(exchange, event.request)
       })
     )
-    const { op, name, bytes } = exchange.record
-    const result = Either.isLeft(outcome) ? `falha: ${describeFailure(outcome.left)}` : exchange.record.result
-    const millis = (yield* Clock.currentTimeMillis) - started
-    yield* Effect.logInfo(
-      `${new Date(started).toISOString()} ${peer.remote} ${op} ${name} ${result} ${bytes} bytes ${millis} ms`
-    ).pipe(Effect.annotateLogs(operationFields({ started, client: peer.remote, op, name, result, bytes, millis })))
+    if (Either.isLeft(outcome)) {
+      if (!dispatched) Object.assign(exchange.record, describeRequestHead(reading.head()))
+      // A client that goes away mid-transfer (Ctrl+C, a closed window) is a cancel, not a broken protocol.
+      exchange.record.result =
+        dispatched && isPeerGone(outcome.left)
+          ? "cancelado: o cliente fechou a conexão no meio da operação"
+          : `falha: ${describeFailure(outcome.left)}`
+    }
+    yield* logOperation(started, peer.remote, exchange.record, (yield* Clock.currentTimeMillis) - started)
   })

@@ -8,9 +8,12 @@ import type { Wire } from "../wire.ts"
 /** What one operation did, for its log line. */
 export interface OperationRecord {
   op: string
+  /** The name or mask asked for, as it came ("-" when the operation has none). */
   name: string
   bytes: number
   result: string
+  /** What the result leaves out, shown after it in parentheses ("2 arquivos"). */
+  note?: string
 }
 
 export interface Exchange {

@@ -7,6 +7,7 @@ import { peerOf } from "../../domain/proxyHeader.ts"
 import type { Connection } from "../../services/Transport.ts"
 import type { Wire } from "../wire.ts"
 import type { ServerSettings } from "./config.ts"
+import { refusalLog } from "./logLine.ts"
 
 /**
  * Behind a balancer (`--protocolo-proxy`): every connection must come from a
@@ -27,10 +28,7 @@ export const acceptProxied = (
 ): Effect.Effect<Option.Option<Connection>> =>
   Effect.gen(function* () {
     const refuse = (why: string) =>
-      Effect.as(
-        Effect.logInfo(`${new Date().toISOString()} ${connection.remote} recusado: ${why}`),
-        Option.none<Connection>()
-      )
+      Effect.as(refusalLog(connection.remote, `recusado: ${why}`), Option.none<Connection>())
     if (!trusted(connection.address)) {
       return yield* refuse("não é um proxy confiável (--proxies-confiaveis)")
     }

@@ -1,6 +1,7 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { plural } from "../../domain/describe.ts"
 import { encodeStatus } from "../../domain/encode.ts"
 import { Status } from "../../domain/protocol.ts"
 import { FileStore } from "../../services/FileStore.ts"
@@ -9,8 +10,15 @@ import { addressMatcher, makeAccess } from "./access.ts"
 import { makeAdmission } from "./admission.ts"
 import { ServerConfig } from "./config.ts"
 import { handleConnection, serverWire } from "./connection.ts"
+import { refusalLog } from "./logLine.ts"
 import type { Collector } from "./memory.ts"
 import { acceptProxied } from "./proxied.ts"
+
+/** Operations in flight, and how many a shutdown cut: for the shutdown messages. */
+export interface Activity {
+  active: number
+  cut: number
+}
 
 export interface ServeOptions {
   readonly port: number
@@ -19,14 +27,11 @@ export interface ServeOptions {
   readonly graceMillis: number
   /** Told when each connection ends, to collect their garbage in time (the real server passes one). */
   readonly collector?: Collector
+  /** Kept up to date when given (the real server passes one). */
+  readonly activity?: Activity
 }
 
 /** The log line of a connection refused before its request was read. */
-const refusalLog = (connection: Connection, result: string) =>
-  Effect.logInfo(`${new Date().toISOString()} ${connection.remote} ${result}`).pipe(
-    Effect.annotateLogs({ hora: new Date().toISOString(), cliente: connection.remote, resultado: result })
-  )
-
 /**
  * Serves the folder until the scope closes. Closing stops accepting, lets
  * operations in flight finish within the grace period, interrupts the rest
@@ -49,13 +54,17 @@ export const serveFolder = (options: ServeOptions) =>
         const started = yield* Clock.currentTimeMillis
         // Refused: answered at once, where the first status is due, and closed.
         const refuse = (peer: Connection, result: string) =>
-          Effect.zipRight(Effect.ignore(connection.write(encodeStatus(Status.Error))), refusalLog(peer, result))
-        if ((yield* admit.place()) !== "Admitted")
-          return yield* refuse(connection, `recusado: limite de ${config.maxClients} conexões`)
-        const wire = serverWire(connection, config)
+          Effect.zipRight(Effect.ignore(connection.write(encodeStatus(Status.Error))), refusalLog(peer.remote, result))
+        if ((yield* admit.place()) !== "Admitted") {
+          return yield* refuse(
+            connection,
+            `recusado: limite de ${plural(config.maxClients, "conexão", "conexões")} ao mesmo tempo`
+          )
+        }
+        const reading = serverWire(connection, config)
         let peer = connection
         if (config.proxyProtocol) {
-          const relayed = yield* acceptProxied(connection, wire, config, trusted)
+          const relayed = yield* acceptProxied(connection, reading.wire, config, trusted)
           if (Option.isNone(relayed)) return
           peer = relayed.value
         }
@@ -64,7 +73,14 @@ export const serveFolder = (options: ServeOptions) =>
         if ((yield* admit.fromAddress(peer.address)) !== "Admitted") {
           return yield* refuse(peer, `recusado: limite de ${config.maxPerAddress} por endereço`)
         }
-        return yield* handleConnection(peer, wire, started)
+        const activity = options.activity
+        if (activity === undefined) return yield* handleConnection(peer, reading, started)
+        activity.active++
+        return yield* handleConnection(peer, reading, started).pipe(
+          // Only a shutdown interrupts a connection (when the grace period ends).
+          Effect.onInterrupt(() => Effect.sync(() => activity.cut++)),
+          Effect.ensuring(Effect.sync(() => activity.active--))
+        )
       }).pipe(Effect.ensuring(Effect.sync(() => options.collector?.connectionEnded())))
     const listen = (hostname: string) =>
       transport.serve({ hostname, port: options.port, graceMillis: options.graceMillis }, handle)

@@ -27,7 +27,7 @@ Cliente do servidor de arquivos TCP. Sem COMANDO, abre um terminal interativo
   --pasta DIR           pasta local (padrão storage/cliente; criada se faltar)
   --timeout SEGUNDOS    prazo para conectar e tempo máximo sem progresso (padrão 30)
   --script ARQUIVO      roda os comandos do arquivo, um por linha
-  --silencioso          sem barra de progresso: uma linha por arquivo
+  -q, --silencioso      sem barra de progresso: uma linha por arquivo
   --trace               mostra cada campo enviado e recebido, em hexadecimal
   --debug               mostra detalhes internos dos erros
   --ajuda, -h           mostra esta ajuda
@@ -37,8 +37,9 @@ Opções também como --opcao=valor, e por variáveis de ambiente
 (ARQUIVOS_CLIENTE_SERVIDOR, ARQUIVOS_CLIENTE_PASTA, ...; veja o README); a linha
 de comando vale mais que o ambiente.
 
-Comandos: listar, baixar, enviar, retomar, baixar-varios, ajuda, sair
-(digite "ajuda" no cliente para ver cada um com exemplo).
+Comandos: listar, baixar, enviar, enviar-varios, retomar, baixar-varios, lls,
+lcd, lpwd, ajuda, sair (digite "ajuda COMANDO" no cliente para ver um com
+exemplos).
 
 Exemplos:
   bun run cliente 127.0.0.1:20000
@@ -47,14 +48,14 @@ Exemplos:
 
 Status de saída: 0 sucesso; 1 recusado pelo servidor, arquivo inexistente, hash
 que não confere ou problema com arquivo local; 2 uso incorreto; 3 erro de rede ou
-tempo esgotado.`
+tempo esgotado; 130 cancelado com Ctrl+C.`
 
 export type ParsedClientArgs =
   | { readonly _tag: "Run"; readonly args: ClientArgs }
   | { readonly _tag: "Help" }
   | { readonly _tag: "Version" }
 
-const FLAGS = new Set(["--silencioso", "--trace", "--debug"])
+const FLAGS = new Set(["--silencioso", "-q", "--trace", "--debug"])
 const VALUED = new Set(["--pasta", "--timeout", "--script"])
 
 /**
@@ -127,7 +128,9 @@ export const parseClientArgs = (
       values.set(arg, value)
     } else if (positional.length >= 2) {
       positional.push(arg) // the command's own arguments, such as "listar --json"
-    } else if (arg.startsWith("--")) {
+    } else if (arg.startsWith("-") && arg.length > 1) {
+      // Before the command word, anything that looks like an option is one (so "HOST:PORTA -x listar"
+      // says the option is unknown instead of calling "-x" a command).
       return Either.left(`opção desconhecida: ${arg}`)
     } else {
       positional.push(arg)
@@ -154,7 +157,7 @@ export const parseClientArgs = (
       folder: values.get("--pasta") ?? "storage/cliente",
       timeoutSeconds,
       script,
-      silent: flags.has("--silencioso"),
+      silent: flags.has("--silencioso") || flags.has("-q"),
       trace: flags.has("--trace"),
       debug: flags.has("--debug"),
       command

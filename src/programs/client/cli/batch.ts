@@ -22,7 +22,7 @@ export const runBatch = (
       const tolerant = text.startsWith("-")
       const line = tolerant ? text.slice(1).trim() : text
       console.out(`cliente> ${printable(line)}`)
-      const command = Either.flatMap(tokenize(line), parseCommand)
+      const command = Either.flatMap(tokenize(line), (words) => parseCommand(words, "batch"))
       if (Either.isLeft(command)) {
         console.err(`linha ${index + 1}: ${command.left}`)
         if (tolerant) continue

@@ -1,6 +1,8 @@
+import * as Cause from "effect/Cause"
 import * as Match from "effect/Match"
 import type { ClientError } from "../errors.ts"
 import type { Command } from "./commands.ts"
+import { humanSize } from "./format.ts"
 
 /** Exit statuses, as documented in the README. */
 export const ExitCode = {
@@ -30,6 +32,10 @@ export interface FailureContext {
   /** "host:port" as the user typed it. */
   readonly server: string
   readonly command: Command
+  /** Bytes the partial download holds after the failure (0 or absent: nothing to resume). */
+  readonly kept?: number | undefined
+  /** The exact command that continues the download; `retomar NAME` when not given. */
+  readonly resumeCommand?: () => string
 }
 
 const subject = (command: Command): string | undefined => {
@@ -48,22 +54,32 @@ const subject = (command: Command): string | undefined => {
 /** Whether a failure mid-download leaves a partial worth resuming. */
 const keepsPartial = (command: Command) => command._tag === "Download" || command._tag === "Resume"
 
+/**
+ * A system error's detail as people read it: the words without the errno
+ * token ("não encontrado (ENOENT)" → "não encontrado"); the token is kept for --debug.
+ */
+export const plainDetail = (detail: string): string => detail.replace(/\s*\(E[A-Z0-9_]+\)\s*$/, "")
+
 /** One sentence that names the file and says what to do. */
 export const describeClientError = (error: ClientError, context: FailureContext): string => {
   const name = subject(context.command)
   const quoted = name === undefined ? "" : ` "${name}"`
   const about = name === undefined ? "" : ` (pedido:${quoted})`
+  // Only a partial that holds bytes is worth resuming: a stall before the first byte leaves nothing.
   const resumeHint =
-    keepsPartial(context.command) && name !== undefined ? ` O que chegou ficou guardado: use "retomar ${name}".` : ""
+    keepsPartial(context.command) && name !== undefined && (context.kept ?? 0) > 0
+      ? ` O que chegou (${humanSize(context.kept!)}) ficou guardado; para continuar: ${context.resumeCommand?.() ?? `retomar ${name}`}.`
+      : ""
   return Match.value(error).pipe(
     Match.tagsExhaustive({
       ServerRefused: (e) => {
         if (e.reason === "NotFound") return `"${e.name}" não existe no servidor. O parcial local foi mantido.`
         switch (e.operation) {
+          // Status 1 alone does not say why: list what it may be, without asserting one cause.
           case "baixar":
-            return `O servidor recusou baixar "${e.name}": não existe lá ou não pode ser lido. Use "listar" para ver os nomes.`
+            return `O servidor recusou baixar "${e.name}": o arquivo pode não existir lá ou não poder ser lido, ou o servidor pode estar ocupado (limite de conexões). Use "listar" para ver os nomes.`
           case "enviar":
-            return `O servidor recusou ou não conseguiu gravar "${e.name}" (nome inválido, uma pasta com esse nome, servidor somente leitura, arquivo acima do limite do servidor, ou sem espaço).`
+            return `O servidor recusou ou não conseguiu gravar "${e.name}": nome inválido, uma pasta com esse nome, servidor somente leitura ou ocupado (limite de conexões), arquivo acima do limite do servidor, ou sem espaço.`
           case "retomar":
             return `O servidor recusou o pedido de retomar "${e.name}".`
           case "baixar-varios":
@@ -75,11 +91,16 @@ export const describeClientError = (error: ClientError, context: FailureContext)
       TooManyMatches: (e) =>
         `A máscara "${e.mask}" casou ${e.matches} arquivos; o servidor envia no máximo ${e.cap} por vez. Use uma máscara mais específica.`,
       HashMismatch: (e) =>
-        `Os primeiros ${e.position} bytes de "${e.name}" que você tem não conferem com o arquivo do servidor. Nada local foi alterado; para baixar do zero use "baixar ${e.name}".`,
+        `Os primeiros ${e.position} bytes de "${e.name}" que você tem não conferem com o arquivo do servidor (ou ele tem menos bytes que isso). Nada local foi alterado; para baixar do zero use "baixar ${e.name}".`,
       FileFailure: (e) => {
         switch (e.reason) {
-          case "NotFound":
-            return `"${e.name}" não foi encontrado na pasta local (${e.detail}).`
+          case "NotFound": {
+            // The detail only when it says more than "not found" (which folder is missing, what is not a folder).
+            const detail = plainDetail(e.detail)
+            return /^não (encontrado|existe)$/.test(detail)
+              ? `"${e.name}" não existe na pasta local. Use "lls" para ver os nomes.`
+              : `"${e.name}" não foi encontrado na pasta local (${detail}).`
+          }
           case "OutsideRoot":
             return `"${e.name}" leva para fora da pasta local (link simbólico?): recusado.`
           case "IsDirectory":
@@ -93,7 +114,7 @@ export const describeClientError = (error: ClientError, context: FailureContext)
           case "TooLarge":
             return `"${e.name}": ${e.detail}.`
           case "Io":
-            return `Erro ao ler ou gravar "${e.name}" na pasta local: ${e.detail}.`
+            return `Erro ao ler ou gravar "${e.name}" na pasta local: ${plainDetail(e.detail)}.`
         }
       },
       ProtocolViolation: (e) =>
@@ -114,4 +135,45 @@ export const describeClientError = (error: ClientError, context: FailureContext)
           : `Nada se moveu por ${e.seconds} s${name === undefined ? "" : ` em${quoted}`}; a operação foi cancelada.${resumeHint}`
     })
   )
+}
+
+const errnoOf = (value: unknown): string | undefined => {
+  const code = (value as { code?: unknown } | null | undefined)?.code
+  if (typeof code === "string") return code
+  const detail = (value as { detail?: unknown } | null | undefined)?.detail
+  return typeof detail === "string" ? /\((E[A-Z0-9_]+)\)\s*$/.exec(detail)?.[1] : undefined
+}
+
+/**
+ * `--debug`: the chain of causes, one line each, labelled as details —
+ * each error's tag and its data (reason, detail, errno), then its `cause`
+ * chain — instead of a stack trace that says nothing to the user.
+ */
+export const debugDetails = (cause: Cause.Cause<unknown>): ReadonlyArray<string> => {
+  const lines: Array<string> = []
+  const describe = (value: unknown, depth: number) => {
+    const indent = "  ".repeat(depth)
+    if (value === null || typeof value !== "object") return lines.push(`${indent}detalhe: ${String(value)}`)
+    const record = value as Record<string, unknown>
+    const tag = typeof record._tag === "string" ? record._tag : value instanceof Error ? value.name : "erro"
+    const fields = Object.entries(record)
+      .filter(
+        ([key, field]) =>
+          !["_tag", "cause", "stack", "name"].includes(key) && field !== undefined && typeof field !== "object"
+      )
+      .map(([key, field]) => `${key}=${JSON.stringify(field)}`)
+    const message =
+      value instanceof Error && value.message !== "" && !fields.some((field) => field.startsWith("message="))
+        ? [`message=${JSON.stringify(value.message)}`]
+        : []
+    const errno = errnoOf(value)
+    lines.push(
+      `${indent}detalhe: ${[tag, ...fields, ...message, ...(errno === undefined ? [] : [`errno=${errno}`])].join(" ")}`
+    )
+    if (depth < 5 && record.cause !== undefined) describe(record.cause, depth + 1)
+  }
+  for (const failure of Cause.failures(cause)) describe(failure, 0)
+  for (const defect of Cause.defects(cause)) describe(defect, 0)
+  if (Cause.isInterrupted(cause)) lines.push("detalhe: interrompido")
+  return lines
 }

@@ -28,6 +28,13 @@ export const printable = (text: string): string =>
 /** Groups digits in threes, as "1.234.567". */
 export const exactBytes = (bytes: number | bigint): string => bytes.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ".")
 
+/** "1 arquivo", "2 arquivos": the count and the word that agrees with it. */
+export const plural = (count: number, one: string, many: string): string => `${count} ${count === 1 ? one : many}`
+
+/** Pads by display columns, so wide characters and emoji keep a table aligned. */
+const padEnd = (text: string, width: number) => text + " ".repeat(Math.max(0, width - Bun.stringWidth(text)))
+const padStart = (text: string, width: number) => " ".repeat(Math.max(0, width - Bun.stringWidth(text))) + text
+
 /** The listing as an aligned table with a total line. */
 export const listingTable = (entries: ReadonlyArray<ListingEntry>): string => {
   if (entries.length === 0) return "(nenhum arquivo no servidor)"
@@ -41,11 +48,12 @@ export const listingTable = (entries: ReadonlyArray<ListingEntry>): string => {
     human: humanSize(Number(total)),
     exact: exactBytes(total)
   }
-  const nameWidth = Math.max("NOME".length, ...rows.map((row) => row.name.length), totalRow.name.length)
+  const width = Bun.stringWidth
+  const nameWidth = Math.max("NOME".length, ...rows.map((row) => width(row.name)), totalRow.name.length)
   const humanWidth = Math.max("TAMANHO".length, ...rows.map((row) => row.human.length), totalRow.human.length)
   const exactWidth = Math.max("BYTES".length, ...rows.map((row) => row.exact.length), totalRow.exact.length)
   const line = (name: string, human: string, exact: string) =>
-    `${name.padEnd(nameWidth)}  ${human.padStart(humanWidth)}  ${exact.padStart(exactWidth)}`
+    `${padEnd(name, nameWidth)}  ${padStart(human, humanWidth)}  ${padStart(exact, exactWidth)}`
   return [
     line("NOME", "TAMANHO", "BYTES"),
     ...rows.map((row) => line(row.name, row.human, row.exact)),

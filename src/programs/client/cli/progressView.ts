@@ -1,6 +1,5 @@
 import type { ProgressSink } from "../config.ts"
-import { humanSize } from "./format.ts"
-import { renderDone, renderProgress, type TransferState } from "./progress.ts"
+import { renderDone, renderHashing, renderProgress, type TransferState } from "./progress.ts"
 
 export interface ProgressOutput {
   /** Writes text as is (no newline added). */
@@ -8,40 +7,78 @@ export interface ProgressOutput {
   /** A terminal that can redraw a line; without one, only result lines are printed. */
   readonly live: boolean
   readonly now: () => number
+  /** The terminal's width in columns, read at each redraw. */
   readonly width: () => number
+  /** Calls `redraw` whenever the terminal is resized (SIGWINCH); returns how to stop. */
+  readonly onResize?: (redraw: () => void) => () => void
 }
 
 const REDRAW_MILLIS = 100
 
+export type ProgressView = ProgressSink & {
+  /**
+   * Ends the command's display: a bar still drawn (a transfer that failed or
+   * was cancelled) is erased, so the one line that says what happened takes
+   * its place.
+   */
+  readonly finish: () => void
+  /** Writes the line that ends the command (a cancel), in place of the bar. */
+  readonly notice: (line: string) => void
+  /** The transfer in progress, if any: its name and how many bytes are held. */
+  readonly current: () => { readonly name: string; readonly held: number } | undefined
+}
+
 /**
- * Progress for one command: a redrawn bar on a terminal, or one result line
- * per file otherwise. `finish` closes the last bar.
+ * Progress for one command: a bar redrawn in place on a terminal, fitted to
+ * its width at every redraw, and one result line per file once the operation
+ * confirms it complete (`completed`) — never before, so a late refusal or a
+ * cancel is the only final line.
  */
-export const makeProgressView = (output: ProgressOutput): ProgressSink & { readonly finish: () => void } => {
+export const makeProgressView = (output: ProgressOutput): ProgressView => {
   let state: TransferState | undefined
+  let hashing: { readonly name: string; readonly bytes: number } | undefined
   let batch: { count: number; total: number; index: number; doneBefore: number } | undefined
   let drawnAt = 0
+  /** A line is on screen that the next write must replace. */
+  let drawn = false
   let ticker: ReturnType<typeof setInterval> | undefined
+  let stopResize: (() => void) | undefined
 
   const prefix = () => (batch ? `[${batch.index}/${batch.count}] ` : "")
-  const overall = () => {
-    if (!batch || !state || batch.total === 0) return ""
-    const done = batch.doneBefore + state.done
-    return `  total ${Math.min(100, Math.floor((done / batch.total) * 100))}% de ${humanSize(batch.total)}`
-  }
   const draw = () => {
-    if (!state || !output.live) return
+    if (!output.live) return
     drawnAt = output.now()
-    output.write(`\r${prefix()}${renderProgress(state, drawnAt, output.width() - prefix().length)}${overall()}\x1b[K`)
+    const width = output.width()
+    let line: string
+    if (state) {
+      const position = batch && {
+        index: batch.index,
+        count: batch.count,
+        done: batch.doneBefore + state.done,
+        total: batch.total
+      }
+      line = renderProgress(state, drawnAt, width, position)
+    } else if (hashing) {
+      line = renderHashing(hashing.name, hashing.bytes, width, prefix())
+    } else return
+    output.write(`\r${line}\x1b[K`)
+    drawn = true
   }
-  const close = () => {
-    if (!state) return
-    const line = `${prefix()}${renderDone(state, output.now())}`
-    output.write(output.live ? `\r${line}\x1b[K\n` : `${line}\n`)
-    if (batch) batch.doneBefore += state.done
-    state = undefined
+  const watch = () => {
+    if (!output.live) return
+    // Redraw while nothing arrives, so the bar can say "parado", and when the window changes size.
+    ticker ??= setInterval(draw, 500)
+    stopResize ??= output.onResize?.(draw)
+  }
+  const unwatch = () => {
     if (ticker) clearInterval(ticker)
     ticker = undefined
+    stopResize?.()
+    stopResize = undefined
+  }
+  const erase = () => {
+    if (drawn) output.write("\r\x1b[K")
+    drawn = false
   }
 
   return {
@@ -49,19 +86,20 @@ export const makeProgressView = (output: ProgressOutput): ProgressSink & { reado
       batch = { count, total, index: 0, doneBefore: 0 }
     },
     skip: () => {
-      close()
       if (batch) batch.index++
     },
+    hashing: (name, bytes) => {
+      hashing = { name, bytes }
+      draw()
+      watch()
+    },
     start: (name, total, from) => {
-      close()
+      hashing = undefined
       if (batch) batch.index++
       const now = output.now()
       state = { name, total, from, done: from, startedAt: now, movedAt: now }
-      if (output.live) {
-        draw()
-        // Redraw while nothing arrives, so the bar can say "parado".
-        ticker = setInterval(draw, 500)
-      }
+      draw()
+      watch()
     },
     advance: (bytes) => {
       if (!state) return
@@ -69,16 +107,31 @@ export const makeProgressView = (output: ProgressOutput): ProgressSink & { reado
       state = { ...state, done: state.done + bytes, movedAt: now }
       if (now - drawnAt >= REDRAW_MILLIS) draw()
     },
-    finish: () => {
+    completed: () => {
       if (!state) return
-      if (state.done >= state.total) close()
-      else {
-        // Interrupted: leave the bar where it stopped and end the line.
-        if (output.live) output.write("\n")
-        if (ticker) clearInterval(ticker)
-        ticker = undefined
-        state = undefined
-      }
+      output.write(
+        output.live
+          ? `\r${renderDone(state, output.now(), output.width(), prefix())}\x1b[K\n`
+          : `${renderDone(state, output.now(), undefined, prefix())}\n`
+      )
+      drawn = false
+      if (batch) batch.doneBefore += state.total
+      state = undefined
+      unwatch()
+    },
+    current: () => (state ? { name: state.name, held: state.done } : undefined),
+    notice: (line) => {
+      // On a terminal, the line replaces whatever is on the current one (a bar, the ^C the terminal echoed).
+      const wasDrawn = drawn
+      erase()
+      if (output.live && !wasDrawn) output.write("\r\x1b[K")
+      output.write(`${line}\n`)
+    },
+    finish: () => {
+      erase()
+      unwatch()
+      state = undefined
+      hashing = undefined
     }
   }
 }

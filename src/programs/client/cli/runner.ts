@@ -1,52 +1,35 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import { partialNameOf } from "../../../domain/names.ts"
 import { FileStore } from "../../../services/FileStore.ts"
 import type { ClientServices } from "../context.ts"
-import { download } from "../download.ts"
-import { downloadMany } from "../downloadMany.ts"
 import type { ClientError } from "../errors.ts"
 import { list } from "../list.ts"
 import { resume } from "../resume.ts"
 import { upload } from "../upload.ts"
-import { type Command, HELP_TEXT } from "./commands.ts"
-import { describeClientError, ExitCode, exitCodeOf } from "./failures.ts"
-import { humanSize, listingTable, printable } from "./format.ts"
-import { makeProgressView, type ProgressOutput } from "./progressView.ts"
+import type { Command } from "./commands.ts"
+import { type Console, localPath, resumeWords } from "./console.ts"
+import { debugDetails, describeClientError, ExitCode, exitCodeOf } from "./failures.ts"
+import { humanSize, listingTable, plural, printable } from "./format.ts"
+import { helpText } from "./help.ts"
+import { changeLocalFolder, listLocal, showLocalFolder } from "./local.ts"
+import { makeProgressView, type ProgressView } from "./progressView.ts"
+import {
+  downloadEachContinuing,
+  downloadManyAtOnce,
+  downloadOrContinue,
+  partialsMatching,
+  uploadMany
+} from "./transfers.ts"
 
-/** Where a command's text goes, and what the session remembers between commands. */
-export interface Console {
-  readonly out: (line: string) => void
-  readonly err: (line: string) => void
-  readonly progress: ProgressOutput
-  readonly server: string
-  readonly debug: boolean
-  /** Names from the last listing, for Tab completion. */
-  remoteNames: ReadonlyArray<string>
-}
-
-const downloadOrContinue = (name: string, console: Console, sink: ReturnType<typeof makeProgressView>) =>
-  Effect.gen(function* () {
-    const store = yield* FileStore
-    const partial = yield* store.partialSize(name)
-    if (Option.isNone(partial) || partial.value === 0) return yield* download(name, sink)
-    console.out(
-      `"${printable(name)}": há um download parcial (${humanSize(partial.value)}); continuando de onde parou.`
-    )
-    const resumed = yield* Effect.either(resume(name, undefined, sink))
-    if (Either.isRight(resumed)) return resumed.right
-    if (resumed.left._tag !== "HashMismatch") return yield* resumed.left
-    sink.finish()
-    console.out(`"${printable(name)}": o parcial não confere com o arquivo do servidor; baixando do zero.`)
-    return yield* download(name, sink)
-  })
+export type { Console } from "./console.ts"
 
 /** The program behind each command; what it prints on success. */
 const programOf = (
   command: Command,
   console: Console,
-  sink: ReturnType<typeof makeProgressView>
+  sink: ProgressView
 ): Effect.Effect<ExitCode, ClientError, ClientServices> => {
   switch (command._tag) {
     case "List":
@@ -56,68 +39,168 @@ const programOf = (
         return ExitCode.Ok
       })
     case "Download":
-      return Effect.map(downloadOrContinue(command.name, console, sink), () => ExitCode.Ok)
+      return Effect.map(
+        downloadOrContinue(command.name, console, sink, localPath(console, command.target ?? command.name)),
+        () => ExitCode.Ok
+      )
     case "Upload":
-      return Effect.map(upload(command.name, sink), () => ExitCode.Ok)
+      return Effect.map(upload(command.name, sink, localPath(console, command.name)), () => ExitCode.Ok)
     case "Resume":
-      return Effect.map(resume(command.name, command.position, sink), (result) => {
+      return Effect.map(resume(command.name, command.position, sink, localPath(console, command.name)), (result) => {
         if (result.alreadyComplete || result.from === result.size) {
           console.out(`"${printable(result.name)}" já está completo (${humanSize(result.size)}); nada a baixar.`)
         }
         return ExitCode.Ok
       })
     case "DownloadMany":
-      return Effect.map(downloadMany(command.mask, sink), ({ results }) => {
-        sink.finish()
-        let failures = 0
-        for (const result of results) {
-          if (result._tag === "Skipped") {
-            failures++
-            console.err(`"${printable(result.name)}": o servidor não conseguiu enviar (sumiu ou ficou ilegível).`)
-          } else if (result._tag === "LocalFailure") {
-            failures++
-            console.err(describeClientError(result.failure, { server: console.server, command }))
-          }
-        }
-        const saved = results.length - failures
-        console.out(
-          results.length === 0
-            ? `Nenhum arquivo casa com "${printable(command.mask)}".`
-            : `${saved} de ${results.length} arquivos baixados.`
-        )
-        return failures === 0 ? ExitCode.Ok : ExitCode.Refused
-      })
+      return Effect.flatMap(partialsMatching(command.mask, console), (partials) =>
+        partials > 0
+          ? downloadEachContinuing(command.mask, partials, console, sink)
+          : downloadManyAtOnce(command, console, sink)
+      )
+    case "UploadMany":
+      return uploadMany(command.mask, console, sink)
+    case "LocalList":
+      return listLocal(console)
+    case "LocalFolder":
+      return showLocalFolder(console)
+    case "LocalChange":
+      return changeLocalFolder(console, command.folder)
     case "Help":
       return Effect.sync(() => {
-        console.out(HELP_TEXT)
+        console.out(helpText(console.progress.live ? console.progress.width() : 80, command.topic))
         return ExitCode.Ok
       })
+    case "Each":
+      // Run one by one by runCommand; never reached here.
+      return Effect.dieMessage("Each is run by runCommand")
     case "Quit":
       return Effect.succeed(ExitCode.Ok)
   }
 }
 
+interface Downloaded {
+  /** The server's name. */
+  readonly name: string
+  /** Where it is written in the client folder. */
+  readonly local: string
+}
+
+/** The file a download command writes to, whose partial is what a failure or a cancel leaves. */
+const downloadedName = (command: Command, sink: ProgressView, console: Console): Downloaded | undefined => {
+  switch (command._tag) {
+    case "Download":
+      return { name: command.name, local: localPath(console, command.target ?? command.name) }
+    case "Resume":
+      return { name: command.name, local: localPath(console, command.name) }
+    case "DownloadMany": {
+      const current = sink.current()
+      return current && { name: current.name, local: localPath(console, current.name) }
+    }
+    default:
+      return undefined
+  }
+}
+
+/** How many bytes the partial at `local` holds now (0 when there is none). */
+const keptBytes = (file: Downloaded | undefined) =>
+  file === undefined
+    ? Effect.succeed(0)
+    : Effect.flatMap(FileStore, (store) => store.partialSize(file.local)).pipe(
+        Effect.map(Option.getOrElse(() => 0)),
+        Effect.orElseSucceed(() => 0)
+      )
+
+/** The one line that says what a cancel (Ctrl+C) left behind. */
+const cancelLine = (
+  command: Command,
+  console: Console,
+  file: Downloaded | undefined,
+  kept: number,
+  completed: number,
+  count: number
+) => {
+  const keptText =
+    file !== undefined && kept > 0
+      ? `"${printable(file.name)}" ficou com ${humanSize(kept)} em "${printable(partialNameOf(file.local))}"; para continuar: ${console.resumeCommand(resumeWords(console, file.name, file.local))}`
+      : undefined
+  switch (command._tag) {
+    case "Upload":
+      return `Cancelado: nada foi gravado no servidor (um envio só aparece lá quando chega inteiro).`
+    case "Download":
+    case "Resume":
+      return keptText === undefined ? "Cancelado: nada foi baixado." : `Cancelado: ${keptText}`
+    case "UploadMany":
+      return `Cancelado: ${completed} de ${plural(count, "arquivo enviado", "arquivos enviados")}; o envio em curso não foi gravado no servidor.`
+    case "DownloadMany":
+      return `Cancelado: ${completed} de ${plural(count, "arquivo baixado", "arquivos baixados")}${keptText === undefined ? "." : `; ${keptText}`}`
+    default:
+      return "Cancelado."
+  }
+}
+
 /**
  * Runs one command to its exit status. Every expected failure becomes one
- * Portuguese sentence on stderr; internals only with --debug.
+ * Portuguese sentence on stderr; internals only with --debug. An interrupt
+ * (Ctrl+C) prints the one line that says what was kept, and stays an
+ * interrupt: the caller decides what comes next.
  */
-export const runCommand = (command: Command, console: Console): Effect.Effect<ExitCode, never, ClientServices> => {
+export const runCommand = (command: Command, console: Console): Effect.Effect<ExitCode, never, ClientServices> =>
+  command._tag === "Each"
+    ? // Several names in one line: each in turn, all of them even after a failure (as lftp); the worst status.
+      Effect.reduce(command.commands, ExitCode.Ok as ExitCode, (worst, next) =>
+        Effect.map(runCommand(next, console), (code) => Math.max(worst, code) as ExitCode)
+      )
+    : runOne(command, console)
+
+const runOne = (command: Command, console: Console): Effect.Effect<ExitCode, never, ClientServices> => {
   const sink = makeProgressView(console.progress)
-  return programOf(command, console, sink).pipe(
+  let completed = 0
+  let count = 0
+  const counting: ProgressView = {
+    ...sink,
+    batch: (files, bytes) => {
+      count = files
+      sink.batch?.(files, bytes)
+    },
+    completed: () => {
+      completed++
+      sink.completed?.()
+    }
+  }
+  return programOf(command, console, counting).pipe(
+    Effect.onInterrupt(() =>
+      Effect.gen(function* () {
+        // A Ctrl+C that lands after a one-file command confirmed its file: its result line was the final one.
+        if (completed > 0 && (command._tag === "Download" || command._tag === "Upload" || command._tag === "Resume"))
+          return
+        const file = downloadedName(command, sink, console)
+        const kept = yield* keptBytes(file)
+        sink.notice(cancelLine(command, console, file, kept, completed, count))
+      })
+    ),
     Effect.onExit(() => Effect.sync(() => sink.finish())),
     Effect.catchAllCause((cause) =>
-      Effect.sync(() => {
-        if (Cause.isInterruptedOnly(cause)) {
-          console.err("Cancelado.")
-          return ExitCode.Refused
-        }
+      Effect.gen(function* () {
         const failure = Cause.failureOption(cause)
         if (Option.isSome(failure)) {
-          console.err(describeClientError(failure.value, { server: console.server, command }))
-          if (console.debug) console.err(Cause.pretty(cause))
+          const file = downloadedName(command, sink, console)
+          const kept = yield* keptBytes(file)
+          console.err(
+            describeClientError(failure.value, {
+              server: console.server,
+              command,
+              kept,
+              ...(file === undefined
+                ? {}
+                : { resumeCommand: () => console.resumeCommand(resumeWords(console, file.name, file.local)) })
+            })
+          )
+          if (console.debug) for (const line of debugDetails(cause)) console.err(line)
           return exitCodeOf(failure.value)
         }
-        console.err(`Erro interno: ${console.debug ? Cause.pretty(cause) : "use --debug para detalhes"}`)
+        console.err(`Erro interno${console.debug ? "" : " (use --debug para detalhes)"}.`)
+        if (console.debug) for (const line of debugDetails(cause)) console.err(line)
         return ExitCode.Network
       })
     )

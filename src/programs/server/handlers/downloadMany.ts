@@ -1,5 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { plural } from "../../../domain/describe.ts"
 import { encodeLimit, encodeManifest, encodeStatusSize } from "../../../domain/encode.ts"
 import { FileFailure } from "../../../domain/errors.ts"
 import { maskMatcher } from "../../../domain/mask.ts"
@@ -24,7 +25,8 @@ export const downloadMany = (exchange: Exchange, mask: string) =>
       Effect.map(store.list, (all) => all.filter((file) => file.size <= MAX_U32 && matches(file.name)))
     )
     if (files.length > maxMatches) {
-      exchange.record.result = `limite: ${files.length} arquivos casam, o máximo é ${maxMatches}`
+      exchange.record.result = "recusado"
+      exchange.record.note = `limite: ${files.length} arquivos casam, o máximo é ${maxMatches}`
       return yield* exchange.wire.send(encodeLimit(Status.TooManyMatches, files.length, maxMatches))
     }
     yield* exchange.wire.send(encodeManifest(Status.Ok, files))
@@ -52,5 +54,5 @@ export const downloadMany = (exchange: Exchange, mask: string) =>
         })
       )
     }
-    exchange.record.name = `${mask} (${sent}/${files.length} arquivos)`
+    exchange.record.note = `${sent} de ${plural(files.length, "arquivo enviado", "arquivos enviados")}`
   })

@@ -1,4 +1,5 @@
 import * as Effect from "effect/Effect"
+import { plural } from "../../../domain/describe.ts"
 import { concat, encodeStatusSize } from "../../../domain/encode.ts"
 import { encodeListing } from "../../../domain/listing.ts"
 import { Status } from "../../../domain/protocol.ts"
@@ -15,5 +16,5 @@ export const list = (exchange: Exchange) =>
     )
     yield* exchange.wire.send(concat([encodeStatusSize(Status.Ok, json.length), json]))
     exchange.record.bytes = json.length
-    exchange.record.name = `${files.length} arquivos`
+    exchange.record.note = plural(files.length, "arquivo", "arquivos")
   })

@@ -31,7 +31,7 @@ export const resume = (exchange: Exchange, name: string, position: number, md5: 
             detail: "arquivos de 4 GiB ou mais não cabem no protocolo"
           })
         }
-        if (position > file.size) return yield* new HashMismatch({ name, position })
+        if (position > file.size) return yield* new HashMismatch({ name, position, size: file.size })
         const held = yield* hasher.md5(file.chunks(0, position))
         if (!sameBytes(held, md5)) return yield* new HashMismatch({ name, position })
         return file

@@ -69,6 +69,11 @@ export const upload = (exchange: Exchange, name: string) =>
             return yield* Effect.dieMessage(`expected the end of the upload body, got ${end._tag}`)
           return yield* file.commit
         })
+      ).pipe(
+        // Cut by a shutdown: the final status is still due, so the client hears 1 instead of a bare close.
+        Effect.onInterrupt(() =>
+          Effect.ignore(Effect.timeout(exchange.wire.send(encodeStatus(Status.Error)), "500 millis"))
+        )
       )
     )
     yield* exchange.wire.send(encodeStatus(Status.Ok))

@@ -1,0 +1,67 @@
+import { statSync } from "node:fs"
+import * as path from "node:path"
+import { errnoIn } from "../../domain/describe.ts"
+import type { ConnectionFailure, FileFailure } from "../../domain/errors.ts"
+
+/**
+ * Why the server could not start, in one Portuguese sentence that names the
+ * port or the folder and says what to do.
+ */
+
+/** The errno of listening on `port`, found by trying it (the transport's failure keeps only Bun's English message). */
+const listenErrno = (port: number): string | undefined => {
+  for (const hostname of ["::", "0.0.0.0"]) {
+    try {
+      Bun.listen({ hostname, port, socket: { data() {} } }).stop(true)
+      return undefined
+    } catch (error) {
+      const code = (error as { code?: unknown }).code
+      if (typeof code === "string" && !(hostname === "::" && code === "EAFNOSUPPORT")) return code
+    }
+  }
+  return undefined
+}
+
+export const describeListenFailure = (_error: ConnectionFailure, port: number): string => {
+  switch (listenErrno(port)) {
+    case "EADDRINUSE":
+      return `a porta ${port} já está em uso (outro servidor ou programa escuta nela). Escolha outra, por exemplo "bun run servidor ${port === 65535 ? port - 1 : port + 1}", ou 0 para uma porta livre.`
+    case "EACCES":
+      return `sem permissão para escutar na porta ${port} (portas abaixo de 1024 exigem privilégios). Escolha uma porta acima de 1023.`
+    default:
+      return `não foi possível escutar na porta ${port}. Tente outra porta, ou 0 para uma porta livre.`
+  }
+}
+
+/** The nearest part of `folder` that exists, and whether it is a folder. */
+const nearestExisting = (folder: string): { readonly at: string; readonly isFolder: boolean } | undefined => {
+  for (let at = folder; ; at = path.dirname(at)) {
+    try {
+      return { at, isFolder: statSync(at).isDirectory() }
+    } catch {
+      if (path.dirname(at) === at) return undefined
+    }
+  }
+}
+
+export const describeFolderFailure = (error: FileFailure, folder: string): string => {
+  const absolute = path.resolve(folder)
+  const errno = errnoIn(error.detail)
+  const existing = nearestExisting(absolute)
+  if (existing !== undefined && !existing.isFolder) {
+    return existing.at === absolute
+      ? `--pasta "${folder}" é um arquivo, não uma pasta. Indique uma pasta (ela é criada se faltar).`
+      : `a pasta "${folder}" não pode ser criada: "${existing.at}" é um arquivo, não uma pasta.`
+  }
+  switch (errno) {
+    case "EACCES":
+    case "EPERM":
+      return `sem permissão para criar ou abrir a pasta "${folder}" (${absolute}).`
+    case "EROFS":
+      return `a pasta "${folder}" fica num sistema de arquivos somente leitura.`
+    case "ENOENT":
+      return `a pasta "${folder}" (${absolute}) não existe e não pôde ser criada${existing === undefined ? "" : ` dentro de "${existing.at}"`}.`
+    default:
+      return `não foi possível usar a pasta "${folder}" (${absolute}).`
+  }
+}
