@@ -98,6 +98,18 @@ export const upload = async (context: Context, name: string | Uint8Array, data: 
   }
 }
 
+/** op 30 up to the first status only: nothing is sent even if the server accepts. */
+export const uploadFirstStatus = async (context: Context, name: Uint8Array): Promise<number | undefined> => {
+  const probe = await context.connect()
+  try {
+    await probe.write(rawNamed(30, name))
+    const first = await probe.read(1, context.replyMillis)
+    return first.complete ? first.bytes[0] : undefined
+  } finally {
+    probe.destroy()
+  }
+}
+
 export const describeUpload = (outcome: UploadOutcome): string =>
   outcome.first === undefined
     ? `sem primeiro status (${outcome.ending})`

@@ -4,9 +4,8 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { type Context, check, failWith, hex, skipWith } from "../check.ts"
 import { ensure, fileA } from "../fixtures.ts"
-import { bytesOf, download, expectReply, md5, rawNamed, upload } from "../session.ts"
+import { bytesOf, download, exchange, expectReply, md5, rawNamed, upload, uploadFirstStatus } from "../session.ts"
 import { resumeRequest } from "./resume.ts"
-import { exchange } from "../session.ts"
 
 /** Names and the jail: `..` everywhere, absolute, hidden, control characters, invalid UTF-8, links, FIFOs, devices. */
 
@@ -92,15 +91,16 @@ export const nameChecks = [
     ]
     for (const [what, name] of cases) {
       await expectReply(context, rawNamed(10, name), Uint8Array.of(1), `op 10 de um nome ${what} (${hex(name, 40)})`)
-      const outcome = await upload(context, name, bytesOf("x"))
-      if (outcome.first !== 1) failWith(`op 30 de um nome ${what} (${hex(name, 40)}): primeiro status ${outcome.first === undefined ? "nenhum" : hex(Uint8Array.of(outcome.first))}; esperado 01.`)
+      const first = await uploadFirstStatus(context, name)
+      if (first !== 1) failWith(`op 30 de um nome ${what} (${hex(name, 40)}): primeiro status ${first === undefined ? "nenhum" : hex(Uint8Array.of(first))}; esperado 01.`)
     }
   }),
 
   check("nomes/envio-invalido", "nomes", "PROTOCOL.md", "upload com nome inválido, absoluto ou oculto: primeiro status 0x01", "PROTOCOL.md §3 e §5, op 30", async (context) => {
     for (const name of [`../${context.prefix}-fora.txt`, `/tmp/${context.prefix}-fora.txt`, `${context.prefix}-d/../../${context.prefix}-fora.txt`, `.${context.prefix}-oculto.txt`, `${context.prefix}-d/.oculto.txt`]) {
-      const outcome = await upload(context, name, bytesOf("x"))
-      if (outcome.first !== 1) failWith(`op 30 de "${name}": primeiro status ${outcome.first === undefined ? "nenhum" : hex(Uint8Array.of(outcome.first))}; esperado 01 (nome inválido).`)
+      // Only the name goes out: even a server that accepts it gets no data to write.
+      const first = await uploadFirstStatus(context, bytesOf(name))
+      if (first !== 1) failWith(`op 30 de "${name}": primeiro status ${first === undefined ? "nenhum" : hex(Uint8Array.of(first))}; esperado 01 (nome inválido).`)
     }
   }),
 
