@@ -4,6 +4,7 @@ import * as path from "node:path"
 import * as Either from "effect/Either"
 import { maskMatcher } from "../../src/domain/mask.ts"
 import { checkName, parseMask, parseName } from "../../src/domain/names.ts"
+import { type Mutant, MUTANTS } from "./mutants.ts"
 
 /**
  * A small, independent reference server of PROTOCOL.md on Bun.listen, used
@@ -16,25 +17,6 @@ import { checkName, parseMask, parseName } from "../../src/domain/names.ts"
  * Listens on 127.0.0.1 only, on a free port, and prints "PRONTO <porta>".
  */
 
-export const MUTANTS = [
-  "json-aspas-simples",
-  "tamanho-numero",
-  "sem-md5",
-  "um-status-op40",
-  "little-endian",
-  "travessia",
-  "link-fora",
-  "upload-nao-atomico",
-  "dados-truncados",
-  "inexistente-vazio",
-  "sem-timeout",
-  "um-cliente-por-vez",
-  "segunda-operacao",
-  "alocacao-cega",
-  "sem-status-final",
-  "fifo-bloqueia"
-] as const
-export type Mutant = (typeof MUTANTS)[number]
 
 const option = (name: string) => {
   const i = process.argv.indexOf(name)
