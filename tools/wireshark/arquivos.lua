@@ -58,6 +58,8 @@ local tcp_stream = Field.new("tcp.stream")
 local streams = {}
 -- Per PDU, on the first pass: a copy of the state it was read with.
 local remembered = {}
+-- What this dissector last wrote in the Info column, and for which packet.
+local last_info = { frame = -1, text = "" }
 
 local function copy(t)
   local out = {}
@@ -299,7 +301,9 @@ function arquivos.dissector(tvb, pinfo, root)
   local offset = 0
   local total = tvb:len()
   while offset < total do
-    local pdu_key = table.concat({ key, pinfo.number, offset, from_server and "s" or "c" }, ":")
+    -- A reassembled PDU comes in a tvb of its own (raw offset 0); the rest of
+    -- the same packet comes in a second call, in a tvb inside the packet.
+    local pdu_key = table.concat({ key, pinfo.number, tvb:offset(), offset, from_server and "s" or "c" }, ":")
     local before = remembered[pdu_key]
     if before == nil and not pinfo.visited then
       -- Remembered even when the PDU is still incomplete, so that a later
@@ -337,7 +341,18 @@ function arquivos.dissector(tvb, pinfo, root)
     end
     offset = offset + length
   end
-  if #infos > 0 then pinfo.cols.info = table.concat(infos, " | ") end
+  if #infos > 0 then
+    local text = table.concat(infos, " | ")
+    -- A second call for the same packet (the PDUs after a reassembled one)
+    -- adds to what the first call wrote instead of replacing it.
+    local current = tostring(pinfo.cols.info)
+    if last_info.frame == pinfo.number and current:sub(-#last_info.text) == last_info.text then
+      pinfo.cols.info:append(" | " .. text)
+    else
+      pinfo.cols.info = text
+    end
+    last_info.frame, last_info.text = pinfo.number, text
+  end
   return total
 end
 
