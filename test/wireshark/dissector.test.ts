@@ -199,6 +199,10 @@ describe.skipIf(skipReason !== undefined)("Wireshark dissector with the real tsh
     const many = await converse(port, [{ send: named(50, "fotos/*.jpg") }])
     expect(many.length).toBeGreaterThan(big.length)
     expect(await converse(port, [{ send: named(50, "fotos/*") }])).toEqual(Buffer.from("02000000030000000" + "2", "hex"))
+    expect(await converse(port, [{ send: Buffer.of(99) }])).toEqual(Buffer.of(1))
+    const trailing = await converse(port, [{ send: Buffer.from("14abcdef", "hex") }])
+    const laterJson = trailing.subarray(5).toString("utf8")
+    expect(JSON.parse(laterJson)).toContainEqual({ nome: "dir/b.bin", tamanho: "3" })
 
     await Bun.sleep(500)
     await stop(capture.child, "SIGINT")
@@ -301,6 +305,21 @@ describe.skipIf(skipReason !== undefined)("Wireshark dissector with the real tsh
         "arquivos.encontrados": "3",
         "arquivos.limite": "2",
         "_ws.col.Info": info("baixar-varios fotos/*", "status 2, 3 arquivos (limite 2)")
+      },
+      {
+        "arquivos.op": "99",
+        "arquivos.resposta": replies(1),
+        "arquivos.status": "1",
+        "_ws.col.Info": info("operação desconhecida 99", "status 1")
+      },
+      {
+        // Bytes after the end of a request are shown as such, not read as a new one.
+        "arquivos.op": "20",
+        "arquivos.resposta": replies(1),
+        "arquivos.status": "0",
+        "arquivos.tamanho": String(Buffer.byteLength(laterJson)),
+        "arquivos.json": laterJson,
+        "_ws.col.Info": info("listar | 3 bytes depois do fim da mensagem", `status 0, listagem de ${Buffer.byteLength(laterJson)} bytes`)
       }
     ])
 

@@ -141,6 +141,8 @@ local function reply_length(tvb, offset, available, state)
   local first = tvb(offset, 1):uint()
   local op, phase = state.op, state.server
   if phase == "done" then return available end
+  -- An unknown operation gets one status byte (PROTOCOL.md §6).
+  if op ~= nil and OPS[op] == nil then return 1 end
   if op == 10 or op == 20 then
     if first ~= 0 then return 1 end
     return sized_length(tvb, offset, available, 5)
@@ -281,6 +283,7 @@ local function dissect_reply(tvb, offset, length, tree, state)
     return string.format("status 0, manifesto de %d arquivos", n)
   end
   state.server = "done"
+  if op ~= nil then return string.format("status %d", first) end
   return string.format("resposta sem pedido conhecido (%d bytes)", length)
 end
 
