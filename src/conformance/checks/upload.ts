@@ -12,17 +12,22 @@ const describeContent = (data: Uint8Array | undefined, versions: ReadonlyArray<[
   return known ? known[0] : `${data.length} bytes que não são nenhuma das versões enviadas`
 }
 
-/** Starts an upload of `declared` bytes and sends the first `data` of them, leaving the connection open. */
-const startUpload = async (context: Context, name: string, declared: number, data: Uint8Array) => {
+/** Starts an upload of `declared` bytes and sends the first `data` of them, leaving the connection open; undefined if refused. */
+const tryUpload = async (context: Context, name: string, declared: number, data: Uint8Array) => {
   const probe = await context.connect()
   await probe.write(rawNamed(30, bytesOf(name)))
   const first = await probe.read(1, context.replyMillis)
   if (!first.complete || first.bytes[0] !== 0) {
     probe.destroy()
-    failWith(`op 30 de "${name}": primeiro status ${hex(first.bytes)}; esperado 00 (aceito).`)
+    return { refused: first.bytes }
   }
   await probe.write(concat([u32(declared), data]))
-  return probe
+  return { probe }
+}
+
+const startUpload = async (context: Context, name: string, declared: number, data: Uint8Array) => {
+  const started = await tryUpload(context, name, declared, data)
+  return started.probe ?? failWith(`op 30 de "${name}": primeiro status ${hex(started.refused!)}; esperado 00 (aceito).`)
 }
 
 /** What op 10 returns for `name` now: the data, or undefined when the server says it does not exist. */
@@ -129,20 +134,27 @@ export const uploadChecks = [
       // A sends half, B sends everything, A sends the rest: a server that writes in place ends with B's start and A's end.
       const first = await startUpload(context, name, size, a.subarray(0, half))
       let second
+      let secondRefused = false
       try {
         await Bun.sleep(150)
-        second = await startUpload(context, name, size, b)
-        const secondStatus = await second.read(1, context.replyMillis)
+        // Refusing the second upload while the first runs is allowed: the result is then A.
+        const started = await tryUpload(context, name, size, b)
+        second = started.probe
+        secondRefused = second === undefined
+        const secondStatus = second ? await second.read(1, context.replyMillis) : undefined
         await Bun.sleep(150)
         await first.write(a.subarray(half))
         const firstStatus = await first.read(1, context.replyMillis)
-        const statuses = [firstStatus, secondStatus].map((s) => (s.complete ? s.bytes[0] : undefined))
+        const statuses = [firstStatus, secondStatus].map((s) => (s?.complete ? s.bytes[0] : undefined))
         if (!statuses.includes(0)) failWith(`dois uploads simultâneos de "${name}": status finais ${statuses.map((s) => (s === undefined ? "nenhum" : hex(Uint8Array.of(s)))).join(" e ")}; esperado ao menos um 00.`)
       } finally {
         first.destroy()
         second?.destroy()
       }
       const result = await current(context, name)
+      if (secondRefused && (result === undefined || !sameBytes(result, a))) {
+        failWith(`com o segundo upload de "${name}" recusado, a op 10 devolve ${describeContent(result, [["A", a], ["B", b]])}; esperado exatamente A, o upload que terminou.`)
+      }
       if (result === undefined || !(sameBytes(result, a) || sameBytes(result, b))) {
         failWith(`dois uploads simultâneos de "${name}" (A e B, ${size} bytes cada, intercalados): a op 10 devolve ${describeContent(result, [["A", a], ["B", b]])}; esperado exatamente A ou exatamente B.`)
       }
