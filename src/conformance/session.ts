@@ -1,5 +1,4 @@
-import { concat, encodeRequest, u32 } from "../domain/encode.ts"
-import type { Request } from "../domain/messages.ts"
+import { concat, u32 } from "../domain/encode.ts"
 import { type Context, endingText, failWith, hex } from "./check.ts"
 import type { Probe, ReadResult } from "./probe.ts"
 
@@ -11,8 +10,6 @@ import type { Probe, ReadResult } from "./probe.ts"
 const utf8 = new TextEncoder()
 
 export const bytesOf = (text: string): Uint8Array => utf8.encode(text)
-
-export const request = (value: Request): Uint8Array => encodeRequest(value)
 
 /** op + u32 length + raw name bytes (names that are not valid text, or lengths that lie). */
 export const rawNamed = (op: number, name: Uint8Array, declared = name.length): Uint8Array =>

@@ -1,6 +1,6 @@
 import { mkdir, rm, writeFile } from "node:fs/promises"
 import * as path from "node:path"
-import { concat, u32 } from "../../domain/encode.ts"
+import { concat, encodeManifest, encodeRequest, encodeStatusSize, u32 } from "../../domain/encode.ts"
 import { check, skipWith } from "../check.ts"
 import { ensure, manyFiles } from "../fixtures.ts"
 import { bytesOf, expectReply, rawNamed } from "../session.ts"
@@ -15,12 +15,11 @@ export const manyChecks = [
     for (const file of files) await ensure(context, file)
     const matching = files.filter((file) => file.name.endsWith(".txt")).sort((x, y) => Buffer.compare(Buffer.from(x.name), Buffer.from(y.name)))
     const expected = concat([
-      Uint8Array.of(0),
-      u32(matching.length),
-      ...matching.flatMap((file) => [u32(bytesOf(file.name).length), bytesOf(file.name), u32(file.data.length)]),
-      ...matching.flatMap((file) => [Uint8Array.of(0), u32(file.data.length), file.data])
+      encodeManifest(0, matching.map((file) => ({ name: file.name, size: file.data.length }))),
+      ...matching.flatMap((file) => [encodeStatusSize(0, file.data.length), file.data])
     ])
-    await expectReply(context, rawNamed(50, bytesOf(`${context.prefix}-m-*.txt`)), expected, `op 50 com a máscara "${context.prefix}-m-*.txt" (3 arquivos)`)
+    const mask = `${context.prefix}-m-*.txt`
+    await expectReply(context, encodeRequest({ _tag: "DownloadMany", mask }), expected, `op 50 com a máscara "${mask}" (3 arquivos)`)
   }),
 
   check("op50/nenhum", "op50", "PROTOCOL.md", "máscara que não casa nada: 0x00 e N = 0", "PROTOCOL.md §5, op 50", async (context) => {

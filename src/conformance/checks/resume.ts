@@ -1,4 +1,4 @@
-import { concat, u32 } from "../../domain/encode.ts"
+import { concat, encodeRequest, u32 } from "../../domain/encode.ts"
 import { type Context, check } from "../check.ts"
 import { ensure, fileA } from "../fixtures.ts"
 import { bytesOf, expectReply, md5, rawNamed } from "../session.ts"
@@ -10,7 +10,8 @@ export const resumeRequest = (name: Uint8Array, position: number, digest: Uint8A
 const resumeOf = async (context: Context, position: number, digest: Uint8Array, expected: Uint8Array, what: string) => {
   const file = fileA(context)
   await ensure(context, file)
-  await expectReply(context, resumeRequest(bytesOf(file.name), position, digest), expected, `op 40 de "${file.name}" (${file.data.length} bytes) ${what}`)
+  const request = encodeRequest({ _tag: "Resume", name: file.name, position, md5: digest })
+  await expectReply(context, request, expected, `op 40 de "${file.name}" (${file.data.length} bytes) ${what}`)
 }
 
 export const resumeChecks = [
