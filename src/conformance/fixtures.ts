@@ -33,7 +33,9 @@ const made = new Map<string, Promise<void>>()
 const create = async (context: Context, fixture: Fixture): Promise<void> => {
   const outcome = await upload(context, fixture.name, fixture.data)
   if (outcome.first === 0 && outcome.second === 0) return
-  if (context.folder !== undefined) {
+  // A server still busy with the upload may yet rename its own copy over ours: only
+  // a finished refusal or a closed connection lets the checker write the file itself.
+  if (context.folder !== undefined && !outcome.timedOut) {
     const target = path.join(context.folder, ...fixture.name.split("/"))
     await mkdir(path.dirname(target), { recursive: true })
     await writeFile(target, fixture.data)

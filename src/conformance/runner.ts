@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto"
-import { readdir, rm, stat } from "node:fs/promises"
+import { readdirSync, rmSync } from "node:fs"
+import { stat } from "node:fs/promises"
 import * as path from "node:path"
 import type { CheckerArgs } from "./args.ts"
 import { CATALOG } from "./catalog.ts"
@@ -44,12 +45,25 @@ const runOne = async (check: Check, context: Context, guardMillis: number): Prom
 }
 
 /** Removes everything this run created in the folder: names under its prefix and what it planted. */
-const cleanUp = async (folder: string, prefix: string, planted: ReadonlyArray<string>) => {
-  for (const target of planted) await rm(target, { recursive: true, force: true }).catch(() => undefined)
-  for (const entry of await readdir(folder).catch(() => [] as Array<string>)) {
-    if (entry.startsWith(prefix) || entry.startsWith(`.${prefix}`)) {
-      await rm(path.join(folder, entry), { recursive: true, force: true }).catch(() => undefined)
+const cleanUp = (folder: string | undefined, prefix: string, planted: ReadonlyArray<string>) => {
+  // Synchronous, so that it also runs from a Ctrl+C handler before the process exits.
+  const remove = (target: string) => {
+    try {
+      rmSync(target, { recursive: true, force: true })
+    } catch {
+      // already gone, or not ours to remove
     }
+  }
+  for (const target of planted) remove(target)
+  if (folder === undefined) return
+  let entries: Array<string> = []
+  try {
+    entries = readdirSync(folder)
+  } catch {
+    return
+  }
+  for (const entry of entries) {
+    if (entry.startsWith(prefix) || entry.startsWith(`.${prefix}`)) remove(path.join(folder, entry))
   }
 }
 
@@ -81,6 +95,13 @@ export const runChecks = async (args: CheckerArgs, onResult: (result: Result) =>
   const guardMillis = 2 * (timeoutMillis + context.marginMillis) + 20_000
   const chosen = CATALOG.filter((check) => args.only === undefined || args.only.includes(check.category))
   const results: Array<Result> = []
+  // Ctrl+C in the middle of a run still removes what the run planted.
+  const interrupted = () => {
+    cleanUp(context.folder, prefix, planted)
+    process.exit(130)
+  }
+  process.once("SIGINT", interrupted)
+  process.once("SIGTERM", interrupted)
   try {
     const categories = [...new Set(chosen.map((check) => check.category))]
     for (const category of categories) {
@@ -99,8 +120,9 @@ export const runChecks = async (args: CheckerArgs, onResult: (result: Result) =>
       }
     }
   } finally {
-    if (context.folder !== undefined) await cleanUp(context.folder, prefix, planted)
-    else for (const target of planted) await rm(target, { recursive: true, force: true }).catch(() => undefined)
+    process.off("SIGINT", interrupted)
+    process.off("SIGTERM", interrupted)
+    cleanUp(context.folder, prefix, planted)
   }
   return { _tag: "Done", results, prefix, cleaned: context.folder !== undefined }
 }

@@ -76,7 +76,12 @@ export interface UploadOutcome {
   readonly first: number | undefined
   readonly second: number | undefined
   readonly ending: string
+  /** The connection was still open when the wait for a status ran out. */
+  readonly timedOut: boolean
 }
+
+/** Time for `bytes` to cross loopback and reach the disk of a slow server (5 MB/s and the usual reply time). */
+export const transferMillis = (context: Context, bytes: number) => context.replyMillis + Math.ceil(bytes / 5_000)
 
 /** op 30: name, then size and data if accepted; both status bytes as they came. */
 export const upload = async (context: Context, name: string | Uint8Array, data: Uint8Array): Promise<UploadOutcome> => {
@@ -85,11 +90,16 @@ export const upload = async (context: Context, name: string | Uint8Array, data: 
     const nameBytes = typeof name === "string" ? bytesOf(name) : name
     await probe.write(rawNamed(30, nameBytes))
     const first = await probe.read(1, context.replyMillis)
-    if (!first.complete) return { first: undefined, second: undefined, ending: endingText(first.ending) }
-    if (first.bytes[0] !== 0) return { first: first.bytes[0], second: undefined, ending: "" }
-    await probe.write(concat([u32(data.length), data]), context.replyMillis)
-    const second = await probe.read(1, context.replyMillis + Math.ceil(data.length / 50_000))
-    return { first: 0, second: second.complete ? second.bytes[0] : undefined, ending: endingText(second.ending) }
+    if (!first.complete) return { first: undefined, second: undefined, ending: endingText(first.ending), timedOut: first.ending === "open" }
+    if (first.bytes[0] !== 0) return { first: first.bytes[0], second: undefined, ending: "", timedOut: false }
+    await probe.write(concat([u32(data.length), data]), transferMillis(context, data.length))
+    const second = await probe.read(1, transferMillis(context, data.length))
+    return {
+      first: 0,
+      second: second.complete ? second.bytes[0] : undefined,
+      ending: endingText(second.ending),
+      timedOut: !second.complete && second.ending === "open"
+    }
   } finally {
     probe.destroy()
   }
@@ -142,7 +152,7 @@ export const download = async (context: Context, name: string | Uint8Array, mill
       return { raw: concat([head.bytes, sizeBytes.bytes]), ending: endingText(sizeBytes.ending), status, size: undefined, data: undefined }
     }
     const size = readU32(sizeBytes.bytes, 0)
-    const data = await probe.read(size, millis + Math.ceil(size / 50_000))
+    const data = await probe.read(size, millis + Math.ceil(size / 5_000))
     return {
       raw: concat([head.bytes, sizeBytes.bytes]),
       ending: endingText(data.ending),
@@ -165,7 +175,7 @@ export const listing = async (context: Context) => {
       return failWith(`op 20: enviado 14; recebido ${hex(head.bytes)} (${endingText(head.ending)}); esperado 00 seguido do comprimento u32 e do JSON.`)
     }
     const length = readU32(head.bytes, 1)
-    const body = await probe.read(length, context.replyMillis + Math.ceil(length / 50_000))
+    const body = await probe.read(length, transferMillis(context, length))
     if (!body.complete) {
       return failWith(`op 20: o servidor declarou ${length} bytes de listagem mas enviou ${body.bytes.length} (${endingText(body.ending)}).`)
     }

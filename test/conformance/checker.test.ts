@@ -186,6 +186,30 @@ describe("servers that follow the protocol pass", () => {
   }, 60_000)
 })
 
+describe("interrupted run", () => {
+  test("Ctrl+C in the middle of a run exits 130 and still removes what the run created in the folder", async () => {
+    const dir = folder("interrompido")
+    const port = await reference(dir)
+    const child = Bun.spawn([process.execPath, CHECKER, `127.0.0.1:${port}`, "--timeout", "2", "--pasta", dir, "--somente", "prazos"], {
+      cwd: ROOT,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe"
+    })
+    started.push(child)
+    // The deadline checks wait about 3 s; by then their 32 MiB file is on the server.
+    const deadline = Date.now() + 20_000
+    while (!readdirSync(dir).some((name) => name.startsWith("conformidade-")) && Date.now() < deadline) await Bun.sleep(50)
+    expect(readdirSync(dir).some((name) => name.startsWith("conformidade-"))).toBe(true)
+    child.kill("SIGINT")
+    expect(await Promise.race([child.exited, Bun.sleep(10_000).then(() => "still running")])).toBe(130)
+    // Whatever the server itself still held (a temporary of an upload cut short) is its own to remove.
+    const settled = Date.now() + 5_000
+    while (readdirSync(dir).length > 0 && Date.now() < settled) await Bun.sleep(50)
+    expect(readdirSync(dir)).toEqual([])
+  }, 60_000)
+})
+
 /** Each mutant, the category that exposes it, and the check that must fail. */
 const CAUGHT_BY: Record<Mutant, readonly [string, string]> = {
   "json-aspas-simples": ["op20", "op20/json"],

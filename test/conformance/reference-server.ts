@@ -82,10 +82,21 @@ class Connection {
         }
       })
     }
-    const all = Buffer.concat(this.chunks)
-    this.chunks = [all.subarray(n)]
+    const parts: Array<Buffer> = []
+    for (let left = n; left > 0; ) {
+      const head = this.chunks[0]!
+      if (head.length <= left) {
+        parts.push(head)
+        this.chunks.shift()
+        left -= head.length
+      } else {
+        parts.push(head.subarray(0, left))
+        this.chunks[0] = head.subarray(left)
+        left = 0
+      }
+    }
     this.buffered -= n
-    return all.subarray(0, n)
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
   }
 
   /** Reads with the stall deadline: the server's timeout for each wait. */
