@@ -131,6 +131,12 @@ describe("command line", () => {
     const unreachable = await runChecker([`127.0.0.1:${port}`, "--timeout", "2"])
     expect(unreachable.code).toBe(3)
     expect(unreachable.stderr).toContain("não foi possível conectar")
+    const unreachableJson = await runChecker([`127.0.0.1:${port}`, "--timeout", "2", "--json"])
+    expect(unreachableJson.code).toBe(3)
+    expect(JSON.parse(unreachableJson.stdout)).toMatchObject({ servidor: `127.0.0.1:${port}`, codigo_saida: 3 })
+    const noFolder = await runChecker([`127.0.0.1:${port}`, "--pasta", path.join(folder("sem"), "nao-existe")])
+    expect(noFolder.code).toBe(2)
+    expect(noFolder.stderr).toContain("não é uma pasta")
   }, 30_000)
 })
 
