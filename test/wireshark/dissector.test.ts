@@ -71,6 +71,7 @@ const FIELDS = [
   "arquivos.resposta",
   "arquivos.op",
   "arquivos.status",
+  "arquivos.comprimento",
   "arquivos.nome",
   "arquivos.mascara",
   "arquivos.tamanho",
@@ -227,6 +228,7 @@ describe.skipIf(skipReason !== undefined)("Wireshark dissector with the real tsh
     expect(streams).toEqual([
       {
         "arquivos.op": "10",
+        "arquivos.comprimento": "11",
         "arquivos.nome": "fotos/a.jpg",
         "arquivos.resposta": replies(1),
         "arquivos.status": "0",
@@ -236,6 +238,7 @@ describe.skipIf(skipReason !== undefined)("Wireshark dissector with the real tsh
       },
       {
         "arquivos.op": "10",
+        "arquivos.comprimento": "14",
         "arquivos.nome": "nao-existe.txt",
         "arquivos.resposta": replies(1),
         "arquivos.status": "1",
@@ -251,6 +254,7 @@ describe.skipIf(skipReason !== undefined)("Wireshark dissector with the real tsh
       },
       {
         "arquivos.op": "30",
+        "arquivos.comprimento": "9",
         "arquivos.nome": "dir/b.bin",
         "arquivos.resposta": replies(2),
         "arquivos.status": "0|0",
@@ -259,6 +263,7 @@ describe.skipIf(skipReason !== undefined)("Wireshark dissector with the real tsh
       },
       {
         "arquivos.op": "40",
+        "arquivos.comprimento": "5",
         "arquivos.nome": "a.txt",
         "arquivos.posicao": "3",
         "arquivos.md5": held.toString("hex"),
@@ -269,6 +274,7 @@ describe.skipIf(skipReason !== undefined)("Wireshark dissector with the real tsh
       },
       {
         "arquivos.op": "40",
+        "arquivos.comprimento": "5",
         "arquivos.nome": "a.txt",
         "arquivos.posicao": "3",
         "arquivos.md5": md5(Buffer.from("xxx")).toString("hex"),
@@ -278,6 +284,7 @@ describe.skipIf(skipReason !== undefined)("Wireshark dissector with the real tsh
       },
       {
         "arquivos.op": "40",
+        "arquivos.comprimento": "9",
         "arquivos.nome": "sumiu.txt",
         "arquivos.posicao": "0",
         "arquivos.md5": md5(new Uint8Array(0)).toString("hex"),
@@ -287,6 +294,7 @@ describe.skipIf(skipReason !== undefined)("Wireshark dissector with the real tsh
       },
       {
         "arquivos.op": "50",
+        "arquivos.comprimento": "11|11|11",
         "arquivos.mascara": "fotos/*.jpg",
         "arquivos.resposta": replies(3),
         "arquivos.status": "0|0|0",
@@ -299,6 +307,7 @@ describe.skipIf(skipReason !== undefined)("Wireshark dissector with the real tsh
       },
       {
         "arquivos.op": "50",
+        "arquivos.comprimento": "7",
         "arquivos.mascara": "fotos/*",
         "arquivos.resposta": replies(1),
         "arquivos.status": "2",
