@@ -55,6 +55,11 @@ export interface Context {
   readonly marginMillis: number
   /** How long an ordinary reply may take. */
   readonly replyMillis: number
+  /**
+   * How long a reply may take when the server must answer at once (a length it
+   * refuses, a client served while another one stalls): well under its timeout.
+   */
+  readonly promptMillis: number
   /** The server's folder on this machine, when given (`--pasta`). */
   readonly folder: string | undefined
   /** Unique prefix of every name this run creates. */

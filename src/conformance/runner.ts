@@ -87,6 +87,7 @@ export const runChecks = async (args: CheckerArgs, onResult: (result: Result) =>
     timeoutSeconds: args.timeoutSeconds,
     marginMillis: Math.max(1000, Math.min(10_000, timeoutMillis / 2)),
     replyMillis: Math.max(1000, Math.min(5000, timeoutMillis / 2)),
+    promptMillis: Math.max(300, Math.min(2000, timeoutMillis / 2)),
     folder: args.folder === undefined ? undefined : path.resolve(args.folder),
     prefix,
     connect: () => Probe.open(args.host, args.port, connectMillis),

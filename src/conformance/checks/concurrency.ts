@@ -5,9 +5,6 @@ import { bytesOf, download, rawNamed, sameBytes } from "../session.ts"
 
 /** Many clients at once; one idle or slow client does not block the others. */
 
-/** How long a small reply may take while another client holds the server: well under the server's timeout. */
-const promptMillis = (context: Context) => Math.max(300, Math.min(1000, context.timeoutSeconds * 500))
-
 const timedDownload = async (context: Context, millis: number) => {
   const file = fileA(context)
   const started = Date.now()
@@ -32,8 +29,8 @@ export const concurrencyChecks = [
     try {
       await idle.write(concat([Uint8Array.of(10), u32(40), bytesOf("ab")]))
       await Bun.sleep(100)
-      const { ok, took, got } = await timedDownload(context, promptMillis(context))
-      if (!ok) failWith(`com outro cliente parado no meio de um pedido, a op 10 de "${fileA(context).name}" não terminou em ${promptMillis(context)} ms (recebido ${hex(got.raw)}, ${got.ending}, ${took} ms); o servidor parece atender um cliente por vez.`)
+      const { ok, took, got } = await timedDownload(context, context.promptMillis)
+      if (!ok) failWith(`com outro cliente parado no meio de um pedido, a op 10 de "${fileA(context).name}" não terminou em ${context.promptMillis} ms (recebido ${hex(got.raw)}, ${got.ending}, ${took} ms); o servidor parece atender um cliente por vez.`)
     } finally {
       idle.destroy()
     }
@@ -48,8 +45,8 @@ export const concurrencyChecks = [
       await slow.write(rawNamed(10, bytesOf(big.name)))
       slow.pause()
       await Bun.sleep(200)
-      const { ok, took, got } = await timedDownload(context, promptMillis(context))
-      if (!ok) failWith(`com um download de ${big.data.length} bytes parado (cliente que não lê), a op 10 de um arquivo pequeno não terminou em ${promptMillis(context)} ms (recebido ${hex(got.raw)}, ${got.ending}, ${took} ms).`)
+      const { ok, took, got } = await timedDownload(context, context.promptMillis)
+      if (!ok) failWith(`com um download de ${big.data.length} bytes parado (cliente que não lê), a op 10 de um arquivo pequeno não terminou em ${context.promptMillis} ms (recebido ${hex(got.raw)}, ${got.ending}, ${took} ms).`)
     } finally {
       slow.destroy()
     }

@@ -5,7 +5,6 @@ import { bytesOf, content, download, exchange, rawNamed, sameBytes } from "../se
 
 /** Robustness: huge declared lengths refused at once, garbage and resets never bring the server down. */
 
-const promptMillis = (context: Context) => Math.max(300, Math.min(1000, context.timeoutSeconds * 500))
 
 /** The server still serves a known file correctly. */
 const stillServes = async (context: Context, after: string) => {
@@ -23,9 +22,9 @@ export const robustnessChecks = [
       const probe = await context.connect()
       try {
         await probe.write(concat([Uint8Array.of(op), u32(0xffff_ffff), new Uint8Array(1000).fill(0x61)]))
-        const reply = await probe.read(1, promptMillis(context))
+        const reply = await probe.read(1, context.promptMillis)
         if (!reply.complete || reply.bytes[0] !== 1) {
-          failWith(`op ${op} com comprimento de nome ff ff ff ff (4 GiB) e 1000 bytes: recebido ${hex(reply.bytes)} em ${promptMillis(context)} ms; esperado 01 logo depois dos 4 bytes do comprimento.`)
+          failWith(`op ${op} com comprimento de nome ff ff ff ff (4 GiB) e 1000 bytes: recebido ${hex(reply.bytes)} em ${context.promptMillis} ms; esperado 01 logo depois dos 4 bytes do comprimento.`)
         }
       } finally {
         probe.destroy()
