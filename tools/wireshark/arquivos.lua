@@ -52,6 +52,21 @@ arquivos.fields = {
   f.quantidade, f.entrada, f.entrada_nome, f.entrada_tamanho, f.arquivo, f.encontrados, f.limite, f.resposta,
 }
 
+-- What a student most wants flagged in their own server's or client's bytes.
+local e = {
+  extra = ProtoExpert.new("arquivos.bytes_a_mais", "Bytes depois do fim da mensagem", expert.group.PROTOCOL, expert.severity.WARN),
+  status = ProtoExpert.new("arquivos.status_inesperado", "Status que não existe nesta resposta", expert.group.PROTOCOL, expert.severity.WARN),
+}
+arquivos.experts = { e.extra, e.status }
+
+-- Flags a status byte outside the set PROTOCOL.md allows at that point.
+local function expect_status(item, value, allowed)
+  for _, v in ipairs(allowed) do
+    if v == value then return end
+  end
+  item:add_proto_expert_info(e.status, string.format("status %d não existe nesta resposta (PROTOCOL.md §4)", value))
+end
+
 local tcp_stream = Field.new("tcp.stream")
 
 -- Per TCP stream: { op, client = phase, server = phase, count, index }
@@ -221,7 +236,12 @@ end
 local function dissect_reply(tvb, offset, length, tree, state)
   local op, first = state.op, tvb(offset, 1):uint()
   tree:add(f.resposta, true):set_generated()
-  tree:add(f.status, tvb(offset, 1))
+  local first_item = tree:add(f.status, tvb(offset, 1))
+  if op == 50 and state.server ~= "files" then
+    expect_status(first_item, first, { 0, 1, 2 })
+  elseif op ~= nil then
+    expect_status(first_item, first, { 0, 1 })
+  end
   if op == 10 then
     state.server = "done"
     if first ~= 0 then return string.format("status %d", first) end
@@ -246,8 +266,8 @@ local function dissect_reply(tvb, offset, length, tree, state)
     state.server = "done"
     if first ~= 0 then return string.format("status %d", first) end
     local second = tvb(offset + 1, 1):uint()
-    tree:add(f.status, tvb(offset + 1, 1))
-    if second ~= 0 then return string.format("status 0 %d (%s)", second, STATUS[second] or "?") end
+    expect_status(tree:add(f.status, tvb(offset + 1, 1)), second, { 0, 10, 20 })
+    if second ~= 0 then return string.format("status 0 %d (%s)", second, STATUS[second] or "inesperado") end
     return string.format("status 0 0, %d bytes", dissect_sized(tvb, offset, tree, 6))
   elseif op == 50 then
     if state.server == "files" then
@@ -336,6 +356,7 @@ function arquivos.dissector(tvb, pinfo, root)
       info = dissect_upload_body(tvb, offset, length, tree, view)
     else
       info = string.format("%d bytes depois do fim da mensagem", length)
+      tree:add_proto_expert_info(e.extra, info)
     end
     tree:append_text(": " .. info)
     table.insert(infos, info)
