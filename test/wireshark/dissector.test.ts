@@ -161,8 +161,8 @@ const skipReason = await cannotRun()
 if (skipReason !== undefined) console.log(`test/wireshark: pulado — ${skipReason}`)
 
 describe.skipIf(skipReason !== undefined)("Wireshark dissector with the real tshark", () => {
-  let server: TestServer
-  let work: string
+  let server: TestServer | undefined
+  let work: string | undefined
 
   afterAll(async () => {
     await server?.close()
@@ -341,4 +341,40 @@ describe.skipIf(skipReason !== undefined)("Wireshark dissector with the real tsh
     // A second pass (as Wireshark's window does) reads every PDU the same way.
     expect(await decode(file, port, true)).toEqual(rows)
   }, 90_000)
+
+  test("warns about a status the reply cannot have", async () => {
+    // A broken server: op 10 gets status 5, op 40 gets 00 then 07.
+    const listener = Bun.listen<undefined>({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        data(socket, data) {
+          socket.end(data[0] === 40 ? Uint8Array.of(0, 7) : Uint8Array.of(5))
+        },
+        error() {}
+      }
+    })
+    try {
+      work ??= await mkdtemp(path.join(tmpdir(), "wireshark-"))
+      const file = path.join(work, "quebrado.pcapng")
+      const capture = await startCapture(listener.port, file)
+      if ("reason" in capture) {
+        console.log(`test/wireshark: pulado — ${capture.reason}`)
+        return
+      }
+      expect(await converse(listener.port, [{ send: named(10, "a.txt") }])).toEqual(Buffer.of(5))
+      expect(await converse(listener.port, [{ send: Buffer.concat([named(40, "a.txt"), u32(0), md5(new Uint8Array(0))]) }])).toEqual(Buffer.of(0, 7))
+      await Bun.sleep(500)
+      await stop(capture.child, "SIGINT")
+      const rows = (await decode(file, listener.port, false)).filter((row) => row["arquivos.resposta"] !== undefined)
+      // TCP's own notes (a FIN in the same packet...) may sit beside ours in the field.
+      const ours = (row: Row) => (row["_ws.expert.message"] ?? "").split("|").filter((m) => m.includes("PROTOCOL.md")).join("|")
+      expect(rows.map((row) => [row["_ws.col.Info"], ours(row)])).toEqual([
+        ["status 5", "status 5 não existe nesta resposta (PROTOCOL.md §4)"],
+        ["status 0 7 (inesperado)", "status 7 não existe nesta resposta (PROTOCOL.md §4)"]
+      ])
+    } finally {
+      listener.stop(true)
+    }
+  }, 60_000)
 })
