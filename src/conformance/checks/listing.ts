@@ -18,8 +18,9 @@ const strict = (body: Uint8Array): { readonly value?: unknown; readonly problem?
   }
   try {
     return { value: JSON.parse(text) }
-  } catch (error) {
-    return { problem: `a listagem não é JSON válido (${(error as Error).message}); início: ${JSON.stringify(text.slice(0, 60))}` }
+  } catch {
+    const hint = text.includes("'") ? " (usa aspas simples)" : /,\s*[\]}]/.test(text) ? " (tem vírgula antes de ] ou })" : ""
+    return { problem: `a listagem não é JSON válido${hint}; início: ${JSON.stringify(text.slice(0, 60))}` }
   }
 }
 
