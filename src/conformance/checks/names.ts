@@ -97,6 +97,11 @@ export const nameChecks = [
   }),
 
   check("nomes/envio-invalido", "nomes", "PROTOCOL.md", "upload com nome inválido, absoluto ou oculto: primeiro status 0x01", "PROTOCOL.md §3 e §5, op 30", async (context) => {
+    if (context.folder !== undefined) {
+      // A server without a jail may create these as it accepts: they are this run's names, removed at the end.
+      context.planted(path.join(path.dirname(context.folder), `${context.prefix}-fora.txt`))
+      context.planted(`/tmp/${context.prefix}-fora.txt`)
+    }
     for (const name of [`../${context.prefix}-fora.txt`, `/tmp/${context.prefix}-fora.txt`, `${context.prefix}-d/../../${context.prefix}-fora.txt`, `.${context.prefix}-oculto.txt`, `${context.prefix}-d/.oculto.txt`]) {
       // Only the name goes out: even a server that accepts it gets no data to write.
       const first = await uploadFirstStatus(context, bytesOf(name))
