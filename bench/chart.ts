@@ -17,7 +17,8 @@ const TITLE = 30
 const GAP = 14
 const COLORS = { nosso: "#d95f02", par: "#7570b3", limite: "#999999" } as const
 
-const escape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
+const escape = (text: string) =>
+  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
 
 interface Bar {
   readonly label: string
@@ -44,7 +45,9 @@ const barsOf = (scenario: ScenarioResult): Array<Bar> => {
 }
 
 export const renderChart = (scenarios: ReadonlyArray<ScenarioResult>, subtitle: string): string => {
-  const groups = scenarios.map((scenario) => ({ scenario, bars: barsOf(scenario) })).filter((group) => group.bars.length > 0)
+  const groups = scenarios
+    .map((scenario) => ({ scenario, bars: barsOf(scenario) }))
+    .filter((group) => group.bars.length > 0)
   const largest = Math.max(1, ...groups.flatMap((group) => group.bars.map((bar) => bar.relative)))
   const scaleMax = Math.ceil(largest * 4) / 4
   const x = (relative: number) => LABEL_WIDTH + (relative / scaleMax) * BAR_AREA
@@ -60,7 +63,9 @@ export const renderChart = (scenarios: ReadonlyArray<ScenarioResult>, subtitle: 
   const bottom = height - 40
   // The line of the best peer goes first, under the bars and their labels.
   const one = x(1)
-  parts.push(`<line x1="${one.toFixed(1)}" y1="${top}" x2="${one.toFixed(1)}" y2="${bottom}" stroke="#333333" stroke-dasharray="4 3"/>`)
+  parts.push(
+    `<line x1="${one.toFixed(1)}" y1="${top}" x2="${one.toFixed(1)}" y2="${bottom}" stroke="#333333" stroke-dasharray="4 3"/>`
+  )
   let y = top
   for (const { scenario, bars } of groups) {
     parts.push(`<text x="20" y="${y + 20}" font-weight="bold">${escape(scenario.title)}</text>`)

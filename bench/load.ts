@@ -119,7 +119,10 @@ export const ourDownloadRequest = (name: string): Uint8Array => {
 
 /** Status 0x00, the u32 size, then exactly `size` bytes. */
 export const acceptOurDownload = (size: number) => (head: Uint8Array, length: number) =>
-  head[0] === 0x00 && head.length >= 5 && new DataView(head.buffer, head.byteOffset).getUint32(1) === size && length === 5 + size
+  head[0] === 0x00 &&
+  head.length >= 5 &&
+  new DataView(head.buffer, head.byteOffset).getUint32(1) === size &&
+  length === 5 + size
 
 /** HTTP/1.0, so that nginx closes the connection after the answer (one connection per request). */
 export const httpGetRequest = (name: string): Uint8Array =>
@@ -183,7 +186,13 @@ print(json.dumps({"seconds": seconds, "ops": total, "errors": state["errors"], "
 /** FTP RETR of one file `total` times, one control connection per file, with ftplib in `concurrency` threads. */
 export const runFtpLoad = async (
   tmp: string,
-  load: { readonly port: number; readonly name: string; readonly size: number; readonly total: number; readonly concurrency: number }
+  load: {
+    readonly port: number
+    readonly name: string
+    readonly size: number
+    readonly total: number
+    readonly concurrency: number
+  }
 ): Promise<LoadResult> => {
   const script = path.join(tmp, "ftp_load.py")
   await Bun.write(script, FTP_LOAD)

@@ -30,7 +30,9 @@ const busy = (found: Found) => extra(found, "servidorCpu") / wall(found)
 const cpuVerdict = (share: number) =>
   share >= 0.85
     ? "o servidor está limitado pela CPU" +
-      (share > 1.02 ? " (passa de 100% porque o Bun também usa threads auxiliares, de E/S de arquivos e de coleta de lixo)" : "")
+      (share > 1.02
+        ? " (passa de 100% porque o Bun também usa threads auxiliares, de E/S de arquivos e de coleta de lixo)"
+        : "")
     : share >= 0.5
       ? "o servidor passa boa parte do tempo na CPU"
       : "o servidor não é o gargalo"
@@ -63,7 +65,9 @@ const bigDownloadLines = (results: BenchResults): Array<string> => {
     lines.push(
       `**Download grande: processo × em processo.** O processo inteiro leva ${num(wall(process), 2)} s e a transferência ` +
         `em processo ${num(wall(inside), 2)} s; a diferença é de ${ms(wall(process) - wall(inside))}` +
-        (results.startup === undefined ? "" : `, dos quais só ${ms(median(results.startup.clientHelp))} são a partida medida acima`) +
+        (results.startup === undefined
+          ? ""
+          : `, dos quais só ${ms(median(results.startup.clientHelp))} são a partida medida acima`) +
         `. O cliente como processo usou ${num(extra(process, "clienteCpu"), 2)} s de CPU, contra ${num(extra(inside, "clienteCpu"), 2)} s ` +
         "em processo: num processo novo, o código que move os dados ainda não foi otimizado pelo JIT, e o processo ainda precisa encerrar."
     )

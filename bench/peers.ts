@@ -32,7 +32,10 @@ export const ensurePackages = async (): Promise<void> => {
   }
   console.log(`Instalando os pares de comparação: ${PACKAGES.join(", ")} (apt-get)...`)
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" }
-  for (const cmd of [["apt-get", "update"], ["apt-get", "install", "-y", ...PACKAGES]]) {
+  for (const cmd of [
+    ["apt-get", "update"],
+    ["apt-get", "install", "-y", ...PACKAGES]
+  ]) {
     const child = Bun.spawn(cmd, { env, stdin: "ignore", stdout: "inherit", stderr: "inherit" })
     if ((await child.exited) !== 0) throw new Error(`${cmd.join(" ")} falhou`)
   }
@@ -47,7 +50,13 @@ export interface Server {
   readonly daemon: Daemon
 }
 
-const launch = async (name: string, cmd: ReadonlyArray<string>, port: number, tmp: string, cwd?: string): Promise<Server> => {
+const launch = async (
+  name: string,
+  cmd: ReadonlyArray<string>,
+  port: number,
+  tmp: string,
+  cwd?: string
+): Promise<Server> => {
   const log = path.join(tmp, `${name}.log`)
   const daemon = startDaemon(name, cmd, cwd === undefined ? { log } : { log, cwd })
   await waitListening(daemon, port, log)
@@ -129,7 +138,12 @@ server.serve_forever()
 /** `python3 -m http.server` over the folder. */
 export const startHttpServer = async (folder: string, tmp: string): Promise<Server> => {
   const port = await freePort()
-  return launch("http.server", [PYTHON, "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", folder], port, tmp)
+  return launch(
+    "http.server",
+    [PYTHON, "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", folder],
+    port,
+    tmp
+  )
 }
 
 /** An iperf3 server for exactly one test (`-s -1`). */

@@ -1,9 +1,17 @@
-import { auto, count, formatSize, num, ratio } from "./format.ts"
 import { readFileSync } from "node:fs"
 import * as path from "node:path"
+import { auto, count, formatSize, num, ratio } from "./format.ts"
 import { observations } from "./observations.ts"
+import {
+  type BenchResults,
+  bestPeer,
+  medianRate,
+  rates,
+  type ScenarioResult,
+  type Series,
+  summarize
+} from "./results.ts"
 import { targetsTable } from "./targets.ts"
-import { bestPeer, type BenchResults, medianRate, rates, type ScenarioResult, type Series, summarize } from "./results.ts"
 
 /** docs/DESEMPENHO.md, in Portuguese, from the results of one run. */
 
@@ -12,7 +20,11 @@ const range = (values: ReadonlyArray<number>, format: (value: number) => string)
   return Number.isFinite(min) ? `${format(min)}–${format(max)}` : "—"
 }
 
-const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>, align?: ReadonlyArray<"l" | "r">) =>
+const table = (
+  header: ReadonlyArray<string>,
+  rows: ReadonlyArray<ReadonlyArray<string>>,
+  align?: ReadonlyArray<"l" | "r">
+) =>
   [
     `| ${header.join(" | ")} |`,
     `|${header.map((_, i) => ((align?.[i] ?? (i === 0 ? "l" : "r")) === "r" ? "---:" : "---")).join("|")}|`,
@@ -112,7 +124,9 @@ const summaryLines = (results: BenchResults): Array<string> =>
       })
     return ours.length === 0
       ? []
-      : [`- **${scenario.title}** — melhor par: ${best.label}, ${auto(bestRate)} ${scenario.rateUnit}; ${ours.join("; ")}.`]
+      : [
+          `- **${scenario.title}** — melhor par: ${best.label}, ${auto(bestRate)} ${scenario.rateUnit}; ${ours.join("; ")}.`
+        ]
   })
 
 const machineTable = (results: BenchResults): string => {
@@ -126,8 +140,14 @@ const machineTable = (results: BenchResults): string => {
       ["Sistema", machine.system],
       ["Kernel", machine.kernel],
       ...versions,
-      ["CPU ocupada por outros processos antes de começar", `${num(results.busyBefore * 100, 0)}% (de todos os núcleos, medida por 2 s)`],
-      ["Pasta de trabalho", `${results.workspace.root}${results.workspace.inMemory ? " (tmpfs, na memória)" : " (disco)"}`]
+      [
+        "CPU ocupada por outros processos antes de começar",
+        `${num(results.busyBefore * 100, 0)}% (de todos os núcleos, medida por 2 s)`
+      ],
+      [
+        "Pasta de trabalho",
+        `${results.workspace.root}${results.workspace.inMemory ? " (tmpfs, na memória)" : " (disco)"}`
+      ]
     ],
     ["l", "l"]
   )

@@ -1,8 +1,8 @@
 import type { BenchConfig } from "./config.ts"
 import { auto, num } from "./format.ts"
-import { wasInterrupted } from "./system.ts"
 import type { Machine } from "./machine.ts"
 import type { StartupResult } from "./scenarios/startup.ts"
+import { wasInterrupted } from "./system.ts"
 
 /**
  * The shape of the results (what bench/resultados.json holds), summary
@@ -64,7 +64,8 @@ export const summarize = (values: ReadonlyArray<number>): Summary => {
 export const rates = (scenario: ScenarioResult, series: Series): Array<number> =>
   series.seconds.map((seconds) => series.work / scenario.divisor / seconds)
 
-export const medianRate = (scenario: ScenarioResult, series: Series): number => summarize(rates(scenario, series)).median
+export const medianRate = (scenario: ScenarioResult, series: Series): number =>
+  summarize(rates(scenario, series)).median
 
 /** The peer with the highest median rate, if any peer has a result. */
 export const bestPeer = (scenario: ScenarioResult): Series | undefined =>
@@ -131,7 +132,9 @@ export const measureRounds = async (
         target.seconds.push(sample.seconds)
         for (const [key, value] of Object.entries(sample.extras ?? {})) target.extras[key]?.values.push(value)
         const rate = contender.work / scenario.divisor / sample.seconds
-        console.log(`  [${round}/${reps}] ${contender.label}: ${num(sample.seconds, 3)} s (${auto(rate)} ${scenario.rateUnit})`)
+        console.log(
+          `  [${round}/${reps}] ${contender.label}: ${num(sample.seconds, 3)} s (${auto(rate)} ${scenario.rateUnit})`
+        )
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error)
         target.failures.push(reason)

@@ -14,7 +14,7 @@ import type { Bench } from "./scenarios/common.ts"
 import { fanout } from "./scenarios/fanout.ts"
 import { many } from "./scenarios/many.ts"
 import { smallOps } from "./scenarios/smallOps.ts"
-import { startup, type StartupResult } from "./scenarios/startup.ts"
+import { type StartupResult, startup } from "./scenarios/startup.ts"
 import { interrupt, machineBusy, stopAll, wasInterrupted } from "./system.ts"
 import { createFiles, makeWorkspace, removeWorkspace, type Workspace } from "./workspace.ts"
 
@@ -70,7 +70,9 @@ const cleanup = () =>
     await stopAll()
     if (started.workspace) {
       await removeWorkspace(started.workspace).catch((error: unknown) =>
-        console.error(`não foi possível apagar ${started.workspace?.base}: ${error instanceof Error ? error.message : String(error)}`)
+        console.error(
+          `não foi possível apagar ${started.workspace?.base}: ${error instanceof Error ? error.message : String(error)}`
+        )
       )
     }
   })())
@@ -90,21 +92,31 @@ const writeReport = async (results: BenchResults) => {
 
 const main = async (config: BenchConfig) => {
   const begin = performance.now()
-  console.log(`Benchmark do servidor de arquivos: ${config.quick ? "execução rápida (--rapido)" : "execução completa"}, ${config.reps} repetições.`)
+  console.log(
+    `Benchmark do servidor de arquivos: ${config.quick ? "execução rápida (--rapido)" : "execução completa"}, ${config.reps} repetições.`
+  )
   const busyBefore = await machineBusy()
   if (busyBefore > 0.1) {
-    console.log(`Atenção: a máquina já está ocupada (${num(busyBefore * 100, 0)}% da CPU antes de começar); os números vão variar mais.`)
+    console.log(
+      `Atenção: a máquina já está ocupada (${num(busyBefore * 100, 0)}% da CPU antes de começar); os números vão variar mais.`
+    )
   }
   await ensurePackages()
   const machine = await describeMachine()
   const workspace = (started.workspace = await makeWorkspace(config))
-  console.log(`Criando os arquivos de teste (${formatSize(config.bigBytes)}, ${formatSize(config.fanoutBytes)}, ${config.manyFiles} pequenos)...`)
+  console.log(
+    `Criando os arquivos de teste (${formatSize(config.bigBytes)}, ${formatSize(config.fanoutBytes)}, ${config.manyFiles} pequenos)...`
+  )
   await createFiles(workspace, config)
 
   // `bun run cliente` and `bun run servidor` start from a compiled copy, built when the sources change:
   // built here, so that no measured run pays for the build.
-  for (const [name, entry] of [["cliente", "src/programs/client/main.ts"], ["servidor", "src/programs/server/main.ts"]] as const) {
-    if ((await compiled(projectPlan(name, entry))) === undefined) console.log(`Atenção: ${name} não compilou; roda das fontes.`)
+  for (const [name, entry] of [
+    ["cliente", "src/programs/client/main.ts"],
+    ["servidor", "src/programs/server/main.ts"]
+  ] as const) {
+    if ((await compiled(projectPlan(name, entry))) === undefined)
+      console.log(`Atenção: ${name} não compilou; roda das fontes.`)
   }
   console.log("Iniciando os servidores em 127.0.0.1...")
   const [ours, nginx, ftp, http] = await Promise.all([
@@ -113,7 +125,8 @@ const main = async (config: BenchConfig) => {
     startFtp(workspace.serverDir, workspace.tmp),
     startHttpServer(workspace.serverDir, workspace.tmp)
   ])
-  for (const server of [ours, nginx, ftp, http]) console.log(`  ${server.name}: porta ${server.port} (pid ${server.daemon.pid})`)
+  for (const server of [ours, nginx, ftp, http])
+    console.log(`  ${server.name}: porta ${server.port} (pid ${server.daemon.pid})`)
   const client = (started.client = await inProcessClient(workspace.clientDir, ours.port))
   const bench: Bench = { config, repo: REPO, ...workspace, ours, nginx, ftp, http, inProcess: client }
 
@@ -138,7 +151,16 @@ const main = async (config: BenchConfig) => {
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error)
       console.log(`  o cenário falhou: ${reason}`)
-      scenarios.push({ id: `cenario-${index + 1}`, title: scenario.title, description: "", rateUnit: "", divisor: 1, series: [], notes: [], error: reason })
+      scenarios.push({
+        id: `cenario-${index + 1}`,
+        title: scenario.title,
+        description: "",
+        rateUnit: "",
+        divisor: 1,
+        series: [],
+        notes: [],
+        error: reason
+      })
     }
   }
 
@@ -157,7 +179,9 @@ const main = async (config: BenchConfig) => {
   }
   await Bun.write(RESULTS, `${JSON.stringify(results, null, 2)}\n`)
   await writeReport(results)
-  console.log(`\nPronto em ${((performance.now() - begin) / 60_000).toFixed(1).replace(".", ",")} min: docs/DESEMPENHO.md, docs/desempenho.svg e bench/resultados.json.`)
+  console.log(
+    `\nPronto em ${((performance.now() - begin) / 60_000).toFixed(1).replace(".", ",")} min: docs/DESEMPENHO.md, docs/desempenho.svg e bench/resultados.json.`
+  )
 }
 
 const config = parseArgs(process.argv.slice(2))

@@ -47,7 +47,10 @@ export interface Timed {
  * output goes nowhere; a non-zero exit is an error carrying what it printed on
  * standard error.
  */
-export const timeCommand = async (cmd: ReadonlyArray<string>, options: { readonly cwd?: string } = {}): Promise<Timed> => {
+export const timeCommand = async (
+  cmd: ReadonlyArray<string>,
+  options: { readonly cwd?: string } = {}
+): Promise<Timed> => {
   const started = performance.now()
   const child = Bun.spawn([...cmd], { ...options, stdin: "ignore", stdout: "ignore", stderr: "pipe" })
   const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited])
@@ -118,7 +121,13 @@ export const startDaemon = (
   options: { readonly cwd?: string; readonly log: string }
 ): Daemon => {
   const log = openSync(options.log, "a")
-  const child = Bun.spawn([...cmd], { cwd: options.cwd ?? process.cwd(), detached: true, stdin: "ignore", stdout: log, stderr: log })
+  const child = Bun.spawn([...cmd], {
+    cwd: options.cwd ?? process.cwd(),
+    detached: true,
+    stdin: "ignore",
+    stdout: log,
+    stderr: log
+  })
   closeSync(log)
   let stopping: Promise<void> | undefined
   const daemon: Daemon = {

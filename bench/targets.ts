@@ -37,9 +37,11 @@ const against = (
   const theirs = rateOf(results, scenario, peer)
   const process = rateOf(results, scenario, "nosso-processo") ?? rateOf(results, scenario, "nosso")
   const inside = rateOf(results, scenario, "nosso-em-processo")
-  if (theirs === undefined || process === undefined) return { target: "", measured: "sem dados nesta execução", met: undefined }
+  if (theirs === undefined || process === undefined)
+    return { target: "", measured: "sem dados nesta execução", met: undefined }
   const shown =
-    `${ratio(process / theirs)} do ${peerName}` + (inside === undefined ? "" : ` (em processo: ${ratio(inside / theirs)})`)
+    `${ratio(process / theirs)} do ${peerName}` +
+    (inside === undefined ? "" : ` (em processo: ${ratio(inside / theirs)})`)
   const share = process / theirs
   return { target: "", measured: shown, met: rule === "ahead" ? share > 1 : share >= rule.atLeast }
 }

@@ -98,7 +98,11 @@ const root = path.resolve(import.meta.dir, "..")
 export const projectPlan = (name: string, entry: string): LaunchPlan => ({
   name,
   entry: path.join(root, entry),
-  sources: [path.join(root, "src"), path.join(root, "package.json"), path.join(root, "node_modules", ".package-lock.json")],
+  sources: [
+    path.join(root, "src"),
+    path.join(root, "package.json"),
+    path.join(root, "node_modules", ".package-lock.json")
+  ],
   cacheDir: process.env.ARQUIVOS_CACHE ?? path.join(root, "node_modules", ".cache", "arquivos-tcp")
 })
 

@@ -68,7 +68,16 @@ export const bigDownload = async (bench: Bench): Promise<ScenarioResult> => {
       run: async () => {
         const server = await startIperfServer(bench.tmp)
         try {
-          const { code, stdout, stderr } = await capture(["iperf3", "-c", "127.0.0.1", "-p", String(server.port), "-n", String(size), "-J"])
+          const { code, stdout, stderr } = await capture([
+            "iperf3",
+            "-c",
+            "127.0.0.1",
+            "-p",
+            String(server.port),
+            "-n",
+            String(size),
+            "-J"
+          ])
           if (code !== 0) throw new Error(`iperf3 falhou: ${(stderr || stdout).trim().slice(0, 300)}`)
           const report = JSON.parse(stdout) as { end: { sum_received: { seconds: number; bytes: number } } }
           return { seconds: report.end.sum_received.seconds * (size / report.end.sum_received.bytes) }

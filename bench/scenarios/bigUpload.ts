@@ -33,7 +33,8 @@ export const bigUpload = async (bench: Bench): Promise<ScenarioResult> => {
       how: `bun bin/cliente.ts … --silencioso enviar ${FILES.upload}`,
       work: size,
       extras: CLIENT_AND_SERVER_CPU,
-      run: () => withServerCpu(bench.ours, async () => commandSample(await runOurClient(bench, "enviar", FILES.upload))),
+      run: () =>
+        withServerCpu(bench.ours, async () => commandSample(await runOurClient(bench, "enviar", FILES.upload))),
       check: () => expectSize(ours, size),
       after: () => rm(ours, { force: true })
     },
@@ -57,7 +58,9 @@ export const bigUpload = async (bench: Bench): Promise<ScenarioResult> => {
       extras: CLIENT_AND_SERVER_CPU,
       run: () =>
         withServerCpu(bench.ftp, async () =>
-          commandSample(await timeCommand(["curl", "-fsS", "-T", source, `ftp://127.0.0.1:${bench.ftp.port}/${FILES.uploadFtp}`]))
+          commandSample(
+            await timeCommand(["curl", "-fsS", "-T", source, `ftp://127.0.0.1:${bench.ftp.port}/${FILES.uploadFtp}`])
+          )
         ),
       check: () => expectSize(viaFtp, size),
       after: () => rm(viaFtp, { force: true })

@@ -63,7 +63,8 @@ export const expectSize = async (file: string, size: number) => {
     (info) => info.size,
     () => -1
   )
-  if (actual !== size) throw new Error(`${path.basename(file)}: esperado ${size} bytes, encontrado ${actual < 0 ? "nada" : actual}`)
+  if (actual !== size)
+    throw new Error(`${path.basename(file)}: esperado ${size} bytes, encontrado ${actual < 0 ? "nada" : actual}`)
 }
 
 export const SERVER_CPU = { servidorCpu: { label: "CPU do servidor", unit: "s" } } as const

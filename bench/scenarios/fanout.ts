@@ -1,6 +1,13 @@
 import { MiB } from "../config.ts"
 import { count, formatSize } from "../format.ts"
-import { acceptHttpDownload, acceptOurDownload, httpGetRequest, ourDownloadRequest, runSocketLoad, type SocketLoad } from "../load.ts"
+import {
+  acceptHttpDownload,
+  acceptOurDownload,
+  httpGetRequest,
+  ourDownloadRequest,
+  runSocketLoad,
+  type SocketLoad
+} from "../load.ts"
 import type { Server } from "../peers.ts"
 import { type Contender, measureRounds, type Sample, type ScenarioResult } from "../results.ts"
 import { groupPeakMemory, resetPeakMemory } from "../system.ts"

@@ -24,7 +24,8 @@ export const many = async (bench: Bench): Promise<ScenarioResult> => {
   }
   const check = async () => {
     const names = (await readdir(bench.clientDir)).filter((name) => isBatchFile(name) && name.endsWith(".bin"))
-    if (names.length !== files) throw new Error(`esperados ${files} arquivos na pasta do cliente, encontrados ${names.length}`)
+    if (names.length !== files)
+      throw new Error(`esperados ${files} arquivos na pasta do cliente, encontrados ${names.length}`)
   }
   const lftpScript = `set cmd:fail-exit yes; set ftp:ssl-allow no; set net:max-retries 1; mget ${FILES.manyMask}; quit`
   const contenders: Array<Contender> = [
@@ -36,7 +37,10 @@ export const many = async (bench: Bench): Promise<ScenarioResult> => {
       work: files,
       extras: CLIENT_AND_SERVER_CPU,
       before: clear,
-      run: () => withServerCpu(bench.ours, async () => commandSample(await runOurClient(bench, "baixar-varios", FILES.manyMask))),
+      run: () =>
+        withServerCpu(bench.ours, async () =>
+          commandSample(await runOurClient(bench, "baixar-varios", FILES.manyMask))
+        ),
       check
     },
     {
@@ -60,7 +64,9 @@ export const many = async (bench: Bench): Promise<ScenarioResult> => {
       before: clear,
       run: () =>
         withServerCpu(bench.ftp, async () =>
-          commandSample(await timeCommand(["lftp", "-e", lftpScript, `ftp://127.0.0.1:${bench.ftp.port}`], { cwd: bench.clientDir }))
+          commandSample(
+            await timeCommand(["lftp", "-e", lftpScript, `ftp://127.0.0.1:${bench.ftp.port}`], { cwd: bench.clientDir })
+          )
         ),
       check
     }
@@ -74,7 +80,9 @@ export const many = async (bench: Bench): Promise<ScenarioResult> => {
         "O nosso cliente usa uma conexão só (op 50, com manifesto); o lftp usa a conexão de controle e uma conexão de dados por arquivo.",
       rateUnit: "arquivos/s",
       divisor: 1,
-      notes: ["Os arquivos baixados são conferidos (quantidade) e apagados antes de cada repetição, fora do tempo medido."]
+      notes: [
+        "Os arquivos baixados são conferidos (quantidade) e apagados antes de cada repetição, fora do tempo medido."
+      ]
     },
     bench.config.reps,
     contenders

@@ -42,7 +42,8 @@ export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
       total: ops,
       concurrency
     })
-  const ftp = (ops: number) => runFtpLoad(bench.tmp, { port: bench.ftp.port, name: FILES.small, size, total: ops, concurrency })
+  const ftp = (ops: number) =>
+    runFtpLoad(bench.tmp, { port: bench.ftp.port, name: FILES.small, size, total: ops, concurrency })
 
   console.log(`  aquecimento: ${count(smallWarmup)} pedidos em cada servidor`)
   for (const warm of [ours, nginx, ftp]) loadSample(await warm(smallWarmup))

@@ -35,7 +35,10 @@ Status de saída: 0 tudo o que o enunciado e o PROTOCOL.md exigem passou;
 1 alguma dessas verificações falhou (com --estrito, também as recomendadas);
 2 uso incorreto; 3 não foi possível conectar ao servidor.`
 
-export type Parsed = { readonly _tag: "Run"; readonly args: CheckerArgs } | { readonly _tag: "Help" } | { readonly _tag: "Bad"; readonly message: string }
+export type Parsed =
+  | { readonly _tag: "Run"; readonly args: CheckerArgs }
+  | { readonly _tag: "Help" }
+  | { readonly _tag: "Bad"; readonly message: string }
 
 const bad = (message: string): Parsed => ({ _tag: "Bad", message })
 
@@ -75,7 +78,8 @@ export const parseCheckerArgs = (argv: ReadonlyArray<string>): Parsed => {
       case "--timeout": {
         const v = value()
         const seconds = v !== undefined && /^\d+(\.\d+)?$/.test(v) ? Number(v) : NaN
-        if (!(seconds >= 0.1 && seconds <= 600)) return bad(`timeout inválido: "${v ?? ""}" (use segundos, de 0.1 a 600)`)
+        if (!(seconds >= 0.1 && seconds <= 600))
+          return bad(`timeout inválido: "${v ?? ""}" (use segundos, de 0.1 a 600)`)
         timeoutSeconds = seconds
         break
       }
@@ -83,7 +87,8 @@ export const parseCheckerArgs = (argv: ReadonlyArray<string>): Parsed => {
         const v = value() ?? ""
         const list = v.split(",").filter((part) => part !== "")
         const unknown = list.find((part) => !(CATEGORIES as ReadonlyArray<string>).includes(part))
-        if (list.length === 0 || unknown !== undefined) return bad(`categoria desconhecida: "${unknown ?? v}" (use ${CATEGORIES.join(", ")})`)
+        if (list.length === 0 || unknown !== undefined)
+          return bad(`categoria desconhecida: "${unknown ?? v}" (use ${CATEGORIES.join(", ")})`)
         only = list as Array<Category>
         break
       }

@@ -97,4 +97,8 @@ export const hex = (bytes: Uint8Array, max = 24): string => {
 
 /** Portuguese description of how a reply ended. */
 export const endingText = (ending: "open" | "closed" | "reset"): string =>
-  ending === "open" ? "a conexão continuou aberta" : ending === "closed" ? "o servidor fechou a conexão" : "a conexão foi resetada"
+  ending === "open"
+    ? "a conexão continuou aberta"
+    : ending === "closed"
+      ? "o servidor fechou a conexão"
+      : "a conexão foi resetada"

@@ -16,11 +16,23 @@ export interface Fixture {
 }
 
 export const fileA = (context: Context): Fixture => ({ name: `${context.prefix}-a.bin`, data: content(3000, 1) })
-export const emptyFile = (context: Context): Fixture => ({ name: `${context.prefix}-vazio.txt`, data: new Uint8Array(0) })
-export const largeFile = (context: Context): Fixture => ({ name: `${context.prefix}-grande.bin`, data: content(1024 * 1024 + 7, 2) })
+export const emptyFile = (context: Context): Fixture => ({
+  name: `${context.prefix}-vazio.txt`,
+  data: new Uint8Array(0)
+})
+export const largeFile = (context: Context): Fixture => ({
+  name: `${context.prefix}-grande.bin`,
+  data: content(1024 * 1024 + 7, 2)
+})
 /** Big enough to fill both sockets' buffers on loopback, so a reader that stops reading stalls the sender. */
-export const hugeFile = (context: Context): Fixture => ({ name: `${context.prefix}-enorme.bin`, data: content(32 * 1024 * 1024, 3) })
-export const nestedFile = (context: Context): Fixture => ({ name: `${context.prefix}-d/sub/c.txt`, data: content(77, 4) })
+export const hugeFile = (context: Context): Fixture => ({
+  name: `${context.prefix}-enorme.bin`,
+  data: content(32 * 1024 * 1024, 3)
+})
+export const nestedFile = (context: Context): Fixture => ({
+  name: `${context.prefix}-d/sub/c.txt`,
+  data: content(77, 4)
+})
 export const manyFiles = (context: Context): ReadonlyArray<Fixture> => [
   { name: `${context.prefix}-m-1.txt`, data: content(10, 5) },
   { name: `${context.prefix}-m-2.txt`, data: content(2000, 6) },
@@ -41,7 +53,9 @@ const create = async (context: Context, fixture: Fixture): Promise<void> => {
     await writeFile(target, fixture.data)
     return
   }
-  skipWith(`não foi possível criar o arquivo de teste "${fixture.name}" com op 30 (${describeUpload(outcome)}); use --pasta para que o verificador o crie direto na pasta`)
+  skipWith(
+    `não foi possível criar o arquivo de teste "${fixture.name}" com op 30 (${describeUpload(outcome)}); use --pasta para que o verificador o crie direto na pasta`
+  )
 }
 
 /** Makes sure the fixture exists on the server (once per run and name). */

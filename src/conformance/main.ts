@@ -36,7 +36,8 @@ const run = await runChecks(args, (result) => {
 })
 switch (run._tag) {
   case "Unreachable":
-    if (args.json) await print(JSON.stringify({ servidor: `${args.host}:${args.port}`, erro: run.message, codigo_saida: 3 }))
+    if (args.json)
+      await print(JSON.stringify({ servidor: `${args.host}:${args.port}`, erro: run.message, codigo_saida: 3 }))
     else await print(`conformidade: ${run.message}`, Bun.stderr)
     process.exit(3)
   case "BadFolder":

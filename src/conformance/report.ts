@@ -1,5 +1,5 @@
 import type { CheckerArgs } from "./args.ts"
-import { type Source, SOURCES } from "./check.ts"
+import { SOURCES, type Source } from "./check.ts"
 import type { Result } from "./runner.ts"
 
 /** The report: one line per check as it finishes, a summary per source, the exit code. */
@@ -41,7 +41,12 @@ export const resultLine = (result: Result): string => {
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`
 
-export const summaryText = (results: ReadonlyArray<Result>, args: CheckerArgs, prefix: string, cleaned: boolean): string => {
+export const summaryText = (
+  results: ReadonlyArray<Result>,
+  args: CheckerArgs,
+  prefix: string,
+  cleaned: boolean
+): string => {
   const lines = ["", "Resumo"]
   for (const source of SOURCES) {
     const t = tally(results, source)
@@ -75,10 +80,12 @@ export const jsonReport = (results: ReadonlyArray<Result>, args: CheckerArgs, pr
   estrito: args.strict,
   prefixo: prefix,
   limpo: cleaned,
-  grupos: Object.fromEntries(SOURCES.map((source) => {
-    const t = tally(results, source)
-    return [source, { passaram: t.passed, falharam: t.failed, puladas: t.skipped }]
-  })),
+  grupos: Object.fromEntries(
+    SOURCES.map((source) => {
+      const t = tally(results, source)
+      return [source, { passaram: t.passed, falharam: t.failed, puladas: t.skipped }]
+    })
+  ),
   verificacoes: results.map((r) => ({
     id: r.check.id,
     categoria: r.check.category,
@@ -92,4 +99,3 @@ export const jsonReport = (results: ReadonlyArray<Result>, args: CheckerArgs, pr
   })),
   codigo_saida: exitCode(results, args.strict)
 })
-

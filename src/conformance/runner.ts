@@ -19,7 +19,12 @@ export interface Result {
 }
 
 export type Run =
-  | { readonly _tag: "Done"; readonly results: ReadonlyArray<Result>; readonly prefix: string; readonly cleaned: boolean }
+  | {
+      readonly _tag: "Done"
+      readonly results: ReadonlyArray<Result>
+      readonly prefix: string
+      readonly cleaned: boolean
+    }
   | { readonly _tag: "Unreachable"; readonly message: string }
   | { readonly _tag: "BadFolder"; readonly message: string }
 
@@ -29,15 +34,22 @@ const CONCURRENT = new Set(["prazos"])
 const outcomeOf = (error: unknown): Outcome => {
   if (error instanceof CheckFailure) return { _tag: "Fail", detail: error.message }
   if (error instanceof CheckSkipped) return { _tag: "Skip", reason: error.message }
-  if (error instanceof ConnectError) return { _tag: "Fail", detail: `${error.message} (o servidor caiu ou recusou a conexão).` }
-  return { _tag: "Fail", detail: `erro inesperado durante a verificação: ${error instanceof Error ? error.message : String(error)}` }
+  if (error instanceof ConnectError)
+    return { _tag: "Fail", detail: `${error.message} (o servidor caiu ou recusou a conexão).` }
+  return {
+    _tag: "Fail",
+    detail: `erro inesperado durante a verificação: ${error instanceof Error ? error.message : String(error)}`
+  }
 }
 
 const runOne = async (check: Check, context: Context, guardMillis: number): Promise<Result> => {
   const started = Date.now()
   let timer: ReturnType<typeof setTimeout> | undefined
   const guard = new Promise<Outcome>((resolve) => {
-    timer = setTimeout(() => resolve({ _tag: "Fail", detail: `a verificação não terminou em ${guardMillis} ms.` }), guardMillis)
+    timer = setTimeout(
+      () => resolve({ _tag: "Fail", detail: `a verificação não terminou em ${guardMillis} ms.` }),
+      guardMillis
+    )
   })
   const outcome = await Promise.race([check.run(context).then(() => pass, outcomeOf), guard])
   clearTimeout(timer)
@@ -70,7 +82,8 @@ const cleanUp = (folder: string | undefined, prefix: string, planted: ReadonlyAr
 export const runChecks = async (args: CheckerArgs, onResult: (result: Result) => void = () => {}): Promise<Run> => {
   if (args.folder !== undefined) {
     const info = await stat(args.folder).catch(() => undefined)
-    if (!info?.isDirectory()) return { _tag: "BadFolder", message: `--pasta: "${args.folder}" não é uma pasta nesta máquina` }
+    if (!info?.isDirectory())
+      return { _tag: "BadFolder", message: `--pasta: "${args.folder}" não é uma pasta nesta máquina` }
   }
   const connectMillis = Math.max(2000, Math.min(10_000, args.timeoutSeconds * 1000))
   try {

@@ -18,7 +18,8 @@ export const rawNamed = (op: number, name: Uint8Array, declared = name.length): 
 export const md5 = (bytes: Uint8Array): Uint8Array => new Uint8Array(new Bun.CryptoHasher("md5").update(bytes).digest())
 
 export const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
-  a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0
+  a.length === b.length &&
+  Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0
 
 export const readU32 = (bytes: Uint8Array, offset: number): number =>
   new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getUint32(offset, false)
@@ -40,7 +41,11 @@ export const content = (size: number, seed: number): Uint8Array => {
 export const sent = (bytes: Uint8Array): string => `enviado ${hex(bytes, 16)}`
 
 /** Sends one request and collects everything until the server closes (bounded). */
-export const exchange = async (context: Context, bytes: Uint8Array, millis = context.replyMillis): Promise<ReadResult> => {
+export const exchange = async (
+  context: Context,
+  bytes: Uint8Array,
+  millis = context.replyMillis
+): Promise<ReadResult> => {
   const probe = await context.connect()
   try {
     await probe.write(bytes)
@@ -57,15 +62,21 @@ export const expectReply = async (context: Context, bytes: Uint8Array, expected:
     await probe.write(bytes)
     const head = await probe.read(expected.length, context.replyMillis)
     if (!sameBytes(head.bytes, expected)) {
-      failWith(`${what}: ${sent(bytes)}; recebido ${hex(head.bytes)}${head.complete ? "" : ` (${endingText(head.ending)})`}; esperado ${hex(expected)}.`)
+      failWith(
+        `${what}: ${sent(bytes)}; recebido ${hex(head.bytes)}${head.complete ? "" : ` (${endingText(head.ending)})`}; esperado ${hex(expected)}.`
+      )
     }
     // Nothing more may follow: the reply is complete.
     const extra = await probe.read(1, 300)
     if (extra.bytes.length > 0) {
-      failWith(`${what}: ${sent(bytes)}; depois da resposta esperada ${hex(expected)} vieram bytes a mais (${hex(extra.bytes)}).`)
+      failWith(
+        `${what}: ${sent(bytes)}; depois da resposta esperada ${hex(expected)} vieram bytes a mais (${hex(extra.bytes)}).`
+      )
     }
     if ((await probe.waitEnd(context.replyMillis)) === "open") {
-      failWith(`${what}: ${sent(bytes)}; a resposta ${hex(expected)} veio certa, mas o servidor não fechou a conexão em ${context.replyMillis} ms.`)
+      failWith(
+        `${what}: ${sent(bytes)}; a resposta ${hex(expected)} veio certa, mas o servidor não fechou a conexão em ${context.replyMillis} ms.`
+      )
     }
   } finally {
     probe.destroy()
@@ -90,7 +101,13 @@ export const upload = async (context: Context, name: string | Uint8Array, data: 
     const nameBytes = typeof name === "string" ? bytesOf(name) : name
     await probe.write(rawNamed(30, nameBytes))
     const first = await probe.read(1, context.replyMillis)
-    if (!first.complete) return { first: undefined, second: undefined, ending: endingText(first.ending), timedOut: first.ending === "open" }
+    if (!first.complete)
+      return {
+        first: undefined,
+        second: undefined,
+        ending: endingText(first.ending),
+        timedOut: first.ending === "open"
+      }
     if (first.bytes[0] !== 0) return { first: first.bytes[0], second: undefined, ending: "", timedOut: false }
     await probe.write(concat([u32(data.length), data]), transferMillis(context, data.length))
     const second = await probe.read(1, transferMillis(context, data.length))
@@ -135,21 +152,38 @@ export interface DownloadOutcome {
 }
 
 /** op 10, read as a student's client would: status, size, then exactly that many bytes. */
-export const download = async (context: Context, name: string | Uint8Array, millis = context.replyMillis): Promise<DownloadOutcome> => {
+export const download = async (
+  context: Context,
+  name: string | Uint8Array,
+  millis = context.replyMillis
+): Promise<DownloadOutcome> => {
   const probe = await context.connect()
   try {
     const nameBytes = typeof name === "string" ? bytesOf(name) : name
     await probe.write(rawNamed(10, nameBytes))
     const head = await probe.read(1, millis)
-    if (!head.complete) return { raw: head.bytes, ending: endingText(head.ending), status: undefined, size: undefined, data: undefined }
+    if (!head.complete)
+      return { raw: head.bytes, ending: endingText(head.ending), status: undefined, size: undefined, data: undefined }
     const status = head.bytes[0]!
     if (status !== 0) {
       const rest = await probe.read(64, 200)
-      return { raw: concat([head.bytes, rest.bytes]), ending: endingText(rest.ending), status, size: undefined, data: undefined }
+      return {
+        raw: concat([head.bytes, rest.bytes]),
+        ending: endingText(rest.ending),
+        status,
+        size: undefined,
+        data: undefined
+      }
     }
     const sizeBytes = await probe.read(4, millis)
     if (!sizeBytes.complete) {
-      return { raw: concat([head.bytes, sizeBytes.bytes]), ending: endingText(sizeBytes.ending), status, size: undefined, data: undefined }
+      return {
+        raw: concat([head.bytes, sizeBytes.bytes]),
+        ending: endingText(sizeBytes.ending),
+        status,
+        size: undefined,
+        data: undefined
+      }
     }
     const size = readU32(sizeBytes.bytes, 0)
     const data = await probe.read(size, millis + Math.ceil(size / 5_000))
@@ -172,12 +206,16 @@ export const listing = async (context: Context) => {
     await probe.write(Uint8Array.of(20))
     const head = await probe.read(5, context.replyMillis)
     if (!head.complete || head.bytes[0] !== 0) {
-      return failWith(`op 20: enviado 14; recebido ${hex(head.bytes)} (${endingText(head.ending)}); esperado 00 seguido do comprimento u32 e do JSON.`)
+      return failWith(
+        `op 20: enviado 14; recebido ${hex(head.bytes)} (${endingText(head.ending)}); esperado 00 seguido do comprimento u32 e do JSON.`
+      )
     }
     const length = readU32(head.bytes, 1)
     const body = await probe.read(length, transferMillis(context, length))
     if (!body.complete) {
-      return failWith(`op 20: o servidor declarou ${length} bytes de listagem mas enviou ${body.bytes.length} (${endingText(body.ending)}).`)
+      return failWith(
+        `op 20: o servidor declarou ${length} bytes de listagem mas enviou ${body.bytes.length} (${endingText(body.ending)}).`
+      )
     }
     return { length, body: body.bytes }
   } finally {

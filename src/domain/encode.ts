@@ -1,5 +1,5 @@
-import { MAX_U32, MD5_BYTES, Opcode } from "./protocol.ts"
 import type { ManifestEntry, Request } from "./messages.ts"
+import { MAX_U32, MD5_BYTES, Opcode } from "./protocol.ts"
 
 /** Encoders: values in, exact bytes out. */
 
@@ -64,7 +64,10 @@ export const requestFields = (request: Request): ReadonlyArray<Field> => {
         field("md5", request.md5)
       ]
     case "DownloadMany":
-      return [field("operação", Uint8Array.of(Opcode.DownloadMany)), ...lengthAndText("tamanho da máscara", "máscara", request.mask)]
+      return [
+        field("operação", Uint8Array.of(Opcode.DownloadMany)),
+        ...lengthAndText("tamanho da máscara", "máscara", request.mask)
+      ]
   }
 }
 

@@ -1,8 +1,8 @@
 import * as Either from "effect/Either"
-import { body, emit, fail, type Grammar, take, u32, u8 } from "./decoder.ts"
+import { body, emit, fail, type Grammar, take, u8, u32 } from "./decoder.ts"
 import { parseListing } from "./listing.ts"
 import { maskMatcher } from "./mask.ts"
-import { Data, End, type ClientEvent, type ManifestEntry, type ServerEvent } from "./messages.ts"
+import { type ClientEvent, Data, End, type ManifestEntry, type ServerEvent } from "./messages.ts"
 import { describeNameProblem, type NameProblem, parseMask, parseName } from "./names.ts"
 import { MAX_LISTING_BYTES, MAX_MANY_MATCHES, MAX_NAME_BYTES, MD5_BYTES, Opcode, Status } from "./protocol.ts"
 
@@ -85,7 +85,8 @@ export function* downloadReply(): Grammar<ServerEvent> {
 export function* listReply(maxBytes: number = MAX_LISTING_BYTES): Grammar<ServerEvent> {
   if ((yield* status([Status.Ok, Status.Error])) !== Status.Ok) return
   const length = yield* u32<ServerEvent>()
-  if (length > maxBytes) return yield* fail("LengthTooLarge", `listagem de ${length} bytes passa do limite de ${maxBytes}`)
+  if (length > maxBytes)
+    return yield* fail("LengthTooLarge", `listagem de ${length} bytes passa do limite de ${maxBytes}`)
   let json: string
   try {
     json = new TextDecoder("utf-8", { fatal: true }).decode(yield* take<ServerEvent>(length))
@@ -127,7 +128,8 @@ export function* downloadManyReply(mask: string, maxMatches: number = MAX_MANY_M
   const entries: Array<ManifestEntry> = []
   for (let i = 0; i < count; i++) {
     const name = yield* nameField<ServerEvent>()
-    if (!matches(name)) return yield* fail("UnexpectedName", `o servidor anunciou "${name}", que não casa com a máscara`)
+    if (!matches(name))
+      return yield* fail("UnexpectedName", `o servidor anunciou "${name}", que não casa com a máscara`)
     if (seen.has(name)) return yield* fail("UnexpectedName", `o servidor anunciou "${name}" duas vezes`)
     seen.add(name)
     entries.push({ name, size: yield* u32<ServerEvent>() })

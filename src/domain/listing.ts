@@ -8,9 +8,7 @@ import { checkName } from "./names.ts"
 
 const DecimalString = Schema.String.pipe(Schema.pattern(/^(0|[1-9][0-9]*)$/))
 
-const Name = Schema.String.pipe(
-  Schema.filter((name) => Either.isRight(checkName(name)) || "nome inválido na listagem")
-)
+const Name = Schema.String.pipe(Schema.filter((name) => Either.isRight(checkName(name)) || "nome inválido na listagem"))
 
 const Entry = Schema.Struct({ nome: Name, tamanho: DecimalString })
 
@@ -34,7 +32,8 @@ export const parseListing = (json: string): Either.Either<ReadonlyArray<ListingE
   try {
     return Either.mapLeft(decodeListing(value), (error) => {
       const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
-      const where = issue && issue.path.length > 0 ? ` em ${issue.path.map((part) => `[${String(part)}]`).join("")}` : ""
+      const where =
+        issue && issue.path.length > 0 ? ` em ${issue.path.map((part) => `[${String(part)}]`).join("")}` : ""
       return `${shape}${where}`
     })
   } catch {

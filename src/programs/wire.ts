@@ -137,7 +137,8 @@ export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, idleSec
               onIdle: idleTimeout
             })
             decoder.skip(moved)
-            if (moved < expected) return yield* Either.match(decoder.end(), { onLeft: Effect.fail, onRight: () => Effect.void })
+            if (moved < expected)
+              return yield* Either.match(decoder.end(), { onLeft: Effect.fail, onRight: () => Effect.void })
           }
           const fed = decoder.feed(EMPTY)
           if (Either.isLeft(fed)) return yield* Effect.fail(fed.left)

@@ -4,11 +4,17 @@ import * as Either from "effect/Either"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Scope from "effect/Scope"
+import type * as Scope from "effect/Scope"
 import { ConnectionFailure, type ConnectionFailureReason } from "../domain/errors.ts"
 import type { ByteSink } from "./ByteSink.ts"
 import type { ByteSource } from "./ByteSource.ts"
-import { type Connection, type Listener, type ReceiveIntoOptions, type SendFromOptions, Transport } from "./Transport.ts"
+import {
+  type Connection,
+  type Listener,
+  type ReceiveIntoOptions,
+  type SendFromOptions,
+  Transport
+} from "./Transport.ts"
 
 /**
  * The live transport, on Bun's own TCP sockets (`Bun.listen`/`Bun.connect`).
@@ -456,9 +462,10 @@ const serve = <R>(
     const run = yield* FiberSet.runtime(connections)<Exclude<R, Scope.Scope>>()
     const perConnection = (socket: Socket<SocketState>) =>
       Effect.scoped(
-        Effect.acquireRelease(Effect.sync(() => makeConnection(socket)), () => closeSocket(socket)).pipe(
-          Effect.flatMap(handle)
-        )
+        Effect.acquireRelease(
+          Effect.sync(() => makeConnection(socket)),
+          () => closeSocket(socket)
+        ).pipe(Effect.flatMap(handle))
       ).pipe(Effect.catchAllDefect((defect) => Effect.logError("falha interna numa conexão", defect)))
     const listener = yield* Effect.acquireRelease(
       Effect.try({

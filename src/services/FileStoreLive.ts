@@ -68,7 +68,11 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
         let committed = false
         const handle = yield* Effect.acquireRelease(
           attempt(name, () =>
-            fs.open(parent.at(temp), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
+            fs.open(
+              parent.at(temp),
+              constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+              0o644
+            )
           ),
           (handle) =>
             closeHandle(handle).pipe(
@@ -161,7 +165,12 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
           Effect.flatMap(parentFor(name, false), (parent) =>
             attemptSync(name, () => rmSync(parent.at(baseOf(partialNameOf(name))), { force: true }))
           )
-        ).pipe(Effect.catchIf((error) => error.reason === "NotFound", () => Effect.void)),
+        ).pipe(
+          Effect.catchIf(
+            (error) => error.reason === "NotFound",
+            () => Effect.void
+          )
+        ),
       freeSpace: attempt(root, async () => {
         const stats = await fs.statfs(root)
         return stats.bavail * stats.bsize

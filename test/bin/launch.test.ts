@@ -17,7 +17,12 @@ const project = () => {
   Bun.spawnSync(["mkdir", "-p", src])
   writeFileSync(path.join(src, "word.ts"), `export const word: string = "primeira"\n`)
   writeFileSync(path.join(src, "main.ts"), `import { word } from "./word.ts"\nconsole.log(word)\n`)
-  const plan: LaunchPlan = { name: "prog", entry: path.join(src, "main.ts"), sources: [src], cacheDir: path.join(dir, "cache") }
+  const plan: LaunchPlan = {
+    name: "prog",
+    entry: path.join(src, "main.ts"),
+    sources: [src],
+    cacheDir: path.join(dir, "cache")
+  }
   return { dir, src, plan }
 }
 
@@ -88,22 +93,26 @@ describe("bin/cliente.ts and bin/servidor.ts", () => {
   test.each([
     ["bin/cliente.ts", "Uso: bun run cliente"],
     ["bin/servidor.ts", "Uso: bun run servidor"]
-  ])("%s runs the program compiled, with its own arguments", (launcher, usage) => {
-    const cache = mkdtempSync(path.join(tmpdir(), "launch-cache-"))
-    dirs.push(cache)
-    const run = () =>
-      Bun.spawnSync([process.execPath, launcher, "--ajuda"], {
-        env: { ...process.env, ARQUIVOS_CACHE: cache },
-        stdout: "pipe",
-        stderr: "pipe",
-        timeout: 30_000
-      })
-    const first = run()
-    expect(first.exitCode).toBe(0)
-    expect(first.stdout.toString()).toStartWith(usage)
-    const name = path.basename(launcher, ".ts")
-    expect(existsSync(path.join(cache, `${name}.js.jsc`))).toBe(true)
-    const second = run()
-    expect(second.stdout.toString()).toBe(first.stdout.toString())
-  }, 60_000)
+  ])(
+    "%s runs the program compiled, with its own arguments",
+    (launcher, usage) => {
+      const cache = mkdtempSync(path.join(tmpdir(), "launch-cache-"))
+      dirs.push(cache)
+      const run = () =>
+        Bun.spawnSync([process.execPath, launcher, "--ajuda"], {
+          env: { ...process.env, ARQUIVOS_CACHE: cache },
+          stdout: "pipe",
+          stderr: "pipe",
+          timeout: 30_000
+        })
+      const first = run()
+      expect(first.exitCode).toBe(0)
+      expect(first.stdout.toString()).toStartWith(usage)
+      const name = path.basename(launcher, ".ts")
+      expect(existsSync(path.join(cache, `${name}.js.jsc`))).toBe(true)
+      const second = run()
+      expect(second.stdout.toString()).toBe(first.stdout.toString())
+    },
+    60_000
+  )
 })

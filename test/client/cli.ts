@@ -123,7 +123,9 @@ export class PtySession {
       const seen = this.output.slice(from)
       if (typeof wanted === "string" ? seen.includes(wanted) : wanted.test(seen)) return seen
       if (Date.now() >= deadline || this.child.exitCode !== null) {
-        throw new Error(`waited ${limitMillis} ms for ${JSON.stringify(String(wanted))}; the terminal showed ${JSON.stringify(seen)}`)
+        throw new Error(
+          `waited ${limitMillis} ms for ${JSON.stringify(String(wanted))}; the terminal showed ${JSON.stringify(seen)}`
+        )
       }
       await Bun.sleep(10)
     }

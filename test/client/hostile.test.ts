@@ -62,7 +62,12 @@ describe("baixar against a lying server", () => {
   })
 
   test("a stall mid-body with --timeout 1: exit 3 within a few seconds, partial kept, no final file", async () => {
-    const run = await against({ reply: [send(0, be32(10), "hel")], then: "stall" }, ["--timeout", "1", "baixar", "b.txt"])
+    const run = await against({ reply: [send(0, be32(10), "hel")], then: "stall" }, [
+      "--timeout",
+      "1",
+      "baixar",
+      "b.txt"
+    ])
     expect(run.code).toBe(3)
     expect(run.millis).toBeLessThan(5_000)
     expect(run.stderr).toBe(
@@ -150,7 +155,10 @@ describe("listar against a lying server", () => {
   })
 
   test("a raw ESC byte inside the JSON text: exit 3, no raw ESC printed", async () => {
-    const run = await against({ reply: [listing('[{"nome":"\x1b[31mx.txt","tamanho":"1"}]')], then: "close" }, ["listar", "--trace"])
+    const run = await against({ reply: [listing('[{"nome":"\x1b[31mx.txt","tamanho":"1"}]')], then: "close" }, [
+      "listar",
+      "--trace"
+    ])
     expect(run.code).toBe(3)
     expect(run.stderr).not.toContain("\x1b")
     expect(run.stdout).toBe("")
@@ -216,7 +224,10 @@ describe("baixar-varios against a lying server", () => {
 
   test("a manifest naming the same file twice: exit 3, nothing written", async () => {
     const run = await against(
-      { reply: [send(0, be32(2), named("a.txt"), be32(1), named("a.txt"), be32(1), 0, be32(1), "A", 0, be32(1), "B")], then: "close" },
+      {
+        reply: [send(0, be32(2), named("a.txt"), be32(1), named("a.txt"), be32(1), 0, be32(1), "A", 0, be32(1), "B")],
+        then: "close"
+      },
       ["baixar-varios", "*.txt"]
     )
     expect(run.code).toBe(3)
@@ -231,7 +242,10 @@ describe("baixar-varios against a lying server", () => {
   })
 
   test("status 02 (too many matches): exit 1 with the numbers", async () => {
-    const run = await against({ reply: [send(2, be32(12_000), be32(10_000))], then: "close" }, ["baixar-varios", "*.txt"])
+    const run = await against({ reply: [send(2, be32(12_000), be32(10_000))], then: "close" }, [
+      "baixar-varios",
+      "*.txt"
+    ])
     expect(run.code).toBe(1)
     expect(run.stderr).toBe(
       `A máscara "*.txt" casou 12000 arquivos; o servidor envia no máximo 10000 por vez. Use uma máscara mais específica.\n`
@@ -240,7 +254,10 @@ describe("baixar-varios against a lying server", () => {
 
   test("a file the server skips: the others are saved, exit 1, the skipped one named", async () => {
     const run = await against(
-      { reply: [send(0, be32(2), named("a.txt"), be32(1), named("b.txt"), be32(1), 1, 0, be32(1), "B")], then: "close" },
+      {
+        reply: [send(0, be32(2), named("a.txt"), be32(1), named("b.txt"), be32(1), 1, 0, be32(1), "B")],
+        then: "close"
+      },
       ["baixar-varios", "*.txt"]
     )
     expect(run.code).toBe(1)
@@ -256,7 +273,10 @@ describe("baixar-varios against a lying server", () => {
   // "[1/2] b.txt: 1 B em ..." instead of "[2/2] b.txt".
   test("after a skipped file, the next one is still numbered by its place in the manifest", async () => {
     const run = await against(
-      { reply: [send(0, be32(2), named("a.txt"), be32(1), named("b.txt"), be32(1), 1, 0, be32(1), "B")], then: "close" },
+      {
+        reply: [send(0, be32(2), named("a.txt"), be32(1), named("b.txt"), be32(1), 1, 0, be32(1), "B")],
+        then: "close"
+      },
       ["baixar-varios", "*.txt"]
     )
     expect(run.stderr).toContain("[2/2] b.txt: 1 B em ")

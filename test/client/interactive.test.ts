@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { readFile, rm, stat, writeFile } from "node:fs/promises"
 import * as path from "node:path"
 import { startServer, type TestServer, tempDir } from "../support/harness.ts"
-import { be32, type HostileServer, send, seededBytes, startHostile, tree, waitFor } from "../support/hostile.ts"
+import { be32, type HostileServer, seededBytes, send, startHostile, tree, waitFor } from "../support/hostile.ts"
 import { PtySession } from "./cli.ts"
 
 /**
@@ -72,7 +72,9 @@ const exists = (file: string): Promise<boolean> =>
 describe("interactive shell", () => {
   test("the banner and the prompt appear", async () => {
     const shell = await open(single.port)
-    expect(shell.text).toContain(`Conectando a cada operação em 127.0.0.1:${single.port}. Digite "ajuda" para ver os comandos.`)
+    expect(shell.text).toContain(
+      `Conectando a cada operação em 127.0.0.1:${single.port}. Digite "ajuda" para ver os comandos.`
+    )
     expect(shell.text).toContain(PROMPT)
     shell.type("\x04")
     expect(await shell.exit()).toBe(0)
@@ -123,7 +125,15 @@ describe("interactive shell", () => {
   test("ajuda prints every command", async () => {
     const shell = await open(single.port)
     const shown = await command(shell, "ajuda")
-    for (const usage of ["Comandos:", "listar [--json]", "baixar NOME", "enviar NOME", "retomar NOME [POSICAO]", "baixar-varios MASCARA", "sair"]) {
+    for (const usage of [
+      "Comandos:",
+      "listar [--json]",
+      "baixar NOME",
+      "enviar NOME",
+      "retomar NOME [POSICAO]",
+      "baixar-varios MASCARA",
+      "sair"
+    ]) {
       expect(shown).toContain(usage)
     }
     shell.type("sair\r")

@@ -110,7 +110,9 @@ describe("one-shot: baixar", () => {
   test("a missing file: exit 1 and one Portuguese sentence naming it", async () => {
     const run = await cli(["baixar", "nada.txt"])
     expect(run.code).toBe(1)
-    expect(run.stderr).toBe(`O servidor recusou baixar "nada.txt": não existe lá ou não pode ser lido. Use "listar" para ver os nomes.\n`)
+    expect(run.stderr).toBe(
+      `O servidor recusou baixar "nada.txt": não existe lá ou não pode ser lido. Use "listar" para ver os nomes.\n`
+    )
     noInternals(run.stderr)
     expect(await tree(clientDir)).toEqual([])
   })
@@ -218,7 +220,9 @@ describe("one-shot: retomar", () => {
     await writeFile(local("video.bin.parcial"), wrong)
     const run = await cli(["retomar", "video.bin"])
     expect(run.code).toBe(1)
-    expect(run.stderr).toContain(`Os primeiros 50000 bytes de "video.bin" que você tem não conferem com o arquivo do servidor.`)
+    expect(run.stderr).toContain(
+      `Os primeiros 50000 bytes de "video.bin" que você tem não conferem com o arquivo do servidor.`
+    )
     noInternals(run.stderr)
     expect(await bytesAt(local("video.bin.parcial"))).toEqual(wrong)
     expect(await tree(clientDir)).toEqual(["video.bin.parcial"])
@@ -244,7 +248,9 @@ describe("one-shot: retomar", () => {
   test("nothing local to resume: exit 1 and a sentence naming the file", async () => {
     const run = await cli(["retomar", "video.bin"])
     expect(run.code).toBe(1)
-    expect(run.stderr).toContain(`"video.bin" não foi encontrado na pasta local (não há download parcial para retomar).`)
+    expect(run.stderr).toContain(
+      `"video.bin" não foi encontrado na pasta local (não há download parcial para retomar).`
+    )
   })
 
   test("a partial of a file the server no longer has: exit 1, partial kept", async () => {
@@ -289,7 +295,9 @@ describe("addresses, options and the network", () => {
     const port = await closedPort()
     const run = await runCli([`127.0.0.1:${port}`, "--pasta", clientDir, "baixar", "a.txt"])
     expect(run.code).toBe(3)
-    expect(run.stderr).toBe(`Conexão recusada por 127.0.0.1:${port} (pedido: "a.txt"): o servidor está rodando nessa porta?\n`)
+    expect(run.stderr).toBe(
+      `Conexão recusada por 127.0.0.1:${port} (pedido: "a.txt"): o servidor está rodando nessa porta?\n`
+    )
     expect(await tree(clientDir)).toEqual([])
   })
 

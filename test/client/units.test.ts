@@ -7,13 +7,19 @@ import {
   type FileFailureReason,
   HashMismatch,
   ProtocolViolation,
-  type ViolationReason,
   Timeout,
-  type TimeoutPhase
+  type TimeoutPhase,
+  type ViolationReason
 } from "../../src/domain/errors.ts"
 import { parseServerAddress } from "../../src/programs/client/cli/address.ts"
 import { type ClientArgs, parseClientArgs } from "../../src/programs/client/cli/args.ts"
-import { type Command, COMMAND_WORDS, HELP_TEXT, parseCommand, tokenize } from "../../src/programs/client/cli/commands.ts"
+import {
+  COMMAND_WORDS,
+  type Command,
+  HELP_TEXT,
+  parseCommand,
+  tokenize
+} from "../../src/programs/client/cli/commands.ts"
 import { describeClientError, ExitCode, exitCodeOf } from "../../src/programs/client/cli/failures.ts"
 import { exactBytes, humanSize, listingTable, printable } from "../../src/programs/client/cli/format.ts"
 import { completions } from "../../src/programs/client/cli/interactive.ts"
@@ -103,7 +109,18 @@ describe("parseClientArgs", () => {
   })
 
   test("flags and valued options anywhere: before the address, between, after the command", () => {
-    const args = run(["--silencioso", "--pasta", "dl", "h:1", "--trace", "baixar", "--timeout", "2.5", "a.txt", "--debug"])
+    const args = run([
+      "--silencioso",
+      "--pasta",
+      "dl",
+      "h:1",
+      "--trace",
+      "baixar",
+      "--timeout",
+      "2.5",
+      "a.txt",
+      "--debug"
+    ])
     expect(args).toEqual({
       server: { host: "h", port: 1 },
       folder: "dl",
@@ -118,13 +135,31 @@ describe("parseClientArgs", () => {
 
   const oneShot: ReadonlyArray<[ReadonlyArray<string>, ReadonlyArray<string>]> = [
     [["h:1", "listar"], ["listar"]],
-    [["h:1", "listar", "--json"], ["listar", "--json"]],
-    [["h:1", "ls", "--json", "--trace"], ["ls", "--json"]],
-    [["h:1", "baixar", "minhas fotos/a.jpg"], ["baixar", "minhas fotos/a.jpg"]],
-    [["h:1", "retomar", "v.mp4", "1024"], ["retomar", "v.mp4", "1024"]],
-    [["h:1", "baixar-varios", "*.txt"], ["baixar-varios", "*.txt"]],
+    [
+      ["h:1", "listar", "--json"],
+      ["listar", "--json"]
+    ],
+    [
+      ["h:1", "ls", "--json", "--trace"],
+      ["ls", "--json"]
+    ],
+    [
+      ["h:1", "baixar", "minhas fotos/a.jpg"],
+      ["baixar", "minhas fotos/a.jpg"]
+    ],
+    [
+      ["h:1", "retomar", "v.mp4", "1024"],
+      ["retomar", "v.mp4", "1024"]
+    ],
+    [
+      ["h:1", "baixar-varios", "*.txt"],
+      ["baixar-varios", "*.txt"]
+    ],
     // After the command word, an unknown --word belongs to the command (which then judges it).
-    [["h:1", "listar", "--tudo"], ["listar", "--tudo"]]
+    [
+      ["h:1", "listar", "--tudo"],
+      ["listar", "--tudo"]
+    ]
   ]
   test.each(oneShot)("one-shot %p runs %p", (argv, command) => {
     expect(run(argv).command).toEqual(command)
@@ -238,7 +273,24 @@ describe("parseCommand", () => {
 
   test("every command word and alias is offered for completion", () => {
     expect([...COMMAND_WORDS].sort()).toEqual(
-      ["listar", "ls", "baixar", "get", "enviar", "put", "retomar", "reget", "baixar-varios", "mget", "ajuda", "help", "?", "sair", "quit", "exit"].sort()
+      [
+        "listar",
+        "ls",
+        "baixar",
+        "get",
+        "enviar",
+        "put",
+        "retomar",
+        "reget",
+        "baixar-varios",
+        "mget",
+        "ajuda",
+        "help",
+        "?",
+        "sair",
+        "quit",
+        "exit"
+      ].sort()
     )
   })
 
@@ -280,7 +332,15 @@ describe("parseCommand", () => {
   })
 
   test("the help names every command with an example", () => {
-    for (const word of ["listar [--json]", "baixar NOME", "enviar NOME", "retomar NOME [POSICAO]", "baixar-varios MASCARA", "ajuda", "sair"]) {
+    for (const word of [
+      "listar [--json]",
+      "baixar NOME",
+      "enviar NOME",
+      "retomar NOME [POSICAO]",
+      "baixar-varios MASCARA",
+      "ajuda",
+      "sair"
+    ]) {
       expect(HELP_TEXT).toContain(word)
     }
     expect(HELP_TEXT).toContain("exemplo: baixar fotos/praia.jpg")
@@ -686,40 +746,62 @@ describe("describeClientError", () => {
 
   /** [label, error, command, the name the sentence must contain] */
   const rows: ReadonlyArray<[string, ClientError, Command, string]> = [
-    ["ServerRefused baixar", new ServerRefused({ operation: "baixar", name: "a.txt", reason: "Refused" }), download, "a.txt"],
-    ["ServerRefused enviar", new ServerRefused({ operation: "enviar", name: "a.txt", reason: "Refused" }), upload, "a.txt"],
-    ["ServerRefused retomar", new ServerRefused({ operation: "retomar", name: "a.txt", reason: "Refused" }), resume, "a.txt"],
-    ["ServerRefused retomar NotFound", new ServerRefused({ operation: "retomar", name: "a.txt", reason: "NotFound" }), resume, "a.txt"],
-    ["ServerRefused baixar-varios", new ServerRefused({ operation: "baixar-varios", name: "*.txt", reason: "Refused" }), many, "*.txt"],
+    [
+      "ServerRefused baixar",
+      new ServerRefused({ operation: "baixar", name: "a.txt", reason: "Refused" }),
+      download,
+      "a.txt"
+    ],
+    [
+      "ServerRefused enviar",
+      new ServerRefused({ operation: "enviar", name: "a.txt", reason: "Refused" }),
+      upload,
+      "a.txt"
+    ],
+    [
+      "ServerRefused retomar",
+      new ServerRefused({ operation: "retomar", name: "a.txt", reason: "Refused" }),
+      resume,
+      "a.txt"
+    ],
+    [
+      "ServerRefused retomar NotFound",
+      new ServerRefused({ operation: "retomar", name: "a.txt", reason: "NotFound" }),
+      resume,
+      "a.txt"
+    ],
+    [
+      "ServerRefused baixar-varios",
+      new ServerRefused({ operation: "baixar-varios", name: "*.txt", reason: "Refused" }),
+      many,
+      "*.txt"
+    ],
     ["TooManyMatches", new TooManyMatches({ mask: "*.txt", matches: 12000, cap: 10000 }), many, "*.txt"],
     ["HashMismatch", new HashMismatch({ name: "a.txt", position: 3 }), resume, "a.txt"],
-    ...fileReasons.map(
-      (reason): [string, ClientError, Command, string] => [
-        `FileFailure ${reason}`,
-        new FileFailure({ name: "a.txt", reason, detail: "detalhe" }),
-        download,
-        "a.txt"
-      ]
-    ),
-    ...violationReasons.map(
-      (reason): [string, ClientError, Command, string] => [
-        `ProtocolViolation ${reason}`,
-        new ProtocolViolation({ reason, detail: "detalhe" }),
-        download,
-        "a.txt"
-      ]
-    ),
-    ...connectionReasons.map(
-      (reason): [string, ClientError, Command, string] => [
-        `ConnectionFailure ${reason}`,
-        new ConnectionFailure({ reason, detail: "detalhe" }),
-        download,
-        "a.txt"
-      ]
-    ),
-    ...timeoutPhases.map(
-      (phase): [string, ClientError, Command, string] => [`Timeout ${phase}`, new Timeout({ phase, seconds: 5 }), download, "a.txt"]
-    )
+    ...fileReasons.map((reason): [string, ClientError, Command, string] => [
+      `FileFailure ${reason}`,
+      new FileFailure({ name: "a.txt", reason, detail: "detalhe" }),
+      download,
+      "a.txt"
+    ]),
+    ...violationReasons.map((reason): [string, ClientError, Command, string] => [
+      `ProtocolViolation ${reason}`,
+      new ProtocolViolation({ reason, detail: "detalhe" }),
+      download,
+      "a.txt"
+    ]),
+    ...connectionReasons.map((reason): [string, ClientError, Command, string] => [
+      `ConnectionFailure ${reason}`,
+      new ConnectionFailure({ reason, detail: "detalhe" }),
+      download,
+      "a.txt"
+    ]),
+    ...timeoutPhases.map((phase): [string, ClientError, Command, string] => [
+      `Timeout ${phase}`,
+      new Timeout({ phase, seconds: 5 }),
+      download,
+      "a.txt"
+    ])
   ]
 
   test.each(rows)("%s: one line naming the file", (_label, error, command, name) => {
@@ -743,25 +825,30 @@ describe("describeClientError", () => {
     expect(describeClientError(closed, { server, command: download })).toBe(
       `A conexão com 127.0.0.1:20000 caiu durante "a.txt". O que chegou ficou guardado: use "retomar a.txt".`
     )
-    expect(describeClientError(closed, { server, command: upload })).toBe(`A conexão com 127.0.0.1:20000 caiu durante "a.txt".`)
+    expect(describeClientError(closed, { server, command: upload })).toBe(
+      `A conexão com 127.0.0.1:20000 caiu durante "a.txt".`
+    )
     expect(describeClientError(new Timeout({ phase: "Idle", seconds: 1 }), { server, command: resume })).toBe(
       `Nada se moveu por 1 s em "a.txt"; a operação foi cancelada. O que chegou ficou guardado: use "retomar a.txt".`
     )
   })
 
   test("exact sentences for the common refusals", () => {
-    expect(describeClientError(new ServerRefused({ operation: "baixar", name: "nada", reason: "Refused" }), { server, command: download })).toBe(
-      `O servidor recusou baixar "nada": não existe lá ou não pode ser lido. Use "listar" para ver os nomes.`
-    )
+    expect(
+      describeClientError(new ServerRefused({ operation: "baixar", name: "nada", reason: "Refused" }), {
+        server,
+        command: download
+      })
+    ).toBe(`O servidor recusou baixar "nada": não existe lá ou não pode ser lido. Use "listar" para ver os nomes.`)
     expect(describeClientError(new HashMismatch({ name: "a.txt", position: 3 }), { server, command: resume })).toBe(
       `Os primeiros 3 bytes de "a.txt" que você tem não conferem com o arquivo do servidor. Nada local foi alterado; para baixar do zero use "baixar a.txt".`
     )
   })
 
   test("connection refused names the server and the file", () => {
-    expect(describeClientError(new ConnectionFailure({ reason: "Refused", detail: "x" }), { server, command: download })).toBe(
-      'Conexão recusada por 127.0.0.1:20000 (pedido: "a.txt"): o servidor está rodando nessa porta?'
-    )
+    expect(
+      describeClientError(new ConnectionFailure({ reason: "Refused", detail: "x" }), { server, command: download })
+    ).toBe('Conexão recusada por 127.0.0.1:20000 (pedido: "a.txt"): o servidor está rodando nessa porta?')
   })
 
   // Regression (was a bug in deviation from the promise "one Portuguese sentence naming the file",

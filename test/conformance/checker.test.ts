@@ -1,11 +1,11 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test"
-import type { Subprocess } from "bun"
 import { mkdtempSync, readdirSync, rmSync } from "node:fs"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
+import type { Subprocess } from "bun"
 import { parseCheckerArgs } from "../../src/conformance/args.ts"
-import { type Mutant, MUTANTS } from "./mutants.ts"
+import { MUTANTS, type Mutant } from "./mutants.ts"
 
 /**
  * The conformance checker (`bun run conformidade`) against servers it must
@@ -63,22 +63,45 @@ const startServer = async (command: ReadonlyArray<string>, portLine: RegExp): Pr
 
 const reference = (dir: string, mutant?: Mutant) =>
   startServer(
-    [process.execPath, "test/conformance/reference-server.ts", "--pasta", dir, "--timeout", "2", ...(mutant ? ["--mutante", mutant] : [])],
+    [
+      process.execPath,
+      "test/conformance/reference-server.ts",
+      "--pasta",
+      dir,
+      "--timeout",
+      "2",
+      ...(mutant ? ["--mutante", mutant] : [])
+    ],
     /^PRONTO (\d+)$/m
   )
 
 interface Report {
   readonly grupos: Record<string, { passaram: number; falharam: number; puladas: number }>
-  readonly verificacoes: ReadonlyArray<{ id: string; fonte: string; resultado: string; detalhe?: string; motivo?: string }>
+  readonly verificacoes: ReadonlyArray<{
+    id: string
+    fonte: string
+    resultado: string
+    detalhe?: string
+    motivo?: string
+  }>
   readonly codigo_saida: number
 }
 
 /** Runs the checker as a process, bounded in time; returns its exit code and output. */
 const runChecker = async (args: ReadonlyArray<string>, millis = 60_000) => {
-  const child = Bun.spawn([process.execPath, CHECKER, ...args], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" })
+  const child = Bun.spawn([process.execPath, CHECKER, ...args], {
+    cwd: ROOT,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe"
+  })
   started.push(child)
   const timer = setTimeout(() => child.kill("SIGKILL"), millis)
-  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited
+  ])
   clearTimeout(timer)
   return { code, stdout, stderr }
 }
@@ -107,10 +130,28 @@ describe("command line", () => {
   })
 
   test("addresses, IPv6 in brackets, and every option", () => {
-    const parsed = parseCheckerArgs(["[::1]:2000", "--pasta", "/x", "--timeout", "2.5", "--estrito", "--json", "--somente", "op10,prazos"])
+    const parsed = parseCheckerArgs([
+      "[::1]:2000",
+      "--pasta",
+      "/x",
+      "--timeout",
+      "2.5",
+      "--estrito",
+      "--json",
+      "--somente",
+      "op10,prazos"
+    ])
     expect(parsed).toEqual({
       _tag: "Run",
-      args: { host: "::1", port: 2000, folder: "/x", timeoutSeconds: 2.5, strict: true, json: true, only: ["op10", "prazos"] }
+      args: {
+        host: "::1",
+        port: 2000,
+        folder: "/x",
+        timeoutSeconds: 2.5,
+        strict: true,
+        json: true,
+        only: ["op10", "prazos"]
+      }
     })
   })
 
@@ -178,7 +219,10 @@ describe("servers that follow the protocol pass", () => {
 
   test("the independent Python peer passes everything the assignment and PROTOCOL.md require", async () => {
     const dir = folder("python")
-    const port = await startServer(["python3", "test/interop/peer.py", "server", "0", "--pasta", dir, "--timeout", SLACK], /^PRONTO (\d+)$/m)
+    const port = await startServer(
+      ["python3", "test/interop/peer.py", "server", "0", "--pasta", dir, "--timeout", SLACK],
+      /^PRONTO (\d+)$/m
+    )
     const { code, report } = await checkJson(port, dir, [], SLACK)
     expect(failures(report).filter((v) => v.fonte !== "recomendado")).toEqual([])
     expect(code).toBe(0)
@@ -203,16 +247,20 @@ describe("interrupted run", () => {
   test("Ctrl+C in the middle of a run exits 130 and still removes what the run created in the folder", async () => {
     const dir = folder("interrompido")
     const port = await reference(dir)
-    const child = Bun.spawn([process.execPath, CHECKER, `127.0.0.1:${port}`, "--timeout", "2", "--pasta", dir, "--somente", "prazos"], {
-      cwd: ROOT,
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe"
-    })
+    const child = Bun.spawn(
+      [process.execPath, CHECKER, `127.0.0.1:${port}`, "--timeout", "2", "--pasta", dir, "--somente", "prazos"],
+      {
+        cwd: ROOT,
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe"
+      }
+    )
     started.push(child)
     // The deadline checks wait about 3 s; by then their 32 MiB file is on the server.
     const deadline = Date.now() + 20_000
-    while (!readdirSync(dir).some((name) => name.startsWith("conformidade-")) && Date.now() < deadline) await Bun.sleep(50)
+    while (!readdirSync(dir).some((name) => name.startsWith("conformidade-")) && Date.now() < deadline)
+      await Bun.sleep(50)
     expect(readdirSync(dir).some((name) => name.startsWith("conformidade-"))).toBe(true)
     child.kill("SIGINT")
     expect(await Promise.race([child.exited, Bun.sleep(10_000).then(() => "still running")])).toBe(130)
@@ -244,19 +292,23 @@ const CAUGHT_BY: Record<Mutant, readonly [string, string]> = {
 }
 
 describe("broken servers are reported", () => {
-  test.each(MUTANTS.map((mutant) => [mutant]))("mutant %s: its check fails, with a Portuguese explanation, and the exit status is 1", async (mutant) => {
-    const [category, id] = CAUGHT_BY[mutant]
-    const dir = folder(mutant)
-    const port = await reference(dir, mutant)
-    const { code, report } = await checkJson(port, dir, ["--somente", category])
-    const failed = failures(report)
-    expect(failed.map((v) => v.id)).toContain(id)
-    const mine = failed.find((v) => v.id === id)!
-    expect(mine.detalhe!.length).toBeGreaterThan(20)
-    expect(mine.fonte).not.toBe("recomendado")
-    expect(code).toBe(1)
-    expect(report.codigo_saida).toBe(1)
-  }, 60_000)
+  test.each(MUTANTS.map((mutant) => [mutant]))(
+    "mutant %s: its check fails, with a Portuguese explanation, and the exit status is 1",
+    async (mutant) => {
+      const [category, id] = CAUGHT_BY[mutant]
+      const dir = folder(mutant)
+      const port = await reference(dir, mutant)
+      const { code, report } = await checkJson(port, dir, ["--somente", category])
+      const failed = failures(report)
+      expect(failed.map((v) => v.id)).toContain(id)
+      const mine = failed.find((v) => v.id === id)!
+      expect(mine.detalhe!.length).toBeGreaterThan(20)
+      expect(mine.fonte).not.toBe("recomendado")
+      expect(code).toBe(1)
+      expect(report.codigo_saida).toBe(1)
+    },
+    60_000
+  )
 
   test("the little-endian mutant is told its sizes look little-endian", async () => {
     const dir = folder("le")

@@ -4,7 +4,7 @@ import * as path from "node:path"
 import * as Either from "effect/Either"
 import { maskMatcher } from "../../src/domain/mask.ts"
 import { checkName, parseMask, parseName } from "../../src/domain/names.ts"
-import { type Mutant, MUTANTS } from "./mutants.ts"
+import { MUTANTS, type Mutant } from "./mutants.ts"
 
 /**
  * A small, independent reference server of PROTOCOL.md on Bun.listen, used
@@ -16,7 +16,6 @@ import { type Mutant, MUTANTS } from "./mutants.ts"
  *
  * Listens on 127.0.0.1 only, on a free port, and prints "PRONTO <porta>".
  */
-
 
 const option = (name: string) => {
   const i = process.argv.indexOf(name)
@@ -211,7 +210,10 @@ const download = async (connection: Connection, deadline: number) => {
 }
 
 const list = async (connection: Connection) => {
-  const entries = (await listing()).map(({ name, size }) => ({ nome: name, tamanho: mutant("tamanho-numero") ? size : String(size) }))
+  const entries = (await listing()).map(({ name, size }) => ({
+    nome: name,
+    tamanho: mutant("tamanho-numero") ? size : String(size)
+  }))
   let json = JSON.stringify(entries)
   if (mutant("json-aspas-simples")) json = json.replace(/"/g, "'")
   const body = Buffer.from(json)
@@ -279,7 +281,11 @@ const downloadMany = async (connection: Connection, deadline: number) => {
   const found = (await listing()).filter((entry) => matches(entry.name))
   if (found.length > MAX_MANY) return connection.send(Buffer.concat([Buffer.of(2), u32(found.length), u32(MAX_MANY)]))
   await connection.send(
-    Buffer.concat([Buffer.of(0), u32(found.length), ...found.flatMap((entry) => [u32(Buffer.byteLength(entry.name)), Buffer.from(entry.name), u32(entry.size)])])
+    Buffer.concat([
+      Buffer.of(0),
+      u32(found.length),
+      ...found.flatMap((entry) => [u32(Buffer.byteLength(entry.name)), Buffer.from(entry.name), u32(entry.size)])
+    ])
   )
   for (const entry of found) {
     const opened = await openRegular(entry.name)

@@ -62,9 +62,7 @@ describe("requests: encodeRequest and clientStream", () => {
       label: "op 40 resume a.txt from 1024",
       request: { _tag: "Resume", name: "a.txt", position: 1024, md5: hex(MD5_COUNTING) },
       wire: `28 00000005 612e747874 00000400 ${MD5_COUNTING}`,
-      events: [
-        { _tag: "Request", request: { _tag: "Resume", name: "a.txt", position: 1024, md5: MD5_COUNTING } }
-      ]
+      events: [{ _tag: "Request", request: { _tag: "Resume", name: "a.txt", position: 1024, md5: MD5_COUNTING } }]
     },
     {
       label: "op 40 resume from 0 with the MD5 of nothing",
@@ -76,9 +74,7 @@ describe("requests: encodeRequest and clientStream", () => {
       label: "op 40 resume at the largest position",
       request: { _tag: "Resume", name: "a.txt", position: 0xffff_ffff, md5: hex(MD5_EMPTY) },
       wire: `28 00000005 612e747874 ffffffff ${MD5_EMPTY}`,
-      events: [
-        { _tag: "Request", request: { _tag: "Resume", name: "a.txt", position: 0xffff_ffff, md5: MD5_EMPTY } }
-      ]
+      events: [{ _tag: "Request", request: { _tag: "Resume", name: "a.txt", position: 0xffff_ffff, md5: MD5_EMPTY } }]
     },
     {
       label: "op 50 download many *.jpg",
@@ -389,9 +385,7 @@ describe("reply encoders", () => {
       { name: "a.txt", size: 3 },
       { name: "b.txt", size: 2 }
     ])
-    expect(toHex(bytes)).toBe(
-      toHex(hex("00 00000002 00000005 612e747874 00000003 00000005 622e747874 00000002"))
-    )
+    expect(toHex(bytes)).toBe(toHex(hex("00 00000002 00000005 612e747874 00000003 00000005 622e747874 00000002")))
   })
 
   test("encodeManifest counts name lengths in UTF-8 bytes", () => {
@@ -409,11 +403,7 @@ describe("reply encoders", () => {
   })
 
   test("encoded replies decode back to the same values", () => {
-    const wire = concat([
-      encodeManifest(0, [{ name: "a.txt", size: 3 }]),
-      encodeStatusSize(0, 3),
-      utf8("abc")
-    ])
+    const wire = concat([encodeManifest(0, [{ name: "a.txt", size: 3 }]), encodeStatusSize(0, 3), utf8("abc")])
     expect(toHex(wire)).toBe(toHex(hex("00 00000001 00000005 612e747874 00000003 00 00000003 616263")))
     expect(decodeEveryWay(() => downloadManyReply("*.txt"), wire)).toEqual([
       { _tag: "Status", status: 0 },

@@ -16,7 +16,8 @@ import { cat, hex, normalize, toHex } from "./bytes.ts"
 const EMPTY = new Uint8Array(0)
 
 /** A body whose every byte depends on its position, so a lost, repeated or moved byte shows. */
-const bodyOf = (size: number, seed = 3) => Uint8Array.from({ length: size }, (_, i) => (i * 31 + seed + (i >>> 8)) & 0xff)
+const bodyOf = (size: number, seed = 3) =>
+  Uint8Array.from({ length: size }, (_, i) => (i * 31 + seed + (i >>> 8)) & 0xff)
 
 /** The events of a feed that must succeed. */
 const fed = <E>(decoder: Decoder<E>, bytes: Uint8Array): ReadonlyArray<E> => {
@@ -27,7 +28,11 @@ const fed = <E>(decoder: Decoder<E>, bytes: Uint8Array): ReadonlyArray<E> => {
 
 /** The bytes of every Data event, concatenated. */
 const dataOf = (events: ReadonlyArray<{ readonly _tag: string }>): Uint8Array =>
-  cat(...events.flatMap((event) => (event._tag === "Data" ? [(event as unknown as { readonly bytes: Uint8Array }).bytes] : [])))
+  cat(
+    ...events.flatMap((event) =>
+      event._tag === "Data" ? [(event as unknown as { readonly bytes: Uint8Array }).bytes] : []
+    )
+  )
 
 /** The op 10 reply header: status 0 and the size. */
 const downloadHeader = (size: number) => encodeStatusSize(0, size)

@@ -26,8 +26,7 @@ const label = (input: Input): string => {
   return shown.length > 40 ? `${shown.slice(0, 30)}… (${bytes.length} bytes)` : shown
 }
 
-const outcome = (result: Either.Either<string, NameProblem>): Expected =>
-  Either.isRight(result) ? "ok" : result.left
+const outcome = (result: Either.Either<string, NameProblem>): Expected => (Either.isRight(result) ? "ok" : result.left)
 
 /**
  * Checks the byte parser and, for text input, the string checker: both must

@@ -21,7 +21,9 @@ const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
 /** The log line format: time, peer, operation, name, result, bytes, duration. */
 const lineFor = (op: string, name: string, result: string, bytes: number | string = "\\d+") =>
-  new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z 127\\.0\\.0\\.1:\\d+ ${escape(op)} ${escape(name)} ${result} ${bytes} bytes \\d+ ms$`)
+  new RegExp(
+    `^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z 127\\.0\\.0\\.1:\\d+ ${escape(op)} ${escape(name)} ${result} ${bytes} bytes \\d+ ms$`
+  )
 
 describe("concurrent clients", () => {
   test("50 concurrent downloads of different files all arrive intact, one log line each", () =>
@@ -39,45 +41,51 @@ describe("concurrent clients", () => {
       expect(await waitFor(() => server.logs.length >= 50)).toBe(true)
       expect(server.logs.length).toBe(50)
       for (const [i, name] of names.entries()) {
-        expect(server.logs.filter((line) => lineFor("baixar", name, "ok", contents[i]!.length).test(line)).length).toBe(1)
+        expect(server.logs.filter((line) => lineFor("baixar", name, "ok", contents[i]!.length).test(line)).length).toBe(
+          1
+        )
       }
     }))
 
-  test("16 slow readers of different 6 MiB files at once: every transfer keeps its own bytes while its socket is full", () =>
-    withServer(async (server) => {
-      // The readers pause after every segment, so the server's sends stall with bytes still pending in
-      // their read buffers while other transfers fill theirs: a buffer lent twice would mix files.
-      const names = Array.from({ length: 16 }, (_, i) => `lento-${String(i).padStart(2, "0")}.bin`)
-      const contents = names.map((_, i) => seededBytes(6 * 1024 * 1024 + i * 4099, 300 + i))
-      await Promise.all(names.map((name, i) => writeFile(path.join(server.serverDir, name), contents[i]!)))
-      const slowDownload = (name: string) =>
-        new Promise<Buffer>((resolve, reject) => {
-          const parts: Array<Buffer> = []
-          const socket = net.connect({ host: "127.0.0.1", port: server.port }, () => {
-            const encoded = Buffer.from(name)
-            const request = Buffer.alloc(5 + encoded.length)
-            request[0] = 10
-            request.writeUInt32BE(encoded.length, 1)
-            encoded.copy(request, 5)
-            socket.write(request)
+  test(
+    "16 slow readers of different 6 MiB files at once: every transfer keeps its own bytes while its socket is full",
+    () =>
+      withServer(async (server) => {
+        // The readers pause after every segment, so the server's sends stall with bytes still pending in
+        // their read buffers while other transfers fill theirs: a buffer lent twice would mix files.
+        const names = Array.from({ length: 16 }, (_, i) => `lento-${String(i).padStart(2, "0")}.bin`)
+        const contents = names.map((_, i) => seededBytes(6 * 1024 * 1024 + i * 4099, 300 + i))
+        await Promise.all(names.map((name, i) => writeFile(path.join(server.serverDir, name), contents[i]!)))
+        const slowDownload = (name: string) =>
+          new Promise<Buffer>((resolve, reject) => {
+            const parts: Array<Buffer> = []
+            const socket = net.connect({ host: "127.0.0.1", port: server.port }, () => {
+              const encoded = Buffer.from(name)
+              const request = Buffer.alloc(5 + encoded.length)
+              request[0] = 10
+              request.writeUInt32BE(encoded.length, 1)
+              encoded.copy(request, 5)
+              socket.write(request)
+            })
+            socket.on("data", (chunk: Buffer) => {
+              parts.push(chunk)
+              socket.pause()
+              setTimeout(() => socket.resume(), 2)
+            })
+            socket.on("error", reject)
+            socket.on("close", () => resolve(Buffer.concat(parts)))
           })
-          socket.on("data", (chunk: Buffer) => {
-            parts.push(chunk)
-            socket.pause()
-            setTimeout(() => socket.resume(), 2)
-          })
-          socket.on("error", reject)
-          socket.on("close", () => resolve(Buffer.concat(parts)))
-        })
-      const replies = await Promise.all(names.map(slowDownload))
-      for (const [i, reply] of replies.entries()) {
-        const body = contents[i]!
-        expect(reply[0]).toBe(0)
-        expect(reply.readUInt32BE(1)).toBe(body.length)
-        expect(reply.length).toBe(5 + body.length)
-        expect(Buffer.compare(reply.subarray(5), body)).toBe(0)
-      }
-    }), 60_000)
+        const replies = await Promise.all(names.map(slowDownload))
+        for (const [i, reply] of replies.entries()) {
+          const body = contents[i]!
+          expect(reply[0]).toBe(0)
+          expect(reply.readUInt32BE(1)).toBe(body.length)
+          expect(reply.length).toBe(5 + body.length)
+          expect(Buffer.compare(reply.subarray(5), body)).toBe(0)
+        }
+      }),
+    60_000
+  )
 
   test("a stalled client (connected, silent) does not delay another client's download", () =>
     withServer(async (server) => {

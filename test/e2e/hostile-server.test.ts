@@ -55,7 +55,8 @@ const against = async (script: HostileScript, timeoutSeconds = 5) => {
   return { hostile, client: await clientFor(hostile.port, clientDir, timeoutSeconds) }
 }
 
-const violation = (reason: ProtocolViolation["reason"]) => expect.objectContaining({ _tag: "ProtocolViolation", reason })
+const violation = (reason: ProtocolViolation["reason"]) =>
+  expect.objectContaining({ _tag: "ProtocolViolation", reason })
 
 /** Nothing at all was written: not in the client folder, not next to it. */
 const nothingWritten = async () => {

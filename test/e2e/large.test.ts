@@ -89,15 +89,19 @@ describe("interrupted transfers", () => {
       }
     }
   }
-  const failedUpload = (logs: ReadonlyArray<string>, name: string) => logs.some((line) => line.includes(` enviar ${name} falha`))
-  const visible = (entries: ReadonlyArray<string>) => entries.filter((entry) => !entry.split("/").some((part) => part.startsWith(".")))
+  const failedUpload = (logs: ReadonlyArray<string>, name: string) =>
+    logs.some((line) => line.includes(` enviar ${name} falha`))
+  const visible = (entries: ReadonlyArray<string>) =>
+    entries.filter((entry) => !entry.split("/").some((part) => part.startsWith(".")))
 
   test("an upload dropped mid-body creates no file and leaves the older file intact", () =>
     withServer(async (server) => {
       const older = seededBytes(4096, 99)
       await writeFile(path.join(server.serverDir, "old.bin"), older)
       await dropUploads(server.port)
-      expect(await waitFor(() => failedUpload(server.logs, "old.bin") && failedUpload(server.logs, "new.bin"))).toBe(true)
+      expect(await waitFor(() => failedUpload(server.logs, "old.bin") && failedUpload(server.logs, "new.bin"))).toBe(
+        true
+      )
       expect(visible(await tree(server.serverDir))).toEqual(["old.bin"])
       expect(new Uint8Array(await readFile(path.join(server.serverDir, "old.bin")))).toEqual(older)
     }))
@@ -108,7 +112,9 @@ describe("interrupted transfers", () => {
     withServer(async (server) => {
       await writeFile(path.join(server.serverDir, "old.bin"), seededBytes(4096, 99))
       await dropUploads(server.port)
-      expect(await waitFor(() => failedUpload(server.logs, "old.bin") && failedUpload(server.logs, "new.bin"))).toBe(true)
+      expect(await waitFor(() => failedUpload(server.logs, "old.bin") && failedUpload(server.logs, "new.bin"))).toBe(
+        true
+      )
       // The temporaries go when each connection's scope closes, just after its log line.
       await waitFor(async () => JSON.stringify(await tree(server.serverDir)) === JSON.stringify(["old.bin"]))
       expect(await tree(server.serverDir)).toEqual(["old.bin"])

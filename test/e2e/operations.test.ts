@@ -3,9 +3,9 @@ import { mkdir, readFile, writeFile } from "node:fs/promises"
 import * as path from "node:path"
 import { Effect, Either, Exit, Layer } from "effect"
 import { FileFailure, HashMismatch } from "../../src/domain/errors.ts"
+import { ClientConfig } from "../../src/programs/client/config.ts"
 import { download } from "../../src/programs/client/download.ts"
 import { downloadMany } from "../../src/programs/client/downloadMany.ts"
-import { ClientConfig } from "../../src/programs/client/config.ts"
 import { ServerRefused, TooManyMatches } from "../../src/programs/client/errors.ts"
 import { list } from "../../src/programs/client/list.ts"
 import { resume } from "../../src/programs/client/resume.ts"
@@ -142,7 +142,9 @@ describe("upload (op 30)", () => {
   test("a file in a new subfolder creates the subfolder", () =>
     withServer(async (server) => {
       await inClient(server).put("novo/pasta/up.bin", "deep")
-      expect(await server.client(upload("novo/pasta/up.bin"))).toEqual(Exit.succeed({ name: "novo/pasta/up.bin", size: 4 }))
+      expect(await server.client(upload("novo/pasta/up.bin"))).toEqual(
+        Exit.succeed({ name: "novo/pasta/up.bin", size: 4 })
+      )
       expect(await inServer(server).text("novo/pasta/up.bin")).toBe("deep")
       expect(await tree(server.serverDir)).toEqual(["novo", "novo/pasta", "novo/pasta/up.bin"])
     }))
@@ -236,7 +238,9 @@ describe("resume (op 40)", () => {
     withServer(async (server) => {
       await inServer(server).put("other.txt", "server side")
       await inClient(server).put("other.txt", "client")
-      expect(failureOf(await server.client(resume("other.txt")))).toEqual(new HashMismatch({ name: "other.txt", position: 6 }))
+      expect(failureOf(await server.client(resume("other.txt")))).toEqual(
+        new HashMismatch({ name: "other.txt", position: 6 })
+      )
       expect(await inClient(server).text("other.txt")).toBe("client")
       expect(await tree(server.clientDir)).toEqual(["other.txt"])
     }))
@@ -275,7 +279,9 @@ describe("resume (op 40)", () => {
       await inClient(server).put("a/placeholder", "")
       await inClient(server).put("x.txt.parcial", "abc")
       const exit = await server.client(resume("a/../x.txt"))
-      expect(failureOf(exit)).toEqual(new ServerRefused({ operation: "retomar", name: "a/../x.txt", reason: "Refused" }))
+      expect(failureOf(exit)).toEqual(
+        new ServerRefused({ operation: "retomar", name: "a/../x.txt", reason: "Refused" })
+      )
     }))
 
   test("without a partial, resume fails locally (FileFailure NotFound) and sends nothing", () =>
@@ -372,7 +378,11 @@ describe("downloadMany (op 50)", () => {
       const exit = await server.client(downloadMany("*.txt"))
       if (!Exit.isSuccess(exit)) throw new Error("downloadMany failed")
       const [first, second] = exit.value.results
-      expect(first).toMatchObject({ _tag: "LocalFailure", name: "a.txt", failure: { _tag: "FileFailure", reason: "IsDirectory" } })
+      expect(first).toMatchObject({
+        _tag: "LocalFailure",
+        name: "a.txt",
+        failure: { _tag: "FileFailure", reason: "IsDirectory" }
+      })
       expect(second).toEqual({ _tag: "Saved", name: "b.txt", size: 2 })
       expect(await inClient(server).text("b.txt")).toBe("BB")
       expect(await tree(server.clientDir)).toEqual(["a.txt", "b.txt"])
@@ -396,7 +406,9 @@ describe("downloadMany (op 50)", () => {
               sink: {
                 write: (bytes) => {
                   if (written + bytes.length > 1024 * 1024) {
-                    return Either.left(new FileFailure({ name, reason: "NoSpace", detail: "sem espaço em disco (ENOSPC)" }))
+                    return Either.left(
+                      new FileFailure({ name, reason: "NoSpace", detail: "sem espaço em disco (ENOSPC)" })
+                    )
                   }
                   written += bytes.length
                   return partial.sink.write(bytes)
@@ -424,7 +436,9 @@ describe("downloadMany (op 50)", () => {
       await seed(server)
       for (const mask of ["../*", "**/*.txt", "{a,b}.txt"]) {
         const exit = await server.client(downloadMany(mask))
-        expect(failureOf(exit)).toEqual(new ServerRefused({ operation: "baixar-varios", name: mask, reason: "Refused" }))
+        expect(failureOf(exit)).toEqual(
+          new ServerRefused({ operation: "baixar-varios", name: mask, reason: "Refused" })
+        )
       }
       expect(await tree(server.clientDir)).toEqual([])
     }))

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { createHash } from "node:crypto"
 import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises"
 import * as path from "node:path"
-import { rawExchange, startServer, tempDir, type TestServer } from "../support/harness.ts"
+import { rawExchange, startServer, type TestServer, tempDir } from "../support/harness.ts"
 import {
   be32,
   bytesOf,
@@ -77,8 +77,12 @@ describe("golden replies", () => {
   })
 
   test("op 40 resume from 0 (MD5 of nothing) and from the end", async () => {
-    expect(await exchangeHex(server.port, bytesOf(40, named("a.txt"), be32(0), md5("")))).toBe(golden(0, 0, be32(5), "hello"))
-    expect(await exchangeHex(server.port, bytesOf(40, named("a.txt"), be32(5), md5("hello")))).toBe(golden(0, 0, be32(0)))
+    expect(await exchangeHex(server.port, bytesOf(40, named("a.txt"), be32(0), md5("")))).toBe(
+      golden(0, 0, be32(5), "hello")
+    )
+    expect(await exchangeHex(server.port, bytesOf(40, named("a.txt"), be32(5), md5("hello")))).toBe(
+      golden(0, 0, be32(0))
+    )
   })
 
   test("op 40 resume with a wrong MD5: 00 14", async () => {
@@ -193,7 +197,9 @@ describe("malformed requests", () => {
         // Incomplete name, nothing at all, resume without its MD5: all wait for bytes that never come.
         const stalled = [bytesOf(10, be32(5), "a"), new Uint8Array(0), bytesOf(40, named("a.txt"), be32(0))]
         // rawExchange resolves when the server closes; the limit is only a safety net.
-        const replies = await Promise.all(stalled.map((request) => exchangeHex(slow.port, request, { limitMillis: 4_000 })))
+        const replies = await Promise.all(
+          stalled.map((request) => exchangeHex(slow.port, request, { limitMillis: 4_000 }))
+        )
         expect(replies).toEqual(["01", "01", "01"])
         // The same, watched on an open socket: the 01 comes, then the server closes.
         const raw = await openRaw(slow.port)
@@ -242,7 +248,9 @@ describe("what lies inside the folder but is not a regular file of it", () => {
 
   test("a FIFO: 01 at once (the open must not block)", async () => {
     expect(await exchangeHex(server.port, bytesOf(10, named("fifo")), { limitMillis: 1_500 })).toBe("01")
-    expect(await exchangeHex(server.port, bytesOf(40, named("fifo"), be32(0), ZERO_MD5), { limitMillis: 1_500 })).toBe("000a")
+    expect(await exchangeHex(server.port, bytesOf(40, named("fifo"), be32(0), ZERO_MD5), { limitMillis: 1_500 })).toBe(
+      "000a"
+    )
   })
 
   test("a directory: 01", async () => {

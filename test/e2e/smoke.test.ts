@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { writeFile, readFile } from "node:fs/promises"
+import { readFile, writeFile } from "node:fs/promises"
 import * as path from "node:path"
 import { Exit } from "effect"
 import { download } from "../../src/programs/client/download.ts"
@@ -19,7 +19,9 @@ describe("smoke", () => {
     expect(Exit.isSuccess(exit)).toBe(true)
     expect(await readFile(path.join(server.clientDir, "a.txt"), "utf8")).toBe("hello")
     const listed = await server.client(list)
-    expect(listed).toEqual(Exit.succeed({ entries: [{ nome: "a.txt", tamanho: "5" }], json: '[{"nome":"a.txt","tamanho":"5"}]' }))
+    expect(listed).toEqual(
+      Exit.succeed({ entries: [{ nome: "a.txt", tamanho: "5" }], json: '[{"nome":"a.txt","tamanho":"5"}]' })
+    )
     expect(server.logs.length).toBe(2)
   })
 })

@@ -10,7 +10,19 @@ import { upload } from "../../src/programs/client/upload.ts"
 import { runCli } from "../client/cli.ts"
 import { failureOf } from "../support/effect.ts"
 import { type ClientRunner, clientFor, type HostileScript, pause, send, startHostile } from "../support/hostile.ts"
-import { be32, bytesOf, containsMarker, type Jail, md5Raw, NORMAL, rawName, SECRET, snapshot, utf8, withJail } from "./support.ts"
+import {
+  be32,
+  bytesOf,
+  containsMarker,
+  type Jail,
+  md5Raw,
+  NORMAL,
+  rawName,
+  SECRET,
+  snapshot,
+  utf8,
+  withJail
+} from "./support.ts"
 
 /**
  * The client programs against a hostile server (test/support/hostile.ts),
@@ -48,7 +60,12 @@ const clientTree = async (jail: Jail) => Object.keys(await snapshot(jail.clientD
 
 /** An op 50 reply announcing one file under a raw name, then its 5 bytes. */
 const manifestOf = (...names: ReadonlyArray<Uint8Array | string>) =>
-  send(0, be32(names.length), ...names.flatMap((name) => [rawName(name), be32(5)]), ...names.flatMap(() => [Uint8Array.of(0), be32(5), utf8("EVIL!")]))
+  send(
+    0,
+    be32(names.length),
+    ...names.flatMap((name) => [rawName(name), be32(5)]),
+    ...names.flatMap(() => [Uint8Array.of(0), be32(5), utf8("EVIL!")])
+  )
 
 describe("op 50 manifests that try to escape or lie", () => {
   const cases: ReadonlyArray<readonly [string, string, Uint8Array | string, string]> = [
@@ -76,7 +93,8 @@ describe("op 50 manifests that try to escape or lie", () => {
         expect(failureOf(await client(downloadMany(mask)))).toEqual(violation(reason))
         expect(await clientTree(jail)).toEqual([])
       })
-    ))
+    )
+  )
 
   test("duplicates, exact and after a valid first file: UnexpectedName before any data is written", () =>
     withJail(async (jail) =>
@@ -110,7 +128,9 @@ describe("links and special files already in the client folder", () => {
   test("x → the outside sentinel: the download replaces the link with the file, never writes through it", () =>
     withJail(async (jail) => {
       await fs.symlink("../fora/segredo.txt", path.join(jail.clientDir, "normal.txt"))
-      expect(await jail.client(download("normal.txt"))).toEqual(Exit.succeed({ name: "normal.txt", size: utf8(NORMAL).length }))
+      expect(await jail.client(download("normal.txt"))).toEqual(
+        Exit.succeed({ name: "normal.txt", size: utf8(NORMAL).length })
+      )
       expect((await fs.lstat(path.join(jail.clientDir, "normal.txt"))).isFile()).toBe(true)
       expect(await fs.readFile(path.join(jail.clientDir, "normal.txt"), "utf8")).toBe(NORMAL)
     }))
@@ -118,7 +138,10 @@ describe("links and special files already in the client folder", () => {
   test("a client subfolder linked to the outside folder: downloads into it fail, nothing lands outside", () =>
     withJail(async (jail) => {
       await fs.symlink("../fora", path.join(jail.clientDir, "sub"))
-      expect(failureOf(await jail.client(download("sub/interno.txt")))).toMatchObject({ _tag: "FileFailure", reason: "OutsideRoot" })
+      expect(failureOf(await jail.client(download("sub/interno.txt")))).toMatchObject({
+        _tag: "FileFailure",
+        reason: "OutsideRoot"
+      })
       const many = await jail.client(downloadMany("sub/*"))
       expect(Exit.isSuccess(many)).toBe(true)
       if (Exit.isSuccess(many)) expect(many.value.results.map((result) => result._tag)).toEqual(["LocalFailure"])
@@ -128,7 +151,10 @@ describe("links and special files already in the client folder", () => {
     withJail(async (jail) => {
       await fs.symlink(jail.sentinel, path.join(jail.clientDir, "segredo.txt.parcial"))
       await againstHostile(jail, { reply: [send(0, 0, be32(0))], then: "close" }, async (client, received) => {
-        expect(failureOf(await client(resume("segredo.txt")))).toMatchObject({ _tag: "FileFailure", reason: "OutsideRoot" })
+        expect(failureOf(await client(resume("segredo.txt")))).toMatchObject({
+          _tag: "FileFailure",
+          reason: "OutsideRoot"
+        })
         expect(failureOf(await client(resume("segredo.txt", 64)))).toMatchObject({ _tag: "FileFailure" })
         // No connection at all: the MD5 of the sentinel never left the client.
         const leaked = Buffer.from(md5Raw(SECRET))
@@ -151,8 +177,14 @@ describe("links and special files already in the client folder", () => {
       await fs.symlink(jail.sentinel, path.join(jail.clientDir, "enviar.txt"))
       await fs.symlink("../fora", path.join(jail.clientDir, "pasta"))
       await againstHostile(jail, { reply: [send(0), pause(50), send(0)], then: "close" }, async (client, received) => {
-        expect(failureOf(await client(upload("enviar.txt")))).toMatchObject({ _tag: "FileFailure", reason: "OutsideRoot" })
-        expect(failureOf(await client(upload("pasta/segredo.txt")))).toMatchObject({ _tag: "FileFailure", reason: "OutsideRoot" })
+        expect(failureOf(await client(upload("enviar.txt")))).toMatchObject({
+          _tag: "FileFailure",
+          reason: "OutsideRoot"
+        })
+        expect(failureOf(await client(upload("pasta/segredo.txt")))).toMatchObject({
+          _tag: "FileFailure",
+          reason: "OutsideRoot"
+        })
         expect(received).toEqual([])
       })
     }))
@@ -174,7 +206,8 @@ describe("a hostile server that agrees to any name the client asks for", () => {
       againstHostile(jail, { reply: [send(0, be32(5), "EVIL!")], then: "close" }, async (client) => {
         expect(failureOf(await client(download(name)))).toMatchObject({ _tag: "FileFailure", reason })
       })
-    ))
+    )
+  )
 
   test("download of an absolute name lands inside the client folder, never at that path", () =>
     withJail(async (jail) =>
@@ -182,7 +215,12 @@ describe("a hostile server that agrees to any name the client asks for", () => {
         const target = path.join(jail.outside, `pwned-${jail.token}`)
         await client(download(target))
         // Whatever happened, the absolute target was never written (assertIntact checks fora/ too).
-        expect(await fs.lstat(target).then(() => true, () => false)).toBe(false)
+        expect(
+          await fs.lstat(target).then(
+            () => true,
+            () => false
+          )
+        ).toBe(false)
         await fs.rm(path.join(jail.clientDir, target.split("/")[1]!), { recursive: true, force: true })
       })
     ))
@@ -217,15 +255,21 @@ describe("sizes that lie", () => {
 
   test("an op 50 manifest announcing 10 000 files, then closing: Truncated, nothing written", () =>
     withJail(async (jail) =>
-      againstHostile(jail, { reply: [send(0, be32(10_000), rawName("a.txt"), be32(1))], then: "close" }, async (client) => {
-        expect(failureOf(await client(downloadMany("*")))).toEqual(violation("Truncated"))
-        expect(await clientTree(jail)).toEqual([])
-      })
+      againstHostile(
+        jail,
+        { reply: [send(0, be32(10_000), rawName("a.txt"), be32(1))], then: "close" },
+        async (client) => {
+          expect(failureOf(await client(downloadMany("*")))).toEqual(violation("Truncated"))
+          expect(await clientTree(jail)).toEqual([])
+        }
+      )
     ))
 })
 
 describe("stalls", () => {
-  const cases: ReadonlyArray<readonly [string, HostileScript["reply"], (client: ClientRunner) => Promise<Exit.Exit<unknown, unknown>>]> = [
+  const cases: ReadonlyArray<
+    readonly [string, HostileScript["reply"], (client: ClientRunner) => Promise<Exit.Exit<unknown, unknown>>]
+  > = [
     ["after the manifest", [send(0, be32(1), rawName("a.txt"), be32(5))], (client) => client(downloadMany("*.txt"))],
     ["in the middle of a listing", [send(0, be32(100), "[{")], (client) => client(list)],
     ["in the middle of a download", [send(0, be32(100), "abc")], (client) => client(download("a.txt"))],
@@ -242,12 +286,15 @@ describe("stalls", () => {
         { reply, then: "stall" },
         async (client) => {
           expect(failureOf(await run(client))).toMatchObject({ _tag: "Timeout" })
-          expect((await clientTree(jail)).filter((entry) => entry !== "local.txt" && !entry.endsWith(".parcial"))).toEqual([])
+          expect(
+            (await clientTree(jail)).filter((entry) => entry !== "local.txt" && !entry.endsWith(".parcial"))
+          ).toEqual([])
           expect(await fs.readFile(path.join(jail.clientDir, "local.txt"), "utf8")).toBe("local")
         },
         0.5
       )
-    }))
+    })
+  )
 })
 
 describe("hostile listings", () => {
@@ -277,7 +324,8 @@ describe("hostile listings", () => {
         expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined()
         expect(await clientTree(jail)).toEqual([])
       })
-    ))
+    )
+  )
 
   /**
    * BUG (src/domain/listing.ts, `parseListing`): JSON.parse accepts a listing
@@ -315,9 +363,12 @@ describe("the command-line client and names with terminal escapes", () => {
   test("baixar with an OSC/ESC sequence in the name: usage error (exit 2), no request sent", () =>
     withJail(async (jail) => {
       const before = jail.logs.length
-      const result = await runCli([`127.0.0.1:${jail.port}`, "--pasta", jail.clientDir, "baixar", "\u001b]0;pwned\u0007x"], {
-        limitMillis: 10_000
-      })
+      const result = await runCli(
+        [`127.0.0.1:${jail.port}`, "--pasta", jail.clientDir, "baixar", "\u001b]0;pwned\u0007x"],
+        {
+          limitMillis: 10_000
+        }
+      )
       expect(result.code).toBe(2)
       expect(result.stderr).toContain("caracteres de controle")
       expect(jail.logs.length).toBe(before)
@@ -337,8 +388,13 @@ describe("the command-line client and names with terminal escapes", () => {
   test("the refusal message and the batch echo never print a raw ESC or BEL", () =>
     withJail(async (jail) => {
       const name = "\u001b]0;pwned\u0007x"
-      const oneShot = await runCli([`127.0.0.1:${jail.port}`, "--pasta", jail.clientDir, "baixar", name], { limitMillis: 10_000 })
-      const batch = await runCli([`127.0.0.1:${jail.port}`, "--pasta", jail.clientDir], { stdin: `baixar "${name}"\n`, limitMillis: 10_000 })
+      const oneShot = await runCli([`127.0.0.1:${jail.port}`, "--pasta", jail.clientDir, "baixar", name], {
+        limitMillis: 10_000
+      })
+      const batch = await runCli([`127.0.0.1:${jail.port}`, "--pasta", jail.clientDir], {
+        stdin: `baixar "${name}"\n`,
+        limitMillis: 10_000
+      })
       for (const output of [oneShot.stdout, oneShot.stderr, batch.stdout, batch.stderr]) {
         expect(output).not.toContain("\u001b")
         expect(output).not.toContain("\u0007")

@@ -96,7 +96,14 @@ describe("--max-clientes", () => {
         const held = await holdAdmitted(jail, 3)
         try {
           // The request deadline is 5 s: an answer well before it is the limit speaking, not the deadline.
-          const requests = [download("normal.txt"), list(), upload("x.txt", seededBytes(MIB, 1)), resume("normal.txt", 0, md5Raw("")), downloadMany("*"), new Uint8Array(0)]
+          const requests = [
+            download("normal.txt"),
+            list(),
+            upload("x.txt", seededBytes(MIB, 1)),
+            resume("normal.txt", 0, md5Raw("")),
+            downloadMany("*"),
+            new Uint8Array(0)
+          ]
           for (const request of requests) {
             const { reply, timedOut } = await jail.exchange(request, { halfClose: false, limitMillis: 3_000 })
             expect({ request: hexOf(request).slice(0, 20), reply: hexOf(reply), timedOut }).toEqual({
@@ -110,7 +117,9 @@ describe("--max-clientes", () => {
           expect(await fs.readdir(jail.root)).not.toContain("x.txt")
           // One place frees up: the next client is served normally.
           held[0]!.socket.destroy()
-          expect(await waitFor(async () => hexOf((await jail.exchange(download("normal.txt"))).reply) === NORMAL_REPLY)).toBe(true)
+          expect(
+            await waitFor(async () => hexOf((await jail.exchange(download("normal.txt"))).reply) === NORMAL_REPLY)
+          ).toBe(true)
         } finally {
           for (const connection of held) connection.socket.destroy()
         }
@@ -122,7 +131,9 @@ describe("--max-clientes", () => {
     withJail(
       async (jail) => {
         await jail.put("medio.bin", seededBytes(256 * 1024, 5))
-        const replies = await Promise.all(Array.from({ length: 100 }, () => jail.exchange(download("medio.bin"), { limitMillis: 5_000 })))
+        const replies = await Promise.all(
+          Array.from({ length: 100 }, () => jail.exchange(download("medio.bin"), { limitMillis: 5_000 }))
+        )
         let served = 0
         for (const { reply, timedOut } of replies) {
           expect(timedOut).toBe(false)
@@ -142,14 +153,22 @@ describe("--max-por-ip", () => {
       async (jail) => {
         const held = await holdAdmitted(jail, 2, "127.0.0.1")
         try {
-          const third = await jail.exchange(download("normal.txt"), { halfClose: false, limitMillis: 3_000, localAddress: "127.0.0.1" })
+          const third = await jail.exchange(download("normal.txt"), {
+            halfClose: false,
+            limitMillis: 3_000,
+            localAddress: "127.0.0.1"
+          })
           expect({ reply: hexOf(third.reply), timedOut: third.timedOut }).toEqual({ reply: "01", timedOut: false })
           expect(jail.logs.some((line) => line.includes("recusado: limite de 2 por endereço"))).toBe(true)
           const other = await jail.exchange(download("normal.txt"), { localAddress: "127.0.0.2" })
           expect(hexOf(other.reply)).toBe(NORMAL_REPLY)
           held[0]!.socket.destroy()
           expect(
-            await waitFor(async () => hexOf((await jail.exchange(download("normal.txt"), { localAddress: "127.0.0.1" })).reply) === NORMAL_REPLY)
+            await waitFor(
+              async () =>
+                hexOf((await jail.exchange(download("normal.txt"), { localAddress: "127.0.0.1" })).reply) ===
+                NORMAL_REPLY
+            )
           ).toBe(true)
         } finally {
           for (const connection of held) connection.socket.destroy()
@@ -165,12 +184,18 @@ describe("--somente-leitura", () => {
       async (jail) => {
         const before = await snapshot(jail.root)
         for (const name of ["novo.txt", "normal.txt", "nova/pasta/x.txt", "sub/interno.txt"]) {
-          const { reply, timedOut } = await jail.exchange(upload(name, "escrita"), { halfClose: false, limitMillis: 3_000 })
+          const { reply, timedOut } = await jail.exchange(upload(name, "escrita"), {
+            halfClose: false,
+            limitMillis: 3_000
+          })
           expect({ name, reply: hexOf(reply), timedOut }).toEqual({ name, reply: "01", timedOut: false })
         }
         expect(await snapshot(jail.root)).toEqual(before)
         await fs.writeFile(path.join(jail.clientDir, "local.txt"), "local")
-        expect(failureOf(await jail.client(uploadProgram("local.txt")))).toMatchObject({ _tag: "ServerRefused", operation: "enviar" })
+        expect(failureOf(await jail.client(uploadProgram("local.txt")))).toMatchObject({
+          _tag: "ServerRefused",
+          operation: "enviar"
+        })
         expect(hexOf((await jail.exchange(download("normal.txt"))).reply)).toBe(NORMAL_REPLY)
         expect(Exit.isSuccess(await jail.client(downloadProgram("sub/interno.txt")))).toBe(true)
       },
@@ -188,7 +213,8 @@ describe("--tamanho-maximo", () => {
             expect(await waitFor(() => connection.received().length >= 1)).toBe(true)
             expect(hexOf(connection.received())).toBe("00")
             // The temporary made at acceptance holds no byte (see the report: it exists, empty, until the size arrives).
-            for (const temp of await temporaries(jail.root)) expect((await fs.stat(path.join(jail.root, temp))).size).toBe(0)
+            for (const temp of await temporaries(jail.root))
+              expect((await fs.stat(path.join(jail.root, temp))).size).toBe(0)
             connection.socket.write(be32(size)) // the size only: no data is sent at all
             expect(await waitFor(() => connection.closed(), 3_000)).toBe(true)
             expect(hexOf(connection.received())).toBe("0001")
@@ -246,7 +272,10 @@ describe("--tamanho-maximo", () => {
         const watcher = (async () => {
           while (watching) {
             for (const temp of await temporaries(jail.root)) {
-              const size = await fs.stat(path.join(jail.root, temp)).then((stats) => stats.size, () => 0)
+              const size = await fs.stat(path.join(jail.root, temp)).then(
+                (stats) => stats.size,
+                () => 0
+              )
               largestTemp = Math.max(largestTemp, size)
             }
             await sleep(5)
@@ -273,12 +302,19 @@ describe("deadlines", () => {
     withJail(
       async (jail) => {
         const request = download("a".repeat(400))
-        const { reply, timedOut, millis } = await jail.exchange(request, { pieceBytes: 1, pauseMillis: 100, halfClose: false, limitMillis: 8_000 })
+        const { reply, timedOut, millis } = await jail.exchange(request, {
+          pieceBytes: 1,
+          pauseMillis: 100,
+          halfClose: false,
+          limitMillis: 8_000
+        })
         expect(timedOut).toBe(false)
         expect(hexOf(reply)).toBe("01")
         // Cut long before the 40 s the whole request would take to drip in.
         expect(millis).toBeLessThan(8_000)
-        expect(await waitFor(() => jail.logs.some((line) => line.includes("o pedido não chegou inteiro em 1 s")))).toBe(true)
+        expect(await waitFor(() => jail.logs.some((line) => line.includes("o pedido não chegou inteiro em 1 s")))).toBe(
+          true
+        )
       },
       { timeoutSeconds: 1 }
     ))
@@ -286,7 +322,9 @@ describe("deadlines", () => {
   test("an upload that stops moving is cut at the 1 s idle timeout (00 01); its temporary is removed", () =>
     withJail(
       async (jail) => {
-        const connection = await hold(jail, { first: bytesOf(uploadHeader("parado.bin"), be32(MIB), seededBytes(100 * 1024, 6)) })
+        const connection = await hold(jail, {
+          first: bytesOf(uploadHeader("parado.bin"), be32(MIB), seededBytes(100 * 1024, 6))
+        })
         try {
           await connection.whenClosed
           expect(hexOf(connection.received())).toBe("0001")
@@ -311,14 +349,17 @@ describe("deadlines", () => {
         await jail.put("grande.bin", seededBytes(size, 7))
         const connection = await hold(jail, { first: request() })
         connection.socket.pause() // read nothing: the server's writes stall
-        expect(await waitFor(() => jail.logs.some((line) => line.includes("falha: nada se moveu por 1 s")), 6_000)).toBe(true)
+        expect(
+          await waitFor(() => jail.logs.some((line) => line.includes("falha: nada se moveu por 1 s")), 6_000)
+        ).toBe(true)
         connection.socket.resume()
         await connection.whenClosed
         // The transfer was cut: less than the whole file arrived, and the connection ended.
         expect(connection.received().length).toBeLessThan(size)
       },
       { timeoutSeconds: 1 }
-    ))
+    )
+  )
 
   test("50 slow connections (dripping or silent) do not delay a normal request", () =>
     withJail(
@@ -329,7 +370,8 @@ describe("deadlines", () => {
           // Half of them drip an endless name, one byte at a time; the other half stay silent.
           const name = download("b".repeat(4000))
           for (let i = 0; dripping && i < name.length; i++) {
-            for (const [k, connection] of held.entries()) if (k % 2 === 0 && !connection.closed()) connection.socket.write(name.subarray(i, i + 1))
+            for (const [k, connection] of held.entries())
+              if (k % 2 === 0 && !connection.closed()) connection.socket.write(name.subarray(i, i + 1))
             await sleep(50)
           }
         })()

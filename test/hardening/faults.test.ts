@@ -125,28 +125,46 @@ describe("clients that disconnect or reset at random points", () => {
       // The served file is unchanged, and the server's descriptors are back (some slack for the runtime).
       expect(md5Hex(await fs.readFile(path.join(jail.root, "big.bin")))).toBe(md5Hex(big))
       expect(await waitFor(async () => (await openFdCount()) <= fdsBefore + 8, 5_000)).toBe(true)
-      const counts = { reset: runs.filter((r) => r.kill === "reset").length, inRequest: runs.filter((r) => r.readBytes === 0).length }
-      console.info(`random cuts: ${runs.length} runs, ${counts.reset} by RST, ${counts.inRequest} while sending the request`)
+      const counts = {
+        reset: runs.filter((r) => r.kill === "reset").length,
+        inRequest: runs.filter((r) => r.readBytes === 0).length
+      }
+      console.info(
+        `random cuts: ${runs.length} runs, ${counts.reset} by RST, ${counts.inRequest} while sending the request`
+      )
     }))
 })
 
 describe("uploads interrupted half-way", () => {
-  test.each(["fin", "reset"] as const)("40 uploads of 1 MiB cut half-way by %s: no file, no temporary, older file intact", (kill) =>
-    withJail(async (jail) => {
-      const older = seededBytes(4096, 21)
-      await jail.put("antigo.bin", older)
-      const data = seededBytes(MIB, 22)
-      await pool(Array.from({ length: 40 }, (_, i) => i), 10, async (i) => {
-        const name = i % 2 === 0 ? "antigo.bin" : `novo-${i}.bin`
-        const request = bytesOf(uploadHeader(name), be32(data.length), data)
-        // Everything up to and including half of the data, then the cut.
-        const reply = await cutExchange(jail.port, request, uploadHeader(name).length + 4 + data.length / 2, 0, kill)
-        expect(["", "00"]).toContain(hexOf(reply))
+  test.each(["fin", "reset"] as const)(
+    "40 uploads of 1 MiB cut half-way by %s: no file, no temporary, older file intact",
+    (kill) =>
+      withJail(async (jail) => {
+        const older = seededBytes(4096, 21)
+        await jail.put("antigo.bin", older)
+        const data = seededBytes(MIB, 22)
+        await pool(
+          Array.from({ length: 40 }, (_, i) => i),
+          10,
+          async (i) => {
+            const name = i % 2 === 0 ? "antigo.bin" : `novo-${i}.bin`
+            const request = bytesOf(uploadHeader(name), be32(data.length), data)
+            // Everything up to and including half of the data, then the cut.
+            const reply = await cutExchange(
+              jail.port,
+              request,
+              uploadHeader(name).length + 4 + data.length / 2,
+              0,
+              kill
+            )
+            expect(["", "00"]).toContain(hexOf(reply))
+          }
+        )
+        expect(await waitFor(async () => (await temporaries(jail.root)).length === 0)).toBe(true)
+        expect((await fs.readdir(jail.root)).sort()).toEqual(["antigo.bin", "normal.txt", "sub"])
+        expect(md5Hex(await fs.readFile(path.join(jail.root, "antigo.bin")))).toBe(md5Hex(older))
       })
-      expect(await waitFor(async () => (await temporaries(jail.root)).length === 0)).toBe(true)
-      expect((await fs.readdir(jail.root)).sort()).toEqual(["antigo.bin", "normal.txt", "sub"])
-      expect(md5Hex(await fs.readFile(path.join(jail.root, "antigo.bin")))).toBe(md5Hex(older))
-    }))
+  )
 })
 
 describe("downloads interrupted and resumed", () => {
@@ -157,14 +175,22 @@ describe("downloads interrupted and resumed", () => {
       const random = prng(31)
       for (let round = 0; round < 12; round++) {
         const want = 5 + 1 + random.int(big.length - 1)
-        const got = await cutExchange(jail.port, download("big.bin"), download("big.bin").length, want, round % 2 ? "reset" : "fin")
+        const got = await cutExchange(
+          jail.port,
+          download("big.bin"),
+          download("big.bin").length,
+          want,
+          round % 2 ? "reset" : "fin"
+        )
         jail.record(got)
         expect(hexOf(got.subarray(0, 5))).toBe(hexOf(bytesOf(0, be32(big.length))))
         const held = got.subarray(5)
         expect(Buffer.compare(held, big.subarray(0, held.length))).toBe(0)
         await fs.writeFile(path.join(jail.clientDir, "big.bin.parcial"), held)
         const exit = await jail.client(resumeProgram("big.bin"))
-        expect(exit).toEqual(Exit.succeed({ name: "big.bin", from: held.length, size: big.length, alreadyComplete: false }))
+        expect(exit).toEqual(
+          Exit.succeed({ name: "big.bin", from: held.length, size: big.length, alreadyComplete: false })
+        )
         expect(md5Hex(await fs.readFile(path.join(jail.clientDir, "big.bin")))).toBe(md5Hex(big))
         await fs.rm(path.join(jail.clientDir, "big.bin"))
       }
@@ -196,7 +222,9 @@ describe("downloads interrupted and resumed", () => {
       expect(Buffer.compare(partial, big.subarray(0, partial.length))).toBe(0)
       expect(await fs.readdir(jail.clientDir)).toEqual(["big.bin.parcial"])
       const exit = await jail.client(resumeProgram("big.bin"))
-      expect(exit).toEqual(Exit.succeed({ name: "big.bin", from: partial.length, size: big.length, alreadyComplete: false }))
+      expect(exit).toEqual(
+        Exit.succeed({ name: "big.bin", from: partial.length, size: big.length, alreadyComplete: false })
+      )
       expect(md5Hex(await fs.readFile(path.join(jail.clientDir, "big.bin")))).toBe(md5Hex(big))
       expect(await fs.readdir(jail.clientDir)).toEqual(["big.bin"])
     }))
@@ -222,18 +250,26 @@ describe("races on one name", () => {
       await jail.put("alvo.bin", versions[0]!)
       const seen = new Map<string, number>()
       await Promise.all([
-        pool(Array.from({ length: 12 }, (_, i) => i), 3, async (i) => {
-          expect(hexOf((await jail.exchange(upload("alvo.bin", versions[(i % 3) + 1]!))).reply)).toBe("0000")
-        }),
-        pool(Array.from({ length: 60 }, (_, i) => i), 12, async () => {
-          const { reply } = await jail.exchange(download("alvo.bin"))
-          expect(reply[0]).toBe(0)
-          const size = new DataView(reply.buffer, reply.byteOffset + 1, 4).getUint32(0)
-          expect(reply.length).toBe(5 + size)
-          const digest = md5Hex(reply.subarray(5))
-          expect(known.has(digest)).toBe(true)
-          seen.set(digest, (seen.get(digest) ?? 0) + 1)
-        })
+        pool(
+          Array.from({ length: 12 }, (_, i) => i),
+          3,
+          async (i) => {
+            expect(hexOf((await jail.exchange(upload("alvo.bin", versions[(i % 3) + 1]!))).reply)).toBe("0000")
+          }
+        ),
+        pool(
+          Array.from({ length: 60 }, (_, i) => i),
+          12,
+          async () => {
+            const { reply } = await jail.exchange(download("alvo.bin"))
+            expect(reply[0]).toBe(0)
+            const size = new DataView(reply.buffer, reply.byteOffset + 1, 4).getUint32(0)
+            expect(reply.length).toBe(5 + size)
+            const digest = md5Hex(reply.subarray(5))
+            expect(known.has(digest)).toBe(true)
+            seen.set(digest, (seen.get(digest) ?? 0) + 1)
+          }
+        )
       ])
       console.info(`download during overwrite: ${seen.size} distinct whole versions seen`)
       expect(await waitFor(async () => (await temporaries(jail.root)).length === 0)).toBe(true)

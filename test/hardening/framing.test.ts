@@ -74,7 +74,9 @@ describe("unknown opcodes", () => {
 
 describe("declared lengths", () => {
   const cases: ReadonlyArray<readonly [string, Uint8Array]> = [10, 30, 40, 50].flatMap((op) =>
-    [0, 4097, 0x8000_0000, 0xffff_ffff].map((length) => [`op ${op}, length ${length}`, bytesOf(op, be32(length))] as const)
+    [0, 4097, 0x8000_0000, 0xffff_ffff].map(
+      (length) => [`op ${op}, length ${length}`, bytesOf(op, be32(length))] as const
+    )
   )
 
   test.each(cases)("%s: 01 at once, the connection left open by the client", async (_, request) => {
@@ -85,10 +87,14 @@ describe("declared lengths", () => {
 
   test("200 requests declaring 0xFFFFFFFF-byte names allocate nothing (RSS within 64 MiB)", async () => {
     const before = await settledRss()
-    await pool(Array.from({ length: 200 }, (_, i) => i), 20, async (i) => {
-      const request = bytesOf([10, 30, 40, 50][i % 4]!, be32(0xffff_ffff), "x".repeat(100))
-      expect(hexOf((await jail.exchange(request, { halfClose: false })).reply)).toBe("01")
-    })
+    await pool(
+      Array.from({ length: 200 }, (_, i) => i),
+      20,
+      async (i) => {
+        const request = bytesOf([10, 30, 40, 50][i % 4]!, be32(0xffff_ffff), "x".repeat(100))
+        expect(hexOf((await jail.exchange(request, { halfClose: false })).reply)).toBe("01")
+      }
+    )
     const after = await settledRss()
     expect(after - before).toBeLessThan(64 * 1024 * 1024)
   })
@@ -96,15 +102,17 @@ describe("declared lengths", () => {
   test("50 uploads declaring 0xFFFFFFFF bytes of data, held open: nothing allocated, temporaries gone after", async () => {
     const before = await settledRss()
     const sockets = await Promise.all(
-      Array.from({ length: 50 }, (_, i) =>
-        new Promise<net.Socket>((resolve) => {
-          const socket = net.connect({ host: "127.0.0.1", port: jail.port }, () => {
-            socket.write(bytesOf(uploadHeader(`grande-${i}.bin`), be32(0xffff_ffff), "so um pouco"))
-            resolve(socket)
+      Array.from(
+        { length: 50 },
+        (_, i) =>
+          new Promise<net.Socket>((resolve) => {
+            const socket = net.connect({ host: "127.0.0.1", port: jail.port }, () => {
+              socket.write(bytesOf(uploadHeader(`grande-${i}.bin`), be32(0xffff_ffff), "so um pouco"))
+              resolve(socket)
+            })
+            socket.on("data", (chunk: Buffer) => jail.record(new Uint8Array(chunk)))
+            socket.on("error", () => {})
           })
-          socket.on("data", (chunk: Buffer) => jail.record(new Uint8Array(chunk)))
-          socket.on("error", () => {})
-        })
       )
     )
     try {
@@ -123,7 +131,9 @@ describe("declared lengths", () => {
 
   test("op 40 with position 0xFFFFFFFF: hash mismatch (00 14), nothing read past the end", async () => {
     expect(hexOf((await jail.exchange(resume("normal.txt", 0xffff_ffff, md5Raw(NORMAL)))).reply)).toBe("0014")
-    expect(hexOf((await jail.exchange(resume("normal.txt", utf8(NORMAL).length + 1, md5Raw(NORMAL)))).reply)).toBe("0014")
+    expect(hexOf((await jail.exchange(resume("normal.txt", utf8(NORMAL).length + 1, md5Raw(NORMAL)))).reply)).toBe(
+      "0014"
+    )
   })
 })
 
@@ -144,7 +154,12 @@ const REQUESTS: ReadonlyArray<{
     header: Infinity,
     complete: hexOf(bytesOf(0, be32(LISTING.length), LISTING))
   },
-  { label: "op 30 upload", bytes: upload("novo.txt", "hello"), header: uploadHeader("novo.txt").length, complete: "0000" },
+  {
+    label: "op 30 upload",
+    bytes: upload("novo.txt", "hello"),
+    header: uploadHeader("novo.txt").length,
+    complete: "0000"
+  },
   {
     label: "op 40 resume",
     bytes: resume("normal.txt", 8, md5Raw(NORMAL.slice(0, 8))),
@@ -180,7 +195,11 @@ describe("a request cut at every byte (connect, send the first k bytes, close)",
 })
 
 describe("more data than declared", () => {
-  const junk = bytesOf(download("normal.txt"), upload("pipelined.txt", "second request"), new Uint8Array(5000).fill(0x41))
+  const junk = bytesOf(
+    download("normal.txt"),
+    upload("pipelined.txt", "second request"),
+    new Uint8Array(5000).fill(0x41)
+  )
 
   test.each(REQUESTS.map((r) => [r.label, r] as const))(
     "%s followed by a second request and 5000 more bytes: only the first is answered",
@@ -213,7 +232,8 @@ describe("garbage", () => {
     })
     // Whatever the garbage named, no file appeared in the folder with an invalid name or outside it.
     for (const entry of await fs.readdir(jail.root)) {
-      if (!["normal.txt", "sub"].includes(entry)) await fs.rm(path.join(jail.root, entry), { recursive: true, force: true })
+      if (!["normal.txt", "sub"].includes(entry))
+        await fs.rm(path.join(jail.root, entry), { recursive: true, force: true })
     }
   })
 

@@ -4,8 +4,23 @@ import * as path from "node:path"
 import { Either } from "effect"
 import fc from "fast-check"
 import { Decoder, type Grammar } from "../../src/domain/decoder.ts"
-import { concat, encodeLimit, encodeManifest, encodeRequest, encodeStatus, encodeStatusSize, u32 } from "../../src/domain/encode.ts"
-import { clientStream, downloadManyReply, downloadReply, listReply, resumeReply, uploadReply } from "../../src/domain/grammars.ts"
+import {
+  concat,
+  encodeLimit,
+  encodeManifest,
+  encodeRequest,
+  encodeStatus,
+  encodeStatusSize,
+  u32
+} from "../../src/domain/encode.ts"
+import {
+  clientStream,
+  downloadManyReply,
+  downloadReply,
+  listReply,
+  resumeReply,
+  uploadReply
+} from "../../src/domain/grammars.ts"
 import { encodeListing } from "../../src/domain/listing.ts"
 import type { ClientEvent, ListingEntry, ManifestEntry, Request, ServerEvent } from "../../src/domain/messages.ts"
 import { checkMask, checkName, isValidName } from "../../src/domain/names.ts"
@@ -53,10 +68,16 @@ const RUNS = 300
 const CHARS = [..."abcXYZ019 -_.~%()[]é日😀\u2024\uff0f\u2215\ufeff\u202e"]
 const component = fc.string({ unit: fc.constantFrom(...CHARS), minLength: 1, maxLength: 10 })
 /** A valid name of 1 to 3 components (filtered by the rules: no hidden part, no '..'). */
-const nameArb = fc.array(component, { minLength: 1, maxLength: 3 }).map((parts) => parts.join("/")).filter(isValidName)
+const nameArb = fc
+  .array(component, { minLength: 1, maxLength: 3 })
+  .map((parts) => parts.join("/"))
+  .filter(isValidName)
 const topNameArb = component.filter(isValidName)
 const maskArb = fc
-  .array(fc.string({ unit: fc.constantFrom(..."ab.*?[]!-", "x"), minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 2 })
+  .array(fc.string({ unit: fc.constantFrom(..."ab.*?[]!-", "x"), minLength: 1, maxLength: 8 }), {
+    minLength: 1,
+    maxLength: 2
+  })
   .map((parts) => parts.join("/"))
   .filter((mask) => Either.isRight(checkMask(mask)))
 const md5Arb = fc.uint8Array({ minLength: MD5_BYTES, maxLength: MD5_BYTES })
@@ -66,7 +87,9 @@ const requestArb: fc.Arbitrary<Request> = fc.oneof(
   nameArb.map((name): Request => ({ _tag: "Download", name })),
   fc.constant<Request>({ _tag: "List" }),
   nameArb.map((name): Request => ({ _tag: "Upload", name })),
-  fc.record({ name: nameArb, position: fc.nat(), md5: md5Arb }).map(({ name, position, md5 }): Request => ({ _tag: "Resume", name, position, md5 })),
+  fc
+    .record({ name: nameArb, position: fc.nat(), md5: md5Arb })
+    .map(({ name, position, md5 }): Request => ({ _tag: "Resume", name, position, md5 })),
   maskArb.map((mask): Request => ({ _tag: "DownloadMany", mask }))
 )
 
@@ -85,7 +108,7 @@ const segment = (bytes: Uint8Array, cuts: ReadonlyArray<number>): Array<Uint8Arr
 }
 
 /** Feeds the pieces one by one; throws if the decoder throws, returns the events or the violation. */
-const decodeAll = <E,>(grammar: Grammar<E>, pieces: ReadonlyArray<Uint8Array>) => {
+const decodeAll = <E>(grammar: Grammar<E>, pieces: ReadonlyArray<Uint8Array>) => {
   const decoder = new Decoder(grammar)
   const events: Array<E> = []
   for (const piece of pieces) {
@@ -97,7 +120,8 @@ const decodeAll = <E,>(grammar: Grammar<E>, pieces: ReadonlyArray<Uint8Array>) =
 }
 
 /** A JSON-comparable copy, byte arrays as hex. */
-const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value, (_, inner) => (inner instanceof Uint8Array ? hexOf(inner) : inner)))
+const plain = (value: unknown): unknown =>
+  JSON.parse(JSON.stringify(value, (_, inner) => (inner instanceof Uint8Array ? hexOf(inner) : inner)))
 
 /** Data events merged (as hex), so segmentations compare equal. */
 const normalize = <E extends { readonly _tag: string }>(events: ReadonlyArray<E>) => {
@@ -127,12 +151,14 @@ describe("round trips under arbitrary segmentation (fast-check)", () => {
   test("every request: encode → clientStream decode gives the request back (and an upload's size and data)", () => {
     fc.assert(
       fc.property(requestArb, dataArb, cutsArb, (request, data, cuts) => {
-        const bytes = request._tag === "Upload" ? concat([encodeRequest(request), u32(data.length), data]) : encodeRequest(request)
+        const bytes =
+          request._tag === "Upload" ? concat([encodeRequest(request), u32(data.length), data]) : encodeRequest(request)
         const { events, violation, decoder } = decodeAll(clientStream(), segment(bytes, cuts))
         expect(violation).toBeUndefined()
         expect(decoder.isDone).toBe(true)
         const expected: Array<unknown> = [{ _tag: "Request", request }]
-        if (request._tag === "Upload") expected.push({ _tag: "Size", size: data.length }, ...dataEvents(data), { _tag: "End" })
+        if (request._tag === "Upload")
+          expected.push({ _tag: "Size", size: data.length }, ...dataEvents(data), { _tag: "End" })
         expect(normalize(events)).toEqual(plain(expected) as Array<unknown>)
       }),
       { seed: 0x10, numRuns: RUNS }
@@ -161,7 +187,10 @@ describe("round trips under arbitrary segmentation (fast-check)", () => {
     fc.assert(
       fc.property(fc.array(entryArb, { maxLength: 20 }), cutsArb, (entries: Array<ListingEntry>, cuts) => {
         const json = new TextEncoder().encode(encodeListing(entries))
-        const { events, violation, decoder } = decodeAll(listReply(), segment(concat([encodeStatusSize(0, json.length), json]), cuts))
+        const { events, violation, decoder } = decodeAll(
+          listReply(),
+          segment(concat([encodeStatusSize(0, json.length), json]), cuts)
+        )
         expect(violation).toBeUndefined()
         expect(decoder.isDone).toBe(true)
         const listing = events.find((event) => event._tag === "Listing")
@@ -181,7 +210,12 @@ describe("round trips under arbitrary segmentation (fast-check)", () => {
   })
 
   test("op 40 replies: 01, 00 0a, 00 14, or 00 00 + remaining + data", () => {
-    const replyArb = fc.oneof(fc.constant<"01" | "0a" | "14">("01"), fc.constant<"0a">("0a"), fc.constant<"14">("14"), dataArb)
+    const replyArb = fc.oneof(
+      fc.constant<"01" | "0a" | "14">("01"),
+      fc.constant<"0a">("0a"),
+      fc.constant<"14">("14"),
+      dataArb
+    )
     fc.assert(
       fc.property(replyArb, cutsArb, (reply, cuts) => {
         const bytes =
@@ -199,8 +233,17 @@ describe("round trips under arbitrary segmentation (fast-check)", () => {
           reply === "01"
             ? [{ _tag: "Status", status: 1 }]
             : reply === "0a" || reply === "14"
-              ? [{ _tag: "Status", status: 0 }, { _tag: "Status", status: reply === "0a" ? 10 : 20 }]
-              : [{ _tag: "Status", status: 0 }, { _tag: "Status", status: 0 }, { _tag: "Size", size: reply.length }, ...dataEvents(reply), { _tag: "End" }]
+              ? [
+                  { _tag: "Status", status: 0 },
+                  { _tag: "Status", status: reply === "0a" ? 10 : 20 }
+                ]
+              : [
+                  { _tag: "Status", status: 0 },
+                  { _tag: "Status", status: 0 },
+                  { _tag: "Size", size: reply.length },
+                  ...dataEvents(reply),
+                  { _tag: "End" }
+                ]
         expect(normalize(events)).toEqual(expected)
       }),
       { seed: 0x13, numRuns: RUNS }
@@ -223,20 +266,26 @@ describe("round trips under arbitrary segmentation (fast-check)", () => {
           expected = [{ _tag: "Status", status: 1 }]
         } else if (!Array.isArray(reply)) {
           bytes = encodeLimit(2, reply.matches, reply.cap)
-          expected = [{ _tag: "Status", status: 2 }, { _tag: "Limit", ...reply }]
+          expected = [
+            { _tag: "Status", status: 2 },
+            { _tag: "Limit", ...reply }
+          ]
         } else {
           const entries: Array<ManifestEntry> = reply.map((file) => ({ name: file.name, size: file.data?.length ?? 7 }))
           bytes = concat([
             encodeManifest(0, entries),
-            ...reply.map((file) => (file.data === null ? encodeStatus(1) : concat([encodeStatusSize(0, file.data.length), file.data])))
+            ...reply.map((file) =>
+              file.data === null ? encodeStatus(1) : concat([encodeStatusSize(0, file.data.length), file.data])
+            )
           ])
           expected = [
             { _tag: "Status", status: 0 },
             { _tag: "Manifest", entries },
-            ...reply.flatMap((file, index): Array<unknown> =>
-              file.data === null
-                ? [{ _tag: "FileSkipped", index }]
-                : [{ _tag: "FileStart", index, size: file.data.length }, ...dataEvents(file.data), { _tag: "End" }]
+            ...reply.flatMap(
+              (file, index): Array<unknown> =>
+                file.data === null
+                  ? [{ _tag: "FileSkipped", index }]
+                  : [{ _tag: "FileStart", index, size: file.data.length }, ...dataEvents(file.data), { _tag: "End" }]
             )
           ]
         }
@@ -266,12 +315,12 @@ const GRAMMARS: ReadonlyArray<readonly [string, () => Grammar<ClientEvent> | Gra
 /** Random bytes, often led by a plausible opcode or status and a small length, to get past the first field. */
 const bytesArb = fc.oneof(
   fc.uint8Array({ maxLength: 200 }),
-  fc.tuple(fc.constantFrom(0, 1, 2, 10, 20, 30, 40, 50), fc.nat({ max: 40 }), fc.uint8Array({ maxLength: 120 })).map(([lead, length, rest]) =>
-    concat([Uint8Array.of(lead), u32(length), rest])
-  ),
-  fc.tuple(fc.constantFrom(0, 1), fc.constantFrom(0, 1), fc.nat({ max: 40 }), fc.uint8Array({ maxLength: 120 })).map(([a, b, length, rest]) =>
-    concat([Uint8Array.of(a), u32(b), u32(length), rest])
-  )
+  fc
+    .tuple(fc.constantFrom(0, 1, 2, 10, 20, 30, 40, 50), fc.nat({ max: 40 }), fc.uint8Array({ maxLength: 120 }))
+    .map(([lead, length, rest]) => concat([Uint8Array.of(lead), u32(length), rest])),
+  fc
+    .tuple(fc.constantFrom(0, 1), fc.constantFrom(0, 1), fc.nat({ max: 40 }), fc.uint8Array({ maxLength: 120 }))
+    .map(([a, b, length, rest]) => concat([Uint8Array.of(a), u32(b), u32(length), rest]))
 )
 
 /** Every name a decoded event carries. */
@@ -289,23 +338,27 @@ const namesIn = (event: ClientEvent | ServerEvent): Array<string> => {
 }
 
 describe("decoders on arbitrary bytes (fast-check)", () => {
-  test.each(GRAMMARS)("%s: never throws; Right events or Left ProtocolViolation; every emitted name passes checkName", (_, grammar) => {
-    fc.assert(
-      fc.property(bytesArb, cutsArb, fc.boolean(), (bytes, cuts, close) => {
-        const { events, violation, decoder } = decodeAll<ClientEvent | ServerEvent>(grammar(), segment(bytes, cuts))
-        if (violation !== undefined) expect(violation._tag).toBe("ProtocolViolation")
-        else if (close) {
-          const ended = decoder.end()
-          if (Either.isLeft(ended)) expect(ended.left._tag).toBe("ProtocolViolation")
-        }
-        for (const event of events) {
-          for (const name of namesIn(event)) expect(Either.isRight(checkName(name))).toBe(true)
-          if (event._tag === "Request" && event.request._tag === "DownloadMany") expect(Either.isRight(checkMask(event.request.mask))).toBe(true)
-        }
-      }),
-      { seed: 0x20, numRuns: 2 * RUNS }
-    )
-  })
+  test.each(GRAMMARS)(
+    "%s: never throws; Right events or Left ProtocolViolation; every emitted name passes checkName",
+    (_, grammar) => {
+      fc.assert(
+        fc.property(bytesArb, cutsArb, fc.boolean(), (bytes, cuts, close) => {
+          const { events, violation, decoder } = decodeAll<ClientEvent | ServerEvent>(grammar(), segment(bytes, cuts))
+          if (violation !== undefined) expect(violation._tag).toBe("ProtocolViolation")
+          else if (close) {
+            const ended = decoder.end()
+            if (Either.isLeft(ended)) expect(ended.left._tag).toBe("ProtocolViolation")
+          }
+          for (const event of events) {
+            for (const name of namesIn(event)) expect(Either.isRight(checkName(name))).toBe(true)
+            if (event._tag === "Request" && event.request._tag === "DownloadMany")
+              expect(Either.isRight(checkMask(event.request.mask))).toBe(true)
+          }
+        }),
+        { seed: 0x20, numRuns: 2 * RUNS }
+      )
+    }
+  )
 
   /**
    * BUG: see client.test.ts, "a listing nested 100 000 levels deep": the op 20
@@ -344,10 +397,12 @@ const settleAndCheck = async () => {
   const entries = Object.keys(await snapshot(jail.root))
   expect(entries.filter((entry) => !isValidName(entry))).toEqual([])
   for (const entry of await fs.readdir(jail.root)) {
-    if (entry !== "normal.txt" && entry !== "sub") await fs.rm(path.join(jail.root, entry), { recursive: true, force: true })
+    if (entry !== "normal.txt" && entry !== "sub")
+      await fs.rm(path.join(jail.root, entry), { recursive: true, force: true })
   }
   for (const [name, content] of Object.entries(FIXTURE)) {
-    if ((await fs.readFile(path.join(jail.root, name), "utf8").catch(() => "")) !== content) await jail.put(name, content)
+    if ((await fs.readFile(path.join(jail.root, name), "utf8").catch(() => "")) !== content)
+      await jail.put(name, content)
   }
   await jail.assertIntact()
 }
@@ -436,7 +491,8 @@ describe("mutation fuzzer against the live server", () => {
     await pool(inputs, 16, async (input) => {
       const problem = await tryInput(input)
       if (problem !== undefined) failures.push(`${hexOf(input)}  # ${problem}`)
-      const kind = input.length === 0 ? "empty" : [10, 20, 30, 40, 50].includes(input[0]!) ? `op ${input[0]}` : "unknown op"
+      const kind =
+        input.length === 0 ? "empty" : [10, 20, 30, 40, 50].includes(input[0]!) ? `op ${input[0]}` : "unknown op"
       kinds[kind] = (kinds[kind] ?? 0) + 1
     })
     console.info(
@@ -448,16 +504,21 @@ describe("mutation fuzzer against the live server", () => {
     await settleAndCheck()
   })
 
-  test.each(REGRESSIONS.map((regression) => [regression.note, regression.hex] as const))("regression: %s", async (_, hex) => {
-    expect(await tryInput(new Uint8Array(Buffer.from(hex, "hex")))).toBeUndefined()
-    await settleAndCheck()
-  })
+  test.each(REGRESSIONS.map((regression) => [regression.note, regression.hex] as const))(
+    "regression: %s",
+    async (_, hex) => {
+      expect(await tryInput(new Uint8Array(Buffer.from(hex, "hex")))).toBeUndefined()
+      await settleAndCheck()
+    }
+  )
 
   test("the server still answers every operation normally after the fuzzing", async () => {
     expect(hexOf((await jail.exchange(download("normal.txt"))).reply)).toBe(hexOf(bytesOf(0, be32(32), NORMAL)))
     expect((await jail.exchange(list())).reply[0]).toBe(0)
     expect(hexOf((await jail.exchange(upload("depois.txt", "ok"))).reply)).toBe("0000")
-    expect(hexOf((await jail.exchange(resume("normal.txt", 32, md5Raw(NORMAL)))).reply)).toBe(hexOf(bytesOf(0, 0, be32(0))))
+    expect(hexOf((await jail.exchange(resume("normal.txt", 32, md5Raw(NORMAL)))).reply)).toBe(
+      hexOf(bytesOf(0, 0, be32(0)))
+    )
     expect((await jail.exchange(downloadMany("*.txt"))).reply[0]).toBe(0)
     await settleAndCheck()
   })

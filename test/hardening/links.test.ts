@@ -57,7 +57,9 @@ const expectUnreadable = async (jail: Jail, name: string) => {
 const listingNames = async (jail: Jail) => {
   const { reply } = await jail.exchange(list())
   expect(reply[0]).toBe(0)
-  return (JSON.parse(Buffer.from(reply.subarray(5)).toString("utf8")) as Array<{ nome: string }>).map((entry) => entry.nome)
+  return (JSON.parse(Buffer.from(reply.subarray(5)).toString("utf8")) as Array<{ nome: string }>).map(
+    (entry) => entry.nome
+  )
 }
 
 describe("links that point outside", () => {
@@ -87,9 +89,14 @@ describe("links that point outside", () => {
     withJail(async (jail) => {
       await link(jail, "foradir", "../fora")
       await link(jail, "sub/fundo", "../../fora/pasta")
-      for (const name of ["foradir/segredo.txt", "foradir/pasta/outro.txt", "sub/fundo/outro.txt"]) await expectUnreadable(jail, name)
+      for (const name of ["foradir/segredo.txt", "foradir/pasta/outro.txt", "sub/fundo/outro.txt"])
+        await expectUnreadable(jail, name)
       expect(hexOf((await jail.exchange(downloadMany("foradir/*"))).reply)).toBe(EMPTY_MANIFEST)
-      for (const name of [`foradir/pwned-${jail.token}`, `foradir/pasta/pwned-${jail.token}`, `sub/fundo/pwned-${jail.token}`]) {
+      for (const name of [
+        `foradir/pwned-${jail.token}`,
+        `foradir/pasta/pwned-${jail.token}`,
+        `sub/fundo/pwned-${jail.token}`
+      ]) {
         expect(hexOf((await jail.exchange(upload(name, "evil"))).reply)).toBe("01")
       }
       // An upload over the link itself replaces the link, inside; the folder it pointed to is untouched.
@@ -116,7 +123,14 @@ describe("links that point outside", () => {
 
   test("links into /proc, /etc and /dev: unreadable, and nothing blocks or streams forever", () =>
     withJail(async (jail) => {
-      const targets = ["/etc/passwd", "/proc/self/environ", "/proc/self/root/etc/hostname", "/dev/zero", "/dev/null", "/dev/urandom"]
+      const targets = [
+        "/etc/passwd",
+        "/proc/self/environ",
+        "/proc/self/root/etc/hostname",
+        "/dev/zero",
+        "/dev/null",
+        "/dev/urandom"
+      ]
       for (const [i, target] of targets.entries()) {
         await link(jail, `sys${i}`, target)
         await expectUnreadable(jail, `sys${i}`)
@@ -215,7 +229,10 @@ while (Date.now() < stopAt) {
 
 const startFlipper = async (jail: Jail, name: string, first: string, second: string) => {
   const full = path.join(jail.root, name)
-  const child = Bun.spawn([process.execPath, "-e", FLIPPER, full, first, second], { stdout: "ignore", stderr: "inherit" })
+  const child = Bun.spawn([process.execPath, "-e", FLIPPER, full, first, second], {
+    stdout: "ignore",
+    stderr: "inherit"
+  })
   await waitForCount(`${full}.count`, 200)
   return {
     stop: async () => {
@@ -243,16 +260,21 @@ describe("links re-pointed by another process while requests run", () => {
       const seen: Record<string, number> = {}
       const flipper = await startFlipper(jail, "troca", "../fora/segredo.txt", "normal.txt")
       try {
-        await pool(Array.from({ length: 600 }, (_, i) => i), 16, async (i) => {
-          // A hash oracle on the outside file would answer 00; the inside file gives 14, the outside one 0a.
-          const reply =
-            i % 3 === 2
-              ? hexOf((await jail.exchange(resume("troca", 16, SECRET_MD5_16))).reply)
-              : hexOf((await jail.exchange(download("troca"))).reply)
-          expect(i % 3 === 2 ? ["000a", "0014"] : ["01", NORMAL_REPLY]).toContain(reply)
-          const key = reply === NORMAL_REPLY ? "download: inside bytes" : `${i % 3 === 2 ? "resume" : "download"}: ${reply}`
-          seen[key] = (seen[key] ?? 0) + 1
-        })
+        await pool(
+          Array.from({ length: 600 }, (_, i) => i),
+          16,
+          async (i) => {
+            // A hash oracle on the outside file would answer 00; the inside file gives 14, the outside one 0a.
+            const reply =
+              i % 3 === 2
+                ? hexOf((await jail.exchange(resume("troca", 16, SECRET_MD5_16))).reply)
+                : hexOf((await jail.exchange(download("troca"))).reply)
+            expect(i % 3 === 2 ? ["000a", "0014"] : ["01", NORMAL_REPLY]).toContain(reply)
+            const key =
+              reply === NORMAL_REPLY ? "download: inside bytes" : `${i % 3 === 2 ? "resume" : "download"}: ${reply}`
+            seen[key] = (seen[key] ?? 0) + 1
+          }
+        )
       } finally {
         const swaps = await flipper.stop()
         console.info(`file link flip race: ${swaps} swaps; outcomes ${JSON.stringify(seen)}`)
@@ -266,11 +288,15 @@ describe("links re-pointed by another process while requests run", () => {
       const inside = hexOf(bytesOf(0, be32(19), "o segredo de dentro"))
       const flipper = await startFlipper(jail, "pasta", "../fora", "dentro")
       try {
-        await pool(Array.from({ length: 400 }, (_, i) => i), 16, async (i) => {
-          const request = i % 2 === 0 ? download("pasta/segredo.txt") : downloadMany("pasta/*")
-          const reply = hexOf((await jail.exchange(request)).reply)
-          if (i % 2 === 0) expect(["01", inside]).toContain(reply)
-        })
+        await pool(
+          Array.from({ length: 400 }, (_, i) => i),
+          16,
+          async (i) => {
+            const request = i % 2 === 0 ? download("pasta/segredo.txt") : downloadMany("pasta/*")
+            const reply = hexOf((await jail.exchange(request)).reply)
+            if (i % 2 === 0) expect(["01", inside]).toContain(reply)
+          }
+        )
       } finally {
         await flipper.stop()
       }
@@ -306,7 +332,10 @@ const startSwapper = async (jail: Jail) => {
   const real = path.join(jail.root, "alvo")
   const parked = path.join(jail.root, ".alvo-real")
   const temp = path.join(jail.root, ".alvo-link")
-  const child = Bun.spawn([process.execPath, "-e", SWAPPER, real, parked, temp, jail.outside], { stdout: "ignore", stderr: "inherit" })
+  const child = Bun.spawn([process.execPath, "-e", SWAPPER, real, parked, temp, jail.outside], {
+    stdout: "ignore",
+    stderr: "inherit"
+  })
   // Wait until it is really swapping.
   await waitForCount(`${temp}.count`, 200)
   return {
@@ -315,7 +344,10 @@ const startSwapper = async (jail: Jail) => {
       await child.exited
       const swaps = Number(await fs.readFile(`${temp}.count`, "utf8").catch(() => "0"))
       // Leave `alvo` a real folder again.
-      const isLink = await fs.lstat(real).then((stats) => stats.isSymbolicLink(), () => false)
+      const isLink = await fs.lstat(real).then(
+        (stats) => stats.isSymbolicLink(),
+        () => false
+      )
       if (isLink) await fs.rm(real)
       if (await pathExistsLocal(parked)) {
         await fs.rm(real, { recursive: true, force: true })
@@ -353,10 +385,14 @@ describe("requests while another process swaps a folder for a link", () => {
       const swapper = await startSwapper(jail)
       let swaps = 0
       try {
-        await pool(Array.from({ length: 300 }, (_, i) => i), 16, async (i) => {
-          const reply = hexOf((await jail.exchange(upload(`alvo/pwned-${jail.token}-${i}`, "evil"))).reply)
-          expect(["01", "0000", "0001"]).toContain(reply)
-        })
+        await pool(
+          Array.from({ length: 300 }, (_, i) => i),
+          16,
+          async (i) => {
+            const reply = hexOf((await jail.exchange(upload(`alvo/pwned-${jail.token}-${i}`, "evil"))).reply)
+            expect(["01", "0000", "0001"]).toContain(reply)
+          }
+        )
       } finally {
         swaps = await swapper.stop()
       }
@@ -371,10 +407,14 @@ describe("requests while another process swaps a folder for a link", () => {
       const inside = hexOf(bytesOf(0, be32(19), "o segredo de dentro"))
       const swapper = await startSwapper(jail)
       try {
-        await pool(Array.from({ length: 400 }, (_, i) => i), 16, async (i) => {
-          const request = i % 2 === 0 ? download("alvo/segredo.txt") : resume("alvo/segredo.txt", 16, SECRET_MD5_16)
-          expect(["01", inside, "000a", "0014"]).toContain(hexOf((await jail.exchange(request)).reply))
-        })
+        await pool(
+          Array.from({ length: 400 }, (_, i) => i),
+          16,
+          async (i) => {
+            const request = i % 2 === 0 ? download("alvo/segredo.txt") : resume("alvo/segredo.txt", 16, SECRET_MD5_16)
+            expect(["01", inside, "000a", "0014"]).toContain(hexOf((await jail.exchange(request)).reply))
+          }
+        )
       } finally {
         await swapper.stop()
       }

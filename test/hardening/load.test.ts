@@ -30,7 +30,10 @@ describe("300 concurrent clients", () => {
         const nameOf = (i: number) => `f${String(i).padStart(2, "0")}.bin`
         for (const [i, content] of files.entries()) await jail.put(nameOf(i), content)
         const batches = Array.from({ length: 10 }, (_, b) =>
-          Array.from({ length: 3 }, (_, j) => ({ name: `lote${b}/${j}.dat`, content: seededBytes(8 * KIB + j * 100, 2000 + b * 10 + j) }))
+          Array.from({ length: 3 }, (_, j) => ({
+            name: `lote${b}/${j}.dat`,
+            content: seededBytes(8 * KIB + j * 100, 2000 + b * 10 + j)
+          }))
         )
         for (const file of batches.flat()) await jail.put(file.name, file.content)
 
@@ -94,8 +97,10 @@ describe("300 concurrent clients", () => {
                 const batch = batches[i % 10]!
                 const exit = await run(downloadMany(`lote${i % 10}/*`))
                 expect(Exit.isSuccess(exit)).toBe(true)
-                if (Exit.isSuccess(exit)) expect(exit.value.results.map((result) => result._tag)).toEqual(["Saved", "Saved", "Saved"])
-                for (const file of batch) expect(md5Hex(await fs.readFile(local(i, file.name)))).toBe(md5Hex(file.content))
+                if (Exit.isSuccess(exit))
+                  expect(exit.value.results.map((result) => result._tag)).toEqual(["Saved", "Saved", "Saved"])
+                for (const file of batch)
+                  expect(md5Hex(await fs.readFile(local(i, file.name)))).toBe(md5Hex(file.content))
                 return "download-many"
               }
             }

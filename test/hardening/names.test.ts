@@ -50,7 +50,9 @@ interface NameCase {
 }
 
 const b = (...parts: ReadonlyArray<string | ReadonlyArray<number>>): Uint8Array =>
-  new Uint8Array(Buffer.concat(parts.map((part) => (typeof part === "string" ? Buffer.from(part, "utf8") : Buffer.from(part)))))
+  new Uint8Array(
+    Buffer.concat(parts.map((part) => (typeof part === "string" ? Buffer.from(part, "utf8") : Buffer.from(part))))
+  )
 
 const invalid = (label: string, name: string | Uint8Array): NameCase => ({ label, name, kind: "invalid" })
 const literal = (label: string, name: string | Uint8Array): NameCase => ({ label, name, kind: "literal" })
@@ -171,7 +173,8 @@ const concrete = (name: string | Uint8Array): Uint8Array =>
 const textOf = (name: Uint8Array) => Buffer.from(name).toString("utf8")
 
 /** Removes what a literal upload created: the first component of its path under the folder. */
-const removeUpload = (name: Uint8Array) => fs.rm(path.join(jail.root, textOf(name).split("/")[0]!), { recursive: true, force: true })
+const removeUpload = (name: Uint8Array) =>
+  fs.rm(path.join(jail.root, textOf(name).split("/")[0]!), { recursive: true, force: true })
 
 const FIXTURE = ["normal.txt", "sub", "sub/interno.txt"]
 
@@ -308,7 +311,8 @@ describe("what a refused upload leaves inside the folder", () => {
       const { reply } = await jail.exchange(upload(name, "x"))
       expect(["01", "0001"]).toContain(hexOf(reply))
       const left = Object.keys(await snapshot(jail.root)).filter((entry) => !FIXTURE.includes(entry))
-      for (const top of new Set(left.map((entry) => entry.split("/")[0]!))) Bun.spawnSync(["rm", "-rf", "--", path.join(jail.root, top)])
+      for (const top of new Set(left.map((entry) => entry.split("/")[0]!)))
+        Bun.spawnSync(["rm", "-rf", "--", path.join(jail.root, top)])
       expect(left).toEqual([])
     }
   })

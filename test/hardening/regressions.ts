@@ -35,7 +35,10 @@ export const REGRESSIONS: ReadonlyArray<Regression> = [
     hex: "280000000a6e6f726d616c2e747874ffffffff00000000000000000000000000000000",
     note: "op 40, position 0xFFFFFFFF"
   },
-  { hex: "280000000a6e6f726d616c2e74787400000000d41d8cd98f00b204e9800998ecf842", note: "op 40 cut one byte before the end of the MD5" },
+  {
+    hex: "280000000a6e6f726d616c2e74787400000000d41d8cd98f00b204e9800998ecf842",
+    note: "op 40 cut one byte before the end of the MD5"
+  },
   { hex: "32000000085b2e5d5b2e5d2f2a", note: "op 50 '[.][.]/*' (brackets spelling ..)" },
   { hex: "32000000022a2a", note: "op 50 '**'" },
   { hex: "32000000042e2e2f2a", note: "op 50 '../*'" },

@@ -71,7 +71,11 @@ export const prng = (seed: number) => {
 export const containsMarker = (bytes: Uint8Array): boolean => Buffer.from(bytes).indexOf(MARKER) >= 0
 
 /** Runs `task` over `items` with at most `limit` in flight. */
-export const pool = async <T, R>(items: ReadonlyArray<T>, limit: number, task: (item: T, index: number) => Promise<R>) => {
+export const pool = async <T, R>(
+  items: ReadonlyArray<T>,
+  limit: number,
+  task: (item: T, index: number) => Promise<R>
+) => {
   const results: Array<R> = new Array(items.length)
   let next = 0
   const worker = async () => {
@@ -124,7 +128,8 @@ export const snapshot = async (dir: string): Promise<Record<string, string>> => 
 export const listTree = async (dir: string) => Object.keys(await snapshot(dir)).sort()
 
 /** Hidden upload temporaries under `dir`. */
-export const temporaries = async (dir: string) => (await listTree(dir)).filter((entry) => /(^|\/)\.envio-[0-9a-f]+\.tmp$/.test(entry))
+export const temporaries = async (dir: string) =>
+  (await listTree(dir)).filter((entry) => /(^|\/)\.envio-[0-9a-f]+\.tmp$/.test(entry))
 
 // ---------------------------------------------------------------------------
 // Raw exchanges
@@ -276,7 +281,8 @@ export const startJail = async (options: JailOptions = {}): Promise<Jail> => {
   /** Regular files under `dir` (links and special files are not opened). */
   const regularFiles = async (dir: string) => {
     const found: Array<string> = []
-    for (const [entry, kind] of Object.entries(await snapshot(dir))) if (kind.startsWith("file")) found.push(path.join(dir, entry))
+    for (const [entry, kind] of Object.entries(await snapshot(dir)))
+      if (kind.startsWith("file")) found.push(path.join(dir, entry))
     return found
   }
 
@@ -358,7 +364,8 @@ export const list = () => Uint8Array.of(20)
 export const uploadHeader = (name: Uint8Array | string) => bytesOf(30, rawName(name))
 export const upload = (name: Uint8Array | string, data: Uint8Array | string) =>
   bytesOf(30, rawName(name), be32(typeof data === "string" ? utf8(data).length : data.length), data)
-export const resume = (name: Uint8Array | string, position: number, md5: Uint8Array) => bytesOf(40, rawName(name), be32(position), md5)
+export const resume = (name: Uint8Array | string, position: number, md5: Uint8Array) =>
+  bytesOf(40, rawName(name), be32(position), md5)
 export const downloadMany = (mask: Uint8Array | string) => bytesOf(50, rawName(mask))
 
 /** A name field from text (UTF-8) or from raw bytes (for invalid encodings). */
@@ -384,7 +391,8 @@ export const replyGrammarFor = (request: Uint8Array): Grammar<ServerEvent> | und
     case 50: {
       // The mask the server read, if there is a whole one; otherwise any mask (the reply is then 01).
       const length = request.length >= 5 ? new DataView(request.buffer, request.byteOffset + 1, 4).getUint32(0) : 0
-      const mask = length > 0 && request.length >= 5 + length ? Buffer.from(request.subarray(5, 5 + length)).toString("utf8") : "*"
+      const mask =
+        length > 0 && request.length >= 5 + length ? Buffer.from(request.subarray(5, 5 + length)).toString("utf8") : "*"
       return downloadManyReply(mask)
     }
     default:
@@ -401,7 +409,12 @@ export const expectWellFormedReply = (request: Uint8Array, reply: Uint8Array) =>
   }
   const decoder = new Decoder(grammar)
   const events = decoder.feed(reply)
-  expect({ request: hexOf(request), reply: hexOf(reply).slice(0, 200), decoded: events._tag, done: decoder.isDone }).toEqual({
+  expect({
+    request: hexOf(request),
+    reply: hexOf(reply).slice(0, 200),
+    decoded: events._tag,
+    done: decoder.isDone
+  }).toEqual({
     request: hexOf(request),
     reply: hexOf(reply).slice(0, 200),
     decoded: "Right",

@@ -27,12 +27,16 @@ describe("parseServerArgs: accepted", () => {
     expect(parseServerArgs(argv)).toEqual(Either.right({ _tag: "Run", args: { ...DEFAULT_LIMITS, ...expected } }))
   })
 
-  test.each([[["-h"]], [["--ajuda"]], [["--help"]], [["20001", "-h"]], [["--pasta", "x", "--ajuda"]]])("%j → Help", (argv) => {
-    expect(parseServerArgs(argv)).toEqual(Either.right({ _tag: "Help" }))
-  })
+  test.each([[["-h"]], [["--ajuda"]], [["--help"]], [["20001", "-h"]], [["--pasta", "x", "--ajuda"]]])(
+    "%j → Help",
+    (argv) => {
+      expect(parseServerArgs(argv)).toEqual(Either.right({ _tag: "Help" }))
+    }
+  )
 
   test("the usage text is in Portuguese and names every option", () => {
-    for (const word of ["Uso:", "PORTA", "--pasta", "--timeout", "--ajuda", "-h", "padrão"]) expect(SERVER_USAGE).toContain(word)
+    for (const word of ["Uso:", "PORTA", "--pasta", "--timeout", "--ajuda", "-h", "padrão"])
+      expect(SERVER_USAGE).toContain(word)
   })
 })
 
@@ -48,19 +52,37 @@ describe("parseServerArgs: refused, with a Portuguese message naming the problem
     [[" 1"], ["porta inválida"]],
     [[""], ["porta inválida"]],
     [["-1"], ["-1"]],
-    [["1", "2"], ["argumento a mais", "2"]],
-    [["--timeout", "0"], ["timeout inválido", "0"]],
+    [
+      ["1", "2"],
+      ["argumento a mais", "2"]
+    ],
+    [
+      ["--timeout", "0"],
+      ["timeout inválido", "0"]
+    ],
     [["--timeout", "0.0"], ["timeout inválido"]],
     [["--timeout", "-1"], ["timeout inválido"]],
-    [["--timeout", "abc"], ["timeout inválido", "abc"]],
+    [
+      ["--timeout", "abc"],
+      ["timeout inválido", "abc"]
+    ],
     [["--timeout", "1e3"], ["timeout inválido"]],
     [["--timeout", "86401"], ["timeout inválido"]],
     [["--timeout", "Infinity"], ["timeout inválido"]],
     [["--timeout"], ["--timeout", "precisa de um valor"]],
-    [["--timeout", ""], ["--timeout", "precisa de um valor"]],
+    [
+      ["--timeout", ""],
+      ["--timeout", "precisa de um valor"]
+    ],
     [["--pasta"], ["--pasta", "precisa de um valor"]],
-    [["--pasta", ""], ["--pasta", "precisa de um valor"]],
-    [["20001", "--pasta"], ["--pasta", "precisa de um valor"]],
+    [
+      ["--pasta", ""],
+      ["--pasta", "precisa de um valor"]
+    ],
+    [
+      ["20001", "--pasta"],
+      ["--pasta", "precisa de um valor"]
+    ],
     [["--xyz"], ["opção desconhecida", "--xyz"]],
     [["-x"], ["opção desconhecida", "-x"]]
   ] as const)("%j → Left mentioning %j", (argv, words) => {

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test"
-import type { Subprocess } from "bun"
 import { readdirSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
+import type { Subprocess } from "bun"
 
 /**
  * The real entry point, as a separate process: it prints where it listens,
@@ -192,7 +192,9 @@ describe("server process", () => {
 
     // One log line per operation: when, who, what, outcome, bytes, duration.
     const [logLine] = await server.stdout.waitFor(/^.*\blistar\b.*$/m, 5_000)
-    expect(logLine).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+Z 127\\.0\\.0\\.1:\\d+ listar 2 arquivos ok ${length} bytes \\d+ ms$`))
+    expect(logLine).toMatch(
+      new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+Z 127\\.0\\.0\\.1:\\d+ listar 2 arquivos ok ${length} bytes \\d+ ms$`)
+    )
 
     server.process.kill("SIGTERM")
     expect(await exitWithin(server, 10_000)).toBe(0)
@@ -216,16 +218,20 @@ describe("server process", () => {
     [["--timeout", "0"], "timeout inválido"],
     [["--xyz"], "opção desconhecida"],
     [["1", "2"], "argumento a mais"]
-  ])("bad arguments %j → exit 2, a Portuguese message on stderr, no stack trace", async (args, message) => {
-    const server = spawnServer(args)
-    expect(await exitWithin(server, 15_000)).toBe(2)
-    await server.stdout.done
-    await server.stderr.done
-    expect(server.stderr.text).toContain(`servidor: ${message}`)
-    expect(server.stderr.text).toContain("Uso:")
-    expect(hasStackTrace(server.stderr.text)).toBe(false)
-    expect(server.stdout.text).toBe("")
-  }, 30_000)
+  ])(
+    "bad arguments %j → exit 2, a Portuguese message on stderr, no stack trace",
+    async (args, message) => {
+      const server = spawnServer(args)
+      expect(await exitWithin(server, 15_000)).toBe(2)
+      await server.stdout.done
+      await server.stderr.done
+      expect(server.stderr.text).toContain(`servidor: ${message}`)
+      expect(server.stderr.text).toContain("Uso:")
+      expect(hasStackTrace(server.stderr.text)).toBe(false)
+      expect(server.stdout.text).toBe("")
+    },
+    30_000
+  )
 
   test("a port already taken → exit 1 with a Portuguese message, no stack trace", async () => {
     const holder = Bun.listen({ hostname: "::", port: 0, socket: { data() {} } })
@@ -245,20 +251,24 @@ describe("server process", () => {
   // replaced each connection's scope, so handles and temporaries were released
   // only at shutdown (one leaked descriptor per download, temporaries of aborted
   // uploads kept on disk, in-flight uploads closed under them on SIGTERM).
-  test.skipIf(!hasProc)("downloads do not leak file descriptors", async () => {
-    await fs.writeFile(path.join(folder, "a.txt"), "hello")
-    const server = spawnServer(["0", "--pasta", folder, "--timeout", "2"])
-    const port = await portOf(server)
-    const download = Buffer.concat([Uint8Array.of(10, 0, 0, 0, 5), Buffer.from("a.txt")])
-    const expected = Buffer.concat([Uint8Array.of(0, 0, 0, 0, 5), Buffer.from("hello")])
-    expect(await exchange(port, download)).toEqual(expected)
-    const baseline = openFiles(server)
-    for (let i = 0; i < 20; i++) expect(await exchange(port, download)).toEqual(expected)
-    // Descriptors are released when each connection's scope closes; allow that a moment.
-    const deadline = Date.now() + 5_000
-    while (openFiles(server) > baseline + 2 && Date.now() < deadline) await Bun.sleep(50)
-    expect(openFiles(server)).toBeLessThanOrEqual(baseline + 2)
-  }, 40_000)
+  test.skipIf(!hasProc)(
+    "downloads do not leak file descriptors",
+    async () => {
+      await fs.writeFile(path.join(folder, "a.txt"), "hello")
+      const server = spawnServer(["0", "--pasta", folder, "--timeout", "2"])
+      const port = await portOf(server)
+      const download = Buffer.concat([Uint8Array.of(10, 0, 0, 0, 5), Buffer.from("a.txt")])
+      const expected = Buffer.concat([Uint8Array.of(0, 0, 0, 0, 5), Buffer.from("hello")])
+      expect(await exchange(port, download)).toEqual(expected)
+      const baseline = openFiles(server)
+      for (let i = 0; i < 20; i++) expect(await exchange(port, download)).toEqual(expected)
+      // Descriptors are released when each connection's scope closes; allow that a moment.
+      const deadline = Date.now() + 5_000
+      while (openFiles(server) > baseline + 2 && Date.now() < deadline) await Bun.sleep(50)
+      expect(openFiles(server)).toBeLessThanOrEqual(baseline + 2)
+    },
+    40_000
+  )
 
   test("an aborted upload leaves no temporary behind while the server runs", async () => {
     const server = spawnServer(["0", "--pasta", folder, "--timeout", "2"])

@@ -289,16 +289,19 @@ describe("ReadableFile.chunks", () => {
     reasonOf(exit)
   })
 
-  test.each([0, 100 * KIB, CHUNK, 300 * KIB])("a file truncated to %p bytes after opening fails the read", async (cut) => {
-    const exit = await runExit(
-      Effect.gen(function* () {
-        const file = yield* store.openRead("big.bin")
-        yield* Effect.promise(() => fs.truncate(path.join(root, "big.bin"), cut))
-        return yield* readRange(file, 0, file.size)
-      }).pipe(Effect.timeout(BOUND))
-    )
-    reasonOf(exit)
-  })
+  test.each([0, 100 * KIB, CHUNK, 300 * KIB])(
+    "a file truncated to %p bytes after opening fails the read",
+    async (cut) => {
+      const exit = await runExit(
+        Effect.gen(function* () {
+          const file = yield* store.openRead("big.bin")
+          yield* Effect.promise(() => fs.truncate(path.join(root, "big.bin"), cut))
+          return yield* readRange(file, 0, file.size)
+        }).pipe(Effect.timeout(BOUND))
+      )
+      reasonOf(exit)
+    }
+  )
 })
 
 describe("list", () => {
@@ -321,7 +324,14 @@ describe("list", () => {
       ["\u{1f600}", 8]
     ]
     for (const [name, size] of visible) await put(name, seededBytes(size, size))
-    for (const hidden of [".hidden", ".git/config", "a/.secret", "a/.envio-abc.tmp", ".envio-x.tmp", "a/c/.envio-1.tmp"]) {
+    for (const hidden of [
+      ".hidden",
+      ".git/config",
+      "a/.secret",
+      "a/.envio-abc.tmp",
+      ".envio-x.tmp",
+      "a/c/.envio-1.tmp"
+    ]) {
       await put(hidden, "hidden")
     }
     await put("back\\slash", "invalid")
@@ -386,7 +396,18 @@ describe("createAtomic", () => {
   test("segments of every size, small ones gathered across the growth of the write buffer, land in order", async () => {
     // Sizes chosen around the gathering limits: tiny, just under and over 64 KiB, and a run of
     // small ones that passes 1 MiB gathered (the buffer grows, then is flushed when full).
-    const sizes = [1, 7, 4096, 65_535, 65_536, 3, 70_000, ...Array.from({ length: 40 }, (_, i) => 30_000 + i), 2 * 1024 * 1024 + 5, 9]
+    const sizes = [
+      1,
+      7,
+      4096,
+      65_535,
+      65_536,
+      3,
+      70_000,
+      ...Array.from({ length: 40 }, (_, i) => 30_000 + i),
+      2 * 1024 * 1024 + 5,
+      9
+    ]
     const segments = sizes.map((size, index) => seededBytes(size, index + 11))
     await run(
       Effect.gen(function* () {
@@ -395,7 +416,9 @@ describe("createAtomic", () => {
         yield* file.commit
       }).pipe(Effect.timeout(BOUND))
     )
-    expect(Buffer.from(await fs.readFile(path.join(root, "mixed.bin"))).equals(Buffer.from(concatBytes(segments)))).toBe(true)
+    expect(
+      Buffer.from(await fs.readFile(path.join(root, "mixed.bin"))).equals(Buffer.from(concatBytes(segments)))
+    ).toBe(true)
   })
 
   test("closing the scope without commit leaves no file and no temporary", async () => {
@@ -474,7 +497,19 @@ describe("createAtomic", () => {
 
   test("writes of every size around the 1 MiB write buffer arrive whole and in order", async () => {
     const MIB = 1024 * KIB
-    const sizes = [1, 2, MIB - 3, 5, MIB, 1, 3 * MIB + 7, ...Array.from({ length: 300 }, (_, i) => (i * 37) % 1000), MIB - 1, 1, MIB + 1]
+    const sizes = [
+      1,
+      2,
+      MIB - 3,
+      5,
+      MIB,
+      1,
+      3 * MIB + 7,
+      ...Array.from({ length: 300 }, (_, i) => (i * 37) % 1000),
+      MIB - 1,
+      1,
+      MIB + 1
+    ]
     const pieces = sizes.map((size, i) => seededBytes(size, 1000 + i))
     await run(
       Effect.gen(function* () {
@@ -501,7 +536,9 @@ describe("createAtomic", () => {
         yield* file.commit
       })
     )
-    expect(await fs.readFile(path.join(root, "reused.bin"), "latin1")).toBe("A".repeat(10) + "B".repeat(10) + "C".repeat(10))
+    expect(await fs.readFile(path.join(root, "reused.bin"), "latin1")).toBe(
+      "A".repeat(10) + "B".repeat(10) + "C".repeat(10)
+    )
   })
 
   test("an empty file can be committed", async () => {
@@ -537,22 +574,28 @@ describe("createAtomic", () => {
     ["link/x.txt", () => fs.symlink(outside, path.join(root, "link"))],
     ["link/new/deeper/x.txt", () => fs.symlink(outside, path.join(root, "link"))],
     ["up/x.txt", () => fs.symlink("../outside", path.join(root, "up"))],
-    ["sub/up/x.txt", () => fs.mkdir(path.join(root, "sub")).then(() => fs.symlink("../../outside", path.join(root, "sub/up")))],
+    [
+      "sub/up/x.txt",
+      () => fs.mkdir(path.join(root, "sub")).then(() => fs.symlink("../../outside", path.join(root, "sub/up")))
+    ],
     ["parent/outside/x.txt", () => fs.symlink("..", path.join(root, "parent"))]
-  ])("a component that is a symlink to a folder outside (%p) → OutsideRoot, nothing created outside", async (name, setup) => {
-    await setup()
-    const before = await tree(base)
-    const exit = await runExit(
-      Effect.gen(function* () {
-        const file = yield* store.createAtomic(name)
-        yield* append(file, utf8("escaped"))
-        yield* file.commit
-      })
-    )
-    expect(reasonOf(exit)).toBe("OutsideRoot")
-    expect(await tree(outside)).toEqual(["secret.txt"])
-    expect(await tree(base)).toEqual(before)
-  })
+  ])(
+    "a component that is a symlink to a folder outside (%p) → OutsideRoot, nothing created outside",
+    async (name, setup) => {
+      await setup()
+      const before = await tree(base)
+      const exit = await runExit(
+        Effect.gen(function* () {
+          const file = yield* store.createAtomic(name)
+          yield* append(file, utf8("escaped"))
+          yield* file.commit
+        })
+      )
+      expect(reasonOf(exit)).toBe("OutsideRoot")
+      expect(await tree(outside)).toEqual(["secret.txt"])
+      expect(await tree(base)).toEqual(before)
+    }
+  )
 
   test("a component that is a dangling symlink to outside fails, and nothing is created outside", async () => {
     await fs.symlink(path.join(outside, "notyet"), path.join(root, "later"))
@@ -642,21 +685,24 @@ describe("openPartial", () => {
     expect(await run(store.size("d/e/f.bin"))).toEqual(Option.some(6))
   })
 
-  test.each([undefined, 0, 3])("a symlink at <name>.parcial pointing outside fails (keep=%p) and the outside file is untouched", async (keep) => {
-    const target = path.join(outside, "secret.txt")
-    await fs.symlink(target, partialPath("f.bin"))
-    const exit = await runExit(
-      Effect.gen(function* () {
-        const partial = yield* store.openPartial("f.bin", keep)
-        yield* append(partial, utf8("overwritten"))
-        yield* partial.complete
-      }).pipe(Effect.timeout(BOUND))
-    )
-    reasonOf(exit)
-    expect(await fs.readFile(target, "utf8")).toBe("secret")
-    expect(await exists(path.join(root, "f.bin"))).toBe(false)
-    expect(reasonOf(await runExit(store.partialSize("f.bin")))).toBe("OutsideRoot")
-  })
+  test.each([undefined, 0, 3])(
+    "a symlink at <name>.parcial pointing outside fails (keep=%p) and the outside file is untouched",
+    async (keep) => {
+      const target = path.join(outside, "secret.txt")
+      await fs.symlink(target, partialPath("f.bin"))
+      const exit = await runExit(
+        Effect.gen(function* () {
+          const partial = yield* store.openPartial("f.bin", keep)
+          yield* append(partial, utf8("overwritten"))
+          yield* partial.complete
+        }).pipe(Effect.timeout(BOUND))
+      )
+      reasonOf(exit)
+      expect(await fs.readFile(target, "utf8")).toBe("secret")
+      expect(await exists(path.join(root, "f.bin"))).toBe(false)
+      expect(reasonOf(await runExit(store.partialSize("f.bin")))).toBe("OutsideRoot")
+    }
+  )
 
   test("a partial below a symlinked folder outside → OutsideRoot, nothing created outside", async () => {
     await fs.symlink(outside, path.join(root, "link"))
@@ -776,7 +822,12 @@ describe("openPartial", () => {
 
 describe("sweepTemporaries", () => {
   test("removes .envio-*.tmp files recursively, returns the count, leaves everything else alone", async () => {
-    const temporaries = [".envio-a.tmp", "sub/.envio-b.tmp", ".hidden/.envio-c.tmp", "sub/deeper/.envio-0123456789abcdef.tmp"]
+    const temporaries = [
+      ".envio-a.tmp",
+      "sub/.envio-b.tmp",
+      ".hidden/.envio-c.tmp",
+      "sub/deeper/.envio-0123456789abcdef.tmp"
+    ]
     const kept = [
       ".envio-notmp",
       ".envio-x.tmp.keep",
@@ -925,24 +976,27 @@ describe("ReadableFile.source and long chunks (ranges over 1 MiB)", () => {
     if (Option.isSome(result.tail.error)) expect(expectShrank(result.tail.error.value).reason).toBe("Io")
   })
 
-  test.each([0, 1, MIB, MIB + 5, 2 * MIB + 1])("a file truncated to %p bytes after opening: fill gives the bytes up to the cut, then Left(FileFailure)", async (cut) => {
-    const result = await run(
-      Effect.gen(function* () {
-        const file = yield* store.openRead("long.bin")
-        const source = yield* file.source(0)
-        yield* Effect.promise(() => fs.truncate(longPath(), cut))
-        return { size: file.size, ...drain(source, SIZE) }
-      }).pipe(Effect.timeout(BOUND))
-    )
-    expect(result.size).toBe(SIZE)
-    expect(same(result.bytes, long.subarray(0, cut))).toBe(true)
-    expect(Option.isSome(result.error)).toBe(true)
-    if (Option.isSome(result.error)) {
-      const failure = expectShrank(result.error.value)
-      expect(failure.reason).toBe("Io")
-      expect(failure.detail).toContain("encolheu")
+  test.each([0, 1, MIB, MIB + 5, 2 * MIB + 1])(
+    "a file truncated to %p bytes after opening: fill gives the bytes up to the cut, then Left(FileFailure)",
+    async (cut) => {
+      const result = await run(
+        Effect.gen(function* () {
+          const file = yield* store.openRead("long.bin")
+          const source = yield* file.source(0)
+          yield* Effect.promise(() => fs.truncate(longPath(), cut))
+          return { size: file.size, ...drain(source, SIZE) }
+        }).pipe(Effect.timeout(BOUND))
+      )
+      expect(result.size).toBe(SIZE)
+      expect(same(result.bytes, long.subarray(0, cut))).toBe(true)
+      expect(Option.isSome(result.error)).toBe(true)
+      if (Option.isSome(result.error)) {
+        const failure = expectShrank(result.error.value)
+        expect(failure.reason).toBe("Io")
+        expect(failure.detail).toContain("encolheu")
+      }
     }
-  })
+  )
 
   test("a file truncated between two fills: the first chunk is whole, the next fill fails", async () => {
     const result = await run(
@@ -950,7 +1004,12 @@ describe("ReadableFile.source and long chunks (ranges over 1 MiB)", () => {
         const file = yield* store.openRead("long.bin")
         const source = yield* file.source(0)
         const first = source.fill(source.buffer)
-        const firstBytes = copy(source.buffer.subarray(0, Either.getOrElse(first, () => 0)))
+        const firstBytes = copy(
+          source.buffer.subarray(
+            0,
+            Either.getOrElse(first, () => 0)
+          )
+        )
         yield* Effect.promise(() => fs.truncate(longPath(), firstBytes.length))
         return { first, firstBytes, next: source.fill(source.buffer) }
       }).pipe(Effect.timeout(BOUND))
@@ -1012,16 +1071,19 @@ describe("ReadableFile.source and long chunks (ranges over 1 MiB)", () => {
     })
   })
 
-  test.each(ranges)("chunks(%p, %p), each chunk copied as it arrives, equals the file's bytes", async (from, length) => {
-    const bytes = await run(
-      Effect.gen(function* () {
-        const file = yield* store.openRead("long.bin")
-        return yield* collectCopying(file.chunks(from, length))
-      }).pipe(Effect.timeout(BOUND))
-    )
-    expect(bytes.length).toBe(length)
-    expect(same(bytes, long.subarray(from, from + length))).toBe(true)
-  })
+  test.each(ranges)(
+    "chunks(%p, %p), each chunk copied as it arrives, equals the file's bytes",
+    async (from, length) => {
+      const bytes = await run(
+        Effect.gen(function* () {
+          const file = yield* store.openRead("long.bin")
+          return yield* collectCopying(file.chunks(from, length))
+        }).pipe(Effect.timeout(BOUND))
+      )
+      expect(bytes.length).toBe(length)
+      expect(same(bytes, long.subarray(from, from + length))).toBe(true)
+    }
+  )
 
   test("a long chunks stream runs twice from its start", async () => {
     const [first, second] = await run(
@@ -1035,17 +1097,20 @@ describe("ReadableFile.source and long chunks (ranges over 1 MiB)", () => {
     expect(same(second, first)).toBe(true)
   })
 
-  test.each([0, MIB, 2 * MIB + 1])("long chunks over a file truncated to %p bytes after opening fail with a FileFailure", async (cut) => {
-    const exit = await runExit(
-      Effect.gen(function* () {
-        const file = yield* store.openRead("long.bin")
-        yield* Effect.promise(() => fs.truncate(longPath(), cut))
-        return yield* collectCopying(file.chunks(0, file.size))
-      }).pipe(Effect.timeout(BOUND))
-    )
-    expect(reasonOf(exit)).toBe("Io")
-    expectShrank(failureOf(exit))
-  })
+  test.each([0, MIB, 2 * MIB + 1])(
+    "long chunks over a file truncated to %p bytes after opening fail with a FileFailure",
+    async (cut) => {
+      const exit = await runExit(
+        Effect.gen(function* () {
+          const file = yield* store.openRead("long.bin")
+          yield* Effect.promise(() => fs.truncate(longPath(), cut))
+          return yield* collectCopying(file.chunks(0, file.size))
+        }).pipe(Effect.timeout(BOUND))
+      )
+      expect(reasonOf(exit)).toBe("Io")
+      expectShrank(failureOf(exit))
+    }
+  )
 
   test.each([
     [SIZE - MIB, MIB + 1],
@@ -1065,11 +1130,29 @@ describe("sink: the synchronous writes of createAtomic and openPartial", () => {
   const MIB = 1024 * KIB
   /** Around the gathering limits: tiny, just under and over 64 KiB, a run of small ones past 1 MiB, and large ones. */
   const SIZES = [
-    1, 7, 4096, 65_535, 65_536, 3, 70_000,
+    1,
+    7,
+    4096,
+    65_535,
+    65_536,
+    3,
+    70_000,
     ...Array.from({ length: 40 }, (_, i) => 30_000 + i),
-    2 * MIB + 5, 9, MIB - 3, 5, MIB, 1, 65_535, 2,
+    2 * MIB + 5,
+    9,
+    MIB - 3,
+    5,
+    MIB,
+    1,
+    65_535,
+    2,
     ...Array.from({ length: 300 }, (_, i) => (i * 37) % 1000),
-    MIB - 1, 1, MIB + 1, 0, 64 * KIB - 1, 64 * KIB - 1
+    MIB - 1,
+    1,
+    MIB + 1,
+    0,
+    64 * KIB - 1,
+    64 * KIB - 1
   ]
 
   interface Target {

@@ -30,11 +30,19 @@ const cases: ReadonlyArray<readonly [string, ReadonlyArray<Uint8Array>, string |
   ["empty stream", [], "d41d8cd98f00b204e9800998ecf8427e"],
   ["one empty chunk", [new Uint8Array(0)], "d41d8cd98f00b204e9800998ecf8427e"],
   ["abc", [utf8("abc")], "900150983cd24fb0d6963f7d28e17f72"],
-  ["abc split in three, with empty chunks", [utf8("a"), new Uint8Array(0), utf8("b"), utf8("c"), new Uint8Array(0)], "900150983cd24fb0d6963f7d28e17f72"],
+  [
+    "abc split in three, with empty chunks",
+    [utf8("a"), new Uint8Array(0), utf8("b"), utf8("c"), new Uint8Array(0)],
+    "900150983cd24fb0d6963f7d28e17f72"
+  ],
   ["1 MiB in one chunk", [mib], undefined],
   ["1 MiB in uneven chunks up to 64 KiB", unevenChunks(mib, 1, 64 * 1024, true), undefined],
   ["1 MiB in uneven chunks up to 100 bytes", unevenChunks(mib, 2, 100), undefined],
-  ["1 MiB less 8 bytes, as subarrays of a larger buffer", unevenChunks(mib.subarray(3, mib.length - 5), 3, 70_000), undefined]
+  [
+    "1 MiB less 8 bytes, as subarrays of a larger buffer",
+    unevenChunks(mib.subarray(3, mib.length - 5), 3, 70_000),
+    undefined
+  ]
 ]
 
 describe("Hasher", () => {

@@ -131,8 +131,9 @@ describe("BunTransportLive: moving bytes", () => {
       live(
         Effect.gen(function* () {
           const transport = yield* Transport
-          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
-            Effect.ignore(connection.write(payload))
+          const listener = yield* transport.serve(
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            (connection) => Effect.ignore(connection.write(payload))
           )
           const connection = yield* transport.connect("127.0.0.1", listener.port)
           return yield* readAll(connection)
@@ -148,14 +149,16 @@ describe("BunTransportLive: moving bytes", () => {
       live(
         Effect.gen(function* () {
           const transport = yield* Transport
-          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
-            Effect.gen(function* () {
-              while (true) {
-                const next = yield* connection.read
-                if (Option.isNone(next)) return
-                yield* connection.write(next.value)
-              }
-            }).pipe(Effect.ignore)
+          const listener = yield* transport.serve(
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            (connection) =>
+              Effect.gen(function* () {
+                while (true) {
+                  const next = yield* connection.read
+                  if (Option.isNone(next)) return
+                  yield* connection.write(next.value)
+                }
+              }).pipe(Effect.ignore)
           )
           const connection = yield* transport.connect("127.0.0.1", listener.port)
           const [, back] = yield* Effect.all([connection.write(payload), readExactly(connection, payload.length)], {
@@ -203,8 +206,10 @@ describe("BunTransportLive: moving bytes", () => {
         Effect.gen(function* () {
           const transport = yield* Transport
           const written = yield* Deferred.make<void>()
-          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
-            connection.write(big).pipe(Effect.zipRight(Deferred.succeed(written, undefined)), Effect.ignore)
+          const listener = yield* transport.serve(
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            (connection) =>
+              connection.write(big).pipe(Effect.zipRight(Deferred.succeed(written, undefined)), Effect.ignore)
           )
           const connection = yield* transport.connect("127.0.0.1", listener.port)
           // Not reading at all for a while: the writer must still be blocked afterwards.
@@ -229,8 +234,9 @@ describe("BunTransportLive: moving bytes", () => {
       live(
         Effect.gen(function* () {
           const transport = yield* Transport
-          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
-            Effect.ignore(connection.write(utf8("bye")))
+          const listener = yield* transport.serve(
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            (connection) => Effect.ignore(connection.write(utf8("bye")))
           )
           const connection = yield* transport.connect("127.0.0.1", listener.port)
           const data = yield* readExactly(connection, 3)
@@ -250,7 +256,9 @@ describe("BunTransportLive: moving bytes", () => {
           const transport = yield* Transport
           const listener = yield* collectingServer()
           yield* Effect.scoped(
-            Effect.flatMap(transport.connect("127.0.0.1", listener.port), (connection) => connection.write(utf8("last words")))
+            Effect.flatMap(transport.connect("127.0.0.1", listener.port), (connection) =>
+              connection.write(utf8("last words"))
+            )
           )
           return yield* listener.received
         })
@@ -265,8 +273,9 @@ describe("BunTransportLive: moving bytes", () => {
         Effect.gen(function* () {
           const transport = yield* Transport
           const release = yield* Deferred.make<void>()
-          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
-            connection.write(utf8("abc")).pipe(Effect.zipRight(Deferred.await(release)), Effect.ignore)
+          const listener = yield* transport.serve(
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            (connection) => connection.write(utf8("abc")).pipe(Effect.zipRight(Deferred.await(release)), Effect.ignore)
           )
           const connection = yield* transport.connect("127.0.0.1", listener.port)
           const poll = Effect.gen(function* () {
@@ -281,11 +290,21 @@ describe("BunTransportLive: moving bytes", () => {
           const meanwhile = connection.readNow()
           yield* Deferred.succeed(release, undefined)
           const end = yield* poll
-          return { segment: Option.map(segment, (bytes) => new TextDecoder().decode(bytes)), meanwhile, end, again: connection.readNow() }
+          return {
+            segment: Option.map(segment, (bytes) => new TextDecoder().decode(bytes)),
+            meanwhile,
+            end,
+            again: connection.readNow()
+          }
         })
       )
     )
-    expect(result).toEqual({ segment: Option.some("abc"), meanwhile: undefined, end: Option.none(), again: Option.none() })
+    expect(result).toEqual({
+      segment: Option.some("abc"),
+      meanwhile: undefined,
+      end: Option.none(),
+      again: Option.none()
+    })
   })
 
   test("writeNow takes what the socket accepts at once; write sends the rest", async () => {
@@ -318,11 +337,13 @@ describe("BunTransportLive: moving bytes", () => {
       live(
         Effect.gen(function* () {
           const transport = yield* Transport
-          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
-            Effect.gen(function* () {
-              const request = yield* readAll(connection)
-              if (new TextDecoder().decode(request) === "pedido") yield* connection.write(answer)
-            }).pipe(Effect.ignore)
+          const listener = yield* transport.serve(
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            (connection) =>
+              Effect.gen(function* () {
+                const request = yield* readAll(connection)
+                if (new TextDecoder().decode(request) === "pedido") yield* connection.write(answer)
+              }).pipe(Effect.ignore)
           )
           return yield* Effect.async<Buffer, Error>((resume) => {
             const parts: Array<Buffer> = []
@@ -345,8 +366,9 @@ describe("BunTransportLive: moving bytes", () => {
         Effect.gen(function* () {
           const transport = yield* Transport
           const seen = yield* Deferred.make<string>()
-          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
-            Effect.asVoid(Deferred.succeed(seen, connection.remote))
+          const listener = yield* transport.serve(
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            (connection) => Effect.asVoid(Deferred.succeed(seen, connection.remote))
           )
           const connection = yield* transport.connect("127.0.0.1", listener.port)
           return { server: yield* Deferred.await(seen), client: connection.remote, port: listener.port }
@@ -361,7 +383,9 @@ describe("BunTransportLive: moving bytes", () => {
 describe("BunTransportLive: connecting", () => {
   test("a closed port → ConnectionFailure Refused", async () => {
     const port = closedPort()
-    const exit = await runExit(live(Effect.scoped(Effect.flatMap(Transport, (transport) => transport.connect("127.0.0.1", port)))))
+    const exit = await runExit(
+      live(Effect.scoped(Effect.flatMap(Transport, (transport) => transport.connect("127.0.0.1", port))))
+    )
     expect(connectionFailureOf(exit).reason).toBe("Refused")
   })
 
@@ -378,7 +402,10 @@ describe("BunTransportLive: connecting", () => {
         Effect.gen(function* () {
           const transport = yield* Transport
           const first = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 100 }, () => Effect.void)
-          return yield* transport.serve({ hostname: "127.0.0.1", port: first.port, graceMillis: 100 }, () => Effect.void)
+          return yield* transport.serve(
+            { hostname: "127.0.0.1", port: first.port, graceMillis: 100 },
+            () => Effect.void
+          )
         })
       )
     )
@@ -392,11 +419,18 @@ describe("BunTransportLive: connecting", () => {
           const transport = yield* Transport
           const seen = yield* Deferred.make<string>()
           const listener = yield* transport.serve({ hostname: "::1", port: 0, graceMillis: 1_000 }, (connection) =>
-            Deferred.succeed(seen, connection.remote).pipe(Effect.zipRight(Effect.ignore(connection.write(utf8("seis")))))
+            Deferred.succeed(seen, connection.remote).pipe(
+              Effect.zipRight(Effect.ignore(connection.write(utf8("seis"))))
+            )
           )
           const connection = yield* transport.connect("::1", listener.port)
           const data = yield* readAll(connection)
-          return { data: new TextDecoder().decode(data), remote: yield* Deferred.await(seen), client: connection.remote, port: listener.port }
+          return {
+            data: new TextDecoder().decode(data),
+            remote: yield* Deferred.await(seen),
+            client: connection.remote,
+            port: listener.port
+          }
         })
       )
     )
@@ -405,24 +439,29 @@ describe("BunTransportLive: connecting", () => {
     expect(result.client).toBe(`[::1]:${result.port}`)
   })
 
-  test.skipIf(!hasIpv6Loopback)("dual stack: serve on :: and connect over IPv4, the peer shows as plain IPv4", async () => {
-    const result = await run(
-      live(
-        Effect.gen(function* () {
-          const transport = yield* Transport
-          const seen = yield* Deferred.make<string>()
-          const listener = yield* transport.serve({ hostname: "::", port: 0, graceMillis: 1_000 }, (connection) =>
-            Deferred.succeed(seen, connection.remote).pipe(Effect.zipRight(Effect.ignore(connection.write(utf8("dual")))))
-          )
-          const connection = yield* transport.connect("127.0.0.1", listener.port)
-          const data = yield* readAll(connection)
-          return { data: new TextDecoder().decode(data), remote: yield* Deferred.await(seen) }
-        })
+  test.skipIf(!hasIpv6Loopback)(
+    "dual stack: serve on :: and connect over IPv4, the peer shows as plain IPv4",
+    async () => {
+      const result = await run(
+        live(
+          Effect.gen(function* () {
+            const transport = yield* Transport
+            const seen = yield* Deferred.make<string>()
+            const listener = yield* transport.serve({ hostname: "::", port: 0, graceMillis: 1_000 }, (connection) =>
+              Deferred.succeed(seen, connection.remote).pipe(
+                Effect.zipRight(Effect.ignore(connection.write(utf8("dual"))))
+              )
+            )
+            const connection = yield* transport.connect("127.0.0.1", listener.port)
+            const data = yield* readAll(connection)
+            return { data: new TextDecoder().decode(data), remote: yield* Deferred.await(seen) }
+          })
+        )
       )
-    )
-    expect(result.data).toBe("dual")
-    expect(result.remote).toMatch(/^127\.0\.0\.1:\d+$/)
-  })
+      expect(result.data).toBe("dual")
+      expect(result.remote).toMatch(/^127\.0\.0\.1:\d+$/)
+    }
+  )
 })
 
 describe("BunTransportLive: isolation and shutdown", () => {
@@ -432,15 +471,19 @@ describe("BunTransportLive: isolation and shutdown", () => {
         Effect.gen(function* () {
           const transport = yield* Transport
           const count = yield* Ref.make(0)
-          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
-            Effect.gen(function* () {
-              const n = yield* Ref.getAndUpdate(count, (k) => k + 1)
-              if (n === 0) return yield* Effect.die(new Error("handler bug"))
-              yield* Effect.ignore(connection.write(utf8(`ok ${n}`)))
-            })
+          const listener = yield* transport.serve(
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            (connection) =>
+              Effect.gen(function* () {
+                const n = yield* Ref.getAndUpdate(count, (k) => k + 1)
+                if (n === 0) return yield* Effect.die(new Error("handler bug"))
+                yield* Effect.ignore(connection.write(utf8(`ok ${n}`)))
+              })
           )
           const first = yield* Effect.scoped(
-            Effect.flatMap(transport.connect("127.0.0.1", listener.port), (connection) => Effect.either(readAll(connection)))
+            Effect.flatMap(transport.connect("127.0.0.1", listener.port), (connection) =>
+              Effect.either(readAll(connection))
+            )
           )
           const second = yield* Effect.scoped(
             Effect.flatMap(transport.connect("127.0.0.1", listener.port), (connection) => readAll(connection))
@@ -461,19 +504,23 @@ describe("BunTransportLive: isolation and shutdown", () => {
           const transport = yield* Transport
           const count = yield* Ref.make(0)
           const firstStarted = yield* Deferred.make<void>()
-          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
-            Effect.gen(function* () {
-              const n = yield* Ref.getAndUpdate(count, (k) => k + 1)
-              if (n === 1) return yield* Effect.die(new Error("handler bug"))
-              yield* Deferred.succeed(firstStarted, undefined)
-              // Echo one segment, then close.
-              const next = yield* connection.read
-              if (Option.isSome(next)) yield* connection.write(next.value)
-            }).pipe(Effect.catchTag("ConnectionFailure", () => Effect.void))
+          const listener = yield* transport.serve(
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            (connection) =>
+              Effect.gen(function* () {
+                const n = yield* Ref.getAndUpdate(count, (k) => k + 1)
+                if (n === 1) return yield* Effect.die(new Error("handler bug"))
+                yield* Deferred.succeed(firstStarted, undefined)
+                // Echo one segment, then close.
+                const next = yield* connection.read
+                if (Option.isSome(next)) yield* connection.write(next.value)
+              }).pipe(Effect.catchTag("ConnectionFailure", () => Effect.void))
           )
           const survivor = yield* transport.connect("127.0.0.1", listener.port)
           yield* Deferred.await(firstStarted)
-          yield* Effect.scoped(Effect.flatMap(transport.connect("127.0.0.1", listener.port), (c) => Effect.either(readAll(c))))
+          yield* Effect.scoped(
+            Effect.flatMap(transport.connect("127.0.0.1", listener.port), (c) => Effect.either(readAll(c)))
+          )
           yield* survivor.write(utf8("still here"))
           return new TextDecoder().decode(yield* readAll(survivor))
         })
@@ -518,11 +565,23 @@ describe("BunTransportLive: isolation and shutdown", () => {
           yield* Deferred.succeed(release, undefined)
           const data = new TextDecoder().decode(yield* readAll(client))
           yield* Fiber.join(closing)
-          return { refused: refused.reason, closedEarly, interruptedEarly, data, interrupted: yield* Deferred.isDone(interrupted) }
+          return {
+            refused: refused.reason,
+            closedEarly,
+            interruptedEarly,
+            data,
+            interrupted: yield* Deferred.isDone(interrupted)
+          }
         })
       )
     )
-    expect(result).toEqual({ refused: "Refused", closedEarly: false, interruptedEarly: false, data: "done", interrupted: false })
+    expect(result).toEqual({
+      refused: "Refused",
+      closedEarly: false,
+      interruptedEarly: false,
+      data: "done",
+      interrupted: false
+    })
   })
 
   // Regression (was a bug in src/services/BunTransport.ts, serve): the grace period never ends. The
@@ -591,7 +650,9 @@ describe("BunTransportLive: isolation and shutdown", () => {
             .pipe(Scope.extend(serveScope))
           yield* Effect.scoped(Effect.flatMap(transport.connect("127.0.0.1", listener.port), readAll))
           // Bounded well below the 60 s grace: an idle listener closes without waiting it out.
-          yield* Scope.close(serveScope, Exit.void).pipe(Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => "waited" as const }))
+          yield* Scope.close(serveScope, Exit.void).pipe(
+            Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => "waited" as const })
+          )
           return yield* Effect.either(Effect.scoped(transport.connect("127.0.0.1", listener.port)))
         })
       )
@@ -659,7 +720,12 @@ const countingSource = (
   let position = 0
   const fill = (into: Uint8Array): Either.Either<number, SourceBroke> => {
     calls++
-    if (into.buffer !== buffer.buffer || into.byteOffset !== buffer.byteOffset || into.length > buffer.length || into.length === 0) {
+    if (
+      into.buffer !== buffer.buffer ||
+      into.byteOffset !== buffer.byteOffset ||
+      into.length > buffer.length ||
+      into.length === 0
+    ) {
       misuses.push(`call ${calls}: into of ${into.length} bytes at offset ${into.byteOffset}`)
     }
     if (options.failAt !== undefined && calls >= options.failAt) return Either.left(options.error ?? new SourceBroke())
@@ -741,16 +807,19 @@ describe("BunTransportLive: sendFrom", () => {
     [1_000, 100_003, true]
   ]
 
-  test.each(shapes)("buffer of %p bytes, length %p (short fills: %p): exactly those bytes", async (size, length, short) => {
-    const source = countingSource(size, { short, limit: length })
-    const { received, sent } = await run(sendPattern(source, length))
-    expectPattern(received, length)
-    expect(sent.reduce((a, b) => a + b, 0)).toBe(length)
-    // The pump never asks for more than is left: the source hands out exactly `length`.
-    expect(source.filled()).toBe(length)
-    if (!short) expect(source.calls()).toBe(Math.ceil(length / size))
-    expect(source.misuses).toEqual([])
-  })
+  test.each(shapes)(
+    "buffer of %p bytes, length %p (short fills: %p): exactly those bytes",
+    async (size, length, short) => {
+      const source = countingSource(size, { short, limit: length })
+      const { received, sent } = await run(sendPattern(source, length))
+      expectPattern(received, length)
+      expect(sent.reduce((a, b) => a + b, 0)).toBe(length)
+      // The pump never asks for more than is left: the source hands out exactly `length`.
+      expect(source.filled()).toBe(length)
+      if (!short) expect(source.calls()).toBe(Math.ceil(length / size))
+      expect(source.misuses).toEqual([])
+    }
+  )
 
   test("a length of 0 sends nothing and never calls fill", async () => {
     const source = countingSource(64 * 1024, { limit: 0 })
@@ -760,76 +829,83 @@ describe("BunTransportLive: sendFrom", () => {
     expect(source.calls()).toBe(0)
   })
 
-  test.each([1, 40, 200])("fill throwing on call %p ends the send as a defect carrying the error, instead of hanging", async (failAt) => {
-    const inner = countingSource(64 * 1024, {})
-    const boom = new Error("source exploded")
-    let calls = 0
-    const source: ByteSource<SourceBroke> = {
-      buffer: inner.buffer,
-      fill: (into) => {
-        calls++
-        if (calls === failAt) throw boom
-        return inner.fill(into)
+  test.each([1, 40, 200])(
+    "fill throwing on call %p ends the send as a defect carrying the error, instead of hanging",
+    async (failAt) => {
+      const inner = countingSource(64 * 1024, {})
+      const boom = new Error("source exploded")
+      let calls = 0
+      const source: ByteSource<SourceBroke> = {
+        buffer: inner.buffer,
+        fill: (into) => {
+          calls++
+          if (calls === failAt) throw boom
+          return inner.fill(into)
+        }
       }
-    }
-    const exit = await run(
-      live(
-        Effect.gen(function* () {
-          const transport = yield* Transport
-          // A reader that never reads: past the first few chunks, fill runs from the drain callback.
-          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 100 }, (connection) =>
-            Effect.ignore(Effect.zipRight(Effect.sleep("20 millis"), readAll(connection)))
-          )
-          return yield* Effect.scoped(
-            Effect.flatMap(transport.connect("127.0.0.1", listener.port), (connection) =>
-              Effect.exit(connection.sendFrom(source, { length: 64 * MIB, idleMillis: 10_000, onIdle: idleError }))
+      const exit = await run(
+        live(
+          Effect.gen(function* () {
+            const transport = yield* Transport
+            // A reader that never reads: past the first few chunks, fill runs from the drain callback.
+            const listener = yield* transport.serve(
+              { hostname: "127.0.0.1", port: 0, graceMillis: 100 },
+              (connection) => Effect.ignore(Effect.zipRight(Effect.sleep("20 millis"), readAll(connection)))
             )
-          )
-        })
-      )
-    )
-    expect(Exit.isFailure(exit)).toBe(true)
-    if (Exit.isFailure(exit)) expect(Option.getOrUndefined(Cause.dieOption(exit.cause))).toBe(boom)
-    expect(calls).toBe(failAt)
-  })
-
-  test.each([1, 2, 40, 200])("fill returning Left on call %p fails the send with exactly that error, after the bytes before it", async (failAt) => {
-    const size = 64 * 1024
-    const error = new SourceBroke()
-    const source = countingSource(size, { failAt, error })
-    const result = await run(
-      live(
-        Effect.gen(function* () {
-          const transport = yield* Transport
-          const listener = yield* collectingServer()
-          let sent = 0
-          const exit = yield* Effect.scoped(
-            Effect.flatMap(transport.connect("127.0.0.1", listener.port), (connection) =>
-              Effect.exit(
-                connection.sendFrom(source, {
-                  length: 64 * MIB,
-                  idleMillis: 10_000,
-                  onIdle: idleError,
-                  onSent: (bytes) => {
-                    sent += bytes
-                  }
-                })
+            return yield* Effect.scoped(
+              Effect.flatMap(transport.connect("127.0.0.1", listener.port), (connection) =>
+                Effect.exit(connection.sendFrom(source, { length: 64 * MIB, idleMillis: 10_000, onIdle: idleError }))
               )
             )
-          )
-          const callsAtFailure = source.calls()
-          return { exit, sent, callsAtFailure, received: yield* listener.received }
-        })
+          })
+        )
       )
-    )
-    expect(failureOf(result.exit)).toBe(error)
-    // No fill after the failing one, and what went out is exactly what came before it.
-    expect(result.callsAtFailure).toBe(failAt)
-    expect(source.calls()).toBe(failAt)
-    const before = (failAt - 1) * size
-    expect(result.sent).toBe(before)
-    expectPattern(result.received, before)
-  })
+      expect(Exit.isFailure(exit)).toBe(true)
+      if (Exit.isFailure(exit)) expect(Option.getOrUndefined(Cause.dieOption(exit.cause))).toBe(boom)
+      expect(calls).toBe(failAt)
+    }
+  )
+
+  test.each([1, 2, 40, 200])(
+    "fill returning Left on call %p fails the send with exactly that error, after the bytes before it",
+    async (failAt) => {
+      const size = 64 * 1024
+      const error = new SourceBroke()
+      const source = countingSource(size, { failAt, error })
+      const result = await run(
+        live(
+          Effect.gen(function* () {
+            const transport = yield* Transport
+            const listener = yield* collectingServer()
+            let sent = 0
+            const exit = yield* Effect.scoped(
+              Effect.flatMap(transport.connect("127.0.0.1", listener.port), (connection) =>
+                Effect.exit(
+                  connection.sendFrom(source, {
+                    length: 64 * MIB,
+                    idleMillis: 10_000,
+                    onIdle: idleError,
+                    onSent: (bytes) => {
+                      sent += bytes
+                    }
+                  })
+                )
+              )
+            )
+            const callsAtFailure = source.calls()
+            return { exit, sent, callsAtFailure, received: yield* listener.received }
+          })
+        )
+      )
+      expect(failureOf(result.exit)).toBe(error)
+      // No fill after the failing one, and what went out is exactly what came before it.
+      expect(result.callsAtFailure).toBe(failAt)
+      expect(source.calls()).toBe(failAt)
+      const before = (failAt - 1) * size
+      expect(result.sent).toBe(before)
+      expectPattern(result.received, before)
+    }
+  )
 
   test("a peer that never reads: the send fails with the onIdle error after about idleMillis, and the pump stops", async () => {
     const IDLE = 300
@@ -840,12 +916,19 @@ describe("BunTransportLive: sendFrom", () => {
           const transport = yield* Transport
           const release = yield* Deferred.make<void>()
           const drained = yield* Deferred.make<number, ConnectionFailure>()
-          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
-            // Reads nothing until released, then everything (to give the socket room to drain).
-            Deferred.await(release).pipe(
-              Effect.zipRight(Deferred.complete(drained, Effect.map(readAll(connection), (bytes) => bytes.length))),
-              Effect.asVoid
-            )
+          const listener = yield* transport.serve(
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            (connection) =>
+              // Reads nothing until released, then everything (to give the socket room to drain).
+              Deferred.await(release).pipe(
+                Effect.zipRight(
+                  Deferred.complete(
+                    drained,
+                    Effect.map(readAll(connection), (bytes) => bytes.length)
+                  )
+                ),
+                Effect.asVoid
+              )
           )
           const connection = yield* transport.connect("127.0.0.1", listener.port)
           let idleCalls = 0
@@ -896,26 +979,28 @@ describe("BunTransportLive: sendFrom", () => {
         Effect.gen(function* () {
           const transport = yield* Transport
           const done = yield* Deferred.make<number, ConnectionFailure>()
-          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
-            Effect.asVoid(
-              Deferred.complete(
-                done,
-                Effect.gen(function* () {
-                  // A pause of 20 ms after every MiB: always back well within the idle time.
-                  let got = 0
-                  let nextPause = MIB
-                  while (true) {
-                    const next = yield* connection.read
-                    if (Option.isNone(next)) return got
-                    got += next.value.length
-                    if (got >= nextPause) {
-                      nextPause += MIB
-                      yield* Effect.sleep("20 millis")
+          const listener = yield* transport.serve(
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            (connection) =>
+              Effect.asVoid(
+                Deferred.complete(
+                  done,
+                  Effect.gen(function* () {
+                    // A pause of 20 ms after every MiB: always back well within the idle time.
+                    let got = 0
+                    let nextPause = MIB
+                    while (true) {
+                      const next = yield* connection.read
+                      if (Option.isNone(next)) return got
+                      got += next.value.length
+                      if (got >= nextPause) {
+                        nextPause += MIB
+                        yield* Effect.sleep("20 millis")
+                      }
                     }
-                  }
-                })
+                  })
+                )
               )
-            )
           )
           const started = Date.now()
           const exit = yield* Effect.scoped(
@@ -988,15 +1073,17 @@ describe("BunTransportLive: sendFrom", () => {
         Effect.gen(function* () {
           const transport = yield* Transport
           const received = yield* Ref.make(0)
-          const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
-            Effect.gen(function* () {
-              while (true) {
-                if (slow) yield* Effect.sleep("1 millis")
-                const next = yield* connection.read
-                if (Option.isNone(next)) return
-                yield* Ref.update(received, (n) => n + next.value.length)
-              }
-            }).pipe(Effect.ignore)
+          const listener = yield* transport.serve(
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            (connection) =>
+              Effect.gen(function* () {
+                while (true) {
+                  if (slow) yield* Effect.sleep("1 millis")
+                  const next = yield* connection.read
+                  if (Option.isNone(next)) return
+                  yield* Ref.update(received, (n) => n + next.value.length)
+                }
+              }).pipe(Effect.ignore)
           )
           const connection = yield* transport.connect("127.0.0.1", listener.port)
           const fiber = yield* Effect.fork(
@@ -1190,7 +1277,9 @@ describe("BunTransportLive: receiveInto", () => {
       Effect.gen(function* () {
         const transport = yield* Transport
         const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 100 }, (connection) =>
-          Effect.ignore(options.close ? script(connection) : Effect.zipRight(script(connection), Effect.sleep("10 seconds")))
+          Effect.ignore(
+            options.close ? script(connection) : Effect.zipRight(script(connection), Effect.sleep("10 seconds"))
+          )
         )
         return yield* Effect.scoped(Effect.flatMap(transport.connect("127.0.0.1", listener.port), body))
       }),
@@ -1238,7 +1327,11 @@ describe("BunTransportLive: receiveInto", () => {
         (connection) => connection.write(utf8("not for the sink")),
         (connection) =>
           Effect.gen(function* () {
-            const moved = yield* connection.receiveInto(sink, { length: 0, idleMillis: 5_000, onIdle: () => new Idle() })
+            const moved = yield* connection.receiveInto(sink, {
+              length: 0,
+              idleMillis: 5_000,
+              onIdle: () => new Idle()
+            })
             return { moved, after: new TextDecoder().decode(yield* readExactly(connection, 16)) }
           })
       )
@@ -1256,7 +1349,11 @@ describe("BunTransportLive: receiveInto", () => {
     const sink = collectingSink()
     const result = await run(
       against(
-        (connection) => Effect.zipRight(Effect.sleep(queued ? "0 millis" : "100 millis"), connection.write(stream.subarray(0, length + extra))),
+        (connection) =>
+          Effect.zipRight(
+            Effect.sleep(queued ? "0 millis" : "100 millis"),
+            connection.write(stream.subarray(0, length + extra))
+          ),
         (connection) =>
           Effect.gen(function* () {
             if (queued) yield* Effect.sleep("200 millis")
@@ -1273,25 +1370,28 @@ describe("BunTransportLive: receiveInto", () => {
   test.each([
     ["arriving while it waits", false],
     ["mostly queued when it starts", true]
-  ])("length + extra across segment boundaries (%s): the sink gets exactly length, read gets the rest", async (_label, queued) => {
-    const length = MIB + 17
-    const total = 3 * MIB + 12_345
-    const sink = collectingSink()
-    const result = await run(
-      against(
-        (connection) => writeUneven(connection, stream.subarray(0, total), 64 * 1024, 5),
-        (connection) =>
-          Effect.gen(function* () {
-            if (queued) yield* Effect.sleep("200 millis")
-            const moved = yield* connection.receiveInto(sink, { length, idleMillis: 5_000, onIdle: () => new Idle() })
-            return { moved, rest: yield* readExactly(connection, total - length) }
-          })
+  ])(
+    "length + extra across segment boundaries (%s): the sink gets exactly length, read gets the rest",
+    async (_label, queued) => {
+      const length = MIB + 17
+      const total = 3 * MIB + 12_345
+      const sink = collectingSink()
+      const result = await run(
+        against(
+          (connection) => writeUneven(connection, stream.subarray(0, total), 64 * 1024, 5),
+          (connection) =>
+            Effect.gen(function* () {
+              if (queued) yield* Effect.sleep("200 millis")
+              const moved = yield* connection.receiveInto(sink, { length, idleMillis: 5_000, onIdle: () => new Idle() })
+              return { moved, rest: yield* readExactly(connection, total - length) }
+            })
+        )
       )
-    )
-    expect(result.moved).toBe(length)
-    expectBytes(sink.bytes(), stream.subarray(0, length))
-    expectBytes(result.rest, stream.subarray(length, total))
-  })
+      expect(result.moved).toBe(length)
+      expectBytes(sink.bytes(), stream.subarray(0, length))
+      expectBytes(result.rest, stream.subarray(length, total))
+    }
+  )
 
   test("bytes queued before it starts go to the sink first, before what arrives later, in order", async () => {
     let laterSent = false
@@ -1343,25 +1443,36 @@ describe("BunTransportLive: receiveInto", () => {
   test.each([
     ["while it waits", false],
     ["before it starts (all queued, then the end)", true]
-  ])("the peer closing after k < length bytes (%s): returns k, the sink has those k, then read gives None", async (_label, queued) => {
-    const k = 5_000
-    const sink = collectingSink()
-    const result = await run(
-      against(
-        (connection) => Effect.zipRight(Effect.sleep(queued ? "0 millis" : "100 millis"), writeUneven(connection, stream.subarray(0, k), 700, 3)),
-        (connection) =>
-          Effect.gen(function* () {
-            if (queued) yield* Effect.sleep("300 millis")
-            const moved = yield* connection.receiveInto(sink, { length: 100_000, idleMillis: 5_000, onIdle: () => new Idle() })
-            return { moved, after: yield* connection.read }
-          }),
-        { close: true }
+  ])(
+    "the peer closing after k < length bytes (%s): returns k, the sink has those k, then read gives None",
+    async (_label, queued) => {
+      const k = 5_000
+      const sink = collectingSink()
+      const result = await run(
+        against(
+          (connection) =>
+            Effect.zipRight(
+              Effect.sleep(queued ? "0 millis" : "100 millis"),
+              writeUneven(connection, stream.subarray(0, k), 700, 3)
+            ),
+          (connection) =>
+            Effect.gen(function* () {
+              if (queued) yield* Effect.sleep("300 millis")
+              const moved = yield* connection.receiveInto(sink, {
+                length: 100_000,
+                idleMillis: 5_000,
+                onIdle: () => new Idle()
+              })
+              return { moved, after: yield* connection.read }
+            }),
+          { close: true }
+        )
       )
-    )
-    expect(result.moved).toBe(k)
-    expectBytes(sink.bytes(), stream.subarray(0, k))
-    expect(result.after).toEqual(Option.none())
-  })
+      expect(result.moved).toBe(k)
+      expectBytes(sink.bytes(), stream.subarray(0, k))
+      expect(result.after).toEqual(Option.none())
+    }
+  )
 
   test("the peer resetting the connection mid-receive fails it with a ConnectionFailure, promptly", async () => {
     const sink = collectingSink()
@@ -1481,7 +1592,8 @@ describe("BunTransportLive: receiveInto", () => {
         (connection) =>
           Effect.forEach(
             Array.from({ length: 6 }, (_, i) => i),
-            (i) => Effect.zipRight(Effect.sleep("150 millis"), connection.write(stream.subarray(i * 100, (i + 1) * 100))),
+            (i) =>
+              Effect.zipRight(Effect.sleep("150 millis"), connection.write(stream.subarray(i * 100, (i + 1) * 100))),
             { discard: true }
           ),
         (connection) => connection.receiveInto(sink, { length: 600, idleMillis: 300, onIdle: () => new Idle() })
@@ -1500,7 +1612,9 @@ describe("BunTransportLive: receiveInto", () => {
         (connection) => Effect.zipRight(Effect.sleep("300 millis"), connection.write(utf8("depois"))),
         (connection) =>
           Effect.gen(function* () {
-            const fiber = yield* Effect.fork(connection.receiveInto(sink, { length: 100, idleMillis: 100, onIdle: () => new Idle() }))
+            const fiber = yield* Effect.fork(
+              connection.receiveInto(sink, { length: 100, idleMillis: 100, onIdle: () => new Idle() })
+            )
             yield* Effect.sleep("30 millis")
             const exit = yield* Fiber.interrupt(fiber)
             const later = yield* connection.readWithin(2_000, () => new Idle())
@@ -1522,8 +1636,16 @@ describe("BunTransportLive: receiveInto", () => {
         (connection) => writeUneven(connection, stream.subarray(0, total), 100 * 1024, 13),
         (connection) =>
           Effect.gen(function* () {
-            const a = yield* connection.receiveInto(first, { length: 777_777, idleMillis: 5_000, onIdle: () => new Idle() })
-            const b = yield* connection.receiveInto(second, { length: total - 777_777, idleMillis: 5_000, onIdle: () => new Idle() })
+            const a = yield* connection.receiveInto(first, {
+              length: 777_777,
+              idleMillis: 5_000,
+              onIdle: () => new Idle()
+            })
+            const b = yield* connection.receiveInto(second, {
+              length: total - 777_777,
+              idleMillis: 5_000,
+              onIdle: () => new Idle()
+            })
             return { a, b }
           })
       )

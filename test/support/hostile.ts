@@ -1,6 +1,6 @@
 import { readdir } from "node:fs/promises"
 import * as net from "node:net"
-import { Effect, Exit, Layer } from "effect"
+import { Effect, type Exit, Layer } from "effect"
 import { ClientConfig } from "../../src/programs/client/config.ts"
 import { BunTransportLive } from "../../src/services/BunTransport.ts"
 import { FileStore } from "../../src/services/FileStore.ts"
@@ -103,9 +103,14 @@ export const clientFor = async (port: number, folder: string, timeoutSeconds = 5
 // ---------------------------------------------------------------------------
 // The scripted misbehaving server
 
-export type Step = { readonly _tag: "Send"; readonly bytes: Uint8Array } | { readonly _tag: "Pause"; readonly millis: number }
+export type Step =
+  | { readonly _tag: "Send"; readonly bytes: Uint8Array }
+  | { readonly _tag: "Pause"; readonly millis: number }
 
-export const send = (...parts: ReadonlyArray<Uint8Array | string | number>): Step => ({ _tag: "Send", bytes: bytesOf(...parts) })
+export const send = (...parts: ReadonlyArray<Uint8Array | string | number>): Step => ({
+  _tag: "Send",
+  bytes: bytesOf(...parts)
+})
 export const pause = (millis: number): Step => ({ _tag: "Pause", millis })
 
 export interface HostileScript {

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test"
-import type { Subprocess } from "bun"
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
+import type { Subprocess } from "bun"
 import { startServer, type TestServer } from "../support/harness.ts"
 import { converse, md5, named, u32 } from "./session.ts"
 
@@ -53,7 +53,11 @@ const watch = (stream: ReadableStream<Uint8Array>) => {
 /** Starts dumpcap on loopback for one port; undefined (with the reason) if capturing is impossible here. */
 const startCapture = async (port: number, file: string): Promise<{ child: Subprocess } | { reason: string }> => {
   if (Bun.which("dumpcap") === null) return { reason: "dumpcap não está instalado (pacote Debian tshark)" }
-  const child = Bun.spawn(["dumpcap", "-i", "lo", "-f", `tcp port ${port}`, "-w", file], { stdin: "ignore", stdout: "ignore", stderr: "pipe" })
+  const child = Bun.spawn(["dumpcap", "-i", "lo", "-f", `tcp port ${port}`, "-w", file], {
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe"
+  })
   started.push(child)
   const stderr = watch(child.stderr)
   const ready = await stderr.waitFor(/Capturing on|File:/, 10_000)
@@ -118,7 +122,11 @@ const decode = async (file: string, port: number, twoPass: boolean): Promise<Arr
   )
   started.push(child)
   const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
-  const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
+  const [out, err, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited
+  ])
   clearTimeout(timer)
   if (code !== 0 || /Lua Error/.test(out + err)) throw new Error(`tshark failed (${code}): ${err}\n${out}`)
   return out
@@ -139,15 +147,19 @@ const TRUE = "1"
 
 /** Why this machine cannot run the test (no tshark, or no permission to capture on loopback), or undefined. */
 const cannotRun = async (): Promise<string | undefined> => {
-  if (Bun.which("tshark") === null || Bun.which("dumpcap") === null) return "tshark/dumpcap não estão instalados (apt-get install tshark)"
+  if (Bun.which("tshark") === null || Bun.which("dumpcap") === null)
+    return "tshark/dumpcap não estão instalados (apt-get install tshark)"
   const dir = await mkdtemp(path.join(tmpdir(), "wireshark-sonda-"))
   try {
     // One second of capture on loopback, filtered to a port nobody uses: proves the permission.
-    const probe = Bun.spawn(["dumpcap", "-q", "-i", "lo", "-f", "tcp port 9", "-a", "duration:1", "-w", path.join(dir, "sonda.pcapng")], {
-      stdin: "ignore",
-      stdout: "ignore",
-      stderr: "pipe"
-    })
+    const probe = Bun.spawn(
+      ["dumpcap", "-q", "-i", "lo", "-f", "tcp port 9", "-a", "duration:1", "-w", path.join(dir, "sonda.pcapng")],
+      {
+        stdin: "ignore",
+        stdout: "ignore",
+        stderr: "pipe"
+      }
+    )
     const timer = setTimeout(() => probe.kill("SIGKILL"), 10_000)
     const [err, code] = await Promise.all([new Response(probe.stderr).text(), probe.exited])
     clearTimeout(timer)
@@ -193,14 +205,27 @@ describe.skipIf(skipReason !== undefined)("Wireshark dissector with the real tsh
     expect(await converse(port, [{ send: named(10, "nao-existe.txt") }])).toEqual(Buffer.of(1))
     const listing = await converse(port, [{ send: Buffer.of(20) }])
     const json = listing.subarray(5).toString("utf8")
-    expect(await converse(port, [{ send: named(30, "dir/b.bin") }, { send: Buffer.concat([u32(3), Buffer.from("xyz")]), waitFor: 1 }])).toEqual(Buffer.of(0, 0))
+    expect(
+      await converse(port, [
+        { send: named(30, "dir/b.bin") },
+        { send: Buffer.concat([u32(3), Buffer.from("xyz")]), waitFor: 1 }
+      ])
+    ).toEqual(Buffer.of(0, 0))
     const held = md5(Buffer.from("hel"))
-    expect(await converse(port, [{ send: Buffer.concat([named(40, "a.txt"), u32(3), held]) }])).toEqual(Buffer.from("0000000000026c6f", "hex"))
-    expect(await converse(port, [{ send: Buffer.concat([named(40, "a.txt"), u32(3), md5(Buffer.from("xxx"))]) }])).toEqual(Buffer.of(0, 20))
-    expect(await converse(port, [{ send: Buffer.concat([named(40, "sumiu.txt"), u32(0), md5(new Uint8Array(0))]) }])).toEqual(Buffer.of(0, 10))
+    expect(await converse(port, [{ send: Buffer.concat([named(40, "a.txt"), u32(3), held]) }])).toEqual(
+      Buffer.from("0000000000026c6f", "hex")
+    )
+    expect(
+      await converse(port, [{ send: Buffer.concat([named(40, "a.txt"), u32(3), md5(Buffer.from("xxx"))]) }])
+    ).toEqual(Buffer.of(0, 20))
+    expect(
+      await converse(port, [{ send: Buffer.concat([named(40, "sumiu.txt"), u32(0), md5(new Uint8Array(0))]) }])
+    ).toEqual(Buffer.of(0, 10))
     const many = await converse(port, [{ send: named(50, "fotos/*.jpg") }])
     expect(many.length).toBeGreaterThan(big.length)
-    expect(await converse(port, [{ send: named(50, "fotos/*") }])).toEqual(Buffer.from("02000000030000000" + "2", "hex"))
+    expect(await converse(port, [{ send: named(50, "fotos/*") }])).toEqual(
+      Buffer.from("02000000030000000" + "2", "hex")
+    )
     expect(await converse(port, [{ send: Buffer.of(99) }])).toEqual(Buffer.of(1))
     const trailing = await converse(port, [{ send: Buffer.from("14abcdef", "hex") }])
     const laterJson = trailing.subarray(5).toString("utf8")
@@ -261,7 +286,12 @@ describe.skipIf(skipReason !== undefined)("Wireshark dissector with the real tsh
         "arquivos.resposta": replies(2),
         "arquivos.status": "0|0",
         "arquivos.tamanho": "3",
-        "_ws.col.Info": info("enviar dir/b.bin", "status 0 (envio aceito)", "dados do envio: 3 bytes", "status 0 (gravado)")
+        "_ws.col.Info": info(
+          "enviar dir/b.bin",
+          "status 0 (envio aceito)",
+          "dados do envio: 3 bytes",
+          "status 0 (gravado)"
+        )
       },
       {
         "arquivos.op": "40",
@@ -305,7 +335,12 @@ describe.skipIf(skipReason !== undefined)("Wireshark dissector with the real tsh
         "arquivos.entrada.tamanho": "300000|3",
         "arquivos.tamanho": "300000|3",
         "arquivos.arquivo": "1|2",
-        "_ws.col.Info": info("baixar-varios fotos/*.jpg", "status 0, manifesto de 2 arquivos", "arquivo 1/2: status 0, 300000 bytes", "arquivo 2/2: status 0, 3 bytes")
+        "_ws.col.Info": info(
+          "baixar-varios fotos/*.jpg",
+          "status 0, manifesto de 2 arquivos",
+          "arquivo 1/2: status 0, 300000 bytes",
+          "arquivo 2/2: status 0, 3 bytes"
+        )
       },
       {
         "arquivos.op": "50",
@@ -330,12 +365,17 @@ describe.skipIf(skipReason !== undefined)("Wireshark dissector with the real tsh
         "arquivos.status": "0",
         "arquivos.tamanho": String(Buffer.byteLength(laterJson)),
         "arquivos.json": laterJson,
-        "_ws.col.Info": info("listar | 3 bytes depois do fim da mensagem", `status 0, listagem de ${Buffer.byteLength(laterJson)} bytes`)
+        "_ws.col.Info": info(
+          "listar | 3 bytes depois do fim da mensagem",
+          `status 0, listagem de ${Buffer.byteLength(laterJson)} bytes`
+        )
       }
     ])
 
     // The dissector's own warnings: only the bytes after a request, nothing about valid statuses.
-    const experts = rows.flatMap((row) => (row["_ws.expert.message"] ?? "").split("|")).filter((m) => /mensagem|status/.test(m))
+    const experts = rows
+      .flatMap((row) => (row["_ws.expert.message"] ?? "").split("|"))
+      .filter((m) => /mensagem|status/.test(m))
     expect(experts).toEqual(["3 bytes depois do fim da mensagem"])
 
     // A second pass (as Wireshark's window does) reads every PDU the same way.
@@ -363,12 +403,18 @@ describe.skipIf(skipReason !== undefined)("Wireshark dissector with the real tsh
         return
       }
       expect(await converse(listener.port, [{ send: named(10, "a.txt") }])).toEqual(Buffer.of(5))
-      expect(await converse(listener.port, [{ send: Buffer.concat([named(40, "a.txt"), u32(0), md5(new Uint8Array(0))]) }])).toEqual(Buffer.of(0, 7))
+      expect(
+        await converse(listener.port, [{ send: Buffer.concat([named(40, "a.txt"), u32(0), md5(new Uint8Array(0))]) }])
+      ).toEqual(Buffer.of(0, 7))
       await Bun.sleep(500)
       await stop(capture.child, "SIGINT")
       const rows = (await decode(file, listener.port, false)).filter((row) => row["arquivos.resposta"] !== undefined)
       // TCP's own notes (a FIN in the same packet...) may sit beside ours in the field.
-      const ours = (row: Row) => (row["_ws.expert.message"] ?? "").split("|").filter((m) => m.includes("PROTOCOL.md")).join("|")
+      const ours = (row: Row) =>
+        (row["_ws.expert.message"] ?? "")
+          .split("|")
+          .filter((m) => m.includes("PROTOCOL.md"))
+          .join("|")
       expect(rows.map((row) => [row["_ws.col.Info"], ours(row)])).toEqual([
         ["status 5", "status 5 não existe nesta resposta (PROTOCOL.md §4)"],
         ["status 0 7 (inesperado)", "status 7 não existe nesta resposta (PROTOCOL.md §4)"]

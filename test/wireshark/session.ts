@@ -12,7 +12,8 @@ export const u32 = (value: number) => {
   return out
 }
 
-export const named = (op: number, name: string) => Buffer.concat([Buffer.of(op), u32(Buffer.byteLength(name)), Buffer.from(name)])
+export const named = (op: number, name: string) =>
+  Buffer.concat([Buffer.of(op), u32(Buffer.byteLength(name)), Buffer.from(name)])
 
 export const md5 = (bytes: Uint8Array) => Buffer.from(new Bun.CryptoHasher("md5").update(bytes).digest())
 
@@ -20,7 +21,11 @@ export const md5 = (bytes: Uint8Array) => Buffer.from(new Bun.CryptoHasher("md5"
  * Sends `steps` in order — each one after the server has sent at least
  * `waitFor` bytes in total — and collects everything until the server closes.
  */
-export const converse = (port: number, steps: ReadonlyArray<{ readonly send: Uint8Array; readonly waitFor?: number }>, millis = 10_000) =>
+export const converse = (
+  port: number,
+  steps: ReadonlyArray<{ readonly send: Uint8Array; readonly waitFor?: number }>,
+  millis = 10_000
+) =>
   new Promise<Buffer>((resolve, reject) => {
     const parts: Array<Buffer> = []
     let received = 0

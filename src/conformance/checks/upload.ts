@@ -27,7 +27,9 @@ const tryUpload = async (context: Context, name: string, declared: number, data:
 
 const startUpload = async (context: Context, name: string, declared: number, data: Uint8Array) => {
   const started = await tryUpload(context, name, declared, data)
-  return started.probe ?? failWith(`op 30 de "${name}": primeiro status ${hex(started.refused!)}; esperado 00 (aceito).`)
+  return (
+    started.probe ?? failWith(`op 30 de "${name}": primeiro status ${hex(started.refused!)}; esperado 00 (aceito).`)
+  )
 }
 
 /** What op 10 returns for `name` now: the data, or undefined when the server says it does not exist. */
@@ -48,25 +50,42 @@ const settle = async (context: Context, name: string, expected: Uint8Array | und
 }
 
 export const uploadChecks = [
-  check("op30/envio", "op30", "enunciado", "upload aceito (0x00), dados enviados, status final 0x00 e o arquivo fica igual", "enunciado, op 30", async (context) => {
-    const file: Fixture = { name: `${context.prefix}-envio.bin`, data: content(5000, 11) }
-    const outcome = await upload(context, file.name, file.data)
-    if (outcome.first !== 0 || outcome.second !== 0) {
-      failWith(`op 30 de "${file.name}" com ${file.data.length} bytes: ${describeUpload(outcome)}; esperado 00 ao aceitar e 00 depois dos dados.`)
+  check(
+    "op30/envio",
+    "op30",
+    "enunciado",
+    "upload aceito (0x00), dados enviados, status final 0x00 e o arquivo fica igual",
+    "enunciado, op 30",
+    async (context) => {
+      const file: Fixture = { name: `${context.prefix}-envio.bin`, data: content(5000, 11) }
+      const outcome = await upload(context, file.name, file.data)
+      if (outcome.first !== 0 || outcome.second !== 0) {
+        failWith(
+          `op 30 de "${file.name}" com ${file.data.length} bytes: ${describeUpload(outcome)}; esperado 00 ao aceitar e 00 depois dos dados.`
+        )
+      }
+      await expectDownload(context, file)
     }
-    await expectDownload(context, file)
-  }),
+  ),
 
-  check("op30/sobrescreve", "op30", "PROTOCOL.md", "um segundo upload do mesmo nome substitui o conteúdo", "PROTOCOL.md §5, op 30", async (context) => {
-    const name = `${context.prefix}-sobrescrito.txt`
-    const first = content(4000, 12)
-    const second = content(1500, 13)
-    for (const data of [first, second]) {
-      const outcome = await upload(context, name, data)
-      if (outcome.first !== 0 || outcome.second !== 0) failWith(`op 30 de "${name}": ${describeUpload(outcome)}; esperado 00 00.`)
+  check(
+    "op30/sobrescreve",
+    "op30",
+    "PROTOCOL.md",
+    "um segundo upload do mesmo nome substitui o conteúdo",
+    "PROTOCOL.md §5, op 30",
+    async (context) => {
+      const name = `${context.prefix}-sobrescrito.txt`
+      const first = content(4000, 12)
+      const second = content(1500, 13)
+      for (const data of [first, second]) {
+        const outcome = await upload(context, name, data)
+        if (outcome.first !== 0 || outcome.second !== 0)
+          failWith(`op 30 de "${name}": ${describeUpload(outcome)}; esperado 00 00.`)
+      }
+      await expectDownload(context, { name, data: second })
     }
-    await expectDownload(context, { name, data: second })
-  }),
+  ),
 
   check(
     "op30/interrompido",
@@ -81,14 +100,18 @@ export const uploadChecks = [
         await Bun.sleep(200)
         const during = await current(context, name)
         if (during !== undefined) {
-          failWith(`op 30 de "${name}" declarou 20000 bytes e enviou 5000; durante o envio a op 10 já devolve ${during.length} bytes com esse nome; esperado 01 até o upload terminar (gravar num temporário e renomear).`)
+          failWith(
+            `op 30 de "${name}" declarou 20000 bytes e enviou 5000; durante o envio a op 10 já devolve ${during.length} bytes com esse nome; esperado 01 até o upload terminar (gravar num temporário e renomear).`
+          )
         }
       } finally {
         probe.destroy()
       }
       const after = await settle(context, name, undefined)
       if (after !== undefined) {
-        failWith(`op 30 de "${name}" interrompida depois de 5000 de 20000 bytes; a op 10 ainda devolve ${after.length} bytes com esse nome; esperado que não exista.`)
+        failWith(
+          `op 30 de "${name}" interrompida depois de 5000 de 20000 bytes; a op 10 ainda devolve ${after.length} bytes com esse nome; esperado que não exista.`
+        )
       }
     }
   ),
@@ -107,14 +130,18 @@ export const uploadChecks = [
         await Bun.sleep(200)
         const during = await current(context, old.name)
         if (during === undefined || !sameBytes(during, old.data)) {
-          failWith(`durante um novo upload de "${old.name}" a op 10 devolve ${describeContent(during, [["o arquivo antigo", old.data]])}; esperado o arquivo antigo inteiro.`)
+          failWith(
+            `durante um novo upload de "${old.name}" a op 10 devolve ${describeContent(during, [["o arquivo antigo", old.data]])}; esperado o arquivo antigo inteiro.`
+          )
         }
       } finally {
         probe.destroy()
       }
       const after = await settle(context, old.name, old.data)
       if (after === undefined || !sameBytes(after, old.data)) {
-        failWith(`depois de um upload interrompido de "${old.name}" a op 10 devolve ${describeContent(after, [["o arquivo antigo", old.data]])}; esperado o arquivo antigo inteiro.`)
+        failWith(
+          `depois de um upload interrompido de "${old.name}" a op 10 devolve ${describeContent(after, [["o arquivo antigo", old.data]])}; esperado o arquivo antigo inteiro.`
+        )
       }
     }
   ),
@@ -146,17 +173,33 @@ export const uploadChecks = [
         await first.write(a.subarray(half))
         const firstStatus = await first.read(1, context.replyMillis)
         const statuses = [firstStatus, secondStatus].map((s) => (s?.complete ? s.bytes[0] : undefined))
-        if (!statuses.includes(0)) failWith(`dois uploads simultâneos de "${name}": status finais ${statuses.map((s) => (s === undefined ? "nenhum" : hex(Uint8Array.of(s)))).join(" e ")}; esperado ao menos um 00.`)
+        if (!statuses.includes(0))
+          failWith(
+            `dois uploads simultâneos de "${name}": status finais ${statuses.map((s) => (s === undefined ? "nenhum" : hex(Uint8Array.of(s)))).join(" e ")}; esperado ao menos um 00.`
+          )
       } finally {
         first.destroy()
         second?.destroy()
       }
       const result = await current(context, name)
       if (secondRefused && (result === undefined || !sameBytes(result, a))) {
-        failWith(`com o segundo upload de "${name}" recusado, a op 10 devolve ${describeContent(result, [["A", a], ["B", b]])}; esperado exatamente A, o upload que terminou.`)
+        failWith(
+          `com o segundo upload de "${name}" recusado, a op 10 devolve ${describeContent(result, [
+            ["A", a],
+            ["B", b]
+          ])}; esperado exatamente A, o upload que terminou.`
+        )
       }
       if (result === undefined || !(sameBytes(result, a) || sameBytes(result, b))) {
-        failWith(`dois uploads simultâneos de "${name}" (A e B, ${size} bytes cada, intercalados): a op 10 devolve ${describeContent(result, [["A", a], ["B", b]])}; esperado exatamente A ou exatamente B.`)
+        failWith(
+          `dois uploads simultâneos de "${name}" (A e B, ${size} bytes cada, intercalados): a op 10 devolve ${describeContent(
+            result,
+            [
+              ["A", a],
+              ["B", b]
+            ]
+          )}; esperado exatamente A ou exatamente B.`
+        )
       }
     }
   )

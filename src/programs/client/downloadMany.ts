@@ -1,9 +1,9 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import type { FileFailure } from "../../domain/errors.ts"
 import { downloadManyReply } from "../../domain/grammars.ts"
 import { Status } from "../../domain/protocol.ts"
 import { FileStore } from "../../services/FileStore.ts"
-import type { FileFailure } from "../../domain/errors.ts"
 import type { ProgressSink } from "./config.ts"
 import { ServerRefused, TooManyMatches } from "./errors.ts"
 import { discard, nextOf, nextStatus, openExchange, receiveBody } from "./session.ts"
@@ -25,13 +25,17 @@ export const downloadMany = (mask: string, progress?: ProgressSink) =>
       const store = yield* FileStore
       const wire = yield* openExchange({ _tag: "DownloadMany", mask }, downloadManyReply(mask))
       const status = yield* nextStatus(wire)
-      if (status === Status.Error) return yield* new ServerRefused({ operation: "baixar-varios", name: mask, reason: "Refused" })
+      if (status === Status.Error)
+        return yield* new ServerRefused({ operation: "baixar-varios", name: mask, reason: "Refused" })
       if (status === Status.TooManyMatches) {
         const { matches, cap } = yield* nextOf(wire, "Limit")
         return yield* new TooManyMatches({ mask, matches, cap })
       }
       const { entries } = yield* nextOf(wire, "Manifest")
-      progress?.batch?.(entries.length, entries.reduce((sum, entry) => sum + entry.size, 0))
+      progress?.batch?.(
+        entries.length,
+        entries.reduce((sum, entry) => sum + entry.size, 0)
+      )
       const results: Array<ManyResult> = []
       for (const entry of entries) {
         const event = yield* nextOf(wire, "FileStart", "FileSkipped")
@@ -52,14 +56,18 @@ export const downloadMany = (mask: string, progress?: ProgressSink) =>
             // read (and dropped) so the next file's header is where the decoder expects it.
             let failure: FileFailure | undefined
             const sink = partial.right.sink
-            yield* receiveBody(wire, {
-              write: (bytes) => {
-                if (failure !== undefined) return Either.void
-                const written = sink.write(bytes)
-                if (Either.isLeft(written)) failure = written.left
-                return Either.void
-              }
-            }, progress)
+            yield* receiveBody(
+              wire,
+              {
+                write: (bytes) => {
+                  if (failure !== undefined) return Either.void
+                  const written = sink.write(bytes)
+                  if (Either.isLeft(written)) failure = written.left
+                  return Either.void
+                }
+              },
+              progress
+            )
             if (failure !== undefined) return Either.left(failure)
             return yield* Effect.either(partial.right.complete)
           })

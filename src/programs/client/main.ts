@@ -16,7 +16,9 @@ import { ClientConfig } from "./config.ts"
 import { Trace } from "./trace.ts"
 
 const main = async (args: ClientArgs): Promise<number> => {
-  const address = args.server.host.includes(":") ? `[${args.server.host}]:${args.server.port}` : `${args.server.host}:${args.server.port}`
+  const address = args.server.host.includes(":")
+    ? `[${args.server.host}]:${args.server.port}`
+    : `${args.server.host}:${args.server.port}`
   const layers = Layer.mergeAll(
     FileStoreLive(path.resolve(args.folder)),
     HasherLive,
@@ -53,7 +55,9 @@ const main = async (args: ClientArgs): Promise<number> => {
       return await runtime.runPromise(Effect.scoped(runCommand(command.right, console)))
     }
     if (args.script !== undefined) {
-      const text = await Bun.file(args.script).text().catch(() => undefined)
+      const text = await Bun.file(args.script)
+        .text()
+        .catch(() => undefined)
       if (text === undefined) {
         console.err(`Não foi possível ler o script "${args.script}".`)
         return ExitCode.Usage

@@ -54,7 +54,8 @@ export const resume = (name: string, position?: number, progress?: ProgressSink)
         return yield* new ServerRefused({ operation: "retomar", name, reason: "Refused" })
       }
       const verdict = yield* nextStatus(wire)
-      if (verdict === Status.NotFound) return yield* new ServerRefused({ operation: "retomar", name, reason: "NotFound" })
+      if (verdict === Status.NotFound)
+        return yield* new ServerRefused({ operation: "retomar", name, reason: "NotFound" })
       if (verdict === Status.HashMismatch) return yield* new HashMismatch({ name, position: from })
       const { size: remaining } = yield* nextOf(wire, "Size")
       const result: ResumeResult = { name, from, size: from + remaining, alreadyComplete: false }

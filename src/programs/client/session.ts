@@ -6,7 +6,7 @@ import { concat, requestFields } from "../../domain/encode.ts"
 import type { Request, ServerEvent } from "../../domain/messages.ts"
 import type { ByteSink } from "../../services/ByteSink.ts"
 import { Transport } from "../../services/Transport.ts"
-import { makeWire, withDeadline, type Wire } from "../wire.ts"
+import { makeWire, type Wire, withDeadline } from "../wire.ts"
 import { ClientConfig, type ProgressSink } from "./config.ts"
 import { hex, receivedLine, sentLine, Trace } from "./trace.ts"
 
@@ -46,7 +46,8 @@ const traced = (wire: Wire<ServerEvent>, line: (text: string) => void): Wire<Ser
           buffer: source.buffer,
           fill: (into) => {
             const filled = source.fill(into)
-            if (sentData === 0 && Either.isRight(filled)) line(`→ ${"dados (início)".padEnd(18)} ${hex(into.subarray(0, filled.right))}`)
+            if (sentData === 0 && Either.isRight(filled))
+              line(`→ ${"dados (início)".padEnd(18)} ${hex(into.subarray(0, filled.right))}`)
             return filled
           }
         },

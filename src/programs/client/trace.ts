@@ -16,10 +16,12 @@ export const hex = (bytes: Uint8Array, max = PREVIEW): string => {
   return bytes.length > max ? `${shown} … (${bytes.length} bytes)` : shown
 }
 
-const u32Hex = (value: number) => hex(Uint8Array.of(value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255))
+const u32Hex = (value: number) =>
+  hex(Uint8Array.of(value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255))
 
 export const sentLine = (field: Field): string => {
-  const text = field.label === "nome" || field.label === "máscara" ? `  "${printable(new TextDecoder().decode(field.bytes))}"` : ""
+  const text =
+    field.label === "nome" || field.label === "máscara" ? `  "${printable(new TextDecoder().decode(field.bytes))}"` : ""
   return `→ ${field.label.padEnd(18)} ${hex(field.bytes)}${text}`
 }
 
@@ -42,7 +44,8 @@ export const receivedLine = (event: ServerEvent): string | undefined => {
       return [
         `← ${"quantidade".padEnd(18)} ${u32Hex(event.entries.length)}  (${event.entries.length})`,
         ...event.entries.map(
-          (entry) => `← ${"nome, tamanho".padEnd(18)} "${printable(entry.name)}"  ${u32Hex(entry.size)}  (${entry.size})`
+          (entry) =>
+            `← ${"nome, tamanho".padEnd(18)} "${printable(entry.name)}"  ${u32Hex(entry.size)}  (${entry.size})`
         )
       ].join("\n")
     case "FileStart":

@@ -28,7 +28,11 @@ export const upload = (name: string, progress?: ProgressSink) =>
       const store = yield* FileStore
       const file = yield* store.openRead(name)
       if (file.size > MAX_U32) {
-        return yield* new FileFailure({ name, reason: "TooLarge", detail: "arquivos de 4 GiB ou mais não cabem no protocolo" })
+        return yield* new FileFailure({
+          name,
+          reason: "TooLarge",
+          detail: "arquivos de 4 GiB ou mais não cabem no protocolo"
+        })
       }
       const wire = yield* openExchange({ _tag: "Upload", name }, uploadReply())
       if ((yield* nextStatus(wire)) !== Status.Ok) {
@@ -56,7 +60,10 @@ export const upload = (name: string, progress?: ProgressSink) =>
             Fiber.interrupt(sending),
             Effect.flatMap(status, (early) =>
               early === Status.Ok
-                ? new ProtocolViolation({ reason: "UnexpectedStatus", detail: "o servidor confirmou antes de receber tudo" })
+                ? new ProtocolViolation({
+                    reason: "UnexpectedStatus",
+                    detail: "o servidor confirmou antes de receber tudo"
+                  })
                 : Effect.succeed(early)
             )
           )

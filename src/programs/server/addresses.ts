@@ -14,6 +14,7 @@ export const reachableAddresses = (listenHost: string, port: number): ReadonlyAr
       }
     }
   }
-  if (!dualStack && listenHost !== "0.0.0.0") found.push(listenHost.includes(":") ? `[${listenHost}]:${port}` : `${listenHost}:${port}`)
+  if (!dualStack && listenHost !== "0.0.0.0")
+    found.push(listenHost.includes(":") ? `[${listenHost}]:${port}` : `${listenHost}:${port}`)
   return found
 }

@@ -50,12 +50,14 @@ const parseSeconds = (text: string): Either.Either<number, string> => {
     : Either.left(`timeout inválido: "${text}" (use segundos, de 0.001 a 86400)`)
 }
 
-const parseCount = (option: string, min: number, max: number) => (text: string): Either.Either<number, string> => {
-  const value = /^\d+$/.test(text) ? Number(text) : NaN
-  return value >= min && value <= max
-    ? Either.right(value)
-    : Either.left(`${option} inválido: "${text}" (use um número inteiro de ${min} a ${max})`)
-}
+const parseCount =
+  (option: string, min: number, max: number) =>
+  (text: string): Either.Either<number, string> => {
+    const value = /^\d+$/.test(text) ? Number(text) : NaN
+    return value >= min && value <= max
+      ? Either.right(value)
+      : Either.left(`${option} inválido: "${text}" (use um número inteiro de ${min} a ${max})`)
+  }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 

@@ -57,11 +57,7 @@ export const handleConnection = (connection: Connection) =>
     }
     const outcome = yield* Effect.either(
       Effect.gen(function* () {
-        const event = yield* deciding(
-          exchange,
-          "Reply",
-          exchange.wire.nextWithin("Request", config.requestSeconds)
-        )
+        const event = yield* deciding(exchange, "Reply", exchange.wire.nextWithin("Request", config.requestSeconds))
         if (event._tag !== "Request") return yield* Effect.dieMessage("a request always comes first")
         yield* dispatch(exchange, event.request)
       })

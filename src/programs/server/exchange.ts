@@ -1,8 +1,8 @@
 import * as Effect from "effect/Effect"
 import { concat, encodeStatus } from "../../domain/encode.ts"
 import type { ClientEvent } from "../../domain/messages.ts"
+import { type OperationError, type StatusPoint, statusFor } from "../../domain/statuses.ts"
 import type { ReadableFile } from "../../services/FileStore.ts"
-import { type OperationError, statusFor, type StatusPoint } from "../../domain/statuses.ts"
 import type { Wire } from "../wire.ts"
 
 /** What one operation did, for its log line. */

@@ -32,7 +32,9 @@ const program = (args: ServerArgs) =>
         (args.maxUploadBytes !== undefined ? `; uploads até ${args.maxUploadBytes} bytes` : "")
     )
     yield* Console.log("Ctrl+C para encerrar.")
-    yield* Effect.addFinalizer(() => Console.log("Encerrando: novas conexões recusadas, aguardando operações em andamento..."))
+    yield* Effect.addFinalizer(() =>
+      Console.log("Encerrando: novas conexões recusadas, aguardando operações em andamento...")
+    )
     return yield* Effect.never
   })
 

@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
-import { FileStore } from "../../services/FileStore.ts"
 import { encodeStatus } from "../../domain/encode.ts"
 import { Status } from "../../domain/protocol.ts"
+import { FileStore } from "../../services/FileStore.ts"
 import { type Connection, Transport } from "../../services/Transport.ts"
 import { makeAdmission } from "./admission.ts"
 import { ServerConfig } from "./config.ts"
@@ -36,7 +36,8 @@ export const serveFolder = (options: ServeOptions) =>
         if (admission === "Admitted") return yield* handleConnection(connection)
         // Over a limit: answered at once, where the first status is due, and closed.
         yield* Effect.ignore(connection.write(encodeStatus(Status.Error)))
-        const which = admission === "TooManyClients" ? `${config.maxClients} conexões` : `${config.maxPerAddress} por endereço`
+        const which =
+          admission === "TooManyClients" ? `${config.maxClients} conexões` : `${config.maxPerAddress} por endereço`
         yield* Effect.logInfo(`${new Date().toISOString()} ${connection.remote} recusado: limite de ${which}`)
       }).pipe(Effect.ensuring(Effect.sync(() => options.collector?.connectionEnded())))
     const listen = (hostname: string) =>

@@ -100,7 +100,8 @@ export const openParent = (root: string, name: string, create: boolean): Folder 
       try {
         next = openFolder(root, name, where, path.join(current.real, part))
       } catch (error) {
-        if ((error as { code?: string }).code === "ENOTDIR") throw failure(name, "NotFound", `"${part}" não é uma pasta`)
+        if ((error as { code?: string }).code === "ENOTDIR")
+          throw failure(name, "NotFound", `"${part}" não é uma pasta`)
         throw error
       }
       closeSync(current.fd)
@@ -117,7 +118,8 @@ export const openParent = (root: string, name: string, create: boolean): Folder 
 /** Fails when `base` in the folder is an existing directory (it cannot be replaced by a file). */
 export const refuseDirectory = (parent: Folder, name: string, base: string): void => {
   try {
-    if (lstatSync(parent.at(base)).isDirectory()) throw failure(name, "IsDirectory", "já existe uma pasta com esse nome")
+    if (lstatSync(parent.at(base)).isDirectory())
+      throw failure(name, "IsDirectory", "já existe uma pasta com esse nome")
   } catch (error) {
     if ((error as { code?: string }).code !== "ENOENT") throw error
   }

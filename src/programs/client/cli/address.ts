@@ -10,7 +10,7 @@ export interface ServerAddress {
  * assignment asks for the address in the form ip:porta.
  */
 export const parseServerAddress = (text: string): Either.Either<ServerAddress, string> => {
-  const match = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:\[\]\s]+):(\d+)$/.exec(text)
+  const match = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:[\]\s]+):(\d+)$/.exec(text)
   if (!match) {
     return Either.left(
       text.includes(":") && !text.startsWith("[") && text.split(":").length > 2

@@ -11,7 +11,10 @@ import { type Console, runCommand } from "./runner.ts"
  * echoed before it runs; the first failing command stops the script with its
  * exit status, unless its line starts with `-`.
  */
-export const runBatch = (lines: ReadonlyArray<string>, console: Console): Effect.Effect<ExitCode, never, ClientServices> =>
+export const runBatch = (
+  lines: ReadonlyArray<string>,
+  console: Console
+): Effect.Effect<ExitCode, never, ClientServices> =>
   Effect.gen(function* () {
     for (const [index, raw] of lines.entries()) {
       const text = raw.trim()

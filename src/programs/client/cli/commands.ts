@@ -160,6 +160,6 @@ export const HELP_TEXT = [
       `  ${spec.usage.padEnd(24)} ${spec.summary}\n  ${"".padEnd(24)} (também: ${spec.aliases.join(", ")})  exemplo: ${spec.example}`
   ),
   "",
-  "Nomes com espaço vão entre aspas: baixar \"minhas fotos/a.jpg\".",
+  'Nomes com espaço vão entre aspas: baixar "minhas fotos/a.jpg".',
   "Durante uma transferência, Ctrl+C cancela (o download parcial fica para retomar)."
 ].join("\n")

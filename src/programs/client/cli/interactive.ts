@@ -30,7 +30,8 @@ export const completions = async (
   // One argument only; it may be an open quote ("minha fo) or plain text without spaces.
   const typed = current.startsWith('"') ? current.slice(1) : current
   if (spec === undefined || (!current.startsWith('"') && /\s/.test(current))) return [[], current.split(/\s+/).pop()!]
-  const pool = spec.name === "enviar" ? await localNames() : ["baixar", "retomar"].includes(spec.name) ? remoteNames : []
+  const pool =
+    spec.name === "enviar" ? await localNames() : ["baixar", "retomar"].includes(spec.name) ? remoteNames : []
   const quote = (name: string) => (/[\s"']/.test(name) || current.startsWith('"') ? `"${name}"` : name)
   return [pool.filter((name) => name.startsWith(typed)).map(quote), current]
 }
@@ -92,12 +93,13 @@ export const runInteractive = (runtime: Runtime, console: Console): Promise<Exit
       running = fiber
       fiber.addObserver((exit) => {
         running = undefined
-        if (exit._tag === "Failure") console.err("Cancelado. O download parcial, se houver, ficou guardado para retomar.")
+        if (exit._tag === "Failure")
+          console.err("Cancelado. O download parcial, se houver, ficou guardado para retomar.")
         if (closeWhenDone) return leave()
         if (!closing) rl.prompt()
       })
     })
-    console.out('Conectando a cada operação em ' + console.server + '. Digite "ajuda" para ver os comandos.')
+    console.out("Conectando a cada operação em " + console.server + '. Digite "ajuda" para ver os comandos.')
     rl.setPrompt("cliente> ")
     rl.prompt()
   })

@@ -31,7 +31,9 @@ const downloadOrContinue = (name: string, console: Console, sink: ReturnType<typ
     const store = yield* FileStore
     const partial = yield* store.partialSize(name)
     if (Option.isNone(partial) || partial.value === 0) return yield* download(name, sink)
-    console.out(`"${printable(name)}": há um download parcial (${humanSize(partial.value)}); continuando de onde parou.`)
+    console.out(
+      `"${printable(name)}": há um download parcial (${humanSize(partial.value)}); continuando de onde parou.`
+    )
     const resumed = yield* Effect.either(resume(name, undefined, sink))
     if (Either.isRight(resumed)) return resumed.right
     if (resumed.left._tag !== "HashMismatch") return yield* resumed.left
@@ -121,4 +123,3 @@ export const runCommand = (command: Command, console: Console): Effect.Effect<Ex
     )
   )
 }
-

@@ -25,7 +25,11 @@ export const resume = (exchange: Exchange, name: string, position: number, md5: 
       Effect.gen(function* () {
         const file = yield* store.openRead(name)
         if (file.size > MAX_U32) {
-          return yield* new FileFailure({ name, reason: "TooLarge", detail: "arquivos de 4 GiB ou mais não cabem no protocolo" })
+          return yield* new FileFailure({
+            name,
+            reason: "TooLarge",
+            detail: "arquivos de 4 GiB ou mais não cabem no protocolo"
+          })
         }
         if (position > file.size) return yield* new HashMismatch({ name, position })
         const held = yield* hasher.md5(file.chunks(0, position))
