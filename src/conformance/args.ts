@@ -1,0 +1,104 @@
+import { CATEGORIES, type Category } from "./check.ts"
+
+/** The command line of `bun run conformidade`. */
+
+export interface CheckerArgs {
+  readonly host: string
+  readonly port: number
+  readonly folder: string | undefined
+  readonly timeoutSeconds: number
+  readonly strict: boolean
+  readonly json: boolean
+  readonly only: ReadonlyArray<Category> | undefined
+}
+
+export const CHECKER_USAGE = `Uso: bun run conformidade HOST:PORTA [opções]
+
+Verifica se um servidor qualquer do protocolo do trabalho (op 10, 20, 30, 40
+e 50) segue o enunciado e o PROTOCOL.md, e diz em português o que falhou.
+
+  HOST:PORTA            onde o servidor escuta (ex.: 127.0.0.1:20000, [::1]:20000)
+  --pasta DIR           a pasta servida, nesta máquina: permite plantar links,
+                        FIFOs, dispositivos e arquivos ocultos, e apagar no fim
+                        tudo o que o verificador criou
+  --timeout S           o timeout do servidor, em segundos (padrão 30): os testes
+                        de prazo esperam S mais uma margem
+  --estrito             as verificações "recomendado" também contam para o
+                        status de saída
+  --json                imprime um único relatório JSON (para corrigir muitos
+                        trabalhos de uma vez)
+  --somente CATEGORIA   só uma categoria (ou várias separadas por vírgula):
+                        ${CATEGORIES.join(", ")}
+  --ajuda, -h           mostra esta ajuda
+
+Status de saída: 0 tudo o que o enunciado e o PROTOCOL.md exigem passou;
+1 alguma dessas verificações falhou (com --estrito, também as recomendadas);
+2 uso incorreto; 3 não foi possível conectar ao servidor.`
+
+export type Parsed =
+  | { readonly _tag: "Run"; readonly args: CheckerArgs }
+  | { readonly _tag: "Help" }
+  | { readonly _tag: "Bad"; readonly message: string }
+
+const bad = (message: string): Parsed => ({ _tag: "Bad", message })
+
+export const parseAddress = (text: string): { host: string; port: number } | undefined => {
+  const match = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:]+):(\d{1,5})$/.exec(text)
+  if (!match) return undefined
+  const port = Number(match[2])
+  return port >= 1 && port <= 65535 ? { host: match[1]!, port } : undefined
+}
+
+export const parseCheckerArgs = (argv: ReadonlyArray<string>): Parsed => {
+  let address: { host: string; port: number } | undefined
+  let folder: string | undefined
+  let timeoutSeconds = 30
+  let strict = false
+  let json = false
+  let only: Array<Category> | undefined
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const value = () => argv[++i]
+    switch (arg) {
+      case "-h":
+      case "--ajuda":
+        return { _tag: "Help" }
+      case "--estrito":
+        strict = true
+        break
+      case "--json":
+        json = true
+        break
+      case "--pasta": {
+        const v = value()
+        if (v === undefined || v === "") return bad("--pasta precisa de uma pasta")
+        folder = v
+        break
+      }
+      case "--timeout": {
+        const v = value()
+        const seconds = v !== undefined && /^\d+(\.\d+)?$/.test(v) ? Number(v) : NaN
+        if (!(seconds >= 0.1 && seconds <= 600))
+          return bad(`timeout inválido: "${v ?? ""}" (use segundos, de 0.1 a 600)`)
+        timeoutSeconds = seconds
+        break
+      }
+      case "--somente": {
+        const v = value() ?? ""
+        const list = v.split(",").filter((part) => part !== "")
+        const unknown = list.find((part) => !(CATEGORIES as ReadonlyArray<string>).includes(part))
+        if (list.length === 0 || unknown !== undefined)
+          return bad(`categoria desconhecida: "${unknown ?? v}" (use ${CATEGORIES.join(", ")})`)
+        only = list as Array<Category>
+        break
+      }
+      default:
+        if (arg.startsWith("-")) return bad(`opção desconhecida: ${arg}`)
+        if (address !== undefined) return bad(`argumento a mais: ${arg}`)
+        address = parseAddress(arg)
+        if (address === undefined) return bad(`endereço inválido: "${arg}" (use HOST:PORTA, ex.: 127.0.0.1:20000)`)
+    }
+  }
+  if (address === undefined) return bad("falta o endereço do servidor (HOST:PORTA)")
+  return { _tag: "Run", args: { ...address, folder, timeoutSeconds, strict, json, only } }
+}
