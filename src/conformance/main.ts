@@ -40,9 +40,11 @@ switch (run._tag) {
       await print(JSON.stringify({ servidor: `${args.host}:${args.port}`, erro: run.message, codigo_saida: 3 }))
     else await print(`conformidade: ${run.message}`, Bun.stderr)
     process.exit(3)
+    break
   case "BadFolder":
     await print(`conformidade: ${run.message}`, Bun.stderr)
     process.exit(2)
+    break
   case "Done":
     if (args.json) await print(JSON.stringify(jsonReport(run.results, args, run.prefix, run.cleaned), null, 2))
     else await print(summaryText(run.results, args, run.prefix, run.cleaned))

@@ -160,7 +160,7 @@ export const uploadChecks = [
       const half = size / 2
       // A sends half, B sends everything, A sends the rest: a server that writes in place ends with B's start and A's end.
       const first = await startUpload(context, name, size, a.subarray(0, half))
-      let second
+      let second: Awaited<ReturnType<typeof tryUpload>>["probe"]
       let secondRefused = false
       try {
         await Bun.sleep(150)
