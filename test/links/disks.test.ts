@@ -132,7 +132,7 @@ withTmpfs("the client's folder is full", () => {
     expect(again.code).toBe(0)
     expect(md5(readFileSync(path.join(disk.dir, "medio.bin")))).toBe(md5(content))
     expect(everyEntry(disk.dir)).toEqual(["medio.bin"])
-    expect(server.stdout.text).toMatch(/retomar medio\.bin @\d+ ok/)
+    expect(server.stdout.text).toMatch(/retomar medio\.bin ok \(a partir de \d+\)/)
     await server.stop()
   }, 30_000)
 })
