@@ -54,7 +54,9 @@ describe("baixar against a lying server", () => {
   test("fewer bytes than declared, then close: exit 3, no final file, the partial keeps what came", async () => {
     const run = await against({ reply: [send(0, be32(10), "hello")], then: "close" }, ["baixar", "a.txt"])
     expect(run.code).toBe(3)
-    expect(run.stderr).toContain(`respondeu fora do protocolo ao pedido "a.txt"`)
+    // A reply that stops short reads as a dropped connection, with what was kept and how to go on.
+    expect(run.stderr).toContain(`caiu durante "a.txt": a resposta chegou pela metade.`)
+    expect(run.stderr).toContain("retomar a.txt")
     expect(run.stderr.trim().split("\n")).toHaveLength(1)
     noInternals(run.stderr)
     expect(await tree(clientDir)).toEqual(["a.txt.parcial"])

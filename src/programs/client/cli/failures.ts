@@ -1,5 +1,6 @@
 import * as Cause from "effect/Cause"
 import * as Match from "effect/Match"
+import { withoutErrno } from "../../../domain/describe.ts"
 import type { ClientError } from "../errors.ts"
 import type { Command } from "./commands.ts"
 import { humanSize } from "./format.ts"
@@ -58,7 +59,7 @@ const keepsPartial = (command: Command) => command._tag === "Download" || comman
  * A system error's detail as people read it: the words without the errno
  * token ("não encontrado (ENOENT)" → "não encontrado"); the token is kept for --debug.
  */
-export const plainDetail = (detail: string): string => detail.replace(/\s*\(E[A-Z0-9_]+\)\s*$/, "")
+export const plainDetail = withoutErrno
 
 /** One sentence that names the file and says what to do. */
 export const describeClientError = (error: ClientError, context: FailureContext): string => {
@@ -118,7 +119,10 @@ export const describeClientError = (error: ClientError, context: FailureContext)
         }
       },
       ProtocolViolation: (e) =>
-        `O servidor ${context.server} respondeu fora do protocolo ao pedido${quoted} (${e.detail}); nada foi gravado com o nome final.`,
+        // A reply that stops in the middle is a connection that dropped (a cut cable, a killed server), not a broken protocol.
+        e.reason === "Truncated"
+          ? `A conexão com ${context.server} caiu${name === undefined ? "" : ` durante${quoted}`}: a resposta chegou pela metade.${resumeHint}`
+          : `O servidor ${context.server} respondeu fora do protocolo ao pedido${quoted} (${e.detail}); nada foi gravado com o nome final.`,
       ConnectionFailure: (e) => {
         switch (e.reason) {
           case "Refused":
