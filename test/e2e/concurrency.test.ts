@@ -33,7 +33,9 @@ describe("concurrent clients", () => {
       await Promise.all(names.map((name, i) => writeFile(path.join(server.serverDir, name), contents[i]!)))
 
       const exits = await Promise.all(names.map((name) => server.client(download(name))))
-      exits.forEach((exit, i) => expect(exit).toEqual(Exit.succeed({ name: names[i]!, size: contents[i]!.length })))
+      for (const [i, exit] of exits.entries()) {
+        expect(exit).toEqual(Exit.succeed({ name: names[i]!, size: contents[i]!.length }))
+      }
       for (const [i, name] of names.entries()) {
         expect(new Uint8Array(await readFile(path.join(server.clientDir, name)))).toEqual(contents[i]!)
       }

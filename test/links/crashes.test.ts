@@ -92,14 +92,15 @@ test("the server killed mid-upload, then restarted on the same folder: no visibl
   await restarted.stop()
 }, 40_000)
 
-test("the server killed mid-download: the client exits 3, and the next baixar resumes byte-exact", async () => {
+/**
+ * A download of `content` over a slow link, from a server on a new folder,
+ * waited on until its partial holds more than 512 KiB: what a kill then hits.
+ */
+const downloadUnderway = async (content: Uint8Array, rate: number) => {
   const served = await workspace("servidor")
-  // More than the server's kernel takes at once (a few MiB), which a killed
-  // process's socket would still deliver whole.
-  const content = randomBytes(12 * MIB, 2)
   writeFileSync(path.join(served, "desce.bin"), content)
   const server = await startServerProcess(served, { timeoutSeconds: 3 })
-  const proxy = await slowLink(server.port, { down: { rate: 4 * RATE } })
+  const proxy = await slowLink(server.port, { down: { rate } })
   const folder = await workspace("cliente")
   const downloading = startClient([
     proxy.address,
@@ -113,6 +114,14 @@ test("the server killed mid-download: the client exits 3, and the next baixar re
   ])
   const partialFile = path.join(folder, "desce.bin.parcial")
   await until(() => existsSync(partialFile) && statSync(partialFile).size > 512 * 1024, 15_000, "o parcial crescer")
+  return { served, server, folder, downloading, partialFile }
+}
+
+test("the server killed mid-download: the client exits 3, and the next baixar resumes byte-exact", async () => {
+  // More than the server's kernel takes at once (a few MiB), which a killed
+  // process's socket would still deliver whole.
+  const content = randomBytes(12 * MIB, 2)
+  const { served, server, folder, downloading, partialFile } = await downloadUnderway(content, 4 * RATE)
   await server.kill()
   const result = await downloading.result
   expect(result.code).toBe(3)
@@ -128,24 +137,8 @@ test("the server killed mid-download: the client exits 3, and the next baixar re
 }, 40_000)
 
 test("the client killed mid-download: its .parcial is usable by the next run", async () => {
-  const served = await workspace("servidor")
   const content = randomBytes(4 * MIB, 3)
-  writeFileSync(path.join(served, "desce.bin"), content)
-  const server = await startServerProcess(served, { timeoutSeconds: 3 })
-  const proxy = await slowLink(server.port, { down: { rate: RATE } })
-  const folder = await workspace("cliente")
-  const downloading = startClient([
-    proxy.address,
-    "--pasta",
-    folder,
-    "--timeout",
-    "3",
-    "--silencioso",
-    "baixar",
-    "desce.bin"
-  ])
-  const partialFile = path.join(folder, "desce.bin.parcial")
-  await until(() => existsSync(partialFile) && statSync(partialFile).size > 512 * 1024, 15_000, "o parcial crescer")
+  const { server, folder, downloading, partialFile } = await downloadUnderway(content, RATE)
   downloading.process.kill("SIGKILL")
   await downloading.result
   const partial = readFileSync(partialFile)

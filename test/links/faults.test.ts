@@ -131,9 +131,9 @@ describe("a download cut mid-body", () => {
       const cut = await client(address, folder, "baixar", "medio.bin")
       expect(cut.code).toBe(3)
       expect(cut.stderr).toContain("medio.bin")
-    // FIN or RST, it reads as a dropped connection, and says how to go on.
-    expect(cut.stderr).toContain(`caiu durante "medio.bin"`)
-    expect(cut.stderr).toContain("retomar medio.bin")
+      // FIN or RST, it reads as a dropped connection, and says how to go on.
+      expect(cut.stderr).toContain(`caiu durante "medio.bin"`)
+      expect(cut.stderr).toContain("retomar medio.bin")
       expect(existsSync(path.join(folder, "medio.bin"))).toBe(false)
       const partial = readFileSync(path.join(folder, "medio.bin.parcial"))
       expect(partial.length).toBeGreaterThan(0)

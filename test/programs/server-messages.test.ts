@@ -4,6 +4,7 @@ import * as net from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import type { Subprocess } from "bun"
+import { Lines } from "../support/processes.ts"
 
 /**
  * What the real server process says to the person running it: start-up
@@ -16,30 +17,10 @@ import type { Subprocess } from "bun"
 const PROJECT = path.resolve(import.meta.dir, "../..")
 const MAIN = "src/programs/server/main.ts"
 
-class Output {
-  text = ""
-  readonly done: Promise<void>
-  constructor(stream: ReadableStream<Uint8Array>) {
-    const decoder = new TextDecoder()
-    this.done = (async () => {
-      for await (const chunk of stream) this.text += decoder.decode(chunk, { stream: true })
-    })()
-  }
-  async waitFor(pattern: RegExp, millis = 10_000): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + millis
-    for (;;) {
-      const match = this.text.match(pattern)
-      if (match) return match
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} in:\n${this.text}`)
-      await Bun.sleep(20)
-    }
-  }
-}
-
 interface Server {
   readonly process: Subprocess<"ignore", "pipe", "pipe">
-  readonly stdout: Output
-  readonly stderr: Output
+  readonly stdout: Lines
+  readonly stderr: Lines
 }
 
 const started: Array<Server> = []
@@ -50,7 +31,7 @@ const spawnServer = (
   command: ReadonlyArray<string> = [process.execPath, MAIN]
 ): Server => {
   const child = Bun.spawn([...command, ...args], { cwd: PROJECT, stdin: "ignore", stdout: "pipe", stderr: "pipe" })
-  const server = { process: child, stdout: new Output(child.stdout), stderr: new Output(child.stderr) }
+  const server = { process: child, stdout: new Lines(child.stdout), stderr: new Lines(child.stderr) }
   started.push(server)
   return server
 }

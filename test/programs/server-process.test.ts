@@ -5,6 +5,7 @@ import * as net from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import type { Subprocess } from "bun"
+import { Lines } from "../support/processes.ts"
 
 /**
  * The real entry point, as a separate process: it prints where it listens,
@@ -14,34 +15,10 @@ import type { Subprocess } from "bun"
 const PROJECT = path.resolve(import.meta.dir, "../..")
 const MAIN = "src/programs/server/main.ts"
 
-/** Everything a process wrote to one stream so far, with a bounded wait for a pattern. */
-class Output {
-  text = ""
-  readonly done: Promise<void>
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    const decoder = new TextDecoder()
-    this.done = (async () => {
-      for await (const chunk of stream) this.text += decoder.decode(chunk, { stream: true })
-      this.text += decoder.decode()
-    })()
-  }
-
-  async waitFor(pattern: RegExp, millis: number): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + millis
-    for (;;) {
-      const match = this.text.match(pattern)
-      if (match) return match
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} in output:\n${this.text}`)
-      await Bun.sleep(20)
-    }
-  }
-}
-
 interface Server {
   readonly process: Subprocess<"ignore", "pipe", "pipe">
-  readonly stdout: Output
-  readonly stderr: Output
+  readonly stdout: Lines
+  readonly stderr: Lines
 }
 
 const started: Array<Server> = []
@@ -53,7 +30,7 @@ const spawnServer = (args: ReadonlyArray<string>): Server => {
     stdout: "pipe",
     stderr: "pipe"
   })
-  const server = { process: child, stdout: new Output(child.stdout), stderr: new Output(child.stderr) }
+  const server = { process: child, stdout: new Lines(child.stdout), stderr: new Lines(child.stderr) }
   started.push(server)
   return server
 }

@@ -1068,7 +1068,7 @@ describe("ReadableFile.source and long chunks (ranges over 1 MiB)", () => {
         const read = sources.map(() => [] as Array<Uint8Array>)
         const got = sources.map(() => 0)
         const want = 2 * MIB + 3
-        for (let round = 0; got.some((n) => n < want); round++) {
+        while (got.some((n) => n < want)) {
           sources.forEach((source, i) => {
             if (got[i]! >= want) return
             const into = source.buffer.subarray(0, Math.min(source.buffer.length, want - got[i]!))

@@ -32,7 +32,7 @@ export class Lines {
     return this.text.split("\n").filter((line) => line !== "")
   }
 
-  async waitFor(pattern: RegExp, millis: number, from = 0): Promise<RegExpMatchArray> {
+  async waitFor(pattern: RegExp, millis = 10_000, from = 0): Promise<RegExpMatchArray> {
     const deadline = Date.now() + millis
     for (;;) {
       const match = this.text.slice(from).match(pattern)
