@@ -8,6 +8,7 @@ import type * as Scope from "effect/Scope"
 import { ConnectionFailure, type ConnectionFailureReason } from "../domain/errors.ts"
 import type { ByteSink } from "./ByteSink.ts"
 import type { ByteSource } from "./ByteSource.ts"
+import { acquireReleasePlain } from "./resource.ts"
 import {
   type Connection,
   type Listener,
@@ -518,7 +519,7 @@ const serve = <R>(
     const run = yield* FiberSet.runtime(connections)<Exclude<R, Scope.Scope>>()
     const perConnection = (socket: Socket<SocketState>) =>
       Effect.scoped(
-        Effect.acquireRelease(
+        acquireReleasePlain(
           Effect.sync(() => makeConnection(socket)),
           () => closeSocket(socket)
         ).pipe(Effect.flatMap(handle))

@@ -13,6 +13,7 @@ import { makeInstance, sweepAbandoned } from "./files/owners.ts"
 import { closeQuietly, openInside, readable } from "./files/reading.ts"
 import { listFiles } from "./files/walking.ts"
 import { appender } from "./files/writing.ts"
+import { acquireReleasePlain } from "./resource.ts"
 
 /** The live store: a folder on disk, with the path jail of `files/reading.ts` on every read. */
 export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, FileFailure> =>
@@ -73,7 +74,7 @@ export const makeFileStore = (folder: string): Effect.Effect<FileStoreService, F
       )
 
     const openRead = (name: string) =>
-      Effect.acquireRelease(
+      acquireReleasePlain(
         attemptSync(name, () => openInside(root, name, name)),
         (file) => closeQuietly(file.fd)
       ).pipe(Effect.map((file) => readable(name, file)))

@@ -1,5 +1,6 @@
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import { acquireReleasePlain } from "../../services/resource.ts"
 
 export type Admission = "Admitted" | "TooManyClients" | "TooManyFromAddress"
 
@@ -17,7 +18,7 @@ export const makeAdmission = (limits: { readonly maxClients: number; readonly ma
   let total = 0
   const perAddress = new Map<string, number>()
   const place = (): Effect.Effect<Admission, never, Scope.Scope> =>
-    Effect.acquireRelease(
+    acquireReleasePlain(
       Effect.sync((): Admission => {
         if (total >= limits.maxClients) return "TooManyClients"
         total++
@@ -26,7 +27,7 @@ export const makeAdmission = (limits: { readonly maxClients: number; readonly ma
       (admission) => Effect.sync(() => void (admission === "Admitted" && total--))
     )
   const fromAddress = (address: string): Effect.Effect<Admission, never, Scope.Scope> =>
-    Effect.acquireRelease(
+    acquireReleasePlain(
       Effect.sync((): Admission => {
         const held = perAddress.get(address) ?? 0
         if (limits.maxPerAddress > 0 && held >= limits.maxPerAddress) return "TooManyFromAddress"

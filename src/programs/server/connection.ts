@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import { describeFailure, describeRequestHead, isPeerGone, logWord } from "../../domain/describe.ts"
 import { Timeout } from "../../domain/errors.ts"
 import { clientStream } from "../../domain/grammars.ts"
@@ -134,7 +135,9 @@ export const handleConnection = (peer: { readonly remote: string }, reading: Ser
     }
     let dispatched = false
     // Cut by a shutdown (the grace period ended): the line says so, with what had moved.
-    yield* Effect.addFinalizer((exit) =>
+    // (A plain scope finalizer: Effect.addFinalizer's FiberRef bookkeeping costs more than the log.)
+    const scope = yield* Effect.scope
+    yield* Scope.addFinalizerExit(scope, (exit) =>
       Exit.isInterrupted(exit)
         ? Effect.flatMap(Clock.currentTimeMillis, (now) =>
             logOperation(
