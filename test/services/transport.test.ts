@@ -971,54 +971,62 @@ describe("BunTransportLive: sendFrom", () => {
     expect(result.sent).toBe(result.sentAtFailure)
   })
 
+  /**
+   * Sends `length` bytes under `idleMillis` to a server that reads everything,
+   * calling `pace(got, startedAt)` after each segment (where it may sleep).
+   */
+  const sendToPacedReader = (
+    source: CountingSource,
+    length: number,
+    idleMillis: number,
+    pace: (got: number, startedAt: number) => Effect.Effect<void>,
+    bound?: Duration.DurationInput
+  ) =>
+    live(
+      Effect.gen(function* () {
+        const transport = yield* Transport
+        const done = yield* Deferred.make<number, ConnectionFailure>()
+        const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
+          Effect.asVoid(
+            Deferred.complete(
+              done,
+              Effect.gen(function* () {
+                let got = 0
+                const startedAt = Date.now()
+                while (true) {
+                  const next = yield* connection.read
+                  if (Option.isNone(next)) return got
+                  got += next.value.length
+                  yield* pace(got, startedAt)
+                }
+              })
+            )
+          )
+        )
+        const started = Date.now()
+        const exit = yield* Effect.scoped(
+          Effect.flatMap(transport.connect("127.0.0.1", listener.port), (connection) =>
+            Effect.exit(connection.sendFrom(source, { length, idleMillis, onIdle: () => ({ _tag: "Idle" as const }) }))
+          )
+        )
+        const elapsed = Date.now() - started
+        return { exit, elapsed, received: yield* Deferred.await(done) }
+      }),
+      bound
+    )
+
   test("idleMillis bounds each stall, not the transfer: a reader that keeps pausing briefly gets everything", async () => {
     const IDLE = 300
     const length = 64 * MIB
     const source = countingSource(64 * 1024, { cheap: true, limit: length })
+    // A pause of 20 ms after every MiB: always back well within the idle time.
+    let nextPause = MIB
     const result = await run(
-      live(
-        Effect.gen(function* () {
-          const transport = yield* Transport
-          const done = yield* Deferred.make<number, ConnectionFailure>()
-          const listener = yield* transport.serve(
-            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
-            (connection) =>
-              Effect.asVoid(
-                Deferred.complete(
-                  done,
-                  Effect.gen(function* () {
-                    // A pause of 20 ms after every MiB: always back well within the idle time.
-                    let got = 0
-                    let nextPause = MIB
-                    while (true) {
-                      const next = yield* connection.read
-                      if (Option.isNone(next)) return got
-                      got += next.value.length
-                      if (got >= nextPause) {
-                        nextPause += MIB
-                        yield* Effect.sleep("20 millis")
-                      }
-                    }
-                  })
-                )
-              )
-          )
-          const started = Date.now()
-          const exit = yield* Effect.scoped(
-            Effect.flatMap(transport.connect("127.0.0.1", listener.port), (connection) =>
-              Effect.exit(
-                connection.sendFrom(source, {
-                  length,
-                  idleMillis: IDLE,
-                  onIdle: () => ({ _tag: "Idle" as const })
-                })
-              )
-            )
-          )
-          const elapsed = Date.now() - started
-          return { exit, elapsed, received: yield* Deferred.await(done) }
-        })
-      )
+      sendToPacedReader(source, length, IDLE, (got) => {
+        if (got < nextPause) return Effect.void
+        nextPause += MIB
+        return Effect.sleep("20 millis")
+      })
     )
     expect(source.misuses).toEqual([])
     expect(Exit.isSuccess(result.exit)).toBe(true)
@@ -1035,44 +1043,15 @@ describe("BunTransportLive: sendFrom", () => {
     const length = 8 * MIB
     const source = countingSource(64 * 1024, { cheap: true, limit: length })
     const result = await run(
-      live(
-        Effect.gen(function* () {
-          const transport = yield* Transport
-          const done = yield* Deferred.make<number, ConnectionFailure>()
-          const listener = yield* transport.serve(
-            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
-            (connection) =>
-              Effect.asVoid(
-                Deferred.complete(
-                  done,
-                  Effect.gen(function* () {
-                    let got = 0
-                    const started = Date.now()
-                    while (true) {
-                      const next = yield* connection.read
-                      if (Option.isNone(next)) return got
-                      got += next.value.length
-                      // Hold the pace: never more than 1 KiB per ms since the start.
-                      const ahead = got / 1024 - (Date.now() - started)
-                      if (ahead > 0) yield* Effect.sleep(Math.ceil(ahead))
-                    }
-                  })
-                )
-              )
-          )
-          const exit = yield* Effect.scoped(
-            Effect.flatMap(transport.connect("127.0.0.1", listener.port), (connection) =>
-              Effect.exit(
-                connection.sendFrom(source, {
-                  length,
-                  idleMillis: IDLE,
-                  onIdle: () => ({ _tag: "Idle" as const })
-                })
-              )
-            )
-          )
-          return { exit, received: yield* Deferred.await(done) }
-        }),
+      sendToPacedReader(
+        source,
+        length,
+        IDLE,
+        (got, startedAt) => {
+          // Hold the pace: never more than 1 KiB per ms since the start.
+          const ahead = got / 1024 - (Date.now() - startedAt)
+          return ahead > 0 ? Effect.sleep(Math.ceil(ahead)) : Effect.void
+        },
         "40 seconds"
       )
     )
