@@ -3,9 +3,9 @@ import { ClientConfig } from "../src/programs/client/config.ts"
 import { download } from "../src/programs/client/download.ts"
 import { downloadMany } from "../src/programs/client/downloadMany.ts"
 import { upload } from "../src/programs/client/upload.ts"
-import { BunTransportLive } from "../src/services/BunTransport.ts"
 import { FileStoreLive } from "../src/services/FileStoreLive.ts"
 import { HasherLive } from "../src/services/Hasher.ts"
+import { BunTransportLive } from "../src/services/transport/BunTransport.ts"
 
 /**
  * This project's client programs run inside the benchmark's own process, on

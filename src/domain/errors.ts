@@ -50,6 +50,8 @@ export type ConnectionFailureReason = "Refused" | "Unresolved" | "Closed" | "Res
 export class ConnectionFailure extends Data.TaggedError("ConnectionFailure")<{
   readonly reason: ConnectionFailureReason
   readonly detail: string
+  /** The system's own error, for `--debug` and the server's log; never shown to users otherwise. */
+  readonly cause?: unknown
 }> {}
 
 export type TimeoutPhase = "Request" | "Idle" | "Connect"

@@ -1,3 +1,4 @@
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -6,7 +7,7 @@ import { Decoder, type Grammar } from "../domain/decoder.ts"
 import { type ConnectionFailure, type ProtocolViolation, Timeout } from "../domain/errors.ts"
 import type { ByteSink } from "../services/ByteSink.ts"
 import type { ByteSource } from "../services/ByteSource.ts"
-import type { Connection } from "../services/Transport.ts"
+import type { Connection } from "../services/transport/Transport.ts"
 
 /**
  * One side of an exchange: a connection, the decoder of what the peer sends,
@@ -58,26 +59,10 @@ export const withDeadline =
 
 const EMPTY = new Uint8Array(0)
 
-/** Bytes already in memory as a source: its one fill finds them in place. */
-const bytesSource = (bytes: Uint8Array): ByteSource<never> => ({
-  buffer: bytes,
-  fill: (into) => Either.right(into.length)
-})
-
 export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, idleSeconds: number): Wire<E> => {
   const decoder = new Decoder(grammar)
   const ready: Array<E> = []
-  const idleTimeout = () => new Timeout({ phase: "Idle", seconds: idleSeconds })
-  // Reads are where a transfer waits most: their deadline is kept by the
-  // connection's own timer, not by a forked one per wait (measured: 8-10%
-  // less server CPU receiving 1 GiB), and a segment already queued is taken
-  // without any.
-  /** The next segment, waiting at most `millis` for it (a segment already queued is taken at once). */
-  const segmentWithin = <X>(millis: number, onTimeout: () => X) =>
-    Effect.suspend(() => {
-      const now = connection.readNow()
-      return now === undefined ? connection.readWithin(millis, onTimeout) : Effect.succeed(now)
-    })
+  const idle = { millis: idleSeconds * 1000, onIdle: () => new Timeout({ phase: "Idle", seconds: idleSeconds }) }
   /** Feeds one segment (or the end) to the decoder. */
   const fillWith = <X>(
     segment: Effect.Effect<Option.Option<Uint8Array>, ConnectionFailure | X>
@@ -103,48 +88,25 @@ export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, idleSec
       if (decoder.isDone) return Effect.dieMessage("read past the end of a complete message")
       return Effect.flatMap(fill, loop)
     })
-  const next: Wire<E>["next"] = nextWith(fillWith(segmentWithin(idleSeconds * 1000, idleTimeout)))
-  /** Decodes what has already arrived, without waiting; undefined when that is not enough. */
-  const poll = (): Either.Either<E | undefined, ProtocolViolation> => {
-    for (;;) {
-      const event = ready.shift()
-      if (event !== undefined) return Either.right(event)
-      if (decoder.isDone) return Either.right(undefined)
-      const segment = connection.readNow()
-      if (segment === undefined || Option.isNone(segment)) return Either.right(undefined)
-      const fed = decoder.feed(segment.value)
-      if (Either.isLeft(fed)) return Either.left(fed.left)
-      ready.push(...fed.right)
-    }
-  }
+  const next: Wire<E>["next"] = nextWith(fillWith(connection.read(idle)))
   return {
     next,
     nextWithin: (phase, seconds) =>
-      Effect.suspend(() => {
-        const polled = poll()
-        if (Either.isLeft(polled)) return Effect.fail(polled.left)
-        if (polled.right !== undefined) return Effect.succeed(polled.right)
-        // The whole event within `seconds`, however many segments it takes. Each wait gets
-        // what is left, kept by the connection's own timer: a deadline raced by a forked
-        // timer per request was most of the cost of serving a small file.
-        const deadline = performance.now() + seconds * 1000
-        const onTimeout = () => new Timeout({ phase, seconds })
+      Effect.flatMap(Clock.currentTimeMillis, (started) => {
+        // The whole event within `seconds`, however many segments it takes: each wait gets
+        // what is left, kept by the transport's watchdog (a deadline raced by a forked timer
+        // per request was most of the cost of serving a small file).
+        const deadline = started + seconds * 1000
+        const onIdle = () => new Timeout({ phase, seconds })
         return nextWith(
-          fillWith(Effect.suspend(() => segmentWithin(Math.max(0, deadline - performance.now()), onTimeout)))
+          fillWith(
+            Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              connection.read({ millis: Math.max(0, deadline - now), onIdle })
+            )
+          )
         )
       }),
-    send: (bytes) =>
-      Effect.suspend(() => {
-        const taken = connection.writeNow(bytes)
-        if (taken >= bytes.length) return Effect.void
-        // The rest goes out like file data: the idle deadline bounds each stall, not the write.
-        const rest = bytes.subarray(taken)
-        return connection.sendFrom(bytesSource(rest), {
-          length: rest.length,
-          idleMillis: idleSeconds * 1000,
-          onIdle: idleTimeout
-        })
-      }),
+    send: (bytes) => connection.write(bytes, idle),
     passBody: <X>(sink: ByteSink<X>, dataOf: (event: E) => Uint8Array | undefined) =>
       Effect.gen(function* () {
         for (;;) {
@@ -160,8 +122,8 @@ export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, idleSec
           if (expected > 0) {
             const moved = yield* connection.receiveInto(sink, {
               length: expected,
-              idleMillis: idleSeconds * 1000,
-              onIdle: idleTimeout
+              millis: idle.millis,
+              onIdle: idle.onIdle
             })
             decoder.skip(moved)
             if (moved < expected)
@@ -175,8 +137,8 @@ export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, idleSec
     sendFrom: (source, length, onSent) =>
       connection.sendFrom(source, {
         length,
-        idleMillis: idleSeconds * 1000,
-        onIdle: idleTimeout,
+        millis: idle.millis,
+        onIdle: idle.onIdle,
         onSent
       })
   }

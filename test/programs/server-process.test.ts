@@ -295,7 +295,7 @@ describe("server process", () => {
     }
   }, 60_000)
 
-  // Regression (was a bug in src/services/BunTransport.ts, serve; seen here through main.ts): on
+  // Regression (was a bug in src/services/transport/BunTransport.ts, serve; seen here through main.ts): on
   // SIGTERM the server should refuse new connections, give operations in
   // flight GRACE_MILLIS (5 s), then interrupt them. The grace timeout sits in
   // the listener's acquireRelease release, which runs uninterruptibly, so the

@@ -3,10 +3,10 @@ import { readFileSync } from "node:fs"
 import * as net from "node:net"
 import { Cause, Deferred, type Duration, Effect, Either, Exit, Fiber, Option, Ref, Scope } from "effect"
 import { ConnectionFailure } from "../../src/domain/errors.ts"
-import { BunTransportLive } from "../../src/services/BunTransport.ts"
 import type { ByteSink } from "../../src/services/ByteSink.ts"
 import type { ByteSource } from "../../src/services/ByteSource.ts"
-import { type Connection, Transport } from "../../src/services/Transport.ts"
+import { BunTransportLive } from "../../src/services/transport/BunTransport.ts"
+import { type Connection, Transport } from "../../src/services/transport/Transport.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
 import { startProxy } from "../support/proxy.ts"
 import { concatBytes, seededBytes, unevenChunks } from "./random.ts"
@@ -43,7 +43,7 @@ const readAll = (connection: Connection, pause?: () => Effect.Effect<void>) =>
     const parts: Array<Uint8Array> = []
     while (true) {
       if (pause) yield* pause()
-      const next = yield* connection.read
+      const next = yield* connection.read()
       if (Option.isNone(next)) return concatBytes(parts)
       parts.push(next.value)
     }
@@ -66,7 +66,7 @@ const readExactly = (connection: Connection, length: number) =>
     const parts: Array<Uint8Array> = []
     let got = 0
     while (got < length) {
-      const next = yield* connection.read
+      const next = yield* connection.read()
       if (Option.isNone(next)) break
       parts.push(next.value)
       got += next.value.length
@@ -155,7 +155,7 @@ describe("BunTransportLive: moving bytes", () => {
             (connection) =>
               Effect.gen(function* () {
                 while (true) {
-                  const next = yield* connection.read
+                  const next = yield* connection.read()
                   if (Option.isNone(next)) return
                   yield* connection.write(next.value)
                 }
@@ -241,8 +241,8 @@ describe("BunTransportLive: moving bytes", () => {
           )
           const connection = yield* transport.connect("127.0.0.1", listener.port)
           const data = yield* readExactly(connection, 3)
-          const first = yield* connection.read
-          const second = yield* connection.read
+          const first = yield* connection.read()
+          const second = yield* connection.read()
           return { data: new TextDecoder().decode(data), first, second }
         })
       )
@@ -268,7 +268,7 @@ describe("BunTransportLive: moving bytes", () => {
     expect(new TextDecoder().decode(received)).toBe("last words")
   })
 
-  test("readNow: a queued segment, undefined while nothing is queued, None once the peer has closed", async () => {
+  test("read: a segment that is already queued, then None once the peer has closed, and None again", async () => {
     const result = await run(
       live(
         Effect.gen(function* () {
@@ -279,57 +279,28 @@ describe("BunTransportLive: moving bytes", () => {
             (connection) => connection.write(utf8("abc")).pipe(Effect.zipRight(Deferred.await(release)), Effect.ignore)
           )
           const connection = yield* transport.connect("127.0.0.1", listener.port)
-          const poll = Effect.gen(function* () {
-            for (;;) {
-              const now = connection.readNow()
-              if (now !== undefined) return now
-              yield* Effect.sleep("5 millis")
-            }
-          })
-          const segment = yield* poll
-          // The server holds the connection open and sends nothing more.
-          const meanwhile = connection.readNow()
+          // Let the segment arrive and wait in the queue before it is read.
+          yield* Effect.sleep("50 millis")
+          const segment = yield* connection.read()
+          // The server holds the connection open and sends nothing more: a bounded read expires.
+          const meanwhile = yield* Effect.either(connection.read({ millis: 30, onIdle: () => "idle" as const }))
           yield* Deferred.succeed(release, undefined)
-          const end = yield* poll
+          const end = yield* connection.read()
           return {
             segment: Option.map(segment, (bytes) => new TextDecoder().decode(bytes)),
             meanwhile,
             end,
-            again: connection.readNow()
+            again: yield* connection.read()
           }
         })
       )
     )
     expect(result).toEqual({
       segment: Option.some("abc"),
-      meanwhile: undefined,
+      meanwhile: Either.left("idle"),
       end: Option.none(),
       again: Option.none()
     })
-  })
-
-  test("writeNow takes what the socket accepts at once; write sends the rest", async () => {
-    const payload = seededBytes(16 * MIB, 61)
-    const { taken, received } = await run(
-      live(
-        Effect.gen(function* () {
-          const transport = yield* Transport
-          const listener = yield* collectingServer()
-          const taken = yield* Effect.scoped(
-            Effect.gen(function* () {
-              const connection = yield* transport.connect("127.0.0.1", listener.port)
-              const taken = connection.writeNow(payload)
-              yield* connection.write(payload.subarray(taken))
-              return taken
-            })
-          )
-          return { taken, received: yield* listener.received }
-        })
-      )
-    )
-    expect(taken).toBeGreaterThanOrEqual(0)
-    expect(taken).toBeLessThanOrEqual(payload.length)
-    expect(same(received, payload)).toBe(true)
   })
 
   test("a client that half-closes after its request still gets the whole answer", async () => {
@@ -513,7 +484,7 @@ describe("BunTransportLive: isolation and shutdown", () => {
                 if (n === 1) return yield* Effect.die(new Error("handler bug"))
                 yield* Deferred.succeed(firstStarted, undefined)
                 // Echo one segment, then close.
-                const next = yield* connection.read
+                const next = yield* connection.read()
                 if (Option.isSome(next)) yield* connection.write(next.value)
               }).pipe(Effect.catchTag("ConnectionFailure", () => Effect.void))
           )
@@ -585,7 +556,7 @@ describe("BunTransportLive: isolation and shutdown", () => {
     })
   })
 
-  // Regression (was a bug in src/services/BunTransport.ts, serve): the grace period never ends. The
+  // Regression (was a bug in src/services/transport/BunTransport.ts, serve): the grace period never ends. The
   // listener's release runs `waitIdle.pipe(Effect.timeout(graceMillis))`, but a
   // release of Effect.acquireRelease runs uninterruptibly, so the timeout cannot
   // interrupt the `waitIdle` polling loop and waits for it: closing the scope
@@ -618,7 +589,7 @@ describe("BunTransportLive: isolation and shutdown", () => {
           const waited = Date.now() - before
           const wasInterrupted = yield* Deferred.isDone(interrupted)
           // The interrupted handler's connection is closed: the client sees the end.
-          const end = yield* Effect.either(client.read)
+          const end = yield* Effect.either(client.read())
           const after = yield* Effect.either(Effect.scoped(transport.connect("127.0.0.1", listener.port)))
           return { waited, wasInterrupted, end, after }
         })
@@ -763,7 +734,7 @@ describe("BunTransportLive: sendFrom", () => {
             const connection = yield* transport.connect("127.0.0.1", listener.port)
             yield* connection.sendFrom(source, {
               length,
-              idleMillis: 10_000,
+              millis: 10_000,
               onIdle: idleError,
               onSent: (bytes) => sent.push(bytes)
             })
@@ -855,7 +826,7 @@ describe("BunTransportLive: sendFrom", () => {
             )
             return yield* Effect.scoped(
               Effect.flatMap(transport.connect("127.0.0.1", listener.port), (connection) =>
-                Effect.exit(connection.sendFrom(source, { length: 64 * MIB, idleMillis: 10_000, onIdle: idleError }))
+                Effect.exit(connection.sendFrom(source, { length: 64 * MIB, millis: 10_000, onIdle: idleError }))
               )
             )
           })
@@ -884,7 +855,7 @@ describe("BunTransportLive: sendFrom", () => {
                 Effect.exit(
                   connection.sendFrom(source, {
                     length: 64 * MIB,
-                    idleMillis: 10_000,
+                    millis: 10_000,
                     onIdle: idleError,
                     onSent: (bytes) => {
                       sent += bytes
@@ -938,7 +909,7 @@ describe("BunTransportLive: sendFrom", () => {
           const exit = yield* Effect.exit(
             connection.sendFrom(source, {
               length: 1024 * MIB,
-              idleMillis: IDLE,
+              millis: IDLE,
               onIdle: () => {
                 idleCalls++
                 return { _tag: "Idle" as const, after: Date.now() - started }
@@ -994,7 +965,7 @@ describe("BunTransportLive: sendFrom", () => {
                 let got = 0
                 const startedAt = Date.now()
                 while (true) {
-                  const next = yield* connection.read
+                  const next = yield* connection.read()
                   if (Option.isNone(next)) return got
                   got += next.value.length
                   yield* pace(got, startedAt)
@@ -1006,7 +977,9 @@ describe("BunTransportLive: sendFrom", () => {
         const started = Date.now()
         const exit = yield* Effect.scoped(
           Effect.flatMap(transport.connect("127.0.0.1", listener.port), (connection) =>
-            Effect.exit(connection.sendFrom(source, { length, idleMillis, onIdle: () => ({ _tag: "Idle" as const }) }))
+            Effect.exit(
+              connection.sendFrom(source, { length, millis: idleMillis, onIdle: () => ({ _tag: "Idle" as const }) })
+            )
           )
         )
         const elapsed = Date.now() - started
@@ -1086,7 +1059,7 @@ describe("BunTransportLive: sendFrom", () => {
           const connection = yield* transport.connect("127.0.0.1", port)
           return yield* connection.sendFrom(source, {
             length: 4096 * MIB,
-            idleMillis: 5_000,
+            millis: 5_000,
             onIdle: idleError
           })
         })
@@ -1113,7 +1086,7 @@ describe("BunTransportLive: sendFrom", () => {
               Effect.gen(function* () {
                 while (true) {
                   if (slow) yield* Effect.sleep("1 millis")
-                  const next = yield* connection.read
+                  const next = yield* connection.read()
                   if (Option.isNone(next)) return
                   yield* Ref.update(received, (n) => n + next.value.length)
                 }
@@ -1121,7 +1094,7 @@ describe("BunTransportLive: sendFrom", () => {
           )
           const connection = yield* transport.connect("127.0.0.1", listener.port)
           const fiber = yield* Effect.fork(
-            connection.sendFrom(source, { length: 64 * 1024 * MIB, idleMillis: 10_000, onIdle: idleError })
+            connection.sendFrom(source, { length: 64 * 1024 * MIB, millis: 10_000, onIdle: idleError })
           )
           while (source.calls() < 100) yield* Effect.sleep("5 millis")
           const exit = yield* Fiber.interrupt(fiber)
@@ -1179,13 +1152,15 @@ describe("BunTransportLive: readWithin", () => {
     )
 
   test("a segment that arrives within the deadline is read", async () => {
-    const got = await run(against([[100, "olá"]], (connection) => connection.readWithin(2_000, () => new Idle())))
+    const got = await run(
+      against([[100, "olá"]], (connection) => connection.read({ millis: 2_000, onIdle: () => new Idle() }))
+    )
     expect(text(got)).toEqual(Option.some("olá"))
   })
 
   test("nothing within the deadline fails with onIdle, after about that long", async () => {
     const started = performance.now()
-    const exit = await runExit(against([], (connection) => connection.readWithin(300, () => new Idle())))
+    const exit = await runExit(against([], (connection) => connection.read({ millis: 300, onIdle: () => new Idle() })))
     const elapsed = performance.now() - started
     expect(failureOf(exit)).toBeInstanceOf(Idle)
     expect(elapsed).toBeGreaterThanOrEqual(280)
@@ -1199,7 +1174,7 @@ describe("BunTransportLive: readWithin", () => {
         Effect.gen(function* () {
           let all = ""
           while (all.split(";").length <= 6) {
-            const segment = yield* connection.readWithin(300, () => new Idle())
+            const segment = yield* connection.read({ millis: 300, onIdle: () => new Idle() })
             all += Option.getOrElse(text(segment), () => "")
           }
           return all
@@ -1213,9 +1188,9 @@ describe("BunTransportLive: readWithin", () => {
     const result = await runExit(
       against([[200, "primeira"]], (connection) =>
         Effect.gen(function* () {
-          const first = yield* connection.readWithin(300, () => new Idle())
+          const first = yield* connection.read({ millis: 300, onIdle: () => new Idle() })
           const secondStarted = performance.now()
-          const second = yield* Effect.either(connection.readWithin(300, () => new Idle()))
+          const second = yield* Effect.either(connection.read({ millis: 300, onIdle: () => new Idle() }))
           return { first: text(first), second, waited: performance.now() - secondStarted }
         })
       )
@@ -1231,11 +1206,11 @@ describe("BunTransportLive: readWithin", () => {
     const got = await run(
       against([[300, "depois"]], (connection) =>
         Effect.gen(function* () {
-          const interrupted = yield* Effect.fork(connection.readWithin(50, () => new Idle()))
+          const interrupted = yield* Effect.fork(connection.read({ millis: 50, onIdle: () => new Idle() }))
           yield* Effect.sleep("10 millis")
           yield* Fiber.interrupt(interrupted)
           // The interrupted wait's 50 ms must not expire this one.
-          return yield* connection.readWithin(2_000, () => new Idle())
+          return yield* connection.read({ millis: 2_000, onIdle: () => new Idle() })
         })
       )
     )
@@ -1262,7 +1237,7 @@ describe("BunTransportLive: readWithin", () => {
                 Effect.gen(function* () {
                   let got = 0
                   while (got < length) {
-                    const next = yield* connection.read
+                    const next = yield* connection.read()
                     if (Option.isNone(next)) return
                     got += next.value.length
                   }
@@ -1276,7 +1251,9 @@ describe("BunTransportLive: readWithin", () => {
             const connection = yield* transport.connect("127.0.0.1", proxy.port)
             const started = Date.now()
             yield* connection.write(new Uint8Array(length))
-            const reply = yield* Effect.either(connection.readWithin(IDLE, () => ({ _tag: "Idle" as const })))
+            const reply = yield* Effect.either(
+              connection.read({ millis: IDLE, onIdle: () => ({ _tag: "Idle" as const }) })
+            )
             return { reply, elapsed: Date.now() - started }
           }),
           "30 seconds"
@@ -1303,7 +1280,9 @@ describe("BunTransportLive: readWithin", () => {
           const sending = yield* Effect.fork(connection.write(new Uint8Array(16 * MIB)))
           yield* Effect.sleep("50 millis")
           const started = Date.now()
-          const reply = yield* Effect.either(connection.readWithin(IDLE, () => ({ _tag: "Idle" as const })))
+          const reply = yield* Effect.either(
+            connection.read({ millis: IDLE, onIdle: () => ({ _tag: "Idle" as const }) })
+          )
           yield* Fiber.interrupt(sending)
           return { reply, elapsed: Date.now() - started }
         })
@@ -1319,7 +1298,7 @@ describe("BunTransportLive: readWithin", () => {
       against([[0, "já chegou"]], (connection) =>
         Effect.gen(function* () {
           yield* Effect.sleep("150 millis")
-          return yield* connection.readWithin(0, () => new Idle())
+          return yield* connection.read({ millis: 0, onIdle: () => new Idle() })
         })
       )
     )
@@ -1417,7 +1396,7 @@ describe("BunTransportLive: receiveInto", () => {
     const moved = await run(
       against(
         (connection) => writeUneven(connection, stream.subarray(0, MANY), 200 * 1024, 71),
-        (connection) => connection.receiveInto(sink, { length: MANY, idleMillis: 5_000, onIdle: () => new Idle() }),
+        (connection) => connection.receiveInto(sink, { length: MANY, millis: 5_000, onIdle: () => new Idle() }),
         { bound: "60 seconds" }
       )
     )
@@ -1435,7 +1414,7 @@ describe("BunTransportLive: receiveInto", () => {
           Effect.gen(function* () {
             const moved = yield* connection.receiveInto(sink, {
               length: 0,
-              idleMillis: 5_000,
+              millis: 5_000,
               onIdle: () => new Idle()
             })
             return { moved, after: new TextDecoder().decode(yield* readExactly(connection, 16)) }
@@ -1463,7 +1442,7 @@ describe("BunTransportLive: receiveInto", () => {
         (connection) =>
           Effect.gen(function* () {
             if (queued) yield* Effect.sleep("200 millis")
-            const moved = yield* connection.receiveInto(sink, { length, idleMillis: 5_000, onIdle: () => new Idle() })
+            const moved = yield* connection.receiveInto(sink, { length, millis: 5_000, onIdle: () => new Idle() })
             return { moved, rest: yield* readExactly(connection, extra) }
           })
       )
@@ -1488,7 +1467,7 @@ describe("BunTransportLive: receiveInto", () => {
           (connection) =>
             Effect.gen(function* () {
               if (queued) yield* Effect.sleep("200 millis")
-              const moved = yield* connection.receiveInto(sink, { length, idleMillis: 5_000, onIdle: () => new Idle() })
+              const moved = yield* connection.receiveInto(sink, { length, millis: 5_000, onIdle: () => new Idle() })
               return { moved, rest: yield* readExactly(connection, total - length) }
             })
         )
@@ -1516,7 +1495,7 @@ describe("BunTransportLive: receiveInto", () => {
           Effect.gen(function* () {
             // Wait until the first write is queued, without taking it.
             yield* Effect.sleep("150 millis")
-            return yield* connection.receiveInto(sink, { length: 3000, idleMillis: 5_000, onIdle: () => new Idle() })
+            return yield* connection.receiveInto(sink, { length: 3000, millis: 5_000, onIdle: () => new Idle() })
           })
       )
     )
@@ -1538,7 +1517,7 @@ describe("BunTransportLive: receiveInto", () => {
           Effect.gen(function* () {
             // Long enough for more than the high-water mark to queue up and pause the socket.
             yield* Effect.sleep("400 millis")
-            return yield* connection.receiveInto(sink, { length, idleMillis: 5_000, onIdle: () => new Idle() })
+            return yield* connection.receiveInto(sink, { length, millis: 5_000, onIdle: () => new Idle() })
           })
       )
     )
@@ -1566,10 +1545,10 @@ describe("BunTransportLive: receiveInto", () => {
               if (queued) yield* Effect.sleep("300 millis")
               const moved = yield* connection.receiveInto(sink, {
                 length: 100_000,
-                idleMillis: 5_000,
+                millis: 5_000,
                 onIdle: () => new Idle()
               })
-              return { moved, after: yield* connection.read }
+              return { moved, after: yield* connection.read() }
             }),
           { close: true }
         )
@@ -1600,7 +1579,7 @@ describe("BunTransportLive: receiveInto", () => {
             (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
           )
           const connection = yield* transport.connect("127.0.0.1", (server.address() as net.AddressInfo).port)
-          return yield* connection.receiveInto(sink, { length: 10_000, idleMillis: 5_000, onIdle: () => new Idle() })
+          return yield* connection.receiveInto(sink, { length: 10_000, millis: 5_000, onIdle: () => new Idle() })
         })
       )
     )
@@ -1622,7 +1601,7 @@ describe("BunTransportLive: receiveInto", () => {
         (connection) =>
           Effect.gen(function* () {
             if (queued) yield* Effect.sleep("400 millis")
-            return yield* connection.receiveInto(sink, { length: 6000, idleMillis: 5_000, onIdle: () => new Idle() })
+            return yield* connection.receiveInto(sink, { length: 6000, millis: 5_000, onIdle: () => new Idle() })
           })
       )
     )
@@ -1646,7 +1625,7 @@ describe("BunTransportLive: receiveInto", () => {
         (connection) =>
           Effect.gen(function* () {
             if (queued) yield* Effect.sleep("300 millis")
-            return yield* connection.receiveInto(sink, { length: 4000, idleMillis: 5_000, onIdle: () => new Idle() })
+            return yield* connection.receiveInto(sink, { length: 4000, millis: 5_000, onIdle: () => new Idle() })
           })
       )
     )
@@ -1663,7 +1642,7 @@ describe("BunTransportLive: receiveInto", () => {
     const exit = await runExit(
       against(
         () => Effect.void,
-        (connection) => connection.receiveInto(sink, { length: 1000, idleMillis: 300, onIdle: () => new Idle() })
+        (connection) => connection.receiveInto(sink, { length: 1000, millis: 300, onIdle: () => new Idle() })
       )
     )
     const elapsed = performance.now() - started
@@ -1679,7 +1658,7 @@ describe("BunTransportLive: receiveInto", () => {
     const exit = await runExit(
       against(
         (connection) => Effect.zipRight(Effect.sleep("200 millis"), connection.write(stream.subarray(0, 700))),
-        (connection) => connection.receiveInto(sink, { length: 1000, idleMillis: 300, onIdle: () => new Idle() })
+        (connection) => connection.receiveInto(sink, { length: 1000, millis: 300, onIdle: () => new Idle() })
       )
     )
     const elapsed = performance.now() - started
@@ -1702,7 +1681,7 @@ describe("BunTransportLive: receiveInto", () => {
               Effect.zipRight(Effect.sleep("150 millis"), connection.write(stream.subarray(i * 100, (i + 1) * 100))),
             { discard: true }
           ),
-        (connection) => connection.receiveInto(sink, { length: 600, idleMillis: 300, onIdle: () => new Idle() })
+        (connection) => connection.receiveInto(sink, { length: 600, millis: 300, onIdle: () => new Idle() })
       )
     )
     expect(moved).toBe(600)
@@ -1719,11 +1698,11 @@ describe("BunTransportLive: receiveInto", () => {
         (connection) =>
           Effect.gen(function* () {
             const fiber = yield* Effect.fork(
-              connection.receiveInto(sink, { length: 100, idleMillis: 100, onIdle: () => new Idle() })
+              connection.receiveInto(sink, { length: 100, millis: 100, onIdle: () => new Idle() })
             )
             yield* Effect.sleep("30 millis")
             const exit = yield* Fiber.interrupt(fiber)
-            const later = yield* connection.readWithin(2_000, () => new Idle())
+            const later = yield* connection.read({ millis: 2_000, onIdle: () => new Idle() })
             return { exit, later: Option.map(later, (bytes) => new TextDecoder().decode(bytes)) }
           })
       )
@@ -1744,12 +1723,12 @@ describe("BunTransportLive: receiveInto", () => {
           Effect.gen(function* () {
             const a = yield* connection.receiveInto(first, {
               length: 777_777,
-              idleMillis: 5_000,
+              millis: 5_000,
               onIdle: () => new Idle()
             })
             const b = yield* connection.receiveInto(second, {
               length: total - 777_777,
-              idleMillis: 5_000,
+              millis: 5_000,
               onIdle: () => new Idle()
             })
             return { a, b }

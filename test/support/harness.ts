@@ -7,11 +7,11 @@ import { MAX_MANY_MATCHES } from "../../src/domain/protocol.ts"
 import { ClientConfig } from "../../src/programs/client/config.ts"
 import { defaultSettings, ServerConfig, type ServerSettings } from "../../src/programs/server/config.ts"
 import { serveFolder } from "../../src/programs/server/server.ts"
-import { BunTransportLive } from "../../src/services/BunTransport.ts"
 import { FileStore } from "../../src/services/FileStore.ts"
 import { FileStoreLive, makeFileStore } from "../../src/services/FileStoreLive.ts"
 import { type Hasher, HasherLive } from "../../src/services/Hasher.ts"
-import type { Transport } from "../../src/services/Transport.ts"
+import { BunTransportLive } from "../../src/services/transport/BunTransport.ts"
+import type { Transport } from "../../src/services/transport/Transport.ts"
 
 /**
  * A real server on 127.0.0.1 with an ephemeral port over a fresh temporary

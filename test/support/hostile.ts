@@ -2,10 +2,10 @@ import { readdir } from "node:fs/promises"
 import * as net from "node:net"
 import { Effect, type Exit, Layer } from "effect"
 import { ClientConfig } from "../../src/programs/client/config.ts"
-import { BunTransportLive } from "../../src/services/BunTransport.ts"
 import { FileStore } from "../../src/services/FileStore.ts"
 import { makeFileStore } from "../../src/services/FileStoreLive.ts"
 import { HasherLive } from "../../src/services/Hasher.ts"
+import { BunTransportLive } from "../../src/services/transport/BunTransport.ts"
 import { type ClientServices, startServer, type TestServer, type TestServerOptions } from "./harness.ts"
 
 /**

@@ -1,7 +1,7 @@
 import type * as Scope from "effect/Scope"
 import type { FileStore } from "../../services/FileStore.ts"
 import type { Hasher } from "../../services/Hasher.ts"
-import type { Transport } from "../../services/Transport.ts"
+import type { Transport } from "../../services/transport/Transport.ts"
 import type { ClientConfig } from "./config.ts"
 
 /** What every client program runs on. */

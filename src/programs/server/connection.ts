@@ -10,7 +10,7 @@ import { clientStream } from "../../domain/grammars.ts"
 import type { ClientEvent, Request } from "../../domain/messages.ts"
 import { MAX_NAME_BYTES } from "../../domain/protocol.ts"
 import { withProxyHeader } from "../../domain/proxyHeader.ts"
-import type { Connection } from "../../services/Transport.ts"
+import type { Connection } from "../../services/transport/Transport.ts"
 import { operationFields } from "../logger.ts"
 import { makeWire } from "../wire.ts"
 import { ServerConfig, type ServerSettings } from "./config.ts"
@@ -74,12 +74,7 @@ const keepingHead = (connection: Connection) => {
   }
   const kept: Connection = {
     ...connection,
-    read: Effect.map(connection.read, keep),
-    readWithin: (idleMillis, onIdle) => Effect.map(connection.readWithin(idleMillis, onIdle), keep),
-    readNow: () => {
-      const segment = connection.readNow()
-      return segment === undefined ? undefined : keep(segment)
-    }
+    read: (within) => Effect.map(connection.read(within), keep)
   }
   return { connection: kept, head: () => head }
 }

@@ -1,0 +1,141 @@
+import type { Socket, SocketHandler } from "bun"
+import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import { acquireReleasePlain } from "../resource.ts"
+import { readSegment, receiveInto, sendFrom, writeAll } from "./pumps.ts"
+import { failureOf, SocketState } from "./socketState.ts"
+import { type Connection, type Listener, type ListenOptions, Transport } from "./Transport.ts"
+import { Watchdog } from "./watchdog.ts"
+
+/**
+ * The live transport, on Bun's own TCP sockets (`Bun.listen`/`Bun.connect`).
+ * The socket's callbacks only record events in the connection's state
+ * (socketState.ts); reads, writes and transfers are the pumps (pumps.ts),
+ * bounded by the transport's one watchdog (watchdog.ts).
+ */
+
+const handlers: SocketHandler<SocketState> = {
+  data: (socket, bytes) => socket.data.received(bytes),
+  drain: (socket) => socket.data.drained(),
+  end: (socket) => socket.data.peerEnded(),
+  close: (socket, error) => socket.data.wasClosed(error),
+  error: (socket, error) => socket.data.failed(error)
+}
+
+/**
+ * How long a socket may stay half-open after `end()`: the peer gets that long
+ * to read what is still in flight and close its side; then it is cut.
+ */
+const LINGER_MILLIS = 30_000
+
+/**
+ * Ends the socket gracefully: the peer receives everything written, then FIN.
+ * What the peer still sends is dropped (a refused upload keeps coming for a
+ * moment), and a peer that never closes its side is cut after the linger time.
+ */
+const closeSocket = (socket: Socket<SocketState>) => {
+  const state = socket.data
+  state.discard()
+  if (state.closed || socket.readyState <= 0) return
+  socket.end()
+  setTimeout(() => {
+    if (!state.closed) socket.terminate()
+  }, LINGER_MILLIS).unref()
+}
+
+const makeConnection = (socket: Socket<SocketState>, watchdog: Watchdog): Connection => {
+  const state = socket.data
+  state.port = socket
+  state.ends = { localPort: socket.localPort, remotePort: socket.remotePort, localFamily: socket.localFamily }
+  // Messages are written whole and in order; waiting to coalesce (Nagle) only adds
+  // the peer's delayed-ACK time (~40 ms) between a header and its data.
+  socket.setNoDelay(true)
+  const address = socket.remoteAddress.replace(/^::ffff:(?=\d+\.)/, "")
+  return {
+    remote: address.includes(":") ? `[${address}]:${socket.remotePort}` : `${address}:${socket.remotePort}`,
+    address,
+    read: (within) => readSegment(state, watchdog, within),
+    write: (bytes, within) => writeAll(state, socket, watchdog, bytes, within),
+    receiveInto: (sink, options) => receiveInto(state, watchdog, sink, options),
+    sendFrom: (source, options) => sendFrom(state, socket, watchdog, source, options),
+    close: Effect.sync(() => closeSocket(socket))
+  }
+}
+
+const connect = (watchdog: Watchdog) => (host: string, port: number) =>
+  Effect.acquireRelease(
+    Effect.async<Socket<SocketState>, ReturnType<typeof failureOf>>((resume) => {
+      let cancelled = false
+      Bun.connect<SocketState>({
+        hostname: host,
+        port,
+        // A peer that half-closes after its message must still get every byte of the answer.
+        allowHalfOpen: true,
+        data: new SocketState(),
+        socket: { ...handlers, connectError: () => {} }
+      }).then(
+        (socket) => {
+          if (cancelled) socket.end()
+          else resume(Effect.succeed(socket))
+        },
+        (error: unknown) => resume(Effect.fail(failureOf(error)))
+      )
+      return Effect.sync(() => {
+        cancelled = true
+      })
+    }),
+    (socket) => Effect.sync(() => closeSocket(socket))
+  ).pipe(Effect.map((socket) => makeConnection(socket, watchdog)))
+
+const serve =
+  (watchdog: Watchdog) =>
+  <R>(options: ListenOptions, handle: (connection: Connection) => Effect.Effect<void, never, R | Scope.Scope>) =>
+    Effect.gen(function* () {
+      const connections = yield* FiberSet.make<void, never>()
+      // Connections run with the services of whoever called `serve`; each gets its own Scope below.
+      const run = yield* FiberSet.runtime(connections)<Exclude<R, Scope.Scope>>()
+      const perConnection = (socket: Socket<SocketState>) =>
+        Effect.scoped(
+          acquireReleasePlain(
+            Effect.sync(() => makeConnection(socket, watchdog)),
+            () => Effect.sync(() => closeSocket(socket))
+          ).pipe(Effect.flatMap(handle))
+        ).pipe(Effect.catchAllDefect((defect) => Effect.logError("falha interna numa conexão", defect)))
+      const listener = yield* Effect.acquireRelease(
+        Effect.try({
+          try: () =>
+            Bun.listen<SocketState>({
+              hostname: options.hostname,
+              port: options.port,
+              allowHalfOpen: true,
+              socket: {
+                ...handlers,
+                open(socket) {
+                  socket.data = new SocketState()
+                  run(perConnection(socket))
+                }
+              }
+            }),
+          catch: failureOf
+        }),
+        (listener) =>
+          Effect.gen(function* () {
+            // Stop accepting, give the connections in flight a grace period, then interrupt the rest.
+            listener.stop(false)
+            // Finalizers are uninterruptible; the wait must be interruptible for the timeout to cut it.
+            yield* Effect.interruptible(FiberSet.awaitEmpty(connections)).pipe(
+              Effect.timeout(options.graceMillis),
+              Effect.ignore
+            )
+          })
+      )
+      return { hostname: listener.hostname, port: listener.port } satisfies Listener
+    })
+
+/** The live transport; its watchdog runs on the clock of whoever builds the layer. */
+export const BunTransportLive = Layer.effect(
+  Transport,
+  Effect.map(Watchdog.make, (watchdog) => ({ connect: connect(watchdog), serve: serve(watchdog) }))
+)

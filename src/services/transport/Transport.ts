@@ -1,0 +1,94 @@
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import type { ConnectionFailure } from "../../domain/errors.ts"
+import type { ByteSink } from "../ByteSink.ts"
+import type { ByteSource } from "../ByteSource.ts"
+
+/** The longest wait for the peer, and the error it ends in. */
+export interface Within<E> {
+  readonly millis: number
+  readonly onIdle: () => E
+}
+
+export interface ReceiveIntoOptions<E> extends Within<E> {
+  /** Bytes to hand to the sink; what arrives after them stays queued for `read`. */
+  readonly length: number
+}
+
+export interface SendFromOptions<E> extends Within<E> {
+  /** Bytes to send, pulled from the source as the socket takes them. */
+  readonly length: number
+  /** Called with the count of bytes the socket took, as they go. */
+  readonly onSent?: ((bytes: number) => void) | undefined
+}
+
+/**
+ * One TCP connection. The transport only moves bytes: reads hand over
+ * whatever segment arrived; writes finish when every byte was taken by the
+ * system. Every wait on the peer may be bounded (`Within`): a wait that sees
+ * no progress for that long fails with the caller's error. The connection
+ * lives in a scope, and closing the scope closes it.
+ */
+export interface Connection {
+  /** "address:port" of the peer, for logs. */
+  readonly remote: string
+  /** The peer's address alone (IPv4-mapped IPv6 shown as IPv4). */
+  readonly address: string
+  /** Next segment from the peer, or None once the peer has closed. */
+  readonly read: <E = never>(within?: Within<E>) => Effect.Effect<Option.Option<Uint8Array>, ConnectionFailure | E>
+  /** Sends every byte; `within` bounds each stall of the socket, not the whole write. */
+  readonly write: <E = never>(bytes: Uint8Array, within?: Within<E>) => Effect.Effect<void, ConnectionFailure | E>
+  /**
+   * Hands the next `length` bytes to `sink` as they arrive, with one fiber
+   * step for the whole transfer. Returns how many were handed over: fewer
+   * only when the peer closed first. A failure of the sink or of the socket
+   * ends it; so does a wait longer than `millis` for the next segment.
+   */
+  readonly receiveInto: <E1, E2>(
+    sink: ByteSink<E1>,
+    options: ReceiveIntoOptions<E2>
+  ) => Effect.Effect<number, ConnectionFailure | E1 | E2>
+  /**
+   * Sends `length` bytes from `source` with one fiber step for the whole
+   * transfer. A failure of the source or of the socket ends it; so does a
+   * stall longer than `millis` (the deadline bounds each stall, not the
+   * transfer, which may take hours).
+   */
+  readonly sendFrom: <E1, E2>(
+    source: ByteSource<E1>,
+    options: SendFromOptions<E2>
+  ) => Effect.Effect<void, ConnectionFailure | E1 | E2>
+  /**
+   * Ends the connection now: the peer gets what was written, then FIN; what
+   * it still sends is dropped. Closing the scope does the same.
+   */
+  readonly close: Effect.Effect<void>
+}
+
+export interface ListenOptions {
+  readonly hostname: string
+  readonly port: number
+  /** On close: how long connections in flight may take before being interrupted. */
+  readonly graceMillis: number
+}
+
+export interface Listener {
+  readonly hostname: string
+  readonly port: number
+}
+
+export interface TransportService {
+  readonly connect: (host: string, port: number) => Effect.Effect<Connection, ConnectionFailure, Scope.Scope>
+  /**
+   * Accepts connections until the scope closes; each one runs `handle` in its
+   * own fiber and scope, so one client's failure never reaches another.
+   */
+  readonly serve: <R>(
+    options: ListenOptions,
+    handle: (connection: Connection) => Effect.Effect<void, never, R | Scope.Scope>
+  ) => Effect.Effect<Listener, ConnectionFailure, Scope.Scope | Exclude<R, Scope.Scope>>
+}
+
+export class Transport extends Context.Tag("Transport")<Transport, TransportService>() {}

@@ -1,0 +1,159 @@
+import * as Option from "effect/Option"
+import { ConnectionFailure, type ConnectionFailureReason } from "../../domain/errors.ts"
+import type { SocketEnds } from "./sendQueue.ts"
+import type { Watch } from "./watchdog.ts"
+
+/**
+ * What the pumps need of a socket: Bun's own `Socket` has exactly this shape
+ * (a `write` that takes what the kernel accepts and returns the count, -1
+ * once closed), and the in-memory transport of the tests implements it too.
+ */
+export interface Port {
+  write(bytes: Uint8Array, offset: number, length: number): number
+  pause(): void
+  resume(): void
+}
+
+/** Pause reading once this much is queued and not yet consumed... */
+const HIGH_WATER = 1024 * 1024
+/** ...and resume once the queue is back under this. */
+const LOW_WATER = 256 * 1024
+
+/**
+ * One connection's state between the socket's callbacks and the pumps: the
+ * segments received and not yet read (the socket is paused while too many
+ * are), how the connection ended, and who is waiting for what. The socket
+ * callbacks call the methods in "events"; the pumps read and wait.
+ */
+export class SocketState {
+  readonly queue: Array<Uint8Array> = []
+  queued = 0
+  paused = false
+  ended = false
+  closed = false
+  /** Set once the owner is done: later segments are dropped, not queued. */
+  discarding = false
+  failure: ConnectionFailure | undefined
+  onReadable: (() => void) | undefined
+  onWritable: (() => void) | undefined
+  /** Set while `receiveInto` runs: segments go straight to it instead of the queue. */
+  onData: ((bytes: Uint8Array) => void) | undefined
+  port: Port | undefined
+  /** The connection's ports, kept from its start: a closed socket no longer reports them. */
+  ends: SocketEnds | undefined
+  /** The read waiting under a deadline, if any, watched by the transport's watchdog. */
+  readWatch: Watch | undefined
+
+  // Events, from the socket's callbacks.
+
+  received(bytes: Uint8Array): void {
+    if (this.discarding) return
+    if (this.onData !== undefined) return this.onData(bytes)
+    this.queue.push(bytes)
+    this.queued += bytes.length
+    if (!this.paused && this.queued >= HIGH_WATER) {
+      this.paused = true
+      this.port?.pause()
+    }
+    this.wakeReader()
+  }
+
+  drained(): void {
+    this.wakeWriter()
+  }
+
+  peerEnded(): void {
+    this.ended = true
+    this.wakeReader()
+  }
+
+  wasClosed(error?: unknown): void {
+    this.ended = true
+    this.closed = true
+    if (error && !this.failure) this.failure = failureOf(error)
+    this.wakeReader()
+    this.wakeWriter()
+  }
+
+  failed(error: unknown): void {
+    this.failure ??= failureOf(error)
+    this.wakeReader()
+    this.wakeWriter()
+  }
+
+  // For the pumps.
+
+  /** A queued segment, the end (None), the failure, or undefined when a read would wait. */
+  take(): Option.Option<Uint8Array> | ConnectionFailure | undefined {
+    const next = this.queue.shift()
+    if (next !== undefined) {
+      this.queued -= next.length
+      if (this.paused && this.queued <= LOW_WATER) {
+        this.paused = false
+        this.port?.resume()
+      }
+      return Option.some(next)
+    }
+    if (this.failure) return this.failure
+    if (this.ended) return Option.none()
+    return undefined
+  }
+
+  /** Puts bytes read past what a pump wanted back in front of the queue. */
+  putBack(bytes: Uint8Array): void {
+    this.queue.unshift(bytes)
+    this.queued += bytes.length
+  }
+
+  /** The owner is done: what is queued and what still comes is dropped. */
+  discard(): void {
+    this.discarding = true
+    this.queue.length = 0
+    this.queued = 0
+    if (this.paused) {
+      this.paused = false
+      this.port?.resume()
+    }
+  }
+
+  private wakeReader(): void {
+    const wake = this.onReadable
+    this.onReadable = undefined
+    wake?.()
+  }
+
+  private wakeWriter(): void {
+    const wake = this.onWritable
+    this.onWritable = undefined
+    wake?.()
+  }
+}
+
+const reasonOf = (error: unknown): ConnectionFailureReason => {
+  const code = (error as { code?: unknown } | undefined)?.code
+  switch (code) {
+    case "ECONNREFUSED":
+      return "Refused"
+    case "ENOTFOUND":
+    case "EAI_NONAME":
+    case "EAI_AGAIN":
+    case "EAI_FAIL":
+    case "DNSException":
+      return "Unresolved"
+    case "ECONNRESET":
+    case "EPIPE":
+      return "Reset"
+    default:
+      return "Io"
+  }
+}
+
+/** A socket's error as data, keeping the original for `--debug` and the server's log. */
+export const failureOf = (error: unknown): ConnectionFailure =>
+  new ConnectionFailure({
+    reason: reasonOf(error),
+    detail: error instanceof Error ? error.message : String(error),
+    cause: error
+  })
+
+export const closedFailure = () => new ConnectionFailure({ reason: "Closed", detail: "a conexão foi fechada" })

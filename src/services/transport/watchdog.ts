@@ -1,0 +1,99 @@
+import type * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import * as Runtime from "effect/Runtime"
+
+/**
+ * A wait under a deadline. The watchdog calls `look` once its clock reaches
+ * `at`; `look` says when to look again, or undefined when the wait needs no
+ * more watching (it ended, or it expired and failed itself). A wait that
+ * makes progress only moves its own bookkeeping: the watchdog finds out at
+ * the next look, so progress costs nothing here.
+ */
+export interface Watch {
+  at: number
+  readonly look: (now: number) => number | undefined
+}
+
+/**
+ * The one idle watchdog of a transport: every wait under a deadline, of every
+ * connection, is watched by a single sleeper on Effect's `Clock`, so a
+ * `TestClock` drives the deadlines of a test. The sleeper runs only while
+ * something is watched (a live clock's timer would keep the process alive),
+ * and waits that end in time cost a set insertion and removal: no timer, no
+ * fiber of their own.
+ */
+export class Watchdog {
+  private readonly watched = new Set<Watch>()
+  private wakeAt = Number.POSITIVE_INFINITY
+  private sleeper: Fiber.RuntimeFiber<void> | undefined
+  private looking = false
+
+  constructor(
+    private readonly clock: Clock.Clock,
+    private readonly runtime: Runtime.Runtime<never>
+  ) {}
+
+  /** A watchdog on the clock and runtime of the fiber that makes it. */
+  static readonly make: Effect.Effect<Watchdog> = Effect.zipWith(
+    Effect.clock,
+    Effect.runtime<never>(),
+    (clock, runtime) => new Watchdog(clock, runtime)
+  )
+
+  now(): number {
+    return this.clock.unsafeCurrentTimeMillis()
+  }
+
+  /** Looks at `watch` at `at`, and then when it asks. */
+  watch(watch: Watch, at: number): void {
+    watch.at = at
+    this.watched.add(watch)
+    if (!this.looking && at < this.wakeAt) this.arm(at)
+  }
+
+  /** The wait ended: no more looks. */
+  unwatch(watch: Watch): void {
+    if (this.watched.delete(watch) && this.watched.size === 0 && !this.looking) this.disarm()
+  }
+
+  /** How many waits are watched, for tests. */
+  get size(): number {
+    return this.watched.size
+  }
+
+  private arm(at: number): void {
+    this.disarm()
+    this.wakeAt = at
+    const sleep = this.clock.sleep(Duration.millis(Math.max(0, at - this.now())))
+    this.sleeper = Runtime.runFork(this.runtime)(Effect.zipRight(sleep, this.wake))
+  }
+
+  private disarm(): void {
+    const sleeper = this.sleeper
+    this.sleeper = undefined
+    this.wakeAt = Number.POSITIVE_INFINITY
+    sleeper?.unsafeInterruptAsFork(sleeper.id())
+  }
+
+  private readonly wake = Effect.sync(() => {
+    this.sleeper = undefined
+    this.wakeAt = Number.POSITIVE_INFINITY
+    const now = this.now()
+    this.looking = true
+    try {
+      for (const watch of this.watched) {
+        if (watch.at > now) continue
+        const again = watch.look(now)
+        if (again === undefined) this.watched.delete(watch)
+        else watch.at = again
+      }
+    } finally {
+      this.looking = false
+    }
+    let next = Number.POSITIVE_INFINITY
+    for (const watch of this.watched) next = Math.min(next, watch.at)
+    if (next !== Number.POSITIVE_INFINITY) this.arm(next)
+  })
+}
