@@ -62,6 +62,13 @@ export interface FileStoreService {
   readonly list: Effect.Effect<ReadonlyArray<StoredFile>, FileFailure>
   readonly openRead: (name: string) => Effect.Effect<ReadableFile, FileFailure, Scope.Scope>
   /**
+   * The whole of `name`, read at once without an Effect step, when it is a
+   * regular file of at most `limit` bytes in the folder (the same jail as
+   * `openRead`); undefined for anything else, and `openRead` then says why.
+   * The server's quick path for small downloads.
+   */
+  readonly readSmallNow: (name: string, limit: number) => Uint8Array | undefined
+  /**
    * With `replace: false`, the commit fails (PermissionDenied) instead of
    * replacing a file that exists under the name by then: the check and the
    * publishing are one step, so two uploads cannot both think they were first.

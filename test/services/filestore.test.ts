@@ -190,6 +190,21 @@ describe("openRead: the path jail", () => {
     }
   })
 
+  // The quick path's read holds the same jail: the content where openRead succeeds, nothing where it fails.
+  test.each(table)("readSmallNow %p → %p", (name, expected) => {
+    const bytes = store.readSmallNow(name, 64 * KIB)
+    if (typeof expected === "string") expect(bytes === undefined ? undefined : text(bytes)).toBe(expected)
+    else expect(bytes).toBeUndefined()
+  })
+
+  test("readSmallNow: a file over the limit is left to openRead; one at the limit, or empty, is read whole", async () => {
+    await put("ten.bin", "0123456789")
+    await put("empty.bin", "")
+    expect(store.readSmallNow("ten.bin", 9)).toBeUndefined()
+    expect(text(store.readSmallNow("ten.bin", 10)!)).toBe("0123456789")
+    expect(store.readSmallNow("empty.bin", 0)?.length).toBe(0)
+  })
+
   test("a FIFO is refused promptly, without waiting for a writer", async () => {
     const fifo = path.join(root, "fifo")
     const pending = readName("fifo")
