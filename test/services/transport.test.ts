@@ -6,7 +6,7 @@ import { ConnectionFailure } from "../../src/domain/errors.ts"
 import type { ByteSink } from "../../src/services/ByteSink.ts"
 import type { ByteSource } from "../../src/services/ByteSource.ts"
 import { BunTransportLive } from "../../src/services/transport/BunTransport.ts"
-import { type Connection, Transport } from "../../src/services/transport/Transport.ts"
+import { type Connection, type Quick, Transport } from "../../src/services/transport/Transport.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
 import { startProxy } from "../support/proxy.ts"
 import { concatBytes, seededBytes, unevenChunks } from "./random.ts"
@@ -1738,5 +1738,142 @@ describe("BunTransportLive: receiveInto", () => {
     expect(result).toEqual({ a: 777_777, b: total - 777_777 })
     expectBytes(first.bytes(), stream.subarray(0, 777_777))
     expectBytes(second.bytes(), stream.subarray(777_777, total))
+  })
+})
+
+describe("BunTransportLive: serve with a quick path", () => {
+  type Seen = { readonly path: string; readonly first?: string; readonly outcome?: string }
+  /**
+   * A server whose quick path answers a first segment "quick N" with N bytes
+   * (and leaves anything else to the fiber path, which echoes what it reads
+   * first), telling each connection's fate to `seen`.
+   */
+  const quickServer = (options: { readonly firstSegmentMillis?: number; readonly admit?: boolean } = {}) =>
+    Effect.gen(function* () {
+      const transport = yield* Transport
+      const seen: Array<Seen> = []
+      let held = 0
+      const quick: Quick<"idle"> = {
+        firstSegmentMillis: options.firstSegmentMillis ?? 5_000,
+        admit: () => {
+          if (options.admit === false) return false
+          held++
+          return true
+        },
+        release: () => {
+          held--
+        },
+        answer: (_, first) => {
+          const text = new TextDecoder().decode(first)
+          const match = /^quick (\d+)$/.exec(text)
+          if (match === null) return undefined
+          return {
+            reply: seededBytes(Number(match[1]), 5),
+            within: { millis: 5_000, onIdle: () => "idle" as const },
+            done: (exit) => {
+              held--
+              seen.push({ path: "quick", first: text, outcome: Exit.isSuccess(exit) ? "ok" : "failed" })
+            }
+          }
+        }
+      }
+      const listener = yield* transport.serve(
+        { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, quick },
+        (connection) =>
+          Effect.gen(function* () {
+            const first = yield* connection.read()
+            const text = Option.match(first, { onNone: () => "(end)", onSome: (b) => new TextDecoder().decode(b) })
+            seen.push({ path: "fiber", first: text })
+            if (Option.isSome(first)) yield* connection.write(first.value)
+          }).pipe(Effect.ignore)
+      )
+      return { port: listener.port, seen, held: () => held }
+    })
+
+  test("a first segment it answers: the whole reply, then the peer sees the end; done after", async () => {
+    const { received, seen, held } = await run(
+      live(
+        Effect.gen(function* () {
+          const transport = yield* Transport
+          const server = yield* quickServer()
+          const connection = yield* transport.connect("127.0.0.1", server.port)
+          yield* connection.write(utf8("quick 1000"))
+          const received = yield* readAll(connection)
+          yield* Effect.sleep("20 millis")
+          return { received, seen: server.seen, held: server.held() }
+        })
+      )
+    )
+    expect(same(received, seededBytes(1000, 5))).toBe(true)
+    expect(seen).toEqual([{ path: "quick", first: "quick 1000", outcome: "ok" }])
+    expect(held).toBe(0)
+  })
+
+  test("a reply larger than the socket takes at once: the rest follows at the reader's pace, byte for byte", async () => {
+    const { received, seen } = await run(
+      live(
+        Effect.gen(function* () {
+          const transport = yield* Transport
+          const server = yield* quickServer()
+          const connection = yield* transport.connect("127.0.0.1", server.port)
+          yield* connection.write(utf8(`quick ${32 * MIB}`))
+          // A reader that starts late: the socket's buffers fill before it reads anything.
+          yield* Effect.sleep("200 millis")
+          const received = yield* readAll(connection)
+          yield* Effect.sleep("20 millis")
+          return { received, seen: server.seen }
+        })
+      )
+    )
+    expect(same(received, seededBytes(32 * MIB, 5))).toBe(true)
+    expect(seen).toEqual([{ path: "quick", first: `quick ${32 * MIB}`, outcome: "ok" }])
+  })
+
+  test("a first segment it leaves goes to the fiber path, which reads it as it came; its place is given back", async () => {
+    const { echoed, seen, held } = await run(
+      live(
+        Effect.gen(function* () {
+          const transport = yield* Transport
+          const server = yield* quickServer()
+          const connection = yield* transport.connect("127.0.0.1", server.port)
+          yield* connection.write(utf8("something else"))
+          const echoed = yield* readExactly(connection, "something else".length)
+          return { echoed: new TextDecoder().decode(echoed), seen: server.seen, held: server.held() }
+        })
+      )
+    )
+    expect(echoed).toBe("something else")
+    expect(seen).toEqual([{ path: "fiber", first: "something else" }])
+    expect(held).toBe(0)
+  })
+
+  test("a connection not admitted, a silent one past firstSegmentMillis, one that ends first: all to the fiber path", async () => {
+    const seen = await run(
+      live(
+        Effect.gen(function* () {
+          const transport = yield* Transport
+          const refused = yield* quickServer({ admit: false })
+          const first = yield* transport.connect("127.0.0.1", refused.port)
+          yield* first.write(utf8("quick 10"))
+          yield* readExactly(first, "quick 10".length)
+          const slow = yield* quickServer({ firstSegmentMillis: 100 })
+          const silent = yield* transport.connect("127.0.0.1", slow.port)
+          yield* Effect.sleep("300 millis")
+          // Past the wait: even a segment it would answer is read by the fiber.
+          yield* silent.write(utf8("quick 10"))
+          yield* readExactly(silent, "quick 10".length)
+          const ending = yield* quickServer()
+          yield* Effect.scoped(Effect.flatMap(transport.connect("127.0.0.1", ending.port), (c) => c.close))
+          yield* Effect.sleep("100 millis")
+          return { refused: refused.seen, slow: slow.seen, ending: ending.seen, held: slow.held() + ending.held() }
+        })
+      )
+    )
+    expect(seen).toEqual({
+      refused: [{ path: "fiber", first: "quick 10" }],
+      slow: [{ path: "fiber", first: "quick 10" }],
+      ending: [{ path: "fiber", first: "(end)" }],
+      held: 0
+    })
   })
 })

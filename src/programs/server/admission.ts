@@ -13,34 +13,52 @@ export type Admission = "Admitted" | "TooManyClients" | "TooManyFromAddress"
  * The two are taken apart because behind a balancer the client's address is
  * only known once its PROXY header is read: the total is checked as the
  * connection is accepted, before anything is read, and the address after.
+ * The quick path takes both at once (`enterNow`) and gives them back itself.
  */
 export const makeAdmission = (limits: { readonly maxClients: number; readonly maxPerAddress: number }) => {
   let total = 0
   const perAddress = new Map<string, number>()
+  const placeNow = (): boolean => {
+    if (total >= limits.maxClients) return false
+    total++
+    return true
+  }
+  const addressNow = (address: string): boolean => {
+    if (limits.maxPerAddress === 0) return true
+    const held = perAddress.get(address) ?? 0
+    if (held >= limits.maxPerAddress) return false
+    perAddress.set(address, held + 1)
+    return true
+  }
+  const leaveAddress = (address: string): void => {
+    if (limits.maxPerAddress === 0) return
+    const left = (perAddress.get(address) ?? 1) - 1
+    if (left === 0) perAddress.delete(address)
+    else perAddress.set(address, left)
+  }
   const place = (): Effect.Effect<Admission, never, Scope.Scope> =>
     acquireReleasePlain(
-      Effect.sync((): Admission => {
-        if (total >= limits.maxClients) return "TooManyClients"
-        total++
-        return "Admitted"
-      }),
+      Effect.sync((): Admission => (placeNow() ? "Admitted" : "TooManyClients")),
       (admission) => Effect.sync(() => void (admission === "Admitted" && total--))
     )
   const fromAddress = (address: string): Effect.Effect<Admission, never, Scope.Scope> =>
     acquireReleasePlain(
-      Effect.sync((): Admission => {
-        const held = perAddress.get(address) ?? 0
-        if (limits.maxPerAddress > 0 && held >= limits.maxPerAddress) return "TooManyFromAddress"
-        perAddress.set(address, held + 1)
-        return "Admitted"
-      }),
-      (admission) =>
-        Effect.sync(() => {
-          if (admission !== "Admitted") return
-          const left = (perAddress.get(address) ?? 1) - 1
-          if (left === 0) perAddress.delete(address)
-          else perAddress.set(address, left)
-        })
+      Effect.sync((): Admission => (addressNow(address) ? "Admitted" : "TooManyFromAddress")),
+      (admission) => Effect.sync(() => void (admission === "Admitted" && leaveAddress(address)))
     )
-  return { place, fromAddress }
+  /** Both places, or none: false when a limit is reached (the fiber path then refuses, with its log line). */
+  const enterNow = (address: string): boolean => {
+    if (!placeNow()) return false
+    if (addressNow(address)) return true
+    total--
+    return false
+  }
+  /** Gives back the places of `enterNow`. */
+  const leaveNow = (address: string): void => {
+    total--
+    leaveAddress(address)
+  }
+  return { place, fromAddress, enterNow, leaveNow }
 }
+
+export type Admissions = ReturnType<typeof makeAdmission>

@@ -4,14 +4,13 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
-import { describeFailure, describeRequestHead, isPeerGone, logWord } from "../../domain/describe.ts"
+import { describeRequestHead, logWord } from "../../domain/describe.ts"
 import { Timeout } from "../../domain/errors.ts"
 import { clientStream } from "../../domain/grammars.ts"
 import type { ClientEvent, Request } from "../../domain/messages.ts"
 import { MAX_NAME_BYTES } from "../../domain/protocol.ts"
 import { withProxyHeader } from "../../domain/proxyHeader.ts"
-import type { Connection } from "../../services/transport/Transport.ts"
-import { operationFields } from "../logger.ts"
+import type { Connection, Peer } from "../../services/transport/Transport.ts"
 import { makeWire } from "../wire.ts"
 import { ServerConfig, type ServerSettings } from "./config.ts"
 import { deciding, type Exchange, type OperationRecord } from "./exchange.ts"
@@ -20,9 +19,10 @@ import { downloadMany } from "./handlers/downloadMany.ts"
 import { list } from "./handlers/list.ts"
 import { resume } from "./handlers/resume.ts"
 import { upload } from "./handlers/upload.ts"
-import { formatLogLine } from "./logLine.ts"
+import { CUT_BY_SHUTDOWN, failedResult } from "./logLine.ts"
+import type { OperationLog } from "./operationLog.ts"
 
-const OPERATION_NAMES: Record<Request["_tag"], string> = {
+export const OPERATION_NAMES: Record<Request["_tag"], string> = {
   Download: "baixar",
   List: "listar",
   Upload: "enviar",
@@ -95,23 +95,6 @@ export const serverWire = (connection: Connection, config: Pick<ServerSettings, 
 
 export type ServerWire = ReturnType<typeof serverWire>
 
-/** One operation's log line: the text form, and its fields for --log json. */
-const logOperation = (started: number, client: string, record: OperationRecord, millis: number) =>
-  Effect.logInfo(formatLogLine(started, client, record, millis)).pipe(
-    Effect.annotateLogs({
-      ...operationFields({
-        started,
-        client,
-        op: record.op,
-        name: record.name,
-        result: record.result,
-        bytes: record.bytes,
-        millis
-      }),
-      ...(record.note === undefined ? {} : { nota: record.note })
-    })
-  )
-
 /**
  * One connection, one operation: read the request within the request
  * deadline, run its handler, write one log line. Every expected failure is
@@ -121,31 +104,29 @@ const logOperation = (started: number, client: string, record: OperationRecord, 
  * header named); `started` is when the connection was accepted, so bytes read
  * before the request (that header) count toward the request deadline.
  */
-export const handleConnection = (peer: { readonly remote: string }, reading: ServerWire, started: number) =>
+export const handleConnection = (peer: Peer, reading: ServerWire, log: OperationLog) =>
   Effect.gen(function* () {
     const config = yield* ServerConfig
+    const started = peer.openedAt
     const exchange: Exchange = {
       wire: reading.wire,
       record: { op: "?", name: "-", bytes: 0, result: "ok" }
     }
     let dispatched = false
+    const logNow = (record: OperationRecord) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.sync(() => log(started, peer.remote, record, now - started))
+      )
     // Cut by a shutdown (the grace period ended): the line says so, with what had moved.
     // (A plain scope finalizer: Effect.addFinalizer's FiberRef bookkeeping costs more than the log.)
     const scope = yield* Effect.scope
     yield* Scope.addFinalizerExit(scope, (exit) =>
       Exit.isInterrupted(exit)
-        ? Effect.flatMap(Clock.currentTimeMillis, (now) =>
-            logOperation(
-              started,
-              peer.remote,
-              {
-                ...exchange.record,
-                ...(dispatched ? {} : describeRequestHead(reading.head())),
-                result: "cortado: o servidor foi encerrado antes do fim"
-              },
-              now - started
-            )
-          )
+        ? logNow({
+            ...exchange.record,
+            ...(dispatched ? {} : describeRequestHead(reading.head())),
+            result: CUT_BY_SHUTDOWN
+          })
         : Effect.void
     )
     // A request that is already here is taken even when the budget is spent.
@@ -169,11 +150,7 @@ export const handleConnection = (peer: { readonly remote: string }, reading: Ser
     )
     if (Either.isLeft(outcome)) {
       if (!dispatched) Object.assign(exchange.record, describeRequestHead(reading.head()))
-      // A client that goes away mid-transfer (Ctrl+C, a closed window) is a cancel, not a broken protocol.
-      exchange.record.result =
-        dispatched && isPeerGone(outcome.left)
-          ? "cancelado: o cliente fechou a conexão no meio da operação"
-          : `falha: ${describeFailure(outcome.left)}`
+      exchange.record.result = failedResult(outcome.left, dispatched)
     }
-    yield* logOperation(started, peer.remote, exchange.record, (yield* Clock.currentTimeMillis) - started)
+    yield* logNow(exchange.record)
   })

@@ -36,7 +36,7 @@ export const deciding = <A, E extends OperationError, R>(
   })
 
 /** A range up to this size is read at once and goes out in the same write as its header. */
-const COALESCE = 64 * 1024
+export const COALESCE = 64 * 1024
 
 /**
  * Sends a header and then the bytes [from, from + length) of a file, counting

@@ -1,4 +1,6 @@
 import * as Effect from "effect/Effect"
+import { describeFailure, isPeerGone } from "../../domain/describe.ts"
+import type { OperationError } from "../../domain/statuses.ts"
 import type { OperationRecord } from "./exchange.ts"
 
 /**
@@ -26,3 +28,16 @@ export const refusalLog = (client: string, result: string) => {
     Effect.annotateLogs({ hora: new Date(now).toISOString(), cliente: client, resultado: result })
   )
 }
+
+/** The result of an operation a shutdown cut when its grace period ended. */
+export const CUT_BY_SHUTDOWN = "cortado: o servidor foi encerrado antes do fim"
+
+/**
+ * The result of an operation that failed. A client that goes away once its
+ * request was taken (Ctrl+C, a closed window) cancelled it; it did not break
+ * the protocol.
+ */
+export const failedResult = (error: OperationError, dispatched: boolean): string =>
+  dispatched && isPeerGone(error)
+    ? "cancelado: o cliente fechou a conexão no meio da operação"
+    : `falha: ${describeFailure(error)}`

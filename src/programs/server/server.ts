@@ -1,4 +1,3 @@
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { plural } from "../../domain/describe.ts"
@@ -12,7 +11,9 @@ import { ServerConfig } from "./config.ts"
 import { handleConnection, serverWire } from "./connection.ts"
 import { refusalLog } from "./logLine.ts"
 import type { Collector } from "./memory.ts"
+import { makeOperationLog } from "./operationLog.ts"
 import { acceptProxied } from "./proxied.ts"
+import { quickDownload } from "./quick.ts"
 
 /** Operations in flight, and how many a shutdown cut: for the shutdown messages. */
 export interface Activity {
@@ -31,7 +32,6 @@ export interface ServeOptions {
   readonly activity?: Activity
 }
 
-/** The log line of a connection refused before its request was read. */
 /**
  * Serves the folder until the scope closes. Closing stops accepting, lets
  * operations in flight finish within the grace period, interrupts the rest
@@ -49,12 +49,29 @@ export const serveFolder = (options: ServeOptions) =>
     const admit = makeAdmission({ maxClients: config.maxClients, maxPerAddress: config.maxPerAddress })
     const allowed = makeAccess(config.allow)
     const trusted = addressMatcher(config.trustedProxies)
+    const log = yield* makeOperationLog
+    const connectionEnded = () => options.collector?.connectionEnded()
+    // Behind a balancer every connection starts with a PROXY header: no quick path then.
+    const quick = config.proxyProtocol
+      ? undefined
+      : quickDownload({
+          config,
+          store,
+          admission: admit,
+          allowed,
+          log,
+          now: yield* Effect.map(Effect.clock, (clock) => () => clock.unsafeCurrentTimeMillis()),
+          activity: options.activity,
+          connectionEnded
+        })
     const handle = (connection: Connection) =>
       Effect.gen(function* () {
-        const started = yield* Clock.currentTimeMillis
         // Refused: answered at once, where the first status is due, and closed.
         const refuse = (peer: Connection, result: string) =>
-          Effect.zipRight(Effect.ignore(connection.write(encodeStatus(Status.Error))), refusalLog(peer.remote, result))
+          Effect.ignore(connection.write(encodeStatus(Status.Error))).pipe(
+            Effect.zipRight(refusalLog(peer.remote, result)),
+            Effect.zipRight(connection.close)
+          )
         if ((yield* admit.place()) !== "Admitted") {
           return yield* refuse(
             connection,
@@ -74,16 +91,16 @@ export const serveFolder = (options: ServeOptions) =>
           return yield* refuse(peer, `recusado: limite de ${config.maxPerAddress} por endereço`)
         }
         const activity = options.activity
-        if (activity === undefined) return yield* handleConnection(peer, reading, started)
+        if (activity === undefined) return yield* handleConnection(peer, reading, log)
         activity.active++
-        return yield* handleConnection(peer, reading, started).pipe(
+        return yield* handleConnection(peer, reading, log).pipe(
           // Only a shutdown interrupts a connection (when the grace period ends).
           Effect.onInterrupt(() => Effect.sync(() => activity.cut++)),
           Effect.ensuring(Effect.sync(() => activity.active--))
         )
-      }).pipe(Effect.ensuring(Effect.sync(() => options.collector?.connectionEnded())))
+      }).pipe(Effect.ensuring(Effect.sync(connectionEnded)))
     const listen = (hostname: string) =>
-      transport.serve({ hostname, port: options.port, graceMillis: options.graceMillis }, handle)
+      transport.serve({ hostname, port: options.port, graceMillis: options.graceMillis, quick }, handle)
     return yield* options.hostname !== undefined
       ? listen(options.hostname)
       : Effect.orElse(listen("::"), () => listen("0.0.0.0"))

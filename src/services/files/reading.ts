@@ -31,27 +31,52 @@ const openedPath = (fd: number): string | undefined => {
   }
 }
 
+/** What the open must never do: follow a last link, or block on a FIFO. */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW
+
+/** The file behind `fd` if it is a regular file; otherwise it is closed and the error thrown. */
+const regularFile = (fd: number, name: string, check?: (fd: number) => void): OpenedFile => {
+  try {
+    const stats = fstatSync(fd)
+    if (!stats.isFile()) throw failure(name, "NotRegularFile", "não é um arquivo comum")
+    check?.(fd)
+    return { fd, size: stats.size }
+  } catch (error) {
+    closeSync(fd)
+    throw error
+  }
+}
+
 /**
  * Opens an existing regular file inside `root`: the path is resolved
  * (realpath) and must stay inside; the open never follows a last link and
  * never blocks on a FIFO; the handle must be a regular file; and the path
  * the kernel actually opened is checked again (a link swapped in between).
  * These are metadata calls: synchronous, they cost microseconds.
+ *
+ * A name directly in the root (no folder in it, as the name rules make
+ * sure it is not "." or "..") has no component to resolve or to swap: the
+ * root was resolved when the store started, so one open that does not
+ * follow a last link is the whole jail. A name that is a link there fails
+ * that open (ELOOP) and takes the full path, which follows it if it stays
+ * inside.
  */
 export const openInside = (root: string, name: string, relative: string): OpenedFile => {
+  if (!relative.includes("/")) {
+    let fd: number | undefined
+    try {
+      fd = openSync(path.join(root, relative), OPEN_FLAGS)
+    } catch (error) {
+      if ((error as { code?: string }).code !== "ELOOP") throw error
+    }
+    if (fd !== undefined) return regularFile(fd, name)
+  }
   const real = realpathSync(path.join(root, relative))
   if (!isInside(root, real)) throw failure(name, "OutsideRoot", "o caminho sai da pasta")
-  const fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW)
-  try {
-    const stats = fstatSync(fd)
-    if (!stats.isFile()) throw failure(name, "NotRegularFile", "não é um arquivo comum")
+  return regularFile(openSync(real, OPEN_FLAGS), name, (fd) => {
     const opened = openedPath(fd)
     if (opened !== undefined && !isInside(root, opened)) throw failure(name, "OutsideRoot", "o caminho sai da pasta")
-    return { fd, size: stats.size }
-  } catch (error) {
-    closeSync(fd)
-    throw error
-  }
+  })
 }
 
 export const closeQuietly = (fd: number) =>

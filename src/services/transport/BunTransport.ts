@@ -1,13 +1,22 @@
 import type { Socket, SocketHandler } from "bun"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { acquireReleasePlain } from "../resource.ts"
 import { readSegment, receiveInto, sendFrom, writeAll } from "./pumps.ts"
-import { failureOf, SocketState } from "./socketState.ts"
-import { type Connection, type Listener, type ListenOptions, Transport } from "./Transport.ts"
-import { Watchdog } from "./watchdog.ts"
+import { closedFailure, failureOf, SocketState } from "./socketState.ts"
+import {
+  type Connection,
+  type Listener,
+  type ListenOptions,
+  type Peer,
+  type Quick,
+  type QuickAnswer,
+  Transport
+} from "./Transport.ts"
+import { type Watch, Watchdog } from "./watchdog.ts"
 
 /**
  * The live transport, on Bun's own TCP sockets (`Bun.listen`/`Bun.connect`).
@@ -45,6 +54,15 @@ const closeSocket = (socket: Socket<SocketState>) => {
   }, LINGER_MILLIS).unref()
 }
 
+const peerOf = (socket: Socket<SocketState>): Peer => {
+  const address = socket.remoteAddress.replace(/^::ffff:(?=\d+\.)/, "")
+  return {
+    remote: address.includes(":") ? `[${address}]:${socket.remotePort}` : `${address}:${socket.remotePort}`,
+    address,
+    openedAt: socket.data.openedAt
+  }
+}
+
 const makeConnection = (socket: Socket<SocketState>, watchdog: Watchdog): Connection => {
   const state = socket.data
   state.port = socket
@@ -52,10 +70,8 @@ const makeConnection = (socket: Socket<SocketState>, watchdog: Watchdog): Connec
   // Messages are written whole and in order; waiting to coalesce (Nagle) only adds
   // the peer's delayed-ACK time (~40 ms) between a header and its data.
   socket.setNoDelay(true)
-  const address = socket.remoteAddress.replace(/^::ffff:(?=\d+\.)/, "")
   return {
-    remote: address.includes(":") ? `[${address}]:${socket.remotePort}` : `${address}:${socket.remotePort}`,
-    address,
+    ...peerOf(socket),
     read: (within) => readSegment(state, watchdog, within),
     write: (bytes, within) => writeAll(state, socket, watchdog, bytes, within),
     receiveInto: (sink, options) => receiveInto(state, watchdog, sink, options),
@@ -73,7 +89,7 @@ const connect = (watchdog: Watchdog) => (host: string, port: number) =>
         port,
         // A peer that half-closes after its message must still get every byte of the answer.
         allowHalfOpen: true,
-        data: new SocketState(),
+        data: new SocketState(watchdog.now()),
         socket: { ...handlers, connectError: () => {} }
       }).then(
         (socket) => {
@@ -91,18 +107,37 @@ const connect = (watchdog: Watchdog) => (host: string, port: number) =>
 
 const serve =
   (watchdog: Watchdog) =>
-  <R>(options: ListenOptions, handle: (connection: Connection) => Effect.Effect<void, never, R | Scope.Scope>) =>
+  <R, E>(options: ListenOptions<E>, handle: (connection: Connection) => Effect.Effect<void, never, R | Scope.Scope>) =>
     Effect.gen(function* () {
       const connections = yield* FiberSet.make<void, never>()
       // Connections run with the services of whoever called `serve`; each gets its own Scope below.
       const run = yield* FiberSet.runtime(connections)<Exclude<R, Scope.Scope>>()
-      const perConnection = (socket: Socket<SocketState>) =>
+      /** The connection as a scoped resource of its own fiber, closed with the scope. */
+      const scoped = <A, X, Y>(socket: Socket<SocketState>, use: (connection: Connection) => Effect.Effect<A, X, Y>) =>
         Effect.scoped(
           acquireReleasePlain(
             Effect.sync(() => makeConnection(socket, watchdog)),
             () => Effect.sync(() => closeSocket(socket))
-          ).pipe(Effect.flatMap(handle))
-        ).pipe(Effect.catchAllDefect((defect) => Effect.logError("falha interna numa conexão", defect)))
+          ).pipe(Effect.flatMap(use))
+        )
+      const inFiber = (socket: Socket<SocketState>) =>
+        run(
+          scoped(socket, handle).pipe(
+            Effect.catchAllDefect((defect) => Effect.logError("falha interna numa conexão", defect))
+          )
+        )
+      const accept =
+        options.quick === undefined
+          ? inFiber
+          : quickly(options.quick, watchdog, inFiber, (socket, answer) =>
+              run(
+                scoped(socket, (connection) =>
+                  connection
+                    .write(answer.rest, answer.within)
+                    .pipe(Effect.onExit((exit) => Effect.sync(() => answer.done(exit))))
+                ).pipe(Effect.ignore)
+              )
+            )
       const listener = yield* Effect.acquireRelease(
         Effect.try({
           try: () =>
@@ -113,8 +148,8 @@ const serve =
               socket: {
                 ...handlers,
                 open(socket) {
-                  socket.data = new SocketState()
-                  run(perConnection(socket))
+                  socket.data = new SocketState(watchdog.now())
+                  accept(socket)
                 }
               }
             }),
@@ -134,8 +169,68 @@ const serve =
       return { hostname: listener.hostname, port: listener.port } satisfies Listener
     })
 
+/**
+ * Accepting with a quick path: the connection waits for its first event
+ * without a fiber. A first segment that `quick` answers is answered right in
+ * the callback: one write, close, `done`, and the connection never costs a
+ * fiber, a scope or a closure of the pumps. Anything else goes to
+ * `inFiber`, the first segment back in the queue as if nothing had
+ * happened; so does a reply the socket does not take whole (`rest`).
+ */
+const quickly =
+  <E>(
+    quick: Quick<E>,
+    watchdog: Watchdog,
+    inFiber: (socket: Socket<SocketState>) => void,
+    sendRest: (socket: Socket<SocketState>, answer: QuickAnswer<E> & { readonly rest: Uint8Array }) => void
+  ) =>
+  (socket: Socket<SocketState>): void => {
+    const peer = peerOf(socket)
+    if (!quick.admit(peer)) return inFiber(socket)
+    const state = socket.data
+    const toFiber = () => {
+      quick.release(peer)
+      inFiber(socket)
+    }
+    // A first segment that is late goes to a fiber, which keeps what is left of the request deadline.
+    const late: Watch = {
+      at: 0,
+      look: () => {
+        if (state.onFirst === onFirst) {
+          state.onFirst = undefined
+          toFiber()
+        }
+        return undefined
+      }
+    }
+    const onFirst = (bytes: Uint8Array | undefined): void => {
+      watchdog.unwatch(late)
+      let answer: QuickAnswer<E> | undefined
+      try {
+        answer = bytes === undefined ? undefined : quick.answer(peer, bytes)
+      } catch {
+        // A bug in the quick path must not escape into the event loop: the fiber path serves it.
+        answer = undefined
+      }
+      if (answer === undefined) {
+        if (bytes !== undefined) state.received(bytes)
+        return toFiber()
+      }
+      // Whatever the client still sends is dropped.
+      state.discard()
+      const taken = socket.write(answer.reply)
+      if (taken >= answer.reply.length || taken < 0) {
+        answer.done(taken < 0 ? Exit.fail(closedFailure()) : Exit.void)
+        return closeSocket(socket)
+      }
+      sendRest(socket, { ...answer, rest: answer.reply.subarray(taken) })
+    }
+    state.onFirst = onFirst
+    watchdog.watch(late, watchdog.now() + quick.firstSegmentMillis)
+  }
+
 /** The live transport; its watchdog runs on the clock of whoever builds the layer. */
-export const BunTransportLive = Layer.effect(
+export const BunTransportLive = Layer.scoped(
   Transport,
   Effect.map(Watchdog.make, (watchdog) => ({ connect: connect(watchdog), serve: serve(watchdog) }))
 )

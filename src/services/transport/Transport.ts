@@ -1,5 +1,6 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { ConnectionFailure } from "../../domain/errors.ts"
@@ -31,11 +32,7 @@ export interface SendFromOptions<E> extends Within<E> {
  * no progress for that long fails with the caller's error. The connection
  * lives in a scope, and closing the scope closes it.
  */
-export interface Connection {
-  /** "address:port" of the peer, for logs. */
-  readonly remote: string
-  /** The peer's address alone (IPv4-mapped IPv6 shown as IPv4). */
-  readonly address: string
+export interface Connection extends Peer {
   /** Next segment from the peer, or None once the peer has closed. */
   readonly read: <E = never>(within?: Within<E>) => Effect.Effect<Option.Option<Uint8Array>, ConnectionFailure | E>
   /** Sends every byte; `within` bounds each stall of the socket, not the whole write. */
@@ -67,11 +64,51 @@ export interface Connection {
   readonly close: Effect.Effect<void>
 }
 
-export interface ListenOptions {
+/** Who is on the other end of a connection. */
+export interface Peer {
+  /** "address:port", for logs. */
+  readonly remote: string
+  /** The address alone (IPv4-mapped IPv6 shown as IPv4). */
+  readonly address: string
+  /** When the connection was made or accepted, in `Clock` milliseconds: deadlines of a request count from it. */
+  readonly openedAt: number
+}
+
+/** A quick answer: the whole reply, sent and then the connection closed. */
+export interface QuickAnswer<E> {
+  readonly reply: Uint8Array
+  /** Bounds each stall of the reply, when the socket does not take it at once. */
+  readonly within: Within<E>
+  /**
+   * Told how the reply went (interrupted: a shutdown cut it), just before the
+   * connection is closed: what it logs is out before the peer sees the end.
+   */
+  readonly done: (outcome: Exit.Exit<void, ConnectionFailure | E>) => void
+}
+
+/**
+ * Serving a connection without a fiber, in the socket's own callbacks, when
+ * its first segment is all it takes. `admit` is asked as the connection is
+ * accepted (the limits); `answer` is given the first segment and returns the
+ * whole reply, or undefined to leave the connection to `handle`, which then
+ * reads that segment as if nothing had happened. A connection that is not
+ * admitted, whose first segment does not come within `firstSegmentMillis`,
+ * or that ends first goes to `handle` too; one that was admitted is
+ * `release`d before.
+ */
+export interface Quick<E> {
+  readonly firstSegmentMillis: number
+  readonly admit: (peer: Peer) => boolean
+  readonly release: (peer: Peer) => void
+  readonly answer: (peer: Peer, first: Uint8Array) => QuickAnswer<E> | undefined
+}
+
+export interface ListenOptions<E = never> {
   readonly hostname: string
   readonly port: number
   /** On close: how long connections in flight may take before being interrupted. */
   readonly graceMillis: number
+  readonly quick?: Quick<E> | undefined
 }
 
 export interface Listener {
@@ -85,8 +122,8 @@ export interface TransportService {
    * Accepts connections until the scope closes; each one runs `handle` in its
    * own fiber and scope, so one client's failure never reaches another.
    */
-  readonly serve: <R>(
-    options: ListenOptions,
+  readonly serve: <R, E = never>(
+    options: ListenOptions<E>,
     handle: (connection: Connection) => Effect.Effect<void, never, R | Scope.Scope>
   ) => Effect.Effect<Listener, ConnectionFailure, Scope.Scope | Exclude<R, Scope.Scope>>
 }

@@ -1,7 +1,6 @@
 import * as Option from "effect/Option"
 import { ConnectionFailure, type ConnectionFailureReason } from "../../domain/errors.ts"
 import type { SocketEnds } from "./sendQueue.ts"
-import type { Watch } from "./watchdog.ts"
 
 /**
  * What the pumps need of a socket: Bun's own `Socket` has exactly this shape
@@ -26,6 +25,9 @@ const LOW_WATER = 256 * 1024
  * callbacks call the methods in "events"; the pumps read and wait.
  */
 export class SocketState {
+  /** When the connection was made or accepted, in `Clock` milliseconds. */
+  constructor(readonly openedAt: number) {}
+
   readonly queue: Array<Uint8Array> = []
   queued = 0
   paused = false
@@ -41,13 +43,18 @@ export class SocketState {
   port: Port | undefined
   /** The connection's ports, kept from its start: a closed socket no longer reports them. */
   ends: SocketEnds | undefined
-  /** The read waiting under a deadline, if any, watched by the transport's watchdog. */
-  readWatch: Watch | undefined
+  /**
+   * Set while a new connection waits for its first event, to be served
+   * quickly or handed to a fiber: it gets the first segment, or undefined
+   * when the connection ended, closed or failed first (that is recorded).
+   */
+  onFirst: ((bytes: Uint8Array | undefined) => void) | undefined
 
   // Events, from the socket's callbacks.
 
   received(bytes: Uint8Array): void {
     if (this.discarding) return
+    if (this.onFirst !== undefined) return this.first(bytes)
     if (this.onData !== undefined) return this.onData(bytes)
     this.queue.push(bytes)
     this.queued += bytes.length
@@ -64,6 +71,7 @@ export class SocketState {
 
   peerEnded(): void {
     this.ended = true
+    this.first(undefined)
     this.wakeReader()
   }
 
@@ -71,14 +79,23 @@ export class SocketState {
     this.ended = true
     this.closed = true
     if (error && !this.failure) this.failure = failureOf(error)
+    this.first(undefined)
     this.wakeReader()
     this.wakeWriter()
   }
 
   failed(error: unknown): void {
     this.failure ??= failureOf(error)
+    this.first(undefined)
     this.wakeReader()
     this.wakeWriter()
+  }
+
+  /** The first event of a connection that waits for one (see `onFirst`). */
+  first(bytes: Uint8Array | undefined): void {
+    const onFirst = this.onFirst
+    this.onFirst = undefined
+    onFirst?.(bytes)
   }
 
   // For the pumps.

@@ -3,6 +3,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as Runtime from "effect/Runtime"
+import type * as Scope from "effect/Scope"
 
 /**
  * A wait under a deadline. The watchdog calls `look` once its clock reaches
@@ -19,10 +20,15 @@ export interface Watch {
 /**
  * The one idle watchdog of a transport: every wait under a deadline, of every
  * connection, is watched by a single sleeper on Effect's `Clock`, so a
- * `TestClock` drives the deadlines of a test. The sleeper runs only while
- * something is watched (a live clock's timer would keep the process alive),
- * and waits that end in time cost a set insertion and removal: no timer, no
- * fiber of their own.
+ * `TestClock` drives the deadlines of a test. Waits that end in time cost a
+ * set insertion and removal: no timer, no fiber of their own.
+ *
+ * The sleeper is forked when a wait is due before it would wake, and it is
+ * left to wake even when nothing is watched any more: a server that starts
+ * and ends a wait per connection would otherwise fork and interrupt a
+ * sleeper per connection, which cost more than the rest of a small
+ * operation. So a live sleeper may keep the process up to the longest
+ * deadline; `stop` ends it (a program that is done exits explicitly).
  */
 export class Watchdog {
   private readonly watched = new Set<Watch>()
@@ -35,11 +41,10 @@ export class Watchdog {
     private readonly runtime: Runtime.Runtime<never>
   ) {}
 
-  /** A watchdog on the clock and runtime of the fiber that makes it. */
-  static readonly make: Effect.Effect<Watchdog> = Effect.zipWith(
-    Effect.clock,
-    Effect.runtime<never>(),
-    (clock, runtime) => new Watchdog(clock, runtime)
+  /** A watchdog on the clock and runtime of the fiber that makes it, stopped with its scope. */
+  static readonly make: Effect.Effect<Watchdog, never, Scope.Scope> = Effect.acquireRelease(
+    Effect.zipWith(Effect.clock, Effect.runtime<never>(), (clock, runtime) => new Watchdog(clock, runtime)),
+    (watchdog) => Effect.sync(() => watchdog.stop())
   )
 
   now(): number {
@@ -55,7 +60,13 @@ export class Watchdog {
 
   /** The wait ended: no more looks. */
   unwatch(watch: Watch): void {
-    if (this.watched.delete(watch) && this.watched.size === 0 && !this.looking) this.disarm()
+    this.watched.delete(watch)
+  }
+
+  /** Forgets every wait and ends the sleeper (when the transport's scope closes). */
+  stop(): void {
+    this.watched.clear()
+    this.disarm()
   }
 
   /** How many waits are watched, for tests. */

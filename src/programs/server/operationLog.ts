@@ -1,0 +1,55 @@
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
+import * as HashMap from "effect/HashMap"
+import * as List from "effect/List"
+import * as LogLevel from "effect/LogLevel"
+import { operationFields } from "../logger.ts"
+import type { OperationRecord } from "./exchange.ts"
+import { formatLogLine } from "./logLine.ts"
+
+/** Writes the one log line of an operation: `started` and `millis` in Clock milliseconds. */
+export type OperationLog = (started: number, client: string, record: OperationRecord, millis: number) => void
+
+/**
+ * The operation log of a server: each line goes straight to the loggers the
+ * server was started with (text or --log json, or a test's), the same line
+ * and fields whether the operation ran in a fiber or on the quick path, which
+ * has no fiber to log from. Going to the loggers directly also skips the
+ * FiberRef bookkeeping of `Effect.logInfo` with annotations, once per
+ * operation.
+ */
+export const makeOperationLog: Effect.Effect<OperationLog> = Effect.gen(function* () {
+  const loggers = yield* FiberRef.get(FiberRef.currentLoggers)
+  const context = yield* Effect.getFiberRefs
+  // As Effect.logInfo would: nothing below the minimum level the server was started with.
+  if (LogLevel.greaterThan(yield* FiberRef.get(FiberRef.currentMinimumLogLevel), LogLevel.Info)) return () => {}
+  return (started, client, record, millis) => {
+    const message = formatLogLine(started, client, record, millis)
+    const fields: Record<string, unknown> = operationFields({
+      started,
+      client,
+      op: record.op,
+      name: record.name,
+      result: record.result,
+      bytes: record.bytes,
+      millis
+    })
+    if (record.note !== undefined) fields.nota = record.note
+    const annotations = HashMap.fromIterable(Object.entries(fields))
+    const date = new Date()
+    for (const logger of loggers) {
+      logger.log({
+        fiberId: FiberId.none,
+        logLevel: LogLevel.Info,
+        message,
+        cause: Cause.empty,
+        context,
+        spans: List.empty(),
+        annotations,
+        date
+      })
+    }
+  }
+})

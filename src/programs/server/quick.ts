@@ -1,0 +1,87 @@
+import * as Cause from "effect/Cause"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import { Decoder } from "../../domain/decoder.ts"
+import { logWord } from "../../domain/describe.ts"
+import { concat, encodeStatusSize } from "../../domain/encode.ts"
+import { Timeout } from "../../domain/errors.ts"
+import { clientStream } from "../../domain/grammars.ts"
+import { Opcode, Status } from "../../domain/protocol.ts"
+import type { FileStoreService } from "../../services/FileStore.ts"
+import type { Quick } from "../../services/transport/Transport.ts"
+import type { Admissions } from "./admission.ts"
+import type { ServerSettings } from "./config.ts"
+import { OPERATION_NAMES } from "./connection.ts"
+import { COALESCE, type OperationRecord } from "./exchange.ts"
+import { CUT_BY_SHUTDOWN, failedResult } from "./logLine.ts"
+import type { OperationLog } from "./operationLog.ts"
+import type { Activity } from "./server.ts"
+
+export interface QuickDeps {
+  readonly config: Pick<ServerSettings, "requestSeconds" | "idleSeconds">
+  readonly store: FileStoreService
+  readonly admission: Admissions
+  readonly allowed: (address: string) => boolean
+  readonly log: OperationLog
+  readonly now: () => number
+  readonly activity: Activity | undefined
+  readonly connectionEnded: () => void
+}
+
+/**
+ * The quick path: op 10 of a small file, answered in the socket's callback
+ * without a fiber, when the whole request came in the first segment. It
+ * keeps everything the fiber path keeps: the request is decoded by the same
+ * grammar (the name rules included), the client passes --permitir and takes
+ * its places under the limits, the file is read through the same jail, the
+ * reply is bounded by the idle deadline, and the operation gets its one log
+ * line, the same as from `handleConnection`. Anything else (another op, a
+ * request in pieces, a refusal, a file that is missing or larger than
+ * COALESCE) is left to the fiber path, which tells the client why.
+ */
+export const quickDownload = (deps: QuickDeps): Quick<Timeout> => {
+  const { config } = deps
+  const idleTimeout = new Timeout({ phase: "Idle", seconds: config.idleSeconds })
+  const within = { millis: config.idleSeconds * 1000, onIdle: () => idleTimeout }
+  return {
+    // A silent client costs no fiber until its request deadline; then the fiber path fails it.
+    firstSegmentMillis: config.requestSeconds * 1000,
+    // The same limits as the fiber path, taken as the connection is accepted.
+    admit: (peer) => deps.allowed(peer.address) && deps.admission.enterNow(peer.address),
+    release: (peer) => deps.admission.leaveNow(peer.address),
+    answer: (peer, first) => {
+      if (first[0] !== Opcode.Download) return undefined
+      const decoder = new Decoder(clientStream())
+      const events = decoder.feed(first)
+      if (Either.isLeft(events) || !decoder.isDone || decoder.bufferedBytes > 0) return undefined
+      const event = events.right[0]
+      if (event?._tag !== "Request" || event.request._tag !== "Download") return undefined
+      const name = event.request.name
+      const bytes = deps.store.readSmallNow(name, COALESCE)
+      if (bytes === undefined) return undefined
+      const activity = deps.activity
+      if (activity !== undefined) activity.active++
+      const record: OperationRecord = { op: OPERATION_NAMES.Download, name: logWord(name), bytes: 0, result: "ok" }
+      return {
+        reply: concat([encodeStatusSize(Status.Ok, bytes.length), bytes]),
+        within,
+        done: (exit) => {
+          deps.admission.leaveNow(peer.address)
+          if (Exit.isSuccess(exit)) record.bytes = bytes.length
+          else if (Cause.isInterruptedOnly(exit.cause)) record.result = CUT_BY_SHUTDOWN
+          else {
+            const failure = Cause.failureOption(exit.cause)
+            record.result = Option.isSome(failure) ? failedResult(failure.value, true) : "falha: erro interno"
+          }
+          if (activity !== undefined) {
+            activity.active--
+            if (record.result === CUT_BY_SHUTDOWN) activity.cut++
+          }
+          deps.log(peer.openedAt, peer.remote, record, deps.now() - peer.openedAt)
+          deps.connectionEnded()
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,163 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test"
+import { mkdtemp, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
+import { Cause, Exit, FiberId } from "effect"
+import { ConnectionFailure, Timeout } from "../../src/domain/errors.ts"
+import { Opcode } from "../../src/domain/protocol.ts"
+import { makeAdmission } from "../../src/programs/server/admission.ts"
+import type { OperationRecord } from "../../src/programs/server/exchange.ts"
+import { quickDownload } from "../../src/programs/server/quick.ts"
+import type { Activity } from "../../src/programs/server/server.ts"
+import type { FileStoreService } from "../../src/services/FileStore.ts"
+import { makeFileStore } from "../../src/services/FileStoreLive.ts"
+import type { Peer } from "../../src/services/transport/Transport.ts"
+import { run } from "../support/effect.ts"
+
+/**
+ * The quick path's decisions, without sockets: which first segments it
+ * answers (a whole op 10 of a small file, and nothing else), what it sends,
+ * the limits it takes and gives back, and the one log line of each outcome.
+ * That the fiber path serves everything it leaves is the rest of the suite.
+ */
+
+const utf8 = (text: string) => new TextEncoder().encode(text)
+const request = (op: number, name: string) => {
+  const bytes = utf8(name)
+  const out = new Uint8Array(5 + bytes.length)
+  out[0] = op
+  new DataView(out.buffer).setUint32(1, bytes.length)
+  out.set(bytes, 5)
+  return out
+}
+
+let folder: string
+let store: FileStoreService
+beforeEach(async () => {
+  folder = await mkdtemp(path.join(tmpdir(), "quick-"))
+  await writeFile(path.join(folder, "small.txt"), "olá, mundo")
+  await writeFile(path.join(folder, "big.bin"), new Uint8Array(64 * 1024 + 1))
+  store = await run(makeFileStore(folder))
+})
+afterEach(() => rm(folder, { recursive: true, force: true }))
+
+const peer: Peer = { remote: "127.0.0.1:5000", address: "127.0.0.1", openedAt: 1_000 }
+
+const setup = (limits = { maxClients: 2, maxPerAddress: 0 }, allowed = (_: string) => true) => {
+  const lines: Array<{ started: number; client: string; record: OperationRecord; millis: number }> = []
+  const activity: Activity = { active: 0, cut: 0 }
+  let ended = 0
+  const admission = makeAdmission(limits)
+  const quick = quickDownload({
+    config: { requestSeconds: 10, idleSeconds: 7 },
+    store,
+    admission,
+    allowed,
+    log: (started, client, record, millis) => lines.push({ started, client, record: { ...record }, millis }),
+    now: () => 1_250,
+    activity,
+    connectionEnded: () => ended++
+  })
+  return { quick, lines, activity, admission, ended: () => ended }
+}
+
+describe("quick path: what it answers", () => {
+  test("a whole op 10 of a small file: status 0, the size, the bytes; one log line once it is sent", () => {
+    const { quick, lines, activity, ended } = setup()
+    expect(quick.admit(peer)).toBe(true)
+    const answer = quick.answer(peer, request(Opcode.Download, "small.txt"))!
+    const content = utf8("olá, mundo")
+    expect([...answer.reply]).toEqual([0, 0, 0, 0, content.length, ...content])
+    expect(activity.active).toBe(1)
+    expect(lines).toEqual([])
+    answer.done(Exit.void)
+    expect(lines).toEqual([
+      {
+        started: 1_000,
+        client: "127.0.0.1:5000",
+        record: { op: "baixar", name: "small.txt", bytes: content.length, result: "ok" },
+        millis: 250
+      }
+    ])
+    expect(activity).toEqual({ active: 0, cut: 0 })
+    expect(ended()).toBe(1)
+  })
+
+  test("the request deadline is the whole first-segment wait, and the idle deadline bounds the reply", () => {
+    const { quick } = setup()
+    expect(quick.firstSegmentMillis).toBe(10_000)
+    const answer = quick.answer(peer, request(Opcode.Download, "small.txt"))!
+    expect(answer.within.millis).toBe(7_000)
+    expect(answer.within.onIdle()).toEqual(new Timeout({ phase: "Idle", seconds: 7 }))
+  })
+
+  const left: ReadonlyArray<readonly [string, Uint8Array]> = [
+    ["a request cut in its name", request(Opcode.Download, "small.txt").subarray(0, 8)],
+    ["a request cut in its length", Uint8Array.of(Opcode.Download, 0, 0)],
+    ["bytes after the request", Uint8Array.of(...request(Opcode.Download, "small.txt"), 0)],
+    ["a missing file", request(Opcode.Download, "nada.txt")],
+    ["a file over 64 KiB", request(Opcode.Download, "big.bin")],
+    ["a name the rules refuse", request(Opcode.Download, "../fora.txt")],
+    ["op 20", Uint8Array.of(Opcode.List)],
+    ["op 30", request(Opcode.Upload, "small.txt")],
+    ["op 50", request(Opcode.DownloadMany, "*.txt")],
+    ["an unknown opcode", Uint8Array.of(99)]
+  ]
+  test.each(left)("%s is left to the fiber path, untouched", (_, first) => {
+    const { quick, lines, activity } = setup()
+    const copy = first.slice()
+    expect(quick.answer(peer, first)).toBeUndefined()
+    expect(first).toEqual(copy)
+    expect(lines).toEqual([])
+    expect(activity.active).toBe(0)
+  })
+})
+
+describe("quick path: limits", () => {
+  test("each admitted connection holds a place until done or released", () => {
+    const { quick } = setup({ maxClients: 2, maxPerAddress: 0 })
+    expect(quick.admit(peer)).toBe(true)
+    expect(quick.admit(peer)).toBe(true)
+    expect(quick.admit(peer)).toBe(false)
+    quick.release(peer)
+    expect(quick.admit(peer)).toBe(true)
+    quick.answer(peer, request(Opcode.Download, "small.txt"))!.done(Exit.void)
+    expect(quick.admit(peer)).toBe(true)
+  })
+
+  test("the per-address limit and --permitir are judged as the connection is accepted", () => {
+    const limited = setup({ maxClients: 10, maxPerAddress: 1 })
+    expect(limited.quick.admit(peer)).toBe(true)
+    expect(limited.quick.admit(peer)).toBe(false)
+    expect(limited.quick.admit({ ...peer, address: "127.0.0.2" })).toBe(true)
+    const closed = setup(undefined, (address) => address !== "127.0.0.1")
+    expect(closed.quick.admit(peer)).toBe(false)
+    // Refused connections take no place: the fiber path refuses them with its own line.
+    expect(closed.admission.enterNow("127.0.0.3")).toBe(true)
+  })
+})
+
+describe("quick path: the log line of a reply that did not go out", () => {
+  test("a client that leaves mid-reply: cancelled, 0 bytes", () => {
+    const { quick, lines } = setup()
+    quick
+      .answer(peer, request(Opcode.Download, "small.txt"))!
+      .done(Exit.fail(new ConnectionFailure({ reason: "Reset", detail: "reset" })))
+    expect(lines[0]!.record).toMatchObject({ bytes: 0, result: expect.stringMatching(/^cancelado: /) })
+  })
+
+  test("a client that stops reading: the idle deadline, 0 bytes", () => {
+    const { quick, lines } = setup()
+    quick
+      .answer(peer, request(Opcode.Download, "small.txt"))!
+      .done(Exit.fail(new Timeout({ phase: "Idle", seconds: 7 })))
+    expect(lines[0]!.record).toMatchObject({ bytes: 0, result: expect.stringMatching(/^falha: /) })
+  })
+
+  test("a shutdown that cuts it: the cut line, counted as cut", () => {
+    const { quick, lines, activity } = setup()
+    quick.answer(peer, request(Opcode.Download, "small.txt"))!.done(Exit.failCause(Cause.interrupt(FiberId.none)))
+    expect(lines[0]!.record.result).toBe("cortado: o servidor foi encerrado antes do fim")
+    expect(activity).toEqual({ active: 0, cut: 1 })
+  })
+})
