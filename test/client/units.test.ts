@@ -2,14 +2,14 @@ import { describe, expect, test } from "bun:test"
 import { Either } from "effect"
 import {
   ConnectionFailure,
-  type ConnectionFailureReason,
+  ConnectionFailureReasons,
   FileFailure,
-  type FileFailureReason,
+  FileFailureReasons,
   HashMismatch,
   ProtocolViolation,
   Timeout,
-  type TimeoutPhase,
-  type ViolationReason
+  TimeoutPhases,
+  ViolationReasons
 } from "../../src/domain/errors.ts"
 import { parseServerAddress } from "../../src/programs/client/cli/address.ts"
 import { type ClientArgs, parseClientArgs } from "../../src/programs/client/cli/args.ts"
@@ -995,30 +995,7 @@ describe("describeClientError", () => {
   const resume: Command = { _tag: "Resume", name: "a.txt", position: undefined }
   const many: Command = { _tag: "DownloadMany", mask: "*.txt" }
 
-  const fileReasons: ReadonlyArray<FileFailureReason> = [
-    "NotFound",
-    "NotRegularFile",
-    "OutsideRoot",
-    "TooLarge",
-    "IsDirectory",
-    "PermissionDenied",
-    "NoSpace",
-    "Io"
-  ]
-  const violationReasons: ReadonlyArray<ViolationReason> = [
-    "UnknownOpcode",
-    "BadLength",
-    "InvalidName",
-    "InvalidMask",
-    "UnexpectedStatus",
-    "LengthTooLarge",
-    "InvalidListing",
-    "UnexpectedName",
-    "Truncated"
-  ]
-  const connectionReasons: ReadonlyArray<ConnectionFailureReason> = ["Closed", "Reset", "Io"]
-  const timeoutPhases: ReadonlyArray<TimeoutPhase> = ["Request", "Idle"]
-
+  // Every reason from the lists errors.ts exports: a new reason gets its sentence checked here at once.
   /** [label, error, command, the name the sentence must contain] */
   const rows: ReadonlyArray<[string, ClientError, Command, string]> = [
     [
@@ -1053,25 +1030,25 @@ describe("describeClientError", () => {
     ],
     ["TooManyMatches", new TooManyMatches({ mask: "*.txt", matches: 12000, cap: 10000 }), many, "*.txt"],
     ["HashMismatch", new HashMismatch({ name: "a.txt", position: 3 }), resume, "a.txt"],
-    ...fileReasons.map((reason): [string, ClientError, Command, string] => [
+    ...FileFailureReasons.map((reason): [string, ClientError, Command, string] => [
       `FileFailure ${reason}`,
       new FileFailure({ name: "a.txt", reason, detail: "detalhe" }),
       download,
       "a.txt"
     ]),
-    ...violationReasons.map((reason): [string, ClientError, Command, string] => [
+    ...ViolationReasons.map((reason): [string, ClientError, Command, string] => [
       `ProtocolViolation ${reason}`,
       new ProtocolViolation({ reason, detail: "detalhe" }),
       download,
       "a.txt"
     ]),
-    ...connectionReasons.map((reason): [string, ClientError, Command, string] => [
+    ...ConnectionFailureReasons.map((reason): [string, ClientError, Command, string] => [
       `ConnectionFailure ${reason}`,
       new ConnectionFailure({ reason, detail: "detalhe" }),
       download,
       "a.txt"
     ]),
-    ...timeoutPhases.map((phase): [string, ClientError, Command, string] => [
+    ...TimeoutPhases.map((phase): [string, ClientError, Command, string] => [
       `Timeout ${phase}`,
       new Timeout({ phase, seconds: 5 }),
       download,
