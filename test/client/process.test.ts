@@ -139,7 +139,7 @@ describe("one-shot: baixar", () => {
     expect(run.code).toBe(1)
     expect(run.stderr).toContain('"nada.txt"')
     // The cause, labelled as a detail: not a minified stack that says nothing.
-    expect(run.stderr).toContain('detalhe: ServerRefused operation="baixar" reason="Refused"')
+    expect(run.stderr).toContain('detalhe: ServerRefused request="Download" reason="Refused"')
     expect(run.stderr).not.toContain("    at ")
   })
 

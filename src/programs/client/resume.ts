@@ -59,11 +59,10 @@ export const resume = (name: string, position?: number, progress?: ProgressSink,
       )
       const wire = yield* openExchange({ _tag: "Resume", name, position: from, md5 }, resumeReply())
       if ((yield* nextStatus(wire)) !== Status.Ok) {
-        return yield* new ServerRefused({ operation: "retomar", name, reason: "Refused" })
+        return yield* new ServerRefused({ request: "Resume", name, reason: "Refused" })
       }
       const verdict = yield* nextStatus(wire)
-      if (verdict === Status.NotFound)
-        return yield* new ServerRefused({ operation: "retomar", name, reason: "NotFound" })
+      if (verdict === Status.NotFound) return yield* new ServerRefused({ request: "Resume", name, reason: "NotFound" })
       if (verdict === Status.HashMismatch) return yield* new HashMismatch({ name, position: from })
       const { size: remaining } = yield* nextOf(wire, "Size")
       const result: ResumeResult = { name, from, size: from + remaining, alreadyComplete: false }

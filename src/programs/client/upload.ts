@@ -36,7 +36,7 @@ export const upload = (name: string, progress?: ProgressSink, local: string = na
       }
       const wire = yield* openExchange({ _tag: "Upload", name }, uploadReply())
       if ((yield* nextStatus(wire)) !== Status.Ok) {
-        return yield* new ServerRefused({ operation: "enviar", name, reason: "Refused" })
+        return yield* new ServerRefused({ request: "Upload", name, reason: "Refused" })
       }
       progress?.start(name, file.size, 0)
       const sendData = Effect.zipRight(
@@ -68,7 +68,7 @@ export const upload = (name: string, progress?: ProgressSink, local: string = na
             )
           )
       })
-      if (verdict !== Status.Ok) return yield* new ServerRefused({ operation: "enviar", name, reason: "Refused" })
+      if (verdict !== Status.Ok) return yield* new ServerRefused({ request: "Upload", name, reason: "Refused" })
       // Only the server's final status 0 makes it a success: until then the bar may be full, never "done".
       progress?.completed?.()
       return { name, size: file.size }
