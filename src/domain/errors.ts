@@ -62,6 +62,8 @@ export type ConnectionFailureReason = (typeof ConnectionFailureReasons)[number]
 export class ConnectionFailure extends Data.TaggedError("ConnectionFailure")<{
   readonly reason: ConnectionFailureReason
   readonly detail: string
+  /** The error the socket layer gave, as it was: for --debug and logs only, never for the user's sentence. */
+  readonly cause?: unknown
 }> {}
 
 /** Which deadline passed. */

@@ -157,7 +157,11 @@ const reasonOf = (error: unknown): ConnectionFailureReason => {
 }
 
 const failureOf = (error: unknown): ConnectionFailure =>
-  new ConnectionFailure({ reason: reasonOf(error), detail: error instanceof Error ? error.message : String(error) })
+  new ConnectionFailure({
+    reason: reasonOf(error),
+    detail: error instanceof Error ? error.message : String(error),
+    cause: error
+  })
 
 const closed = () => new ConnectionFailure({ reason: "Closed", detail: "a conexão foi fechada" })
 

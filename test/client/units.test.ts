@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test"
-import { Either } from "effect"
+import { Cause, Either } from "effect"
 import {
   ConnectionFailure,
   ConnectionFailureReasons,
@@ -15,7 +15,7 @@ import type { RequestTag } from "../../src/domain/messages.ts"
 import { parseServerAddress } from "../../src/programs/client/cli/address.ts"
 import { type ClientArgs, parseClientArgs } from "../../src/programs/client/cli/args.ts"
 import { COMMAND_WORDS, type Command, parseCommand, tokenize } from "../../src/programs/client/cli/commands.ts"
-import { describeClientError, ExitCode, exitCodeOf } from "../../src/programs/client/cli/failures.ts"
+import { debugDetails, describeClientError, ExitCode, exitCodeOf } from "../../src/programs/client/cli/failures.ts"
 import { exactBytes, humanSize, listingTable, printable } from "../../src/programs/client/cli/format.ts"
 import { HELP_TEXT, helpText } from "../../src/programs/client/cli/help.ts"
 import { completions } from "../../src/programs/client/cli/interactive.ts"
@@ -1151,6 +1151,32 @@ describe("describeClientError", () => {
     ]) {
       expect(describeClientError(error, { server, command: download })).toContain('"a.txt"')
     }
+  })
+})
+
+describe("debugDetails (--debug)", () => {
+  /** An error as the socket layer gives it: a message, a code, a syscall and an errno number. */
+  const systemError = () =>
+    Object.assign(new Error("Failed to connect"), { code: "ECONNREFUSED", syscall: "connect", errno: -111 })
+
+  test("a connection failure keeps the original error as its cause: shown under it, its errno once", () => {
+    const failure = new ConnectionFailure({ reason: "Refused", detail: "Failed to connect", cause: systemError() })
+    expect(debugDetails(Cause.fail(failure))).toEqual([
+      'detalhe: ConnectionFailure reason="Refused" detail="Failed to connect"',
+      '  detalhe: Error syscall="connect" message="Failed to connect" errno=ECONNREFUSED'
+    ])
+  })
+
+  test("the cause stays out of the sentence people read", () => {
+    const failure = new ConnectionFailure({ reason: "Refused", detail: "Failed to connect", cause: systemError() })
+    const sentence = describeClientError(failure, { server: "h:1", command: { _tag: "Download", name: "a.txt" } })
+    expect(sentence).toBe('Conexão recusada por h:1 (pedido: "a.txt"): o servidor está rodando nessa porta?')
+  })
+
+  test("without a cause, one line", () => {
+    expect(debugDetails(Cause.fail(new ConnectionFailure({ reason: "Closed", detail: "x" })))).toEqual([
+      'detalhe: ConnectionFailure reason="Closed" detail="x"'
+    ])
   })
 })
 

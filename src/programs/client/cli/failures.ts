@@ -160,17 +160,16 @@ export const debugDetails = (cause: Cause.Cause<unknown>): ReadonlyArray<string>
     if (value === null || typeof value !== "object") return lines.push(`${indent}detalhe: ${String(value)}`)
     const record = value as Record<string, unknown>
     const tag = typeof record._tag === "string" ? record._tag : value instanceof Error ? value.name : "erro"
+    const errno = errnoOf(value)
+    // The errno token closes the line; a system error's own code and errno number would only repeat it.
+    const hidden = ["_tag", "cause", "stack", "name", ...(errno === undefined ? [] : ["code", "errno"])]
     const fields = Object.entries(record)
-      .filter(
-        ([key, field]) =>
-          !["_tag", "cause", "stack", "name"].includes(key) && field !== undefined && typeof field !== "object"
-      )
+      .filter(([key, field]) => !hidden.includes(key) && field !== undefined && typeof field !== "object")
       .map(([key, field]) => `${key}=${JSON.stringify(field)}`)
     const message =
       value instanceof Error && value.message !== "" && !fields.some((field) => field.startsWith("message="))
         ? [`message=${JSON.stringify(value.message)}`]
         : []
-    const errno = errnoOf(value)
     lines.push(
       `${indent}detalhe: ${[tag, ...fields, ...message, ...(errno === undefined ? [] : [`errno=${errno}`])].join(" ")}`
     )
