@@ -3,7 +3,7 @@ import * as Option from "effect/Option"
 import { FileFailure, HashMismatch } from "../../domain/errors.ts"
 import { resumeReply } from "../../domain/grammars.ts"
 import { partialNameOf } from "../../domain/names.ts"
-import { MAX_U32, Status } from "../../domain/protocol.ts"
+import { fitsU32, Status } from "../../domain/protocol.ts"
 import { FileStore } from "../../services/FileStore.ts"
 import { Hasher } from "../../services/Hasher.ts"
 import type { ProgressSink } from "./config.ts"
@@ -45,7 +45,7 @@ export const resume = (name: string, position?: number, progress?: ProgressSink,
         })
       }
       const from = position ?? held.value
-      if (from > held.value || from > MAX_U32) {
+      if (from > held.value || !fitsU32(from)) {
         return yield* new FileFailure({
           name,
           reason: "TooLarge",
