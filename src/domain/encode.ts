@@ -1,12 +1,12 @@
 import type { ManifestEntry, Request } from "./messages.ts"
-import { MAX_U32, MD5_BYTES, Opcode } from "./protocol.ts"
+import { fitsU32, MD5_BYTES, Opcode } from "./protocol.ts"
 
 /** Encoders: values in, exact bytes out. */
 
 const utf8 = new TextEncoder()
 
 export const u32 = (value: number): Uint8Array => {
-  if (!Number.isInteger(value) || value < 0 || value > MAX_U32) {
+  if (!fitsU32(value)) {
     throw new RangeError(`not an unsigned 32-bit integer: ${value}`)
   }
   const out = new Uint8Array(4)

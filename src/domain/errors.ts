@@ -1,17 +1,25 @@
 import * as Data from "effect/Data"
 
+/**
+ * Every reason an error can carry is a value first, and its type is derived
+ * from it: code that must cover each reason (describe, the tests) iterates
+ * the list instead of a copy of it, so a new reason is exercised at once.
+ */
+
 /** Why a peer's bytes broke the protocol. */
-export type ViolationReason =
-  | "UnknownOpcode"
-  | "BadLength"
-  | "InvalidName"
-  | "InvalidMask"
-  | "UnexpectedStatus"
-  | "LengthTooLarge"
-  | "InvalidListing"
-  | "UnexpectedName"
-  | "Truncated"
-  | "BadProxyHeader"
+export const ViolationReasons = [
+  "UnknownOpcode",
+  "BadLength",
+  "InvalidName",
+  "InvalidMask",
+  "UnexpectedStatus",
+  "LengthTooLarge",
+  "InvalidListing",
+  "UnexpectedName",
+  "Truncated",
+  "BadProxyHeader"
+] as const
+export type ViolationReason = (typeof ViolationReasons)[number]
 
 /** The peer sent bytes that do not follow the protocol. */
 export class ProtocolViolation extends Data.TaggedError("ProtocolViolation")<{
@@ -20,15 +28,17 @@ export class ProtocolViolation extends Data.TaggedError("ProtocolViolation")<{
 }> {}
 
 /** Why a file operation inside a jailed folder failed. */
-export type FileFailureReason =
-  | "NotFound"
-  | "NotRegularFile"
-  | "OutsideRoot"
-  | "TooLarge"
-  | "IsDirectory"
-  | "PermissionDenied"
-  | "NoSpace"
-  | "Io"
+export const FileFailureReasons = [
+  "NotFound",
+  "NotRegularFile",
+  "OutsideRoot",
+  "TooLarge",
+  "IsDirectory",
+  "PermissionDenied",
+  "NoSpace",
+  "Io"
+] as const
+export type FileFailureReason = (typeof FileFailureReasons)[number]
 
 export class FileFailure extends Data.TaggedError("FileFailure")<{
   readonly reason: FileFailureReason
@@ -44,17 +54,21 @@ export class HashMismatch extends Data.TaggedError("HashMismatch")<{
   readonly size?: number
 }> {}
 
-export type ConnectionFailureReason = "Refused" | "Unresolved" | "Closed" | "Reset" | "Io"
+/** Why a TCP connection could not be made or broke. */
+export const ConnectionFailureReasons = ["Refused", "Unresolved", "Closed", "Reset", "Io"] as const
+export type ConnectionFailureReason = (typeof ConnectionFailureReasons)[number]
 
 /** The TCP connection could not be made or broke. */
 export class ConnectionFailure extends Data.TaggedError("ConnectionFailure")<{
   readonly reason: ConnectionFailureReason
   readonly detail: string
-  /** The system's own error, for `--debug` and the server's log; never shown to users otherwise. */
+  /** The error the socket layer gave, as it was: for --debug and logs only, never for the user's sentence. */
   readonly cause?: unknown
 }> {}
 
-export type TimeoutPhase = "Request" | "Idle" | "Connect"
+/** Which deadline passed. */
+export const TimeoutPhases = ["Request", "Idle", "Connect"] as const
+export type TimeoutPhase = (typeof TimeoutPhases)[number]
 
 /** A deadline passed: the whole request, or a transfer that made no progress. */
 export class Timeout extends Data.TaggedError("Timeout")<{

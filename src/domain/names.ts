@@ -6,18 +6,21 @@ import { MAX_NAME_BYTES } from "./protocol.ts"
  * separators that stays inside the served folder and names no hidden entry.
  */
 
-export type NameProblem =
-  | "Empty"
-  | "TooLong"
-  | "InvalidUtf8"
-  | "ControlCharacter"
-  | "Backslash"
-  | "Absolute"
-  | "DriveLetter"
-  | "EmptyComponent"
-  | "DotComponent"
-  | "Hidden"
-  | "UnsupportedPattern"
+/** Why a name (or mask) is refused: the list is the value, the type comes from it. */
+export const NameProblems = [
+  "Empty",
+  "TooLong",
+  "InvalidUtf8",
+  "ControlCharacter",
+  "Backslash",
+  "Absolute",
+  "DriveLetter",
+  "EmptyComponent",
+  "DotComponent",
+  "Hidden",
+  "UnsupportedPattern"
+] as const
+export type NameProblem = (typeof NameProblems)[number]
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 const utf8 = new TextEncoder()

@@ -32,6 +32,12 @@ export const MAX_NAME_BYTES = 4096
 /** Largest value of an unsigned 32-bit integer: sizes must be at most this. */
 export const MAX_U32 = 0xffff_ffff
 
+/**
+ * Whether a number fits a 32-bit field of the protocol (a size, a length, a
+ * position): a whole number from 0 to MAX_U32. Every such check is this one.
+ */
+export const fitsU32 = (value: number): boolean => Number.isInteger(value) && value >= 0 && value <= MAX_U32
+
 /** Largest number of files one op 50 reply may carry. */
 export const MAX_MANY_MATCHES = 10_000
 

@@ -11,7 +11,8 @@ export type OperationError = ProtocolViolation | FileFailure | HashMismatch | Co
  * - "ResumeCheck": op 40's second status, after the request was accepted;
  * - "ManyFile": the status in front of one file of an op 50 reply.
  */
-export type StatusPoint = "Reply" | "ResumeCheck" | "ManyFile"
+export const StatusPoints = ["Reply", "ResumeCheck", "ManyFile"] as const
+export type StatusPoint = (typeof StatusPoints)[number]
 
 /**
  * The single mapping from an expected failure to the status byte the peer is

@@ -139,7 +139,7 @@ describe("one-shot: baixar", () => {
     expect(run.code).toBe(1)
     expect(run.stderr).toContain('"nada.txt"')
     // The cause, labelled as a detail: not a minified stack that says nothing.
-    expect(run.stderr).toContain('detalhe: ServerRefused operation="baixar" reason="Refused"')
+    expect(run.stderr).toContain('detalhe: ServerRefused request="Download" reason="Refused"')
     expect(run.stderr).not.toContain("    at ")
   })
 
@@ -428,6 +428,19 @@ describe("addresses, options and the network", () => {
       `Conexão recusada por 127.0.0.1:${port} (pedido: "a.txt"): o servidor está rodando nessa porta?\n`
     )
     expect(await tree(clientDir)).toEqual([])
+  })
+
+  test("connection refused with --debug: the original network error under the sentence", async () => {
+    const port = await closedPort()
+    const run = await runCli([`127.0.0.1:${port}`, "--pasta", clientDir, "baixar", "a.txt", "--debug"])
+    expect(run.code).toBe(3)
+    const lines = run.stderr.trimEnd().split("\n")
+    expect(lines[0]).toBe(
+      `Conexão recusada por 127.0.0.1:${port} (pedido: "a.txt"): o servidor está rodando nessa porta?`
+    )
+    expect(lines[1]).toStartWith('detalhe: ConnectionFailure reason="Refused"')
+    expect(lines[2]).toMatch(/^ {2}detalhe: .*errno=ECONNREFUSED$/)
+    expect(run.stderr).not.toContain("    at ")
   })
 
   const usage: ReadonlyArray<[string, ReadonlyArray<string>, string]> = [

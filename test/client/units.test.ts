@@ -1,20 +1,21 @@
 import { describe, expect, test } from "bun:test"
-import { Either } from "effect"
+import { Cause, Either } from "effect"
 import {
   ConnectionFailure,
-  type ConnectionFailureReason,
+  ConnectionFailureReasons,
   FileFailure,
-  type FileFailureReason,
+  FileFailureReasons,
   HashMismatch,
   ProtocolViolation,
   Timeout,
-  type TimeoutPhase,
-  type ViolationReason
+  TimeoutPhases,
+  ViolationReasons
 } from "../../src/domain/errors.ts"
+import type { RequestTag } from "../../src/domain/messages.ts"
 import { parseServerAddress } from "../../src/programs/client/cli/address.ts"
 import { type ClientArgs, parseClientArgs } from "../../src/programs/client/cli/args.ts"
 import { COMMAND_WORDS, type Command, parseCommand, tokenize } from "../../src/programs/client/cli/commands.ts"
-import { describeClientError, ExitCode, exitCodeOf } from "../../src/programs/client/cli/failures.ts"
+import { debugDetails, describeClientError, ExitCode, exitCodeOf } from "../../src/programs/client/cli/failures.ts"
 import { exactBytes, humanSize, listingTable, printable } from "../../src/programs/client/cli/format.ts"
 import { HELP_TEXT, helpText } from "../../src/programs/client/cli/help.ts"
 import { completions } from "../../src/programs/client/cli/interactive.ts"
@@ -26,7 +27,7 @@ import {
   type TransferState
 } from "../../src/programs/client/cli/progress.ts"
 import { makeProgressView, type ProgressOutput } from "../../src/programs/client/cli/progressView.ts"
-import { type ClientError, ServerRefused, TooManyMatches } from "../../src/programs/client/errors.ts"
+import { type ClientError, RefusalReasons, ServerRefused, TooManyMatches } from "../../src/programs/client/errors.ts"
 
 /**
  * The pure parts of the command-line client, as tables: address and argument
@@ -995,83 +996,50 @@ describe("describeClientError", () => {
   const resume: Command = { _tag: "Resume", name: "a.txt", position: undefined }
   const many: Command = { _tag: "DownloadMany", mask: "*.txt" }
 
-  const fileReasons: ReadonlyArray<FileFailureReason> = [
-    "NotFound",
-    "NotRegularFile",
-    "OutsideRoot",
-    "TooLarge",
-    "IsDirectory",
-    "PermissionDenied",
-    "NoSpace",
-    "Io"
-  ]
-  const violationReasons: ReadonlyArray<ViolationReason> = [
-    "UnknownOpcode",
-    "BadLength",
-    "InvalidName",
-    "InvalidMask",
-    "UnexpectedStatus",
-    "LengthTooLarge",
-    "InvalidListing",
-    "UnexpectedName",
-    "Truncated"
-  ]
-  const connectionReasons: ReadonlyArray<ConnectionFailureReason> = ["Closed", "Reset", "Io"]
-  const timeoutPhases: ReadonlyArray<TimeoutPhase> = ["Request", "Idle"]
+  /**
+   * Each request that names something, with the command it comes from: a
+   * Record, so a new request tag does not compile without its row here.
+   * (A listing names nothing: its refusal has its own test below.)
+   */
+  const asked: Record<Exclude<RequestTag, "List">, { readonly command: Command; readonly name: string }> = {
+    Download: { command: download, name: "a.txt" },
+    Upload: { command: upload, name: "a.txt" },
+    Resume: { command: resume, name: "a.txt" },
+    DownloadMany: { command: many, name: "*.txt" }
+  }
 
+  // Every reason from the exported lists: a new reason gets its sentence checked here at once.
   /** [label, error, command, the name the sentence must contain] */
   const rows: ReadonlyArray<[string, ClientError, Command, string]> = [
-    [
-      "ServerRefused baixar",
-      new ServerRefused({ operation: "baixar", name: "a.txt", reason: "Refused" }),
-      download,
-      "a.txt"
-    ],
-    [
-      "ServerRefused enviar",
-      new ServerRefused({ operation: "enviar", name: "a.txt", reason: "Refused" }),
-      upload,
-      "a.txt"
-    ],
-    [
-      "ServerRefused retomar",
-      new ServerRefused({ operation: "retomar", name: "a.txt", reason: "Refused" }),
-      resume,
-      "a.txt"
-    ],
-    [
-      "ServerRefused retomar NotFound",
-      new ServerRefused({ operation: "retomar", name: "a.txt", reason: "NotFound" }),
-      resume,
-      "a.txt"
-    ],
-    [
-      "ServerRefused baixar-varios",
-      new ServerRefused({ operation: "baixar-varios", name: "*.txt", reason: "Refused" }),
-      many,
-      "*.txt"
-    ],
+    ...Object.entries(asked).flatMap(([request, { command, name }]) =>
+      RefusalReasons.map((reason): [string, ClientError, Command, string] => [
+        `ServerRefused ${request} ${reason}`,
+        new ServerRefused({ request: request as RequestTag, name, reason }),
+        command,
+        name
+      ])
+    ),
     ["TooManyMatches", new TooManyMatches({ mask: "*.txt", matches: 12000, cap: 10000 }), many, "*.txt"],
     ["HashMismatch", new HashMismatch({ name: "a.txt", position: 3 }), resume, "a.txt"],
-    ...fileReasons.map((reason): [string, ClientError, Command, string] => [
+    ...FileFailureReasons.map((reason): [string, ClientError, Command, string] => [
       `FileFailure ${reason}`,
       new FileFailure({ name: "a.txt", reason, detail: "detalhe" }),
       download,
       "a.txt"
     ]),
-    ...violationReasons.map((reason): [string, ClientError, Command, string] => [
+    ...ViolationReasons.map((reason): [string, ClientError, Command, string] => [
       `ProtocolViolation ${reason}`,
       new ProtocolViolation({ reason, detail: "detalhe" }),
       download,
       "a.txt"
     ]),
-    ...connectionReasons.map((reason): [string, ClientError, Command, string] => [
+    ...ConnectionFailureReasons.map((reason): [string, ClientError, Command, string] => [
       `ConnectionFailure ${reason}`,
       new ConnectionFailure({ reason, detail: "detalhe" }),
       download,
       "a.txt"
     ]),
-    ...timeoutPhases.map((phase): [string, ClientError, Command, string] => [
+    ...TimeoutPhases.map((phase): [string, ClientError, Command, string] => [
       `Timeout ${phase}`,
       new Timeout({ phase, seconds: 5 }),
       download,
@@ -1088,11 +1056,27 @@ describe("describeClientError", () => {
   })
 
   test("the listing refusal is a sentence (there is no file to name)", () => {
-    const sentence = describeClientError(new ServerRefused({ operation: "listar", name: "", reason: "Refused" }), {
+    const sentence = describeClientError(new ServerRefused({ request: "List", name: "", reason: "Refused" }), {
       server,
       command: { _tag: "List", json: false }
     })
     expect(sentence).toBe("O servidor não conseguiu listar a pasta. Tente de novo.")
+  })
+
+  test("a refusal is worded from the request it carries: each request has its own sentence", () => {
+    const sentences = [
+      ...Object.entries(asked).map(([request, { command, name }]) =>
+        describeClientError(new ServerRefused({ request: request as RequestTag, name, reason: "Refused" }), {
+          server,
+          command
+        })
+      ),
+      describeClientError(new ServerRefused({ request: "List", name: "", reason: "Refused" }), {
+        server,
+        command: { _tag: "List", json: false }
+      })
+    ]
+    expect(new Set(sentences).size).toBe(sentences.length)
   })
 
   test("a download cut by the network says the partial is kept for retomar; an upload does not", () => {
@@ -1135,7 +1119,7 @@ describe("describeClientError", () => {
 
   test("exact sentences for the common refusals", () => {
     expect(
-      describeClientError(new ServerRefused({ operation: "baixar", name: "nada", reason: "Refused" }), {
+      describeClientError(new ServerRefused({ request: "Download", name: "nada", reason: "Refused" }), {
         server,
         command: download
       })
@@ -1170,10 +1154,36 @@ describe("describeClientError", () => {
   })
 })
 
+describe("debugDetails (--debug)", () => {
+  /** An error as the socket layer gives it: a message, a code, a syscall and an errno number. */
+  const systemError = () =>
+    Object.assign(new Error("Failed to connect"), { code: "ECONNREFUSED", syscall: "connect", errno: -111 })
+
+  test("a connection failure keeps the original error as its cause: shown under it, its errno once", () => {
+    const failure = new ConnectionFailure({ reason: "Refused", detail: "Failed to connect", cause: systemError() })
+    expect(debugDetails(Cause.fail(failure))).toEqual([
+      'detalhe: ConnectionFailure reason="Refused" detail="Failed to connect"',
+      '  detalhe: Error syscall="connect" message="Failed to connect" errno=ECONNREFUSED'
+    ])
+  })
+
+  test("the cause stays out of the sentence people read", () => {
+    const failure = new ConnectionFailure({ reason: "Refused", detail: "Failed to connect", cause: systemError() })
+    const sentence = describeClientError(failure, { server: "h:1", command: { _tag: "Download", name: "a.txt" } })
+    expect(sentence).toBe('Conexão recusada por h:1 (pedido: "a.txt"): o servidor está rodando nessa porta?')
+  })
+
+  test("without a cause, one line", () => {
+    expect(debugDetails(Cause.fail(new ConnectionFailure({ reason: "Closed", detail: "x" })))).toEqual([
+      'detalhe: ConnectionFailure reason="Closed" detail="x"'
+    ])
+  })
+})
+
 describe("exitCodeOf", () => {
   const rows: ReadonlyArray<[string, ExitCode, ClientError]> = [
-    ["ServerRefused", 1, new ServerRefused({ operation: "baixar", name: "a", reason: "Refused" })],
-    ["ServerRefused NotFound", 1, new ServerRefused({ operation: "retomar", name: "a", reason: "NotFound" })],
+    ["ServerRefused", 1, new ServerRefused({ request: "Download", name: "a", reason: "Refused" })],
+    ["ServerRefused NotFound", 1, new ServerRefused({ request: "Resume", name: "a", reason: "NotFound" })],
     ["TooManyMatches", 1, new TooManyMatches({ mask: "*", matches: 2, cap: 1 })],
     ["HashMismatch", 1, new HashMismatch({ name: "a", position: 1 })],
     ["FileFailure", 1, new FileFailure({ name: "a", reason: "NotFound", detail: "" })],

@@ -17,6 +17,7 @@ import {
   uploadReply
 } from "../../src/domain/grammars.ts"
 import type { Request } from "../../src/domain/messages.ts"
+import { fitsU32, MAX_U32 } from "../../src/domain/protocol.ts"
 import { cat, decodeEveryWay, hex, toHex, utf8 } from "./bytes.ts"
 
 /**
@@ -435,6 +436,18 @@ describe("u32", () => {
       expect(() => u32(value)).toThrow(RangeError)
     }
   )
+
+  test("u32 encodes exactly the numbers fitsU32 accepts (the one 32-bit rule)", () => {
+    expect(MAX_U32).toBe(2 ** 32 - 1)
+    for (const value of [0, 1, 4096, MAX_U32 - 1, MAX_U32]) {
+      expect(fitsU32(value)).toBe(true)
+      expect(() => u32(value)).not.toThrow()
+    }
+    for (const value of [-1, MAX_U32 + 1, 2 ** 53, 1.5, -0.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(fitsU32(value)).toBe(false)
+      expect(() => u32(value)).toThrow(RangeError)
+    }
+  })
 
   test("concat joins parts in order", () => {
     expect(toHex(concat([hex("01"), new Uint8Array(0), hex("0203")]))).toBe("010203")

@@ -6,6 +6,7 @@ import {
   describeNameProblem,
   isValidName,
   type NameProblem,
+  NameProblems,
   parseMask,
   parseName
 } from "../../src/domain/names.ts"
@@ -196,26 +197,27 @@ describe("parseMask / checkMask", () => {
 })
 
 describe("describeNameProblem", () => {
-  const sentences: ReadonlyArray<readonly [NameProblem, string]> = [
-    ["Empty", "o nome está vazio"],
-    ["TooLong", "o nome passa de 4096 bytes"],
-    ["InvalidUtf8", "o nome não é UTF-8 válido"],
-    ["ControlCharacter", "o nome contém caracteres de controle"],
-    ["Backslash", "o nome contém barra invertida (use /)"],
-    ["Absolute", "o nome é um caminho absoluto"],
-    ["DriveLetter", "o nome começa com letra de unidade"],
-    ["EmptyComponent", "o nome tem uma parte vazia (// ou / no fim)"],
-    ["DotComponent", "o nome contém . ou .. como parte do caminho"],
-    ["Hidden", "o nome tem uma parte oculta (começa com .)"],
-    ["UnsupportedPattern", "a máscara usa sintaxe não suportada (use só *, ? e [...])"]
-  ]
+  // A Record: a problem added to NameProblems without its sentence here does not compile.
+  const sentences: Record<NameProblem, string> = {
+    Empty: "o nome está vazio",
+    TooLong: "o nome passa de 4096 bytes",
+    InvalidUtf8: "o nome não é UTF-8 válido",
+    ControlCharacter: "o nome contém caracteres de controle",
+    Backslash: "o nome contém barra invertida (use /)",
+    Absolute: "o nome é um caminho absoluto",
+    DriveLetter: "o nome começa com letra de unidade",
+    EmptyComponent: "o nome tem uma parte vazia (// ou / no fim)",
+    DotComponent: "o nome contém . ou .. como parte do caminho",
+    Hidden: "o nome tem uma parte oculta (começa com .)",
+    UnsupportedPattern: "a máscara usa sintaxe não suportada (use só *, ? e [...])"
+  }
 
-  test.each(sentences)("%s → %p", (problem, sentence) => {
+  test.each(NameProblems.map((problem) => [problem, sentences[problem]] as const))("%s → %p", (problem, sentence) => {
     expect(describeNameProblem(problem)).toBe(sentence)
   })
 
   test("every problem has its own non-empty sentence", () => {
-    const all = sentences.map(([problem]) => describeNameProblem(problem))
+    const all = NameProblems.map(describeNameProblem)
     expect(all.every((sentence) => sentence.trim().length > 0)).toBe(true)
     expect(new Set(all).size).toBe(all.length)
   })

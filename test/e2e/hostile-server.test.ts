@@ -102,7 +102,7 @@ describe("download against a lying server", () => {
   test("status 01 is a refusal even with bytes after it", async () => {
     const { client } = await against({ reply: [send(1, be32(5), "hello")], then: "close" })
     expect(failureOf(await client(download("a.txt")))).toEqual(
-      new ServerRefused({ operation: "baixar", name: "a.txt", reason: "Refused" })
+      new ServerRefused({ request: "Download", name: "a.txt", reason: "Refused" })
     )
     await nothingWritten()
   })
@@ -232,7 +232,7 @@ describe("upload and resume against a lying server", () => {
     await Bun.write(path.join(clientDir, "up.txt"), "data")
     const { hostile, client } = await against({ reply: [send(0), pause(100), send(1)], then: "close" })
     expect(failureOf(await client(upload("up.txt")))).toEqual(
-      new ServerRefused({ operation: "enviar", name: "up.txt", reason: "Refused" })
+      new ServerRefused({ request: "Upload", name: "up.txt", reason: "Refused" })
     )
     expect(hexOf(hostile.received[0]!)).toBe(hexOf(bytesOf(30, named("up.txt"), be32(4), "data")))
   })

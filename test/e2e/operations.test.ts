@@ -68,7 +68,7 @@ describe("download (op 10)", () => {
   test("a missing file is refused and nothing is created", () =>
     withServer(async (server) => {
       const exit = await server.client(download("nope.txt"))
-      expect(failureOf(exit)).toEqual(new ServerRefused({ operation: "baixar", name: "nope.txt", reason: "Refused" }))
+      expect(failureOf(exit)).toEqual(new ServerRefused({ request: "Download", name: "nope.txt", reason: "Refused" }))
       expect(await tree(server.clientDir)).toEqual([])
     }))
 
@@ -78,7 +78,7 @@ describe("download (op 10)", () => {
       await inServer(server).put(".hidden", "secret")
       for (const name of ["folder", ".hidden", "../x", "/etc/passwd"]) {
         const exit = await server.client(download(name))
-        expect(failureOf(exit)).toEqual(new ServerRefused({ operation: "baixar", name, reason: "Refused" }))
+        expect(failureOf(exit)).toEqual(new ServerRefused({ request: "Download", name, reason: "Refused" }))
       }
       expect(await tree(server.clientDir)).toEqual([])
     }))
@@ -162,7 +162,7 @@ describe("upload (op 30)", () => {
       await inClient(server).put("dir.txt", "would replace a folder")
       const before = await tree(server.serverDir)
       const exit = await server.client(upload("dir.txt"))
-      expect(failureOf(exit)).toEqual(new ServerRefused({ operation: "enviar", name: "dir.txt", reason: "Refused" }))
+      expect(failureOf(exit)).toEqual(new ServerRefused({ request: "Upload", name: "dir.txt", reason: "Refused" }))
       expect(await tree(server.serverDir)).toEqual(before)
       expect(await inServer(server).text("dir.txt/inner.txt")).toBe("inner")
     }))
@@ -269,7 +269,7 @@ describe("resume (op 40)", () => {
     withServer(async (server) => {
       await inClient(server).put("gone.txt.parcial", "abc")
       const exit = await server.client(resume("gone.txt"))
-      expect(failureOf(exit)).toEqual(new ServerRefused({ operation: "retomar", name: "gone.txt", reason: "NotFound" }))
+      expect(failureOf(exit)).toEqual(new ServerRefused({ request: "Resume", name: "gone.txt", reason: "NotFound" }))
       expect(await inClient(server).text("gone.txt.parcial")).toBe("abc")
     }))
 
@@ -279,9 +279,7 @@ describe("resume (op 40)", () => {
       await inClient(server).put("a/placeholder", "")
       await inClient(server).put("x.txt.parcial", "abc")
       const exit = await server.client(resume("a/../x.txt"))
-      expect(failureOf(exit)).toEqual(
-        new ServerRefused({ operation: "retomar", name: "a/../x.txt", reason: "Refused" })
-      )
+      expect(failureOf(exit)).toEqual(new ServerRefused({ request: "Resume", name: "a/../x.txt", reason: "Refused" }))
     }))
 
   test("without a partial, resume fails locally (FileFailure NotFound) and sends nothing", () =>
@@ -436,9 +434,7 @@ describe("downloadMany (op 50)", () => {
       await seed(server)
       for (const mask of ["../*", "**/*.txt", "{a,b}.txt"]) {
         const exit = await server.client(downloadMany(mask))
-        expect(failureOf(exit)).toEqual(
-          new ServerRefused({ operation: "baixar-varios", name: mask, reason: "Refused" })
-        )
+        expect(failureOf(exit)).toEqual(new ServerRefused({ request: "DownloadMany", name: mask, reason: "Refused" }))
       }
       expect(await tree(server.clientDir)).toEqual([])
     }))

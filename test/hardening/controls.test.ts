@@ -194,7 +194,7 @@ describe("--somente-leitura", () => {
         await fs.writeFile(path.join(jail.clientDir, "local.txt"), "local")
         expect(failureOf(await jail.client(uploadProgram("local.txt")))).toMatchObject({
           _tag: "ServerRefused",
-          operation: "enviar"
+          request: "Upload"
         })
         expect(hexOf((await jail.exchange(download("normal.txt"))).reply)).toBe(NORMAL_REPLY)
         expect(Exit.isSuccess(await jail.client(downloadProgram("sub/interno.txt")))).toBe(true)
@@ -286,7 +286,7 @@ describe("--tamanho-maximo", () => {
         const millis = Date.now() - started
         watching = false
         await watcher
-        expect(failureOf(exit)).toMatchObject({ _tag: "ServerRefused", operation: "enviar", name: "enorme.bin" })
+        expect(failureOf(exit)).toMatchObject({ _tag: "ServerRefused", request: "Upload", name: "enorme.bin" })
         // Server and client timeouts are 20 s: far from both, the refusal came from the size check.
         expect(millis).toBeLessThan(10_000)
         expect(largestTemp).toBe(0)

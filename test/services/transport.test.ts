@@ -359,6 +359,8 @@ describe("BunTransportLive: connecting", () => {
       live(Effect.scoped(Effect.flatMap(Transport, (transport) => transport.connect("127.0.0.1", port))))
     )
     expect(connectionFailureOf(exit).reason).toBe("Refused")
+    // The socket's own error is kept as the cause, for --debug.
+    expect(connectionFailureOf(exit).cause).toMatchObject({ code: "ECONNREFUSED" })
   })
 
   test("an unresolvable host → ConnectionFailure Unresolved", async () => {

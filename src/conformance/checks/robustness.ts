@@ -1,4 +1,5 @@
 import { concat, u32 } from "../../domain/encode.ts"
+import { MAX_U32 } from "../../domain/protocol.ts"
 import { type Context, check, failWith, hex } from "../check.ts"
 import { ensure, fileA } from "../fixtures.ts"
 import { bytesOf, content, download, exchange, rawNamed, sameBytes } from "../session.ts"
@@ -28,7 +29,7 @@ export const robustnessChecks = [
       for (const op of [10, 30, 40, 50]) {
         const probe = await context.connect()
         try {
-          await probe.write(concat([Uint8Array.of(op), u32(0xffff_ffff), new Uint8Array(1000).fill(0x61)]))
+          await probe.write(concat([Uint8Array.of(op), u32(MAX_U32), new Uint8Array(1000).fill(0x61)]))
           const reply = await probe.read(1, context.promptMillis)
           if (!reply.complete || reply.bytes[0] !== 1) {
             failWith(
@@ -56,7 +57,7 @@ export const robustnessChecks = [
       try {
         await probe.write(rawNamed(30, bytesOf(name)))
         const first = await probe.read(1, context.replyMillis)
-        if (first.bytes[0] === 0) await probe.write(concat([u32(0xffff_ffff), content(64 * 1024, 31)]))
+        if (first.bytes[0] === 0) await probe.write(concat([u32(MAX_U32), content(64 * 1024, 31)]))
         await Bun.sleep(100)
       } finally {
         probe.destroy()

@@ -17,7 +17,7 @@ export const download = (name: string, progress?: ProgressSink, local: string = 
       const store = yield* FileStore
       const wire = yield* openExchange({ _tag: "Download", name }, downloadReply())
       if ((yield* nextStatus(wire)) !== Status.Ok) {
-        return yield* new ServerRefused({ operation: "baixar", name, reason: "Refused" })
+        return yield* new ServerRefused({ request: "Download", name, reason: "Refused" })
       }
       const { size } = yield* nextOf(wire, "Size")
       const partial = yield* store.openPartial(local, 0)

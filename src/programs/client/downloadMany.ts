@@ -26,7 +26,7 @@ export const downloadMany = (mask: string, progress?: ProgressSink, localFolder 
       const wire = yield* openExchange({ _tag: "DownloadMany", mask }, downloadManyReply(mask))
       const status = yield* nextStatus(wire)
       if (status === Status.Error)
-        return yield* new ServerRefused({ operation: "baixar-varios", name: mask, reason: "Refused" })
+        return yield* new ServerRefused({ request: "DownloadMany", name: mask, reason: "Refused" })
       if (status === Status.TooManyMatches) {
         const { matches, cap } = yield* nextOf(wire, "Limit")
         return yield* new TooManyMatches({ mask, matches, cap })

@@ -9,7 +9,7 @@ export const list = Effect.scoped(
   Effect.gen(function* () {
     const wire = yield* openExchange({ _tag: "List" }, listReply())
     if ((yield* nextStatus(wire)) !== Status.Ok) {
-      return yield* new ServerRefused({ operation: "listar", name: "", reason: "Refused" })
+      return yield* new ServerRefused({ request: "List", name: "", reason: "Refused" })
     }
     const { entries, json } = yield* nextOf(wire, "Listing")
     return { entries, json }

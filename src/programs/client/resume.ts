@@ -3,7 +3,7 @@ import * as Option from "effect/Option"
 import { FileFailure, HashMismatch } from "../../domain/errors.ts"
 import { resumeReply } from "../../domain/grammars.ts"
 import { partialNameOf } from "../../domain/names.ts"
-import { MAX_U32, Status } from "../../domain/protocol.ts"
+import { fitsU32, Status } from "../../domain/protocol.ts"
 import { FileStore } from "../../services/FileStore.ts"
 import { Hasher } from "../../services/Hasher.ts"
 import type { ProgressSink } from "./config.ts"
@@ -45,7 +45,7 @@ export const resume = (name: string, position?: number, progress?: ProgressSink,
         })
       }
       const from = position ?? held.value
-      if (from > held.value || from > MAX_U32) {
+      if (from > held.value || !fitsU32(from)) {
         return yield* new FileFailure({
           name,
           reason: "TooLarge",
@@ -59,11 +59,10 @@ export const resume = (name: string, position?: number, progress?: ProgressSink,
       )
       const wire = yield* openExchange({ _tag: "Resume", name, position: from, md5 }, resumeReply())
       if ((yield* nextStatus(wire)) !== Status.Ok) {
-        return yield* new ServerRefused({ operation: "retomar", name, reason: "Refused" })
+        return yield* new ServerRefused({ request: "Resume", name, reason: "Refused" })
       }
       const verdict = yield* nextStatus(wire)
-      if (verdict === Status.NotFound)
-        return yield* new ServerRefused({ operation: "retomar", name, reason: "NotFound" })
+      if (verdict === Status.NotFound) return yield* new ServerRefused({ request: "Resume", name, reason: "NotFound" })
       if (verdict === Status.HashMismatch) return yield* new HashMismatch({ name, position: from })
       const { size: remaining } = yield* nextOf(wire, "Size")
       const result: ResumeResult = { name, from, size: from + remaining, alreadyComplete: false }

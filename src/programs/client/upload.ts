@@ -5,7 +5,7 @@ import * as Fiber from "effect/Fiber"
 import { u32 } from "../../domain/encode.ts"
 import { type ConnectionFailure, FileFailure, ProtocolViolation, type Timeout } from "../../domain/errors.ts"
 import { uploadReply } from "../../domain/grammars.ts"
-import { MAX_U32, Status } from "../../domain/protocol.ts"
+import { fitsU32, Status } from "../../domain/protocol.ts"
 import { FileStore } from "../../services/FileStore.ts"
 import type { ProgressSink } from "./config.ts"
 import { ServerRefused } from "./errors.ts"
@@ -27,7 +27,7 @@ export const upload = (name: string, progress?: ProgressSink, local: string = na
     Effect.gen(function* () {
       const store = yield* FileStore
       const file = yield* store.openRead(local)
-      if (file.size > MAX_U32) {
+      if (!fitsU32(file.size)) {
         return yield* new FileFailure({
           name,
           reason: "TooLarge",
@@ -36,7 +36,7 @@ export const upload = (name: string, progress?: ProgressSink, local: string = na
       }
       const wire = yield* openExchange({ _tag: "Upload", name }, uploadReply())
       if ((yield* nextStatus(wire)) !== Status.Ok) {
-        return yield* new ServerRefused({ operation: "enviar", name, reason: "Refused" })
+        return yield* new ServerRefused({ request: "Upload", name, reason: "Refused" })
       }
       progress?.start(name, file.size, 0)
       const sendData = Effect.zipRight(
@@ -68,7 +68,7 @@ export const upload = (name: string, progress?: ProgressSink, local: string = na
             )
           )
       })
-      if (verdict !== Status.Ok) return yield* new ServerRefused({ operation: "enviar", name, reason: "Refused" })
+      if (verdict !== Status.Ok) return yield* new ServerRefused({ request: "Upload", name, reason: "Refused" })
       // Only the server's final status 0 makes it a success: until then the bar may be full, never "done".
       progress?.completed?.()
       return { name, size: file.size }

@@ -2,7 +2,7 @@ import { isIP } from "node:net"
 import type * as ConfigProvider from "effect/ConfigProvider"
 import * as Either from "effect/Either"
 import { type Cidr, LOOPBACK_TEXT, parseCidr } from "../../domain/cidr.ts"
-import { DEFAULT_PORT, MAX_U32 } from "../../domain/protocol.ts"
+import { DEFAULT_PORT, fitsU32, MAX_U32 } from "../../domain/protocol.ts"
 import { type EnvOption, inlineValue, withEnvironment } from "../options.ts"
 
 export type LogFormat = "texto" | "json"
@@ -137,7 +137,7 @@ export const parseSize = (text: string): Either.Either<number, string> => {
   if (!Number.isFinite(bytes)) {
     return Either.left(`--tamanho-maximo inválido: "${text}" (use bytes ou um sufixo: 500K, 10M, 2G)`)
   }
-  return bytes <= MAX_U32
+  return fitsU32(bytes)
     ? Either.right(bytes)
     : Either.left(`--tamanho-maximo inválido: "${text}" (o protocolo vai até ${MAX_U32} bytes, 4 GiB menos 1 byte)`)
 }

@@ -8,7 +8,7 @@ import type { ConnectionFailure, FileFailure } from "../../domain/errors.ts"
  * port or the folder and says what to do.
  */
 
-/** The errno of listening on `port`, found by trying it (the transport's failure keeps only Bun's English message). */
+/** The errno of listening on `port`, found by trying it (for a failure whose cause carries no code). */
 const listenErrno = (port: number): string | undefined => {
   for (const hostname of ["::", "0.0.0.0"]) {
     try {
@@ -22,8 +22,14 @@ const listenErrno = (port: number): string | undefined => {
   return undefined
 }
 
-export const describeListenFailure = (_error: ConnectionFailure, port: number): string => {
-  switch (listenErrno(port)) {
+/** The socket error's own code, kept by the transport as the failure's cause. */
+const codeOf = (error: ConnectionFailure): string | undefined => {
+  const code = (error.cause as { code?: unknown } | null | undefined)?.code
+  return typeof code === "string" ? code : undefined
+}
+
+export const describeListenFailure = (error: ConnectionFailure, port: number): string => {
+  switch (codeOf(error) ?? listenErrno(port)) {
     case "EADDRINUSE":
       return `a porta ${port} já está em uso (outro servidor ou programa escuta nela). Escolha outra, por exemplo "bun run servidor ${port === 65535 ? port - 1 : port + 1}", ou 0 para uma porta livre.`
     case "EACCES":

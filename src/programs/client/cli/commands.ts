@@ -1,6 +1,6 @@
 import * as Either from "effect/Either"
 import { checkMask, checkName, describeNameProblem } from "../../../domain/names.ts"
-import { MAX_U32 } from "../../../domain/protocol.ts"
+import { fitsU32 } from "../../../domain/protocol.ts"
 import { printable } from "./format.ts"
 
 /** The commands people type, their aliases and their help, in one table. */
@@ -147,7 +147,7 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
           : Either.left(`posição inválida: "${printable(position)}" (use um número de bytes)`)
       }
       if (args.length > 2) return usage("retomar NOME [POSICAO]", args, true)
-      if (position !== undefined && Number(position) > MAX_U32) {
+      if (position !== undefined && !fitsU32(Number(position))) {
         return Either.left(`posição inválida: "${printable(position)}" (use um número de bytes)`)
       }
       return Either.map(name(args.slice(0, 1), "retomar NOME [POSICAO]"), (name) => ({

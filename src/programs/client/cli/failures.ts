@@ -75,17 +75,17 @@ export const describeClientError = (error: ClientError, context: FailureContext)
     Match.tagsExhaustive({
       ServerRefused: (e) => {
         if (e.reason === "NotFound") return `"${e.name}" não existe no servidor. O parcial local foi mantido.`
-        switch (e.operation) {
+        switch (e.request) {
           // Status 1 alone does not say why: list what it may be, without asserting one cause.
-          case "baixar":
+          case "Download":
             return `O servidor recusou baixar "${e.name}": o arquivo pode não existir lá ou não poder ser lido, ou o servidor pode estar ocupado (limite de conexões). Use "listar" para ver os nomes.`
-          case "enviar":
+          case "Upload":
             return `O servidor recusou ou não conseguiu gravar "${e.name}": nome inválido, uma pasta com esse nome, servidor somente leitura ou ocupado (limite de conexões), arquivo acima do limite do servidor, ou sem espaço.`
-          case "retomar":
+          case "Resume":
             return `O servidor recusou o pedido de retomar "${e.name}".`
-          case "baixar-varios":
+          case "DownloadMany":
             return `O servidor recusou a máscara "${e.name}".`
-          default:
+          case "List":
             return "O servidor não conseguiu listar a pasta. Tente de novo."
         }
       },
@@ -160,17 +160,16 @@ export const debugDetails = (cause: Cause.Cause<unknown>): ReadonlyArray<string>
     if (value === null || typeof value !== "object") return lines.push(`${indent}detalhe: ${String(value)}`)
     const record = value as Record<string, unknown>
     const tag = typeof record._tag === "string" ? record._tag : value instanceof Error ? value.name : "erro"
+    const errno = errnoOf(value)
+    // The errno token closes the line; a system error's own code and errno number would only repeat it.
+    const hidden = ["_tag", "cause", "stack", "name", ...(errno === undefined ? [] : ["code", "errno"])]
     const fields = Object.entries(record)
-      .filter(
-        ([key, field]) =>
-          !["_tag", "cause", "stack", "name"].includes(key) && field !== undefined && typeof field !== "object"
-      )
+      .filter(([key, field]) => !hidden.includes(key) && field !== undefined && typeof field !== "object")
       .map(([key, field]) => `${key}=${JSON.stringify(field)}`)
     const message =
       value instanceof Error && value.message !== "" && !fields.some((field) => field.startsWith("message="))
         ? [`message=${JSON.stringify(value.message)}`]
         : []
-    const errno = errnoOf(value)
     lines.push(
       `${indent}detalhe: ${[tag, ...fields, ...message, ...(errno === undefined ? [] : [`errno=${errno}`])].join(" ")}`
     )

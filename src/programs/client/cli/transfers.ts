@@ -3,7 +3,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { maskMatcher } from "../../../domain/mask.ts"
 import { PARTIAL_SUFFIX } from "../../../domain/names.ts"
-import { MAX_U32 } from "../../../domain/protocol.ts"
+import { fitsU32 } from "../../../domain/protocol.ts"
 import { FileStore } from "../../../services/FileStore.ts"
 import { download } from "../download.ts"
 import { downloadMany } from "../downloadMany.ts"
@@ -94,7 +94,7 @@ export const downloadEachContinuing = (mask: string, partials: number, console: 
   Effect.gen(function* () {
     const { entries } = yield* list
     const matches = maskMatcher(mask)
-    const files = entries.filter((entry) => matches(entry.nome) && Number(entry.tamanho) <= MAX_U32)
+    const files = entries.filter((entry) => matches(entry.nome) && fitsU32(Number(entry.tamanho)))
     if (files.length === 0) {
       console.err(`Nenhum arquivo do servidor casa com "${printable(mask)}". Use "listar" para ver os nomes.`)
       return ExitCode.Refused

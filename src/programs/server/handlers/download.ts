@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import { encodeStatusSize } from "../../../domain/encode.ts"
 import { FileFailure } from "../../../domain/errors.ts"
-import { MAX_U32, Status } from "../../../domain/protocol.ts"
+import { fitsU32, Status } from "../../../domain/protocol.ts"
 import { FileStore } from "../../../services/FileStore.ts"
 import { deciding, type Exchange, sendRange } from "../exchange.ts"
 
@@ -14,7 +14,7 @@ export const download = (exchange: Exchange, name: string) =>
       "Reply",
       Effect.filterOrFail(
         store.openRead(name),
-        (file) => file.size <= MAX_U32,
+        (file) => fitsU32(file.size),
         () => new FileFailure({ name, reason: "TooLarge", detail: "arquivos de 4 GiB ou mais não cabem no protocolo" })
       )
     )

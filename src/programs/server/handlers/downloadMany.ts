@@ -4,7 +4,7 @@ import { plural } from "../../../domain/describe.ts"
 import { encodeLimit, encodeManifest, encodeStatusSize } from "../../../domain/encode.ts"
 import { FileFailure } from "../../../domain/errors.ts"
 import { maskMatcher } from "../../../domain/mask.ts"
-import { MAX_U32, Status } from "../../../domain/protocol.ts"
+import { fitsU32, Status } from "../../../domain/protocol.ts"
 import { FileStore } from "../../../services/FileStore.ts"
 import { ServerConfig } from "../config.ts"
 import { deciding, type Exchange, sendRange } from "../exchange.ts"
@@ -22,7 +22,7 @@ export const downloadMany = (exchange: Exchange, mask: string) =>
     const files = yield* deciding(
       exchange,
       "Reply",
-      Effect.map(store.list, (all) => all.filter((file) => file.size <= MAX_U32 && matches(file.name)))
+      Effect.map(store.list, (all) => all.filter((file) => fitsU32(file.size) && matches(file.name)))
     )
     if (files.length > maxMatches) {
       exchange.record.result = "recusado"
@@ -42,7 +42,7 @@ export const downloadMany = (exchange: Exchange, mask: string) =>
               "ManyFile",
               Effect.filterOrFail(
                 store.openRead(name),
-                (file) => file.size <= MAX_U32,
+                (file) => fitsU32(file.size),
                 () => new FileFailure({ name, reason: "TooLarge", detail: "cresceu para 4 GiB ou mais" })
               )
             )

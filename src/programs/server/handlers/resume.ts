@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import { encodeStatus, encodeStatusSize } from "../../../domain/encode.ts"
 import { FileFailure, HashMismatch } from "../../../domain/errors.ts"
-import { MAX_U32, Status } from "../../../domain/protocol.ts"
+import { fitsU32, Status } from "../../../domain/protocol.ts"
 import { FileStore } from "../../../services/FileStore.ts"
 import { Hasher } from "../../../services/Hasher.ts"
 import { deciding, type Exchange, sendRange } from "../exchange.ts"
@@ -24,7 +24,7 @@ export const resume = (exchange: Exchange, name: string, position: number, md5: 
       "ResumeCheck",
       Effect.gen(function* () {
         const file = yield* store.openRead(name)
-        if (file.size > MAX_U32) {
+        if (!fitsU32(file.size)) {
           return yield* new FileFailure({
             name,
             reason: "TooLarge",
