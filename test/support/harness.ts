@@ -3,9 +3,8 @@ import * as net from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { Effect, Exit, Layer, Logger, Scope } from "effect"
-import { MAX_MANY_MATCHES } from "../../src/domain/protocol.ts"
 import { ClientConfig } from "../../src/programs/client/config.ts"
-import { defaultSettings, ServerConfig, type ServerSettings } from "../../src/programs/server/config.ts"
+import { ServerConfig, type ServerSettings, serverSettings } from "../../src/programs/server/config.ts"
 import { serveFolder } from "../../src/programs/server/server.ts"
 import { BunTransportLive } from "../../src/services/BunTransport.ts"
 import { FileStore } from "../../src/services/FileStore.ts"
@@ -68,11 +67,10 @@ export const startServer = async (options: TestServerOptions = {}): Promise<Test
   const logs: Array<string> = []
   const scope = Effect.runSync(Scope.make())
   const timeoutSeconds = options.timeoutSeconds ?? 5
-  const settings: ServerSettings = {
-    ...defaultSettings(timeoutSeconds),
-    maxMatches: options.maxMatches ?? MAX_MANY_MATCHES,
+  const settings = serverSettings(timeoutSeconds, {
+    ...(options.maxMatches === undefined ? {} : { maxMatches: options.maxMatches }),
     ...options.settings
-  }
+  })
   const listener = await Effect.runPromise(
     serveFolder({ hostname: "127.0.0.1", port: 0, graceMillis: options.graceMillis ?? 500 }).pipe(
       Scope.extend(scope),

@@ -6,7 +6,6 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
-import { LOOPBACK } from "../../domain/cidr.ts"
 import { plural } from "../../domain/describe.ts"
 import { BunTransportLive } from "../../services/BunTransport.ts"
 import { FileStore } from "../../services/FileStore.ts"
@@ -15,8 +14,8 @@ import { HasherLive } from "../../services/Hasher.ts"
 import { loggerFor } from "../logger.ts"
 import { VERSION } from "../version.ts"
 import { reachableAddresses } from "./addresses.ts"
-import { SERVER_USAGE, type ServerArgs, serverArgsFrom } from "./args.ts"
-import { defaultSettings, ServerConfig } from "./config.ts"
+import { SERVER_USAGE, type ServerArgs, serverArgsFrom, serverSettingsOf } from "./args.ts"
+import { SERVER_DEFAULTS, ServerConfig } from "./config.ts"
 import { Collector } from "./memory.ts"
 import { type Activity, serveFolder } from "./server.ts"
 import { describeFolderFailure, describeListenFailure } from "./startup.ts"
@@ -31,8 +30,7 @@ const logToStderr = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     })
   )
 
-/** How long operations in flight may take to finish on Ctrl+C or SIGTERM. */
-const GRACE_MILLIS = 5_000
+const GRACE_MILLIS = SERVER_DEFAULTS.graceMillis
 
 /**
  * A second signal this soon after the first is the same Ctrl+C delivered
@@ -78,7 +76,7 @@ const program = (args: ServerArgs, activity: Activity) =>
         (args.maxUploadBytes !== undefined ? `; uploads até ${args.maxUploadBytes} bytes` : "")
     )
     if (args.proxyProtocol) {
-      const trusted = (args.trustedProxies ?? LOOPBACK).map((block) => block.text).join(", ")
+      const trusted = (args.trustedProxies ?? SERVER_DEFAULTS.trustedProxies).map((block) => block.text).join(", ")
       yield* Console.log(`Protocolo PROXY (v1 e v2) exigido em toda conexão; aceito só de: ${trusted}`)
     }
     const access = [
@@ -117,17 +115,7 @@ if (Either.isLeft(parsed)) {
     FileStoreLive(path.resolve(args.folder)),
     HasherLive,
     BunTransportLive,
-    Layer.succeed(ServerConfig, {
-      ...defaultSettings(args.timeoutSeconds),
-      maxClients: args.maxClients,
-      maxPerAddress: args.maxPerAddress,
-      readOnly: args.readOnly,
-      maxUploadBytes: args.maxUploadBytes,
-      proxyProtocol: args.proxyProtocol,
-      trustedProxies: args.trustedProxies ?? LOOPBACK,
-      noOverwrite: args.noOverwrite,
-      allow: args.allow
-    }),
+    Layer.succeed(ServerConfig, serverSettingsOf(args)),
     loggerFor(args.log)
   )
   const fiber = Effect.runFork(
