@@ -1,22 +1,16 @@
-import * as path from "node:path"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import { BunTransportLive } from "../../services/BunTransport.ts"
-import { FileStoreLive } from "../../services/FileStoreLive.ts"
-import { HasherLive } from "../../services/Hasher.ts"
 import { VERSION } from "../version.ts"
+import { ClientLive } from "./ClientLive.ts"
 import { CLIENT_USAGE, type ClientArgs, clientArgsFrom } from "./cli/args.ts"
 import { runBatch } from "./cli/batch.ts"
 import { parseCommand, promptWord } from "./cli/commands.ts"
 import { ExitCode } from "./cli/failures.ts"
 import { runInteractive } from "./cli/interactive.ts"
 import { type Console, runCommand } from "./cli/runner.ts"
-import { ClientConfig } from "./config.ts"
-import { Trace } from "./trace.ts"
 
 /** Exit status of a one-shot command or a script cancelled with Ctrl+C (128 + SIGINT, as shells report it). */
 const CANCELLED = 130
@@ -63,13 +57,12 @@ const main = async (args: ClientArgs): Promise<number> => {
   const address = args.server.host.includes(":")
     ? `[${args.server.host}]:${args.server.port}`
     : `${args.server.host}:${args.server.port}`
-  const layers = Layer.mergeAll(
-    FileStoreLive(path.resolve(args.folder)),
-    HasherLive,
-    BunTransportLive,
-    Layer.succeed(ClientConfig, { ...args.server, timeoutSeconds: args.timeoutSeconds }),
-    args.trace ? Layer.succeed(Trace, { line: (text: string) => process.stderr.write(`${text}\n`) }) : Layer.empty
-  )
+  const layers = ClientLive({
+    folder: args.folder,
+    ...args.server,
+    timeoutSeconds: args.timeoutSeconds,
+    trace: args.trace ? (text) => process.stderr.write(`${text}\n`) : undefined
+  })
   const runtime = ManagedRuntime.make(layers)
   const console: Console = {
     out: (line) => process.stdout.write(`${line}\n`),

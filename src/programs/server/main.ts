@@ -1,22 +1,18 @@
-import * as path from "node:path"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import { identity } from "effect/Function"
-import * as Layer from "effect/Layer"
 import { plural } from "../../domain/describe.ts"
-import { BunTransportLive } from "../../services/BunTransport.ts"
 import { FileStore } from "../../services/FileStore.ts"
-import { FileStoreLive } from "../../services/FileStoreLive.ts"
-import { HasherLive } from "../../services/Hasher.ts"
 import { loggerFor } from "../logger.ts"
 import { VERSION } from "../version.ts"
 import { reachableAddresses } from "./addresses.ts"
 import { SERVER_USAGE, type ServerArgs, serverArgsFrom, serverSettingsOf } from "./args.ts"
-import { SERVER_DEFAULTS, ServerConfig } from "./config.ts"
+import { SERVER_DEFAULTS } from "./config.ts"
 import { Collector } from "./memory.ts"
+import { ServerLive } from "./ServerLive.ts"
 import { type Activity, serveFolder } from "./server.ts"
 import { describeFolderFailure, describeListenFailure } from "./startup.ts"
 
@@ -111,13 +107,7 @@ if (Either.isLeft(parsed)) {
 } else {
   const args = parsed.right.args
   const activity: Activity = { active: 0, cut: 0 }
-  const layers = Layer.mergeAll(
-    FileStoreLive(path.resolve(args.folder)),
-    HasherLive,
-    BunTransportLive,
-    Layer.succeed(ServerConfig, serverSettingsOf(args)),
-    loggerFor(args.log)
-  )
+  const layers = ServerLive({ folder: args.folder, settings: serverSettingsOf(args), logger: loggerFor(args.log) })
   const fiber = Effect.runFork(
     program(args, activity).pipe(
       Effect.scoped,
