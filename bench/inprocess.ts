@@ -1,16 +1,13 @@
-import { Effect, Layer, ManagedRuntime } from "effect"
-import { ClientConfig } from "../src/programs/client/config.ts"
+import { Effect, ManagedRuntime } from "effect"
+import { ClientLive } from "../src/programs/client/ClientLive.ts"
 import { download } from "../src/programs/client/download.ts"
 import { downloadMany } from "../src/programs/client/downloadMany.ts"
 import { upload } from "../src/programs/client/upload.ts"
-import { FileStoreLive } from "../src/services/FileStoreLive.ts"
-import { HasherLive } from "../src/services/Hasher.ts"
-import { BunTransportLive } from "../src/services/transport/BunTransport.ts"
 
 /**
  * This project's client programs run inside the benchmark's own process, on
- * the same layers the command line builds: the transfer alone, without the
- * start-up of a `bun` process.
+ * the client's composition root, as the command line runs them: the transfer
+ * alone, without the start-up of a `bun` process.
  */
 export interface InProcessClient {
   readonly download: (name: string) => Promise<void>
@@ -20,14 +17,7 @@ export interface InProcessClient {
 }
 
 export const inProcessClient = async (folder: string, port: number): Promise<InProcessClient> => {
-  const runtime = ManagedRuntime.make(
-    Layer.mergeAll(
-      FileStoreLive(folder),
-      HasherLive,
-      BunTransportLive,
-      Layer.succeed(ClientConfig, { host: "127.0.0.1", port, timeoutSeconds: 60 })
-    )
-  )
+  const runtime = ManagedRuntime.make(ClientLive({ folder, host: "127.0.0.1", port, timeoutSeconds: 60 }))
   // Build the layers now, before anything is timed.
   await runtime.runPromise(Effect.void)
   return {

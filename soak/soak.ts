@@ -9,16 +9,15 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { partialNameOf } from "../src/domain/names.ts"
-import { ClientConfig } from "../src/programs/client/config.ts"
+import { ClientLive } from "../src/programs/client/ClientLive.ts"
+import type { ClientConfig } from "../src/programs/client/config.ts"
 import { download } from "../src/programs/client/download.ts"
 import { downloadMany } from "../src/programs/client/downloadMany.ts"
 import { list } from "../src/programs/client/list.ts"
 import { resume } from "../src/programs/client/resume.ts"
 import { upload } from "../src/programs/client/upload.ts"
-import { FileStore } from "../src/services/FileStore.ts"
-import { makeFileStore } from "../src/services/FileStoreLive.ts"
-import { type Hasher, HasherLive } from "../src/services/Hasher.ts"
-import { BunTransportLive } from "../src/services/transport/BunTransport.ts"
+import type { FileStore } from "../src/services/FileStore.ts"
+import type { Hasher } from "../src/services/Hasher.ts"
 import type { Transport } from "../src/services/transport/Transport.ts"
 import { randomBytes, type ServerProcess, startServerProcess, stopAll } from "../test/support/processes.ts"
 import { type FaultProxy, type Faults, startProxy } from "../test/support/proxy.ts"
@@ -247,14 +246,8 @@ export const runSoak = async (options: SoakOptions): Promise<SoakReport> => {
       const folder = path.join(root, `cliente-${index}`)
       await mkdir(path.join(folder, "dados"), { recursive: true })
       await mkdir(path.join(folder, "enviados"), { recursive: true })
-      const store = Layer.succeed(FileStore, await Effect.runPromise(makeFileStore(folder)))
-      const services = (port: number) =>
-        Layer.mergeAll(
-          store,
-          HasherLive,
-          BunTransportLive,
-          Layer.succeed(ClientConfig, { host: "127.0.0.1", port, timeoutSeconds })
-        )
+      // The worker's folder is its own: failing to open it is a broken soak, not a result.
+      const services = (port: number) => Layer.orDie(ClientLive({ folder, host: "127.0.0.1", port, timeoutSeconds }))
       let uploads = 0
       while (Date.now() - started < options.seconds * 1000) {
         const link = LINKS[Math.floor(random() * LINKS.length)]!

@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises"
 import * as path from "node:path"
 import { Effect, Either, Exit, Layer } from "effect"
 import { FileFailure, HashMismatch } from "../../src/domain/errors.ts"
-import { ClientConfig } from "../../src/programs/client/config.ts"
+import { ClientLive } from "../../src/programs/client/ClientLive.ts"
 import { download } from "../../src/programs/client/download.ts"
 import { downloadMany } from "../../src/programs/client/downloadMany.ts"
 import { ServerRefused, TooManyMatches } from "../../src/programs/client/errors.ts"
@@ -12,8 +12,6 @@ import { resume } from "../../src/programs/client/resume.ts"
 import { upload } from "../../src/programs/client/upload.ts"
 import { FileStore, type FileStoreService } from "../../src/services/FileStore.ts"
 import { makeFileStore } from "../../src/services/FileStoreLive.ts"
-import { HasherLive } from "../../src/services/Hasher.ts"
-import { BunTransportLive } from "../../src/services/transport/BunTransport.ts"
 import { failureOf } from "../support/effect.ts"
 import type { TestServer } from "../support/harness.ts"
 import { seededBytes, tree, withServer } from "../support/hostile.ts"
@@ -415,11 +413,10 @@ describe("downloadMany (op 50)", () => {
             }
           })
       }
-      const layer = Layer.mergeAll(
-        Layer.succeed(FileStore, failing),
-        HasherLive,
-        BunTransportLive,
-        Layer.succeed(ClientConfig, { host: "127.0.0.1", port: server.port, timeoutSeconds: 5 })
+      // The live client with its store replaced by the failing one.
+      const layer = Layer.merge(
+        ClientLive({ folder: server.clientDir, host: "127.0.0.1", port: server.port, timeoutSeconds: 5 }),
+        Layer.succeed(FileStore, failing)
       )
       const exit = await Effect.runPromiseExit(downloadMany("*.bin").pipe(Effect.scoped, Effect.provide(layer)))
       if (!Exit.isSuccess(exit)) throw new Error(`downloadMany failed: ${String(exit.cause)}`)

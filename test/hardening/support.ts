@@ -8,9 +8,10 @@ import { Effect, Exit, Scope } from "effect"
 import { Decoder, type Grammar } from "../../src/domain/decoder.ts"
 import { downloadManyReply, downloadReply, listReply, resumeReply, uploadReply } from "../../src/domain/grammars.ts"
 import type { ServerEvent } from "../../src/domain/messages.ts"
-import { defaultSettings, type ServerSettings } from "../../src/programs/server/config.ts"
+import { type ServerSettings, serverSettings } from "../../src/programs/server/config.ts"
+import { ServerLive } from "../../src/programs/server/ServerLive.ts"
 import { serveFolder } from "../../src/programs/server/server.ts"
-import { serverLayers } from "../support/harness.ts"
+import { logInto } from "../support/harness.ts"
 import { be32, bytesOf, type ClientRunner, clientFor, hexOf, named, sleep, waitFor } from "../support/hostile.ts"
 
 /**
@@ -260,11 +261,12 @@ export const startJail = async (options: JailOptions = {}): Promise<Jail> => {
   const logs: Array<string> = []
   const scope = Effect.runSync(Scope.make())
   const timeoutSeconds = options.timeoutSeconds ?? 5
-  const layers = serverLayers(root, { ...defaultSettings(timeoutSeconds), ...options.settings }, logs)
   const listener = await Effect.runPromise(
     serveFolder({ hostname: "127.0.0.1", port: 0, graceMillis: options.graceMillis ?? 300 }).pipe(
       Scope.extend(scope),
-      Effect.provide(layers)
+      Effect.provide(
+        ServerLive({ folder: root, settings: serverSettings(timeoutSeconds, options.settings), logger: logInto(logs) })
+      )
     )
   ).catch(async (error: unknown) => {
     // The server did not start: leave nothing behind in the temp dir.

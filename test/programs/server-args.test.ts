@@ -1,24 +1,99 @@
 import { describe, expect, test } from "bun:test"
 import { networkInterfaces } from "node:os"
 import { Either } from "effect"
+import { LOOPBACK } from "../../src/domain/cidr.ts"
+import { MAX_MANY_MATCHES } from "../../src/domain/protocol.ts"
 import { reachableAddresses } from "../../src/programs/server/addresses.ts"
-import { parseServerArgs, parseSize, SERVER_USAGE } from "../../src/programs/server/args.ts"
+import { parseServerArgs, parseSize, SERVER_USAGE, serverSettingsOf } from "../../src/programs/server/args.ts"
+import { SERVER_DEFAULTS, serverSettings } from "../../src/programs/server/config.ts"
 
 /** The server's command line, and the addresses it prints. */
 
-const DEFAULT_FOLDER = "storage/servidor"
+const DEFAULT_FOLDER = SERVER_DEFAULTS.folder
+/** What the command line starts from, besides the port, the folder and the timeout. */
 const DEFAULT_LIMITS = {
-  maxClients: 256,
-  maxPerAddress: 0,
-  readOnly: false,
-  maxUploadBytes: undefined,
-  proxyProtocol: false,
+  maxClients: SERVER_DEFAULTS.maxClients,
+  maxPerAddress: SERVER_DEFAULTS.maxPerAddress,
+  readOnly: SERVER_DEFAULTS.readOnly,
+  maxUploadBytes: SERVER_DEFAULTS.maxUploadBytes,
+  proxyProtocol: SERVER_DEFAULTS.proxyProtocol,
   trustedProxies: undefined,
-  address: undefined,
-  allow: undefined,
-  noOverwrite: false,
-  log: "texto" as const
+  address: SERVER_DEFAULTS.address,
+  allow: SERVER_DEFAULTS.allow,
+  noOverwrite: SERVER_DEFAULTS.noOverwrite,
+  log: SERVER_DEFAULTS.log
 }
+
+describe("SERVER_DEFAULTS: the one place the server's defaults are spelled", () => {
+  test("they are the ones the README documents", () => {
+    expect(SERVER_DEFAULTS).toEqual({
+      port: 20000,
+      folder: "storage/servidor",
+      timeoutSeconds: 30,
+      graceMillis: 5_000,
+      log: "texto",
+      address: undefined,
+      maxMatches: MAX_MANY_MATCHES,
+      maxClients: 256,
+      maxPerAddress: 0,
+      readOnly: false,
+      maxUploadBytes: undefined,
+      proxyProtocol: false,
+      trustedProxies: LOOPBACK,
+      noOverwrite: false,
+      allow: undefined
+    })
+  })
+
+  test("the help quotes them", () => {
+    for (const text of [
+      "(padrão 20000;",
+      "(padrão storage/servidor;",
+      "(padrão 30)",
+      "(padrão 256)",
+      "(padrão 0: sem limite",
+      "(padrão texto;",
+      "127.0.0.0/8,::1/128"
+    ])
+      expect(SERVER_USAGE).toContain(text)
+  })
+
+  test("no option: the settings are the defaults, both deadlines the default timeout", () => {
+    const parsed = parseServerArgs([])
+    if (Either.isLeft(parsed) || parsed.right._tag !== "Run") throw new Error("expected Run")
+    expect(serverSettingsOf(parsed.right.args)).toEqual(serverSettings())
+    expect(serverSettings()).toMatchObject({ requestSeconds: 30, idleSeconds: 30, maxClients: 256 })
+  })
+
+  test("every option reaches the settings", () => {
+    const parsed = parseServerArgs([
+      "--timeout=7",
+      "--max-clientes=9",
+      "--max-por-ip=2",
+      "--somente-leitura",
+      "--sem-sobrescrever",
+      "--tamanho-maximo=1K",
+      "--protocolo-proxy",
+      "--proxies-confiaveis=10.0.0.0/8",
+      "--permitir=192.168.0.0/24"
+    ])
+    if (Either.isLeft(parsed) || parsed.right._tag !== "Run") throw new Error("expected Run")
+    const settings = serverSettingsOf(parsed.right.args)
+    expect(settings).toMatchObject({
+      requestSeconds: 7,
+      idleSeconds: 7,
+      maxMatches: MAX_MANY_MATCHES,
+      maxClients: 9,
+      maxPerAddress: 2,
+      readOnly: true,
+      noOverwrite: true,
+      maxUploadBytes: 1024,
+      proxyProtocol: true
+    })
+    expect(settings.trustedProxies.map((block) => block.text)).toEqual(["10.0.0.0/8"])
+    expect(settings.allow?.map((block) => block.text)).toEqual(["192.168.0.0/24"])
+  })
+})
 
 describe("parseServerArgs: accepted", () => {
   test.each([

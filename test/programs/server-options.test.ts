@@ -9,6 +9,7 @@ import {
   type ServerArgs,
   serverArgsFrom
 } from "../../src/programs/server/args.ts"
+import { SERVER_DEFAULTS } from "../../src/programs/server/config.ts"
 
 /** The server's newer options, `--opcao=valor`, `--`, and the ARQUIVOS_* environment variables. */
 
@@ -200,8 +201,8 @@ describe("environment variables (Effect Config), the command line winning", () =
 
   test("an empty variable counts as unset", () => {
     expect(argsOf(serverArgsFrom([], env({ ARQUIVOS_PASTA: "", ARQUIVOS_PORTA: " " })))).toMatchObject({
-      port: 20000,
-      folder: "storage/servidor"
+      port: SERVER_DEFAULTS.port,
+      folder: SERVER_DEFAULTS.folder
     })
   })
 

@@ -7,9 +7,11 @@ import { Chunk, Effect, Either, type Exit, Option, type Scope, Stream } from "ef
 import { FileFailure, type FileFailureReason } from "../../src/domain/errors.ts"
 import type { ByteSink } from "../../src/services/ByteSink.ts"
 import type { ByteSource } from "../../src/services/ByteSource.ts"
-import type { FileStoreService, ReadableFile } from "../../src/services/FileStore.ts"
-import { makeFileStore } from "../../src/services/FileStoreLive.ts"
+import { FileStore, type FileStoreService, type ReadableFile } from "../../src/services/FileStore.ts"
+import { FileStoreLive, makeFileStore } from "../../src/services/FileStoreLive.ts"
+import { BufferPool } from "../../src/services/files/bufferPool.ts"
 import { MARKS_FOLDER, STALE_MILLIS } from "../../src/services/files/owners.ts"
+import { READ_BUFFERS } from "../../src/services/files/reading.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
 import { concatBytes, seededBytes } from "./random.ts"
 
@@ -1153,6 +1155,56 @@ describe("ReadableFile.source and long chunks (ranges over 1 MiB)", () => {
       }).pipe(Effect.timeout(BOUND))
     )
     reasonOf(exit)
+  })
+})
+
+describe("the read buffers belong to the store", () => {
+  const MIB = 1024 * KIB
+  const long = seededBytes(2 * MIB + 3, 41)
+
+  beforeEach(() => put("long.bin", long))
+
+  /** Opens a long read of long.bin as a transfer does, and says what `pool` held idle while it was open. */
+  const idleDuringRead = (reader: FileStoreService, pool: BufferPool) =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const file = yield* reader.openRead("long.bin")
+        const source = yield* file.source(0)
+        expect(source.buffer.length).toBe(READ_BUFFERS.largeSize)
+        return pool.idle
+      })
+    )
+
+  test("a long read borrows from the pool the store was given and gives the buffer back when it ends", async () => {
+    const pool = new BufferPool(READ_BUFFERS)
+    const owned = await run(makeFileStore(root, { readBuffers: pool }))
+    expect(pool.idle).toEqual({ large: 0, small: 0 })
+    expect(await run(idleDuringRead(owned, pool))).toEqual({ large: 0, small: 0 })
+    expect(pool.idle).toEqual({ large: 1, small: 0 })
+  })
+
+  test("each store has a pool of its own: another store's reads never touch it", async () => {
+    const pool = new BufferPool(READ_BUFFERS)
+    const owned = await run(makeFileStore(root, { readBuffers: pool }))
+    const other = await run(makeFileStore(root))
+    await run(idleDuringRead(other, pool))
+    expect(pool.idle).toEqual({ large: 0, small: 0 })
+    await run(idleDuringRead(owned, pool))
+    expect(pool.idle).toEqual({ large: 1, small: 0 })
+  })
+
+  test("the FileStore layer creates its pool when it is built: each build has its own", async () => {
+    const layer = FileStoreLive(root)
+    const lent = (store: FileStoreService) =>
+      Effect.scoped(
+        Effect.flatMap(store.openRead("long.bin"), (file) => Effect.map(file.source(0), (source) => source.buffer))
+      )
+    const lentTwice = Effect.flatMap(FileStore, (store) => Effect.zip(lent(store), lent(store)))
+    const [first, again] = await run(Effect.provide(lentTwice, layer))
+    const [otherBuild] = await run(Effect.provide(lentTwice, layer))
+    // Given back and lent again by the same pool; a second build of the same layer lends from a new one.
+    expect(again).toBe(first)
+    expect(otherBuild).not.toBe(first)
   })
 })
 

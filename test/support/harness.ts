@@ -3,22 +3,18 @@ import * as net from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { Effect, Exit, Layer, Logger, Scope } from "effect"
-import { MAX_MANY_MATCHES } from "../../src/domain/protocol.ts"
-import { ClientConfig } from "../../src/programs/client/config.ts"
-import { defaultSettings, ServerConfig, type ServerSettings } from "../../src/programs/server/config.ts"
+import { ClientLive } from "../../src/programs/client/ClientLive.ts"
+import type { ClientServices } from "../../src/programs/client/context.ts"
+import { type ServerSettings, serverSettings } from "../../src/programs/server/config.ts"
+import { ServerLive } from "../../src/programs/server/ServerLive.ts"
 import { serveFolder } from "../../src/programs/server/server.ts"
-import { FileStore } from "../../src/services/FileStore.ts"
-import { FileStoreLive, makeFileStore } from "../../src/services/FileStoreLive.ts"
-import { type Hasher, HasherLive } from "../../src/services/Hasher.ts"
-import { BunTransportLive } from "../../src/services/transport/BunTransport.ts"
-import type { Transport } from "../../src/services/transport/Transport.ts"
 
 /**
  * A real server on 127.0.0.1 with an ephemeral port over a fresh temporary
  * folder, plus a client folder, for end-to-end tests over loopback TCP.
  */
 
-export type ClientServices = FileStore | Hasher | Transport | ClientConfig | Scope.Scope
+export type { ClientServices } from "../../src/programs/client/context.ts"
 
 export interface TestServer {
   readonly port: number
@@ -44,22 +40,13 @@ export interface TestServerOptions {
 
 export const tempDir = (label: string) => mkdtemp(path.join(tmpdir(), `arquivos-${label}-`))
 
-/**
- * Everything a test server runs on: the live services over `folder`, the
- * given settings, and a logger that appends each log line to `logs`.
- */
-export const serverLayers = (folder: string, settings: ServerSettings, logs: Array<string>) =>
-  Layer.mergeAll(
-    FileStoreLive(folder),
-    HasherLive,
-    BunTransportLive,
-    Layer.succeed(ServerConfig, settings),
-    Logger.replace(
-      Logger.defaultLogger,
-      Logger.make(({ message }) => {
-        logs.push(Array.isArray(message) ? message.map(String).join(" ") : String(message))
-      })
-    )
+/** A logger that appends each log line to `logs` (and writes nothing). */
+export const logInto = (logs: Array<string>) =>
+  Logger.replace(
+    Logger.defaultLogger,
+    Logger.make(({ message }) => {
+      logs.push(Array.isArray(message) ? message.map(String).join(" ") : String(message))
+    })
   )
 
 export const startServer = async (options: TestServerOptions = {}): Promise<TestServer> => {
@@ -68,18 +55,16 @@ export const startServer = async (options: TestServerOptions = {}): Promise<Test
   const logs: Array<string> = []
   const scope = Effect.runSync(Scope.make())
   const timeoutSeconds = options.timeoutSeconds ?? 5
-  const settings: ServerSettings = {
-    ...defaultSettings(timeoutSeconds),
-    maxMatches: options.maxMatches ?? MAX_MANY_MATCHES,
+  const settings = serverSettings(timeoutSeconds, {
+    ...(options.maxMatches === undefined ? {} : { maxMatches: options.maxMatches }),
     ...options.settings
-  }
+  })
   const listener = await Effect.runPromise(
     serveFolder({ hostname: "127.0.0.1", port: 0, graceMillis: options.graceMillis ?? 500 }).pipe(
       Scope.extend(scope),
-      Effect.provide(serverLayers(serverDir, settings, logs))
+      Effect.provide(ServerLive({ folder: serverDir, settings, logger: logInto(logs) }))
     )
   )
-  const clientStore = Layer.succeed(FileStore, await Effect.runPromise(makeFileStore(clientDir)))
   return {
     port: listener.port,
     serverDir,
@@ -90,11 +75,10 @@ export const startServer = async (options: TestServerOptions = {}): Promise<Test
         program.pipe(
           Effect.scoped,
           Effect.provide(
-            Layer.mergeAll(
-              clientStore,
-              HasherLive,
-              BunTransportLive,
-              Layer.succeed(ClientConfig, {
+            // The client folder is the test's own: failing to open it is a broken test, not a result.
+            Layer.orDie(
+              ClientLive({
+                folder: clientDir,
                 host: "127.0.0.1",
                 port: listener.port,
                 timeoutSeconds: clientOptions.timeoutSeconds ?? timeoutSeconds

@@ -1,11 +1,7 @@
 import { readdir } from "node:fs/promises"
 import * as net from "node:net"
 import { Effect, type Exit, Layer } from "effect"
-import { ClientConfig } from "../../src/programs/client/config.ts"
-import { FileStore } from "../../src/services/FileStore.ts"
-import { makeFileStore } from "../../src/services/FileStoreLive.ts"
-import { HasherLive } from "../../src/services/Hasher.ts"
-import { BunTransportLive } from "../../src/services/transport/BunTransport.ts"
+import { ClientLive } from "../../src/programs/client/ClientLive.ts"
 import { type ClientServices, startServer, type TestServer, type TestServerOptions } from "./harness.ts"
 
 /**
@@ -88,15 +84,10 @@ export const withServer = async (body: (server: TestServer) => Promise<void>, op
 
 export type ClientRunner = <A, E>(program: Effect.Effect<A, E, ClientServices>) => Promise<Exit.Exit<A, E>>
 
-/** A client over `folder` talking to 127.0.0.1:`port`, built from the live services. */
+/** A client over `folder` talking to 127.0.0.1:`port`: the client's own composition root. */
 export const clientFor = async (port: number, folder: string, timeoutSeconds = 5): Promise<ClientRunner> => {
-  const store = await Effect.runPromise(makeFileStore(folder))
-  const layer = Layer.mergeAll(
-    Layer.succeed(FileStore, store),
-    HasherLive,
-    BunTransportLive,
-    Layer.succeed(ClientConfig, { host: "127.0.0.1", port, timeoutSeconds })
-  )
+  // The folder is the test's own: failing to open it is a broken test, not a result.
+  const layer = Layer.orDie(ClientLive({ folder, host: "127.0.0.1", port, timeoutSeconds }))
   return (program) => Effect.runPromiseExit(program.pipe(Effect.scoped, Effect.provide(layer)))
 }
 

@@ -1,77 +1,48 @@
-import * as path from "node:path"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
-import * as ManagedRuntime from "effect/ManagedRuntime"
-import { FileStoreLive } from "../../services/FileStoreLive.ts"
-import { HasherLive } from "../../services/Hasher.ts"
-import { BunTransportLive } from "../../services/transport/BunTransport.ts"
+import type * as Scope from "effect/Scope"
+import { INTERRUPTED_STATUS, processSignals, stoppedBy } from "../signals.ts"
 import { VERSION } from "../version.ts"
+import { ClientLive } from "./ClientLive.ts"
 import { CLIENT_USAGE, type ClientArgs, clientArgsFrom } from "./cli/args.ts"
 import { runBatch } from "./cli/batch.ts"
 import { parseCommand, promptWord } from "./cli/commands.ts"
 import { ExitCode } from "./cli/failures.ts"
 import { runInteractive } from "./cli/interactive.ts"
 import { type Console, runCommand } from "./cli/runner.ts"
-import { ClientConfig } from "./config.ts"
-import { Trace } from "./trace.ts"
-
-/** Exit status of a one-shot command or a script cancelled with Ctrl+C (128 + SIGINT, as shells report it). */
-const CANCELLED = 130
-
-/**
- * A second SIGINT this soon after the first is the same Ctrl+C delivered
- * twice (`bun run` passes the terminal's SIGINT on to a child that already
- * got it), not a person pressing it again.
- */
-const SAME_SIGNAL_MILLIS = 300
+import type { ClientServices } from "./context.ts"
 
 const DEFAULT_FOLDER = "storage/cliente"
 
 /** A word as a POSIX shell reads it back: bare when safe, else in single quotes. */
 const shellWord = (word: string) => (/^[\w./@%+=:,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`)
 
+const write = (stream: NodeJS.WriteStream, text: string) => Effect.sync(() => void stream.write(text))
+
 /**
  * Runs a one-shot command or a script so that Ctrl+C cancels it as the shell
- * does: the command says what it kept, and the program exits with 130. A
- * second Ctrl+C while the cancel is under way leaves at once.
+ * does: the command says what it kept, and the status is 130. A second
+ * Ctrl+C while the cancel is under way leaves at once (130 too).
  */
-const runCancellable = <R>(
-  runtime: ManagedRuntime.ManagedRuntime<R, unknown>,
-  program: Effect.Effect<ExitCode, never, R>
-): Promise<number> =>
-  new Promise((resolve) => {
-    const fiber = runtime.runFork(program)
-    let cancelledAt: number | undefined
-    const onInterrupt = () => {
-      const now = Date.now()
-      if (cancelledAt === undefined) {
-        cancelledAt = now
-        Effect.runFork(Fiber.interrupt(fiber))
-      } else if (now - cancelledAt >= SAME_SIGNAL_MILLIS) process.exit(CANCELLED)
-    }
-    process.on("SIGINT", onInterrupt)
-    fiber.addObserver((exit) => {
-      process.off("SIGINT", onInterrupt)
-      resolve(Exit.isSuccess(exit) ? exit.value : cancelledAt !== undefined ? CANCELLED : ExitCode.Network)
-    })
-  })
+const cancellable = <R>(program: Effect.Effect<ExitCode, never, R>): Effect.Effect<number, never, R> =>
+  Effect.map(stoppedBy(processSignals("SIGINT"), program), (stopped) =>
+    stopped._tag === "Abandoned"
+      ? INTERRUPTED_STATUS
+      : Exit.isSuccess(stopped.exit)
+        ? stopped.exit.value
+        : stopped.signalled
+          ? INTERRUPTED_STATUS
+          : ExitCode.Network
+  )
 
-const main = async (args: ClientArgs): Promise<number> => {
+/** The terminal as the commands see it. */
+const consoleFor = (args: ClientArgs): Console => {
   const address = args.server.host.includes(":")
     ? `[${args.server.host}]:${args.server.port}`
     : `${args.server.host}:${args.server.port}`
-  const layers = Layer.mergeAll(
-    FileStoreLive(path.resolve(args.folder)),
-    HasherLive,
-    BunTransportLive,
-    Layer.succeed(ClientConfig, { ...args.server, timeoutSeconds: args.timeoutSeconds }),
-    args.trace ? Layer.succeed(Trace, { line: (text: string) => process.stderr.write(`${text}\n`) }) : Layer.empty
-  )
-  const runtime = ManagedRuntime.make(layers)
-  const console: Console = {
+  return {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
     progress: {
@@ -98,54 +69,93 @@ const main = async (args: ClientArgs): Promise<number> => {
     remoteNames: [],
     localFolder: ""
   }
-  try {
-    const started = await runtime.runPromiseExit(Effect.void)
-    if (started._tag === "Failure") {
-      console.err(`Não foi possível usar a pasta local "${args.folder}".`)
-      return ExitCode.Refused
-    }
+}
+
+/** A one-shot command, a script, commands from a pipe, or the interactive shell; its exit status. */
+const session = (args: ClientArgs, console: Console) =>
+  Effect.gen(function* () {
     if (args.command.length > 0) {
       const command = parseCommand(args.command, "batch")
       if (Either.isLeft(command)) {
         console.err(command.left)
         return ExitCode.Usage
       }
-      return await runCancellable(runtime, Effect.scoped(runCommand(command.right, console)))
+      return yield* cancellable(Effect.scoped(runCommand(command.right, console)))
     }
     if (args.script !== undefined) {
-      const text = await Bun.file(args.script)
-        .text()
-        .catch(() => undefined)
+      const script = args.script
+      const text = yield* Effect.promise(() =>
+        Bun.file(script)
+          .text()
+          .catch(() => undefined)
+      )
       if (text === undefined) {
-        console.err(`Não foi possível ler o script "${args.script}".`)
+        console.err(`Não foi possível ler o script "${script}".`)
         return ExitCode.Usage
       }
-      return await runCancellable(runtime, Effect.scoped(runBatch(text.split(/\r?\n/), console)))
+      return yield* cancellable(Effect.scoped(runBatch(text.split(/\r?\n/), console)))
     }
     if (!process.stdin.isTTY) {
-      const text = await Bun.stdin.text()
-      return await runCancellable(runtime, Effect.scoped(runBatch(text.split(/\r?\n/), console)))
+      const text = yield* Effect.promise(() => Bun.stdin.text())
+      return yield* cancellable(Effect.scoped(runBatch(text.split(/\r?\n/), console)))
     }
-    return await runInteractive(runtime, { ...console, resumeCommand: (words) => words.map(promptWord).join(" ") })
-  } finally {
-    await runtime.dispose()
-  }
-}
+    const runtime = yield* Effect.runtime<Exclude<ClientServices, Scope.Scope>>()
+    return yield* Effect.promise(() =>
+      runInteractive(runtime, { ...console, resumeCommand: (words) => words.map(promptWord).join(" ") })
+    )
+  })
 
-const parsed = clientArgsFrom(process.argv.slice(2))
-if (Either.isLeft(parsed)) {
-  process.stderr.write(`cliente: ${parsed.left}\nUse --ajuda para ver as opções.\n`)
-  process.exit(ExitCode.Usage)
-} else if (parsed.right._tag === "Help") {
-  process.stdout.write(`${CLIENT_USAGE}\n`)
-} else if (parsed.right._tag === "Version") {
-  process.stdout.write(`arquivos-cliente ${VERSION}\n`)
-} else {
-  main(parsed.right.args).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`Erro interno: ${error instanceof Error ? error.message : String(error)}\n`)
-      process.exit(ExitCode.Network)
-    }
+/** The client on the services over its local folder; a folder it cannot use is refused (1). */
+const run = (args: ClientArgs): Effect.Effect<number> => {
+  const console = consoleFor(args)
+  return session(args, console).pipe(
+    Effect.provide(
+      ClientLive({
+        folder: args.folder,
+        ...args.server,
+        timeoutSeconds: args.timeoutSeconds,
+        trace: args.trace ? (text) => process.stderr.write(`${text}\n`) : undefined
+      })
+    ),
+    Effect.catchAll(() =>
+      Effect.sync(() => {
+        console.err(`Não foi possível usar a pasta local "${args.folder}".`)
+        return ExitCode.Refused
+      })
+    )
   )
 }
+
+/**
+ * The whole client, from its command line to its exit status: usage errors
+ * 2, refusals 1, network errors 3, Ctrl+C 130 (README, "Códigos de saída").
+ */
+export const clientMain = (argv: ReadonlyArray<string>): Effect.Effect<number> =>
+  Effect.suspend(() => {
+    const parsed = clientArgsFrom(argv)
+    if (Either.isLeft(parsed)) {
+      return Effect.as(
+        write(process.stderr, `cliente: ${parsed.left}\nUse --ajuda para ver as opções.\n`),
+        ExitCode.Usage
+      )
+    }
+    switch (parsed.right._tag) {
+      case "Help":
+        return Effect.as(write(process.stdout, `${CLIENT_USAGE}\n`), ExitCode.Ok)
+      case "Version":
+        return Effect.as(write(process.stdout, `arquivos-cliente ${VERSION}\n`), ExitCode.Ok)
+      case "Run":
+        return run(parsed.right.args)
+    }
+  }).pipe(
+    Effect.catchAllCause((cause) => {
+      const error = Cause.squash(cause)
+      return Effect.as(
+        write(process.stderr, `Erro interno: ${error instanceof Error ? error.message : String(error)}\n`),
+        ExitCode.Network
+      )
+    })
+  )
+
+// The one place the process is left, with the status the program decided.
+Effect.runPromise(clientMain(process.argv.slice(2))).then((code) => process.exit(code))

@@ -1,11 +1,12 @@
 import { isIP } from "node:net"
 import type * as ConfigProvider from "effect/ConfigProvider"
 import * as Either from "effect/Either"
-import { type Cidr, LOOPBACK_TEXT, parseCidr } from "../../domain/cidr.ts"
-import { DEFAULT_PORT, fitsU32, MAX_U32 } from "../../domain/protocol.ts"
+import { type Cidr, parseCidr } from "../../domain/cidr.ts"
+import { fitsU32, MAX_U32 } from "../../domain/protocol.ts"
 import { type EnvOption, inlineValue, withEnvironment } from "../options.ts"
+import { type LogFormat, SERVER_DEFAULTS, type ServerSettings, serverSettings } from "./config.ts"
 
-export type LogFormat = "texto" | "json"
+export type { LogFormat } from "./config.ts"
 
 export interface ServerArgs {
   readonly port: number
@@ -27,23 +28,25 @@ export interface ServerArgs {
   readonly trustedProxies: ReadonlyArray<Cidr> | undefined
 }
 
+const D = SERVER_DEFAULTS
+
 export const SERVER_USAGE = `Uso: arquivos-servidor [PORTA] [opções]
 
 Serve os arquivos de uma pasta pelo protocolo TCP do trabalho, em todos os
 endereços IPv4 e IPv6 da máquina (ou só no de --endereco).
 
-  PORTA                    porta TCP (padrão ${DEFAULT_PORT}; 0 escolhe uma porta livre)
+  PORTA                    porta TCP (padrão ${D.port}; 0 escolhe uma porta livre)
   --porta PORTA            o mesmo que PORTA
-  --pasta DIR              pasta servida (padrão storage/servidor; criada se faltar)
+  --pasta DIR              pasta servida (padrão ${D.folder}; criada se faltar)
   --timeout SEGUNDOS       prazo para o pedido chegar inteiro e tempo máximo sem
-                           progresso numa transferência (padrão 30)
+                           progresso numa transferência (padrão ${D.timeoutSeconds})
   --endereco IP            escuta só neste endereço (padrão: todos)
   --permitir CIDR[,CIDR]   só atende clientes destas redes, por exemplo
                            192.168.0.0/24,::1; os demais recebem o status 1
-  --max-clientes N         conexões atendidas ao mesmo tempo (padrão 256); as
+  --max-clientes N         conexões atendidas ao mesmo tempo (padrão ${D.maxClients}); as
                            demais recebem o status 1 e são fechadas na hora
   --max-por-ip N           conexões ao mesmo tempo vindas de um mesmo endereço
-                           (padrão 0: sem limite, para não barrar uma sala
+                           (padrão ${D.maxPerAddress}: sem limite, para não barrar uma sala
                            inteira atrás de um único endereço de NAT)
   --somente-leitura        recusa todo upload
   --sem-sobrescrever       recusa um upload com o nome de um arquivo que já existe
@@ -57,8 +60,8 @@ endereços IPv4 e IPv6 da máquina (ou só no de --endereco).
                            --max-por-ip); conexão sem cabeçalho válido é fechada
   --proxies-confiaveis CIDR[,CIDR...]
                            de onde o cabeçalho PROXY é aceito (padrão:
-                           ${LOOPBACK_TEXT.join(",")}); pode repetir a opção
-  --log texto|json         formato do log de operações (padrão texto; json: um
+                           ${D.trustedProxies.map((block) => block.text).join(",")}); pode repetir a opção
+  --log texto|json         formato do log de operações (padrão ${D.log}; json: um
                            objeto por linha)
   --ajuda, -h              mostra esta ajuda
   --version                mostra a versão
@@ -199,18 +202,19 @@ const isValued = (name: string) => name in VALUED
 /** Each option read on its own (what an environment variable is checked with). */
 const parseWords = (argv: ReadonlyArray<string>): Either.Either<ParsedServerArgs, string> => {
   const args: Mutable<ServerArgs> = {
-    port: DEFAULT_PORT,
-    folder: "storage/servidor",
-    timeoutSeconds: 30,
-    maxClients: 256,
-    maxPerAddress: 0,
-    readOnly: false,
-    maxUploadBytes: undefined,
-    address: undefined,
-    allow: undefined,
-    noOverwrite: false,
-    log: "texto",
-    proxyProtocol: false,
+    port: D.port,
+    folder: D.folder,
+    timeoutSeconds: D.timeoutSeconds,
+    maxClients: D.maxClients,
+    maxPerAddress: D.maxPerAddress,
+    readOnly: D.readOnly,
+    maxUploadBytes: D.maxUploadBytes,
+    address: D.address,
+    allow: D.allow,
+    noOverwrite: D.noOverwrite,
+    log: D.log,
+    proxyProtocol: D.proxyProtocol,
+    // Not given (D.trustedProxies then applies); each --proxies-confiaveis adds to what the others gave.
     trustedProxies: undefined
   }
   let positional = false
@@ -263,4 +267,17 @@ export const serverArgsFrom = (
   withEnvironment(SERVER_ENVIRONMENT, parseServerArgs, argv, {
     check: parseWords,
     ...(provider === undefined ? {} : { provider })
+  })
+
+/** What the command line asks for, as the settings the server runs with. */
+export const serverSettingsOf = (args: ServerArgs): ServerSettings =>
+  serverSettings(args.timeoutSeconds, {
+    maxClients: args.maxClients,
+    maxPerAddress: args.maxPerAddress,
+    readOnly: args.readOnly,
+    maxUploadBytes: args.maxUploadBytes,
+    proxyProtocol: args.proxyProtocol,
+    trustedProxies: args.trustedProxies ?? D.trustedProxies,
+    noOverwrite: args.noOverwrite,
+    allow: args.allow
   })

@@ -1,6 +1,6 @@
 import * as Context from "effect/Context"
 import { type Cidr, LOOPBACK } from "../../domain/cidr.ts"
-import { MAX_MANY_MATCHES } from "../../domain/protocol.ts"
+import { DEFAULT_PORT, MAX_MANY_MATCHES } from "../../domain/protocol.ts"
 
 export interface ServerSettings {
   /** The whole request must arrive within this. */
@@ -27,9 +27,32 @@ export interface ServerSettings {
   readonly allow: ReadonlyArray<Cidr> | undefined
 }
 
-export const defaultSettings = (timeoutSeconds: number): ServerSettings => ({
-  requestSeconds: timeoutSeconds,
-  idleSeconds: timeoutSeconds,
+export type LogFormat = "texto" | "json"
+
+/** What a server runs with when nothing else is said. */
+export interface ServerDefaults extends Omit<ServerSettings, "requestSeconds" | "idleSeconds"> {
+  readonly port: number
+  readonly folder: string
+  /** Both deadlines: the whole request's, and a stalled transfer's. */
+  readonly timeoutSeconds: number
+  /** How long operations in flight may take to finish on Ctrl+C or SIGTERM. */
+  readonly graceMillis: number
+  readonly log: LogFormat
+  /** The one address to listen on; undefined: every address. */
+  readonly address: string | undefined
+}
+
+/**
+ * Every default of the server, in one place: the command line starts from
+ * it (and its help quotes it), and so do the tests and the bench.
+ */
+export const SERVER_DEFAULTS: ServerDefaults = {
+  port: DEFAULT_PORT,
+  folder: "storage/servidor",
+  timeoutSeconds: 30,
+  graceMillis: 5_000,
+  log: "texto",
+  address: undefined,
   maxMatches: MAX_MANY_MATCHES,
   maxClients: 256,
   maxPerAddress: 0,
@@ -39,6 +62,23 @@ export const defaultSettings = (timeoutSeconds: number): ServerSettings => ({
   trustedProxies: LOOPBACK,
   noOverwrite: false,
   allow: undefined
-})
+}
+
+/** The defaults as settings, both deadlines `timeoutSeconds`, with `overrides` over them. */
+export const serverSettings = (
+  timeoutSeconds: number = SERVER_DEFAULTS.timeoutSeconds,
+  overrides: Partial<ServerSettings> = {}
+): ServerSettings => {
+  const {
+    port: _port,
+    folder: _folder,
+    timeoutSeconds: _timeout,
+    graceMillis: _grace,
+    log: _log,
+    address: _address,
+    ...settings
+  } = SERVER_DEFAULTS
+  return { requestSeconds: timeoutSeconds, idleSeconds: timeoutSeconds, ...settings, ...overrides }
+}
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {}

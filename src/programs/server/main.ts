@@ -1,23 +1,19 @@
-import * as path from "node:path"
+import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import { identity } from "effect/Function"
-import * as Layer from "effect/Layer"
-import { LOOPBACK } from "../../domain/cidr.ts"
 import { plural } from "../../domain/describe.ts"
 import { FileStore } from "../../services/FileStore.ts"
-import { FileStoreLive } from "../../services/FileStoreLive.ts"
-import { HasherLive } from "../../services/Hasher.ts"
-import { BunTransportLive } from "../../services/transport/BunTransport.ts"
 import { loggerFor } from "../logger.ts"
+import { INTERRUPTED_STATUS, processSignals, stoppedBy } from "../signals.ts"
 import { VERSION } from "../version.ts"
 import { reachableAddresses } from "./addresses.ts"
-import { SERVER_USAGE, type ServerArgs, serverArgsFrom } from "./args.ts"
-import { defaultSettings, ServerConfig } from "./config.ts"
+import { SERVER_USAGE, type ServerArgs, serverArgsFrom, serverSettingsOf } from "./args.ts"
+import { SERVER_DEFAULTS, ServerConfig } from "./config.ts"
 import { Collector } from "./memory.ts"
+import { ServerLive } from "./ServerLive.ts"
 import { type Activity, serveFolder } from "./server.ts"
 import { describeFolderFailure, describeListenFailure } from "./startup.ts"
 
@@ -31,22 +27,10 @@ const logToStderr = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     })
   )
 
-/** How long operations in flight may take to finish on Ctrl+C or SIGTERM. */
-const GRACE_MILLIS = 5_000
-
-/**
- * A second signal this soon after the first is the same Ctrl+C delivered
- * twice (`bun run` and `npm run` pass the terminal's SIGINT on to a child
- * that already got it from the terminal), not a person pressing it again.
- */
-const SAME_SIGNAL_MILLIS = 300
-
-/** Exit status when a second Ctrl+C cuts the shutdown short (128 + SIGINT). */
-const FORCED = 130
-
 const program = (args: ServerArgs, activity: Activity) =>
   Effect.gen(function* () {
     const store = yield* FileStore
+    const settings = yield* ServerConfig
     // Runs last, once the listener and every connection are closed.
     yield* Effect.addFinalizer(() =>
       Console.log(
@@ -57,7 +41,7 @@ const program = (args: ServerArgs, activity: Activity) =>
     )
     const listener = yield* serveFolder({
       port: args.port,
-      graceMillis: GRACE_MILLIS,
+      graceMillis: SERVER_DEFAULTS.graceMillis,
       collector: new Collector(),
       activity,
       ...(args.address === undefined ? {} : { hostname: args.address })
@@ -71,19 +55,21 @@ const program = (args: ServerArgs, activity: Activity) =>
     yield* Console.log(`Servidor de arquivos escutando na porta TCP ${listener.port}, em:`)
     for (const address of reachableAddresses(listener.hostname, listener.port)) yield* Console.log(`  ${address}`)
     yield* Console.log(`Pasta servida: ${store.root}`)
-    yield* Console.log(`Timeout: ${args.timeoutSeconds} s (pedido inteiro e transferência parada)`)
+    yield* Console.log(`Timeout: ${settings.requestSeconds} s (pedido inteiro e transferência parada)`)
     yield* Console.log(
-      `Limites: ${plural(args.maxClients, "conexão", "conexões")}${args.maxPerAddress > 0 ? `, ${args.maxPerAddress} por endereço` : ""}` +
-        (args.readOnly ? "; somente leitura" : "") +
-        (args.maxUploadBytes !== undefined ? `; uploads até ${args.maxUploadBytes} bytes` : "")
+      `Limites: ${plural(settings.maxClients, "conexão", "conexões")}${settings.maxPerAddress > 0 ? `, ${settings.maxPerAddress} por endereço` : ""}` +
+        (settings.readOnly ? "; somente leitura" : "") +
+        (settings.maxUploadBytes !== undefined ? `; uploads até ${settings.maxUploadBytes} bytes` : "")
     )
-    if (args.proxyProtocol) {
-      const trusted = (args.trustedProxies ?? LOOPBACK).map((block) => block.text).join(", ")
+    if (settings.proxyProtocol) {
+      const trusted = settings.trustedProxies.map((block) => block.text).join(", ")
       yield* Console.log(`Protocolo PROXY (v1 e v2) exigido em toda conexão; aceito só de: ${trusted}`)
     }
     const access = [
-      ...(args.allow === undefined ? [] : [`só clientes de ${args.allow.map((block) => block.text).join(", ")}`]),
-      ...(args.noOverwrite ? ["uploads não substituem arquivos existentes"] : [])
+      ...(settings.allow === undefined
+        ? []
+        : [`só clientes de ${settings.allow.map((block) => block.text).join(", ")}`]),
+      ...(settings.noOverwrite ? ["uploads não substituem arquivos existentes"] : [])
     ]
     if (access.length > 0) yield* Console.log(`Acesso: ${access.join("; ")}`)
     yield* Console.log(
@@ -96,70 +82,58 @@ const program = (args: ServerArgs, activity: Activity) =>
       Console.log(
         activity.active === 0
           ? "Encerrando: novas conexões recusadas."
-          : `Encerrando: novas conexões recusadas; aguardando ${plural(activity.active, "operação", "operações")} em andamento por até ${GRACE_MILLIS / 1000} s (Ctrl+C de novo sai na hora).`
+          : `Encerrando: novas conexões recusadas; aguardando ${plural(activity.active, "operação", "operações")} em andamento por até ${SERVER_DEFAULTS.graceMillis / 1000} s (Ctrl+C de novo sai na hora).`
       )
     )
     return yield* Effect.never
   })
 
-const parsed = serverArgsFrom(process.argv.slice(2))
-if (Either.isLeft(parsed)) {
-  console.error(`servidor: ${parsed.left}\nUse --ajuda para ver as opções.`)
-  process.exit(2)
-} else if (parsed.right._tag === "Help") {
-  console.log(SERVER_USAGE)
-} else if (parsed.right._tag === "Version") {
-  console.log(`arquivos-servidor ${VERSION}`)
-} else {
-  const args = parsed.right.args
-  const activity: Activity = { active: 0, cut: 0 }
-  const layers = Layer.mergeAll(
-    FileStoreLive(path.resolve(args.folder)),
-    HasherLive,
-    BunTransportLive,
-    Layer.succeed(ServerConfig, {
-      ...defaultSettings(args.timeoutSeconds),
-      maxClients: args.maxClients,
-      maxPerAddress: args.maxPerAddress,
-      readOnly: args.readOnly,
-      maxUploadBytes: args.maxUploadBytes,
-      proxyProtocol: args.proxyProtocol,
-      trustedProxies: args.trustedProxies ?? LOOPBACK,
-      noOverwrite: args.noOverwrite,
-      allow: args.allow
-    }),
-    loggerFor(args.log)
-  )
-  const fiber = Effect.runFork(
-    program(args, activity).pipe(
+/**
+ * The server until it stops, and its exit status: 0 also after Ctrl+C or
+ * SIGTERM (a graceful stop, as the README says), 1 when it cannot start, 130
+ * when a second Ctrl+C cuts the grace period short and leaves at once.
+ */
+const serve = (args: ServerArgs) =>
+  Effect.gen(function* () {
+    const activity: Activity = { active: 0, cut: 0 }
+    const running = program(args, activity).pipe(
       Effect.scoped,
       // With --log json, stdout carries only the JSON lines: the messages for people go to stderr.
       args.log === "json" ? logToStderr : identity,
-      Effect.provide(layers),
+      Effect.provide(
+        ServerLive({ folder: args.folder, settings: serverSettingsOf(args), logger: loggerFor(args.log) })
+      ),
       Effect.catchAll((error) => {
         const text = typeof error === "string" ? error : describeFolderFailure(error, args.folder)
         return Effect.zipRight(Console.error(`servidor: não foi possível iniciar: ${text}`), Effect.fail(error))
       })
     )
-  )
-  // Ctrl+C or SIGTERM: a graceful stop (status 0, as the README says). A second Ctrl+C while
-  // operations are still given their grace period leaves at once.
-  let firstSignalAt: number | undefined
-  const onSignal = () => {
-    const now = Date.now()
-    if (firstSignalAt === undefined) {
-      firstSignalAt = now
-      Effect.runFork(Fiber.interrupt(fiber))
-    } else if (now - firstSignalAt >= SAME_SIGNAL_MILLIS) {
+    const stopped = yield* stoppedBy(processSignals("SIGINT", "SIGTERM"), running)
+    if (stopped._tag === "Abandoned") {
       // With --log json, stdout carries only the JSON lines.
-      const say = args.log === "json" ? console.error : console.log
-      say(`Saindo na hora: ${plural(activity.active, "operação cortada", "operações cortadas")} sem esperar.`)
-      process.exit(FORCED)
+      const say = args.log === "json" ? Console.error : Console.log
+      yield* say(`Saindo na hora: ${plural(activity.active, "operação cortada", "operações cortadas")} sem esperar.`)
+      return INTERRUPTED_STATUS
     }
-  }
-  process.on("SIGINT", onSignal)
-  process.on("SIGTERM", onSignal)
-  fiber.addObserver((exit) => {
-    process.exit(Exit.isSuccess(exit) || Exit.isInterrupted(exit) ? 0 : 1)
+    return Exit.isSuccess(stopped.exit) || Exit.isInterrupted(stopped.exit) ? 0 : 1
   })
-}
+
+/** The whole server, from its command line to its exit status (2: a bad command line). */
+export const serverMain = (argv: ReadonlyArray<string>): Effect.Effect<number> =>
+  Effect.suspend(() => {
+    const parsed = serverArgsFrom(argv)
+    if (Either.isLeft(parsed)) {
+      return Effect.as(Console.error(`servidor: ${parsed.left}\nUse --ajuda para ver as opções.`), 2)
+    }
+    switch (parsed.right._tag) {
+      case "Help":
+        return Effect.as(Console.log(SERVER_USAGE), 0)
+      case "Version":
+        return Effect.as(Console.log(`arquivos-servidor ${VERSION}`), 0)
+      case "Run":
+        return serve(parsed.right.args)
+    }
+  }).pipe(Effect.catchAllCause((cause) => Effect.as(Console.error(Cause.pretty(cause)), 1)))
+
+// The one place the process is left, with the status the program decided.
+Effect.runPromise(serverMain(process.argv.slice(2))).then((code) => process.exit(code))

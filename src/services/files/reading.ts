@@ -9,7 +9,7 @@ import type { FileFailure } from "../../domain/errors.ts"
 import { isInside } from "../../domain/jail.ts"
 import type { ByteSource } from "../ByteSource.ts"
 import type { ReadableFile } from "../FileStore.ts"
-import { BufferPool } from "./bufferPool.ts"
+import type { BufferPool, BufferPoolOptions } from "./bufferPool.ts"
 import { attemptSync, failure, failureOf } from "./failures.ts"
 
 /** Chunk size for reads: large enough that per-chunk overhead vanishes (measured: 1 MiB beats 256 KiB). */
@@ -89,15 +89,16 @@ export const closeQuietly = (fd: number) =>
   })
 
 /**
- * Long transfers read through buffers lent by this pool: 1 MiB for the first
- * 8 in flight (a lone big download reads in large pieces), 64 KiB for the
- * ones beyond, reused from one transfer to the next. In flight: at most
- * 8 MiB plus 64 KiB per connection; kept idle after a burst: at most 8 MiB
- * plus 16 MiB. With the send pump, 64 KiB pieces cost little more per byte
- * than 1 MiB ones under load (measured: 200 downloads at once took the same
- * time with 24 large buffers as with 8).
+ * The read buffers' pool, one per store (`makeFileStore` creates it): long
+ * transfers read through buffers it lends, 1 MiB for the first 8 in flight
+ * (a lone big download reads in large pieces), 64 KiB for the ones beyond,
+ * reused from one transfer to the next. In flight: at most 8 MiB plus 64 KiB
+ * per connection; kept idle after a burst: at most 8 MiB plus 16 MiB. With
+ * the send pump, 64 KiB pieces cost little more per byte than 1 MiB ones
+ * under load (measured: 200 downloads at once took the same time with 24
+ * large buffers as with 8).
  */
-const pool = new BufferPool({ largeSize: CHUNK, largeCount: 8, smallSize: 64 * 1024, smallKept: 256 })
+export const READ_BUFFERS: BufferPoolOptions = { largeSize: CHUNK, largeCount: 8, smallSize: 64 * 1024, smallKept: 256 }
 
 const shrank = (name: string) => failure(name, "Io", "o arquivo encolheu durante a leitura")
 
@@ -105,8 +106,8 @@ const shrank = (name: string) => failure(name, "Io", "o arquivo encolheu durante
  * The file's bytes in [from, from + length), in chunks that must be consumed
  * before the next one is pulled (they are one reused buffer, not copies). A
  * small range is a single read. A long one reads through one buffer lent by
- * the pool for the whole transfer, so memory stays flat in the file size and
- * bounded in the number of clients.
+ * `pool` (the store's) for the whole transfer, so memory stays flat in the
+ * file size and bounded in the number of clients.
  *
  * Reads are synchronous, as nginx's are by default: from the page cache they
  * take microseconds, far less than a trip to the I/O thread pool (measured:
@@ -116,7 +117,7 @@ const shrank = (name: string) => failure(name, "Io", "o arquivo encolheu durante
  * cost more per chunk than the read it overlapped (measured: the same
  * throughput alone, and less CPU and memory with 200 transfers).
  */
-export const readable = (name: string, file: OpenedFile): ReadableFile => {
+export const readable = (name: string, file: OpenedFile, pool: BufferPool): ReadableFile => {
   const readInto = (buffer: Uint8Array, offset: number) =>
     attemptSync(name, () => {
       const bytesRead = readSync(file.fd, buffer, 0, buffer.length, offset)

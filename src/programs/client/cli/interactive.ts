@@ -2,7 +2,7 @@ import * as readline from "node:readline"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
-import type * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import { FileStore } from "../../../services/FileStore.ts"
 import type { ClientServices } from "../context.ts"
@@ -12,7 +12,7 @@ import { ExitCode } from "./failures.ts"
 import { addReverseSearch, HISTORY_LINES, historyFile, loadHistory, saveLine } from "./history.ts"
 import { type Console, runCommand } from "./runner.ts"
 
-type Runtime = ManagedRuntime.ManagedRuntime<Exclude<ClientServices, Scope.Scope>, unknown>
+type ClientRuntime = Runtime.Runtime<Exclude<ClientServices, Scope.Scope>>
 
 const commandFor = (word: string) => COMMANDS.find((spec) => spec.name === word || spec.aliases.includes(word))
 
@@ -98,11 +98,12 @@ const PROMPT = "cliente> "
  * Ctrl+C during a transfer cancels it; at the prompt it clears the line, as
  * bash and lftp do. `sair` or Ctrl+D leave.
  */
-export const runInteractive = (runtime: Runtime, console: Console): Promise<ExitCode> =>
+export const runInteractive = (runtime: ClientRuntime, console: Console): Promise<ExitCode> =>
   new Promise((resolve) => {
+    const runPromise = Runtime.runPromise(runtime)
+    const runFork = Runtime.runFork(runtime)
     const localNames = () =>
-      runtime
-        .runPromise(Effect.flatMap(FileStore, (store) => store.list))
+      runPromise(Effect.flatMap(FileStore, (store) => store.list))
         .then((files) => {
           // Relative to the folder set by lcd, as `enviar` reads them.
           const prefix = console.localFolder === "" ? "" : `${console.localFolder}/`
@@ -112,7 +113,7 @@ export const runInteractive = (runtime: Runtime, console: Console): Promise<Exit
     let fetchedAt = 0
     const remoteNames = async (): Promise<ReadonlyArray<string>> => {
       if (Date.now() - fetchedAt < REMOTE_NAMES_MILLIS && console.remoteNames.length > 0) return console.remoteNames
-      const listing = await runtime.runPromise(Effect.scoped(list)).catch(() => undefined)
+      const listing = await runPromise(Effect.scoped(list)).catch(() => undefined)
       if (listing !== undefined) {
         console.remoteNames = listing.entries.map((entry) => entry.nome)
         fetchedAt = Date.now()
@@ -168,7 +169,7 @@ export const runInteractive = (runtime: Runtime, console: Console): Promise<Exit
       }
       if (command.right._tag === "Quit") return leave()
       if (command.right._tag === "List") fetchedAt = Date.now()
-      const fiber = runtime.runFork(Effect.scoped(runCommand(command.right, console)))
+      const fiber = runFork(Effect.scoped(runCommand(command.right, console)))
       running = fiber
       fiber.addObserver(() => {
         running = undefined
