@@ -54,8 +54,10 @@ const closeSocket = (socket: Socket<SocketState>) => {
   }, LINGER_MILLIS).unref()
 }
 
+/** The peer of a socket; IPv4-mapped IPv6 addresses ("::ffff:10.0.0.1") shown as IPv4. */
 const peerOf = (socket: Socket<SocketState>): Peer => {
-  const address = socket.remoteAddress.replace(/^::ffff:(?=\d+\.)/, "")
+  const seen = socket.remoteAddress
+  const address = seen.startsWith("::ffff:") && seen.includes(".") ? seen.slice(7) : seen
   return {
     remote: address.includes(":") ? `[${address}]:${socket.remotePort}` : `${address}:${socket.remotePort}`,
     address,
