@@ -65,7 +65,7 @@ export interface World {
   /** Runs a client program (in its own scope) against the server, and gives its exit. */
   readonly client: <A, E>(
     program: Effect.Effect<A, E, ClientServices>,
-    options?: { readonly timeoutSeconds?: number }
+    options?: { readonly timeoutSeconds?: number; readonly port?: number }
   ) => Effect.Effect<Exit.Exit<A, E>>
   /** A raw connection to the server, for byte-exact exchanges; closed with the scope. */
   readonly connect: () => Effect.Effect<Connection, ConnectionFailure, Scope.Scope>
@@ -121,12 +121,12 @@ export const inMemory = async <A, E>(
       isMemoryOptions(clientStoreOption) ? clientStoreOption : {}
     )
     const local = isMemoryOptions(clientStoreOption) ? localMemory : clientStoreOption
-    const clientLayer = (seconds: number) =>
+    const clientLayer = (seconds: number, to: number) =>
       Layer.mergeAll(
         Layer.succeed(Transport, transport),
         Layer.succeed(FileStore, local),
         HasherLive,
-        Layer.succeed(ClientConfig, { host: "127.0.0.1", port, timeoutSeconds: seconds })
+        Layer.succeed(ClientConfig, { host: "127.0.0.1", port: to, timeoutSeconds: seconds })
       )
     const world: World = {
       network,
@@ -140,7 +140,12 @@ export const inMemory = async <A, E>(
       client: (clientProgram, clientOptions) =>
         clientProgram.pipe(
           Effect.scoped,
-          Effect.provide(clientLayer(clientOptions?.timeoutSeconds ?? options.clientTimeoutSeconds ?? timeoutSeconds)),
+          Effect.provide(
+            clientLayer(
+              clientOptions?.timeoutSeconds ?? options.clientTimeoutSeconds ?? timeoutSeconds,
+              clientOptions?.port ?? port
+            )
+          ),
           Effect.exit
         ),
       connect: () => transport.connect("127.0.0.1", port),
@@ -276,5 +281,9 @@ const scripted =
         else yield* Effect.ignore(connection.write(step.bytes))
       }
       if (script.then === "stall") return yield* Effect.never
-      if (script.then === "reset") link?.reset()
+      if (script.then === "reset" && link !== undefined) {
+        // What was sent reaches the client first: the reset cuts what follows, not the reply.
+        while (link.toClient.delivered() < link.toClient.written()) yield* Effect.yieldNow()
+        link.reset()
+      }
     })
