@@ -39,6 +39,8 @@ export interface PipeOptions {
   readonly segments?: Segments | undefined
   /** Bytes written and not yet delivered that the pipe holds; undefined: 256 KiB, as a socket buffer. */
   readonly capacity?: number | undefined
+  /** Starts held (see `PipeControl.hold`): nothing arrives until the test lets it. */
+  readonly held?: boolean | undefined
 }
 
 export interface LinkOptions {
@@ -57,6 +59,8 @@ export interface PipeControl {
   /** Delivers nothing until `release`: the receiver reads nothing more, and the writer fills `capacity`. */
   readonly hold: () => void
   readonly release: () => void
+  /** While held, lets `bytes` more through (a reader that takes a little now and then). */
+  readonly pass: (bytes: number) => void
   /** Bytes written into the pipe so far. */
   readonly written: () => number
   /** Bytes delivered to the receiver so far. */
@@ -74,8 +78,10 @@ class Pipe implements PipeControl {
   private refused = false
   /** The receiver's socket stopped reading (its queue is full). */
   paused = false
-  /** The test holds the pipe. */
-  private held = false
+  /** The test holds the pipe... */
+  private held: boolean
+  /** ...and lets this many bytes through meanwhile. */
+  private credit = 0
   /** The writer ended its side: the receiver hears it once everything is delivered. */
   ending = false
   /** The receiver heard the end. */
@@ -88,7 +94,9 @@ class Pipe implements PipeControl {
     private readonly to: SocketState,
     private readonly options: PipeOptions,
     private readonly onEnded: () => void
-  ) {}
+  ) {
+    this.held = options.held ?? false
+  }
 
   private get capacity() {
     return this.options.capacity ?? DEFAULT_CAPACITY
@@ -123,6 +131,7 @@ class Pipe implements PipeControl {
 
   readonly hold = () => {
     this.held = true
+    this.credit = 0
   }
 
   readonly release = () => {
@@ -130,11 +139,21 @@ class Pipe implements PipeControl {
     this.schedule()
   }
 
+  readonly pass = (bytes: number) => {
+    this.credit += bytes
+    this.schedule()
+  }
+
+  /** Whether the test's hold stops the next delivery. */
+  private get stopped(): boolean {
+    return this.held && this.credit <= 0
+  }
+
   readonly written = () => this.writtenBytes
   readonly delivered = () => this.deliveredBytes
 
   schedule(): void {
-    if (this.scheduled || this.held || this.paused || this.broken) return
+    if (this.scheduled || this.stopped || this.paused || this.broken) return
     if (this.chunks.length === 0 && !(this.ending && !this.ended)) return
     this.scheduled = true
     queueMicrotask(this.deliverOne)
@@ -176,9 +195,10 @@ class Pipe implements PipeControl {
 
   private readonly deliverOne = (): void => {
     this.scheduled = false
-    if (this.broken || this.held || this.paused) return
+    if (this.broken || this.stopped || this.paused) return
     if (this.chunks.length > 0) {
-      const segment = this.take(this.nextSize())
+      const segment = this.take(this.held ? Math.min(this.credit, this.nextSize()) : this.nextSize())
+      if (this.held) this.credit -= segment.length
       this.index++
       this.inFlight -= segment.length
       this.deliveredBytes += segment.length
