@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test"
 import { createHash } from "node:crypto"
-import { Effect, Exit, Fiber } from "effect"
+import { Effect, Exit, Fiber, Scope } from "effect"
 import { encodeRequest, u32 } from "../../src/domain/encode.ts"
 import { Timeout } from "../../src/domain/errors.ts"
 import { encodeProxyV2 } from "../../src/domain/proxyHeader.ts"
@@ -10,6 +10,7 @@ import { downloadMany } from "../../src/programs/client/downloadMany.ts"
 import { list } from "../../src/programs/client/list.ts"
 import { resume } from "../../src/programs/client/resume.ts"
 import { upload } from "../../src/programs/client/upload.ts"
+import { serveFolder } from "../../src/programs/server/server.ts"
 import { be32, bytesOf, hexOf, named, seededBytes } from "../support/hostile.ts"
 import { elapse, inMemory, readAll, type Script, send, settle } from "../support/memory.ts"
 
@@ -229,6 +230,50 @@ describe("the server's idle deadline", () => {
           expect(steps).toBe(Math.ceil((5 + 2 * MIB) / (48 * 1024)))
           expect(world.logged(`baixar grande.bin ok ${2 * MIB} bytes`).length).toBe(1)
         })
+    ))
+})
+
+describe("the server's grace period at shutdown", () => {
+  test("an upload still running when the grace period ends is cut: the client hears 01, the log says so", () =>
+    inMemory({ timeoutSeconds: 30 }, (world) =>
+      Effect.gen(function* () {
+        const scope = yield* Scope.make()
+        const activity = { active: 0, cut: 0 }
+        const { port } = yield* serveFolder({ hostname: "127.0.0.1", port: 0, graceMillis: 5000, activity }).pipe(
+          Effect.provide(world.serverLayer),
+          Scope.extend(scope)
+        )
+        const connection = yield* world.transport.connect("127.0.0.1", port)
+        yield* connection.write(bytesOf(encodeRequest({ _tag: "Upload", name: "lento.bin" }), be32(MIB), "início"))
+        const reply = yield* Effect.fork(readAll(connection))
+        yield* settle
+        expect(activity.active).toBe(1)
+        const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+        yield* elapse(4999)
+        expect([running(closing), running(reply)]).toEqual([true, true])
+        yield* elapse(1)
+        yield* Fiber.join(closing)
+        expect(hexOf(yield* Fiber.join(reply))).toBe("0001")
+        expect(activity).toEqual({ active: 0, cut: 1 })
+        expect(
+          world.logged("enviar lento.bin cortado: o servidor foi encerrado antes do fim 7 bytes 5000 ms").length
+        ).toBe(1)
+        expect(world.server.temporaries()).toEqual([])
+      })
+    ))
+
+  test("with nothing in flight, closing does not wait for the grace period", () =>
+    inMemory({}, (world) =>
+      Effect.gen(function* () {
+        const scope = yield* Scope.make()
+        yield* serveFolder({ hostname: "127.0.0.1", port: 0, graceMillis: 5000 }).pipe(
+          Effect.provide(world.serverLayer),
+          Scope.extend(scope)
+        )
+        const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+        yield* settle
+        expect(running(closing)).toBe(false)
+      })
     ))
 })
 

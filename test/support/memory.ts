@@ -11,7 +11,7 @@ import {
   type MemoryFileStoreOptions,
   makeMemoryFileStore
 } from "../../src/services/FileStoreMemory.ts"
-import { HasherLive } from "../../src/services/Hasher.ts"
+import { type Hasher, HasherLive } from "../../src/services/Hasher.ts"
 import {
   type LinkOptions,
   type MemoryLink,
@@ -52,6 +52,8 @@ export interface World {
   readonly network: MemoryNetwork
   readonly transport: TransportService
   readonly port: number
+  /** The services of the world's server, to start another one on the same network (`serveFolder`). */
+  readonly serverLayer: Layer.Layer<Transport | FileStore | Hasher | ServerConfig>
   /** The server's store (an empty one when a scripted peer stands in for the server). */
   readonly server: MemoryFileStore
   /** The client's store. */
@@ -132,6 +134,7 @@ export const inMemory = async <A, E>(
       network,
       transport,
       port,
+      serverLayer,
       server,
       local,
       localMemory,
