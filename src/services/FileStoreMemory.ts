@@ -27,7 +27,8 @@ import { detailOf } from "./files/failures.ts"
  * file is invisible until its commit and gone if its scope closes without
  * one; a partial is visible as it grows; the space is finite) and failure
  * injection: every operation asks `fail` first, and a write that would pass
- * the capacity fails as a full disk does, after storing what fit.
+ * the capacity fails as a full disk does, after storing what fit. There are
+ * no other processes sharing the folder: `sweepTemporaries` finds nothing.
  */
 
 /** The operations `fail` is asked about; "write" is each write of a sink, "read" each read of an open file. */

@@ -22,8 +22,13 @@ import { Watchdog } from "./watchdog.ts"
  * takes only what fits, and the writer hears `drain` once there is room), and
  * delivers asynchronously, one segment per microtask, never inside the
  * writer's call. A test may hold a direction (a peer that stops reading),
- * reset a connection, or leave a port unanswered (a connect that never
- * completes).
+ * let it through a little at a time, half-close or reset a connection, or
+ * leave a port unanswered (a connect that never completes).
+ *
+ * Left out, as the live transport's own tests cover them on real sockets:
+ * the kernel's count of unacknowledged bytes (sendQueue.ts; a read here waits
+ * its plain deadline) and the linger after a close (a side that closed waits
+ * for its peer's end as long as the peer takes).
  */
 
 /**
