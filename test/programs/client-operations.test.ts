@@ -53,7 +53,7 @@ describe("download (op 10)", () => {
         expect(progress.events).toEqual(["start a.txt 5 0", "advance 5", "completed"])
         expect(yield* world.client(download("sub/b.txt"))).toEqual(Exit.succeed({ name: "sub/b.txt", size: 3 }))
         expect(yield* world.client(download("vazio.txt"))).toEqual(Exit.succeed({ name: "vazio.txt", size: 0 }))
-        expect(texts(world.localMemory.files)).toEqual({ "a.txt": "hello", "sub/b.txt": "bee", "vazio.txt": "" })
+        expect(texts(world.local.files)).toEqual({ "a.txt": "hello", "sub/b.txt": "bee", "vazio.txt": "" })
         expect(world.logged(" ok ").length).toBe(3)
       })
     ))
@@ -67,7 +67,7 @@ describe("download (op 10)", () => {
           expect(yield* world.client(download("grande.bin"))).toEqual(
             Exit.succeed({ name: "grande.bin", size: body.length })
           )
-          expect(world.localMemory.files.get("grande.bin")).toEqual(body)
+          expect(world.local.files.get("grande.bin")).toEqual(body)
         })
     )
   })
@@ -78,7 +78,7 @@ describe("download (op 10)", () => {
         expect(failureOf(yield* world.client(download("nada.txt")))).toEqual(
           new ServerRefused({ operation: "baixar", name: "nada.txt", reason: "Refused" })
         )
-        expect(world.localMemory.files.size).toBe(0)
+        expect(world.local.files.size).toBe(0)
         expect(world.logged("baixar nada.txt falha: nada.txt: não existe").length).toBe(1)
       })
     ))
@@ -92,7 +92,7 @@ describe("download (op 10)", () => {
             _tag: "FileFailure",
             reason: "NoSpace"
           })
-          expect([...world.localMemory.files.keys()]).toEqual(["a.bin.parcial"])
+          expect([...world.local.files.keys()]).toEqual(["a.bin.parcial"])
         })
     ))
 
@@ -213,8 +213,8 @@ describe("resume (op 40)", () => {
           expect(yield* world.client(resume("r.bin", undefined, progress.sink))).toEqual(
             Exit.succeed({ name: "r.bin", from: 40_000, size: content.length, alreadyComplete: false })
           )
-          expect([...world.localMemory.files.keys()]).toEqual(["r.bin"])
-          expect(world.localMemory.files.get("r.bin")).toEqual(content)
+          expect([...world.local.files.keys()]).toEqual(["r.bin"])
+          expect(world.local.files.get("r.bin")).toEqual(content)
           expect(progress.events).toEqual([
             `start r.bin ${content.length} 40000`,
             `advance ${content.length - 40_000}`,
@@ -238,7 +238,7 @@ describe("resume (op 40)", () => {
           expect(yield* world.client(resume("w.txt"))).toEqual(
             Exit.succeed({ name: "w.txt", from: 5, size: 5, alreadyComplete: false })
           )
-          expect(texts(world.localMemory.files)).toEqual({ "p.txt": "0123456789", "w.txt": "whole" })
+          expect(texts(world.local.files)).toEqual({ "p.txt": "0123456789", "w.txt": "whole" })
         })
     ))
 
@@ -259,7 +259,7 @@ describe("resume (op 40)", () => {
           expect(failureOf(yield* world.client(resume("other.txt")))).toEqual(
             new HashMismatch({ name: "other.txt", position: 6 })
           )
-          expect(texts(world.localMemory.files)).toEqual({
+          expect(texts(world.local.files)).toEqual({
             "done.txt": "finished",
             "log.txt": "line 1\nline 2\n",
             "other.txt": "client"
@@ -281,7 +281,7 @@ describe("resume (op 40)", () => {
           expect(failureOf(yield* world.client(resume("w.txt")))).toEqual(
             new HashMismatch({ name: "w.txt", position: 5 })
           )
-          expect(texts(world.localMemory.files)).toEqual({ "s.txt.parcial": "hello world!", "w.txt.parcial": "HELLO" })
+          expect(texts(world.local.files)).toEqual({ "s.txt.parcial": "hello world!", "w.txt.parcial": "HELLO" })
         })
     ))
 
@@ -291,7 +291,7 @@ describe("resume (op 40)", () => {
         expect(failureOf(yield* world.client(resume("gone.txt")))).toEqual(
           new ServerRefused({ operation: "retomar", name: "gone.txt", reason: "NotFound" })
         )
-        expect(world.localMemory.text("gone.txt.parcial")).toBe("abc")
+        expect(world.local.text("gone.txt.parcial")).toBe("abc")
       })
     ))
 
@@ -334,7 +334,7 @@ describe("downloadMany (op 50)", () => {
           "completed"
         ])
         expect(Exit.isSuccess(yield* world.client(downloadMany("sub/*.bin")))).toBe(true)
-        expect(texts(world.localMemory.files)).toEqual({ "a.txt": "A", "b.txt": "BB", "sub/e.bin": "EEEEE" })
+        expect(texts(world.local.files)).toEqual({ "a.txt": "A", "b.txt": "BB", "sub/e.bin": "EEEEE" })
         const none = yield* world.client(downloadMany("*.zip"))
         expect(none).toEqual(Exit.succeed({ entries: [], results: [] }))
       })
@@ -363,7 +363,7 @@ describe("downloadMany (op 50)", () => {
             { _tag: "Skipped", name: "a.txt" },
             { _tag: "Saved", name: "b.txt", size: 2 }
           ])
-          expect(texts(world.localMemory.files)).toEqual({ "b.txt": "BB" })
+          expect(texts(world.local.files)).toEqual({ "b.txt": "BB" })
         })
     ))
 
@@ -387,8 +387,8 @@ describe("downloadMany (op 50)", () => {
             { _tag: "Saved", name: "b.bin", size: 6 },
             { _tag: "LocalFailure", name: "c.bin", failure: expect.objectContaining({ reason: "PermissionDenied" }) }
           ])
-          expect(world.localMemory.text("b.bin")).toBe("depois")
-          expect(world.localMemory.files.has("a.bin")).toBe(false)
+          expect(world.local.text("b.bin")).toBe("depois")
+          expect(world.local.files.has("a.bin")).toBe(false)
         })
     )
   })
@@ -411,7 +411,7 @@ describe("against a scripted peer that breaks the protocol", () => {
       Effect.gen(function* () {
         expect(failureOf(yield* world.client(download("a.txt")))).toEqual(violation("Truncated"))
         expect(hexOf(world.received[0]!)).toBe(hexOf(bytesOf(10, named("a.txt"))))
-        expect(texts(world.localMemory.files)).toEqual({ "a.txt.parcial": "hello" })
+        expect(texts(world.local.files)).toEqual({ "a.txt.parcial": "hello" })
       })
     ))
 
@@ -422,7 +422,7 @@ describe("against a scripted peer that breaks the protocol", () => {
           _tag: "ConnectionFailure",
           reason: "Reset"
         })
-        expect([...world.localMemory.files.keys()]).toEqual(["a.txt.parcial"])
+        expect([...world.local.files.keys()]).toEqual(["a.txt.parcial"])
       })
     ))
 
@@ -430,7 +430,7 @@ describe("against a scripted peer that breaks the protocol", () => {
     withWorld({ script: { reply: [send(7, be32(5), "hello")], then: "close" } }, (world) =>
       Effect.gen(function* () {
         expect(failureOf(yield* world.client(download("a.txt")))).toEqual(violation("UnexpectedStatus"))
-        expect(world.localMemory.files.size).toBe(0)
+        expect(world.local.files.size).toBe(0)
       })
     ))
 
@@ -450,7 +450,7 @@ describe("against a scripted peer that breaks the protocol", () => {
       (world) =>
         Effect.gen(function* () {
           expect(failureOf(yield* world.client(downloadMany("*.txt")))).toEqual(violation("InvalidName"))
-          expect(world.localMemory.files.size).toBe(0)
+          expect(world.local.files.size).toBe(0)
         })
     ))
 
@@ -479,7 +479,7 @@ describe("against a scripted peer that breaks the protocol", () => {
     withWorld({ clientFiles: { "r.txt.parcial": "he" }, script: { reply: [send(0, 1)], then: "close" } }, (world) =>
       Effect.gen(function* () {
         expect(failureOf(yield* world.client(resume("r.txt")))).toEqual(violation("UnexpectedStatus"))
-        expect(texts(world.localMemory.files)).toEqual({ "r.txt.parcial": "he" })
+        expect(texts(world.local.files)).toEqual({ "r.txt.parcial": "he" })
       })
     ))
 })

@@ -309,13 +309,13 @@ describe("the client's deadlines", () => {
 
   test("a stall before any status: Timeout Idle, nothing written", async () => {
     const world = await stalls({ reply: [], then: "stall" }, download("a.txt"))
-    expect(world.localMemory.files.size).toBe(0)
+    expect(world.local.files.size).toBe(0)
   })
 
   test("a stall in the middle of a body: Timeout Idle, only the partial holds what came", async () => {
     const world = await stalls({ reply: [send(0, be32(10), "hel"), send("lo")], then: "stall" }, download("a.txt"))
-    expect(world.localMemory.text("a.txt.parcial")).toBe("hello")
-    expect(world.localMemory.files.size).toBe(1)
+    expect(world.local.text("a.txt.parcial")).toBe("hello")
+    expect(world.local.files.size).toBe(1)
   })
 
   test.each([
@@ -326,8 +326,8 @@ describe("the client's deadlines", () => {
     ["after the resume's first status", [send(0)], resume("local.txt")]
   ] as const)("a stall %s: Timeout Idle, the local file untouched", async (_, reply, operation) => {
     const world = await stalls({ reply, then: "stall" }, operation, { "local.txt": "local" })
-    expect([...world.localMemory.files.keys()].filter((name) => !name.endsWith(".parcial"))).toEqual(["local.txt"])
-    expect(world.localMemory.text("local.txt")).toBe("local")
+    expect([...world.local.files.keys()].filter((name) => !name.endsWith(".parcial"))).toEqual(["local.txt"])
+    expect(world.local.text("local.txt")).toBe("local")
   })
 
   test("a server that stops reading in the middle of an upload: Timeout Idle once the pipe stays full", () =>

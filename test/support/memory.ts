@@ -5,7 +5,7 @@ import { ClientConfig } from "../../src/programs/client/config.ts"
 import type { ClientServices } from "../../src/programs/client/context.ts"
 import { defaultSettings, ServerConfig, type ServerSettings } from "../../src/programs/server/config.ts"
 import { serveFolder } from "../../src/programs/server/server.ts"
-import { FileStore, type FileStoreService } from "../../src/services/FileStore.ts"
+import { FileStore } from "../../src/services/FileStore.ts"
 import {
   type MemoryFileStore,
   type MemoryFileStoreOptions,
@@ -35,12 +35,12 @@ export interface WorldOptions {
   /** The client's own timeout, when it differs from the server's. */
   readonly clientTimeoutSeconds?: number
   readonly settings?: Partial<ServerSettings>
-  /** The server's files, by name; or a store already made. */
+  /** The server's files, by name. */
   readonly serverFiles?: Record<string, Uint8Array | string>
   readonly serverStore?: MemoryFileStoreOptions
-  /** The client's local files; or a store of another kind (the live one over a folder). */
+  /** The client's local files, by name. */
   readonly clientFiles?: Record<string, Uint8Array | string>
-  readonly clientStore?: MemoryFileStoreOptions | FileStoreService
+  readonly clientStore?: MemoryFileStoreOptions
   /** Pipe options of every connection (segmentation, capacity). */
   readonly links?: LinkOptions
   /** Instead of the real server, a peer that plays this script on every connection. */
@@ -57,9 +57,7 @@ export interface World {
   /** The server's store (an empty one when a scripted peer stands in for the server). */
   readonly server: MemoryFileStore
   /** The client's store. */
-  readonly local: FileStoreService
-  /** The client's store, when it is an in-memory one. */
-  readonly localMemory: MemoryFileStore
+  readonly local: MemoryFileStore
   /** Every line the server logged, in order. */
   readonly logs: Array<string>
   /** With a script: what each connection sent the scripted peer, in connection order. */
@@ -76,9 +74,6 @@ export interface World {
   /** The server log lines that contain `text`. */
   readonly logged: (text: string) => ReadonlyArray<string>
 }
-
-const isMemoryOptions = (store: MemoryFileStoreOptions | FileStoreService): store is MemoryFileStoreOptions =>
-  !("openRead" in store)
 
 /**
  * Runs `body` in a world of its own (a network, a server over an in-memory
@@ -117,12 +112,7 @@ export const inMemory = async <A, E>(
             { hostname: "127.0.0.1", port: 0, graceMillis: 0 },
             scripted(options.script, received, network)
           )).port
-    const clientStoreOption = options.clientStore ?? {}
-    const localMemory = makeMemoryFileStore(
-      options.clientFiles ?? {},
-      isMemoryOptions(clientStoreOption) ? clientStoreOption : {}
-    )
-    const local = isMemoryOptions(clientStoreOption) ? localMemory : clientStoreOption
+    const local = makeMemoryFileStore(options.clientFiles ?? {}, options.clientStore)
     const clientLayer = (seconds: number, to: number) =>
       Layer.mergeAll(
         Layer.succeed(Transport, transport),
@@ -137,7 +127,6 @@ export const inMemory = async <A, E>(
       serverLayer,
       server,
       local,
-      localMemory,
       logs,
       received,
       client: (clientProgram, clientOptions) =>
