@@ -324,7 +324,8 @@ const remoteOf = (address: string, port: number) =>
 
 /**
  * The listeners and connections of one test. Tests read `links` to hold or
- * reset a connection, and set `nextLink` or `clientAddress` before connecting.
+ * reset a connection, and set `linkOptions`, `clientAddress` or `unanswered`
+ * before connecting.
  */
 export class MemoryNetwork {
   readonly links: Array<MemoryLink> = []
