@@ -1,10 +1,11 @@
 import { describe, expect, test } from "bun:test"
 import { createHash } from "node:crypto"
-import { Effect } from "effect"
+import { Effect, Either, Exit, Scope } from "effect"
+import { parseCidr } from "../../src/domain/cidr.ts"
 import { encodeRequest } from "../../src/domain/encode.ts"
 import { fullDiskAfter, systemFailure } from "../../src/services/FileStoreMemory.ts"
 import { be32, bytesOf, hexOf, named, seededBytes } from "../support/hostile.ts"
-import { exchange, inMemory, readBytes, settle, type WorldOptions } from "../support/memory.ts"
+import { exchange, inMemory, readBytes, settle, type World, type WorldOptions } from "../support/memory.ts"
 
 /**
  * Every handler of the real server (`serveFolder`), in process: raw requests
@@ -347,4 +348,50 @@ describe("requests that break the protocol", () => {
       })
     )
   })
+})
+
+describe("who is served", () => {
+  /** A connection held open, silent (it waits for its request deadline), from `address`. */
+  const holdFrom = (world: World, address: string) =>
+    Effect.suspend(() => {
+      world.network.clientAddress = address
+      return world.connect()
+    })
+
+  test("--max-clientes: over the limit, 01 at once and a refusal line; a freed place is served again", () =>
+    inMemory({ serverFiles: FILES, settings: { maxClients: 1 } }, (world) =>
+      Effect.gen(function* () {
+        const scope = yield* Scope.make()
+        yield* Scope.extend(world.connect(), scope)
+        yield* settle
+        expect(hexOf(yield* exchange(world, download("a.txt")))).toBe("01")
+        expect(world.logged("recusado: limite de 1 conexão ao mesmo tempo").length).toBe(1)
+        yield* Scope.close(scope, Exit.void)
+        yield* settle
+        expect(hexOf(yield* exchange(world, download("a.txt")))).toBe(golden(0, be32(5), "hello"))
+      })
+    ))
+
+  test("--max-por-ip: the second connection from one address gets 01; another address is served", () =>
+    inMemory({ serverFiles: FILES, settings: { maxPerAddress: 1 } }, (world) =>
+      Effect.gen(function* () {
+        yield* holdFrom(world, "192.0.2.1")
+        yield* settle
+        expect(hexOf(yield* exchange(world, download("a.txt")))).toBe("01")
+        expect(world.logged("192.0.2.1:50001 ? - recusado: limite de 1 por endereço").length).toBe(1)
+        world.network.clientAddress = "192.0.2.2"
+        expect(hexOf(yield* exchange(world, download("a.txt")))).toBe(golden(0, be32(5), "hello"))
+      })
+    ))
+
+  test("--permitir: an address outside the blocks gets 01 before its request is read", () =>
+    inMemory({ serverFiles: FILES, settings: { allow: [Either.getOrThrow(parseCidr("10.0.0.0/8"))] } }, (world) =>
+      Effect.gen(function* () {
+        world.network.clientAddress = "192.0.2.9"
+        expect(hexOf(yield* exchange(world, download("a.txt")))).toBe("01")
+        expect(world.logged("192.0.2.9:50000 ? - recusado: endereço fora de --permitir").length).toBe(1)
+        world.network.clientAddress = "10.1.2.3"
+        expect(hexOf(yield* exchange(world, download("a.txt")))).toBe(golden(0, be32(5), "hello"))
+      })
+    ))
 })
