@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test"
 import { mkdir, readFile, rm } from "node:fs/promises"
 import * as path from "node:path"
 import { Exit } from "effect"
-import { ConnectionFailure, ProtocolViolation, Timeout } from "../../src/domain/errors.ts"
+import { ConnectionFailure, ProtocolViolation } from "../../src/domain/errors.ts"
 import { download } from "../../src/programs/client/download.ts"
 import { downloadMany } from "../../src/programs/client/downloadMany.ts"
 import { ServerRefused } from "../../src/programs/client/errors.ts"
@@ -26,10 +26,11 @@ import {
 
 /**
  * The client programs against a scripted server that breaks the protocol:
- * short bodies, stalls, broken listings, lying manifests, unknown statuses.
- * The client must fail with the right error and never write where it should
- * not. The client folder is `<base>/client`, so anything escaping it would
- * show up in `<base>`.
+ * short bodies, broken listings, lying manifests, unknown statuses. The
+ * client must fail with the right error and never write where it should not.
+ * The client folder is `<base>/client`, so anything escaping it would show up
+ * in `<base>`. The stalls, which only wait for the client's idle deadline,
+ * are tested in process on the TestClock (test/programs/deadlines.test.ts).
  */
 
 let base: string
@@ -78,18 +79,6 @@ describe("download against a lying server", () => {
   test("the connection closes before any status: Truncated, nothing written", async () => {
     const { client } = await against({ reply: [], then: "close" })
     expect(failureOf(await client(download("a.txt")))).toEqual(violation("Truncated"))
-    expect(await tree(clientDir)).toEqual([])
-  })
-
-  test("a stall mid-body with a 1 s client timeout: Timeout, no final file", async () => {
-    const { client } = await against({ reply: [send(0, be32(10), "hel"), pause(50), send("lo")], then: "stall" }, 1)
-    expect(failureOf(await client(download("a.txt")))).toEqual(new Timeout({ phase: "Idle", seconds: 1 }))
-    expect(await tree(clientDir)).toEqual(["a.txt.parcial"])
-  })
-
-  test("a stall before any status with a 1 s client timeout: Timeout, nothing written", async () => {
-    const { client } = await against({ reply: [], then: "stall" }, 1)
-    expect(failureOf(await client(download("a.txt")))).toEqual(new Timeout({ phase: "Idle", seconds: 1 }))
     expect(await tree(clientDir)).toEqual([])
   })
 
@@ -235,12 +224,6 @@ describe("upload and resume against a lying server", () => {
       new ServerRefused({ request: "Upload", name: "up.txt", reason: "Refused" })
     )
     expect(hexOf(hostile.received[0]!)).toBe(hexOf(bytesOf(30, named("up.txt"), be32(4), "data")))
-  })
-
-  test("upload: accepted, then silence after the data: Timeout", async () => {
-    await Bun.write(path.join(clientDir, "up.txt"), "data")
-    const { client } = await against({ reply: [send(0)], then: "stall" }, 1)
-    expect(failureOf(await client(upload("up.txt")))).toEqual(new Timeout({ phase: "Idle", seconds: 1 }))
   })
 
   test("resume: a second status outside 00/0a/14: UnexpectedStatus, partial kept", async () => {

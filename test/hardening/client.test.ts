@@ -29,10 +29,11 @@ import {
  * with the jail's layout around the client folder: `cliente/` is the client
  * folder and `fora/` (with the sentinel) sits next to it. The client must
  * refuse names that escape, names the mask does not match and duplicates;
- * never write through a link already in its folder; survive lying sizes,
- * stalls and hostile JSON; and never send the sentinel's bytes (or their
- * MD5) to anyone. After each case `assertIntact` also checks the real
- * server of the jail still serves.
+ * never write through a link already in its folder; survive lying sizes
+ * and hostile JSON; and never send the sentinel's bytes (or their MD5) to
+ * anyone. After each case `assertIntact` also checks the real server of the
+ * jail still serves. Stalls, which only wait for the client's idle deadline,
+ * are tested in process on the TestClock (test/programs/deadlines.test.ts).
  */
 
 setDefaultTimeout(30_000)
@@ -264,37 +265,6 @@ describe("sizes that lie", () => {
         }
       )
     ))
-})
-
-describe("stalls", () => {
-  const cases: ReadonlyArray<
-    readonly [string, HostileScript["reply"], (client: ClientRunner) => Promise<Exit.Exit<unknown, unknown>>]
-  > = [
-    ["after the manifest", [send(0, be32(1), rawName("a.txt"), be32(5))], (client) => client(downloadMany("*.txt"))],
-    ["in the middle of a listing", [send(0, be32(100), "[{")], (client) => client(list)],
-    ["in the middle of a download", [send(0, be32(100), "abc")], (client) => client(download("a.txt"))],
-    ["before the upload's first status", [], (client) => client(upload("local.txt"))],
-    ["after the upload was accepted", [send(0)], (client) => client(upload("local.txt"))],
-    ["after the resume's first status", [send(0)], (client) => client(resume("local.txt"))]
-  ]
-
-  test.each(cases)("%s: Timeout after the 0.5 s client timeout, nothing final written", (_, reply, run) =>
-    withJail(async (jail) => {
-      await fs.writeFile(path.join(jail.clientDir, "local.txt"), "local")
-      await againstHostile(
-        jail,
-        { reply, then: "stall" },
-        async (client) => {
-          expect(failureOf(await run(client))).toMatchObject({ _tag: "Timeout" })
-          expect(
-            (await clientTree(jail)).filter((entry) => entry !== "local.txt" && !entry.endsWith(".parcial"))
-          ).toEqual([])
-          expect(await fs.readFile(path.join(jail.clientDir, "local.txt"), "utf8")).toBe("local")
-        },
-        0.5
-      )
-    })
-  )
 })
 
 describe("hostile listings", () => {
