@@ -76,7 +76,7 @@ describe("download (op 10)", () => {
     withWorld({}, (world) =>
       Effect.gen(function* () {
         expect(failureOf(yield* world.client(download("nada.txt")))).toEqual(
-          new ServerRefused({ operation: "baixar", name: "nada.txt", reason: "Refused" })
+          new ServerRefused({ request: "Download", name: "nada.txt", reason: "Refused" })
         )
         expect(world.local.files.size).toBe(0)
         expect(world.logged("baixar nada.txt falha: nada.txt: não existe").length).toBe(1)
@@ -129,7 +129,7 @@ describe("list (op 20)", () => {
       (world) =>
         Effect.gen(function* () {
           expect(failureOf(yield* world.client(list))).toEqual(
-            new ServerRefused({ operation: "listar", name: "", reason: "Refused" })
+            new ServerRefused({ request: "List", name: "", reason: "Refused" })
           )
         })
     ))
@@ -176,7 +176,7 @@ describe("upload (op 30)", () => {
       (world) =>
         Effect.gen(function* () {
           expect(failureOf(yield* world.client(upload("up.bin")))).toEqual(
-            new ServerRefused({ operation: "enviar", name: "up.bin", reason: "Refused" })
+            new ServerRefused({ request: "Upload", name: "up.bin", reason: "Refused" })
           )
           expect(world.server.files.size).toBe(0)
           expect(world.server.temporaries()).toEqual([])
@@ -190,12 +190,12 @@ describe("upload (op 30)", () => {
     Promise.all([
       withWorld({ clientFiles: { "a.txt": "abc" }, settings: { readOnly: true } }, (world) =>
         Effect.map(world.client(upload("a.txt")), (exit) =>
-          expect(failureOf(exit)).toEqual(new ServerRefused({ operation: "enviar", name: "a.txt", reason: "Refused" }))
+          expect(failureOf(exit)).toEqual(new ServerRefused({ request: "Upload", name: "a.txt", reason: "Refused" }))
         )
       ),
       withWorld({ clientFiles: { "a.txt": "abc" }, settings: { maxUploadBytes: 2 } }, (world) =>
         Effect.map(world.client(upload("a.txt")), (exit) =>
-          expect(failureOf(exit)).toEqual(new ServerRefused({ operation: "enviar", name: "a.txt", reason: "Refused" }))
+          expect(failureOf(exit)).toEqual(new ServerRefused({ request: "Upload", name: "a.txt", reason: "Refused" }))
         )
       )
     ]))
@@ -289,7 +289,7 @@ describe("resume (op 40)", () => {
     withWorld({ clientFiles: { "gone.txt.parcial": "abc" } }, (world) =>
       Effect.gen(function* () {
         expect(failureOf(yield* world.client(resume("gone.txt")))).toEqual(
-          new ServerRefused({ operation: "retomar", name: "gone.txt", reason: "NotFound" })
+          new ServerRefused({ request: "Resume", name: "gone.txt", reason: "NotFound" })
         )
         expect(world.local.text("gone.txt.parcial")).toBe("abc")
       })
@@ -397,7 +397,7 @@ describe("downloadMany (op 50)", () => {
     withWorld({ serverFiles }, (world) =>
       Effect.map(world.client(downloadMany("**/*.txt")), (exit) =>
         expect(failureOf(exit)).toEqual(
-          new ServerRefused({ operation: "baixar-varios", name: "**/*.txt", reason: "Refused" })
+          new ServerRefused({ request: "DownloadMany", name: "**/*.txt", reason: "Refused" })
         )
       )
     ))
@@ -469,7 +469,7 @@ describe("against a scripted peer that breaks the protocol", () => {
       (world) =>
         Effect.gen(function* () {
           expect(failureOf(yield* world.client(upload("up.txt")))).toEqual(
-            new ServerRefused({ operation: "enviar", name: "up.txt", reason: "Refused" })
+            new ServerRefused({ request: "Upload", name: "up.txt", reason: "Refused" })
           )
           expect(hexOf(world.received[0]!)).toBe(hexOf(bytesOf(30, named("up.txt"), be32(4), "data")))
         })

@@ -3,7 +3,7 @@ import { concat } from "../../src/domain/encode.ts"
 import type { ConnectionFailure } from "../../src/domain/errors.ts"
 import { ClientConfig } from "../../src/programs/client/config.ts"
 import type { ClientServices } from "../../src/programs/client/context.ts"
-import { defaultSettings, ServerConfig, type ServerSettings } from "../../src/programs/server/config.ts"
+import { ServerConfig, type ServerSettings, serverSettings } from "../../src/programs/server/config.ts"
 import { serveFolder } from "../../src/programs/server/server.ts"
 import { FileStore } from "../../src/services/FileStore.ts"
 import {
@@ -94,7 +94,7 @@ export const inMemory = async <A, E>(
     // Made here, under the TestClock: the transport's watchdog keeps time by it.
     const transport = yield* makeMemoryTransport(network)
     const timeoutSeconds = options.timeoutSeconds ?? 5
-    const settings: ServerSettings = { ...defaultSettings(timeoutSeconds), ...options.settings }
+    const settings: ServerSettings = serverSettings(timeoutSeconds, options.settings)
     const server = makeMemoryFileStore(options.serverFiles ?? {}, options.serverStore)
     const serverLayer = Layer.mergeAll(
       Layer.succeed(Transport, transport),

@@ -224,8 +224,8 @@ class Pipe implements PipeControl {
 
 /** One connection of the network: its two ends and two pipes. */
 export class MemoryLink {
-  readonly clientState = new SocketState()
-  readonly serverState = new SocketState()
+  readonly clientState: SocketState
+  readonly serverState: SocketState
   private readonly up: Pipe
   private readonly down: Pipe
   private closed = false
@@ -236,8 +236,12 @@ export class MemoryLink {
     /** The client's address and port, as the server sees them. */
     readonly clientAddress: string,
     readonly clientPort: number,
-    options: LinkOptions
+    options: LinkOptions,
+    /** When the client connected, in Clock milliseconds. */
+    openedAt: number
   ) {
+    this.clientState = new SocketState(openedAt)
+    this.serverState = new SocketState(openedAt)
     this.up = new Pipe(this.clientState, this.serverState, options.toServer ?? {}, () => this.endedOne())
     this.down = new Pipe(this.serverState, this.clientState, options.toClient ?? {}, () => this.endedOne())
     this.clientState.port = this.portOf(this.up, this.down)
@@ -352,8 +356,8 @@ export class MemoryNetwork {
     return this.nextPort++
   }
 
-  link(port: number): MemoryLink {
-    const link = new MemoryLink(port, this.clientAddress, this.nextClientPort++, this.linkOptions)
+  link(port: number, openedAt: number): MemoryLink {
+    const link = new MemoryLink(port, this.clientAddress, this.nextClientPort++, this.linkOptions, openedAt)
     this.links.push(link)
     return link
   }
@@ -371,6 +375,7 @@ const makeConnection = (
   return {
     remote: remoteOf(address, side === "client" ? link.port : link.clientPort),
     address,
+    openedAt: state.openedAt,
     read: (within) => readSegment(state, watchdog, within),
     write: (bytes, within) => writeAll(state, port, watchdog, bytes, within),
     receiveInto: (sink, options) => receiveInto(state, watchdog, sink, options),
@@ -388,7 +393,7 @@ const connect = (network: MemoryNetwork, watchdog: Watchdog) => (host: string, p
     }
     return acquireReleasePlain(
       Effect.sync(() => {
-        const link = network.link(port)
+        const link = network.link(port, watchdog.now())
         // Accepted on the listener's side after this call, as a socket's open event would be.
         queueMicrotask(() => listener.accept(link))
         return link
@@ -397,9 +402,14 @@ const connect = (network: MemoryNetwork, watchdog: Watchdog) => (host: string, p
     ).pipe(Effect.map((link) => makeConnection(link, "client", watchdog, host)))
   })
 
+/**
+ * Serves in memory. `options.quick` is not taken: every connection runs
+ * `handle` in a fiber, so the programs' tests cover the fiber path, and the
+ * quick path is tested on real sockets (transport.test.ts, the e2e set).
+ */
 const serve =
   (network: MemoryNetwork, watchdog: Watchdog) =>
-  <R>(options: ListenOptions, handle: (connection: Connection) => Effect.Effect<void, never, R | Scope.Scope>) =>
+  <R, E>(options: ListenOptions<E>, handle: (connection: Connection) => Effect.Effect<void, never, R | Scope.Scope>) =>
     Effect.gen(function* () {
       const port = options.port === 0 ? network.allocatePort() : options.port
       if (network.listeners.has(port)) {
@@ -429,7 +439,7 @@ const serve =
     })
 
 /** The transport over `network`, its watchdog on the clock of the fiber that makes it. */
-export const makeMemoryTransport = (network: MemoryNetwork): Effect.Effect<TransportService> =>
+export const makeMemoryTransport = (network: MemoryNetwork): Effect.Effect<TransportService, never, Scope.Scope> =>
   Effect.map(Watchdog.make, (watchdog) => ({ connect: connect(network, watchdog), serve: serve(network, watchdog) }))
 
-export const MemoryTransportLive = (network: MemoryNetwork) => Layer.effect(Transport, makeMemoryTransport(network))
+export const MemoryTransportLive = (network: MemoryNetwork) => Layer.scoped(Transport, makeMemoryTransport(network))
