@@ -92,11 +92,20 @@ export class Watchdog {
     this.sleeper = undefined
     this.wakeAt = Number.POSITIVE_INFINITY
     const now = this.now()
+    // A look that throws is a bug: its wait is dropped and the defect reported,
+    // after the other waits were looked at and the next wake armed.
+    let defect: { readonly error: unknown } | undefined
     this.looking = true
     try {
       for (const watch of this.watched) {
         if (watch.at > now) continue
-        const again = watch.look(now)
+        let again: number | undefined
+        try {
+          again = watch.look(now)
+        } catch (error) {
+          defect ??= { error }
+          again = undefined
+        }
         if (again === undefined) this.watched.delete(watch)
         else watch.at = again
       }
@@ -106,5 +115,6 @@ export class Watchdog {
     let next = Number.POSITIVE_INFINITY
     for (const watch of this.watched) next = Math.min(next, watch.at)
     if (next !== Number.POSITIVE_INFINITY) this.arm(next)
+    if (defect !== undefined) throw defect.error
   })
 }
