@@ -10,4 +10,12 @@ import type * as Either from "effect/Either"
 export interface ByteSource<E> {
   readonly buffer: Uint8Array
   readonly fill: (into: Uint8Array) => Either.Either<number, E>
+  /**
+   * Steps the source back by `bytes`: the next fill gives them again. A source
+   * that can is one whose `buffer` may be shared with other transfers (a
+   * file's bytes, read again from the page cache): a transfer then never
+   * leaves bytes in the buffer between two callbacks; what the socket did not
+   * take is stepped back and read again when it has room.
+   */
+  readonly rewind?: ((bytes: number) => void) | undefined
 }

@@ -7,18 +7,24 @@ import * as Option from "effect/Option"
 import { FileFailure } from "../domain/errors.ts"
 import { partialNameOf } from "../domain/names.ts"
 import { type AtomicFile, EXISTS, FileStore, type FileStoreService, type PartialFile } from "./FileStore.ts"
-import { BufferPool } from "./files/bufferPool.ts"
 import { attempt, attemptSync, failure, reasonOf } from "./files/failures.ts"
 import { checkLengths, type Folder, openParent, refuseDirectory, removeCreated } from "./files/folders.ts"
 import { makeInstance, sweepAbandoned } from "./files/owners.ts"
-import { closeQuietly, type OpenedFile, openInside, READ_BUFFERS, readable } from "./files/reading.ts"
+import {
+  closeQuietly,
+  makeReadBuffers,
+  type OpenedFile,
+  openInside,
+  type ReadBuffers,
+  readable
+} from "./files/reading.ts"
 import { listFiles } from "./files/walking.ts"
 import { appender } from "./files/writing.ts"
 import { acquireReleasePlain } from "./resource.ts"
 
 export interface FileStoreOptions {
-  /** The pool long reads borrow their buffers from; by default one of the store's own (READ_BUFFERS). */
-  readonly readBuffers?: BufferPool
+  /** The buffers reads go through; by default the store's own (`makeReadBuffers`). */
+  readonly readBuffers?: ReadBuffers
 }
 
 /** The live store: a folder on disk, with the path jail of `files/reading.ts` on every read. */
@@ -35,7 +41,7 @@ export const makeFileStore = (
     const baseOf = (name: string) => path.basename(name)
 
     // Created with the store (when its layer is built), so its buffers live and die with it.
-    const readBuffers = options.readBuffers ?? new BufferPool(READ_BUFFERS)
+    const readBuffers = options.readBuffers ?? makeReadBuffers()
 
     // Names this store's temporaries and, while any is open, marks them as
     // live for other server processes sharing the folder (files/owners.ts).

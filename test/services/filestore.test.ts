@@ -9,9 +9,8 @@ import type { ByteSink } from "../../src/services/ByteSink.ts"
 import type { ByteSource } from "../../src/services/ByteSource.ts"
 import { FileStore, type FileStoreService, type ReadableFile } from "../../src/services/FileStore.ts"
 import { FileStoreLive, makeFileStore } from "../../src/services/FileStoreLive.ts"
-import { BufferPool } from "../../src/services/files/bufferPool.ts"
 import { MARKS_FOLDER, STALE_MILLIS } from "../../src/services/files/owners.ts"
-import { READ_BUFFERS } from "../../src/services/files/reading.ts"
+import { makeReadBuffers, type ReadBuffers, SHARED_READ } from "../../src/services/files/reading.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
 import { concatBytes, seededBytes } from "./random.ts"
 
@@ -1074,14 +1073,14 @@ describe("ReadableFile.source and long chunks (ranges over 1 MiB)", () => {
     expect(await lent("succeed")).toBe(first)
   })
 
-  test("many sources open at once each get their own buffer and read their own bytes", async () => {
+  test("many sources open at once share the store's one buffer; each fill, used before the next, reads its own bytes", async () => {
     const COUNT = 30
     const result = await run(
       Effect.gen(function* () {
         const file = yield* store.openRead("long.bin")
         const sources = []
         for (let i = 0; i < COUNT; i++) sources.push(yield* file.source(i * 1_001))
-        // Interleaved: one fill each, round after round, so every buffer is in use at once.
+        // Interleaved: one fill each, round after round, each copied out before the next fill (as the pump writes it).
         const read = sources.map(() => [] as Array<Uint8Array>)
         const got = sources.map(() => 0)
         const want = 2 * MIB + 3
@@ -1097,7 +1096,7 @@ describe("ReadableFile.source and long chunks (ranges over 1 MiB)", () => {
         return { buffers: sources.map((source) => source.buffer), bytes: read.map(concatBytes), want }
       }).pipe(Effect.timeout(BOUND))
     )
-    expect(new Set(result.buffers).size).toBe(COUNT)
+    expect(new Set(result.buffers).size).toBe(1)
     result.bytes.forEach((bytes, i) => {
       expect(same(bytes, long.subarray(i * 1_001, i * 1_001 + result.want))).toBe(true)
     })
@@ -1164,47 +1163,64 @@ describe("the read buffers belong to the store", () => {
 
   beforeEach(() => put("long.bin", long))
 
-  /** Opens a long read of long.bin as a transfer does, and says what `pool` held idle while it was open. */
-  const idleDuringRead = (reader: FileStoreService, pool: BufferPool) =>
+  /** Pulls the first chunk of a long stream of long.bin, and says what the pool held idle while it was open. */
+  const idleDuringStream = (reader: FileStoreService, buffers: ReadBuffers) =>
     Effect.scoped(
       Effect.gen(function* () {
         const file = yield* reader.openRead("long.bin")
-        const source = yield* file.source(0)
-        expect(source.buffer.length).toBe(READ_BUFFERS.largeSize)
-        return pool.idle
+        const idle = yield* Stream.runHead(
+          Stream.mapEffect(file.chunks(0, long.length), () => Effect.sync(() => buffers.pool.idle))
+        )
+        return Option.getOrThrow(idle)
       })
     )
 
-  test("a long read borrows from the pool the store was given and gives the buffer back when it ends", async () => {
-    const pool = new BufferPool(READ_BUFFERS)
-    const owned = await run(makeFileStore(root, { readBuffers: pool }))
-    expect(pool.idle).toEqual({ large: 0, small: 0 })
-    expect(await run(idleDuringRead(owned, pool))).toEqual({ large: 0, small: 0 })
-    expect(pool.idle).toEqual({ large: 1, small: 0 })
+  test("a stream of chunks borrows from the pool the store was given and gives the buffer back when it ends", async () => {
+    const buffers = makeReadBuffers()
+    const owned = await run(makeFileStore(root, { readBuffers: buffers }))
+    expect(buffers.pool.idle).toEqual({ large: 0, small: 0 })
+    expect(await run(idleDuringStream(owned, buffers))).toEqual({ large: 0, small: 0 })
+    expect(buffers.pool.idle).toEqual({ large: 1, small: 0 })
   })
 
-  test("each store has a pool of its own: another store's reads never touch it", async () => {
-    const pool = new BufferPool(READ_BUFFERS)
-    const owned = await run(makeFileStore(root, { readBuffers: pool }))
+  test("each store has buffers of its own: another store's reads never touch them", async () => {
+    const buffers = makeReadBuffers()
+    const owned = await run(makeFileStore(root, { readBuffers: buffers }))
     const other = await run(makeFileStore(root))
-    await run(idleDuringRead(other, pool))
-    expect(pool.idle).toEqual({ large: 0, small: 0 })
-    await run(idleDuringRead(owned, pool))
-    expect(pool.idle).toEqual({ large: 1, small: 0 })
+    await run(idleDuringStream(other, buffers))
+    expect(buffers.pool.idle).toEqual({ large: 0, small: 0 })
+    await run(idleDuringStream(owned, buffers))
+    expect(buffers.pool.idle).toEqual({ large: 1, small: 0 })
   })
 
-  test("the FileStore layer creates its pool when it is built: each build has its own", async () => {
+  test("every send source of a store fills its one shared buffer, and can step back; each build of the layer has its own", async () => {
     const layer = FileStoreLive(root)
-    const lent = (store: FileStoreService) =>
+    const sourceOf = (store: FileStoreService) =>
+      Effect.scoped(Effect.flatMap(store.openRead("long.bin"), (file) => file.source(0)))
+    const twice = Effect.flatMap(FileStore, (store) => Effect.zip(sourceOf(store), sourceOf(store)))
+    const [first, again] = await run(Effect.provide(twice, layer))
+    const [otherBuild] = await run(Effect.provide(twice, layer))
+    expect(first.buffer.length).toBe(SHARED_READ)
+    expect(again.buffer).toBe(first.buffer)
+    expect(otherBuild.buffer).not.toBe(first.buffer)
+    // A fill, a step back of part of it, and the next fill gives those bytes again.
+    const stepped = await run(
       Effect.scoped(
-        Effect.flatMap(store.openRead("long.bin"), (file) => Effect.map(file.source(0), (source) => source.buffer))
+        Effect.gen(function* () {
+          const store = yield* makeFileStore(root)
+          const source = yield* Effect.flatMap(store.openRead("long.bin"), (file) => file.source(0))
+          const filled = source.fill(source.buffer.subarray(0, 1000))
+          source.rewind!(300)
+          const again = source.fill(source.buffer.subarray(0, 300))
+          return { filled, again, bytes: Buffer.from(source.buffer.subarray(0, 300)) }
+        })
       )
-    const lentTwice = Effect.flatMap(FileStore, (store) => Effect.zip(lent(store), lent(store)))
-    const [first, again] = await run(Effect.provide(lentTwice, layer))
-    const [otherBuild] = await run(Effect.provide(lentTwice, layer))
-    // Given back and lent again by the same pool; a second build of the same layer lends from a new one.
-    expect(again).toBe(first)
-    expect(otherBuild).not.toBe(first)
+    )
+    expect(stepped).toEqual({
+      filled: Either.right(1000),
+      again: Either.right(300),
+      bytes: Buffer.from(long.subarray(700, 1000))
+    })
   })
 })
 

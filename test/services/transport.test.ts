@@ -1879,3 +1879,63 @@ describe("BunTransportLive: serve with a quick path", () => {
     })
   })
 })
+
+describe("BunTransportLive: sendFrom with a shared buffer", () => {
+  /** A source of `bytes` that fills one buffer it shares with others, and steps back on demand. */
+  const sharedSource = (bytes: Uint8Array, buffer: Uint8Array): ByteSource<never> => {
+    let offset = 0
+    return {
+      buffer,
+      fill: (into) => {
+        const count = Math.min(into.length, bytes.length - offset)
+        into.set(bytes.subarray(offset, offset + count))
+        offset += count
+        return Either.right(count)
+      },
+      rewind: (back) => {
+        offset -= back
+      }
+    }
+  }
+
+  test("three transfers through one 64 KiB buffer to readers that start late: each arrives byte for byte", async () => {
+    const shared = new Uint8Array(64 * 1024)
+    const payloads = [seededBytes(24 * MIB + 1, 71), seededBytes(16 * MIB + 7, 72), seededBytes(8 * MIB + 3, 73)]
+    const received = await run(
+      live(
+        Effect.gen(function* () {
+          const transport = yield* Transport
+          const listener = yield* transport.serve(
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            (connection) =>
+              Effect.gen(function* () {
+                const first = yield* connection.read()
+                const which = Option.getOrThrow(first)[0]!
+                const payload = payloads[which]!
+                yield* connection.sendFrom(sharedSource(payload, shared), {
+                  length: payload.length,
+                  millis: 10_000,
+                  onIdle: () => "idle" as const
+                })
+              }).pipe(Effect.ignore)
+          )
+          return yield* Effect.all(
+            payloads.map((_, which) =>
+              Effect.scoped(
+                Effect.gen(function* () {
+                  const connection = yield* transport.connect("127.0.0.1", listener.port)
+                  yield* connection.write(Uint8Array.of(which))
+                  // Late readers: every socket fills, and the three pumps take turns on the buffer.
+                  yield* Effect.sleep(`${100 + which * 50} millis`)
+                  return yield* readAll(connection)
+                })
+              )
+            ),
+            { concurrency: "unbounded" }
+          )
+        })
+      )
+    )
+    received.forEach((bytes, which) => expect(same(bytes, payloads[which]!)).toBe(true))
+  })
+})

@@ -49,7 +49,8 @@ const closeSocket = (socket: Socket<SocketState>) => {
   state.discard()
   if (state.closed || socket.readyState <= 0) return
   socket.end()
-  setTimeout(() => {
+  // Cleared when the socket closes, so a closed connection is not kept alive by its timer.
+  state.linger = setTimeout(() => {
     if (!state.closed) socket.terminate()
   }, LINGER_MILLIS).unref()
 }

@@ -234,7 +234,13 @@ export const sendFrom = <E1, E2>(
         start += written
         if (start < end) {
           // The socket is full: go on when it drains or a probe finds room, or give
-          // up after the idle time without progress.
+          // up after the idle time without progress. A shared buffer is left empty:
+          // what the socket did not take is read again then.
+          if (source.rewind !== undefined) {
+            source.rewind(end - start)
+            left += end - start
+            start = end = 0
+          }
           state.onWritable = attempt
           if (stalledSince === undefined) {
             stalledSince = watchdog.now()

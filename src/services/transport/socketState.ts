@@ -41,6 +41,8 @@ export class SocketState {
   /** Set while `receiveInto` runs: segments go straight to it instead of the queue. */
   onData: ((bytes: Uint8Array) => void) | undefined
   port: Port | undefined
+  /** Cuts a socket that stays half-open too long after this side ended it (see BunTransport's closeSocket). */
+  linger: ReturnType<typeof setTimeout> | undefined
   /** The connection's ports, kept from its start: a closed socket no longer reports them. */
   ends: SocketEnds | undefined
   /**
@@ -78,6 +80,7 @@ export class SocketState {
   wasClosed(error?: unknown): void {
     this.ended = true
     this.closed = true
+    clearTimeout(this.linger)
     if (error && !this.failure) this.failure = failureOf(error)
     this.first(undefined)
     this.wakeReader()
