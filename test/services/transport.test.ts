@@ -1936,6 +1936,8 @@ describe("BunTransportLive: sendFrom with a shared buffer", () => {
         })
       )
     )
-    received.forEach((bytes, which) => expect(same(bytes, payloads[which]!)).toBe(true))
+    received.forEach((bytes, which) => {
+      expect(same(bytes, payloads[which]!)).toBe(true)
+    })
   })
 })
