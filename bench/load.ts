@@ -10,13 +10,29 @@ import { capture } from "./system.ts"
  * pyftpdlib gets Python's ftplib in threads instead.
  */
 
+/** Why a request failed: no connection, the socket failed, or an answer that is not the expected one. */
+export type LoadFailure = "connect" | "socket" | "answer"
+
 export interface LoadResult {
   readonly seconds: number
   readonly ops: number
   readonly errors: number
+  /** The failures by kind (the socket generator tells them apart; the FTP one does not). */
+  readonly failures?: Readonly<Record<LoadFailure, number>>
   readonly bytes: number
   readonly p50Millis: number
   readonly p99Millis: number
+}
+
+/** Fails a repetition with any failed request: how many, of what kind. */
+export const checkLoad = (result: LoadResult, what: string): void => {
+  if (result.errors === 0) return
+  const kinds = result.failures
+  const why =
+    kinds === undefined
+      ? ""
+      : ` (ao conectar: ${kinds.connect}; erro no socket: ${kinds.socket}; resposta errada: ${kinds.answer})`
+  throw new Error(`${result.errors} de ${result.ops} ${what} falharam${why}`)
 }
 
 export interface SocketLoad {
@@ -31,16 +47,16 @@ export interface SocketLoad {
 
 const HEAD_BYTES = 32
 
-/** One request on a fresh connection; resolves with the bytes received, or -1 on a failure. */
-const once = (load: SocketLoad): Promise<number> =>
+/** One request on a fresh connection; resolves with the bytes received, or why it failed. */
+const once = (load: SocketLoad): Promise<number | LoadFailure> =>
   new Promise((resolve) => {
     let head = new Uint8Array(0)
     let length = 0
     let settled = false
-    const finish = (ok: boolean) => {
+    const finish = (outcome: number | LoadFailure) => {
       if (settled) return
       settled = true
-      resolve(ok ? length : -1)
+      resolve(outcome)
     }
     Bun.connect({
       hostname: "127.0.0.1",
@@ -62,16 +78,16 @@ const once = (load: SocketLoad): Promise<number> =>
           socket.end()
         },
         close() {
-          finish(load.accept(head, length))
+          finish(load.accept(head, length) ? length : "answer")
         },
         error() {
-          finish(false)
+          finish("socket")
         },
         connectError() {
-          finish(false)
+          finish("connect")
         }
       }
-    }).catch(() => finish(false))
+    }).catch(() => finish("connect"))
   })
 
 const percentile = (sorted: ArrayLike<number>, p: number) =>
@@ -83,14 +99,18 @@ export const runSocketLoad = async (load: SocketLoad): Promise<LoadResult> => {
   let next = 0
   let errors = 0
   let bytes = 0
+  const failures: Record<LoadFailure, number> = { connect: 0, socket: 0, answer: 0 }
   const worker = async () => {
     while (next < load.total) {
       const index = next++
       const started = performance.now()
       const received = await once(load)
       latencies[index] = performance.now() - started
-      if (received < 0) errors++
-      else bytes += received
+      if (typeof received === "number") bytes += received
+      else {
+        errors++
+        failures[received]++
+      }
     }
   }
   const started = performance.now()
@@ -101,6 +121,7 @@ export const runSocketLoad = async (load: SocketLoad): Promise<LoadResult> => {
     seconds,
     ops: load.total,
     errors,
+    failures,
     bytes,
     p50Millis: percentile(latencies, 0.5),
     p99Millis: percentile(latencies, 0.99)

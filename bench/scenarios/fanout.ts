@@ -3,6 +3,7 @@ import { count, formatSize } from "../format.ts"
 import {
   acceptHttpDownload,
   acceptOurDownload,
+  checkLoad,
   httpGetRequest,
   ourDownloadRequest,
   runSocketLoad,
@@ -26,7 +27,7 @@ const withPeakMemory = async (server: Server, load: SocketLoad): Promise<Sample>
   resetPeakMemory(server.daemon.pid)
   const result = await runSocketLoad(load)
   const peak = groupPeakMemory(server.daemon.pid)
-  if (result.errors > 0) throw new Error(`${result.errors} de ${result.ops} downloads falharam`)
+  checkLoad(result, "downloads")
   return { seconds: result.seconds, extras: { memoria: peak / MiB } }
 }
 

@@ -4,7 +4,7 @@ import * as path from "node:path"
 import { MiB } from "../config.ts"
 import { count, formatSize } from "../format.ts"
 // The request bytes are the same on every path: the PROXY header is HAProxy's to add.
-import { acceptOurDownload, ourDownloadRequest, runSocketLoad, type SocketLoad } from "../load.ts"
+import { acceptOurDownload, checkLoad, ourDownloadRequest, runSocketLoad, type SocketLoad } from "../load.ts"
 import type { Server } from "../peers.ts"
 import { type Contender, measureRounds, type Sample, type ScenarioResult } from "../results.ts"
 import { freePort, groupCpuSeconds, sleep, startDaemon, waitListening } from "../system.ts"
@@ -143,7 +143,7 @@ const measured = async (load: SocketLoad, instances: ReadonlyArray<Server>, hapr
   const before = cpuOf(instances)
   const haproxyBefore = haproxy === undefined ? 0 : cpuOf([haproxy])
   const result = await runSocketLoad(load)
-  if (result.errors > 0) throw new Error(`${result.errors} de ${result.ops} pedidos falharam`)
+  checkLoad(result, "pedidos")
   return {
     seconds: result.seconds,
     extras: {

@@ -2,6 +2,7 @@ import { count, formatSize } from "../format.ts"
 import {
   acceptHttpDownload,
   acceptOurDownload,
+  checkLoad,
   httpGetRequest,
   type LoadResult,
   ourDownloadRequest,
@@ -20,7 +21,7 @@ const EXTRAS = {
 
 /** A load run as a sample; any failed request fails the repetition. */
 const loadSample = (result: LoadResult): Sample => {
-  if (result.errors > 0) throw new Error(`${result.errors} de ${result.ops} pedidos falharam`)
+  checkLoad(result, "pedidos")
   return { seconds: result.seconds, extras: { p50: result.p50Millis, p99: result.p99Millis } }
 }
 
