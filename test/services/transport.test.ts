@@ -1792,44 +1792,32 @@ describe("BunTransportLive: serve with a quick path", () => {
       return { port: listener.port, seen, held: () => held }
     })
 
-  test("a first segment it answers: the whole reply, then the peer sees the end; done after", async () => {
-    const { received, seen, held } = await run(
-      live(
-        Effect.gen(function* () {
-          const transport = yield* Transport
-          const server = yield* quickServer()
-          const connection = yield* transport.connect("127.0.0.1", server.port)
-          yield* connection.write(utf8("quick 1000"))
-          const received = yield* readAll(connection)
-          yield* Effect.sleep("20 millis")
-          return { received, seen: server.seen, held: server.held() }
-        })
+  // A small reply the socket takes at once; a large one to a reader that starts late, so the
+  // socket's buffers fill and the rest follows at the reader's pace.
+  test.each([
+    [1000, 0],
+    [32 * MIB, 200]
+  ])(
+    "a first segment it answers (%p bytes, reader %p ms late): the whole reply, done told before the end",
+    async (size, late) => {
+      const { received, seen, held } = await run(
+        live(
+          Effect.gen(function* () {
+            const transport = yield* Transport
+            const server = yield* quickServer()
+            const connection = yield* transport.connect("127.0.0.1", server.port)
+            yield* connection.write(utf8(`quick ${size}`))
+            if (late > 0) yield* Effect.sleep(`${late} millis`)
+            const received = yield* readAll(connection)
+            return { received, seen: server.seen, held: server.held() }
+          })
+        )
       )
-    )
-    expect(same(received, seededBytes(1000, 5))).toBe(true)
-    expect(seen).toEqual([{ path: "quick", first: "quick 1000", outcome: "ok" }])
-    expect(held).toBe(0)
-  })
-
-  test("a reply larger than the socket takes at once: the rest follows at the reader's pace, byte for byte", async () => {
-    const { received, seen } = await run(
-      live(
-        Effect.gen(function* () {
-          const transport = yield* Transport
-          const server = yield* quickServer()
-          const connection = yield* transport.connect("127.0.0.1", server.port)
-          yield* connection.write(utf8(`quick ${32 * MIB}`))
-          // A reader that starts late: the socket's buffers fill before it reads anything.
-          yield* Effect.sleep("200 millis")
-          const received = yield* readAll(connection)
-          yield* Effect.sleep("20 millis")
-          return { received, seen: server.seen }
-        })
-      )
-    )
-    expect(same(received, seededBytes(32 * MIB, 5))).toBe(true)
-    expect(seen).toEqual([{ path: "quick", first: `quick ${32 * MIB}`, outcome: "ok" }])
-  })
+      expect(same(received, seededBytes(size, 5))).toBe(true)
+      expect(seen).toEqual([{ path: "quick", first: `quick ${size}`, outcome: "ok" }])
+      expect(held).toBe(0)
+    }
+  )
 
   test("a first segment it leaves goes to the fiber path, which reads it as it came; its place is given back", async () => {
     const { echoed, seen, held } = await run(
