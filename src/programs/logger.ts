@@ -28,6 +28,17 @@ const json = Logger.make(({ message, annotations, date }) => {
   console.log(JSON.stringify(record))
 })
 
+/**
+ * The loggers that read a line's annotations (its fields). A line's fields
+ * are only gathered when one of these is installed: the text line already
+ * says everything, and gathering them is a visible share of a small
+ * operation's cost.
+ */
+const fieldReaders = new WeakSet<Logger.Logger<unknown, void>>([json])
+
+export const readsFields = (logger: Logger.Logger<unknown, unknown>): boolean =>
+  fieldReaders.has(logger as Logger.Logger<unknown, void>)
+
 const only = (logger: Logger.Logger<unknown, void>) =>
   Layer.mergeAll(Logger.remove(Logger.defaultLogger), Logger.remove(Logger.prettyLoggerDefault), Logger.add(logger))
 

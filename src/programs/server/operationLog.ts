@@ -5,9 +5,24 @@ import * as FiberRef from "effect/FiberRef"
 import * as HashMap from "effect/HashMap"
 import * as List from "effect/List"
 import * as LogLevel from "effect/LogLevel"
-import { operationFields } from "../logger.ts"
+import { operationFields, readsFields } from "../logger.ts"
 import type { OperationRecord } from "./exchange.ts"
 import { formatLogLine } from "./logLine.ts"
+
+/** The fields of an operation's line, for --log json. */
+const fieldsOf = (started: number, client: string, record: OperationRecord, millis: number) => {
+  const fields: Record<string, unknown> = operationFields({
+    started,
+    client,
+    op: record.op,
+    name: record.name,
+    result: record.result,
+    bytes: record.bytes,
+    millis
+  })
+  if (record.note !== undefined) fields.nota = record.note
+  return HashMap.fromIterable(Object.entries(fields))
+}
 
 /** Writes the one log line of an operation: `started` and `millis` in Clock milliseconds. */
 export type OperationLog = (started: number, client: string, record: OperationRecord, millis: number) => void
@@ -25,19 +40,10 @@ export const makeOperationLog: Effect.Effect<OperationLog> = Effect.gen(function
   const context = yield* Effect.getFiberRefs
   // As Effect.logInfo would: nothing below the minimum level the server was started with.
   if (LogLevel.greaterThan(yield* FiberRef.get(FiberRef.currentMinimumLogLevel), LogLevel.Info)) return () => {}
+  const withFields = Array.from(loggers).some(readsFields)
   return (started, client, record, millis) => {
     const message = formatLogLine(started, client, record, millis)
-    const fields: Record<string, unknown> = operationFields({
-      started,
-      client,
-      op: record.op,
-      name: record.name,
-      result: record.result,
-      bytes: record.bytes,
-      millis
-    })
-    if (record.note !== undefined) fields.nota = record.note
-    const annotations = HashMap.fromIterable(Object.entries(fields))
+    const annotations = withFields ? fieldsOf(started, client, record, millis) : HashMap.empty<string, unknown>()
     const date = new Date()
     for (const logger of loggers) {
       logger.log({
