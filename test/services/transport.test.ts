@@ -1,7 +1,20 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test"
 import { readFileSync } from "node:fs"
 import * as net from "node:net"
-import { Cause, Deferred, type Duration, Effect, Either, Exit, Fiber, Option, Ref, Scope } from "effect"
+import {
+  Cause,
+  Deferred,
+  type Duration,
+  Effect,
+  Either,
+  Exit,
+  Fiber,
+  Option,
+  Ref,
+  Scope,
+  TestClock,
+  TestContext
+} from "effect"
 import { ConnectionFailure } from "../../src/domain/errors.ts"
 import type { ByteSink } from "../../src/services/ByteSink.ts"
 import type { ByteSource } from "../../src/services/ByteSource.ts"
@@ -1748,16 +1761,22 @@ describe("BunTransportLive: serve with a quick path", () => {
   /**
    * A server whose quick path answers a first segment "quick N" with N bytes
    * (and leaves anything else to the fiber path, which echoes what it reads
-   * first), telling each connection's fate to `seen`.
+   * first), telling each connection's fate to `seen`. `accepted` is done once
+   * a connection was accepted (and its first-segment wait armed), `entered` once
+   * the fiber path started, `handled` once it recorded what it read.
    */
   const quickServer = (options: { readonly firstSegmentMillis?: number; readonly admit?: boolean } = {}) =>
     Effect.gen(function* () {
       const transport = yield* Transport
       const seen: Array<Seen> = []
       let held = 0
+      const accepted = yield* Deferred.make<void>()
+      const entered = yield* Deferred.make<void>()
+      const handled = yield* Deferred.make<void>()
       const quick: Quick<"idle"> = {
         firstSegmentMillis: options.firstSegmentMillis ?? 5_000,
         admit: () => {
+          Deferred.unsafeDone(accepted, Exit.void)
           if (options.admit === false) return false
           held++
           return true
@@ -1783,13 +1802,15 @@ describe("BunTransportLive: serve with a quick path", () => {
         { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, quick },
         (connection) =>
           Effect.gen(function* () {
+            yield* Deferred.succeed(entered, undefined)
             const first = yield* connection.read()
             const text = Option.match(first, { onNone: () => "(end)", onSome: (b) => new TextDecoder().decode(b) })
             seen.push({ path: "fiber", first: text })
+            yield* Deferred.succeed(handled, undefined)
             if (Option.isSome(first)) yield* connection.write(first.value)
           }).pipe(Effect.ignore)
       )
-      return { port: listener.port, seen, held: () => held }
+      return { port: listener.port, seen, held: () => held, accepted, entered, handled }
     })
 
   // A small reply the socket takes at once; a large one to a reader that starts late, so the
@@ -1837,7 +1858,7 @@ describe("BunTransportLive: serve with a quick path", () => {
     expect(held).toBe(0)
   })
 
-  test("a connection not admitted, a silent one past firstSegmentMillis, one that ends first: all to the fiber path", async () => {
+  test("a connection not admitted, and one that ends before its first segment: both to the fiber path", async () => {
     const seen = await run(
       live(
         Effect.gen(function* () {
@@ -1846,25 +1867,41 @@ describe("BunTransportLive: serve with a quick path", () => {
           const first = yield* transport.connect("127.0.0.1", refused.port)
           yield* first.write(utf8("quick 10"))
           yield* readExactly(first, "quick 10".length)
-          const slow = yield* quickServer({ firstSegmentMillis: 100 })
-          const silent = yield* transport.connect("127.0.0.1", slow.port)
-          yield* Effect.sleep("300 millis")
-          // Past the wait: even a segment it would answer is read by the fiber.
-          yield* silent.write(utf8("quick 10"))
-          yield* readExactly(silent, "quick 10".length)
           const ending = yield* quickServer()
           yield* Effect.scoped(Effect.flatMap(transport.connect("127.0.0.1", ending.port), (c) => c.close))
-          yield* Effect.sleep("100 millis")
-          return { refused: refused.seen, slow: slow.seen, ending: ending.seen, held: slow.held() + ending.held() }
+          yield* Deferred.await(ending.handled)
+          return { refused: refused.seen, ending: ending.seen, held: ending.held() }
         })
       )
     )
     expect(seen).toEqual({
       refused: [{ path: "fiber", first: "quick 10" }],
-      slow: [{ path: "fiber", first: "quick 10" }],
       ending: [{ path: "fiber", first: "(end)" }],
       held: 0
     })
+  })
+
+  test("a silent connection goes to the fiber path when firstSegmentMillis passes on the clock, not before", async () => {
+    const result = await run(
+      live(
+        Effect.gen(function* () {
+          const transport = yield* Transport
+          const slow = yield* quickServer({ firstSegmentMillis: 100 })
+          const silent = yield* transport.connect("127.0.0.1", slow.port)
+          yield* Deferred.await(slow.accepted)
+          yield* TestClock.adjust("99 millis")
+          yield* Effect.yieldNow()
+          const before = yield* Deferred.isDone(slow.entered)
+          yield* TestClock.adjust("1 millis")
+          yield* Deferred.await(slow.entered)
+          // Past the wait: even a segment it would answer is read by the fiber.
+          yield* silent.write(utf8("quick 10"))
+          yield* readExactly(silent, "quick 10".length)
+          return { before, seen: slow.seen, held: slow.held() }
+        })
+      ).pipe(Effect.provide(TestContext.TestContext))
+    )
+    expect(result).toEqual({ before: false, seen: [{ path: "fiber", first: "quick 10" }], held: 0 })
   })
 })
 
