@@ -1,4 +1,4 @@
-import { closeSync, constants, linkSync, lstatSync, readSync, renameSync, rmSync, unlinkSync } from "node:fs"
+import { closeSync, constants, linkSync, lstatSync, renameSync, rmSync, unlinkSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import * as Effect from "effect/Effect"
@@ -10,14 +10,7 @@ import { type AtomicFile, EXISTS, FileStore, type FileStoreService, type Partial
 import { attempt, attemptSync, failure, reasonOf } from "./files/failures.ts"
 import { checkLengths, type Folder, openParent, refuseDirectory, removeCreated } from "./files/folders.ts"
 import { makeInstance, sweepAbandoned } from "./files/owners.ts"
-import {
-  closeQuietly,
-  makeReadBuffers,
-  type OpenedFile,
-  openInside,
-  type ReadBuffers,
-  readable
-} from "./files/reading.ts"
+import { closeQuietly, fileNow, makeReadBuffers, openInside, type ReadBuffers, readable } from "./files/reading.ts"
 import { listFiles } from "./files/walking.ts"
 import { appender } from "./files/writing.ts"
 import { acquireReleasePlain } from "./resource.ts"
@@ -203,22 +196,11 @@ export const makeFileStore = (
         }
       })
 
-    const readSmallNow = (name: string, limit: number) => {
-      let file: OpenedFile
+    const openNow = (name: string) => {
       try {
-        file = openInside(root, name, name)
+        return fileNow(name, openInside(root, name, name), readBuffers)
       } catch {
         return undefined
-      }
-      try {
-        if (file.size > limit) return undefined
-        // Not zero-filled: every byte handed out is overwritten by the read.
-        const bytes = Buffer.allocUnsafe(file.size)
-        return file.size === 0 || readSync(file.fd, bytes, 0, file.size, 0) === file.size ? bytes : undefined
-      } catch {
-        return undefined
-      } finally {
-        closeSync(file.fd)
       }
     }
 
@@ -226,7 +208,7 @@ export const makeFileStore = (
       root,
       list: attempt(root, () => listFiles(root)),
       openRead,
-      readSmallNow,
+      openNow,
       createAtomic,
       openPartial,
       partialSize: (name) => sizeOf(name, partialNameOf(name)),

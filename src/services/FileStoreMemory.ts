@@ -12,6 +12,7 @@ import type { ByteSource } from "./ByteSource.ts"
 import {
   type AtomicFile,
   EXISTS,
+  type FileNow,
   FileStore,
   type FileStoreService,
   type PartialFile,
@@ -30,6 +31,12 @@ import { detailOf } from "./files/failures.ts"
  * the capacity fails as a full disk does, after storing what fit. There are
  * no other processes sharing the folder: `sweepTemporaries` finds nothing.
  */
+
+/** A readable file's reads without an Effect step, for `openNow`. */
+interface MemoryReads {
+  readonly readAt: (from: number, length: number) => Either.Either<Uint8Array, FileFailure>
+  readonly sourceAt: (from: number) => ByteSource<FileFailure>
+}
 
 /** The operations `fail` is asked about; "write" is each write of a sink, "read" each read of an open file. */
 export type MemoryFileOperation =
@@ -187,7 +194,7 @@ export const makeMemoryFileStore = (
     return grown
   }
 
-  const readable = (name: string, bytes: Uint8Array): ReadableFile => {
+  const readable = (name: string, bytes: Uint8Array): ReadableFile & MemoryReads => {
     const readAt = (from: number, length: number): Either.Either<Uint8Array, FileFailure> => {
       const failed = injected({ operation: "read", name, offset: from, length })
       if (failed !== undefined) return Either.left(failed)
@@ -213,6 +220,8 @@ export const makeMemoryFileStore = (
     return {
       name,
       size: bytes.length,
+      readAt,
+      sourceAt: source,
       read: (from, length) => readAt(from, length),
       source: (from) => Effect.sync(() => source(from)),
       chunks: (from, length) =>
@@ -241,14 +250,19 @@ export const makeMemoryFileStore = (
       Effect.flatMap(resolve(name), (at) => Effect.map(existing(name, at), (bytes) => readable(name, bytes)))
     )
 
-  const readSmallNow = (name: string, limit: number) => {
+  const openNow = (name: string): FileNow | undefined => {
     if (injected({ operation: "openRead", name }) !== undefined) return undefined
     const at = resolve(name)
     if (Either.isLeft(at)) return undefined
     const bytes = files.get(at.right)
-    if (bytes === undefined || bytes.length > limit) return undefined
-    if (injected({ operation: "read", name, offset: 0, length: bytes.length }) !== undefined) return undefined
-    return bytes.slice()
+    if (bytes === undefined) return undefined
+    const file = readable(name, bytes)
+    return {
+      size: bytes.length,
+      readAll: () => Either.getOrUndefined(file.readAt(0, bytes.length)),
+      source: () => file.sourceAt(0),
+      close: () => {}
+    }
   }
 
   const createAtomic = (name: string, createOptions?: { readonly replace: boolean }) =>
@@ -346,7 +360,7 @@ export const makeMemoryFileStore = (
     },
     list,
     openRead,
-    readSmallNow,
+    openNow,
     createAtomic,
     checkWritable: (name) => Effect.zipRight(check("checkWritable", name), Effect.asVoid(writable(name))),
     openPartial,

@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test"
-import { mkdtemp, rm, writeFile } from "node:fs/promises"
+import { readdirSync } from "node:fs"
+import { mkdtemp, rm, truncate, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { Cause, Exit, FiberId } from "effect"
+import { Cause, Either, Exit, FiberId } from "effect"
 import { ConnectionFailure, Timeout } from "../../src/domain/errors.ts"
 import { Opcode } from "../../src/domain/protocol.ts"
 import { makeAdmission } from "../../src/programs/server/admission.ts"
@@ -11,12 +12,12 @@ import { quickDownload } from "../../src/programs/server/quick.ts"
 import type { Activity } from "../../src/programs/server/server.ts"
 import type { FileStoreService } from "../../src/services/FileStore.ts"
 import { makeFileStore } from "../../src/services/FileStoreLive.ts"
-import type { Peer } from "../../src/services/transport/Transport.ts"
+import type { Peer, QuickAnswer } from "../../src/services/transport/Transport.ts"
 import { run } from "../support/effect.ts"
 
 /**
  * The quick path's decisions, without sockets: which first segments it
- * answers (a whole op 10 of a small file, and nothing else), what it sends,
+ * answers (a whole op 10 of a file it can open, and nothing else), what it sends,
  * the limits it takes and gives back, and the one log line of each outcome.
  * That the fiber path serves everything it leaves is the rest of the suite.
  */
@@ -31,12 +32,33 @@ const request = (op: number, name: string) => {
   return out
 }
 
+const BIG = new Uint8Array(64 * 1024 + 1).map((_, i) => (i * 13) % 256)
+const openFiles = () => readdirSync("/proc/self/fd").length
+
+/** Everything a body's source gives, as the transport would pull it. */
+const drain = (answer: Pick<QuickAnswer<unknown>, "body">) => {
+  const body = answer.body!
+  const parts: Array<Uint8Array> = []
+  for (let left = body.length; left > 0; ) {
+    const into = body.source.buffer.subarray(0, Math.min(left, body.source.buffer.length))
+    const filled = body.source.fill(into)
+    if (Either.isLeft(filled)) throw filled.left
+    // A copy: the shared buffer is a Buffer, whose slice is a view.
+    parts.push(Uint8Array.from(into.subarray(0, filled.right)))
+    left -= filled.right
+  }
+  return Buffer.concat(parts)
+}
+
 let folder: string
 let store: FileStoreService
 beforeEach(async () => {
   folder = await mkdtemp(path.join(tmpdir(), "quick-"))
   await writeFile(path.join(folder, "small.txt"), "olá, mundo")
-  await writeFile(path.join(folder, "big.bin"), new Uint8Array(64 * 1024 + 1))
+  await writeFile(path.join(folder, "big.bin"), BIG)
+  // Sparse: the size is all that matters.
+  await writeFile(path.join(folder, "huge.bin"), "")
+  await truncate(path.join(folder, "huge.bin"), 2 ** 32)
   store = await run(makeFileStore(folder))
 })
 afterEach(() => rm(folder, { recursive: true, force: true }))
@@ -83,6 +105,39 @@ describe("quick path: what it answers", () => {
     expect(ended()).toBe(1)
   })
 
+  test("a file over 64 KiB: the header as the reply, the file as the body, open until done; the line counts the bytes", () => {
+    const { quick, lines, activity } = setup()
+    const before = openFiles()
+    const answer = quick.answer(peer, request(Opcode.Download, "big.bin"))!
+    expect([...answer.reply]).toEqual([0, 0, 1, 0, 1])
+    expect(answer.body?.length).toBe(BIG.length)
+    expect(drain(answer).equals(Buffer.from(BIG))).toBe(true)
+    expect(openFiles()).toBe(before + 1)
+    expect(activity.active).toBe(1)
+    answer.done(Exit.void)
+    expect(openFiles()).toBe(before)
+    expect(lines[0]!.record).toEqual({ op: "baixar", name: "big.bin", bytes: BIG.length, result: "ok" })
+  })
+
+  test("a body cut short: the line counts what the socket took", () => {
+    const { quick, lines } = setup()
+    const answer = quick.answer(peer, request(Opcode.Download, "big.bin"))!
+    answer.body!.onSent(1_000)
+    answer.body!.onSent(234)
+    answer.done(Exit.fail(new Timeout({ phase: "Idle", seconds: 7 })))
+    expect(lines[0]!.record).toMatchObject({ bytes: 1_234, result: expect.stringMatching(/^falha: /) })
+  })
+
+  test("a small file is read and closed at once: nothing stays open while its reply goes out", () => {
+    const { quick } = setup()
+    const before = openFiles()
+    const answer = quick.answer(peer, request(Opcode.Download, "small.txt"))!
+    expect(answer.body).toBeUndefined()
+    expect(openFiles()).toBe(before)
+    answer.done(Exit.void)
+    expect(openFiles()).toBe(before)
+  })
+
   test("the request deadline is the whole first-segment wait, and the idle deadline bounds the reply", () => {
     const { quick } = setup()
     expect(quick.firstSegmentMillis).toBe(10_000)
@@ -96,7 +151,7 @@ describe("quick path: what it answers", () => {
     ["a request cut in its length", Uint8Array.of(Opcode.Download, 0, 0)],
     ["bytes after the request", Uint8Array.of(...request(Opcode.Download, "small.txt"), 0)],
     ["a missing file", request(Opcode.Download, "nada.txt")],
-    ["a file over 64 KiB", request(Opcode.Download, "big.bin")],
+    ["a file too large for the protocol (4 GiB)", request(Opcode.Download, "huge.bin")],
     ["a name the rules refuse", request(Opcode.Download, "../fora.txt")],
     ["op 20", Uint8Array.of(Opcode.List)],
     ["op 30", request(Opcode.Upload, "small.txt")],
@@ -106,8 +161,10 @@ describe("quick path: what it answers", () => {
   test.each(left)("%s is left to the fiber path, untouched", (_, first) => {
     const { quick, lines, activity } = setup()
     const copy = first.slice()
+    const before = openFiles()
     expect(quick.answer(peer, first)).toBeUndefined()
     expect(first).toEqual(copy)
+    expect(openFiles()).toBe(before)
     expect(lines).toEqual([])
     expect(activity.active).toBe(0)
   })

@@ -191,19 +191,36 @@ describe("openRead: the path jail", () => {
     }
   })
 
-  // The quick path's read holds the same jail: the content where openRead succeeds, nothing where it fails.
-  test.each(table)("readSmallNow %p → %p", (name, expected) => {
-    const bytes = store.readSmallNow(name, 64 * KIB)
+  // The quick path's open holds the same jail: the content where openRead succeeds, nothing where it fails.
+  test.each(table)("openNow %p → %p", (name, expected) => {
+    const file = store.openNow(name)
+    const bytes = file?.readAll()
+    file?.close()
     if (typeof expected === "string") expect(bytes === undefined ? undefined : text(bytes)).toBe(expected)
-    else expect(bytes).toBeUndefined()
+    else expect(file).toBeUndefined()
   })
 
-  test("readSmallNow: a file over the limit is left to openRead; one at the limit, or empty, is read whole", async () => {
-    await put("ten.bin", "0123456789")
+  test("openNow: an empty file is read whole; its source gives the file from the start, through the shared buffer", async () => {
+    const content = new Uint8Array(300 * KIB).map((_, i) => (i * 7) % 251)
     await put("empty.bin", "")
-    expect(store.readSmallNow("ten.bin", 9)).toBeUndefined()
-    expect(text(store.readSmallNow("ten.bin", 10)!)).toBe("0123456789")
-    expect(store.readSmallNow("empty.bin", 0)?.length).toBe(0)
+    await Bun.write(path.join(root, "big.bin"), content)
+    const empty = store.openNow("empty.bin")!
+    expect(empty.readAll()?.length).toBe(0)
+    empty.close()
+    const big = store.openNow("big.bin")!
+    expect(big.size).toBe(content.length)
+    const source = big.source()
+    const parts: Array<Uint8Array> = []
+    for (let left = big.size; left > 0; ) {
+      const into = source.buffer.subarray(0, Math.min(left, source.buffer.length))
+      const filled = source.fill(into)
+      if (Either.isLeft(filled)) throw filled.left
+      // A copy: the shared buffer is a Buffer, whose slice is a view.
+      parts.push(Uint8Array.from(into.subarray(0, filled.right)))
+      left -= filled.right
+    }
+    big.close()
+    expect(Buffer.concat(parts).equals(Buffer.from(content))).toBe(true)
   })
 
   test("a FIFO is refused promptly, without waiting for a writer", async () => {

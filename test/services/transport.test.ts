@@ -18,7 +18,8 @@ import {
 import { ConnectionFailure } from "../../src/domain/errors.ts"
 import type { ByteSink } from "../../src/services/ByteSink.ts"
 import type { ByteSource } from "../../src/services/ByteSource.ts"
-import { BunTransportLive } from "../../src/services/transport/BunTransport.ts"
+import { BunTransportLive, closeSocket } from "../../src/services/transport/BunTransport.ts"
+import { SocketState } from "../../src/services/transport/socketState.ts"
 import { type Connection, type Quick, Transport } from "../../src/services/transport/Transport.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
 import { startProxy } from "../support/proxy.ts"
@@ -1964,5 +1965,53 @@ describe("BunTransportLive: sendFrom with a shared buffer", () => {
     received.forEach((bytes, which) => {
       expect(same(bytes, payloads[which]!)).toBe(true)
     })
+  })
+})
+
+describe("BunTransportLive: closing a socket", () => {
+  /** A socket as closeSocket sees it; `closesInEnd` as Bun's accepted sockets do, which run their close callback inside end(). */
+  const fakeSocket = (closesInEnd: boolean) => {
+    const data = new SocketState(0)
+    const calls: Array<string> = []
+    const socket = {
+      data,
+      readyState: 1,
+      end() {
+        calls.push("end")
+        if (closesInEnd) {
+          this.readyState = -1
+          data.wasClosed()
+        }
+      },
+      terminate() {
+        calls.push("terminate")
+      }
+    }
+    return { socket, data, calls }
+  }
+
+  test("a socket that closes inside end() is left without a linger timer, which would hold it for the whole linger time", () => {
+    const { socket, data, calls } = fakeSocket(true)
+    closeSocket(socket)
+    expect(calls).toEqual(["end"])
+    expect(data.closed).toBe(true)
+    expect(data.linger).toBeUndefined()
+  })
+
+  test("a socket still half-open after end() gets a linger timer, cleared when it closes", () => {
+    const { socket, data, calls } = fakeSocket(false)
+    closeSocket(socket)
+    expect(calls).toEqual(["end"])
+    expect(data.linger).toBeDefined()
+    data.wasClosed()
+    expect(data.closed).toBe(true)
+    expect(data.linger).toBeUndefined()
+  })
+
+  test("closing twice ends the socket once", () => {
+    const { socket, calls } = fakeSocket(true)
+    closeSocket(socket)
+    closeSocket(socket)
+    expect(calls).toEqual(["end"])
   })
 })

@@ -5,9 +5,9 @@ import * as Option from "effect/Option"
 import { Decoder } from "../../domain/decoder.ts"
 import { logWord } from "../../domain/describe.ts"
 import { concat, encodeStatusSize } from "../../domain/encode.ts"
-import { Timeout } from "../../domain/errors.ts"
+import { type FileFailure, Timeout } from "../../domain/errors.ts"
 import { clientStream } from "../../domain/grammars.ts"
-import { Opcode, Status } from "../../domain/protocol.ts"
+import { fitsU32, Opcode, Status } from "../../domain/protocol.ts"
 import type { FileStoreService } from "../../services/FileStore.ts"
 import type { Quick } from "../../services/transport/Transport.ts"
 import type { Admissions } from "./admission.ts"
@@ -30,17 +30,20 @@ export interface QuickDeps {
 }
 
 /**
- * The quick path: op 10 of a small file, answered in the socket's callback
- * without a fiber, when the whole request came in the first segment. It
- * keeps everything the fiber path keeps: the request is decoded by the same
- * grammar (the name rules included), the client passes --permitir and takes
- * its places under the limits, the file is read through the same jail, the
- * reply is bounded by the idle deadline, and the operation gets its one log
- * line, the same as from `handleConnection`. Anything else (another op, a
- * request in pieces, a refusal, a file that is missing or larger than
- * COALESCE) is left to the fiber path, which tells the client why.
+ * The quick path: op 10 answered from the socket's callback when the whole
+ * request came in the first segment. A small file goes out in one write,
+ * without a fiber; a larger one is sent by a fiber that only moves its bytes
+ * (the transport's `finishQuick`), with none of a request's machinery held
+ * for the length of the transfer. It keeps everything the fiber path keeps:
+ * the request is decoded by the same grammar (the name rules included), the
+ * client passes --permitir and takes its places under the limits, the file
+ * is opened through the same jail, each stall of the reply is bounded by the
+ * idle deadline, and the operation gets its one log line, the same as from
+ * `handleConnection`. Anything else (another op, a request in pieces, a
+ * refusal, a file that is missing or too large for the protocol) is left to
+ * the fiber path, which tells the client why.
  */
-export const quickDownload = (deps: QuickDeps): Quick<Timeout> => {
+export const quickDownload = (deps: QuickDeps): Quick<Timeout | FileFailure> => {
   const { config } = deps
   const idleTimeout = new Timeout({ phase: "Idle", seconds: config.idleSeconds })
   const within = { millis: config.idleSeconds * 1000, onIdle: () => idleTimeout }
@@ -58,17 +61,28 @@ export const quickDownload = (deps: QuickDeps): Quick<Timeout> => {
       const event = events.right[0]
       if (event?._tag !== "Request" || event.request._tag !== "Download") return undefined
       const name = event.request.name
-      const bytes = deps.store.readSmallNow(name, COALESCE)
-      if (bytes === undefined) return undefined
+      const file = deps.store.openNow(name)
+      if (file === undefined) return undefined
+      // A small file is read whole and closed now; a larger one stays open for its body.
+      const small = file.size <= COALESCE
+      const bytes = small ? file.readAll() : undefined
+      if (small || !fitsU32(file.size)) file.close()
+      if (bytes === undefined && (small || !fitsU32(file.size))) return undefined
       const activity = deps.activity
       if (activity !== undefined) activity.active++
       const record: OperationRecord = { op: OPERATION_NAMES.Download, name: logWord(name), bytes: 0, result: "ok" }
+      const header = encodeStatusSize(Status.Ok, file.size)
       return {
-        reply: concat([encodeStatusSize(Status.Ok, bytes.length), bytes]),
+        reply: bytes === undefined ? header : concat([header, bytes]),
+        body:
+          bytes === undefined
+            ? { source: file.source(), length: file.size, onSent: (sent) => void (record.bytes += sent) }
+            : undefined,
         within,
         done: (exit) => {
+          if (!small) file.close()
           deps.admission.leaveNow(peer.address)
-          if (Exit.isSuccess(exit)) record.bytes = bytes.length
+          if (Exit.isSuccess(exit)) record.bytes = file.size
           else if (Cause.isInterruptedOnly(exit.cause)) record.result = CUT_BY_SHUTDOWN
           else {
             const failure = Cause.failureOption(exit.cause)

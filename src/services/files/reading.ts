@@ -8,7 +8,7 @@ import * as Stream from "effect/Stream"
 import type { FileFailure } from "../../domain/errors.ts"
 import { isInside } from "../../domain/jail.ts"
 import type { ByteSource } from "../ByteSource.ts"
-import type { ReadableFile } from "../FileStore.ts"
+import type { FileNow, ReadableFile } from "../FileStore.ts"
 import { BufferPool, type BufferPoolOptions } from "./bufferPool.ts"
 import { attemptSync, failure, failureOf } from "./failures.ts"
 
@@ -120,6 +120,59 @@ export const makeReadBuffers = (): ReadBuffers => ({
 const shrank = (name: string) => failure(name, "Io", "o arquivo encolheu durante a leitura")
 
 /**
+ * Reads the file behind `fd` onwards from `from`, each call into the buffer
+ * it is given. It runs once per chunk inside the send pump, so it allocates
+ * nothing in the common case: no closure, and the same `Right` for the same
+ * count (a full buffer, almost always).
+ */
+const cursor = (fd: number, name: string, from: number) => {
+  let offset = from
+  let lastCount = 0
+  let last: Either.Either<number, FileFailure> = Either.right(0)
+  const fill = (into: Uint8Array): Either.Either<number, FileFailure> => {
+    let bytesRead: number
+    try {
+      bytesRead = readSync(fd, into, 0, into.length, offset)
+    } catch (error) {
+      return Either.left(failureOf(name, error))
+    }
+    if (bytesRead === 0) return Either.left(shrank(name))
+    offset += bytesRead
+    if (bytesRead !== lastCount) {
+      lastCount = bytesRead
+      last = Either.right(bytesRead)
+    }
+    return last
+  }
+  return { fill, rewind: (bytes: number) => void (offset -= bytes) }
+}
+
+/**
+ * An opened file without Effect (`FileStore.openNow`): read whole at once, or
+ * sent through the store's shared buffer as `source` is.
+ */
+export const fileNow = (name: string, file: OpenedFile, buffers: ReadBuffers): FileNow => ({
+  size: file.size,
+  readAll: () => {
+    try {
+      // Not zero-filled: every byte handed out is overwritten by the read.
+      const bytes = Buffer.allocUnsafe(file.size)
+      return file.size === 0 || readSync(file.fd, bytes, 0, file.size, 0) === file.size ? bytes : undefined
+    } catch {
+      return undefined
+    }
+  },
+  source: () => ({ buffer: buffers.shared, ...cursor(file.fd, name, 0) }),
+  close: () => {
+    try {
+      closeSync(file.fd)
+    } catch {
+      // already closed
+    }
+  }
+})
+
+/**
  * The file's bytes in [from, from + length), in chunks that must be consumed
  * before the next one is pulled (they are one reused buffer, not copies). A
  * small range is a single read. A long one reads through one buffer lent by
@@ -148,36 +201,9 @@ export const readable = (name: string, file: OpenedFile, buffers: ReadBuffers): 
         Effect.flatMap(readInto(Buffer.allocUnsafe(length), from), (bytes) =>
           bytes.length === length ? Effect.succeed(bytes) : shrank(name)
         )
-  /**
-   * Reads the file onwards from `from`, each call into the buffer it is given.
-   * It runs once per chunk inside the send pump, so it allocates nothing in
-   * the common case: no closure, and the same `Right` for the same count
-   * (a full buffer, almost always).
-   */
-  const cursor = (from: number) => {
-    let offset = from
-    let lastCount = 0
-    let last: Either.Either<number, FileFailure> = Either.right(0)
-    const fill = (into: Uint8Array): Either.Either<number, FileFailure> => {
-      let bytesRead: number
-      try {
-        bytesRead = readSync(file.fd, into, 0, into.length, offset)
-      } catch (error) {
-        return Either.left(failureOf(name, error))
-      }
-      if (bytesRead === 0) return Either.left(shrank(name))
-      offset += bytesRead
-      if (bytesRead !== lastCount) {
-        lastCount = bytesRead
-        last = Either.right(bytesRead)
-      }
-      return last
-    }
-    return { fill, rewind: (bytes: number) => void (offset -= bytes) }
-  }
   /** The send pump's source: the store's shared buffer, stepped back for what the socket did not take. */
   const source = (from: number): Effect.Effect<ByteSource<FileFailure>, never, Scope.Scope> =>
-    Effect.sync(() => ({ buffer: buffers.shared, ...cursor(from) }))
+    Effect.sync(() => ({ buffer: buffers.shared, ...cursor(file.fd, name, from) }))
   /** A stream's source: a buffer of its own, lent by the pool for the stream's scope. */
   const lent = (from: number) =>
     Effect.map(
@@ -185,7 +211,7 @@ export const readable = (name: string, file: OpenedFile, buffers: ReadBuffers): 
         Effect.sync(() => buffers.pool.borrow()),
         (buffer) => Effect.sync(() => buffers.pool.giveBack(buffer))
       ),
-      (buffer) => ({ buffer, fill: cursor(from).fill })
+      (buffer) => ({ buffer, fill: cursor(file.fd, name, from).fill })
     )
   const long = (from: number, length: number) =>
     Stream.unwrapScoped(

@@ -44,11 +44,20 @@ const LINGER_MILLIS = 30_000
  * What the peer still sends is dropped (a refused upload keeps coming for a
  * moment), and a peer that never closes its side is cut after the linger time.
  */
-const closeSocket = (socket: Socket<SocketState>) => {
+export const closeSocket = (socket: {
+  readonly data: SocketState
+  readonly readyState: number
+  end(): unknown
+  terminate(): unknown
+}) => {
   const state = socket.data
   state.discard()
   if (state.closed || socket.readyState <= 0) return
   socket.end()
+  // Bun may close the socket inside end(), its close callback already run: a
+  // timer armed now would never be cleared and would hold the socket, its
+  // state and whatever they reach for the whole linger time.
+  if (state.closed) return
   // Cleared when the socket closes, so a closed connection is not kept alive by its timer.
   state.linger = setTimeout(() => {
     if (!state.closed) socket.terminate()
@@ -133,13 +142,7 @@ const serve =
         options.quick === undefined
           ? inFiber
           : quickly(options.quick, watchdog, inFiber, (socket, answer) =>
-              run(
-                scoped(socket, (connection) =>
-                  connection
-                    .write(answer.rest, answer.within)
-                    .pipe(Effect.onExit((exit) => Effect.sync(() => answer.done(exit))))
-                ).pipe(Effect.ignore)
-              )
+              run(scoped(socket, (connection) => finishQuick(connection, answer)).pipe(Effect.ignore))
             )
       const listener = yield* Effect.acquireRelease(
         Effect.try({
@@ -176,9 +179,10 @@ const serve =
  * Accepting with a quick path: the connection waits for its first event
  * without a fiber. A first segment that `quick` answers is answered right in
  * the callback: one write, close, `done`, and the connection never costs a
- * fiber, a scope or a closure of the pumps. Anything else goes to
- * `inFiber`, the first segment back in the queue as if nothing had
- * happened; so does a reply the socket does not take whole (`rest`).
+ * fiber, a scope or a closure of the pumps. A reply the socket does not
+ * take whole, or one with a body, is finished in a small fiber
+ * (`finishQuick`). Anything else goes to `inFiber`, the first segment back
+ * in the queue as if nothing had happened.
  */
 const quickly =
   <E>(
@@ -222,7 +226,7 @@ const quickly =
       // Whatever the client still sends is dropped.
       state.discard()
       const taken = socket.write(answer.reply)
-      if (taken >= answer.reply.length || taken < 0) {
+      if (taken < 0 || (taken >= answer.reply.length && answer.body === undefined)) {
         answer.done(taken < 0 ? Exit.fail(closedFailure()) : Exit.void)
         return closeSocket(socket)
       }
@@ -231,6 +235,29 @@ const quickly =
     state.onFirst = onFirst
     watchdog.watch(late, watchdog.now() + quick.firstSegmentMillis)
   }
+
+/**
+ * What is left of a quick answer, in a fiber of its own: the rest of the
+ * reply, then the body. A fiber that only moves bytes, with none of a
+ * request's machinery: a large download holds this much while it lasts.
+ */
+const finishQuick = <E>(connection: Connection, answer: QuickAnswer<E> & { readonly rest: Uint8Array }) => {
+  const { body, within } = answer
+  const rest = answer.rest.length === 0 ? Effect.void : connection.write(answer.rest, within)
+  const sent =
+    body === undefined
+      ? rest
+      : Effect.zipRight(
+          rest,
+          connection.sendFrom(body.source, {
+            length: body.length,
+            millis: within.millis,
+            onIdle: within.onIdle,
+            onSent: body.onSent
+          })
+        )
+  return Effect.onExit(sent, (exit) => Effect.sync(() => answer.done(exit)))
+}
 
 /** The live transport; its watchdog runs on the clock of whoever builds the layer. */
 export const BunTransportLive = Layer.scoped(

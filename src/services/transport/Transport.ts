@@ -74,16 +74,24 @@ export interface Peer {
   readonly openedAt: number
 }
 
-/** A quick answer: the whole reply, sent and then the connection closed. */
+/** A quick answer: the reply, then the body if there is one; then the connection is closed. */
 export interface QuickAnswer<E> {
   readonly reply: Uint8Array
-  /** Bounds each stall of the reply, when the socket does not take it at once. */
+  /** Sent after `reply` as `sendFrom` sends (a file too large for one write). */
+  readonly body?: QuickBody<E> | undefined
+  /** Bounds each stall of the reply and the body, when the socket does not take them at once. */
   readonly within: Within<E>
   /**
    * Told how the reply went (interrupted: a shutdown cut it), just before the
    * connection is closed: what it logs is out before the peer sees the end.
    */
   readonly done: (outcome: Exit.Exit<void, ConnectionFailure | E>) => void
+}
+
+export interface QuickBody<E> {
+  readonly source: ByteSource<E>
+  readonly length: number
+  readonly onSent: (bytes: number) => void
 }
 
 /**

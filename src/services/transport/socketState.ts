@@ -81,6 +81,7 @@ export class SocketState {
     this.ended = true
     this.closed = true
     clearTimeout(this.linger)
+    this.linger = undefined
     if (error && !this.failure) this.failure = failureOf(error)
     this.first(undefined)
     this.wakeReader()
