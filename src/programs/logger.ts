@@ -4,7 +4,7 @@ import * as Logger from "effect/Logger"
 
 const messageText = (message: unknown) => (Array.isArray(message) ? message.map(String).join(" ") : String(message))
 
-const FIELD_ORDER = ["hora", "cliente", "op", "nome", "resultado", "nota", "bytes", "ms"]
+const FIELD_ORDER = ["hora", "cliente", "op", "nome", "resultado", "nota", "causa", "bytes", "ms"]
 
 const plain = Logger.make(({ message }) => {
   console.log(messageText(message))

@@ -203,6 +203,26 @@ describe("quick path: the log line of a reply that did not go out", () => {
     expect(lines[0]!.record).toMatchObject({ bytes: 0, result: expect.stringMatching(/^cancelado: /) })
   })
 
+  test("a connection the system broke: the line keeps the system's words in cause, the result stays a sentence", () => {
+    const { quick, lines } = setup()
+    const reset = Object.assign(new Error("connection reset by peer"), { code: "ECONNRESET" })
+    quick
+      .answer(peer, request(Opcode.Download, "small.txt"))!
+      .done(Exit.fail(new ConnectionFailure({ reason: "Reset", detail: "reset", cause: reset })))
+    expect(lines[0]!.record).toMatchObject({
+      result: "cancelado: o cliente fechou a conexão no meio da operação",
+      cause: "ECONNRESET: connection reset by peer"
+    })
+  })
+
+  test("any other failure has no cause: a deadline, or a connection closed without a system error", () => {
+    for (const error of [new Timeout({ phase: "Idle", seconds: 7 }), new ConnectionFailure({ reason: "Closed", detail: "x" })]) {
+      const { quick, lines } = setup()
+      quick.answer(peer, request(Opcode.Download, "small.txt"))!.done(Exit.fail(error))
+      expect(lines[0]!.record.cause).toBeUndefined()
+    }
+  })
+
   test("a client that stops reading: the idle deadline, 0 bytes", () => {
     const { quick, lines } = setup()
     quick

@@ -19,7 +19,7 @@ import { downloadMany } from "./handlers/downloadMany.ts"
 import { list } from "./handlers/list.ts"
 import { resume } from "./handlers/resume.ts"
 import { upload } from "./handlers/upload.ts"
-import { CUT_BY_SHUTDOWN, failedResult } from "./logLine.ts"
+import { CUT_BY_SHUTDOWN, recordFailure } from "./logLine.ts"
 import type { OperationLog } from "./operationLog.ts"
 
 export const OPERATION_NAMES: Record<Request["_tag"], string> = {
@@ -150,7 +150,7 @@ export const handleConnection = (peer: Peer, reading: ServerWire, log: Operation
     )
     if (Either.isLeft(outcome)) {
       if (!dispatched) Object.assign(exchange.record, describeRequestHead(reading.head()))
-      exchange.record.result = failedResult(outcome.left, dispatched)
+      recordFailure(exchange.record, outcome.left, dispatched)
     }
     yield* logNow(exchange.record)
   })

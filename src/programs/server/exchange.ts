@@ -14,6 +14,8 @@ export interface OperationRecord {
   result: string
   /** What the result leaves out, shown after it in parentheses ("2 arquivos"). */
   note?: string
+  /** What the system said when the connection broke ("ECONNRESET: ..."): --log json only. */
+  cause?: string
 }
 
 export interface Exchange {

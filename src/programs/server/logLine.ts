@@ -41,3 +41,23 @@ export const failedResult = (error: OperationError, dispatched: boolean): string
   dispatched && isPeerGone(error)
     ? "cancelado: o cliente fechou a conexão no meio da operação"
     : `falha: ${describeFailure(error)}`
+
+/**
+ * What the socket layer said when a connection broke, as it said it (an
+ * errno code and its message): for the operator's diagnosis in --log json.
+ * The result stays the plain sentence; undefined for any other failure.
+ */
+export const socketCause = (error: OperationError): string | undefined => {
+  if (error._tag !== "ConnectionFailure" || error.cause === undefined) return undefined
+  const cause = error.cause
+  const message = cause instanceof Error ? cause.message : String(cause)
+  const code = (cause as { code?: unknown }).code
+  return typeof code === "string" && !message.includes(code) ? `${code}: ${message}` : message
+}
+
+/** Marks `record` as failed with `error`: its result, and the socket's own words when a connection broke. */
+export const recordFailure = (record: OperationRecord, error: OperationError, dispatched: boolean): void => {
+  record.result = failedResult(error, dispatched)
+  const cause = socketCause(error)
+  if (cause !== undefined) record.cause = cause
+}

@@ -21,6 +21,7 @@ const fieldsOf = (started: number, client: string, record: OperationRecord, mill
     millis
   })
   if (record.note !== undefined) fields.nota = record.note
+  if (record.cause !== undefined) fields.causa = record.cause
   return HashMap.fromIterable(Object.entries(fields))
 }
 

@@ -14,7 +14,7 @@ import type { Admissions } from "./admission.ts"
 import type { ServerSettings } from "./config.ts"
 import { OPERATION_NAMES } from "./connection.ts"
 import { COALESCE, type OperationRecord } from "./exchange.ts"
-import { CUT_BY_SHUTDOWN, failedResult } from "./logLine.ts"
+import { CUT_BY_SHUTDOWN, recordFailure } from "./logLine.ts"
 import type { OperationLog } from "./operationLog.ts"
 import type { Activity } from "./server.ts"
 
@@ -86,7 +86,8 @@ export const quickDownload = (deps: QuickDeps): Quick<Timeout | FileFailure> => 
           else if (Cause.isInterruptedOnly(exit.cause)) record.result = CUT_BY_SHUTDOWN
           else {
             const failure = Cause.failureOption(exit.cause)
-            record.result = Option.isSome(failure) ? failedResult(failure.value, true) : "falha: erro interno"
+            if (Option.isSome(failure)) recordFailure(record, failure.value, true)
+            else record.result = "falha: erro interno"
           }
           if (activity !== undefined) {
             activity.active--
