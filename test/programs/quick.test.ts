@@ -216,7 +216,10 @@ describe("quick path: the log line of a reply that did not go out", () => {
   })
 
   test("any other failure has no cause: a deadline, or a connection closed without a system error", () => {
-    for (const error of [new Timeout({ phase: "Idle", seconds: 7 }), new ConnectionFailure({ reason: "Closed", detail: "x" })]) {
+    for (const error of [
+      new Timeout({ phase: "Idle", seconds: 7 }),
+      new ConnectionFailure({ reason: "Closed", detail: "x" })
+    ]) {
       const { quick, lines } = setup()
       quick.answer(peer, request(Opcode.Download, "small.txt"))!.done(Exit.fail(error))
       expect(lines[0]!.record.cause).toBeUndefined()
