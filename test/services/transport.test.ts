@@ -18,9 +18,12 @@ import {
 import { ConnectionFailure } from "../../src/domain/errors.ts"
 import type { ByteSink } from "../../src/services/ByteSink.ts"
 import type { ByteSource } from "../../src/services/ByteSource.ts"
-import { BunTransportLive, closeSocket } from "../../src/services/transport/BunTransport.ts"
+import { BunTransportLive } from "../../src/services/transport/BunTransport.ts"
+import { closeSocket } from "../../src/services/transport/bunSocket.ts"
+import { startSend } from "../../src/services/transport/pumps.ts"
 import { SocketState } from "../../src/services/transport/socketState.ts"
 import { type Connection, type Quick, Transport } from "../../src/services/transport/Transport.ts"
+import { Watchdog } from "../../src/services/transport/watchdog.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
 import { startProxy } from "../support/proxy.ts"
 import { concatBytes, seededBytes, unevenChunks } from "./random.ts"
@@ -46,6 +49,23 @@ const hasIpv6Loopback = (() => {
     return false
   }
 })()
+
+/** A source of `bytes` that fills one buffer it may share with others, and steps back on demand. */
+const sharedSource = (bytes: Uint8Array, buffer: Uint8Array): ByteSource<never> => {
+  let offset = 0
+  return {
+    buffer,
+    fill: (into) => {
+      const count = Math.min(into.length, bytes.length - offset)
+      into.set(bytes.subarray(offset, offset + count))
+      offset += count
+      return Either.right(count)
+    },
+    rewind: (back) => {
+      offset -= back
+    }
+  }
+}
 
 /** Runs a transport program with the live layer, a scope and a time bound. */
 const live = <A, E>(effect: Effect.Effect<A, E, Transport | Scope.Scope>, bound: Duration.DurationInput = BOUND) =>
@@ -1766,14 +1786,26 @@ describe("BunTransportLive: serve with a quick path", () => {
    * a connection was accepted (and its first-segment wait armed), `entered` once
    * the fiber path started, `handled` once it recorded what it read.
    */
-  const quickServer = (options: { readonly firstSegmentMillis?: number; readonly admit?: boolean } = {}) =>
+  const quickServer = (
+    options: {
+      readonly firstSegmentMillis?: number
+      readonly admit?: boolean
+      readonly graceMillis?: number
+      readonly idleMillis?: number
+    } = {}
+  ) =>
     Effect.gen(function* () {
       const transport = yield* Transport
       const seen: Array<Seen> = []
       let held = 0
+      let sent = 0
       const accepted = yield* Deferred.make<void>()
       const entered = yield* Deferred.make<void>()
       const handled = yield* Deferred.make<void>()
+      const answered = yield* Deferred.make<void>()
+      const within = { millis: options.idleMillis ?? 5_000, onIdle: () => "idle" as const }
+      const outcomeOf = (exit: Exit.Exit<void, unknown>) =>
+        Exit.isSuccess(exit) ? "ok" : Exit.isInterrupted(exit) ? "cut" : "failed"
       const quick: Quick<"idle"> = {
         firstSegmentMillis: options.firstSegmentMillis ?? 5_000,
         admit: () => {
@@ -1787,20 +1819,31 @@ describe("BunTransportLive: serve with a quick path", () => {
         },
         answer: (_, first) => {
           const text = new TextDecoder().decode(first)
-          const match = /^quick (\d+)$/.exec(text)
+          const match = /^(quick|body) (\d+)$/.exec(text)
           if (match === null) return undefined
+          Deferred.unsafeDone(answered, Exit.void)
+          const size = Number(match[2])
+          const done = (exit: Exit.Exit<void, unknown>) => {
+            held--
+            seen.push({ path: "quick", first: text, outcome: outcomeOf(exit) })
+          }
+          if (match[1] === "quick") return { reply: seededBytes(size, 5), within, done }
           return {
-            reply: seededBytes(Number(match[1]), 5),
-            within: { millis: 5_000, onIdle: () => "idle" as const },
-            done: (exit) => {
-              held--
-              seen.push({ path: "quick", first: text, outcome: Exit.isSuccess(exit) ? "ok" : "failed" })
-            }
+            reply: utf8("B"),
+            body: {
+              source: sharedSource(seededBytes(size, 6), new Uint8Array(64 * 1024)),
+              length: size,
+              onSent: (bytes) => {
+                sent += bytes
+              }
+            },
+            within,
+            done
           }
         }
       }
       const listener = yield* transport.serve(
-        { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, quick },
+        { hostname: "127.0.0.1", port: 0, graceMillis: options.graceMillis ?? 1_000, quick },
         (connection) =>
           Effect.gen(function* () {
             yield* Deferred.succeed(entered, undefined)
@@ -1811,7 +1854,7 @@ describe("BunTransportLive: serve with a quick path", () => {
             if (Option.isSome(first)) yield* connection.write(first.value)
           }).pipe(Effect.ignore)
       )
-      return { port: listener.port, seen, held: () => held, accepted, entered, handled }
+      return { port: listener.port, seen, held: () => held, sent: () => sent, accepted, entered, handled, answered }
     })
 
   // A small reply the socket takes at once; a large one to a reader that starts late, so the
@@ -1840,6 +1883,125 @@ describe("BunTransportLive: serve with a quick path", () => {
       expect(held).toBe(0)
     }
   )
+
+  test("a body after the reply, to a reader that starts late: every byte from the source, counted as it went", async () => {
+    const size = 24 * MIB + 3
+    const { received, seen, sent, held } = await run(
+      live(
+        Effect.gen(function* () {
+          const transport = yield* Transport
+          const server = yield* quickServer()
+          const connection = yield* transport.connect("127.0.0.1", server.port)
+          yield* connection.write(utf8(`body ${size}`))
+          yield* Effect.sleep("200 millis")
+          const received = yield* readAll(connection)
+          return { received, seen: server.seen, sent: server.sent(), held: server.held() }
+        })
+      )
+    )
+    expect(same(received, concatBytes([utf8("B"), seededBytes(size, 6)]))).toBe(true)
+    expect(seen).toEqual([{ path: "quick", first: `body ${size}`, outcome: "ok" }])
+    expect(sent).toBe(size)
+    expect(held).toBe(0)
+  })
+
+  test("a body to a peer that stops reading fails with onIdle, on the clock: never in real time, not before idleMillis", async () => {
+    const result = await run(
+      live(
+        Effect.gen(function* () {
+          const transport = yield* Transport
+          const server = yield* quickServer({ idleMillis: 5_000 })
+          const connection = yield* transport.connect("127.0.0.1", server.port)
+          yield* connection.write(utf8(`body ${64 * MIB}`))
+          yield* Deferred.await(server.answered)
+          // Real time for the socket's buffers to fill; the clock stands still meanwhile.
+          yield* Effect.promise(() => Bun.sleep(300))
+          const realTimeOnly = [...server.seen]
+          // The kernel may still take a little at each probe (its buffers grow), which is
+          // progress; the wait fails once a whole idleMillis passes without any.
+          let clockMillis = 0
+          while (server.seen.length === 0 && clockMillis < 60_000) {
+            yield* TestClock.adjust("1000 millis")
+            clockMillis += 1_000
+            yield* Effect.promise(() => Bun.sleep(5))
+          }
+          const end = yield* Effect.either(readAll(connection))
+          return {
+            realTimeOnly,
+            seen: server.seen,
+            notBefore: clockMillis >= 5_000,
+            partial: server.sent() < 64 * MIB,
+            ended: Either.isRight(end) || end.left._tag === "ConnectionFailure"
+          }
+        })
+      ).pipe(Effect.provide(TestContext.TestContext))
+    )
+    expect(result).toEqual({
+      realTimeOnly: [],
+      seen: [{ path: "quick", first: `body ${64 * MIB}`, outcome: "failed" }],
+      notBefore: true,
+      partial: true,
+      ended: true
+    })
+  })
+
+  test("shutdown: a body still going out gets the grace period, then is cut (done told of the interruption)", async () => {
+    const result = await run(
+      live(
+        Effect.gen(function* () {
+          const transport = yield* Transport
+          const serveScope = yield* Scope.make()
+          const server = yield* quickServer({ graceMillis: 1_000, idleMillis: 60_000 }).pipe(Scope.extend(serveScope))
+          const connection = yield* transport.connect("127.0.0.1", server.port)
+          yield* connection.write(utf8(`body ${64 * MIB}`))
+          yield* Deferred.await(server.answered)
+          const closing = yield* Effect.fork(Scope.close(serveScope, Exit.void))
+          yield* Effect.promise(() => Bun.sleep(100))
+          yield* TestClock.adjust("999 millis")
+          const closedEarly = Option.isSome(yield* Fiber.poll(closing))
+          const seenEarly = [...server.seen]
+          yield* TestClock.adjust("1 millis")
+          yield* Fiber.join(closing)
+          const end = yield* Effect.either(readAll(connection))
+          return {
+            closedEarly,
+            seenEarly,
+            seen: server.seen,
+            held: server.held(),
+            ended: Either.isRight(end) || end.left._tag === "ConnectionFailure"
+          }
+        })
+      ).pipe(Effect.provide(TestContext.TestContext))
+    )
+    expect(result).toEqual({
+      closedEarly: false,
+      seenEarly: [],
+      seen: [{ path: "quick", first: `body ${64 * MIB}`, outcome: "cut" }],
+      held: 0,
+      ended: true
+    })
+  })
+
+  test("shutdown: a body that ends within the grace period is awaited, whole, without the clock moving", async () => {
+    const size = 16 * MIB
+    const result = await run(
+      live(
+        Effect.gen(function* () {
+          const transport = yield* Transport
+          const serveScope = yield* Scope.make()
+          const server = yield* quickServer({ graceMillis: 1_000 }).pipe(Scope.extend(serveScope))
+          const connection = yield* transport.connect("127.0.0.1", server.port)
+          yield* connection.write(utf8(`body ${size}`))
+          yield* Deferred.await(server.answered)
+          const closing = yield* Effect.fork(Scope.close(serveScope, Exit.void))
+          const received = yield* readAll(connection)
+          yield* Fiber.join(closing)
+          return { whole: same(received, concatBytes([utf8("B"), seededBytes(size, 6)])), seen: server.seen }
+        })
+      ).pipe(Effect.provide(TestContext.TestContext))
+    )
+    expect(result).toEqual({ whole: true, seen: [{ path: "quick", first: `body ${size}`, outcome: "ok" }] })
+  })
 
   test("a first segment it leaves goes to the fiber path, which reads it as it came; its place is given back", async () => {
     const { echoed, seen, held } = await run(
@@ -1907,23 +2069,6 @@ describe("BunTransportLive: serve with a quick path", () => {
 })
 
 describe("BunTransportLive: sendFrom with a shared buffer", () => {
-  /** A source of `bytes` that fills one buffer it shares with others, and steps back on demand. */
-  const sharedSource = (bytes: Uint8Array, buffer: Uint8Array): ByteSource<never> => {
-    let offset = 0
-    return {
-      buffer,
-      fill: (into) => {
-        const count = Math.min(into.length, bytes.length - offset)
-        into.set(bytes.subarray(offset, offset + count))
-        offset += count
-        return Either.right(count)
-      },
-      rewind: (back) => {
-        offset -= back
-      }
-    }
-  }
-
   test("three transfers through one 64 KiB buffer to readers that start late: each arrives byte for byte", async () => {
     const shared = new Uint8Array(64 * 1024)
     const payloads = [seededBytes(24 * MIB + 1, 71), seededBytes(16 * MIB + 7, 72), seededBytes(8 * MIB + 3, 73)]
@@ -2013,5 +2158,43 @@ describe("BunTransportLive: closing a socket", () => {
     closeSocket(socket)
     closeSocket(socket)
     expect(calls).toEqual(["end"])
+  })
+})
+
+describe("pumps: a send whose socket closes under it", () => {
+  const sendClosing = (then: (state: SocketState) => void) => {
+    const state = new SocketState(0)
+    const port = { write: () => -1, pause() {}, resume() {} }
+    const watchdog = Effect.runSync(Effect.scoped(Watchdog.make))
+    let outcome: Exit.Exit<void, unknown> | undefined
+    startSend(
+      state,
+      port,
+      watchdog,
+      { buffer: new Uint8Array(16), fill: (into) => Either.right(into.length) },
+      { length: 100, millis: Number.POSITIVE_INFINITY, onIdle: () => "idle" },
+      (exit) => {
+        outcome = exit
+      }
+    )
+    const before = outcome
+    then(state)
+    return { before, outcome }
+  }
+
+  test("a write refused before the socket said why waits for its error, and fails with it (the cause kept)", () => {
+    const reset = Object.assign(new Error("connection reset by peer"), { code: "ECONNRESET" })
+    const { before, outcome } = sendClosing((state) => state.failed(reset))
+    expect(before).toBeUndefined()
+    const failure =
+      outcome !== undefined && Exit.isFailure(outcome) ? Cause.failureOption(outcome.cause) : Option.none()
+    expect(Option.getOrUndefined(failure)).toMatchObject({ _tag: "ConnectionFailure", reason: "Reset", cause: reset })
+  })
+
+  test("a close without an error fails it as closed", () => {
+    const { outcome } = sendClosing((state) => state.wasClosed())
+    const failure =
+      outcome !== undefined && Exit.isFailure(outcome) ? Cause.failureOption(outcome.cause) : Option.none()
+    expect(Option.getOrUndefined(failure)).toMatchObject({ _tag: "ConnectionFailure", reason: "Closed" })
   })
 })

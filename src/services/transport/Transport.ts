@@ -88,6 +88,7 @@ export interface QuickAnswer<E> {
   readonly done: (outcome: Exit.Exit<void, ConnectionFailure | E>) => void
 }
 
+/** The body of a quick answer: `length` bytes pulled from `source`, counted by `onSent` as they go. */
 export interface QuickBody<E> {
   readonly source: ByteSource<E>
   readonly length: number
@@ -98,11 +99,12 @@ export interface QuickBody<E> {
  * Serving a connection without a fiber, in the socket's own callbacks, when
  * its first segment is all it takes. `admit` is asked as the connection is
  * accepted (the limits); `answer` is given the first segment and returns the
- * whole reply, or undefined to leave the connection to `handle`, which then
- * reads that segment as if nothing had happened. A connection that is not
- * admitted, whose first segment does not come within `firstSegmentMillis`,
- * or that ends first goes to `handle` too; one that was admitted is
- * `release`d before.
+ * reply (and a body to send after it), or undefined to leave the connection
+ * to `handle`, which then reads that segment as if nothing had happened. A
+ * connection that is not admitted, whose first segment does not come within
+ * `firstSegmentMillis`, or that ends first goes to `handle` too; one that was
+ * admitted is `release`d before. On shutdown, replies still going out get
+ * the grace period the fibers get, and are then cut.
  */
 export interface Quick<E> {
   readonly firstSegmentMillis: number
