@@ -12,7 +12,6 @@ import { VERSION } from "../version.ts"
 import { reachableAddresses } from "./addresses.ts"
 import { SERVER_USAGE, type ServerArgs, serverArgsFrom, serverSettingsOf } from "./args.ts"
 import { SERVER_DEFAULTS, ServerConfig } from "./config.ts"
-import { Collector } from "./memory.ts"
 import { ServerLive } from "./ServerLive.ts"
 import { type Activity, serveFolder } from "./server.ts"
 import { describeFolderFailure, describeListenFailure } from "./startup.ts"
@@ -42,7 +41,6 @@ const program = (args: ServerArgs, activity: Activity) =>
     const listener = yield* serveFolder({
       port: args.port,
       graceMillis: SERVER_DEFAULTS.graceMillis,
-      collector: new Collector(),
       activity,
       ...(args.address === undefined ? {} : { hostname: args.address })
     }).pipe(

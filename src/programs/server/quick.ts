@@ -26,7 +26,6 @@ export interface QuickDeps {
   readonly log: OperationLog
   readonly now: () => number
   readonly activity: Activity | undefined
-  readonly connectionEnded: () => void
 }
 
 /**
@@ -94,7 +93,6 @@ export const quickDownload = (deps: QuickDeps): Quick<Timeout | FileFailure> => 
             if (record.result === CUT_BY_SHUTDOWN) activity.cut++
           }
           deps.log(peer.openedAt, peer.remote, record, deps.now() - peer.openedAt)
-          deps.connectionEnded()
         }
       }
     }

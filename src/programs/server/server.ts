@@ -10,7 +10,6 @@ import { makeAdmission } from "./admission.ts"
 import { ServerConfig } from "./config.ts"
 import { handleConnection, serverWire } from "./connection.ts"
 import { refusalLog } from "./logLine.ts"
-import type { Collector } from "./memory.ts"
 import { makeOperationLog } from "./operationLog.ts"
 import { acceptProxied } from "./proxied.ts"
 import { quickDownload } from "./quick.ts"
@@ -26,8 +25,6 @@ export interface ServeOptions {
   /** Defaults to every address: "::" (dual stack), or "0.0.0.0" where IPv6 is missing. */
   readonly hostname?: string
   readonly graceMillis: number
-  /** Told when each connection ends, to collect their garbage in time (the real server passes one). */
-  readonly collector?: Collector
   /** Kept up to date when given (the real server passes one). */
   readonly activity?: Activity
 }
@@ -50,7 +47,6 @@ export const serveFolder = (options: ServeOptions) =>
     const allowed = makeAccess(config.allow)
     const trusted = addressMatcher(config.trustedProxies)
     const log = yield* makeOperationLog
-    const connectionEnded = () => options.collector?.connectionEnded()
     // Behind a balancer every connection starts with a PROXY header: no quick path then.
     const quick = config.proxyProtocol
       ? undefined
@@ -61,8 +57,7 @@ export const serveFolder = (options: ServeOptions) =>
           allowed,
           log,
           now: yield* Effect.map(Effect.clock, (clock) => () => clock.unsafeCurrentTimeMillis()),
-          activity: options.activity,
-          connectionEnded
+          activity: options.activity
         })
     const handle = (connection: Connection) =>
       Effect.gen(function* () {
@@ -98,7 +93,7 @@ export const serveFolder = (options: ServeOptions) =>
           Effect.onInterrupt(() => Effect.sync(() => activity.cut++)),
           Effect.ensuring(Effect.sync(() => activity.active--))
         )
-      }).pipe(Effect.ensuring(Effect.sync(connectionEnded)))
+      })
     const listen = (hostname: string) =>
       transport.serve({ hostname, port: options.port, graceMillis: options.graceMillis, quick }, handle)
     return yield* options.hostname !== undefined
