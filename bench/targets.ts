@@ -80,6 +80,19 @@ const againstBun = (results: BenchResults): ReadonlyArray<Row> => {
   ]
 }
 
+/** The connection layer's targets for 200 downloads at once: memory near nginx's, throughput not below it. */
+const fanoutTargets = (results: BenchResults, memory: number | undefined): ReadonlyArray<Row> => {
+  const throughput = against(results, "downloads-simultaneos", "nginx", "nginx", { atLeast: 1 })
+  return [
+    {
+      target: "200 downloads simultâneos: pico de memória do servidor no máximo 64 MiB",
+      measured: memory === undefined ? "sem dados nesta execução" : `${num(memory, 1)} MiB`,
+      met: memory === undefined ? undefined : memory <= 64
+    },
+    { ...throughput, target: "200 downloads simultâneos: vazão pelo menos a do nginx" }
+  ]
+}
+
 export const targetRows = (results: BenchResults): ReadonlyArray<Row> => {
   const memory = extraOf(results, "downloads-simultaneos", "nosso", "memoria")
   const exe = results.startup?.executable
@@ -115,6 +128,7 @@ export const targetRows = (results: BenchResults): ReadonlyArray<Row> => {
       target: "5. baixar-varios de 1.000 arquivos: à frente do lftp"
     },
     ...againstBun(results),
+    ...fanoutTargets(results, memory),
     {
       target: "Partida: `dist/cliente --ajuda` em até 4× o tempo de `curl --version`",
       measured:
