@@ -2191,6 +2191,25 @@ describe("pumps: a send whose socket closes under it", () => {
     expect(Option.getOrUndefined(failure)).toMatchObject({ _tag: "ConnectionFailure", reason: "Reset", cause: reset })
   })
 
+  test("onDone is told once, even when it throws (its throw is not taken for the source's)", () => {
+    const state = new SocketState(0)
+    const watchdog = Effect.runSync(Effect.scoped(Watchdog.make))
+    const told: Array<Exit.Exit<void, unknown>> = []
+    startSend(
+      state,
+      { write: (_bytes, _offset, length) => length, pause() {}, resume() {} },
+      watchdog,
+      { buffer: new Uint8Array(16), fill: (into) => Either.right(into.length) },
+      { length: 40, millis: Number.POSITIVE_INFINITY, onIdle: () => "idle" },
+      (exit) => {
+        told.push(exit)
+        throw new Error("a bug in onDone")
+      }
+    )
+    expect(told).toHaveLength(1)
+    expect(Exit.isSuccess(told[0]!)).toBe(true)
+  })
+
   test("a close without an error fails it as closed", () => {
     const { outcome } = sendClosing((state) => state.wasClosed())
     const failure =

@@ -200,7 +200,9 @@ export const startSend = <E1, E2>(
     clearImmediate(turn)
     if (state.onWritable === attempt) state.onWritable = undefined
   }
+  /** Ends the send and tells `onDone`, once: a later call (a throwing `onDone` caught below) is ignored. */
   const finish = (exit: Exit.Exit<void, ConnectionFailure | E1 | E2>) => {
+    if (done) return
     stop()
     onDone(exit)
   }

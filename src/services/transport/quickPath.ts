@@ -79,8 +79,11 @@ const finishInCallbacks = <E>(
   let stop: (() => void) | undefined
   const end = (exit: Exit.Exit<void, ConnectionFailure | E>) => {
     transfers.delete(cut)
-    answer.done(exit)
-    closeSocket(socket)
+    try {
+      answer.done(exit)
+    } finally {
+      closeSocket(socket)
+    }
   }
   const cut = () => {
     stop?.()
