@@ -2161,7 +2161,7 @@ describe("BunTransportLive: closing a socket", () => {
   })
 })
 
-describe("pumps: a send whose socket closes under it", () => {
+describe("pumps: how a send ends", () => {
   const sendClosing = (then: (state: SocketState) => void) => {
     const state = new SocketState(0)
     const port = { write: () => -1, pause() {}, resume() {} }
