@@ -62,11 +62,15 @@ export const quickDownload = (deps: QuickDeps): Quick<Timeout | FileFailure> => 
       const name = event.request.name
       const file = deps.store.openNow(name)
       if (file === undefined) return undefined
-      // A small file is read whole and closed now; a larger one stays open for its body.
+      if (!fitsU32(file.size)) {
+        file.close()
+        return undefined
+      }
+      // A small file is read whole and closed now; a larger one stays open for its body, until done.
       const small = file.size <= COALESCE
       const bytes = small ? file.readAll() : undefined
-      if (small || !fitsU32(file.size)) file.close()
-      if (bytes === undefined && (small || !fitsU32(file.size))) return undefined
+      if (small) file.close()
+      if (small && bytes === undefined) return undefined
       const activity = deps.activity
       if (activity !== undefined) activity.active++
       const record: OperationRecord = { op: OPERATION_NAMES.Download, name: logWord(name), bytes: 0, result: "ok" }
