@@ -6,6 +6,7 @@ import * as path from "node:path"
 import { Cause, Either, Exit, FiberId } from "effect"
 import { ConnectionFailure, Timeout } from "../../src/domain/errors.ts"
 import { Opcode } from "../../src/domain/protocol.ts"
+import { encodeProxyV1, encodeProxyV2 } from "../../src/domain/proxyHeader.ts"
 import { makeAdmission } from "../../src/programs/server/admission.ts"
 import type { OperationRecord } from "../../src/programs/server/exchange.ts"
 import { quickDownload } from "../../src/programs/server/quick.ts"
@@ -65,15 +66,20 @@ afterEach(() => rm(folder, { recursive: true, force: true }))
 
 const peer: Peer = { remote: "127.0.0.1:5000", address: "127.0.0.1", openedAt: 1_000 }
 
-const setup = (limits = { maxClients: 2, maxPerAddress: 0 }, allowed = (_: string) => true) => {
+const setup = (
+  limits = { maxClients: 2, maxPerAddress: 0 },
+  allowed = (_: string) => true,
+  proxy?: { readonly trusted: (address: string) => boolean }
+) => {
   const lines: Array<{ started: number; client: string; record: OperationRecord; millis: number }> = []
   const activity: Activity = { active: 0, cut: 0 }
   const admission = makeAdmission(limits)
   const quick = quickDownload({
-    config: { requestSeconds: 10, idleSeconds: 7 },
+    config: { requestSeconds: 10, idleSeconds: 7, proxyProtocol: proxy !== undefined },
     store,
     admission,
     allowed,
+    trusted: proxy?.trusted ?? (() => false),
     log: (started, client, record, millis) => lines.push({ started, client, record: { ...record }, millis }),
     now: () => 1_250,
     activity
@@ -236,5 +242,77 @@ describe("quick path: the log line of a reply that did not go out", () => {
     quick.answer(peer, request(Opcode.Download, "small.txt"))!.done(Exit.failCause(Cause.interrupt(FiberId.none)))
     expect(lines[0]!.record.result).toBe("cortado: o servidor foi encerrado antes do fim")
     expect(activity).toEqual({ active: 0, cut: 1 })
+  })
+})
+
+describe("quick path behind a balancer (--protocolo-proxy)", () => {
+  const client = { address: "203.0.113.7", port: 41_000 }
+  const server = { address: "127.0.0.1", port: 20_000 }
+  const behind = (first: Uint8Array, rest: Uint8Array) => Uint8Array.from([...first, ...rest])
+  const v1 = () => encodeProxyV1(client, server)
+  const v2 = () => encodeProxyV2({ source: client, destination: server })
+
+  test.each([
+    ["v1", v1],
+    ["v2", v2]
+  ])(
+    "a %s header and a whole op 10 in the first segment: answered, logged as the client the header names",
+    (_, header) => {
+      const { quick, lines, admission } = setup({ maxClients: 2, maxPerAddress: 1 }, undefined, { trusted: () => true })
+      expect(quick.admit(peer)).toBe(true)
+      const answer = quick.answer(peer, behind(header(), request(Opcode.Download, "small.txt")))!
+      expect([...answer.reply.subarray(0, 5)]).toEqual([0, 0, 0, 0, utf8("olá, mundo").length])
+      // The client's own address holds its place: a second connection from it would be refused.
+      expect(admission.addressNow(client.address)).toBe(false)
+      answer.done(Exit.void)
+      expect(lines[0]!.client).toBe("203.0.113.7:41000")
+      // Both places are given back.
+      expect(admission.enterNow(client.address)).toBe(true)
+      expect(admission.enterNow("198.51.100.1")).toBe(true)
+      expect(admission.enterNow("198.51.100.2")).toBe(false)
+    }
+  )
+
+  test("a connection from an untrusted address is not admitted: the fiber path refuses it", () => {
+    const { quick, admission } = setup(undefined, undefined, { trusted: (address) => address === "10.0.0.1" })
+    expect(quick.admit(peer)).toBe(false)
+    expect(admission.enterNow("198.51.100.1")).toBe(true)
+    expect(admission.enterNow("198.51.100.2")).toBe(true)
+  })
+
+  const left: ReadonlyArray<readonly [string, (header: Uint8Array) => Uint8Array]> = [
+    ["the header alone", (header) => header],
+    ["a request without a header", () => request(Opcode.Download, "small.txt")],
+    [
+      "the header and a request cut short",
+      (header) => behind(header, request(Opcode.Download, "small.txt").subarray(0, 7))
+    ],
+    ["the header and op 20", (header) => behind(header, Uint8Array.of(Opcode.List))],
+    ["the header and a missing file", (header) => behind(header, request(Opcode.Download, "nada.txt"))]
+  ]
+  test.each(left)(
+    "%s: left to the fiber path, and no place held but the total's, which release gives back",
+    (_, first) => {
+      const { quick, admission, lines } = setup({ maxClients: 1, maxPerAddress: 1 }, undefined, { trusted: () => true })
+      expect(quick.admit(peer)).toBe(true)
+      expect(quick.answer(peer, first(v1()))).toBeUndefined()
+      quick.release(peer)
+      expect(lines).toEqual([])
+      expect(admission.enterNow(client.address)).toBe(true)
+    }
+  )
+
+  test("--permitir and the per-address limit judge the client the header names, not the proxy", () => {
+    const closed = setup(undefined, (address) => address !== client.address, { trusted: () => true })
+    expect(closed.quick.admit(peer)).toBe(true)
+    expect(closed.quick.answer(peer, behind(v1(), request(Opcode.Download, "small.txt")))).toBeUndefined()
+    const limited = setup({ maxClients: 5, maxPerAddress: 1 }, undefined, { trusted: () => true })
+    expect(limited.admission.addressNow(client.address)).toBe(true)
+    expect(limited.quick.admit(peer)).toBe(true)
+    expect(limited.quick.answer(peer, behind(v1(), request(Opcode.Download, "small.txt")))).toBeUndefined()
+    // Another client behind the same proxy is served.
+    const other = encodeProxyV1({ address: "203.0.113.8", port: 1 }, server)
+    expect(limited.quick.admit(peer)).toBe(true)
+    expect(limited.quick.answer(peer, behind(other, request(Opcode.Download, "small.txt")))).toBeDefined()
   })
 })

@@ -13,7 +13,9 @@ export type Admission = "Admitted" | "TooManyClients" | "TooManyFromAddress"
  * The two are taken apart because behind a balancer the client's address is
  * only known once its PROXY header is read: the total is checked as the
  * connection is accepted, before anything is read, and the address after.
- * The quick path takes both at once (`enterNow`) and gives them back itself.
+ * The quick path takes both at once (`enterNow`), or, behind a balancer, the
+ * total at accept and the address once the header in the first segment is
+ * read; it gives them back itself.
  */
 export const makeAdmission = (limits: { readonly maxClients: number; readonly maxPerAddress: number }) => {
   let total = 0
@@ -53,12 +55,23 @@ export const makeAdmission = (limits: { readonly maxClients: number; readonly ma
     total--
     return false
   }
-  /** Gives back the places of `enterNow`. */
+  /** Gives back both places (those of `enterNow`, or of `placeNow` and `addressNow`). */
   const leaveNow = (address: string): void => {
     total--
     leaveAddress(address)
   }
-  return { place, fromAddress, enterNow, leaveNow }
+  return {
+    place,
+    fromAddress,
+    enterNow,
+    leaveNow,
+    /** The total's place alone, for a connection whose client is not known yet (behind a balancer). */
+    placeNow,
+    leavePlaceNow: (): void => void total--,
+    /** The address's place alone, once the client is known. */
+    addressNow,
+    leaveAddressNow: leaveAddress
+  }
 }
 
 export type Admissions = ReturnType<typeof makeAdmission>

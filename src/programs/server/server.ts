@@ -47,18 +47,16 @@ export const serveFolder = (options: ServeOptions) =>
     const allowed = makeAccess(config.allow)
     const trusted = addressMatcher(config.trustedProxies)
     const log = yield* makeOperationLog
-    // Behind a balancer every connection starts with a PROXY header: no quick path then.
-    const quick = config.proxyProtocol
-      ? undefined
-      : quickDownload({
-          config,
-          store,
-          admission: admit,
-          allowed,
-          log,
-          now: yield* Effect.map(Effect.clock, (clock) => () => clock.unsafeCurrentTimeMillis()),
-          activity: options.activity
-        })
+    const quick = quickDownload({
+      config,
+      store,
+      admission: admit,
+      allowed,
+      trusted,
+      log,
+      now: yield* Effect.map(Effect.clock, (clock) => () => clock.unsafeCurrentTimeMillis()),
+      activity: options.activity
+    })
     const handle = (connection: Connection) =>
       Effect.gen(function* () {
         // Refused: answered at once, where the first status is due, and closed.
