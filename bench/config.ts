@@ -14,7 +14,11 @@ export interface BenchConfig {
   readonly smallOps: number
   readonly smallBytes: number
   readonly smallConcurrency: number
-  /** Untimed operations before the first timed repetition of scenario 3. */
+  /**
+   * Untimed operations before the first timed repetition of scenario 3: enough
+   * for the JIT of the Bun servers to reach its steady state, so that the
+   * repetitions measure the cost of a connection, not of compiling its code.
+   */
   readonly smallWarmup: number
   /** Scenario 4: concurrent downloads of one medium file. */
   readonly fanoutClients: number
@@ -31,7 +35,7 @@ export const FULL: BenchConfig = {
   smallOps: 10_000,
   smallBytes: KiB,
   smallConcurrency: 32,
-  smallWarmup: 500,
+  smallWarmup: 3_000,
   fanoutClients: 200,
   fanoutBytes: 50 * MiB,
   manyFiles: 1_000,

@@ -20,6 +20,12 @@ const extraOf = (results: BenchResults, scenarioId: string, seriesId: string, ke
   return values && values.length > 0 ? summarize(values).median : undefined
 }
 
+/**
+ * Whether a ratio is within a limit: CPU comes in 10 ms ticks, so 0.48 / 0.32
+ * is exactly 1.5 in the units measured, though not in floating point.
+ */
+const within = (ratio: number, limit: number) => ratio <= limit * (1 + 1e-9)
+
 interface Row {
   readonly target: string
   readonly measured: string
@@ -69,13 +75,13 @@ const againstBun = (results: BenchResults): ReadonlyArray<Row> => {
       target: "Operações pequenas: CPU do servidor por operação no máximo 1,5× a do limite do Bun",
       ...(ourCpu === undefined || bunCpu === undefined || bunCpu <= 0
         ? missing
-        : { measured: `${ratio(ourCpu / bunCpu)} a do limite do Bun`, met: ourCpu / bunCpu <= 1.5 })
+        : { measured: `${ratio(ourCpu / bunCpu)} a do limite do Bun`, met: within(ourCpu / bunCpu, 1.5) })
     },
     {
       target: "Operações pequenas: latência p99 no máximo 2× a do limite do Bun",
       ...(ourP99 === undefined || bunP99 === undefined || bunP99 <= 0
         ? missing
-        : { measured: `${ratio(ourP99 / bunP99)} a do limite do Bun`, met: ourP99 / bunP99 <= 2 })
+        : { measured: `${ratio(ourP99 / bunP99)} a do limite do Bun`, met: within(ourP99 / bunP99, 2) })
     }
   ]
 }
