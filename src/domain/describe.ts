@@ -1,6 +1,6 @@
 import * as Match from "effect/Match"
 import type { FileFailureReason } from "./errors.ts"
-import { Opcode } from "./protocol.ts"
+import { operationOf } from "./operations.ts"
 import type { OperationError } from "./statuses.ts"
 
 /**
@@ -105,14 +105,6 @@ export const logWord = (text: string): string => {
 /** Bytes that may not be UTF-8, as text: an invalid sequence shows as U+FFFD. */
 const bytesAsText = (bytes: Uint8Array): string => new TextDecoder("utf-8").decode(bytes)
 
-const OPERATION_NAMES: Record<number, string> = {
-  [Opcode.Download]: "baixar",
-  [Opcode.List]: "listar",
-  [Opcode.Upload]: "enviar",
-  [Opcode.Resume]: "retomar",
-  [Opcode.DownloadMany]: "baixar-varios"
-}
-
 /**
  * What a request that was refused before it was fully read asked for, from
  * its first bytes: the operation, and the name or mask as far as it arrived
@@ -121,8 +113,9 @@ const OPERATION_NAMES: Record<number, string> = {
 export const describeRequestHead = (head: Uint8Array): { readonly op: string; readonly name: string } => {
   if (head.length === 0) return { op: "?", name: "-" }
   const opcode = head[0]!
-  const op = OPERATION_NAMES[opcode] ?? `op-0x${opcode.toString(16).padStart(2, "0")}`
-  if (opcode === Opcode.List || !(opcode in OPERATION_NAMES) || head.length < 5) return { op, name: "-" }
+  const operation = operationOf(opcode)
+  const op = operation?.word ?? `op-0x${opcode.toString(16).padStart(2, "0")}`
+  if (!operation?.named || head.length < 5) return { op, name: "-" }
   const length = new DataView(head.buffer, head.byteOffset, head.byteLength).getUint32(1, false)
   const bytes = head.subarray(5, 5 + length)
   const text = bytesAsText(bytes)

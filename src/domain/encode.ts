@@ -1,5 +1,5 @@
-import type { ManifestEntry, Request } from "./messages.ts"
-import { fitsU32, MD5_BYTES, Opcode } from "./protocol.ts"
+import type { ManifestEntry } from "./messages.ts"
+import { fitsU32 } from "./protocol.ts"
 
 /** Encoders: values in, exact bytes out. */
 
@@ -32,46 +32,19 @@ export interface Field {
   readonly bytes: Uint8Array
 }
 
-const field = (label: string, bytes: Uint8Array): Field => ({ label, bytes })
+export const field = (label: string, bytes: Uint8Array): Field => ({ label, bytes })
 
 const withLength = (text: string): ReadonlyArray<Uint8Array> => {
   const bytes = utf8.encode(text)
   return [u32(bytes.length), bytes]
 }
 
-const lengthAndText = (lengthLabel: string, textLabel: string, text: string): ReadonlyArray<Field> => {
+export const lengthAndText = (lengthLabel: string, textLabel: string, text: string): ReadonlyArray<Field> => {
   const [length, bytes] = withLength(text)
   return [field(lengthLabel, length!), field(textLabel, bytes!)]
 }
 
-const nameFields = (name: string) => lengthAndText("tamanho do nome", "nome", name)
-
-/** The fields of a request, in wire order, each with its Portuguese label. */
-export const requestFields = (request: Request): ReadonlyArray<Field> => {
-  switch (request._tag) {
-    case "Download":
-      return [field("operação", Uint8Array.of(Opcode.Download)), ...nameFields(request.name)]
-    case "List":
-      return [field("operação", Uint8Array.of(Opcode.List))]
-    case "Upload":
-      return [field("operação", Uint8Array.of(Opcode.Upload)), ...nameFields(request.name)]
-    case "Resume":
-      if (request.md5.length !== MD5_BYTES) throw new RangeError("an MD5 digest has 16 bytes")
-      return [
-        field("operação", Uint8Array.of(Opcode.Resume)),
-        ...nameFields(request.name),
-        field("posição", u32(request.position)),
-        field("md5", request.md5)
-      ]
-    case "DownloadMany":
-      return [
-        field("operação", Uint8Array.of(Opcode.DownloadMany)),
-        ...lengthAndText("tamanho da máscara", "máscara", request.mask)
-      ]
-  }
-}
-
-export const encodeRequest = (request: Request): Uint8Array => concat(requestFields(request).map((f) => f.bytes))
+export const nameFields = (name: string) => lengthAndText("tamanho do nome", "nome", name)
 
 /** A lone status byte. */
 export const encodeStatus = (status: number): Uint8Array => Uint8Array.of(status)

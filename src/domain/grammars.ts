@@ -4,14 +4,16 @@ import { parseListing } from "./listing.ts"
 import { maskMatcher } from "./mask.ts"
 import { type ClientEvent, Data, End, type ManifestEntry, type ServerEvent } from "./messages.ts"
 import { describeNameProblem, type NameProblem, parseMask, parseName } from "./names.ts"
-import { MAX_LISTING_BYTES, MAX_MANY_MATCHES, MAX_NAME_BYTES, MD5_BYTES, Opcode, Status } from "./protocol.ts"
+import { MAX_LISTING_BYTES, MAX_MANY_MATCHES, MAX_NAME_BYTES, Status } from "./protocol.ts"
 
 /**
- * The grammars of both directions. The server decodes `clientStream`; a
- * client decodes the reply grammar of the operation it asked for.
+ * The grammars of both directions, as pieces: the fields requests are made
+ * of, and the reply of each operation. Which operation reads which is the
+ * registry's (operations.ts): the server decodes its `clientStream`; a client
+ * decodes the reply of the operation it asked for.
  */
 
-const hex = (n: number) => `0x${n.toString(16).padStart(2, "0")}`
+export const hex = (n: number) => `0x${n.toString(16).padStart(2, "0")}`
 
 /** A 32-bit length followed by that many bytes, checked before anything is read or allocated. */
 function* lengthPrefixed<E>(what: string): Grammar<E, Uint8Array> {
@@ -30,37 +32,21 @@ function* validated<E>(
   return parsed.right
 }
 
-function* nameField<E>(): Grammar<E, string> {
+/** A name field: a length, then the name, which must pass the name rules. */
+export function* nameField<E>(): Grammar<E, string> {
   return yield* validated<E>(parseName(yield* lengthPrefixed<E>("nome")), "InvalidName")
 }
 
-/** Everything a client sends, as the server reads it. */
-export function* clientStream(): Grammar<ClientEvent> {
-  const op = yield* u8<ClientEvent>()
-  switch (op) {
-    case Opcode.Download:
-      return yield* emit({ _tag: "Request", request: { _tag: "Download", name: yield* nameField() } })
-    case Opcode.List:
-      return yield* emit({ _tag: "Request", request: { _tag: "List" } })
-    case Opcode.Upload: {
-      yield* emit({ _tag: "Request", request: { _tag: "Upload", name: yield* nameField() } })
-      const size = yield* u32<ClientEvent>()
-      yield* emit({ _tag: "Size", size })
-      return yield* body<ClientEvent>(size, Data, End)
-    }
-    case Opcode.Resume: {
-      const name = yield* nameField<ClientEvent>()
-      const position = yield* u32<ClientEvent>()
-      const md5 = yield* take<ClientEvent>(MD5_BYTES)
-      return yield* emit({ _tag: "Request", request: { _tag: "Resume", name, position, md5 } })
-    }
-    case Opcode.DownloadMany: {
-      const mask = yield* validated<ClientEvent>(parseMask(yield* lengthPrefixed("máscara")), "InvalidMask")
-      return yield* emit({ _tag: "Request", request: { _tag: "DownloadMany", mask } })
-    }
-    default:
-      return yield* fail("UnknownOpcode", `operação desconhecida ${hex(op)}`)
-  }
+/** The mask field of op 50: a length, then the mask, which must pass the mask rules. */
+export function* maskField<E>(): Grammar<E, string> {
+  return yield* validated<E>(parseMask(yield* lengthPrefixed<E>("máscara")), "InvalidMask")
+}
+
+/** What follows an upload's request: the size, then the body. */
+export function* uploadBody(): Grammar<ClientEvent> {
+  const size = yield* u32<ClientEvent>()
+  yield* emit<ClientEvent>({ _tag: "Size", size })
+  return yield* body<ClientEvent>(size, Data, End)
 }
 
 function* status(allowed: ReadonlyArray<number>): Grammar<ServerEvent, number> {

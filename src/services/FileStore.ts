@@ -37,16 +37,6 @@ export interface ReadableFile {
   readonly read: (from: number, length: number) => Effect.Effect<Uint8Array, FileFailure>
 }
 
-/** A file opened without an Effect step (`openNow`); whoever opens it calls `close` once. */
-export interface FileNow {
-  readonly size: number
-  /** The whole file in one fresh buffer; undefined if it could not be read whole. */
-  readonly readAll: () => Uint8Array | undefined
-  /** The bytes from the start onwards, through the buffer `ReadableFile.source` uses. */
-  readonly source: () => ByteSource<FileFailure>
-  readonly close: () => void
-}
-
 /** A file being written under a hidden temporary name, visible only after `commit`. */
 export interface AtomicFile {
   /** Takes the bytes in order; synchronous, so a receive can run in the socket's callbacks. */
@@ -71,12 +61,6 @@ export interface FileStoreService {
   /** Every regular file, recursively, hidden ones and invalid names left out, sorted by name. */
   readonly list: Effect.Effect<ReadonlyArray<StoredFile>, FileFailure>
   readonly openRead: (name: string) => Effect.Effect<ReadableFile, FileFailure, Scope.Scope>
-  /**
-   * `name` opened at once, without an Effect step, when it is a regular file
-   * in the folder (the same jail as `openRead`); undefined for anything else,
-   * and `openRead` then says why. The server's quick path for downloads.
-   */
-  readonly openNow: (name: string) => FileNow | undefined
   /**
    * With `replace: false`, the commit fails (PermissionDenied) instead of
    * replacing a file that exists under the name by then: the check and the

@@ -10,7 +10,7 @@ import { type AtomicFile, EXISTS, FileStore, type FileStoreService, type Partial
 import { attempt, attemptSync, failure, reasonOf } from "./files/failures.ts"
 import { checkLengths, type Folder, openParent, refuseDirectory, removeCreated } from "./files/folders.ts"
 import { makeInstance, sweepAbandoned } from "./files/owners.ts"
-import { closeQuietly, fileNow, makeReadBuffers, openInside, type ReadBuffers, readable } from "./files/reading.ts"
+import { closeQuietly, makeReadBuffers, openInside, type ReadBuffers, readable } from "./files/reading.ts"
 import { listFiles } from "./files/walking.ts"
 import { appender } from "./files/writing.ts"
 import { acquireReleasePlain } from "./resource.ts"
@@ -196,19 +196,10 @@ export const makeFileStore = (
         }
       })
 
-    const openNow = (name: string) => {
-      try {
-        return fileNow(name, openInside(root, name, name), readBuffers)
-      } catch {
-        return undefined
-      }
-    }
-
     return {
       root,
       list: attempt(root, () => listFiles(root)),
       openRead,
-      openNow,
       createAtomic,
       openPartial,
       partialSize: (name) => sizeOf(name, partialNameOf(name)),

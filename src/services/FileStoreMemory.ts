@@ -12,7 +12,6 @@ import type { ByteSource } from "./ByteSource.ts"
 import {
   type AtomicFile,
   EXISTS,
-  type FileNow,
   FileStore,
   type FileStoreService,
   type PartialFile,
@@ -31,12 +30,6 @@ import { detailOf } from "./files/failures.ts"
  * the capacity fails as a full disk does, after storing what fit. There are
  * no other processes sharing the folder: `sweepTemporaries` finds nothing.
  */
-
-/** A readable file's reads without an Effect step, for `openNow`. */
-interface MemoryReads {
-  readonly readAt: (from: number, length: number) => Either.Either<Uint8Array, FileFailure>
-  readonly sourceAt: (from: number) => ByteSource<FileFailure>
-}
 
 /** The operations `fail` is asked about; "write" is each write of a sink, "read" each read of an open file. */
 export type MemoryFileOperation =
@@ -194,7 +187,7 @@ export const makeMemoryFileStore = (
     return grown
   }
 
-  const readable = (name: string, bytes: Uint8Array): ReadableFile & MemoryReads => {
+  const readable = (name: string, bytes: Uint8Array): ReadableFile => {
     const readAt = (from: number, length: number): Either.Either<Uint8Array, FileFailure> => {
       const failed = injected({ operation: "read", name, offset: from, length })
       if (failed !== undefined) return Either.left(failed)
@@ -220,8 +213,6 @@ export const makeMemoryFileStore = (
     return {
       name,
       size: bytes.length,
-      readAt,
-      sourceAt: source,
       read: (from, length) => readAt(from, length),
       source: (from) => Effect.sync(() => source(from)),
       chunks: (from, length) =>
@@ -249,21 +240,6 @@ export const makeMemoryFileStore = (
       check("openRead", name),
       Effect.flatMap(resolve(name), (at) => Effect.map(existing(name, at), (bytes) => readable(name, bytes)))
     )
-
-  const openNow = (name: string): FileNow | undefined => {
-    if (injected({ operation: "openRead", name }) !== undefined) return undefined
-    const at = resolve(name)
-    if (Either.isLeft(at)) return undefined
-    const bytes = files.get(at.right)
-    if (bytes === undefined) return undefined
-    const file = readable(name, bytes)
-    return {
-      size: bytes.length,
-      readAll: () => Either.getOrUndefined(file.readAt(0, bytes.length)),
-      source: () => file.sourceAt(0),
-      close: () => {}
-    }
-  }
 
   const createAtomic = (name: string, createOptions?: { readonly replace: boolean }) =>
     Effect.gen(function* () {
@@ -360,7 +336,6 @@ export const makeMemoryFileStore = (
     },
     list,
     openRead,
-    openNow,
     createAtomic,
     checkWritable: (name) => Effect.zipRight(check("checkWritable", name), Effect.asVoid(writable(name))),
     openPartial,

@@ -1,22 +1,8 @@
 import { describe, expect, test } from "bun:test"
-import {
-  concat,
-  encodeLimit,
-  encodeManifest,
-  encodeRequest,
-  encodeStatus,
-  encodeStatusSize,
-  u32
-} from "../../src/domain/encode.ts"
-import {
-  clientStream,
-  downloadManyReply,
-  downloadReply,
-  listReply,
-  resumeReply,
-  uploadReply
-} from "../../src/domain/grammars.ts"
+import { concat, encodeLimit, encodeManifest, encodeStatus, encodeStatusSize, u32 } from "../../src/domain/encode.ts"
+import { downloadManyReply, downloadReply, listReply, resumeReply, uploadReply } from "../../src/domain/grammars.ts"
 import type { Request } from "../../src/domain/messages.ts"
+import { clientStream, encodeRequest } from "../../src/domain/operations.ts"
 import { fitsU32, MAX_U32 } from "../../src/domain/protocol.ts"
 import { cat, decodeEveryWay, hex, toHex, utf8 } from "./bytes.ts"
 

@@ -1,10 +1,11 @@
 import { describe, expect, test } from "bun:test"
 import { Either } from "effect"
 import { Decoder } from "../../src/domain/decoder.ts"
-import { encodeManifest, encodeRequest, encodeStatusSize, u32 } from "../../src/domain/encode.ts"
+import { encodeManifest, encodeStatusSize, u32 } from "../../src/domain/encode.ts"
 import { ProtocolViolation } from "../../src/domain/errors.ts"
-import { clientStream, downloadManyReply, downloadReply } from "../../src/domain/grammars.ts"
+import { downloadManyReply, downloadReply } from "../../src/domain/grammars.ts"
 import type { ClientEvent, ServerEvent } from "../../src/domain/messages.ts"
+import { clientStream, encodeRequest } from "../../src/domain/operations.ts"
 import { cat, hex, normalize, toHex } from "./bytes.ts"
 
 /**

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test"
 import { Either } from "effect"
 import { Decoder } from "../../src/domain/decoder.ts"
-import { encodeRequest, u32 } from "../../src/domain/encode.ts"
-import { clientStream } from "../../src/domain/grammars.ts"
+import { u32 } from "../../src/domain/encode.ts"
 import type { ClientEvent } from "../../src/domain/messages.ts"
+import { clientStream, encodeRequest } from "../../src/domain/operations.ts"
 import {
   encodeProxyV1,
   encodeProxyV2,

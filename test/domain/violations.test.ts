@@ -1,16 +1,10 @@
 import { describe, expect, test } from "bun:test"
 import { Either } from "effect"
 import { Decoder, type Grammar } from "../../src/domain/decoder.ts"
-import {
-  clientStream,
-  downloadManyReply,
-  downloadReply,
-  listReply,
-  resumeReply,
-  uploadReply
-} from "../../src/domain/grammars.ts"
+import { downloadManyReply, downloadReply, listReply, resumeReply, uploadReply } from "../../src/domain/grammars.ts"
 import type { ServerEvent } from "../../src/domain/messages.ts"
 import { describeNameProblem } from "../../src/domain/names.ts"
+import { clientStream } from "../../src/domain/operations.ts"
 import { cat, failurePoint, hex, utf8, violationOf } from "./bytes.ts"
 
 /**

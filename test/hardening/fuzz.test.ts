@@ -4,26 +4,12 @@ import * as path from "node:path"
 import { Either } from "effect"
 import fc from "fast-check"
 import { Decoder, type Grammar } from "../../src/domain/decoder.ts"
-import {
-  concat,
-  encodeLimit,
-  encodeManifest,
-  encodeRequest,
-  encodeStatus,
-  encodeStatusSize,
-  u32
-} from "../../src/domain/encode.ts"
-import {
-  clientStream,
-  downloadManyReply,
-  downloadReply,
-  listReply,
-  resumeReply,
-  uploadReply
-} from "../../src/domain/grammars.ts"
+import { concat, encodeLimit, encodeManifest, encodeStatus, encodeStatusSize, u32 } from "../../src/domain/encode.ts"
+import { downloadManyReply, downloadReply, listReply, resumeReply, uploadReply } from "../../src/domain/grammars.ts"
 import { encodeListing } from "../../src/domain/listing.ts"
 import type { ClientEvent, ListingEntry, ManifestEntry, Request, ServerEvent } from "../../src/domain/messages.ts"
 import { checkMask, checkName, isValidName } from "../../src/domain/names.ts"
+import { clientStream, encodeRequest } from "../../src/domain/operations.ts"
 import { MD5_BYTES } from "../../src/domain/protocol.ts"
 import { REGRESSIONS } from "./regressions.ts"
 import {

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { encodeRequest } from "../../src/domain/encode.ts"
+import { encodeRequest } from "../../src/domain/operations.ts"
 import {
   everyEntry,
   md5,

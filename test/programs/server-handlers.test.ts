@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test"
 import { createHash } from "node:crypto"
 import { Effect, Either, Exit, Scope } from "effect"
 import { parseCidr } from "../../src/domain/cidr.ts"
-import { encodeRequest } from "../../src/domain/encode.ts"
+import { encodeRequest } from "../../src/domain/operations.ts"
 import { fullDiskAfter, systemFailure } from "../../src/services/FileStoreMemory.ts"
 import { be32, bytesOf, hexOf, named, seededBytes } from "../support/hostile.ts"
 import { exchange, inMemory, readBytes, settle, type World, type WorldOptions } from "../support/memory.ts"
@@ -352,17 +352,19 @@ describe("requests that break the protocol", () => {
 
 describe("who is served", () => {
   /** A connection held open, silent (it waits for its request deadline), from `address`. */
+  /** A connection that has sent the first byte of a request and waits: it holds its places. */
+  const hold = (world: World) => Effect.tap(world.connect(), (connection) => connection.write(Uint8Array.of(10)))
   const holdFrom = (world: World, address: string) =>
     Effect.suspend(() => {
       world.network.clientAddress = address
-      return world.connect()
+      return hold(world)
     })
 
   test("--max-clientes: over the limit, 01 at once and a refusal line; a freed place is served again", () =>
     inMemory({ serverFiles: FILES, settings: { maxClients: 1 } }, (world) =>
       Effect.gen(function* () {
         const scope = yield* Scope.make()
-        yield* Scope.extend(world.connect(), scope)
+        yield* Scope.extend(hold(world), scope)
         yield* settle
         expect(hexOf(yield* exchange(world, download("a.txt")))).toBe("01")
         expect(world.logged("recusado: limite de 1 conexão ao mesmo tempo").length).toBe(1)

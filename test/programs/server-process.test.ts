@@ -366,6 +366,8 @@ describe("shutdown under load", () => {
         name.copy(download, 5)
         await open(download)
       }
+      // The server is serving them (not all still in the accept queue, which the close would drop).
+      await server.stdout.waitFor(/baixar f\d+\.bin ok/)
       server.process.kill("SIGTERM")
       expect(await exitWithin(server, 15_000)).toBe(0)
       const log = server.stdout.text

@@ -191,35 +191,29 @@ describe("openRead: the path jail", () => {
     }
   })
 
-  // The quick path's open holds the same jail: the content where openRead succeeds, nothing where it fails.
-  test.each(table)("openNow %p → %p", (name, expected) => {
-    const file = store.openNow(name)
-    const bytes = file?.readAll()
-    file?.close()
-    if (typeof expected === "string") expect(bytes === undefined ? undefined : text(bytes)).toBe(expected)
-    else expect(file).toBeUndefined()
-  })
-
-  test("openNow: an empty file is read whole; its source gives the file from the start, through the shared buffer", async () => {
+  test("source: gives the file from the start, through the store's one shared buffer", async () => {
     const content = new Uint8Array(300 * KIB).map((_, i) => (i * 7) % 251)
-    await put("empty.bin", "")
     await Bun.write(path.join(root, "big.bin"), content)
-    const empty = store.openNow("empty.bin")!
-    expect(empty.readAll()?.length).toBe(0)
-    empty.close()
-    const big = store.openNow("big.bin")!
-    expect(big.size).toBe(content.length)
-    const source = big.source()
     const parts: Array<Uint8Array> = []
-    for (let left = big.size; left > 0; ) {
-      const into = source.buffer.subarray(0, Math.min(left, source.buffer.length))
-      const filled = source.fill(into)
-      if (Either.isLeft(filled)) throw filled.left
-      // A copy: the shared buffer is a Buffer, whose slice is a view.
-      parts.push(Uint8Array.from(into.subarray(0, filled.right)))
-      left -= filled.right
-    }
-    big.close()
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const big = yield* store.openRead("big.bin")
+          expect(big.size).toBe(content.length)
+          const source = yield* big.source(0)
+          const again = yield* big.source(0)
+          expect(again.buffer).toBe(source.buffer)
+          for (let left = big.size; left > 0; ) {
+            const into = source.buffer.subarray(0, Math.min(left, source.buffer.length))
+            const filled = source.fill(into)
+            if (Either.isLeft(filled)) throw filled.left
+            // A copy: the shared buffer is a Buffer, whose slice is a view.
+            parts.push(Uint8Array.from(into.subarray(0, filled.right)))
+            left -= filled.right
+          }
+        })
+      )
+    )
     expect(Buffer.concat(parts).equals(Buffer.from(content))).toBe(true)
   })
 

@@ -22,14 +22,16 @@ const pair = (options: LinkOptions = {}) =>
     const transport = yield* makeMemoryTransport(network)
     const accepted: Array<Connection> = []
     let wake: (() => void) | undefined
-    const { port } = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 0 }, (connection) =>
-      Effect.zipRight(
-        Effect.sync(() => {
-          accepted.push(connection)
-          wake?.()
-        }),
-        Effect.never
-      )
+    const { port } = yield* transport.serve(
+      { hostname: "127.0.0.1", port: 0, graceMillis: 0, firstBytesMillis: 0 },
+      (connection) =>
+        Effect.zipRight(
+          Effect.sync(() => {
+            accepted.push(connection)
+            wake?.()
+          }),
+          Effect.never
+        )
     )
     const client = yield* transport.connect("127.0.0.1", port)
     const server = yield* Effect.async<Connection>((resume) => {

@@ -1,20 +1,7 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test"
 import { readFileSync } from "node:fs"
 import * as net from "node:net"
-import {
-  Cause,
-  Deferred,
-  type Duration,
-  Effect,
-  Either,
-  Exit,
-  Fiber,
-  Option,
-  Ref,
-  Scope,
-  TestClock,
-  TestContext
-} from "effect"
+import { Cause, Deferred, type Duration, Effect, Either, Exit, Fiber, Option, Ref, Scope } from "effect"
 import { ConnectionFailure } from "../../src/domain/errors.ts"
 import type { ByteSink } from "../../src/services/ByteSink.ts"
 import type { ByteSource } from "../../src/services/ByteSource.ts"
@@ -22,7 +9,7 @@ import { BunTransportLive } from "../../src/services/transport/BunTransport.ts"
 import { closeSocket } from "../../src/services/transport/bunSocket.ts"
 import { startSend } from "../../src/services/transport/pumps.ts"
 import { SocketState } from "../../src/services/transport/socketState.ts"
-import { type Connection, type Quick, Transport } from "../../src/services/transport/Transport.ts"
+import { type Connection, Transport } from "../../src/services/transport/Transport.ts"
 import { Watchdog } from "../../src/services/transport/watchdog.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
 import { startProxy } from "../support/proxy.ts"
@@ -88,8 +75,9 @@ const collectingServer = (pause?: () => Effect.Effect<void>) =>
   Effect.gen(function* () {
     const transport = yield* Transport
     const done = yield* Deferred.make<Uint8Array, ConnectionFailure>()
-    const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
-      Effect.asVoid(Deferred.complete(done, readAll(connection, pause)))
+    const listener = yield* transport.serve(
+      { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
+      (connection) => Effect.asVoid(Deferred.complete(done, readAll(connection, pause)))
     )
     return { port: listener.port, received: Deferred.await(done) }
   })
@@ -167,7 +155,7 @@ describe("BunTransportLive: moving bytes", () => {
         Effect.gen(function* () {
           const transport = yield* Transport
           const listener = yield* transport.serve(
-            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
             (connection) => Effect.ignore(connection.write(payload))
           )
           const connection = yield* transport.connect("127.0.0.1", listener.port)
@@ -185,7 +173,7 @@ describe("BunTransportLive: moving bytes", () => {
         Effect.gen(function* () {
           const transport = yield* Transport
           const listener = yield* transport.serve(
-            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
             (connection) =>
               Effect.gen(function* () {
                 while (true) {
@@ -242,7 +230,7 @@ describe("BunTransportLive: moving bytes", () => {
           const transport = yield* Transport
           const written = yield* Deferred.make<void>()
           const listener = yield* transport.serve(
-            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
             (connection) =>
               connection.write(big).pipe(Effect.zipRight(Deferred.succeed(written, undefined)), Effect.ignore)
           )
@@ -270,7 +258,7 @@ describe("BunTransportLive: moving bytes", () => {
         Effect.gen(function* () {
           const transport = yield* Transport
           const listener = yield* transport.serve(
-            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
             (connection) => Effect.ignore(connection.write(utf8("bye")))
           )
           const connection = yield* transport.connect("127.0.0.1", listener.port)
@@ -309,7 +297,7 @@ describe("BunTransportLive: moving bytes", () => {
           const transport = yield* Transport
           const release = yield* Deferred.make<void>()
           const listener = yield* transport.serve(
-            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
             (connection) => connection.write(utf8("abc")).pipe(Effect.zipRight(Deferred.await(release)), Effect.ignore)
           )
           const connection = yield* transport.connect("127.0.0.1", listener.port)
@@ -344,7 +332,7 @@ describe("BunTransportLive: moving bytes", () => {
         Effect.gen(function* () {
           const transport = yield* Transport
           const listener = yield* transport.serve(
-            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
             (connection) =>
               Effect.gen(function* () {
                 const request = yield* readAll(connection)
@@ -373,7 +361,7 @@ describe("BunTransportLive: moving bytes", () => {
           const transport = yield* Transport
           const seen = yield* Deferred.make<string>()
           const listener = yield* transport.serve(
-            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
             (connection) => Effect.asVoid(Deferred.succeed(seen, connection.remote))
           )
           const connection = yield* transport.connect("127.0.0.1", listener.port)
@@ -409,9 +397,12 @@ describe("BunTransportLive: connecting", () => {
       live(
         Effect.gen(function* () {
           const transport = yield* Transport
-          const first = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 100 }, () => Effect.void)
+          const first = yield* transport.serve(
+            { hostname: "127.0.0.1", port: 0, graceMillis: 100, firstBytesMillis: 0 },
+            () => Effect.void
+          )
           return yield* transport.serve(
-            { hostname: "127.0.0.1", port: first.port, graceMillis: 100 },
+            { hostname: "127.0.0.1", port: first.port, graceMillis: 100, firstBytesMillis: 0 },
             () => Effect.void
           )
         })
@@ -426,10 +417,12 @@ describe("BunTransportLive: connecting", () => {
         Effect.gen(function* () {
           const transport = yield* Transport
           const seen = yield* Deferred.make<string>()
-          const listener = yield* transport.serve({ hostname: "::1", port: 0, graceMillis: 1_000 }, (connection) =>
-            Deferred.succeed(seen, connection.remote).pipe(
-              Effect.zipRight(Effect.ignore(connection.write(utf8("seis"))))
-            )
+          const listener = yield* transport.serve(
+            { hostname: "::1", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
+            (connection) =>
+              Deferred.succeed(seen, connection.remote).pipe(
+                Effect.zipRight(Effect.ignore(connection.write(utf8("seis"))))
+              )
           )
           const connection = yield* transport.connect("::1", listener.port)
           const data = yield* readAll(connection)
@@ -455,10 +448,12 @@ describe("BunTransportLive: connecting", () => {
           Effect.gen(function* () {
             const transport = yield* Transport
             const seen = yield* Deferred.make<string>()
-            const listener = yield* transport.serve({ hostname: "::", port: 0, graceMillis: 1_000 }, (connection) =>
-              Deferred.succeed(seen, connection.remote).pipe(
-                Effect.zipRight(Effect.ignore(connection.write(utf8("dual"))))
-              )
+            const listener = yield* transport.serve(
+              { hostname: "::", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
+              (connection) =>
+                Deferred.succeed(seen, connection.remote).pipe(
+                  Effect.zipRight(Effect.ignore(connection.write(utf8("dual"))))
+                )
             )
             const connection = yield* transport.connect("127.0.0.1", listener.port)
             const data = yield* readAll(connection)
@@ -480,7 +475,7 @@ describe("BunTransportLive: isolation and shutdown", () => {
           const transport = yield* Transport
           const count = yield* Ref.make(0)
           const listener = yield* transport.serve(
-            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
             (connection) =>
               Effect.gen(function* () {
                 const n = yield* Ref.getAndUpdate(count, (k) => k + 1)
@@ -513,7 +508,7 @@ describe("BunTransportLive: isolation and shutdown", () => {
           const count = yield* Ref.make(0)
           const firstStarted = yield* Deferred.make<void>()
           const listener = yield* transport.serve(
-            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
             (connection) =>
               Effect.gen(function* () {
                 const n = yield* Ref.getAndUpdate(count, (k) => k + 1)
@@ -548,7 +543,7 @@ describe("BunTransportLive: isolation and shutdown", () => {
           const interrupted = yield* Deferred.make<void>()
           const count = yield* Ref.make(0)
           const listener = yield* transport
-            .serve({ hostname: "127.0.0.1", port: 0, graceMillis: 30_000 }, (connection) =>
+            .serve({ hostname: "127.0.0.1", port: 0, graceMillis: 30_000, firstBytesMillis: 0 }, (connection) =>
               Effect.gen(function* () {
                 // Only the first connection is held; probes made while waiting for the stop end at once.
                 if ((yield* Ref.getAndUpdate(count, (k) => k + 1)) > 0) return
@@ -611,7 +606,7 @@ describe("BunTransportLive: isolation and shutdown", () => {
           const started = yield* Deferred.make<void>()
           const interrupted = yield* Deferred.make<void>()
           const listener = yield* transport
-            .serve({ hostname: "127.0.0.1", port: 0, graceMillis: GRACE }, () =>
+            .serve({ hostname: "127.0.0.1", port: 0, graceMillis: GRACE, firstBytesMillis: 0 }, () =>
               Deferred.succeed(started, undefined).pipe(
                 Effect.zipRight(Deferred.await(release)),
                 Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined))
@@ -654,7 +649,7 @@ describe("BunTransportLive: isolation and shutdown", () => {
           const transport = yield* Transport
           const serveScope = yield* Scope.make()
           const listener = yield* transport
-            .serve({ hostname: "127.0.0.1", port: 0, graceMillis: 60_000 }, () => Effect.void)
+            .serve({ hostname: "127.0.0.1", port: 0, graceMillis: 60_000, firstBytesMillis: 0 }, () => Effect.void)
             .pipe(Scope.extend(serveScope))
           yield* Effect.scoped(Effect.flatMap(transport.connect("127.0.0.1", listener.port), readAll))
           // Bounded well below the 60 s grace: an idle listener closes without waiting it out.
@@ -857,7 +852,7 @@ describe("BunTransportLive: sendFrom", () => {
             const transport = yield* Transport
             // A reader that never reads: past the first few chunks, fill runs from the drain callback.
             const listener = yield* transport.serve(
-              { hostname: "127.0.0.1", port: 0, graceMillis: 100 },
+              { hostname: "127.0.0.1", port: 0, graceMillis: 100, firstBytesMillis: 0 },
               (connection) => Effect.ignore(Effect.zipRight(Effect.sleep("20 millis"), readAll(connection)))
             )
             return yield* Effect.scoped(
@@ -925,7 +920,7 @@ describe("BunTransportLive: sendFrom", () => {
           const release = yield* Deferred.make<void>()
           const drained = yield* Deferred.make<number, ConnectionFailure>()
           const listener = yield* transport.serve(
-            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
             (connection) =>
               // Reads nothing until released, then everything (to give the socket room to drain).
               Deferred.await(release).pipe(
@@ -993,22 +988,24 @@ describe("BunTransportLive: sendFrom", () => {
       Effect.gen(function* () {
         const transport = yield* Transport
         const done = yield* Deferred.make<number, ConnectionFailure>()
-        const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 1_000 }, (connection) =>
-          Effect.asVoid(
-            Deferred.complete(
-              done,
-              Effect.gen(function* () {
-                let got = 0
-                const startedAt = Date.now()
-                while (true) {
-                  const next = yield* connection.read()
-                  if (Option.isNone(next)) return got
-                  got += next.value.length
-                  yield* pace(got, startedAt)
-                }
-              })
+        const listener = yield* transport.serve(
+          { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
+          (connection) =>
+            Effect.asVoid(
+              Deferred.complete(
+                done,
+                Effect.gen(function* () {
+                  let got = 0
+                  const startedAt = Date.now()
+                  while (true) {
+                    const next = yield* connection.read()
+                    if (Option.isNone(next)) return got
+                    got += next.value.length
+                    yield* pace(got, startedAt)
+                  }
+                })
+              )
             )
-          )
         )
         const started = Date.now()
         const exit = yield* Effect.scoped(
@@ -1117,7 +1114,7 @@ describe("BunTransportLive: sendFrom", () => {
           const transport = yield* Transport
           const received = yield* Ref.make(0)
           const listener = yield* transport.serve(
-            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
             (connection) =>
               Effect.gen(function* () {
                 while (true) {
@@ -1161,16 +1158,18 @@ describe("BunTransportLive: readWithin", () => {
   const pacedServer = (script: ReadonlyArray<readonly [number, string]>) =>
     Effect.gen(function* () {
       const transport = yield* Transport
-      return yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 100 }, (connection) =>
-        Effect.ignore(
-          Effect.gen(function* () {
-            for (const [delay, line] of script) {
-              yield* Effect.sleep(delay)
-              yield* connection.write(new TextEncoder().encode(line))
-            }
-            yield* Effect.sleep("5 seconds")
-          })
-        )
+      return yield* transport.serve(
+        { hostname: "127.0.0.1", port: 0, graceMillis: 100, firstBytesMillis: 0 },
+        (connection) =>
+          Effect.ignore(
+            Effect.gen(function* () {
+              for (const [delay, line] of script) {
+                yield* Effect.sleep(delay)
+                yield* connection.write(new TextEncoder().encode(line))
+              }
+              yield* Effect.sleep("5 seconds")
+            })
+          )
       )
     })
 
@@ -1268,7 +1267,7 @@ describe("BunTransportLive: readWithin", () => {
           Effect.gen(function* () {
             const transport = yield* Transport
             const listener = yield* transport.serve(
-              { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+              { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
               (connection) =>
                 Effect.gen(function* () {
                   let got = 0
@@ -1308,7 +1307,7 @@ describe("BunTransportLive: readWithin", () => {
         Effect.gen(function* () {
           const transport = yield* Transport
           const listener = yield* transport.serve(
-            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
             () => Effect.never
           )
           const connection = yield* transport.connect("127.0.0.1", listener.port)
@@ -1397,10 +1396,12 @@ describe("BunTransportLive: receiveInto", () => {
     live(
       Effect.gen(function* () {
         const transport = yield* Transport
-        const listener = yield* transport.serve({ hostname: "127.0.0.1", port: 0, graceMillis: 100 }, (connection) =>
-          Effect.ignore(
-            options.close ? script(connection) : Effect.zipRight(script(connection), Effect.sleep("10 seconds"))
-          )
+        const listener = yield* transport.serve(
+          { hostname: "127.0.0.1", port: 0, graceMillis: 100, firstBytesMillis: 0 },
+          (connection) =>
+            Effect.ignore(
+              options.close ? script(connection) : Effect.zipRight(script(connection), Effect.sleep("10 seconds"))
+            )
         )
         return yield* Effect.scoped(Effect.flatMap(transport.connect("127.0.0.1", listener.port), body))
       }),
@@ -1777,297 +1778,6 @@ describe("BunTransportLive: receiveInto", () => {
   })
 })
 
-describe("BunTransportLive: serve with a quick path", () => {
-  type Seen = { readonly path: string; readonly first?: string; readonly outcome?: string }
-  /**
-   * A server whose quick path answers a first segment "quick N" with N bytes
-   * (and leaves anything else to the fiber path, which echoes what it reads
-   * first), telling each connection's fate to `seen`. `accepted` is done once
-   * a connection was accepted (and its first-segment wait armed), `entered` once
-   * the fiber path started, `handled` once it recorded what it read.
-   */
-  const quickServer = (
-    options: {
-      readonly firstSegmentMillis?: number
-      readonly admit?: boolean
-      readonly graceMillis?: number
-      readonly idleMillis?: number
-    } = {}
-  ) =>
-    Effect.gen(function* () {
-      const transport = yield* Transport
-      const seen: Array<Seen> = []
-      let held = 0
-      let sent = 0
-      const accepted = yield* Deferred.make<void>()
-      const entered = yield* Deferred.make<void>()
-      const handled = yield* Deferred.make<void>()
-      const answered = yield* Deferred.make<void>()
-      const within = { millis: options.idleMillis ?? 5_000, onIdle: () => "idle" as const }
-      const outcomeOf = (exit: Exit.Exit<void, unknown>) =>
-        Exit.isSuccess(exit) ? "ok" : Exit.isInterrupted(exit) ? "cut" : "failed"
-      const quick: Quick<"idle"> = {
-        firstSegmentMillis: options.firstSegmentMillis ?? 5_000,
-        admit: () => {
-          Deferred.unsafeDone(accepted, Exit.void)
-          if (options.admit === false) return false
-          held++
-          return true
-        },
-        release: () => {
-          held--
-        },
-        answer: (_, first) => {
-          const text = new TextDecoder().decode(first)
-          const match = /^(quick|body) (\d+)$/.exec(text)
-          if (match === null) return undefined
-          Deferred.unsafeDone(answered, Exit.void)
-          const size = Number(match[2])
-          const done = (exit: Exit.Exit<void, unknown>) => {
-            held--
-            seen.push({ path: "quick", first: text, outcome: outcomeOf(exit) })
-          }
-          if (match[1] === "quick") return { reply: seededBytes(size, 5), within, done }
-          return {
-            reply: utf8("B"),
-            body: {
-              source: sharedSource(seededBytes(size, 6), new Uint8Array(64 * 1024)),
-              length: size,
-              onSent: (bytes) => {
-                sent += bytes
-              }
-            },
-            within,
-            done
-          }
-        }
-      }
-      const listener = yield* transport.serve(
-        { hostname: "127.0.0.1", port: 0, graceMillis: options.graceMillis ?? 1_000, quick },
-        (connection) =>
-          Effect.gen(function* () {
-            yield* Deferred.succeed(entered, undefined)
-            const first = yield* connection.read()
-            const text = Option.match(first, { onNone: () => "(end)", onSome: (b) => new TextDecoder().decode(b) })
-            seen.push({ path: "fiber", first: text })
-            yield* Deferred.succeed(handled, undefined)
-            if (Option.isSome(first)) yield* connection.write(first.value)
-          }).pipe(Effect.ignore)
-      )
-      return { port: listener.port, seen, held: () => held, sent: () => sent, accepted, entered, handled, answered }
-    })
-
-  // A small reply the socket takes at once; a large one to a reader that starts late, so the
-  // socket's buffers fill and the rest follows at the reader's pace.
-  test.each([
-    [1000, 0],
-    [32 * MIB, 200]
-  ])(
-    "a first segment it answers (%p bytes, reader %p ms late): the whole reply, done told before the end",
-    async (size, late) => {
-      const { received, seen, held } = await run(
-        live(
-          Effect.gen(function* () {
-            const transport = yield* Transport
-            const server = yield* quickServer()
-            const connection = yield* transport.connect("127.0.0.1", server.port)
-            yield* connection.write(utf8(`quick ${size}`))
-            if (late > 0) yield* Effect.sleep(`${late} millis`)
-            const received = yield* readAll(connection)
-            return { received, seen: server.seen, held: server.held() }
-          })
-        )
-      )
-      expect(same(received, seededBytes(size, 5))).toBe(true)
-      expect(seen).toEqual([{ path: "quick", first: `quick ${size}`, outcome: "ok" }])
-      expect(held).toBe(0)
-    }
-  )
-
-  test("a body after the reply, to a reader that starts late: every byte from the source, counted as it went", async () => {
-    const size = 24 * MIB + 3
-    const { received, seen, sent, held } = await run(
-      live(
-        Effect.gen(function* () {
-          const transport = yield* Transport
-          const server = yield* quickServer()
-          const connection = yield* transport.connect("127.0.0.1", server.port)
-          yield* connection.write(utf8(`body ${size}`))
-          yield* Effect.sleep("200 millis")
-          const received = yield* readAll(connection)
-          return { received, seen: server.seen, sent: server.sent(), held: server.held() }
-        })
-      )
-    )
-    expect(same(received, concatBytes([utf8("B"), seededBytes(size, 6)]))).toBe(true)
-    expect(seen).toEqual([{ path: "quick", first: `body ${size}`, outcome: "ok" }])
-    expect(sent).toBe(size)
-    expect(held).toBe(0)
-  })
-
-  test("a body to a peer that stops reading fails with onIdle, on the clock: never in real time, not before idleMillis", async () => {
-    const result = await run(
-      live(
-        Effect.gen(function* () {
-          const transport = yield* Transport
-          const server = yield* quickServer({ idleMillis: 5_000 })
-          const connection = yield* transport.connect("127.0.0.1", server.port)
-          yield* connection.write(utf8(`body ${64 * MIB}`))
-          yield* Deferred.await(server.answered)
-          // Real time for the socket's buffers to fill; the clock stands still meanwhile.
-          yield* Effect.promise(() => Bun.sleep(300))
-          const realTimeOnly = [...server.seen]
-          // The kernel may still take a little at each probe (its buffers grow), which is
-          // progress; the wait fails once a whole idleMillis passes without any.
-          let clockMillis = 0
-          while (server.seen.length === 0 && clockMillis < 60_000) {
-            yield* TestClock.adjust("1000 millis")
-            clockMillis += 1_000
-            yield* Effect.promise(() => Bun.sleep(5))
-          }
-          const end = yield* Effect.either(readAll(connection))
-          return {
-            realTimeOnly,
-            seen: server.seen,
-            notBefore: clockMillis >= 5_000,
-            partial: server.sent() < 64 * MIB,
-            ended: Either.isRight(end) || end.left._tag === "ConnectionFailure"
-          }
-        })
-      ).pipe(Effect.provide(TestContext.TestContext))
-    )
-    expect(result).toEqual({
-      realTimeOnly: [],
-      seen: [{ path: "quick", first: `body ${64 * MIB}`, outcome: "failed" }],
-      notBefore: true,
-      partial: true,
-      ended: true
-    })
-  })
-
-  test("shutdown: a body still going out gets the grace period, then is cut (done told of the interruption)", async () => {
-    const result = await run(
-      live(
-        Effect.gen(function* () {
-          const transport = yield* Transport
-          const serveScope = yield* Scope.make()
-          const server = yield* quickServer({ graceMillis: 1_000, idleMillis: 60_000 }).pipe(Scope.extend(serveScope))
-          const connection = yield* transport.connect("127.0.0.1", server.port)
-          yield* connection.write(utf8(`body ${64 * MIB}`))
-          yield* Deferred.await(server.answered)
-          const closing = yield* Effect.fork(Scope.close(serveScope, Exit.void))
-          yield* Effect.promise(() => Bun.sleep(100))
-          yield* TestClock.adjust("999 millis")
-          const closedEarly = Option.isSome(yield* Fiber.poll(closing))
-          const seenEarly = [...server.seen]
-          yield* TestClock.adjust("1 millis")
-          yield* Fiber.join(closing)
-          const end = yield* Effect.either(readAll(connection))
-          return {
-            closedEarly,
-            seenEarly,
-            seen: server.seen,
-            held: server.held(),
-            ended: Either.isRight(end) || end.left._tag === "ConnectionFailure"
-          }
-        })
-      ).pipe(Effect.provide(TestContext.TestContext))
-    )
-    expect(result).toEqual({
-      closedEarly: false,
-      seenEarly: [],
-      seen: [{ path: "quick", first: `body ${64 * MIB}`, outcome: "cut" }],
-      held: 0,
-      ended: true
-    })
-  })
-
-  test("shutdown: a body that ends within the grace period is awaited, whole, without the clock moving", async () => {
-    const size = 16 * MIB
-    const result = await run(
-      live(
-        Effect.gen(function* () {
-          const transport = yield* Transport
-          const serveScope = yield* Scope.make()
-          const server = yield* quickServer({ graceMillis: 1_000 }).pipe(Scope.extend(serveScope))
-          const connection = yield* transport.connect("127.0.0.1", server.port)
-          yield* connection.write(utf8(`body ${size}`))
-          yield* Deferred.await(server.answered)
-          const closing = yield* Effect.fork(Scope.close(serveScope, Exit.void))
-          const received = yield* readAll(connection)
-          yield* Fiber.join(closing)
-          return { whole: same(received, concatBytes([utf8("B"), seededBytes(size, 6)])), seen: server.seen }
-        })
-      ).pipe(Effect.provide(TestContext.TestContext))
-    )
-    expect(result).toEqual({ whole: true, seen: [{ path: "quick", first: `body ${size}`, outcome: "ok" }] })
-  })
-
-  test("a first segment it leaves goes to the fiber path, which reads it as it came; its place is given back", async () => {
-    const { echoed, seen, held } = await run(
-      live(
-        Effect.gen(function* () {
-          const transport = yield* Transport
-          const server = yield* quickServer()
-          const connection = yield* transport.connect("127.0.0.1", server.port)
-          yield* connection.write(utf8("something else"))
-          const echoed = yield* readExactly(connection, "something else".length)
-          return { echoed: new TextDecoder().decode(echoed), seen: server.seen, held: server.held() }
-        })
-      )
-    )
-    expect(echoed).toBe("something else")
-    expect(seen).toEqual([{ path: "fiber", first: "something else" }])
-    expect(held).toBe(0)
-  })
-
-  test("a connection not admitted, and one that ends before its first segment: both to the fiber path", async () => {
-    const seen = await run(
-      live(
-        Effect.gen(function* () {
-          const transport = yield* Transport
-          const refused = yield* quickServer({ admit: false })
-          const first = yield* transport.connect("127.0.0.1", refused.port)
-          yield* first.write(utf8("quick 10"))
-          yield* readExactly(first, "quick 10".length)
-          const ending = yield* quickServer()
-          yield* Effect.scoped(Effect.flatMap(transport.connect("127.0.0.1", ending.port), (c) => c.close))
-          yield* Deferred.await(ending.handled)
-          return { refused: refused.seen, ending: ending.seen, held: ending.held() }
-        })
-      )
-    )
-    expect(seen).toEqual({
-      refused: [{ path: "fiber", first: "quick 10" }],
-      ending: [{ path: "fiber", first: "(end)" }],
-      held: 0
-    })
-  })
-
-  test("a silent connection goes to the fiber path when firstSegmentMillis passes on the clock, not before", async () => {
-    const result = await run(
-      live(
-        Effect.gen(function* () {
-          const transport = yield* Transport
-          const slow = yield* quickServer({ firstSegmentMillis: 100 })
-          const silent = yield* transport.connect("127.0.0.1", slow.port)
-          yield* Deferred.await(slow.accepted)
-          yield* TestClock.adjust("99 millis")
-          yield* Effect.yieldNow()
-          const before = yield* Deferred.isDone(slow.entered)
-          yield* TestClock.adjust("1 millis")
-          yield* Deferred.await(slow.entered)
-          // Past the wait: even a segment it would answer is read by the fiber.
-          yield* silent.write(utf8("quick 10"))
-          yield* readExactly(silent, "quick 10".length)
-          return { before, seen: slow.seen, held: slow.held() }
-        })
-      ).pipe(Effect.provide(TestContext.TestContext))
-    )
-    expect(result).toEqual({ before: false, seen: [{ path: "fiber", first: "quick 10" }], held: 0 })
-  })
-})
-
 describe("BunTransportLive: sendFrom with a shared buffer", () => {
   test("three transfers through one 64 KiB buffer to readers that start late: each arrives byte for byte", async () => {
     const shared = new Uint8Array(64 * 1024)
@@ -2077,7 +1787,7 @@ describe("BunTransportLive: sendFrom with a shared buffer", () => {
         Effect.gen(function* () {
           const transport = yield* Transport
           const listener = yield* transport.serve(
-            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000 },
+            { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
             (connection) =>
               Effect.gen(function* () {
                 const first = yield* connection.read()

@@ -109,7 +109,7 @@ export const inMemory = async <A, E>(
             Effect.provide(serverLayer)
           )).port
         : (yield* transport.serve(
-            { hostname: "127.0.0.1", port: 0, graceMillis: 0 },
+            { hostname: "127.0.0.1", port: 0, graceMillis: 0, firstBytesMillis: 0 },
             scripted(options.script, received, network)
           )).port
     const local = makeMemoryFileStore(options.clientFiles ?? {}, options.clientStore)

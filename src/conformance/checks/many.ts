@@ -1,6 +1,7 @@
 import { mkdir, rm, writeFile } from "node:fs/promises"
 import * as path from "node:path"
-import { concat, encodeManifest, encodeRequest, encodeStatusSize, u32 } from "../../domain/encode.ts"
+import { concat, encodeManifest, encodeStatusSize, u32 } from "../../domain/encode.ts"
+import { encodeRequest } from "../../domain/operations.ts"
 import { check, skipWith } from "../check.ts"
 import { ensure, manyFiles } from "../fixtures.ts"
 import { bytesOf, expectReply, rawNamed } from "../session.ts"

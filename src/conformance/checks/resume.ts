@@ -1,4 +1,5 @@
-import { concat, encodeRequest, u32 } from "../../domain/encode.ts"
+import { concat, u32 } from "../../domain/encode.ts"
+import { encodeRequest } from "../../domain/operations.ts"
 import { type Context, check } from "../check.ts"
 import { ensure, fileA } from "../fixtures.ts"
 import { bytesOf, expectReply, md5, rawNamed } from "../session.ts"

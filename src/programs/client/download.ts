@@ -1,5 +1,4 @@
 import * as Effect from "effect/Effect"
-import { downloadReply } from "../../domain/grammars.ts"
 import { Status } from "../../domain/protocol.ts"
 import { FileStore } from "../../services/FileStore.ts"
 import type { ProgressSink } from "./config.ts"
@@ -15,7 +14,7 @@ export const download = (name: string, progress?: ProgressSink, local: string = 
   Effect.scoped(
     Effect.gen(function* () {
       const store = yield* FileStore
-      const wire = yield* openExchange({ _tag: "Download", name }, downloadReply())
+      const wire = yield* openExchange({ _tag: "Download", name })
       if ((yield* nextStatus(wire)) !== Status.Ok) {
         return yield* new ServerRefused({ request: "Download", name, reason: "Refused" })
       }

@@ -1,7 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type { FileFailure } from "../../domain/errors.ts"
-import { downloadManyReply } from "../../domain/grammars.ts"
 import { Status } from "../../domain/protocol.ts"
 import { FileStore } from "../../services/FileStore.ts"
 import type { ProgressSink } from "./config.ts"
@@ -23,7 +22,7 @@ export const downloadMany = (mask: string, progress?: ProgressSink, localFolder 
   Effect.scoped(
     Effect.gen(function* () {
       const store = yield* FileStore
-      const wire = yield* openExchange({ _tag: "DownloadMany", mask }, downloadManyReply(mask))
+      const wire = yield* openExchange({ _tag: "DownloadMany", mask })
       const status = yield* nextStatus(wire)
       if (status === Status.Error)
         return yield* new ServerRefused({ request: "DownloadMany", name: mask, reason: "Refused" })

@@ -1,5 +1,4 @@
 import * as Effect from "effect/Effect"
-import { listReply } from "../../domain/grammars.ts"
 import { Status } from "../../domain/protocol.ts"
 import { ServerRefused } from "./errors.ts"
 import { nextOf, nextStatus, openExchange } from "./session.ts"
@@ -7,7 +6,7 @@ import { nextOf, nextStatus, openExchange } from "./session.ts"
 /** op 20: the listing, validated against its Schema by the decoder. */
 export const list = Effect.scoped(
   Effect.gen(function* () {
-    const wire = yield* openExchange({ _tag: "List" }, listReply())
+    const wire = yield* openExchange({ _tag: "List" })
     if ((yield* nextStatus(wire)) !== Status.Ok) {
       return yield* new ServerRefused({ request: "List", name: "", reason: "Refused" })
     }

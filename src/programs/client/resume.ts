@@ -1,7 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { FileFailure, HashMismatch } from "../../domain/errors.ts"
-import { resumeReply } from "../../domain/grammars.ts"
 import { partialNameOf } from "../../domain/names.ts"
 import { fitsU32, Status } from "../../domain/protocol.ts"
 import { FileStore } from "../../services/FileStore.ts"
@@ -57,7 +56,7 @@ export const resume = (name: string, position?: number, progress?: ProgressSink,
       const md5 = yield* Effect.scoped(
         Effect.flatMap(store.openRead(source), (file) => hasher.md5(file.chunks(0, from)))
       )
-      const wire = yield* openExchange({ _tag: "Resume", name, position: from, md5 }, resumeReply())
+      const wire = yield* openExchange({ _tag: "Resume", name, position: from, md5 })
       if ((yield* nextStatus(wire)) !== Status.Ok) {
         return yield* new ServerRefused({ request: "Resume", name, reason: "Refused" })
       }

@@ -1,9 +1,9 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import type { Grammar } from "../../domain/decoder.ts"
-import { concat, requestFields } from "../../domain/encode.ts"
+import { concat } from "../../domain/encode.ts"
 import type { Request, ServerEvent } from "../../domain/messages.ts"
+import { replyTo, requestFields } from "../../domain/operations.ts"
 import type { ByteSink } from "../../services/ByteSink.ts"
 import { Transport } from "../../services/transport/Transport.ts"
 import { makeWire, type Wire, withDeadline } from "../wire.ts"
@@ -75,8 +75,8 @@ const traced = (wire: Wire<ServerEvent>, line: (text: string) => void): Wire<Ser
   }
 }
 
-/** Connects (within the deadline), sends the request, and decodes the reply with `grammar`. */
-export const openExchange = (request: Request, grammar: Grammar<ServerEvent>) =>
+/** Connects (within the deadline), sends the request, and decodes the reply of its operation. */
+export const openExchange = (request: Request) =>
   Effect.gen(function* () {
     const transport = yield* Transport
     const config = yield* ClientConfig
@@ -84,7 +84,7 @@ export const openExchange = (request: Request, grammar: Grammar<ServerEvent>) =>
       .connect(config.host, config.port)
       .pipe(withDeadline("Connect", config.timeoutSeconds))
     const trace = yield* Effect.serviceOption(Trace)
-    const plain = makeWire(connection, grammar, config.timeoutSeconds)
+    const plain = makeWire(connection, replyTo(request), config.timeoutSeconds)
     const wire = Option.isSome(trace) ? traced(plain, trace.value.line) : plain
     const fields = requestFields(request)
     if (Option.isSome(trace)) {

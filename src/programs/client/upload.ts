@@ -4,7 +4,6 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import { u32 } from "../../domain/encode.ts"
 import { type ConnectionFailure, FileFailure, ProtocolViolation, type Timeout } from "../../domain/errors.ts"
-import { uploadReply } from "../../domain/grammars.ts"
 import { fitsU32, Status } from "../../domain/protocol.ts"
 import { FileStore } from "../../services/FileStore.ts"
 import type { ProgressSink } from "./config.ts"
@@ -34,7 +33,7 @@ export const upload = (name: string, progress?: ProgressSink, local: string = na
           detail: "arquivos de 4 GiB ou mais não cabem no protocolo"
         })
       }
-      const wire = yield* openExchange({ _tag: "Upload", name }, uploadReply())
+      const wire = yield* openExchange({ _tag: "Upload", name })
       if ((yield* nextStatus(wire)) !== Status.Ok) {
         return yield* new ServerRefused({ request: "Upload", name, reason: "Refused" })
       }

@@ -6,50 +6,25 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import { describeRequestHead, logWord } from "../../domain/describe.ts"
 import { Timeout } from "../../domain/errors.ts"
-import { clientStream } from "../../domain/grammars.ts"
-import type { ClientEvent, Request } from "../../domain/messages.ts"
+import type { ClientEvent, RequestTag } from "../../domain/messages.ts"
+import { clientStream, operationFor, type RequestOf } from "../../domain/operations.ts"
 import { MAX_NAME_BYTES } from "../../domain/protocol.ts"
 import { withProxyHeader } from "../../domain/proxyHeader.ts"
 import type { Connection, Peer } from "../../services/transport/Transport.ts"
 import { makeWire } from "../wire.ts"
 import { ServerConfig, type ServerSettings } from "./config.ts"
 import { deciding, type Exchange, type OperationRecord } from "./exchange.ts"
-import { download } from "./handlers/download.ts"
-import { downloadMany } from "./handlers/downloadMany.ts"
-import { list } from "./handlers/list.ts"
-import { resume } from "./handlers/resume.ts"
-import { upload } from "./handlers/upload.ts"
+import { HANDLERS, type Handler } from "./handlers/index.ts"
 import { CUT_BY_SHUTDOWN, recordFailure } from "./logLine.ts"
 import type { OperationLog } from "./operationLog.ts"
 
-export const OPERATION_NAMES: Record<Request["_tag"], string> = {
-  Download: "baixar",
-  List: "listar",
-  Upload: "enviar",
-  Resume: "retomar",
-  DownloadMany: "baixar-varios"
-}
-
-/** The handler of each opcode. */
-const dispatch = (exchange: Exchange, request: Request) => {
-  exchange.record.op = OPERATION_NAMES[request._tag]
-  switch (request._tag) {
-    case "Download":
-      exchange.record.name = logWord(request.name)
-      return download(exchange, request.name)
-    case "List":
-      return list(exchange)
-    case "Upload":
-      exchange.record.name = logWord(request.name)
-      return upload(exchange, request.name)
-    case "Resume":
-      exchange.record.name = logWord(request.name)
-      exchange.record.note = `a partir de ${request.position}`
-      return resume(exchange, request.name, request.position, request.md5)
-    case "DownloadMany":
-      exchange.record.name = logWord(request.mask)
-      return downloadMany(exchange, request.mask)
-  }
+/** The handler of a request, with its log line's operation word and name. */
+const dispatch = <Tag extends RequestTag>(exchange: Exchange, request: RequestOf<Tag>) => {
+  const operation = operationFor(request)
+  exchange.record.op = operation.word
+  const subject = operation.subject(request)
+  if (subject !== undefined) exchange.record.name = logWord(subject)
+  return (HANDLERS[request._tag as Tag] as Handler<Tag>)(exchange, request)
 }
 
 /** Opcode, length and the longest name: all a log line needs from a request that was refused. */
@@ -130,7 +105,7 @@ export const handleConnection = (peer: Peer, reading: ServerWire, log: Operation
         : Effect.void
     )
     // A request that is already here is taken even when the budget is spent.
-    const left = Math.max(0.001, config.requestSeconds - ((yield* Clock.currentTimeMillis) - started) / 1000)
+    const left = Math.max(0, config.requestSeconds - ((yield* Clock.currentTimeMillis) - started) / 1000)
     const outcome = yield* Effect.either(
       Effect.gen(function* () {
         const event = yield* deciding(

@@ -30,11 +30,9 @@ export type OperationLog = (started: number, client: string, record: OperationRe
 
 /**
  * The operation log of a server: each line goes straight to the loggers the
- * server was started with (text or --log json, or a test's), the same line
- * and fields whether the operation ran in a fiber or on the quick path, which
- * has no fiber to log from. Going to the loggers directly also skips the
- * FiberRef bookkeeping of `Effect.logInfo` with annotations, once per
- * operation.
+ * server was started with (text or --log json, or a test's). Going to the
+ * loggers directly skips the FiberRef bookkeeping of `Effect.logInfo` with
+ * annotations, once per operation.
  */
 export const makeOperationLog: Effect.Effect<OperationLog> = Effect.gen(function* () {
   const loggers = yield* FiberRef.get(FiberRef.currentLoggers)

@@ -12,7 +12,6 @@ import { handleConnection, serverWire } from "./connection.ts"
 import { refusalLog } from "./logLine.ts"
 import { makeOperationLog } from "./operationLog.ts"
 import { acceptProxied } from "./proxied.ts"
-import { quickDownload } from "./quick.ts"
 
 /** Operations in flight, and how many a shutdown cut: for the shutdown messages. */
 export interface Activity {
@@ -47,16 +46,6 @@ export const serveFolder = (options: ServeOptions) =>
     const allowed = makeAccess(config.allow)
     const trusted = addressMatcher(config.trustedProxies)
     const log = yield* makeOperationLog
-    const quick = quickDownload({
-      config,
-      store,
-      admission: admit,
-      allowed,
-      trusted,
-      log,
-      now: yield* Effect.map(Effect.clock, (clock) => () => clock.unsafeCurrentTimeMillis()),
-      activity: options.activity
-    })
     const handle = (connection: Connection) =>
       Effect.gen(function* () {
         // Refused: answered at once, where the first status is due, and closed.
@@ -65,7 +54,7 @@ export const serveFolder = (options: ServeOptions) =>
             Effect.zipRight(refusalLog(peer.remote, result)),
             Effect.zipRight(connection.close)
           )
-        if ((yield* admit.place()) !== "Admitted") {
+        if ((yield* admit.place) !== "Admitted") {
           return yield* refuse(
             connection,
             `recusado: limite de ${plural(config.maxClients, "conexão", "conexões")} ao mesmo tempo`
@@ -91,9 +80,18 @@ export const serveFolder = (options: ServeOptions) =>
           Effect.onInterrupt(() => Effect.sync(() => activity.cut++)),
           Effect.ensuring(Effect.sync(() => activity.active--))
         )
-      })
+      }).pipe(Effect.scoped)
+    // A silent client costs no fiber until its request deadline; then its handler fails it.
     const listen = (hostname: string) =>
-      transport.serve({ hostname, port: options.port, graceMillis: options.graceMillis, quick }, handle)
+      transport.serve(
+        {
+          hostname,
+          port: options.port,
+          graceMillis: options.graceMillis,
+          firstBytesMillis: config.requestSeconds * 1000
+        },
+        handle
+      )
     return yield* options.hostname !== undefined
       ? listen(options.hostname)
       : Effect.orElse(listen("::"), () => listen("0.0.0.0"))

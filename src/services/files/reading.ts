@@ -8,7 +8,7 @@ import * as Stream from "effect/Stream"
 import type { FileFailure } from "../../domain/errors.ts"
 import { isInside } from "../../domain/jail.ts"
 import type { ByteSource } from "../ByteSource.ts"
-import type { FileNow, ReadableFile } from "../FileStore.ts"
+import type { ReadableFile } from "../FileStore.ts"
 import { BufferPool, type BufferPoolOptions } from "./bufferPool.ts"
 import { attemptSync, failure, failureOf } from "./failures.ts"
 
@@ -146,31 +146,6 @@ const cursor = (fd: number, name: string, from: number) => {
   }
   return { fill, rewind: (bytes: number) => void (offset -= bytes) }
 }
-
-/**
- * An opened file without Effect (`FileStore.openNow`): read whole at once, or
- * sent through the store's shared buffer as `source` is.
- */
-export const fileNow = (name: string, file: OpenedFile, buffers: ReadBuffers): FileNow => ({
-  size: file.size,
-  readAll: () => {
-    try {
-      // Not zero-filled: every byte handed out is overwritten by the read.
-      const bytes = Buffer.allocUnsafe(file.size)
-      return file.size === 0 || readSync(file.fd, bytes, 0, file.size, 0) === file.size ? bytes : undefined
-    } catch {
-      return undefined
-    }
-  },
-  source: () => ({ buffer: buffers.shared, ...cursor(file.fd, name, 0) }),
-  close: () => {
-    try {
-      closeSync(file.fd)
-    } catch {
-      // already closed
-    }
-  }
-})
 
 /**
  * The file's bytes in [from, from + length), in chunks that must be consumed

@@ -1,12 +1,9 @@
 import type { Socket } from "bun"
 import * as Effect from "effect/Effect"
-import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
-import type * as Scope from "effect/Scope"
-import { acquireReleasePlain } from "../resource.ts"
 import { closeSocket, handlers, peerOf } from "./bunSocket.ts"
 import { readSegment, receiveInto, sendFrom, writeAll } from "./pumps.ts"
-import { QuickTransfers, quickly } from "./quickPath.ts"
+import { Serving } from "./serving.ts"
 import { failureOf, SocketState } from "./socketState.ts"
 import { type Connection, type Listener, type ListenOptions, Transport } from "./Transport.ts"
 import { Watchdog } from "./watchdog.ts"
@@ -15,8 +12,8 @@ import { Watchdog } from "./watchdog.ts"
  * The live transport, on Bun's own TCP sockets (`Bun.listen`/`Bun.connect`).
  * The socket's callbacks only record events in the connection's state
  * (bunSocket.ts, socketState.ts); reads, writes and transfers are the pumps
- * (pumps.ts), bounded by the transport's one watchdog (watchdog.ts); a
- * listener may serve some connections without a fiber (quickPath.ts).
+ * (pumps.ts), bounded by the transport's one watchdog (watchdog.ts); each
+ * accepted connection is handed to its handler by serving.ts.
  */
 
 const makeConnection = (socket: Socket<SocketState>, watchdog: Watchdog): Connection => {
@@ -63,27 +60,10 @@ const connect = (watchdog: Watchdog) => (host: string, port: number) =>
 
 const serve =
   (watchdog: Watchdog) =>
-  <R, E>(options: ListenOptions<E>, handle: (connection: Connection) => Effect.Effect<void, never, R | Scope.Scope>) =>
+  <R>(options: ListenOptions, handle: (connection: Connection) => Effect.Effect<void, never, R>) =>
     Effect.gen(function* () {
-      const connections = yield* FiberSet.make<void, never>()
-      // Connections run with the services of whoever called `serve`; each gets its own Scope below.
-      const run = yield* FiberSet.runtime(connections)<Exclude<R, Scope.Scope>>()
-      /** The connection as a scoped resource of its own fiber, closed with the scope. */
-      const scoped = <A, X, Y>(socket: Socket<SocketState>, use: (connection: Connection) => Effect.Effect<A, X, Y>) =>
-        Effect.scoped(
-          acquireReleasePlain(
-            Effect.sync(() => makeConnection(socket, watchdog)),
-            () => Effect.sync(() => closeSocket(socket))
-          ).pipe(Effect.flatMap(use))
-        )
-      const inFiber = (socket: Socket<SocketState>) =>
-        run(
-          scoped(socket, handle).pipe(
-            Effect.catchAllDefect((defect) => Effect.logError("falha interna numa conexão", defect))
-          )
-        )
-      const transfers = new QuickTransfers()
-      const accept = options.quick === undefined ? inFiber : quickly(options.quick, watchdog, inFiber, transfers)
+      // Connections run with the services of whoever called `serve`.
+      const serving = new Serving(yield* Effect.runtime<R>(), watchdog, options.firstBytesMillis, handle)
       const listener = yield* Effect.acquireRelease(
         Effect.try({
           try: () =>
@@ -95,25 +75,17 @@ const serve =
                 ...handlers,
                 open(socket) {
                   socket.data = new SocketState(watchdog.now())
-                  accept(socket)
+                  serving.accept(socket.data, makeConnection(socket, watchdog), () => closeSocket(socket))
                 }
               }
             }),
           catch: failureOf
         }),
         (listener) =>
-          Effect.gen(function* () {
-            // Stop accepting, give the connections in flight a grace period, then interrupt the rest.
+          Effect.suspend(() => {
+            // Stop accepting; the connections in flight get the grace period.
             listener.stop(false)
-            // Finalizers are uninterruptible; the wait must be interruptible for the timeout to cut it.
-            yield* Effect.interruptible(
-              Effect.all([FiberSet.awaitEmpty(connections), transfers.awaitEmpty], {
-                concurrency: "unbounded",
-                discard: true
-              })
-            ).pipe(Effect.timeout(options.graceMillis), Effect.ignore)
-            // The fibers still running are interrupted as the FiberSet's scope closes; these are cut here.
-            transfers.cutAll()
+            return serving.shutdown(options.graceMillis)
           })
       )
       return { hostname: listener.hostname, port: listener.port } satisfies Listener

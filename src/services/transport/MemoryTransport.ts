@@ -1,9 +1,9 @@
 import * as Effect from "effect/Effect"
-import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { acquireReleasePlain } from "../resource.ts"
 import { readSegment, receiveInto, sendFrom, writeAll } from "./pumps.ts"
+import { Serving } from "./serving.ts"
 import { failureOf, type Port, SocketState } from "./socketState.ts"
 import { type Connection, type Listener, type ListenOptions, Transport, type TransportService } from "./Transport.ts"
 import { Watchdog } from "./watchdog.ts"
@@ -402,37 +402,24 @@ const connect = (network: MemoryNetwork, watchdog: Watchdog) => (host: string, p
     ).pipe(Effect.map((link) => makeConnection(link, "client", watchdog, host)))
   })
 
-/**
- * Serves in memory. `options.quick` is not taken: every connection runs
- * `handle` in a fiber, so the programs' tests cover the fiber path, and the
- * quick path is tested on real sockets (transport.test.ts, the e2e set).
- */
+/** Serves in memory, each connection handed to its handler as the live transport does (serving.ts). */
 const serve =
   (network: MemoryNetwork, watchdog: Watchdog) =>
-  <R, E>(options: ListenOptions<E>, handle: (connection: Connection) => Effect.Effect<void, never, R | Scope.Scope>) =>
+  <R>(options: ListenOptions, handle: (connection: Connection) => Effect.Effect<void, never, R>) =>
     Effect.gen(function* () {
       const port = options.port === 0 ? network.allocatePort() : options.port
       if (network.listeners.has(port)) {
         return yield* failureOf(systemError("EADDRINUSE", `listen EADDRINUSE ${options.hostname}:${port}`))
       }
-      const connections = yield* FiberSet.make<void, never>()
-      const run = yield* FiberSet.runtime(connections)<Exclude<R, Scope.Scope>>()
-      const perConnection = (link: MemoryLink) =>
-        Effect.scoped(
-          acquireReleasePlain(
-            Effect.sync(() => makeConnection(link, "server", watchdog, "")),
-            () => Effect.sync(() => link.closeSide("server"))
-          ).pipe(Effect.flatMap(handle))
-        ).pipe(Effect.catchAllDefect((defect) => Effect.logError("falha interna numa conexão", defect)))
+      const serving = new Serving(yield* Effect.runtime<R>(), watchdog, options.firstBytesMillis, handle)
+      const accept = (link: MemoryLink) =>
+        serving.accept(link.serverState, makeConnection(link, "server", watchdog, ""), () => link.closeSide("server"))
       yield* Effect.acquireRelease(
-        Effect.sync(() => network.listeners.set(port, { accept: (link) => void run(perConnection(link)) })),
+        Effect.sync(() => network.listeners.set(port, { accept })),
         () =>
-          Effect.gen(function* () {
+          Effect.suspend(() => {
             network.listeners.delete(port)
-            yield* Effect.interruptible(FiberSet.awaitEmpty(connections)).pipe(
-              Effect.timeout(options.graceMillis),
-              Effect.ignore
-            )
+            return serving.shutdown(options.graceMillis)
           })
       )
       return { hostname: options.hostname, port } satisfies Listener

@@ -1,6 +1,5 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { ConnectionFailure } from "../../domain/errors.ts"
@@ -74,51 +73,17 @@ export interface Peer {
   readonly openedAt: number
 }
 
-/** A quick answer: the reply, then the body if there is one; then the connection is closed. */
-export interface QuickAnswer<E> {
-  readonly reply: Uint8Array
-  /** Sent after `reply` as `sendFrom` sends (a file too large for one write). */
-  readonly body?: QuickBody<E> | undefined
-  /** Bounds each stall of the reply and the body, when the socket does not take them at once. */
-  readonly within: Within<E>
-  /**
-   * Told how the reply went (interrupted: a shutdown cut it), just before the
-   * connection is closed: what it logs is out before the peer sees the end.
-   */
-  readonly done: (outcome: Exit.Exit<void, ConnectionFailure | E>) => void
-}
-
-/** The body of a quick answer: `length` bytes pulled from `source`, counted by `onSent` as they go. */
-export interface QuickBody<E> {
-  readonly source: ByteSource<E>
-  readonly length: number
-  readonly onSent: (bytes: number) => void
-}
-
-/**
- * Serving a connection without a fiber, in the socket's own callbacks, when
- * its first segment is all it takes. `admit` is asked as the connection is
- * accepted (the limits); `answer` is given the first segment and returns the
- * reply (and a body to send after it), or undefined to leave the connection
- * to `handle`, which then reads that segment as if nothing had happened. A
- * connection that is not admitted, whose first segment does not come within
- * `firstSegmentMillis`, or that ends first goes to `handle` too; one that was
- * admitted is `release`d before. On shutdown, replies still going out get
- * the grace period the fibers get, and are then cut.
- */
-export interface Quick<E> {
-  readonly firstSegmentMillis: number
-  readonly admit: (peer: Peer) => boolean
-  readonly release: (peer: Peer) => void
-  readonly answer: (peer: Peer, first: Uint8Array) => QuickAnswer<E> | undefined
-}
-
-export interface ListenOptions<E = never> {
+export interface ListenOptions {
   readonly hostname: string
   readonly port: number
   /** On close: how long connections in flight may take before being interrupted. */
   readonly graceMillis: number
-  readonly quick?: Quick<E> | undefined
+  /**
+   * A connection's handler starts when its first bytes arrive (they wait for
+   * its first read), or when the peer ends or fails first, or after this
+   * long without a byte: until then it costs no fiber. 0: at once.
+   */
+  readonly firstBytesMillis: number
 }
 
 export interface Listener {
@@ -130,12 +95,13 @@ export interface TransportService {
   readonly connect: (host: string, port: number) => Effect.Effect<Connection, ConnectionFailure, Scope.Scope>
   /**
    * Accepts connections until the scope closes; each one runs `handle` in its
-   * own fiber and scope, so one client's failure never reaches another.
+   * own fiber (serving.ts), so one client's failure never reaches another,
+   * and is closed when `handle` ends.
    */
-  readonly serve: <R, E = never>(
-    options: ListenOptions<E>,
-    handle: (connection: Connection) => Effect.Effect<void, never, R | Scope.Scope>
-  ) => Effect.Effect<Listener, ConnectionFailure, Scope.Scope | Exclude<R, Scope.Scope>>
+  readonly serve: <R>(
+    options: ListenOptions,
+    handle: (connection: Connection) => Effect.Effect<void, never, R>
+  ) => Effect.Effect<Listener, ConnectionFailure, Scope.Scope | R>
 }
 
 export class Transport extends Context.Tag("Transport")<Transport, TransportService>() {}

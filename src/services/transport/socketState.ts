@@ -46,17 +46,16 @@ export class SocketState {
   /** The connection's ports, kept from its start: a closed socket no longer reports them. */
   ends: SocketEnds | undefined
   /**
-   * Set while a new connection waits for its first event, to be served
-   * quickly or handed to a fiber: it gets the first segment, or undefined
-   * when the connection ended, closed or failed first (that is recorded).
+   * Set while a new connection waits for its first event (serving.ts): called
+   * once the first segment is queued, or once the connection ended, closed or
+   * failed first (that is recorded).
    */
-  onFirst: ((bytes: Uint8Array | undefined) => void) | undefined
+  onFirst: (() => void) | undefined
 
   // Events, from the socket's callbacks.
 
   received(bytes: Uint8Array): void {
     if (this.discarding) return
-    if (this.onFirst !== undefined) return this.first(bytes)
     if (this.onData !== undefined) return this.onData(bytes)
     this.queue.push(bytes)
     this.queued += bytes.length
@@ -65,6 +64,7 @@ export class SocketState {
       this.port?.pause()
     }
     this.wakeReader()
+    this.first()
   }
 
   drained(): void {
@@ -73,7 +73,7 @@ export class SocketState {
 
   peerEnded(): void {
     this.ended = true
-    this.first(undefined)
+    this.first()
     this.wakeReader()
   }
 
@@ -83,23 +83,23 @@ export class SocketState {
     clearTimeout(this.linger)
     this.linger = undefined
     if (error && !this.failure) this.failure = failureOf(error)
-    this.first(undefined)
+    this.first()
     this.wakeReader()
     this.wakeWriter()
   }
 
   failed(error: unknown): void {
     this.failure ??= failureOf(error)
-    this.first(undefined)
+    this.first()
     this.wakeReader()
     this.wakeWriter()
   }
 
   /** The first event of a connection that waits for one (see `onFirst`). */
-  first(bytes: Uint8Array | undefined): void {
+  private first(): void {
     const onFirst = this.onFirst
     this.onFirst = undefined
-    onFirst?.(bytes)
+    onFirst?.()
   }
 
   // For the pumps.

@@ -1,12 +1,13 @@
 import * as Effect from "effect/Effect"
 import { encodeStatusSize } from "../../../domain/encode.ts"
 import { FileFailure } from "../../../domain/errors.ts"
+import type { RequestOf } from "../../../domain/operations.ts"
 import { fitsU32, Status } from "../../../domain/protocol.ts"
 import { FileStore } from "../../../services/FileStore.ts"
 import { deciding, type Exchange, sendRange } from "../exchange.ts"
 
 /** op 10: status 0, size, data — or status 1. */
-export const download = (exchange: Exchange, name: string) =>
+export const download = (exchange: Exchange, { name }: RequestOf<"Download">) =>
   Effect.gen(function* () {
     const store = yield* FileStore
     const file = yield* deciding(

@@ -4,6 +4,7 @@ import { plural } from "../../../domain/describe.ts"
 import { encodeLimit, encodeManifest, encodeStatusSize } from "../../../domain/encode.ts"
 import { FileFailure } from "../../../domain/errors.ts"
 import { maskMatcher } from "../../../domain/mask.ts"
+import type { RequestOf } from "../../../domain/operations.ts"
 import { fitsU32, Status } from "../../../domain/protocol.ts"
 import { FileStore } from "../../../services/FileStore.ts"
 import { ServerConfig } from "../config.ts"
@@ -14,7 +15,7 @@ import { deciding, type Exchange, sendRange } from "../exchange.ts"
  * with its size, then each file as status 0, size, data — or status 1 when it
  * vanished or cannot be read. Too many matches: status 2, matches, cap.
  */
-export const downloadMany = (exchange: Exchange, mask: string) =>
+export const downloadMany = (exchange: Exchange, { mask }: RequestOf<"DownloadMany">) =>
   Effect.gen(function* () {
     const store = yield* FileStore
     const { maxMatches } = yield* ServerConfig

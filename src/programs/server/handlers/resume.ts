@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import { encodeStatus, encodeStatusSize } from "../../../domain/encode.ts"
 import { FileFailure, HashMismatch } from "../../../domain/errors.ts"
+import type { RequestOf } from "../../../domain/operations.ts"
 import { fitsU32, Status } from "../../../domain/protocol.ts"
 import { FileStore } from "../../../services/FileStore.ts"
 import { Hasher } from "../../../services/Hasher.ts"
@@ -14,8 +15,9 @@ const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.e
  * when the MD5 of the first `position` bytes differs (or `position` is past
  * the end).
  */
-export const resume = (exchange: Exchange, name: string, position: number, md5: Uint8Array) =>
+export const resume = (exchange: Exchange, { name, position, md5 }: RequestOf<"Resume">) =>
   Effect.gen(function* () {
+    exchange.record.note = `a partir de ${position}`
     const store = yield* FileStore
     const hasher = yield* Hasher
     yield* exchange.wire.send(encodeStatus(Status.Ok))

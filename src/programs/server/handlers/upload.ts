@@ -4,6 +4,7 @@ import * as Option from "effect/Option"
 import { encodeStatus } from "../../../domain/encode.ts"
 import { FileFailure } from "../../../domain/errors.ts"
 import type { ClientEvent } from "../../../domain/messages.ts"
+import type { RequestOf } from "../../../domain/operations.ts"
 import { Status } from "../../../domain/protocol.ts"
 import { EXISTS, FileStore } from "../../../services/FileStore.ts"
 import { ServerConfig } from "../config.ts"
@@ -32,7 +33,7 @@ const checkSize = (name: string, size: number) =>
  * since); then stored (0) or failed (1). Any failure on the way removes the
  * temporary and the folders made for it.
  */
-export const upload = (exchange: Exchange, name: string) =>
+export const upload = (exchange: Exchange, { name }: RequestOf<"Upload">) =>
   Effect.gen(function* () {
     const store = yield* FileStore
     const { readOnly, noOverwrite } = yield* ServerConfig

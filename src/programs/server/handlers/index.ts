@@ -1,0 +1,32 @@
+import type * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type { RequestTag } from "../../../domain/messages.ts"
+import type { RequestOf } from "../../../domain/operations.ts"
+import type { OperationError } from "../../../domain/statuses.ts"
+import type { FileStore } from "../../../services/FileStore.ts"
+import type { Hasher } from "../../../services/Hasher.ts"
+import type { ServerConfig } from "../config.ts"
+import type { Exchange } from "../exchange.ts"
+import { download } from "./download.ts"
+import { downloadMany } from "./downloadMany.ts"
+import { list } from "./list.ts"
+import { resume } from "./resume.ts"
+import { upload } from "./upload.ts"
+
+/** What a handler may use: the folder, the hasher, the settings, and the connection's scope. */
+export type HandlerServices = FileStore | Hasher | ServerConfig | Scope.Scope
+
+/** Serves one request on its exchange; a failure was already told to the client where a status was due. */
+export type Handler<Tag extends RequestTag> = (
+  exchange: Exchange,
+  request: RequestOf<Tag>
+) => Effect.Effect<void, OperationError, HandlerServices>
+
+/** The server's handler of each operation (their facts: domain/operations.ts). */
+export const HANDLERS: { readonly [Tag in RequestTag]: Handler<Tag> } = {
+  Download: download,
+  List: list,
+  Upload: upload,
+  Resume: resume,
+  DownloadMany: downloadMany
+}
