@@ -1,4 +1,4 @@
-import * as Clock from "effect/Clock"
+import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -18,14 +18,18 @@ export interface Wire<E> {
   /** The next event from the peer. */
   readonly next: Effect.Effect<E, ProtocolViolation | ConnectionFailure | Timeout>
   /**
-   * The next event within a deadline, however many segments it takes. An
-   * event already here is decoded at once; otherwise each wait gets what is
-   * left of the deadline, kept by the connection's own timer (no fiber).
+   * The next event within `seconds` of `since` (Clock milliseconds; by
+   * default now), however many segments it takes. An event already here is
+   * decoded at once, even past the deadline; otherwise each wait gets what
+   * is left of it, kept by the transport's watchdog (no fiber, no timer).
    */
   readonly nextWithin: (
     phase: Timeout["phase"],
-    seconds: number
+    seconds: number,
+    since?: number
   ) => Effect.Effect<E, ProtocolViolation | ConnectionFailure | Timeout>
+  /** The first bytes the peer sent (up to the `headBytes` the wire was made with), for a log line. */
+  readonly head: () => Uint8Array
   /** Sends bytes; `label` names the field for `--trace` (unlabelled bytes are file data). */
   readonly send: (bytes: Uint8Array, label?: string) => Effect.Effect<void, ConnectionFailure | Timeout>
   /**
@@ -59,25 +63,40 @@ export const withDeadline =
 
 const EMPTY = new Uint8Array(0)
 
-export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, idleSeconds: number): Wire<E> => {
+export interface WireOptions {
+  /** Idle deadline of every read and write. */
+  readonly idleSeconds: number
+  /** The clock deadlines count on (the fiber's own, so a TestClock drives them). */
+  readonly clock: Clock.Clock
+  /** How many of the peer's first bytes `head` keeps (0 by default). */
+  readonly headBytes?: number
+}
+
+export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, options: WireOptions): Wire<E> => {
+  const { idleSeconds, clock, headBytes = 0 } = options
   const decoder = new Decoder(grammar)
   const ready: Array<E> = []
   const idle = { millis: idleSeconds * 1000, onIdle: () => new Timeout({ phase: "Idle", seconds: idleSeconds }) }
+  let head = EMPTY
+  const keep = (bytes: Uint8Array) => {
+    const more = bytes.subarray(0, headBytes - head.length)
+    const joined = new Uint8Array(head.length + more.length)
+    joined.set(head)
+    joined.set(more, head.length)
+    head = joined
+  }
   /** Feeds one segment (or the end) to the decoder. */
   const fillWith = <X>(
     segment: Effect.Effect<Option.Option<Uint8Array>, ConnectionFailure | X>
   ): Effect.Effect<void, ProtocolViolation | ConnectionFailure | X> =>
-    Effect.flatMap(
-      segment,
-      Option.match({
-        onNone: () => Either.match(decoder.end(), { onLeft: Effect.fail, onRight: () => Effect.void }),
-        onSome: (bytes) =>
-          Either.match(decoder.feed(bytes), {
-            onLeft: Effect.fail,
-            onRight: (events) => Effect.sync(() => ready.push(...events))
-          })
-      })
-    )
+    Effect.flatMap(segment, (next) => {
+      if (Option.isNone(next)) return Either.match(decoder.end(), { onLeft: Effect.fail, onRight: () => Effect.void })
+      if (head.length < headBytes) keep(next.value)
+      const events = decoder.feed(next.value)
+      if (Either.isLeft(events)) return Effect.fail(events.left)
+      for (const event of events.right) ready.push(event)
+      return Effect.void
+    })
   /** The next event, reading with `fill` as often as needed. */
   const nextWith = (
     fill: Effect.Effect<void, ProtocolViolation | ConnectionFailure | Timeout>
@@ -91,21 +110,22 @@ export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, idleSec
   const next: Wire<E>["next"] = nextWith(fillWith(connection.read(idle)))
   return {
     next,
-    nextWithin: (phase, seconds) =>
-      Effect.flatMap(Clock.currentTimeMillis, (started) => {
+    nextWithin: (phase, seconds, since) =>
+      Effect.suspend(() => {
         // The whole event within `seconds`, however many segments it takes: each wait gets
         // what is left, kept by the transport's watchdog (a deadline raced by a forked timer
-        // per request was most of the cost of serving a small file).
-        const deadline = started + seconds * 1000
+        // per request would cost more than the rest of a small operation).
+        const deadline = (since ?? clock.unsafeCurrentTimeMillis()) + seconds * 1000
         const onIdle = () => new Timeout({ phase, seconds })
         return nextWith(
           fillWith(
-            Effect.flatMap(Clock.currentTimeMillis, (now) =>
-              connection.read({ millis: Math.max(0, deadline - now), onIdle })
+            Effect.suspend(() =>
+              connection.read({ millis: Math.max(0, deadline - clock.unsafeCurrentTimeMillis()), onIdle })
             )
           )
         )
       }),
+    head: () => head,
     send: (bytes) => connection.write(bytes, idle),
     passBody: <X>(sink: ByteSink<X>, dataOf: (event: E) => Uint8Array | undefined) =>
       Effect.gen(function* () {

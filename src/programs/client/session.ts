@@ -84,7 +84,10 @@ export const openExchange = (request: Request) =>
       .connect(config.host, config.port)
       .pipe(withDeadline("Connect", config.timeoutSeconds))
     const trace = yield* Effect.serviceOption(Trace)
-    const plain = makeWire(connection, replyTo(request), config.timeoutSeconds)
+    const plain = makeWire(connection, replyTo(request), {
+      idleSeconds: config.timeoutSeconds,
+      clock: yield* Effect.clock
+    })
     const wire = Option.isSome(trace) ? traced(plain, trace.value.line) : plain
     const fields = requestFields(request)
     if (Option.isSome(trace)) {

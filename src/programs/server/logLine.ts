@@ -29,6 +29,9 @@ export const refusalLog = (client: string, result: string) => {
   )
 }
 
+/** The result of an operation that ended in a defect (a bug): the defect itself goes to the error log. */
+export const INTERNAL_FAILURE = "falha: erro interno"
+
 /** The result of an operation a shutdown cut when its grace period ended. */
 export const CUT_BY_SHUTDOWN = "cortado: o servidor foi encerrado antes do fim"
 

@@ -8,16 +8,12 @@ import { type Connection, Transport } from "../../services/transport/Transport.t
 import { addressMatcher, makeAccess } from "./access.ts"
 import { makeAdmission } from "./admission.ts"
 import { ServerConfig } from "./config.ts"
-import { handleConnection, serverWire } from "./connection.ts"
+import { type Activity, handleConnection, type OperationContext, serverWire } from "./connection.ts"
 import { refusalLog } from "./logLine.ts"
 import { makeOperationLog } from "./operationLog.ts"
 import { acceptProxied } from "./proxied.ts"
 
-/** Operations in flight, and how many a shutdown cut: for the shutdown messages. */
-export interface Activity {
-  active: number
-  cut: number
-}
+export type { Activity } from "./connection.ts"
 
 export interface ServeOptions {
   readonly port: number
@@ -45,42 +41,39 @@ export const serveFolder = (options: ServeOptions) =>
     const admit = makeAdmission({ maxClients: config.maxClients, maxPerAddress: config.maxPerAddress })
     const allowed = makeAccess(config.allow)
     const trusted = addressMatcher(config.trustedProxies)
-    const log = yield* makeOperationLog
+    const context: OperationContext = {
+      config,
+      log: yield* makeOperationLog,
+      clock: yield* Effect.clock,
+      activity: options.activity ?? { active: 0, cut: 0 }
+    }
+    /** Refused: answered at once, where the first status is due, and closed. */
+    const refuse = (connection: Connection, client: string, result: string) =>
+      Effect.ignore(connection.write(encodeStatus(Status.Error))).pipe(
+        Effect.zipRight(refusalLog(client, result)),
+        Effect.zipRight(connection.close)
+      )
     const handle = (connection: Connection) =>
       Effect.gen(function* () {
-        // Refused: answered at once, where the first status is due, and closed.
-        const refuse = (peer: Connection, result: string) =>
-          Effect.ignore(connection.write(encodeStatus(Status.Error))).pipe(
-            Effect.zipRight(refusalLog(peer.remote, result)),
-            Effect.zipRight(connection.close)
-          )
         if ((yield* admit.place) !== "Admitted") {
-          return yield* refuse(
-            connection,
-            `recusado: limite de ${plural(config.maxClients, "conexão", "conexões")} ao mesmo tempo`
-          )
+          const limit = plural(config.maxClients, "conexão", "conexões")
+          return yield* refuse(connection, connection.remote, `recusado: limite de ${limit} ao mesmo tempo`)
         }
-        const reading = serverWire(connection, config)
+        const wire = serverWire(connection, config, context.clock)
         let peer = connection
         if (config.proxyProtocol) {
-          const relayed = yield* acceptProxied(connection, reading.wire, config, trusted)
+          const relayed = yield* acceptProxied(connection, wire, config, trusted)
           if (Option.isNone(relayed)) return
           peer = relayed.value
         }
         // Who may connect is judged on the client's address: behind a balancer, the one its header named.
-        if (!allowed(peer.address)) return yield* refuse(peer, "recusado: endereço fora de --permitir")
+        if (!allowed(peer.address))
+          return yield* refuse(connection, peer.remote, "recusado: endereço fora de --permitir")
         if ((yield* admit.fromAddress(peer.address)) !== "Admitted") {
-          return yield* refuse(peer, `recusado: limite de ${config.maxPerAddress} por endereço`)
+          return yield* refuse(connection, peer.remote, `recusado: limite de ${config.maxPerAddress} por endereço`)
         }
-        const activity = options.activity
-        if (activity === undefined) return yield* handleConnection(peer, reading, log)
-        activity.active++
-        return yield* handleConnection(peer, reading, log).pipe(
-          // Only a shutdown interrupts a connection (when the grace period ends).
-          Effect.onInterrupt(() => Effect.sync(() => activity.cut++)),
-          Effect.ensuring(Effect.sync(() => activity.active--))
-        )
-      }).pipe(Effect.scoped)
+        return yield* handleConnection(peer, wire, context)
+      })
     // A silent client costs no fiber until its request deadline; then its handler fails it.
     const listen = (hostname: string) =>
       transport.serve(

@@ -1,6 +1,7 @@
 import type { Socket } from "bun"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import { closeSocket, handlers, peerOf } from "./bunSocket.ts"
 import { readSegment, receiveInto, sendFrom, writeAll } from "./pumps.ts"
 import { Serving } from "./serving.ts"
@@ -60,10 +61,16 @@ const connect = (watchdog: Watchdog) => (host: string, port: number) =>
 
 const serve =
   (watchdog: Watchdog) =>
-  <R>(options: ListenOptions, handle: (connection: Connection) => Effect.Effect<void, never, R>) =>
+  <R>(options: ListenOptions, handle: (connection: Connection) => Effect.Effect<void, never, R | Scope.Scope>) =>
     Effect.gen(function* () {
       // Connections run with the services of whoever called `serve`.
-      const serving = new Serving(yield* Effect.runtime<R>(), watchdog, options.firstBytesMillis, handle)
+      const serving = new Serving(
+        yield* Effect.runtime<Exclude<R, Scope.Scope>>(),
+        watchdog,
+        options.firstBytesMillis,
+        // R | Scope is Exclude<R, Scope> | Scope: the scope is each connection's own.
+        handle as (connection: Connection) => Effect.Effect<void, never, Exclude<R, Scope.Scope> | Scope.Scope>
+      )
       const listener = yield* Effect.acquireRelease(
         Effect.try({
           try: () =>

@@ -405,13 +405,19 @@ const connect = (network: MemoryNetwork, watchdog: Watchdog) => (host: string, p
 /** Serves in memory, each connection handed to its handler as the live transport does (serving.ts). */
 const serve =
   (network: MemoryNetwork, watchdog: Watchdog) =>
-  <R>(options: ListenOptions, handle: (connection: Connection) => Effect.Effect<void, never, R>) =>
+  <R>(options: ListenOptions, handle: (connection: Connection) => Effect.Effect<void, never, R | Scope.Scope>) =>
     Effect.gen(function* () {
       const port = options.port === 0 ? network.allocatePort() : options.port
       if (network.listeners.has(port)) {
         return yield* failureOf(systemError("EADDRINUSE", `listen EADDRINUSE ${options.hostname}:${port}`))
       }
-      const serving = new Serving(yield* Effect.runtime<R>(), watchdog, options.firstBytesMillis, handle)
+      const serving = new Serving(
+        yield* Effect.runtime<Exclude<R, Scope.Scope>>(),
+        watchdog,
+        options.firstBytesMillis,
+        // R | Scope is Exclude<R, Scope> | Scope: the scope is each connection's own.
+        handle as (connection: Connection) => Effect.Effect<void, never, Exclude<R, Scope.Scope> | Scope.Scope>
+      )
       const accept = (link: MemoryLink) =>
         serving.accept(link.serverState, makeConnection(link, "server", watchdog, ""), () => link.closeSide("server"))
       yield* Effect.acquireRelease(

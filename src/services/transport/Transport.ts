@@ -95,13 +95,13 @@ export interface TransportService {
   readonly connect: (host: string, port: number) => Effect.Effect<Connection, ConnectionFailure, Scope.Scope>
   /**
    * Accepts connections until the scope closes; each one runs `handle` in its
-   * own fiber (serving.ts), so one client's failure never reaches another,
-   * and is closed when `handle` ends.
+   * own fiber and scope (serving.ts), so one client's failure never reaches
+   * another, and is closed when `handle` ends.
    */
   readonly serve: <R>(
     options: ListenOptions,
-    handle: (connection: Connection) => Effect.Effect<void, never, R>
-  ) => Effect.Effect<Listener, ConnectionFailure, Scope.Scope | R>
+    handle: (connection: Connection) => Effect.Effect<void, never, R | Scope.Scope>
+  ) => Effect.Effect<Listener, ConnectionFailure, Scope.Scope | Exclude<R, Scope.Scope>>
 }
 
 export class Transport extends Context.Tag("Transport")<Transport, TransportService>() {}

@@ -1,14 +1,17 @@
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Runtime from "effect/Runtime"
+import type * as Scope from "effect/Scope"
 import type { SocketState } from "./socketState.ts"
 import type { Connection } from "./Transport.ts"
 import type { Watch, Watchdog } from "./watchdog.ts"
 
 /**
  * How a listener runs its connections, the same for every transport: each
- * accepted connection gets its handler, one Effect program in a fiber of its
- * own, and is closed when that fiber ends.
+ * accepted connection gets its handler, one Effect program in a fiber and a
+ * scope of its own, and is closed when that fiber ends.
  *
  * The fiber starts when the connection's first bytes arrive, already queued
  * for its first read, so a request that comes whole runs from start to end
@@ -32,7 +35,7 @@ export class Serving<R> {
     runtime: Runtime.Runtime<R>,
     private readonly watchdog: Watchdog,
     private readonly firstBytesMillis: number,
-    private readonly handle: (connection: Connection) => Effect.Effect<void, never, R>
+    private readonly handle: (connection: Connection) => Effect.Effect<void, never, R | Scope.Scope>
   ) {
     this.runFork = Runtime.runFork(runtime)
   }
@@ -62,14 +65,16 @@ export class Serving<R> {
   }
 
   private run(connection: Connection, close: () => void): void {
-    const fiber = this.runFork(
-      Effect.catchAllDefect(this.handle(connection), (defect) => Effect.logError("falha interna numa conexão", defect))
-    )
+    const fiber = this.runFork(Effect.scoped(this.handle(connection)))
     this.running.add(fiber)
     // Told at once when the fiber already ended (the whole operation ran in this call).
-    fiber.addObserver(() => {
+    fiber.addObserver((exit) => {
       this.running.delete(fiber)
       close()
+      // A defect is a bug: logged, and it ends this connection alone.
+      if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) {
+        this.runFork(Effect.logError("falha interna numa conexão", exit.cause))
+      }
       if (this.running.size === 0 && this.waiting.size === 0) this.wakeIdle()
     })
   }
