@@ -73,7 +73,10 @@ export const serveFolder = (options: ServeOptions) =>
           return yield* refuse(connection, peer.remote, `recusado: limite de ${config.maxPerAddress} por endereço`)
         }
         return yield* handleConnection(peer, wire, context)
-      })
+      }).pipe(
+        // A defect is a bug: logged, and it ends this connection alone.
+        Effect.catchAllDefect((defect) => Effect.logError("falha interna numa conexão", defect))
+      )
     // A silent client costs no fiber until its request deadline; then its handler fails it.
     const listen = (hostname: string) =>
       transport.serve(

@@ -1,6 +1,4 @@
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
@@ -20,8 +18,8 @@ import type { Watch, Watchdog } from "./watchdog.ts"
  * starts then, and its handler finds out by reading. Until then a connection
  * is its socket and one watch: no fiber, scope or timer.
  *
- * A defect in a handler is logged and ends that connection alone. On
- * shutdown, connections that have not started are started (their handlers
+ * A handler's failures are its own (the type says it handles them all);
+ * whatever ends its fiber ends that connection alone. On shutdown, connections that have not started are started (their handlers
  * decide what to say), those running get the grace period, and the rest are
  * interrupted.
  */
@@ -68,13 +66,9 @@ export class Serving<R> {
     const fiber = this.runFork(Effect.scoped(this.handle(connection)))
     this.running.add(fiber)
     // Told at once when the fiber already ended (the whole operation ran in this call).
-    fiber.addObserver((exit) => {
+    fiber.addObserver(() => {
       this.running.delete(fiber)
       close()
-      // A defect is a bug: logged, and it ends this connection alone.
-      if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) {
-        this.runFork(Effect.logError("falha interna numa conexão", exit.cause))
-      }
       if (this.running.size === 0 && this.waiting.size === 0) this.wakeIdle()
     })
   }
