@@ -41,4 +41,3 @@ export const checkServer = async (argv: ReadonlyArray<string>): Promise<number> 
       return exitCode(run.results, args.strict)
   }
 }
-

@@ -39,7 +39,9 @@ export const content = (size: number, seed: number): Uint8Array => {
 
 /** The last `n` bytes, in hex, for a diagnosis of where a body ended. */
 export const tail = (bytes: Uint8Array, n = 8): string =>
-  bytes.length === 0 ? "(nada)" : `${bytes.length > n ? "… " : ""}${hex(bytes.subarray(Math.max(0, bytes.length - n)), n)}`
+  bytes.length === 0
+    ? "(nada)"
+    : `${bytes.length > n ? "… " : ""}${hex(bytes.subarray(Math.max(0, bytes.length - n)), n)}`
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`
 
