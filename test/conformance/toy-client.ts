@@ -22,10 +22,10 @@ if (bug !== "no-timeout") {
     process.exit(3)
   })
 }
-let buffer = Buffer.alloc(0)
+let buffer: Buffer = Buffer.alloc(0)
 let ended = false
 let wake: () => void = () => {}
-socket.on("data", (data) => {
+socket.on("data", (data: Buffer) => {
   buffer = Buffer.concat([buffer, data])
   wake()
 })
