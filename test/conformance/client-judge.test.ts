@@ -106,6 +106,32 @@ describe("clients that follow the protocol pass", () => {
   }, 120_000)
 })
 
+const PYTHON = Bun.which("python3")
+if (PYTHON === null) console.log("test/conformance: o adaptador Python é pulado — python3 não está instalado")
+
+describe.skipIf(PYTHON === null)("the adapter of docs/FERRAMENTAS.md, around a menu-driven Python client", () => {
+  test("passes through the adapter, as the document promises", async () => {
+    const ids = [
+      "op10/pedido",
+      "op10/sucesso",
+      "op20/sucesso",
+      "op30/pedido",
+      "op30/espera-status",
+      "op40/pedido",
+      "op40/sucesso",
+      "op50/sucesso",
+      "op50/hostil-pai-fora",
+      "op50/hostil-pai"
+    ]
+    const adapter = path.join(import.meta.dir, "python", "adaptador.py")
+    const results = await judged([PYTHON!, adapter, "{endereco}", "{pasta}", "{op}", "{nome}"], {
+      ids,
+      timeoutSeconds: 5
+    })
+    expect(results.map((r) => [r.check.id, r.outcome._tag])).toEqual(ids.map((id) => [id, "Pass"]))
+  }, 90_000)
+})
+
 describe("each planted bug is caught", () => {
   test.each([
     ["length-chars", ["op10/pedido"], "número de caracteres"],
