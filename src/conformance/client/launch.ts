@@ -36,10 +36,20 @@ export interface ClientRun {
 /** The command could not be started at all (not found, not executable). */
 export class CannotRun extends Error {}
 
-const text = async (stream: ReadableStream<Uint8Array> | undefined, limit = 64 * 1024): Promise<string> => {
-  if (stream === undefined) return ""
-  const all = await new Response(stream).text().catch(() => "")
-  return all.length > limit ? `${all.slice(0, limit)}…` : all
+/**
+ * Collects a stream's text as it comes (the first `limit` characters). The
+ * text so far is readable at any time: a grandchild the command left behind
+ * may hold the pipe open after the command itself is gone.
+ */
+const collect = (stream: ReadableStream<Uint8Array>, limit = 64 * 1024) => {
+  const state = { text: "" }
+  const decoder = new TextDecoder()
+  const done = (async () => {
+    for await (const chunk of stream) {
+      if (state.text.length < limit) state.text += decoder.decode(chunk, { stream: true })
+    }
+  })().catch(() => undefined)
+  return { state, done }
 }
 
 export const runClient = async (words: ReadonlyArray<string>, cwd: string, limitMillis: number): Promise<ClientRun> => {
@@ -60,11 +70,18 @@ export const runClient = async (words: ReadonlyArray<string>, cwd: string, limit
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
     }, 1000).unref()
   }, limitMillis)
-  const [stdout, stderr] = await Promise.all([
-    text(child.stdout as ReadableStream<Uint8Array>),
-    text(child.stderr as ReadableStream<Uint8Array>)
-  ])
+  const stdout = collect(child.stdout as ReadableStream<Uint8Array>)
+  const stderr = collect(child.stderr as ReadableStream<Uint8Array>)
   const code = await child.exited
+  const millis = Date.now() - started
   clearTimeout(timer)
-  return { code: overstayed ? undefined : code, overstayed, millis: Date.now() - started, stdout, stderr }
+  // The output's end, or a short grace when something else still holds the pipes.
+  await Promise.race([Promise.all([stdout.done, stderr.done]), Bun.sleep(1000)])
+  return {
+    code: overstayed ? undefined : code,
+    overstayed,
+    millis,
+    stdout: stdout.state.text,
+    stderr: stderr.state.text
+  }
 }
