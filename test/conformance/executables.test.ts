@@ -72,4 +72,24 @@ describe.skipIf(missing)("one copied executable, linked under several names", ()
     expect(result.stdout).toContain("enunciado    4/4 passaram")
     expect(result.code).toBe(0)
   }, 60_000)
+
+  test("--json gives one report with the groups and the exit status; a command that cannot run exits 3", async () => {
+    const judge = path.join(home, "conformidade-cliente")
+    const client = [path.join(home, "arquivos-cliente"), "{endereco}", "--pasta", "{pasta}", "{op}", "{nome}"]
+    const json = await run([judge, "--json", "--timeout", "2", "--so", "op20/recusa", "--", ...client])
+    expect(json.code).toBe(0)
+    const report = JSON.parse(json.stdout) as {
+      grupos: Record<string, { passaram: number }>
+      verificacoes: Array<{ id: string; resultado: string }>
+      codigo_saida: number
+    }
+    expect(report.verificacoes).toEqual([expect.objectContaining({ id: "op20/recusa", resultado: "passou" })])
+    expect(report.grupos.enunciado!.passaram).toBe(1)
+    expect(report.codigo_saida).toBe(0)
+    const missing = await run([judge, "--so", "op20/recusa", "--", path.join(home, "nao-existe"), "{op}"])
+    expect(missing.code).toBe(3)
+    expect(missing.stderr).toContain("não foi possível executar")
+    const usage = await run([judge, "--timeout", "x", "--", "c"])
+    expect(usage.code).toBe(2)
+  }, 60_000)
 })
