@@ -141,7 +141,8 @@ describe("each planted bug is caught", () => {
     ["trust-names", ["op50/hostil-pai-fora"], "gravou fora da sua pasta"],
     ["keep-final-on-fail", ["op10/corpo-curto-sem-final"], 'ficou um arquivo "relatório.txt"'],
     ["exit0-on-refusal", ["op10/recusa"], "esperado um status diferente de 0"],
-    ["no-timeout", ["prazos/download-parado"], "esperado desistir em até"]
+    ["no-timeout", ["prazos/download-parado"], "esperado desistir em até"],
+    ["recv-once", ["op40/segmentos"], 'não há "video.bin" na pasta do cliente']
   ])(
     "%s",
     async (bug, ids, words) => {

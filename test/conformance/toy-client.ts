@@ -44,6 +44,13 @@ const take = async (n: number): Promise<Buffer> => {
   return out
 }
 const u8 = async () => (await take(1))[0]!
+/** One read, like a single recv(n): whatever has arrived, up to n bytes. */
+const once = async (n: number): Promise<Buffer> => {
+  while (buffer.length === 0 && !ended) await new Promise<void>((resolve) => (wake = resolve))
+  const out = buffer.subarray(0, Math.min(n, buffer.length))
+  buffer = buffer.subarray(out.length)
+  return out
+}
 const u32 = async () => (await take(4)).readUInt32BE(0)
 const u32b = (n: number) => {
   const b = Buffer.alloc(4)
@@ -106,7 +113,10 @@ try {
       .update(bug === "md5-empty" ? Buffer.alloc(0) : held)
       .digest()
     socket.write(Buffer.concat([named(40, name), u32b(held.length), digest]))
-    if ((await u8()) !== 0 || (await u8()) !== 0) finish(1)
+    if (bug === "recv-once") {
+      const statuses = await once(2)
+      if (statuses.length < 2 || statuses[0] !== 0 || statuses[1] !== 0) finish(1)
+    } else if ((await u8()) !== 0 || (await u8()) !== 0) finish(1)
     const rest = await take(await u32())
     writeFileSync(partial, Buffer.concat([held, rest]))
     renameSync(partial, path.join(folder, name))

@@ -9,6 +9,11 @@ import { expectRequest, oneConnection } from "./request.ts"
 const JSON_TEXT = bytesOf('[{"nome":"ária.txt","tamanho":"5"},{"nome":"fotos/b.jpg","tamanho":"123456"}]')
 const WAIT = 10_000
 
+/** The same listing as any JSON writer may send it: spaces, new lines, keys in the other order. */
+const SPACED = bytesOf(
+  '[\n  { "tamanho": "5", "nome": "ária.txt" },\n  { "tamanho": "123456", "nome": "fotos/b.jpg" }\n]\n'
+)
+
 export const listingScenarios: ReadonlyArray<Scenario> = [
   {
     op: "listar",
@@ -48,6 +53,24 @@ export const listingScenarios: ReadonlyArray<Scenario> = [
             if (!seen.run.stdout.includes(shown))
               failWith(`op 20: a saída do comando não mostra ${JSON.stringify(shown)}.`)
         }
+      )
+    ]
+  },
+  {
+    op: "listar",
+    name: "",
+    script: async (connection) => {
+      if ((await connection.waitRequest(WAIT)) === undefined) return
+      await connection.send(concat([encodeStatusSize(0, SPACED.length), SPACED]))
+    },
+    verdicts: [
+      verdict(
+        "op20/json-espacado",
+        "op20",
+        "PROTOCOL.md",
+        "listagem com espaços, quebras de linha e as chaves em outra ordem é aceita",
+        "PROTOCOL.md §5, op 20 (qualquer JSON válido com essa forma)",
+        (seen) => mustSucceed(seen, "op 20 com o JSON espaçado e as chaves na ordem tamanho, nome")
       )
     ]
   },

@@ -45,13 +45,16 @@ const manyReply = (sent: ReadonlyArray<Sent>): Uint8Array =>
   ])
 
 const answer =
-  (reply: (workspace: Workspace) => Uint8Array): Scenario["script"] =>
+  (reply: (workspace: Workspace) => Uint8Array, piece?: number): Scenario["script"] =>
   async (connection, context) => {
     if ((await connection.waitRequest(WAIT)) === undefined) return
-    await connection.send(reply(context.workspace))
+    if (piece === undefined) await connection.send(reply(context.workspace))
+    else await connection.sendInPieces(reply(context.workspace), piece, 2)
   }
 
 const GOOD = files(["um.txt", "dois.txt", "tres.txt"])
+/** Small files, for a reply sent a few bytes at a time. */
+const SMALL = ["a.txt", "b.txt"].map((name, i) => ({ name, data: content(20 + i, 61 + i) }))
 
 /** A manifest the client must refuse: it stops, fails, writes nothing (and nothing outside its folder). */
 const hostile = (
@@ -121,6 +124,24 @@ export const manyScenarios: ReadonlyArray<Scenario> = [
         (seen) => {
           for (const file of GOOD) fileMustBe(seen, file.name, file.data, "op 50 com 3 arquivos")
           mustSucceed(seen, "op 50 com 3 arquivos")
+        }
+      )
+    ]
+  },
+  {
+    op: "baixar-varios",
+    name: MASK,
+    script: answer(() => manyReply(SMALL), 3),
+    verdicts: [
+      verdict(
+        "op50/segmentos",
+        "op50",
+        "PROTOCOL.md",
+        "manifesto e arquivos em segmentos de 3 bytes são lidos inteiros",
+        "PROTOCOL.md §2 (qualquer segmentação)",
+        (seen) => {
+          for (const file of SMALL) fileMustBe(seen, file.name, file.data, "op 50 em segmentos de 3 bytes")
+          mustSucceed(seen, "op 50 em segmentos de 3 bytes")
         }
       )
     ]

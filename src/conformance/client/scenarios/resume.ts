@@ -24,6 +24,9 @@ const answer =
     await connection.send(reply)
   }
 
+/** 0x00 0x00, the rest's size, the rest. */
+const COMPLETE = concat([Uint8Array.of(0), encodeStatusSize(0, DATA.length - HELD.length), DATA.subarray(HELD.length)])
+
 /** After 0x0A, 0x14 or 0x01 the held part stays as it was and no final file appears. */
 const untouched = (seen: Seen, what: string) => {
   fileMustBe(seen, seen.partial, HELD, `${what}: a parte guardada`)
@@ -102,6 +105,30 @@ export const resumeScenarios: ReadonlyArray<Scenario> = [
         "PROTOCOL.md §8",
         (seen) => {
           if (seen.partial !== NAME) noFile(seen, seen.partial, "op 40 com sucesso")
+        }
+      )
+    ]
+  },
+  {
+    op: "retomar",
+    name: NAME,
+    ...holding,
+    // The two status bytes, the size and the start of the data each in a segment of their own.
+    script: async (connection) => {
+      if ((await connection.waitRequest(WAIT)) === undefined) return
+      await connection.sendInPieces(COMPLETE.subarray(0, 12), 1, 2)
+      await connection.send(COMPLETE.subarray(12))
+    },
+    verdicts: [
+      verdict(
+        "op40/segmentos",
+        "op40",
+        "PROTOCOL.md",
+        "os dois status, o tamanho e os dados em segmentos de 1 byte são lidos inteiros",
+        "PROTOCOL.md §2 (qualquer segmentação)",
+        (seen) => {
+          fileMustBe(seen, NAME, DATA, "op 40 com a resposta em segmentos de 1 byte")
+          mustSucceed(seen, "op 40 com a resposta em segmentos de 1 byte")
         }
       )
     ]
