@@ -36,18 +36,14 @@ export class ScriptedConnection {
     return undefined
   }
 
-  /** Bytes the client sent after its request was complete, for ops whose request ends at the name. */
-  get bytesAfterRequest(): number {
-    return this.decoder.isDone ? this.decoder.bufferedBytes : 0
-  }
-
   received(bytes: Uint8Array) {
     this.chunks.push(bytes)
+    // Past the end of the request, bytes are only kept in `raw`.
     if (this.problem === undefined && !this.decoder.isDone) {
       const fed = this.decoder.feed(bytes)
       if (Either.isLeft(fed)) this.problem = fed.left.detail
       else this.events.push(...fed.right)
-    } else if (this.decoder.isDone) this.decoder.feed(bytes)
+    }
     this.wake()
   }
 
@@ -57,7 +53,8 @@ export class ScriptedConnection {
     for (const resolve of this.drained.splice(0)) resolve()
   }
 
-  private wake() {
+  /** Wakes whoever waits (the client ended its side: its request may now be known to be cut). */
+  wake() {
     for (const waiter of this.waiters.splice(0)) waiter()
   }
 
@@ -158,7 +155,7 @@ export const listen = (script: (connection: ScriptedConnection) => Promise<void>
       },
       end(socket) {
         // The client's FIN: nothing more will come; the reply may still go out.
-        of.get(socket)?.received(new Uint8Array(0))
+        of.get(socket)?.wake()
       }
     }
   })
