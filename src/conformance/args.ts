@@ -10,6 +10,8 @@ export interface CheckerArgs {
   readonly strict: boolean
   readonly json: boolean
   readonly only: ReadonlyArray<Category> | undefined
+  /** `--so ID`: only the checks with these ids. */
+  readonly ids?: ReadonlyArray<string> | undefined
 }
 
 export const CHECKER_USAGE = `Uso: bun run conformidade HOST:PORTA [opções]
@@ -29,6 +31,9 @@ e 50) segue o enunciado e o PROTOCOL.md, e diz em português o que falhou.
                         trabalhos de uma vez)
   --somente CATEGORIA   só uma categoria (ou várias separadas por vírgula):
                         ${CATEGORIES.join(", ")}
+  --so ID               só a verificação ID (ou várias separadas por vírgula),
+                        como op20/json; para repetir só o que falhou
+  --listar              mostra os IDs de todas as verificações e sai
   --ajuda, -h           mostra esta ajuda
 
 Status de saída: 0 tudo o que o enunciado e o PROTOCOL.md exigem passou;
@@ -38,6 +43,7 @@ Status de saída: 0 tudo o que o enunciado e o PROTOCOL.md exigem passou;
 export type Parsed =
   | { readonly _tag: "Run"; readonly args: CheckerArgs }
   | { readonly _tag: "Help" }
+  | { readonly _tag: "List" }
   | { readonly _tag: "Bad"; readonly message: string }
 
 const bad = (message: string): Parsed => ({ _tag: "Bad", message })
@@ -49,13 +55,32 @@ export const parseAddress = (text: string): { host: string; port: number } | und
   return port >= 1 && port <= 65535 ? { host: match[1]!, port } : undefined
 }
 
-export const parseCheckerArgs = (argv: ReadonlyArray<string>): Parsed => {
+/**
+ * `--so A,B`: the ids, or a sentence naming the first unknown one (with the
+ * ids that start like it, when there are some).
+ */
+export const parseIds = (
+  text: string | undefined,
+  known: ReadonlyArray<string>
+): ReadonlyArray<string> | { readonly problem: string } => {
+  const list = (text ?? "").split(",").filter((part) => part !== "")
+  if (list.length === 0) return { problem: "--so precisa de um ID de verificação (veja --listar)" }
+  const unknown = list.find((id) => !known.includes(id))
+  if (unknown === undefined) return list
+  const close = known.filter((id) => id.startsWith(unknown.split("/")[0]!)).slice(0, 6)
+  return {
+    problem: `verificação desconhecida: "${unknown}"${close.length > 0 ? ` (parecidas: ${close.join(", ")})` : ""}; veja --listar`
+  }
+}
+
+export const parseCheckerArgs = (argv: ReadonlyArray<string>, knownIds: ReadonlyArray<string> = []): Parsed => {
   let address: { host: string; port: number } | undefined
   let folder: string | undefined
   let timeoutSeconds = 30
   let strict = false
   let json = false
   let only: Array<Category> | undefined
+  let ids: ReadonlyArray<string> | undefined
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     const value = () => argv[++i]
@@ -63,6 +88,14 @@ export const parseCheckerArgs = (argv: ReadonlyArray<string>): Parsed => {
       case "-h":
       case "--ajuda":
         return { _tag: "Help" }
+      case "--listar":
+        return { _tag: "List" }
+      case "--so": {
+        const parsed = parseIds(value(), knownIds)
+        if ("problem" in parsed) return bad(parsed.problem)
+        ids = parsed
+        break
+      }
       case "--estrito":
         strict = true
         break
@@ -100,5 +133,5 @@ export const parseCheckerArgs = (argv: ReadonlyArray<string>): Parsed => {
     }
   }
   if (address === undefined) return bad("falta o endereço do servidor (HOST:PORTA)")
-  return { _tag: "Run", args: { ...address, folder, timeoutSeconds, strict, json, only } }
+  return { _tag: "Run", args: { ...address, folder, timeoutSeconds, strict, json, only, ids } }
 }

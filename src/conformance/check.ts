@@ -69,13 +69,25 @@ export interface Context {
   readonly planted: (absolutePath: string) => void
 }
 
-export interface Check {
+/** What the report shows of a check (of the server checker or of the client judge). */
+export interface Described {
   readonly id: string
-  readonly category: Category
+  readonly category: string
   readonly source: Source
   readonly title: string
   /** Section of PROTOCOL.md or the assignment's line that requires it. */
   readonly reference: string
+}
+
+/** One judged check, as the report takes it. */
+export interface Judged {
+  readonly check: Described
+  readonly outcome: Outcome
+  readonly millis: number
+}
+
+export interface Check extends Described {
+  readonly category: Category
   readonly run: (context: Context) => Promise<void>
 }
 

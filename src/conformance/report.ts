@@ -1,6 +1,5 @@
 import type { CheckerArgs } from "./args.ts"
-import { SOURCES, type Source } from "./check.ts"
-import type { Result } from "./runner.ts"
+import { type Described, type Judged, SOURCES, type Source } from "./check.ts"
 
 /** The report: one line per check as it finishes, a summary per source, the exit code. */
 
@@ -10,7 +9,7 @@ export interface Tally {
   readonly skipped: number
 }
 
-export const tally = (results: ReadonlyArray<Result>, source: Source): Tally => {
+export const tally = (results: ReadonlyArray<Judged>, source: Source): Tally => {
   const mine = results.filter((result) => result.check.source === source)
   return {
     passed: mine.filter((r) => r.outcome._tag === "Pass").length,
@@ -20,14 +19,14 @@ export const tally = (results: ReadonlyArray<Result>, source: Source): Tally => 
 }
 
 /** 0 when every required check passed; 1 otherwise (recommended checks count only when strict). */
-export const exitCode = (results: ReadonlyArray<Result>, strict: boolean): 0 | 1 => {
+export const exitCode = (results: ReadonlyArray<Judged>, strict: boolean): 0 | 1 => {
   const counted: ReadonlyArray<Source> = strict ? SOURCES : ["enunciado", "PROTOCOL.md"]
   return results.some((r) => r.outcome._tag === "Fail" && counted.includes(r.check.source)) ? 1 : 0
 }
 
 const MARK = { Pass: "✓", Fail: "✗", Skip: "-" } as const
 
-export const resultLine = (result: Result): string => {
+export const resultLine = (result: Judged): string => {
   const head = `  ${MARK[result.outcome._tag]} [${result.check.source}] ${result.check.title}`
   switch (result.outcome._tag) {
     case "Pass":
@@ -41,12 +40,8 @@ export const resultLine = (result: Result): string => {
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`
 
-export const summaryText = (
-  results: ReadonlyArray<Result>,
-  args: CheckerArgs,
-  prefix: string,
-  cleaned: boolean
-): string => {
+/** The summary's lines per source and the verdict on `subject` ("o servidor", "o cliente"). */
+export const verdictLines = (results: ReadonlyArray<Judged>, strict: boolean, subject: string): Array<string> => {
   const lines = ["", "Resumo"]
   for (const source of SOURCES) {
     const t = tally(results, source)
@@ -57,13 +52,23 @@ export const summaryText = (
         (t.skipped > 0 ? `, ${plural(t.skipped, "pulada", "puladas")}` : "")
     )
   }
-  const code = exitCode(results, args.strict)
+  const code = exitCode(results, strict)
   lines.push(
     "",
     code === 0
-      ? `Resultado: o servidor cumpre tudo o que o enunciado e o PROTOCOL.md exigem${args.strict ? " (e as recomendações)" : ""}.`
-      : `Resultado: o servidor falhou em verificações ${args.strict ? "(contando as recomendadas)" : "exigidas pelo enunciado ou pelo PROTOCOL.md"}.`
+      ? `Resultado: ${subject} cumpre tudo o que o enunciado e o PROTOCOL.md exigem${strict ? " (e as recomendações)" : ""}.`
+      : `Resultado: ${subject} falhou em verificações ${strict ? "(contando as recomendadas)" : "exigidas pelo enunciado ou pelo PROTOCOL.md"}.`
   )
+  return lines
+}
+
+export const summaryText = (
+  results: ReadonlyArray<Judged>,
+  args: CheckerArgs,
+  prefix: string,
+  cleaned: boolean
+): string => {
+  const lines = verdictLines(results, args.strict, "o servidor")
   lines.push(
     cleaned
       ? `Tudo o que o verificador criou (prefixo ${prefix}) foi apagado da pasta.`
@@ -74,12 +79,8 @@ export const summaryText = (
 
 export const categoryHeader = (category: string) => `\n${category}`
 
-export const jsonReport = (results: ReadonlyArray<Result>, args: CheckerArgs, prefix: string, cleaned: boolean) => ({
-  servidor: `${args.host}:${args.port}`,
-  timeout: args.timeoutSeconds,
-  estrito: args.strict,
-  prefixo: prefix,
-  limpo: cleaned,
+/** The part of the JSON report both tools share: counts per source, each check, the exit status. */
+export const jsonResults = (results: ReadonlyArray<Judged>, strict: boolean) => ({
   grupos: Object.fromEntries(
     SOURCES.map((source) => {
       const t = tally(results, source)
@@ -97,5 +98,29 @@ export const jsonReport = (results: ReadonlyArray<Result>, args: CheckerArgs, pr
     ...(r.outcome._tag === "Skip" ? { motivo: r.outcome.reason } : {}),
     ms: r.millis
   })),
-  codigo_saida: exitCode(results, args.strict)
+  codigo_saida: exitCode(results, strict)
 })
+
+export const jsonReport = (results: ReadonlyArray<Judged>, args: CheckerArgs, prefix: string, cleaned: boolean) => ({
+  servidor: `${args.host}:${args.port}`,
+  timeout: args.timeoutSeconds,
+  estrito: args.strict,
+  prefixo: prefix,
+  limpo: cleaned,
+  ...jsonResults(results, args.strict)
+})
+
+/** `--listar`: one line per check, its id, source and title, grouped by category. */
+export const listingText = (checks: ReadonlyArray<Described>): string => {
+  const lines: Array<string> = []
+  const width = Math.max(0, ...checks.map((check) => check.id.length)) + 2
+  let category = ""
+  for (const check of checks) {
+    if (check.category !== category) {
+      category = check.category
+      lines.push(`${lines.length > 0 ? "\n" : ""}${category}`)
+    }
+    lines.push(`  ${check.id.padEnd(width)} [${check.source}] ${check.title}`)
+  }
+  return lines.join("\n")
+}

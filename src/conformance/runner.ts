@@ -4,7 +4,7 @@ import { stat } from "node:fs/promises"
 import * as path from "node:path"
 import type { CheckerArgs } from "./args.ts"
 import { CATALOG } from "./catalog.ts"
-import { type Check, CheckFailure, CheckSkipped, type Context, type Outcome, pass } from "./check.ts"
+import { type Check, CheckFailure, CheckSkipped, type Context, type Judged, type Outcome, pass } from "./check.ts"
 import { ConnectError, Probe } from "./probe.ts"
 
 /**
@@ -12,10 +12,8 @@ import { ConnectError, Probe } from "./probe.ts"
  * removes what the run planted in the folder (when it knows the folder).
  */
 
-export interface Result {
+export interface Result extends Judged {
   readonly check: Check
-  readonly outcome: Outcome
-  readonly millis: number
 }
 
 export type Run =
@@ -107,7 +105,11 @@ export const runChecks = async (args: CheckerArgs, onResult: (result: Result) =>
     planted: (absolute) => void planted.push(absolute)
   }
   const guardMillis = 2 * (timeoutMillis + context.marginMillis) + 20_000
-  const chosen = CATALOG.filter((check) => args.only === undefined || args.only.includes(check.category))
+  const chosen = CATALOG.filter(
+    (check) =>
+      (args.only === undefined || args.only.includes(check.category)) &&
+      (args.ids === undefined || args.ids.includes(check.id))
+  )
   const results: Array<Result> = []
   // Ctrl+C in the middle of a run still removes what the run planted.
   const interrupted = () => {

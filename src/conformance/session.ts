@@ -37,6 +37,38 @@ export const content = (size: number, seed: number): Uint8Array => {
   return out
 }
 
+/** The last `n` bytes, in hex, for a diagnosis of where a body ended. */
+export const tail = (bytes: Uint8Array, n = 8): string =>
+  bytes.length === 0
+    ? "(nada)"
+    : `${bytes.length > n ? "… " : ""}${hex(bytes.subarray(Math.max(0, bytes.length - n)), n)}`
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`
+
+/**
+ * Why a length-prefixed body does not match its declared length, or undefined
+ * when it does: bytes after the declared end, or an end before it. Said before
+ * anything about the content, since a wrong length garbles everything after it.
+ */
+export const lengthProblem = (
+  what: string,
+  declared: number,
+  body: ReadResult,
+  extra: Uint8Array
+): string | undefined => {
+  if (!body.complete)
+    return `${what}: comprimento declarado ${declared}, mas só chegaram ${plural(body.bytes.length, "byte", "bytes")} (${endingText(body.ending)}); últimos bytes recebidos: ${tail(body.bytes)}. O comprimento deve contar exatamente os bytes enviados (em UTF-8, não em caracteres).`
+  if (extra.length > 0)
+    return `${what}: comprimento declarado ${declared}, mas chegaram ${declared + extra.length} bytes (${plural(extra.length, "byte", "bytes")} depois do fim declarado: ${hex(extra, 8)}); últimos bytes dentro do comprimento: ${tail(body.bytes)}. O comprimento deve contar exatamente os bytes enviados (em UTF-8, não em caracteres).`
+  return undefined
+}
+
+/** Bytes that arrive after a reply's declared end, waiting briefly (a server that closes ends the wait at once). */
+export const bytesAfter = async (probe: Probe): Promise<Uint8Array> => {
+  await probe.waitEnd(200)
+  return (await probe.read(probe.pending, 0)).bytes
+}
+
 /** Short description of a request for messages: the first bytes in hex. */
 export const sent = (bytes: Uint8Array): string => `enviado ${hex(bytes, 16)}`
 
@@ -149,6 +181,10 @@ export interface DownloadOutcome {
   readonly status: number | undefined
   readonly size: number | undefined
   readonly data: Uint8Array | undefined
+  /** Bytes that came after the declared size. */
+  readonly extra?: Uint8Array
+  /** Why the body does not match the declared size, when it does not. */
+  readonly lengthProblem?: string
 }
 
 /** op 10, read as a student's client would: status, size, then exactly that many bytes. */
@@ -187,12 +223,16 @@ export const download = async (
     }
     const size = readU32(sizeBytes.bytes, 0)
     const data = await probe.read(size, millis + Math.ceil(size / 5_000))
+    const extra = data.complete ? await bytesAfter(probe) : new Uint8Array(0)
+    const problem = lengthProblem("op 10", size, data, extra)
     return {
       raw: concat([head.bytes, sizeBytes.bytes]),
       ending: endingText(data.ending),
       status,
       size,
-      data: data.bytes
+      data: data.bytes,
+      extra,
+      ...(problem === undefined ? {} : { lengthProblem: problem })
     }
   } finally {
     probe.destroy()
@@ -212,11 +252,9 @@ export const listing = async (context: Context) => {
     }
     const length = readU32(head.bytes, 1)
     const body = await probe.read(length, transferMillis(context, length))
-    if (!body.complete) {
-      return failWith(
-        `op 20: o servidor declarou ${length} bytes de listagem mas enviou ${body.bytes.length} (${endingText(body.ending)}).`
-      )
-    }
+    const extra = body.complete ? await bytesAfter(probe) : new Uint8Array(0)
+    const problem = lengthProblem("op 20 (listagem)", length, body, extra)
+    if (problem !== undefined) return failWith(`${problem}`)
     return { length, body: body.bytes }
   } finally {
     probe.destroy()

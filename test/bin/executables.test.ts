@@ -31,15 +31,18 @@ afterAll(() => {
 })
 
 describe("package.json", () => {
-  test("npm ci builds the executables: prepare runs the build, which compiles both entry points with bytecode", () => {
+  test("npm ci builds the executables: prepare runs the build, which compiles the one entry point of every program with bytecode", () => {
     expect(pkg.scripts.prepare).toBe("npm run build")
-    for (const entry of ["src/programs/server/main.ts", "src/programs/client/main.ts"]) {
-      expect(pkg.scripts.build).toContain(`bun build --compile --bytecode --minify ${entry}`)
-    }
+    expect(pkg.scripts.build).toContain("bun build --compile --bytecode --minify src/conformance/multicall.ts")
   })
 
-  test("bin names the two commands, and they are the executables that exist after npm ci", () => {
-    expect(pkg.bin).toEqual({ "arquivos-servidor": "dist/servidor", "arquivos-cliente": "dist/cliente" })
+  test("bin names the commands, and they are the executables that exist after npm ci", () => {
+    expect(pkg.bin).toEqual({
+      "arquivos-servidor": "dist/servidor",
+      "arquivos-cliente": "dist/cliente",
+      "arquivos-conformidade": "dist/conformidade",
+      "arquivos-conformidade-cliente": "dist/conformidade-cliente"
+    })
     for (const file of Object.values(pkg.bin)) accessSync(path.join(ROOT, file), constants.X_OK)
   })
 

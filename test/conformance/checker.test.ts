@@ -5,6 +5,7 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import type { Subprocess } from "bun"
 import { parseCheckerArgs } from "../../src/conformance/args.ts"
+import { CATALOG } from "../../src/conformance/catalog.ts"
 import { MUTANTS, type Mutant } from "./mutants.ts"
 
 /**
@@ -122,9 +123,14 @@ describe("command line", () => {
     [["127.0.0.1:20000", "--timeout", "0"], "timeout inválido"],
     [["127.0.0.1:20000", "--somente", "op99"], "categoria desconhecida"],
     [["127.0.0.1:20000", "--xyz"], "opção desconhecida"],
-    [["127.0.0.1:20000", "[::1]:20000"], "argumento a mais"]
+    [["127.0.0.1:20000", "[::1]:20000"], "argumento a mais"],
+    [["127.0.0.1:20000", "--so", "op10/nada"], "verificação desconhecida"],
+    [["127.0.0.1:20000", "--so"], "--so precisa"]
   ])("%j is refused with a Portuguese message", (argv, message) => {
-    const parsed = parseCheckerArgs(argv)
+    const parsed = parseCheckerArgs(
+      argv,
+      CATALOG.map((check) => check.id)
+    )
     expect(parsed._tag).toBe("Bad")
     expect(parsed._tag === "Bad" && parsed.message).toContain(message)
   })
@@ -162,6 +168,10 @@ describe("command line", () => {
     const help = await runChecker(["-h"])
     expect(help.code).toBe(0)
     expect(help.stdout).toContain("--somente")
+    expect(help.stdout).toContain("--so ID")
+    const list = await runChecker(["--listar"])
+    expect(list.code).toBe(0)
+    for (const check of CATALOG) expect(list.stdout).toContain(check.id)
     // A port that was free a moment ago: nothing listens there.
     const port = await new Promise<number>((resolve) => {
       const server = net.createServer().listen(0, "127.0.0.1", () => {
@@ -288,7 +298,8 @@ const CAUGHT_BY: Record<Mutant, readonly [string, string]> = {
   "segunda-operacao": ["enquadramento", "enquadramento/uma-operacao"],
   "alocacao-cega": ["robustez", "robustez/comprimento-4gib"],
   "sem-status-final": ["op30", "op30/envio"],
-  "fifo-bloqueia": ["nomes", "nomes/fifo"]
+  "fifo-bloqueia": ["nomes", "nomes/fifo"],
+  "listagem-comprimento-curto": ["enquadramento", "enquadramento/comprimento-declarado"]
 }
 
 describe("broken servers are reported", () => {
@@ -309,6 +320,29 @@ describe("broken servers are reported", () => {
     },
     60_000
   )
+
+  test("a listing one byte longer than its declared length is told so first, not as bad JSON", async () => {
+    const dir = folder("curto")
+    const port = await reference(dir, "listagem-comprimento-curto")
+    const { report } = await checkJson(port, dir, ["--so", "op20/json,enquadramento/uma-operacao"])
+    expect(report.verificacoes.map((v) => v.id)).toEqual(["enquadramento/uma-operacao", "op20/json"])
+    for (const verdict of report.verificacoes) {
+      expect(verdict.detalhe).toMatch(
+        /comprimento declarado (\d+), mas chegaram \d+ bytes \(1 byte depois do fim declarado: 5d\)/
+      )
+      expect(verdict.detalhe).toContain("últimos bytes dentro do comprimento")
+      expect(verdict.detalhe).not.toContain("não é JSON")
+    }
+  }, 60_000)
+
+  test("a body that ends early says the declared length, what arrived and its last bytes", async () => {
+    const dir = folder("truncado")
+    const port = await reference(dir, "dados-truncados")
+    const { report } = await checkJson(port, dir, ["--so", "op10/existe"])
+    expect(report.verificacoes.find((v) => v.id === "op10/existe")!.detalhe).toMatch(
+      /comprimento declarado 3000, mas só chegaram 2900 bytes .*últimos bytes recebidos: … [0-9a-f ]+\./
+    )
+  }, 60_000)
 
   test("the little-endian mutant is told its sizes look little-endian", async () => {
     const dir = folder("le")

@@ -16,6 +16,7 @@ export const MUTANTS = [
   "segunda-operacao",
   "alocacao-cega",
   "sem-status-final",
-  "fifo-bloqueia"
+  "fifo-bloqueia",
+  "listagem-comprimento-curto"
 ] as const
 export type Mutant = (typeof MUTANTS)[number]

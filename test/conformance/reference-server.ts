@@ -217,7 +217,9 @@ const list = async (connection: Connection) => {
   let json = JSON.stringify(entries)
   if (mutant("json-aspas-simples")) json = json.replace(/"/g, "'")
   const body = Buffer.from(json)
-  await connection.send(Buffer.concat([Buffer.of(0), u32(body.length), body]))
+  // The length counted in characters instead of bytes, or just one short.
+  const declared = mutant("listagem-comprimento-curto") ? body.length - 1 : body.length
+  await connection.send(Buffer.concat([Buffer.of(0), u32(declared), body]))
 }
 
 const upload = async (connection: Connection, deadline: number) => {

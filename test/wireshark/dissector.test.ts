@@ -94,8 +94,19 @@ const FIELDS = [
 
 type Row = Partial<Record<(typeof FIELDS)[number], string>>
 
+/**
+ * How tshark is told where the protocol is: "Decode As" on the port, the
+ * dissector's port preference, or nothing (its heuristic finds it).
+ */
+type Finding = "decode-as" | "preferencia" | "heuristica"
+
 /** Decodes the capture with the dissector; one row per packet that carries the protocol. */
-const decode = async (file: string, port: number, twoPass: boolean): Promise<Array<Row>> => {
+const decode = async (
+  file: string,
+  port: number,
+  twoPass: boolean,
+  finding: Finding = "decode-as"
+): Promise<Array<Row>> => {
   const child = Bun.spawn(
     [
       "tshark",
@@ -104,8 +115,8 @@ const decode = async (file: string, port: number, twoPass: boolean): Promise<Arr
       file,
       "-X",
       `lua_script:${DISSECTOR}`,
-      "-d",
-      `tcp.port==${port},arquivos`,
+      ...(finding === "decode-as" ? ["-d", `tcp.port==${port},arquivos`] : []),
+      ...(finding === "preferencia" ? ["-o", `arquivos.porta:${port}`] : []),
       "-Y",
       "arquivos",
       "-T",
@@ -380,7 +391,79 @@ describe.skipIf(skipReason !== undefined)("Wireshark dissector with the real tsh
 
     // A second pass (as Wireshark's window does) reads every PDU the same way.
     expect(await decode(file, port, true)).toEqual(rows)
+
+    // The server's port is not 20000: found with no "Decode As", by the
+    // heuristic (in one pass and in two) and by the port preference. The
+    // heuristic only claims connections that open with a known operation,
+    // so the one that opened with op 99 is not among them.
+    expect(port).not.toBe(20000)
+    const unknownOp = rows.find((row) => row["arquivos.op"] === "99")?.["tcp.stream"]
+    const known = rows.filter((row) => row["tcp.stream"] !== unknownOp)
+    expect(known.length).toBeLessThan(rows.length)
+    expect(await decode(file, port, false, "heuristica")).toEqual(known)
+    expect(await decode(file, port, true, "heuristica")).toEqual(known)
+    expect(await decode(file, port, false, "preferencia")).toEqual(rows)
   }, 90_000)
+
+  test("found on any port by itself; warns about names PROTOCOL.md §3 refuses, and says 1 byte", async () => {
+    // A hostile server: op 50 gets a manifest naming "../fora.txt"; anything else gets status 1.
+    const manifest = Buffer.concat([
+      Buffer.of(0),
+      u32(1),
+      u32(11),
+      Buffer.from("../fora.txt"),
+      u32(1),
+      Buffer.of(0),
+      u32(1),
+      Buffer.from("A")
+    ])
+    const listener = Bun.listen<undefined>({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        data(socket, data) {
+          socket.end(data[0] === 50 ? manifest : Uint8Array.of(1))
+        },
+        error() {}
+      }
+    })
+    try {
+      work ??= await mkdtemp(path.join(tmpdir(), "wireshark-"))
+      const file = path.join(work, "nomes.pcapng")
+      const capture = await startCapture(listener.port, file)
+      if ("reason" in capture) {
+        console.log(`test/wireshark: pulado — ${capture.reason}`)
+        return
+      }
+      expect(await converse(listener.port, [{ send: named(10, "../x") }])).toEqual(Buffer.of(1))
+      expect(await converse(listener.port, [{ send: named(30, "/etc/passwd") }])).toEqual(Buffer.of(1))
+      expect(await converse(listener.port, [{ send: named(10, "C:x") }])).toEqual(Buffer.of(1))
+      expect(await converse(listener.port, [{ send: named(10, "a/.ssh/k") }])).toEqual(Buffer.of(1))
+      expect(await converse(listener.port, [{ send: Buffer.concat([named(10, "a.txt"), Buffer.of(0x5a)]) }])).toEqual(
+        Buffer.of(1)
+      )
+      expect(await converse(listener.port, [{ send: named(50, "*.txt") }])).toEqual(manifest)
+      await Bun.sleep(500)
+      await stop(capture.child, "SIGINT")
+      const rows = await decode(file, listener.port, false, "heuristica")
+      const ours = rows
+        .flatMap((row) => (row["_ws.expert.message"] ?? "").split("|"))
+        .filter((m) => m.includes("PROTOCOL.md §3") || m.includes("depois do fim"))
+      expect(ours).toEqual([
+        'nome inválido pelo PROTOCOL.md §3: tem uma parte ".."',
+        "nome inválido pelo PROTOCOL.md §3: começa com / (caminho absoluto)",
+        "nome inválido pelo PROTOCOL.md §3: começa com letra de unidade (C:)",
+        'nome inválido pelo PROTOCOL.md §3: tem uma parte oculta (".ssh")',
+        "1 byte depois do fim da mensagem",
+        'nome inválido pelo PROTOCOL.md §3: tem uma parte ".."'
+      ])
+      expect(rows.map((row) => row["_ws.col.Info"]).filter((info) => info?.includes("manifesto"))).toEqual([
+        "status 0, manifesto de 1 arquivo | arquivo 1/1: status 0, 1 byte"
+      ])
+    } finally {
+      listener.stop(true)
+    }
+  }, 60_000)
 
   test("warns about a status the reply cannot have", async () => {
     // A broken server: op 10 gets status 5, op 40 gets 00 then 07.

@@ -3,8 +3,15 @@
 -- Uso:
 --   wireshark -X lua_script:tools/wireshark/arquivos.lua
 --   tshark -X lua_script:tools/wireshark/arquivos.lua -r captura.pcapng -Y arquivos
--- Registrado na porta TCP 20000; em outra porta: -d tcp.port==PORTA,arquivos
--- (no Wireshark: Analisar > Decodificar como...).
+-- Ou copie este arquivo para a pasta de plugins do Wireshark (veja
+-- docs/FERRAMENTAS.md): Linux e macOS ~/.local/lib/wireshark/plugins/,
+-- Windows %APPDATA%\Wireshark\plugins\.
+--
+-- Qualquer porta: uma conexão cujo primeiro pedido tem a forma de um pedido
+-- do protocolo (op 10, 20, 30, 40 ou 50 com um comprimento de nome plausível)
+-- é reconhecida sozinha (dissector heurístico "arquivos_tcp"). A porta 20000
+-- é reconhecida sempre; outra porta fixa: preferência arquivos.porta
+-- (tshark -o arquivos.porta:20001) ou -d tcp.port==PORTA,arquivos.
 --
 -- Messages and field names are Portuguese; identifiers and comments English.
 --
@@ -56,8 +63,34 @@ arquivos.fields = {
 local e = {
   extra = ProtoExpert.new("arquivos.bytes_a_mais", "Bytes depois do fim da mensagem", expert.group.PROTOCOL, expert.severity.WARN),
   status = ProtoExpert.new("arquivos.status_inesperado", "Status que não existe nesta resposta", expert.group.PROTOCOL, expert.severity.WARN),
+  nome = ProtoExpert.new("arquivos.nome_invalido", "Nome que o PROTOCOL.md §3 recusa", expert.group.PROTOCOL, expert.severity.WARN),
 }
-arquivos.experts = { e.extra, e.status }
+arquivos.experts = { e.extra, e.status, e.nome }
+
+-- Why a name (raw bytes) breaks PROTOCOL.md §3, or nil. Masks follow the
+-- same rules (their *, ? and [...] are ordinary characters here).
+local function name_problem(raw)
+  if #raw == 0 then return "nome vazio" end
+  if raw:find("[\0-\31\127]") or raw:find("\194[\128-\159]") then return "caractere de controle" end
+  if utf8 ~= nil and utf8.len(raw) == nil then return "não é UTF-8 válido" end
+  if raw:find("\\", 1, true) then return "contém \\" end
+  if raw:sub(1, 1) == "/" then return "começa com / (caminho absoluto)" end
+  if raw:match("^%a:") then return "começa com letra de unidade (" .. raw:sub(1, 2) .. ")" end
+  for part in (raw .. "/"):gmatch("(.-)/") do
+    if part == "" then return "tem uma parte vazia (//, / no fim)" end
+    if part == "." or part == ".." then return "tem uma parte \"" .. part .. "\"" end
+    if part:sub(1, 1) == "." then return "tem uma parte oculta (\"" .. part .. "\")" end
+  end
+  return nil
+end
+
+-- Flags a name field that breaks the rules.
+local function check_name(item, range)
+  local problem = name_problem(range:raw())
+  if problem ~= nil then
+    item:add_proto_expert_info(e.nome, "nome inválido pelo PROTOCOL.md §3: " .. problem)
+  end
+end
 
 -- Flags a status byte outside the set PROTOCOL.md allows at that point.
 local function expect_status(item, value, allowed)
@@ -76,6 +109,11 @@ local remembered = {}
 -- What this dissector last wrote in the Info column, and for which packet.
 local last_info = { frame = -1, text = "" }
 
+-- "1 byte", "2 bytes": a count with its noun in the right number.
+local function count(n, one, many)
+  return string.format("%d %s", n, n == 1 and one or many)
+end
+
 local function copy(t)
   local out = {}
   for k, v in pairs(t) do out[k] = v end
@@ -90,7 +128,7 @@ end
 -- Adds the bytes of a file as a range of the packet (not copied into a field).
 local function add_data(tree, tvb, offset, size)
   if size > 0 then
-    tree:add(tvb(offset, size), string.format("Dados do arquivo: %d bytes", size))
+    tree:add(tvb(offset, size), "Dados do arquivo: " .. count(size, "byte", "bytes"))
   else
     tree:add(tvb(offset, 0), "Dados do arquivo: 0 bytes")
   end
@@ -196,7 +234,7 @@ local function add_name(tree, tvb, offset, field)
   if n == 0 or n > MAX_NAME then return nil, offset + 4 end
   local range = tvb(offset + 4, n)
   local value = text(range)
-  tree:add(field, range, value)
+  check_name(tree:add(field, range, value), range)
   return value, offset + 4 + n
 end
 
@@ -223,7 +261,7 @@ local function dissect_upload_body(tvb, offset, length, tree, state)
   tree:add(f.tamanho, tvb(offset, 4))
   add_data(tree, tvb, offset + 4, size)
   state.client = "done"
-  return string.format("dados do envio: %d bytes", size)
+  return "dados do envio: " .. count(size, "byte", "bytes")
 end
 
 local function dissect_sized(tvb, offset, tree, header)
@@ -245,14 +283,14 @@ local function dissect_reply(tvb, offset, length, tree, state)
   if op == 10 then
     state.server = "done"
     if first ~= 0 then return string.format("status %d", first) end
-    return string.format("status 0, %d bytes", dissect_sized(tvb, offset, tree, 5))
+    return "status 0, " .. count(dissect_sized(tvb, offset, tree, 5), "byte", "bytes")
   elseif op == 20 then
     state.server = "done"
     if first ~= 0 then return string.format("status %d", first) end
     local size = u32_at(tvb, offset + 1)
     tree:add(f.tamanho, tvb(offset + 1, 4))
     if size > 0 then tree:add(f.json, tvb(offset + 5, size), text(tvb(offset + 5, size))) end
-    return string.format("status 0, listagem de %d bytes", size)
+    return "status 0, listagem de " .. count(size, "byte", "bytes")
   elseif op == 30 then
     if state.server == "reply" and first == 0 then
       state.server = "final"
@@ -268,20 +306,20 @@ local function dissect_reply(tvb, offset, length, tree, state)
     local second = tvb(offset + 1, 1):uint()
     expect_status(tree:add(f.status, tvb(offset + 1, 1)), second, { 0, 10, 20 })
     if second ~= 0 then return string.format("status 0 %d (%s)", second, STATUS[second] or "inesperado") end
-    return string.format("status 0 0, %d bytes", dissect_sized(tvb, offset, tree, 6))
+    return "status 0 0, " .. count(dissect_sized(tvb, offset, tree, 6), "byte", "bytes")
   elseif op == 50 then
     if state.server == "files" then
       state.index = state.index + 1
       tree:add(f.arquivo, state.index):set_generated()
       if state.index >= state.count then state.server = "done" end
       if first ~= 0 then return string.format("arquivo %d/%d: status %d", state.index, state.count, first) end
-      return string.format("arquivo %d/%d: status 0, %d bytes", state.index, state.count, dissect_sized(tvb, offset, tree, 5))
+      return string.format("arquivo %d/%d: status 0, %s", state.index, state.count, count(dissect_sized(tvb, offset, tree, 5), "byte", "bytes"))
     end
     state.server = "done"
     if first == 2 then
       tree:add(f.encontrados, tvb(offset + 1, 4))
       tree:add(f.limite, tvb(offset + 5, 4))
-      return string.format("status 2, %d arquivos (limite %d)", u32_at(tvb, offset + 1), u32_at(tvb, offset + 5))
+      return string.format("status 2, %s (limite %d)", count(u32_at(tvb, offset + 1), "arquivo", "arquivos"), u32_at(tvb, offset + 5))
     end
     if first ~= 0 then return string.format("status %d", first) end
     local n = u32_at(tvb, offset + 1)
@@ -292,32 +330,32 @@ local function dissect_reply(tvb, offset, length, tree, state)
       local entry = tree:add(f.entrada, tvb(at, 8 + len))
       entry:add(f.comprimento, tvb(at, 4))
       local name = text(tvb(at + 4, len))
-      entry:add(f.entrada_nome, tvb(at + 4, len), name)
+      check_name(entry:add(f.entrada_nome, tvb(at + 4, len), name), tvb(at + 4, len))
       entry:add(f.entrada_tamanho, tvb(at + 4 + len, 4))
-      entry:append_text(string.format(": %s, %d bytes", name, u32_at(tvb, at + 4 + len)))
+      entry:append_text(string.format(": %s, %s", name, count(u32_at(tvb, at + 4 + len), "byte", "bytes")))
       at = at + 8 + len
     end
     if n > 0 then
       state.server, state.count, state.index = "files", n, 0
     end
-    return string.format("status 0, manifesto de %d arquivos", n)
+    return "status 0, manifesto de " .. count(n, "arquivo", "arquivos")
   end
   state.server = "done"
   if op ~= nil then return string.format("status %d", first) end
-  return string.format("resposta sem pedido conhecido (%d bytes)", length)
+  return "resposta sem pedido conhecido (" .. count(length, "byte", "bytes") .. ")"
 end
 
 function arquivos.dissector(tvb, pinfo, root)
   local stream = tcp_stream()
   if stream == nil then return 0 end
   local key = tostring(stream.value)
-  local server_port = pinfo.match_uint
-  local from_server = pinfo.src_port == server_port
   local state = streams[key]
   if state == nil then
-    state = { op = nil, client = "request", server = "reply" }
+    -- Reached through the port table: the server is the port it matched.
+    state = { op = nil, client = "request", server = "reply", server_port = pinfo.match_uint }
     streams[key] = state
   end
+  local from_server = pinfo.src_port == state.server_port
 
   pinfo.cols.protocol = arquivos.name
   local infos = {}
@@ -355,7 +393,7 @@ function arquivos.dissector(tvb, pinfo, root)
     elseif not from_server and view.client == "upload-body" then
       info = dissect_upload_body(tvb, offset, length, tree, view)
     else
-      info = string.format("%d bytes depois do fim da mensagem", length)
+      info = count(length, "byte", "bytes") .. " depois do fim da mensagem"
       tree:add_proto_expert_info(e.extra, info)
     end
     tree:append_text(": " .. info)
@@ -380,4 +418,47 @@ function arquivos.dissector(tvb, pinfo, root)
   return total
 end
 
-DissectorTable.get("tcp.port"):add(20000, arquivos)
+------------------------------------------------------------------ finding it
+
+-- Whether the first bytes a client sent look like a request: a known
+-- operation, and for a named one a name length of 1..4096 whose name came
+-- whole in this segment and has no NUL. op 20 is one byte, so a short
+-- segment that starts with it (bytes after the end included) counts.
+local function looks_like_request(tvb)
+  local len = tvb:len()
+  if len < 1 then return false end
+  local op = tvb(0, 1):uint()
+  if op == 20 then return len <= 64 end
+  if OPS[op] == nil or len < 5 then return false end
+  local n = tvb(1, 4):uint()
+  if n == 0 or n > MAX_NAME or len < 5 + n then return false end
+  return tvb(5, n):raw():find("\0", 1, true) == nil
+end
+
+-- TCP's heuristic: claims a connection on any port whose first client
+-- segment looks like a request, and then the rest of that connection.
+local function heuristic(tvb, pinfo, root)
+  local stream = tcp_stream()
+  if stream == nil then return false end
+  local key = tostring(stream.value)
+  if streams[key] == nil then
+    if not looks_like_request(tvb) then return false end
+    streams[key] = { op = nil, client = "request", server = "reply", server_port = pinfo.dst_port }
+  end
+  pinfo.conversation = arquivos
+  arquivos.dissector(tvb, pinfo, root)
+  return true
+end
+arquivos:register_heuristic("tcp", heuristic)
+
+-- The fixed port, 20000 by default; 0 turns it off.
+arquivos.prefs.porta = Pref.uint("Porta TCP", 20000, "Porta do servidor decodificada sempre (além da detecção automática em qualquer porta)")
+local registered_port = 0
+local function register_port()
+  local ports = DissectorTable.get("tcp.port")
+  if registered_port ~= 0 then ports:remove(registered_port, arquivos) end
+  registered_port = arquivos.prefs.porta
+  if registered_port ~= 0 then ports:add(registered_port, arquivos) end
+end
+arquivos.prefs_changed = register_port
+register_port()

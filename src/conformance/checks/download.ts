@@ -23,6 +23,7 @@ export const expectDownload = async (context: Context, file: Fixture) => {
         (littleEndian ? " — parece little-endian; o enunciado pede big endian." : ".")
     )
   }
+  if (got.lengthProblem !== undefined) failWith(`${what}: ${got.lengthProblem}`)
   if (got.data === undefined || got.data.length !== file.data.length) {
     failWith(
       `${what}: o servidor declarou ${file.data.length} bytes mas enviou ${got.data?.length ?? 0} (${got.ending}).`

@@ -1,11 +1,37 @@
 import { concat, u32 } from "../../domain/encode.ts"
 import { check, endingText, failWith, hex } from "../check.ts"
 import { ensure, fileA } from "../fixtures.ts"
-import { bytesOf, expectReply, rawNamed, readU32, sameBytes, sent } from "../session.ts"
+import {
+  bytesAfter,
+  bytesOf,
+  download,
+  expectReply,
+  lengthProblem,
+  listing,
+  rawNamed,
+  readU32,
+  sameBytes,
+  sent
+} from "../session.ts"
 
 /** Framing: unknown operations, bad lengths, extra bytes, segmentation, one operation per connection. */
 
 export const framingChecks = [
+  check(
+    "enquadramento/comprimento-declarado",
+    "enquadramento",
+    "enunciado",
+    "o comprimento declarado conta exatamente os bytes que vêm depois (op 10 e op 20)",
+    "enunciado, ops 10 e 20 (4 bytes com o tamanho a seguir); PROTOCOL.md §2",
+    async (context) => {
+      const file = fileA(context)
+      await ensure(context, file)
+      const got = await download(context, file.name)
+      if (got.lengthProblem !== undefined) failWith(`op 10 de "${file.name}": ${got.lengthProblem}`)
+      await listing(context)
+    }
+  ),
+
   check(
     "enquadramento/op-desconhecida",
     "enquadramento",
@@ -113,8 +139,11 @@ export const framingChecks = [
             `op 20: enviado 14; recebido ${hex(head.bytes)} (${endingText(head.ending)}); esperado 00 e o comprimento.`
           )
         }
-        const body = await probe.read(readU32(head.bytes, 1), context.replyMillis)
-        if (!body.complete) failWith(`op 20: a listagem chegou incompleta (${endingText(body.ending)}).`)
+        const declared = readU32(head.bytes, 1)
+        const body = await probe.read(declared, context.replyMillis)
+        const early = body.complete ? await bytesAfter(probe) : new Uint8Array(0)
+        const problem = lengthProblem("op 20 (listagem)", declared, body, early)
+        if (problem !== undefined) failWith(problem)
         // A second request on the same connection must get nothing.
         await probe.write(Uint8Array.of(20))
         const extra = await probe.read(1, context.replyMillis)
