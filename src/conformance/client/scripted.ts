@@ -2,8 +2,8 @@ import type { Socket, TCPSocketListener } from "bun"
 import * as Either from "effect/Either"
 import { Decoder } from "../../domain/decoder.ts"
 import { concat } from "../../domain/encode.ts"
-import { clientStream } from "../../domain/grammars.ts"
 import type { ClientEvent, Request } from "../../domain/messages.ts"
+import { clientStream } from "../../domain/operations.ts"
 
 /**
  * The judge's own scripted server: raw TCP on Bun sockets, one listener per
