@@ -1,9 +1,9 @@
 /**
  * Read buffers for long transfers, lent and taken back. A busy server then
  * reuses the same few megabytes instead of allocating a buffer per transfer
- * and leaving the old ones for the collector (measured: 200 parallel 50 MiB
- * downloads allocated ~100 MiB of buffers per round, and the process peak
- * followed the garbage, not the live data).
+ * and leaving the old ones for the collector: with many transfers at once,
+ * the process peak would follow the garbage, not the live data
+ * (bench/historico.md).
  *
  * The first `largeCount` transfers in flight get large buffers (fewer, longer
  * reads); the ones beyond get small ones, so the total stays bounded by the

@@ -12,7 +12,7 @@ import type { ReadableFile } from "../FileStore.ts"
 import { BufferPool, type BufferPoolOptions } from "./bufferPool.ts"
 import { attemptSync, failure, failureOf } from "./failures.ts"
 
-/** Chunk size for reads: large enough that per-chunk overhead vanishes (measured: 1 MiB beats 256 KiB). */
+/** Chunk size for reads: large enough that the per-chunk overhead vanishes (bench/historico.md). */
 export const CHUNK = 1024 * 1024
 
 /** Ranges up to this size are read in one piece into a fresh buffer. */
@@ -95,13 +95,11 @@ export const closeQuietly = (fd: number) =>
  * written to the socket in the same callback, and what the socket does not
  * take is stepped back and read again from the page cache when it has room
  * (`ByteSource.rewind`), so no transfer keeps bytes in it between callbacks.
- * The memory of many downloads at once then does not grow with their number
- * (measured with 200 downloads of 50 MiB at once: a peak 25 to 33 MiB lower
- * than with a buffer per transfer, at the same speed and CPU).
+ * The memory of many downloads at once then does not grow with their number.
  *
  * `pool` lends a buffer of its own to each stream of chunks (`chunks`), whose
- * consumer may wait between two chunks: 1 MiB for the first two in flight,
- * 64 KiB for the ones beyond, reused from one stream to the next.
+ * consumer may wait between two chunks: large ones for the first few in
+ * flight, small ones beyond (READ_BUFFERS), reused from stream to stream.
  */
 export interface ReadBuffers {
   readonly shared: Uint8Array
@@ -155,12 +153,10 @@ const cursor = (fd: number, name: string, from: number) => {
  * file size and bounded in the number of clients.
  *
  * Reads are synchronous, as nginx's are by default: from the page cache they
- * take microseconds, far less than a trip to the I/O thread pool (measured:
- * the pool's round trip dominated the cost of serving a 1 KiB file, and 200
- * parallel 50 MiB downloads finished in 21 s instead of 33 s). For the same
- * reason there is no read-ahead: a forked producer with a one-chunk queue
- * cost more per chunk than the read it overlapped (measured: the same
- * throughput alone, and less CPU and memory with 200 transfers).
+ * take far less than a trip to the I/O thread pool, whose round trip would
+ * dominate the cost of a small file. For the same reason there is no
+ * read-ahead: a forked producer costs more per chunk than the read it
+ * overlaps (both measured: bench/historico.md).
  */
 export const readable = (name: string, file: OpenedFile, buffers: ReadBuffers): ReadableFile => {
   const readInto = (buffer: Uint8Array, offset: number) =>
