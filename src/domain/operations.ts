@@ -27,8 +27,8 @@ export type RequestOf<Tag extends RequestTag> = Extract<Request, { readonly _tag
 export interface Operation<Tag extends RequestTag> {
   readonly tag: Tag
   readonly opcode: Opcode
-  /** Its word in the log, the client's commands and the documents ("baixar"). */
-  readonly word: string
+  /** Its word (WORDS): "baixar". */
+  readonly word: OperationWord
   /** Whether a length-prefixed name (or mask) follows the opcode: what a cut request's log line can show. */
   readonly named: boolean
   /** What follows the opcode, as the server decodes it: the `Request` event, and what comes after it. */
@@ -41,6 +41,17 @@ export interface Operation<Tag extends RequestTag> {
   readonly subject: (request: RequestOf<Tag>) => string | undefined
 }
 
+/** Each operation's word: in the log, the client's commands, the judge's `{op}` and the documents. */
+export const WORDS = {
+  Download: "baixar",
+  List: "listar",
+  Upload: "enviar",
+  Resume: "retomar",
+  DownloadMany: "baixar-varios"
+} as const satisfies { readonly [Tag in RequestTag]: string }
+
+export type OperationWord = (typeof WORDS)[RequestTag]
+
 function* requested(request: Request): Grammar<ClientEvent> {
   yield* emit<ClientEvent>({ _tag: "Request", request })
 }
@@ -49,7 +60,7 @@ export const OPERATIONS: { readonly [Tag in RequestTag]: Operation<Tag> } = {
   Download: {
     tag: "Download",
     opcode: Opcode.Download,
-    word: "baixar",
+    word: WORDS.Download,
     named: true,
     request: function* () {
       yield* requested({ _tag: "Download", name: yield* nameField() })
@@ -61,7 +72,7 @@ export const OPERATIONS: { readonly [Tag in RequestTag]: Operation<Tag> } = {
   List: {
     tag: "List",
     opcode: Opcode.List,
-    word: "listar",
+    word: WORDS.List,
     named: false,
     request: () => requested({ _tag: "List" }),
     fields: () => [],
@@ -71,7 +82,7 @@ export const OPERATIONS: { readonly [Tag in RequestTag]: Operation<Tag> } = {
   Upload: {
     tag: "Upload",
     opcode: Opcode.Upload,
-    word: "enviar",
+    word: WORDS.Upload,
     named: true,
     request: function* () {
       yield* requested({ _tag: "Upload", name: yield* nameField() })
@@ -84,7 +95,7 @@ export const OPERATIONS: { readonly [Tag in RequestTag]: Operation<Tag> } = {
   Resume: {
     tag: "Resume",
     opcode: Opcode.Resume,
-    word: "retomar",
+    word: WORDS.Resume,
     named: true,
     request: function* () {
       const name = yield* nameField<ClientEvent>()
@@ -102,7 +113,7 @@ export const OPERATIONS: { readonly [Tag in RequestTag]: Operation<Tag> } = {
   DownloadMany: {
     tag: "DownloadMany",
     opcode: Opcode.DownloadMany,
-    word: "baixar-varios",
+    word: WORDS.DownloadMany,
     named: true,
     request: function* () {
       yield* requested({ _tag: "DownloadMany", mask: yield* maskField() })

@@ -1,9 +1,12 @@
+import type { OperationWord } from "../../domain/operations.ts"
+
 /**
  * Runs the command under test once: placeholders replaced, output kept,
  * bounded in time (killed by its own pid when it overstays).
  */
 
-export type ClientOp = "baixar" | "listar" | "enviar" | "retomar" | "baixar-varios"
+/** The operation a run asks the client under test for: the registry's words. */
+export type ClientOp = OperationWord
 
 export interface Placeholders {
   readonly endereco: string
