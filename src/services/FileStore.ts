@@ -6,6 +6,7 @@ import type * as Stream from "effect/Stream"
 import type { FileFailure } from "../domain/errors.ts"
 import type { ByteSink } from "./ByteSink.ts"
 import type { ByteSource } from "./ByteSource.ts"
+import { acquireReleasePlain } from "./resource.ts"
 
 /**
  * A folder that nothing escapes. Every name passes the name rules before it
@@ -35,6 +36,8 @@ export interface ReadableFile {
   readonly source: (from: number) => Effect.Effect<ByteSource<FileFailure>, never, Scope.Scope>
   /** The bytes in [from, from + length) in one fresh buffer: for small ranges. */
   readonly read: (from: number, length: number) => Effect.Effect<Uint8Array, FileFailure>
+  /** Closes the file; once, whatever happened (see `openRead`). */
+  readonly close: Effect.Effect<void>
 }
 
 /** A file being written under a hidden temporary name, visible only after `commit`. */
@@ -60,7 +63,13 @@ export interface FileStoreService {
   readonly root: string
   /** Every regular file, recursively, hidden ones and invalid names left out, sorted by name. */
   readonly list: Effect.Effect<ReadonlyArray<StoredFile>, FileFailure>
-  readonly openRead: (name: string) => Effect.Effect<ReadableFile, FileFailure, Scope.Scope>
+  /**
+   * Opens a regular file in the folder for reading. The caller closes it:
+   * `Effect.acquireUseRelease(store.openRead(name), use, (file) => file.close)`
+   * where nothing else needs a scope (a small download, the most frequent
+   * request, then costs no scope), or `openScoped` inside one.
+   */
+  readonly openRead: (name: string) => Effect.Effect<ReadableFile, FileFailure>
   /**
    * With `replace: false`, the commit fails (PermissionDenied) instead of
    * replacing a file that exists under the name by then: the check and the
@@ -95,3 +104,10 @@ export interface FileStoreService {
 export const EXISTS = "já existe, e o servidor não sobrescreve arquivos"
 
 export class FileStore extends Context.Tag("FileStore")<FileStore, FileStoreService>() {}
+
+/** `store.openRead(name)` for the rest of the scope: the file is closed when the scope closes. */
+export const openScoped = (
+  store: FileStoreService,
+  name: string
+): Effect.Effect<ReadableFile, FileFailure, Scope.Scope> =>
+  acquireReleasePlain(store.openRead(name), (file) => file.close)

@@ -13,7 +13,6 @@ import { makeInstance, sweepAbandoned } from "./files/owners.ts"
 import { closeQuietly, makeReadBuffers, openInside, type ReadBuffers, readable } from "./files/reading.ts"
 import { listFiles } from "./files/walking.ts"
 import { appender } from "./files/writing.ts"
-import { acquireReleasePlain } from "./resource.ts"
 
 export interface FileStoreOptions {
   /** The buffers reads go through; by default the store's own (`makeReadBuffers`). */
@@ -85,10 +84,10 @@ export const makeFileStore = (
       )
 
     const openRead = (name: string) =>
-      acquireReleasePlain(
+      Effect.map(
         attemptSync(name, () => openInside(root, name, name)),
-        (file) => closeQuietly(file.fd)
-      ).pipe(Effect.map((file) => readable(name, file, readBuffers)))
+        (file) => readable(name, file, readBuffers)
+      )
 
     const createAtomic = (name: string, options?: { readonly replace: boolean }) =>
       Effect.gen(function* () {

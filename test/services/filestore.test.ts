@@ -7,7 +7,7 @@ import { Chunk, Effect, Either, type Exit, Option, type Scope, Stream } from "ef
 import { FileFailure, type FileFailureReason } from "../../src/domain/errors.ts"
 import type { ByteSink } from "../../src/services/ByteSink.ts"
 import type { ByteSource } from "../../src/services/ByteSource.ts"
-import { FileStore, type FileStoreService, type ReadableFile } from "../../src/services/FileStore.ts"
+import { FileStore, type FileStoreService, openScoped, type ReadableFile } from "../../src/services/FileStore.ts"
 import { FileStoreLive, makeFileStore } from "../../src/services/FileStoreLive.ts"
 import { MARKS_FOLDER, STALE_MILLIS } from "../../src/services/files/owners.ts"
 import { makeReadBuffers, type ReadBuffers, SHARED_READ } from "../../src/services/files/reading.ts"
@@ -76,7 +76,7 @@ const readRange = (file: ReadableFile, from: number, length: number) =>
 const readName = (name: string, using: FileStoreService = store) =>
   runExit(
     Effect.gen(function* () {
-      const file = yield* using.openRead(name)
+      const file = yield* openScoped(using, name)
       const bytes = yield* readRange(file, 0, file.size)
       return { name: file.name, size: file.size, text: text(bytes) }
     }).pipe(Effect.timeout(BOUND))
@@ -198,7 +198,7 @@ describe("openRead: the path jail", () => {
     await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
-          const big = yield* store.openRead("big.bin")
+          const big = yield* openScoped(store, "big.bin")
           expect(big.size).toBe(content.length)
           const source = yield* big.source(0)
           const again = yield* big.source(0)
@@ -286,7 +286,7 @@ describe("ReadableFile.chunks", () => {
   test.each(ranges)("from %p, length %p → exactly those bytes", async (from, length) => {
     const bytes = await run(
       Effect.gen(function* () {
-        const file = yield* store.openRead("big.bin")
+        const file = yield* openScoped(store, "big.bin")
         expect(file.size).toBe(SIZE)
         return yield* readRange(file, from, length)
       }).pipe(Effect.timeout(BOUND))
@@ -298,7 +298,7 @@ describe("ReadableFile.chunks", () => {
   test("the same stream runs twice from the start", async () => {
     const [first, second] = await run(
       Effect.gen(function* () {
-        const file = yield* store.openRead("big.bin")
+        const file = yield* openScoped(store, "big.bin")
         const stream = file.chunks(CHUNK - 5, 10)
         const collect = Stream.runCollect(stream).pipe(Effect.map((c) => concatBytes(Chunk.toReadonlyArray(c))))
         return [yield* collect, yield* collect] as const
@@ -315,7 +315,7 @@ describe("ReadableFile.chunks", () => {
   ])("a range past the end (from %p, length %p) fails with a FileFailure", async (from, length) => {
     const exit = await runExit(
       Effect.gen(function* () {
-        const file = yield* store.openRead("big.bin")
+        const file = yield* openScoped(store, "big.bin")
         return yield* readRange(file, from, length)
       }).pipe(Effect.timeout(BOUND))
     )
@@ -327,7 +327,7 @@ describe("ReadableFile.chunks", () => {
     async (cut) => {
       const exit = await runExit(
         Effect.gen(function* () {
-          const file = yield* store.openRead("big.bin")
+          const file = yield* openScoped(store, "big.bin")
           yield* Effect.promise(() => fs.truncate(path.join(root, "big.bin"), cut))
           return yield* readRange(file, 0, file.size)
         }).pipe(Effect.timeout(BOUND))
@@ -493,11 +493,11 @@ describe("createAtomic", () => {
     await put("same.bin", old)
     const result = await run(
       Effect.gen(function* () {
-        const before = yield* store.openRead("same.bin")
+        const before = yield* openScoped(store, "same.bin")
         const file = yield* store.createAtomic("same.bin")
         yield* append(file, utf8("new"))
         yield* file.commit
-        const after = yield* store.openRead("same.bin")
+        const after = yield* openScoped(store, "same.bin")
         return {
           oldSize: before.size,
           oldBytes: yield* readRange(before, 0, before.size),
@@ -976,7 +976,7 @@ describe("ReadableFile.source and long chunks (ranges over 1 MiB)", () => {
   test.each(ranges)("source(%p) filled again and again gives exactly the next %p bytes", async (from, length) => {
     const result = await run(
       Effect.gen(function* () {
-        const file = yield* store.openRead("long.bin")
+        const file = yield* openScoped(store, "long.bin")
         const source = yield* file.source(from)
         return drain(source, length)
       }).pipe(Effect.timeout(BOUND))
@@ -990,7 +990,7 @@ describe("ReadableFile.source and long chunks (ranges over 1 MiB)", () => {
     const from = 3
     const result = await run(
       Effect.gen(function* () {
-        const file = yield* store.openRead("long.bin")
+        const file = yield* openScoped(store, "long.bin")
         const source = yield* file.source(from)
         const sizes = [1, 2, 4096, 65_535, 1, 300_001]
         return drain(source, SIZE - from, (call, buffer) => Math.min(buffer, sizes[call % sizes.length]!))
@@ -1003,7 +1003,7 @@ describe("ReadableFile.source and long chunks (ranges over 1 MiB)", () => {
   test("a fill past the end of the file returns Left(FileFailure) saying the file shrank", async () => {
     const result = await run(
       Effect.gen(function* () {
-        const file = yield* store.openRead("long.bin")
+        const file = yield* openScoped(store, "long.bin")
         const past = yield* file.source(SIZE)
         const atEnd = past.fill(past.buffer)
         const nearEnd = yield* file.source(SIZE - 10)
@@ -1023,7 +1023,7 @@ describe("ReadableFile.source and long chunks (ranges over 1 MiB)", () => {
     async (cut) => {
       const result = await run(
         Effect.gen(function* () {
-          const file = yield* store.openRead("long.bin")
+          const file = yield* openScoped(store, "long.bin")
           const source = yield* file.source(0)
           yield* Effect.promise(() => fs.truncate(longPath(), cut))
           return { size: file.size, ...drain(source, SIZE) }
@@ -1043,7 +1043,7 @@ describe("ReadableFile.source and long chunks (ranges over 1 MiB)", () => {
   test("a file truncated between two fills: the first chunk is whole, the next fill fails", async () => {
     const result = await run(
       Effect.gen(function* () {
-        const file = yield* store.openRead("long.bin")
+        const file = yield* openScoped(store, "long.bin")
         const source = yield* file.source(0)
         const first = source.fill(source.buffer)
         const firstBytes = copy(
@@ -1068,7 +1068,7 @@ describe("ReadableFile.source and long chunks (ranges over 1 MiB)", () => {
       let buffer: Uint8Array | undefined
       await runExit(
         Effect.gen(function* () {
-          const file = yield* store.openRead("long.bin")
+          const file = yield* openScoped(store, "long.bin")
           buffer = (yield* file.source(0)).buffer
           if (end === "fail") return yield* Effect.fail("gave up" as const)
           if (end === "interrupt") return yield* Effect.interrupt
@@ -1088,7 +1088,7 @@ describe("ReadableFile.source and long chunks (ranges over 1 MiB)", () => {
     const COUNT = 30
     const result = await run(
       Effect.gen(function* () {
-        const file = yield* store.openRead("long.bin")
+        const file = yield* openScoped(store, "long.bin")
         const sources = []
         for (let i = 0; i < COUNT; i++) sources.push(yield* file.source(i * 1_001))
         // Interleaved: one fill each, round after round, each copied out before the next fill (as the pump writes it).
@@ -1118,7 +1118,7 @@ describe("ReadableFile.source and long chunks (ranges over 1 MiB)", () => {
     async (from, length) => {
       const bytes = await run(
         Effect.gen(function* () {
-          const file = yield* store.openRead("long.bin")
+          const file = yield* openScoped(store, "long.bin")
           return yield* collectCopying(file.chunks(from, length))
         }).pipe(Effect.timeout(BOUND))
       )
@@ -1130,7 +1130,7 @@ describe("ReadableFile.source and long chunks (ranges over 1 MiB)", () => {
   test("a long chunks stream runs twice from its start", async () => {
     const [first, second] = await run(
       Effect.gen(function* () {
-        const file = yield* store.openRead("long.bin")
+        const file = yield* openScoped(store, "long.bin")
         const stream = file.chunks(5, 2 * MIB)
         return [yield* collectCopying(stream), yield* collectCopying(stream)] as const
       }).pipe(Effect.timeout(BOUND))
@@ -1144,7 +1144,7 @@ describe("ReadableFile.source and long chunks (ranges over 1 MiB)", () => {
     async (cut) => {
       const exit = await runExit(
         Effect.gen(function* () {
-          const file = yield* store.openRead("long.bin")
+          const file = yield* openScoped(store, "long.bin")
           yield* Effect.promise(() => fs.truncate(longPath(), cut))
           return yield* collectCopying(file.chunks(0, file.size))
         }).pipe(Effect.timeout(BOUND))
@@ -1160,7 +1160,7 @@ describe("ReadableFile.source and long chunks (ranges over 1 MiB)", () => {
   ])("long chunks past the end (from %p, length %p) fail with a FileFailure", async (from, length) => {
     const exit = await runExit(
       Effect.gen(function* () {
-        const file = yield* store.openRead("long.bin")
+        const file = yield* openScoped(store, "long.bin")
         return yield* collectCopying(file.chunks(from, length))
       }).pipe(Effect.timeout(BOUND))
     )
@@ -1178,7 +1178,7 @@ describe("the read buffers belong to the store", () => {
   const idleDuringStream = (reader: FileStoreService, buffers: ReadBuffers) =>
     Effect.scoped(
       Effect.gen(function* () {
-        const file = yield* reader.openRead("long.bin")
+        const file = yield* openScoped(reader, "long.bin")
         const idle = yield* Stream.runHead(
           Stream.mapEffect(file.chunks(0, long.length), () => Effect.sync(() => buffers.pool.idle))
         )

@@ -242,40 +242,42 @@ export interface Script {
  */
 const scripted =
   (script: Script, received: Array<Uint8Array>, network: MemoryNetwork) =>
-  (connection: Connection): Effect.Effect<void, never, Scope.Scope> =>
-    Effect.gen(function* () {
-      const index = received.push(new Uint8Array(0)) - 1
-      const link = network.links.find((each) => `${each.clientAddress}:${each.clientPort}` === connection.remote)
-      let wake: (() => void) | undefined
-      const collect = Effect.gen(function* () {
-        for (;;) {
-          const segment = yield* connection.read()
-          if (Option.isNone(segment)) return
-          received[index] = concat([received[index]!, segment.value])
-          wake?.()
+  (connection: Connection): Effect.Effect<void> =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const index = received.push(new Uint8Array(0)) - 1
+        const link = network.links.find((each) => `${each.clientAddress}:${each.clientPort}` === connection.remote)
+        let wake: (() => void) | undefined
+        const collect = Effect.gen(function* () {
+          for (;;) {
+            const segment = yield* connection.read()
+            if (Option.isNone(segment)) return
+            received[index] = concat([received[index]!, segment.value])
+            wake?.()
+          }
+        })
+        const until = (total: number) =>
+          Effect.async<void>((resume) => {
+            const check = () => {
+              if (received[index]!.length >= total) {
+                wake = undefined
+                resume(Effect.void)
+              }
+            }
+            wake = check
+            check()
+          })
+        yield* Effect.forkScoped(Effect.ignore(collect))
+        yield* until(1)
+        for (const step of script.reply) {
+          if (step._tag === "Receive") yield* until(step.total)
+          else yield* Effect.ignore(connection.write(step.bytes))
+        }
+        if (script.then === "stall") return yield* Effect.never
+        if (script.then === "reset" && link !== undefined) {
+          // What was sent reaches the client first: the reset cuts what follows, not the reply.
+          while (link.toClient.delivered() < link.toClient.written()) yield* Effect.yieldNow()
+          link.reset()
         }
       })
-      const until = (total: number) =>
-        Effect.async<void>((resume) => {
-          const check = () => {
-            if (received[index]!.length >= total) {
-              wake = undefined
-              resume(Effect.void)
-            }
-          }
-          wake = check
-          check()
-        })
-      yield* Effect.forkScoped(Effect.ignore(collect))
-      yield* until(1)
-      for (const step of script.reply) {
-        if (step._tag === "Receive") yield* until(step.total)
-        else yield* Effect.ignore(connection.write(step.bytes))
-      }
-      if (script.then === "stall") return yield* Effect.never
-      if (script.then === "reset" && link !== undefined) {
-        // What was sent reaches the client first: the reset cuts what follows, not the reply.
-        while (link.toClient.delivered() < link.toClient.written()) yield* Effect.yieldNow()
-        link.reset()
-      }
-    })
+    )

@@ -3,7 +3,7 @@ import * as Option from "effect/Option"
 import { FileFailure, HashMismatch } from "../../domain/errors.ts"
 import { partialNameOf } from "../../domain/names.ts"
 import { fitsU32, Status } from "../../domain/protocol.ts"
-import { FileStore } from "../../services/FileStore.ts"
+import { FileStore, openScoped } from "../../services/FileStore.ts"
 import { Hasher } from "../../services/Hasher.ts"
 import type { ProgressSink } from "./config.ts"
 import { ServerRefused } from "./errors.ts"
@@ -54,7 +54,7 @@ export const resume = (name: string, position?: number, progress?: ProgressSink,
       const source = Option.isSome(partial) ? partialNameOf(local) : local
       if (from >= HASHING_NOTICE_BYTES) progress?.hashing?.(name, from)
       const md5 = yield* Effect.scoped(
-        Effect.flatMap(store.openRead(source), (file) => hasher.md5(file.chunks(0, from)))
+        Effect.flatMap(openScoped(store, source), (file) => hasher.md5(file.chunks(0, from)))
       )
       const wire = yield* openExchange({ _tag: "Resume", name, position: from, md5 })
       if ((yield* nextStatus(wire)) !== Status.Ok) {

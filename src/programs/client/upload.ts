@@ -5,7 +5,7 @@ import * as Fiber from "effect/Fiber"
 import { u32 } from "../../domain/encode.ts"
 import { type ConnectionFailure, FileFailure, ProtocolViolation, type Timeout } from "../../domain/errors.ts"
 import { fitsU32, Status } from "../../domain/protocol.ts"
-import { FileStore } from "../../services/FileStore.ts"
+import { FileStore, openScoped } from "../../services/FileStore.ts"
 import type { ProgressSink } from "./config.ts"
 import { ServerRefused } from "./errors.ts"
 import { nextStatus, openExchange } from "./session.ts"
@@ -25,7 +25,7 @@ export const upload = (name: string, progress?: ProgressSink, local: string = na
   Effect.scoped(
     Effect.gen(function* () {
       const store = yield* FileStore
-      const file = yield* store.openRead(local)
+      const file = yield* openScoped(store, local)
       if (!fitsU32(file.size)) {
         return yield* new FileFailure({
           name,

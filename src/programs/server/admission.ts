@@ -1,15 +1,14 @@
 import * as Effect from "effect/Effect"
-import type * as Scope from "effect/Scope"
-import { acquireReleasePlain } from "../../services/resource.ts"
 
-/** Whether a connection got its place, or which limit turned it away. */
-export type Admission = "Admitted" | "TooManyClients" | "TooManyFromAddress"
+/** Why a connection was turned away: the limit that was full. */
+export type Refusal = "TooManyClients" | "TooManyFromAddress"
 
 /**
  * Connection limits: at most `maxClients` at once, and at most
  * `maxPerAddress` from one address (0: no per-address limit, so a classroom
- * behind one NAT address is not locked out). Each place is held for the rest
- * of the scope it is taken in, and given back when that scope closes.
+ * behind one NAT address is not locked out). A place is held while the
+ * effect given to `place` or `fromAddress` runs, and given back when it
+ * ends, however it ends; when the limit is full, `refused` runs instead.
  *
  * The two are taken apart because behind a balancer the client's address is
  * only known once its PROXY header is read: the total is taken as the
@@ -18,32 +17,40 @@ export type Admission = "Admitted" | "TooManyClients" | "TooManyFromAddress"
 export const makeAdmission = (limits: { readonly maxClients: number; readonly maxPerAddress: number }) => {
   let total = 0
   const perAddress = new Map<string, number>()
-  const leaveAddress = (address: string): void => {
-    const left = (perAddress.get(address) ?? 1) - 1
-    if (left === 0) perAddress.delete(address)
-    else perAddress.set(address, left)
-  }
+  /** Runs `use` holding what `take` took, or `refused` when it could not. */
+  const holding =
+    (take: () => Refusal | undefined, give: () => void) =>
+    <A, E, R>(use: Effect.Effect<A, E, R>, refused: (why: Refusal) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+      Effect.acquireUseRelease(
+        Effect.sync(take),
+        (refusal) => (refusal === undefined ? use : refused(refusal)),
+        (refusal) => (refusal === undefined ? Effect.sync(give) : Effect.void)
+      )
   /** A place among the `maxClients`. */
-  const place: Effect.Effect<Admission, never, Scope.Scope> = acquireReleasePlain(
-    Effect.sync((): Admission => {
+  const place = holding(
+    () => {
       if (total >= limits.maxClients) return "TooManyClients"
       total++
-      return "Admitted"
-    }),
-    (admission) => Effect.sync(() => void (admission === "Admitted" && total--))
+      return undefined
+    },
+    () => void total--
   )
   /** A place among the `maxPerAddress` of `address`. */
-  const fromAddress = (address: string): Effect.Effect<Admission, never, Scope.Scope> =>
+  const fromAddress = (address: string) =>
     limits.maxPerAddress === 0
-      ? Effect.succeed("Admitted")
-      : acquireReleasePlain(
-          Effect.sync((): Admission => {
+      ? <A, E, R>(use: Effect.Effect<A, E, R>, _refused: (why: Refusal) => Effect.Effect<A, E, R>) => use
+      : holding(
+          () => {
             const held = perAddress.get(address) ?? 0
             if (held >= limits.maxPerAddress) return "TooManyFromAddress"
             perAddress.set(address, held + 1)
-            return "Admitted"
-          }),
-          (admission) => Effect.sync(() => void (admission === "Admitted" && leaveAddress(address)))
+            return undefined
+          },
+          () => {
+            const left = (perAddress.get(address) ?? 1) - 1
+            if (left === 0) perAddress.delete(address)
+            else perAddress.set(address, left)
+          }
         )
   return { place, fromAddress }
 }

@@ -2,9 +2,11 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { plural } from "../../domain/describe.ts"
 import { encodeStatus } from "../../domain/encode.ts"
+import type { ClientEvent } from "../../domain/messages.ts"
 import { Status } from "../../domain/protocol.ts"
 import { FileStore } from "../../services/FileStore.ts"
-import { type Connection, Transport } from "../../services/transport/Transport.ts"
+import { type Connection, type Peer, Transport } from "../../services/transport/Transport.ts"
+import type { Wire } from "../wire.ts"
 import { addressMatcher, makeAccess } from "./access.ts"
 import { makeAdmission } from "./admission.ts"
 import { ServerConfig } from "./config.ts"
@@ -53,30 +55,36 @@ export const serveFolder = (options: ServeOptions) =>
         Effect.zipRight(refusalLog(client, result)),
         Effect.zipRight(connection.close)
       )
+    /** Who the client is (behind a balancer, the one its header names), then its operation. */
+    const serveClient = (connection: Connection, wire: Wire<ClientEvent>, peer: Peer) =>
+      // Who may connect is judged on the client's address: behind a balancer, the one its header named.
+      allowed(peer.address)
+        ? admit.fromAddress(peer.address)(handleConnection(peer, wire, context), () =>
+            refuse(connection, peer.remote, `recusado: limite de ${config.maxPerAddress} por endereço`)
+          )
+        : refuse(connection, peer.remote, "recusado: endereço fora de --permitir")
     const handle = (connection: Connection) =>
-      Effect.gen(function* () {
-        if ((yield* admit.place) !== "Admitted") {
-          const limit = plural(config.maxClients, "conexão", "conexões")
-          return yield* refuse(connection, connection.remote, `recusado: limite de ${limit} ao mesmo tempo`)
-        }
-        const wire = serverWire(connection, config, context.clock)
-        let peer = connection
-        if (config.proxyProtocol) {
-          const relayed = yield* acceptProxied(connection, wire, config, trusted)
-          if (Option.isNone(relayed)) return
-          peer = relayed.value
-        }
-        // Who may connect is judged on the client's address: behind a balancer, the one its header named.
-        if (!allowed(peer.address))
-          return yield* refuse(connection, peer.remote, "recusado: endereço fora de --permitir")
-        if ((yield* admit.fromAddress(peer.address)) !== "Admitted") {
-          return yield* refuse(connection, peer.remote, `recusado: limite de ${config.maxPerAddress} por endereço`)
-        }
-        return yield* handleConnection(peer, wire, context)
-      }).pipe(
-        // A defect is a bug: logged, and it ends this connection alone.
-        Effect.catchAllDefect((defect) => Effect.logError("falha interna numa conexão", defect))
-      )
+      admit
+        .place(
+          Effect.suspend(() => {
+            const wire = serverWire(connection, config, context.clock)
+            if (!config.proxyProtocol) return serveClient(connection, wire, connection)
+            return Effect.flatMap(
+              acceptProxied(connection, wire, config, trusted),
+              Option.match({ onNone: () => Effect.void, onSome: (peer) => serveClient(connection, wire, peer) })
+            )
+          }),
+          () =>
+            refuse(
+              connection,
+              connection.remote,
+              `recusado: limite de ${plural(config.maxClients, "conexão", "conexões")} ao mesmo tempo`
+            )
+        )
+        .pipe(
+          // A defect is a bug: logged, and it ends this connection alone.
+          Effect.catchAllDefect((defect) => Effect.logError("falha interna numa conexão", defect))
+        )
     // A silent client costs no fiber until its request deadline; then its handler fails it.
     const listen = (hostname: string) =>
       transport.serve(

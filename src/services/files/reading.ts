@@ -159,6 +159,17 @@ const cursor = (fd: number, name: string, from: number) => {
  * overlaps (both measured: bench/historico.md).
  */
 export const readable = (name: string, file: OpenedFile, buffers: ReadBuffers): ReadableFile => {
+  // Once only: a descriptor number closed twice may by then be another file's.
+  let open = true
+  const close = Effect.sync(() => {
+    if (!open) return
+    open = false
+    try {
+      closeSync(file.fd)
+    } catch {
+      // already closed
+    }
+  })
   const readInto = (buffer: Uint8Array, offset: number) =>
     attemptSync(name, () => {
       const bytesRead = readSync(file.fd, buffer, 0, buffer.length, offset)
@@ -207,6 +218,7 @@ export const readable = (name: string, file: OpenedFile, buffers: ReadBuffers): 
     name,
     size: file.size,
     read,
+    close,
     source,
     chunks: (from, length) =>
       length === 0 ? Stream.empty : length <= SINGLE_READ ? Stream.fromEffect(read(from, length)) : long(from, length)

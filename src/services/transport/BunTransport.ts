@@ -20,16 +20,33 @@ import { Watchdog } from "./watchdog.ts"
 const makeConnection = (socket: Socket<SocketState>, watchdog: Watchdog): Connection => {
   const state = socket.data
   state.port = socket
-  state.ends = { localPort: socket.localPort, remotePort: socket.remotePort, localFamily: socket.localFamily }
-  // Messages are written whole and in order; waiting to coalesce (Nagle) only adds
-  // the peer's delayed-ACK time (~40 ms) between a header and its data.
-  socket.setNoDelay(true)
+  // Read only when a wait needs the kernel's queue (pumps.ts): each is a system call.
+  state.endsOf = () => ({ localPort: socket.localPort, remotePort: socket.remotePort, localFamily: socket.localFamily })
+  // Messages are written whole and in order; waiting to coalesce (Nagle) only adds the
+  // peer's delayed-ACK time between a header and its data. A reply in one write, then
+  // the end, has nothing to wait for: the option is set once a second write or a
+  // transfer follows.
+  let written = false
+  let immediate = false
+  const beforeWrite = (transfer: boolean) => {
+    if (!immediate && (written || transfer)) {
+      immediate = true
+      socket.setNoDelay(true)
+    }
+    written = true
+  }
   return {
     ...peerOf(socket),
     read: (within) => readSegment(state, watchdog, within),
-    write: (bytes, within) => writeAll(state, socket, watchdog, bytes, within),
+    write: (bytes, within) => {
+      beforeWrite(false)
+      return writeAll(state, socket, watchdog, bytes, within)
+    },
     receiveInto: (sink, options) => receiveInto(state, watchdog, sink, options),
-    sendFrom: (source, options) => sendFrom(state, socket, watchdog, source, options),
+    sendFrom: (source, options) => {
+      beforeWrite(true)
+      return sendFrom(state, socket, watchdog, source, options)
+    },
     close: Effect.sync(() => closeSocket(socket))
   }
 }
@@ -61,15 +78,17 @@ const connect = (watchdog: Watchdog) => (host: string, port: number) =>
 
 const serve =
   (watchdog: Watchdog) =>
-  <R>(options: ListenOptions, handle: (connection: Connection) => Effect.Effect<void, never, R | Scope.Scope>) =>
+  <R>(
+    options: ListenOptions,
+    handle: (connection: Connection) => Effect.Effect<void, never, Exclude<R, Scope.Scope>>
+  ) =>
     Effect.gen(function* () {
       // Connections run with the services of whoever called `serve`.
       const serving = new Serving(
         yield* Effect.runtime<Exclude<R, Scope.Scope>>(),
         watchdog,
         options.firstBytesMillis,
-        // R | Scope is Exclude<R, Scope> | Scope: the scope is each connection's own.
-        handle as (connection: Connection) => Effect.Effect<void, never, Exclude<R, Scope.Scope> | Scope.Scope>
+        handle
       )
       const listener = yield* Effect.acquireRelease(
         Effect.try({

@@ -405,7 +405,10 @@ const connect = (network: MemoryNetwork, watchdog: Watchdog) => (host: string, p
 /** Serves in memory, each connection handed to its handler as the live transport does (serving.ts). */
 const serve =
   (network: MemoryNetwork, watchdog: Watchdog) =>
-  <R>(options: ListenOptions, handle: (connection: Connection) => Effect.Effect<void, never, R | Scope.Scope>) =>
+  <R>(
+    options: ListenOptions,
+    handle: (connection: Connection) => Effect.Effect<void, never, Exclude<R, Scope.Scope>>
+  ) =>
     Effect.gen(function* () {
       const port = options.port === 0 ? network.allocatePort() : options.port
       if (network.listeners.has(port)) {
@@ -415,8 +418,7 @@ const serve =
         yield* Effect.runtime<Exclude<R, Scope.Scope>>(),
         watchdog,
         options.firstBytesMillis,
-        // R | Scope is Exclude<R, Scope> | Scope: the scope is each connection's own.
-        handle as (connection: Connection) => Effect.Effect<void, never, Exclude<R, Scope.Scope> | Scope.Scope>
+        handle
       )
       const accept = (link: MemoryLink) =>
         serving.accept(link.serverState, makeConnection(link, "server", watchdog, ""), () => link.closeSide("server"))

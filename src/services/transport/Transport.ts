@@ -95,12 +95,13 @@ export interface TransportService {
   readonly connect: (host: string, port: number) => Effect.Effect<Connection, ConnectionFailure, Scope.Scope>
   /**
    * Accepts connections until the scope closes; each one runs `handle` in its
-   * own fiber and scope (serving.ts), so one client's failure never reaches
-   * another, and is closed when `handle` ends.
+   * own fiber (serving.ts), so one client's failure never reaches another,
+   * and is closed when `handle` ends. A handler that needs a scope makes its
+   * own: the listener's scope is not lent to connections.
    */
   readonly serve: <R>(
     options: ListenOptions,
-    handle: (connection: Connection) => Effect.Effect<void, never, R | Scope.Scope>
+    handle: (connection: Connection) => Effect.Effect<void, never, Exclude<R, Scope.Scope>>
   ) => Effect.Effect<Listener, ConnectionFailure, Scope.Scope | Exclude<R, Scope.Scope>>
 }
 

@@ -41,6 +41,7 @@ export const probeMillis = (idleMillis: number) => Math.max(10, Math.min(1000, M
 
 /** This side's bytes the peer has not acknowledged; undefined when unknown. */
 const unacknowledged = (state: SocketState): number | undefined => {
+  if (state.ends === undefined && !state.closed) state.ends = state.endsOf?.()
   if (state.ends === undefined) return undefined
   try {
     return unacknowledgedBytes(state.ends)

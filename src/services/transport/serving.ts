@@ -1,15 +1,17 @@
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Runtime from "effect/Runtime"
-import type * as Scope from "effect/Scope"
 import type { SocketState } from "./socketState.ts"
 import type { Connection } from "./Transport.ts"
 import type { Watch, Watchdog } from "./watchdog.ts"
 
 /**
  * How a listener runs its connections, the same for every transport: each
- * accepted connection gets its handler, one Effect program in a fiber and a
- * scope of its own, and is closed when that fiber ends.
+ * accepted connection gets its handler, one Effect program in a fiber of its
+ * own, and is closed when that fiber ends. A handler that holds resources
+ * makes its scope itself, where it needs one (a scope per connection, made
+ * and provided in the fiber, would cost more than the rest of a small
+ * request).
  *
  * The fiber starts when the connection's first bytes arrive, already queued
  * for its first read, so a request that comes whole runs from start to end
@@ -33,7 +35,7 @@ export class Serving<R> {
     runtime: Runtime.Runtime<R>,
     private readonly watchdog: Watchdog,
     private readonly firstBytesMillis: number,
-    private readonly handle: (connection: Connection) => Effect.Effect<void, never, R | Scope.Scope>
+    private readonly handle: (connection: Connection) => Effect.Effect<void, never, R>
   ) {
     this.runFork = Runtime.runFork(runtime)
   }
@@ -63,7 +65,7 @@ export class Serving<R> {
   }
 
   private run(connection: Connection, close: () => void): void {
-    const fiber = this.runFork(Effect.scoped(this.handle(connection)))
+    const fiber = this.runFork(this.handle(connection))
     this.running.add(fiber)
     // Told at once when the fiber already ended (the whole operation ran in this call).
     fiber.addObserver(() => {

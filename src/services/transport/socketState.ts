@@ -43,8 +43,9 @@ export class SocketState {
   port: Port | undefined
   /** Cuts a socket that stays half-open too long after this side ended it (see BunTransport's closeSocket). */
   linger: ReturnType<typeof setTimeout> | undefined
-  /** The connection's ports, kept from its start: a closed socket no longer reports them. */
+  /** The connection's ports, read once when first needed (`endsOf`) and kept: a closed socket no longer reports them. */
   ends: SocketEnds | undefined
+  endsOf: (() => SocketEnds) | undefined
   /**
    * Set while a new connection waits for its first event (serving.ts): called
    * once the first segment is queued, or once the connection ended, closed or

@@ -8,16 +8,22 @@ import { deciding, type Exchange, sendRange } from "../exchange.ts"
 
 /** op 10: status 0, size, data — or status 1. */
 export const download = (exchange: Exchange, { name }: RequestOf<"Download">) =>
-  Effect.gen(function* () {
-    const store = yield* FileStore
-    const file = yield* deciding(
-      exchange,
-      "Reply",
-      Effect.filterOrFail(
-        store.openRead(name),
-        (file) => fitsU32(file.size),
-        () => new FileFailure({ name, reason: "TooLarge", detail: "arquivos de 4 GiB ou mais não cabem no protocolo" })
-      )
+  Effect.flatMap(FileStore, (store) =>
+    Effect.acquireUseRelease(
+      deciding(
+        exchange,
+        "Reply",
+        Effect.filterOrElse(
+          store.openRead(name),
+          (file) => fitsU32(file.size),
+          (file) =>
+            Effect.zipRight(
+              file.close,
+              new FileFailure({ name, reason: "TooLarge", detail: "arquivos de 4 GiB ou mais não cabem no protocolo" })
+            )
+        )
+      ),
+      (file) => sendRange(exchange, encodeStatusSize(Status.Ok, file.size), file, 0, file.size),
+      (file) => file.close
     )
-    yield* sendRange(exchange, encodeStatusSize(Status.Ok, file.size), file, 0, file.size)
-  })
+  )

@@ -6,7 +6,7 @@ import { FileFailure } from "../../../domain/errors.ts"
 import { maskMatcher } from "../../../domain/mask.ts"
 import type { RequestOf } from "../../../domain/operations.ts"
 import { fitsU32, Status } from "../../../domain/protocol.ts"
-import { FileStore } from "../../../services/FileStore.ts"
+import { FileStore, openScoped } from "../../../services/FileStore.ts"
 import { ServerConfig } from "../config.ts"
 import { deciding, type Exchange, sendRange } from "../exchange.ts"
 
@@ -42,7 +42,7 @@ export const downloadMany = (exchange: Exchange, { mask }: RequestOf<"DownloadMa
               exchange,
               "ManyFile",
               Effect.filterOrFail(
-                store.openRead(name),
+                openScoped(store, name),
                 (file) => fitsU32(file.size),
                 () => new FileFailure({ name, reason: "TooLarge", detail: "cresceu para 4 GiB ou mais" })
               )

@@ -1,5 +1,4 @@
 import type * as Effect from "effect/Effect"
-import type * as Scope from "effect/Scope"
 import type { RequestTag } from "../../../domain/messages.ts"
 import type { RequestOf } from "../../../domain/operations.ts"
 import type { OperationError } from "../../../domain/statuses.ts"
@@ -13,8 +12,12 @@ import { list } from "./list.ts"
 import { resume } from "./resume.ts"
 import { upload } from "./upload.ts"
 
-/** What a handler may use: the folder, the hasher, the settings, and the connection's scope. */
-export type HandlerServices = FileStore | Hasher | ServerConfig | Scope.Scope
+/**
+ * What a handler may use: the folder, the hasher, the settings. A handler
+ * that holds resources across steps makes its own scope (`Effect.scoped`):
+ * a connection has none until one is needed.
+ */
+export type HandlerServices = FileStore | Hasher | ServerConfig
 
 /** Serves one request on its exchange; a failure was already told to the client where a status was due. */
 export type Handler<Tag extends RequestTag> = (
