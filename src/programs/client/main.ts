@@ -4,10 +4,12 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import type * as Scope from "effect/Scope"
 import { INTERRUPTED_STATUS, processSignals, stoppedBy } from "../signals.ts"
+import { invokedAs, shellWord } from "../invocation.ts"
 import { VERSION } from "../version.ts"
 import { ClientLive } from "./ClientLive.ts"
-import { CLIENT_USAGE, type ClientArgs, clientArgsFrom } from "./cli/args.ts"
+import { type ClientArgs, clientArgsFrom, clientUsage } from "./cli/args.ts"
 import { runBatch } from "./cli/batch.ts"
+import { wrapText } from "./cli/format.ts"
 import { parseCommand, promptWord } from "./cli/commands.ts"
 import { ExitCode } from "./cli/failures.ts"
 import { runInteractive } from "./cli/interactive.ts"
@@ -16,8 +18,8 @@ import type { ClientServices } from "./context.ts"
 
 const DEFAULT_FOLDER = "storage/cliente"
 
-/** A word as a POSIX shell reads it back: bare when safe, else in single quotes. */
-const shellWord = (word: string) => (/^[\w./@%+=:,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`)
+/** The client as the person started it, for the help and the advice they may paste. */
+const PROGRAM = invokedAs("cliente", "arquivos-cliente")
 
 const write = (stream: NodeJS.WriteStream, text: string) => Effect.sync(() => void stream.write(text))
 
@@ -42,9 +44,13 @@ const consoleFor = (args: ClientArgs): Console => {
   const address = args.server.host.includes(":")
     ? `[${args.server.host}]:${args.server.port}`
     : `${args.server.host}:${args.server.port}`
+  const columnsOf = (stream: NodeJS.WriteStream) => (stream.isTTY ? stream.columns || 80 : undefined)
   return {
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
+    out: (line) => process.stdout.write(`${wrapText(line, columnsOf(process.stdout))}\n`),
+    err: (line) => process.stderr.write(`${wrapText(line, columnsOf(process.stderr))}\n`),
+    data: (text) => process.stdout.write(`${text}\n`),
+    columns: () => columnsOf(process.stdout),
+    folder: args.folder,
     progress: {
       write: (text) => process.stderr.write(text),
       live: Boolean(process.stderr.isTTY) && !args.silent,
@@ -55,13 +61,15 @@ const consoleFor = (args: ClientArgs): Console => {
         const handler = () => setTimeout(redraw, 0)
         process.on("SIGWINCH", handler)
         return () => process.off("SIGWINCH", handler)
-      }
+      },
+      result: (line) => process.stdout.write(`${line}\n`),
+      resultWidth: () => columnsOf(process.stdout)
     },
     server: address,
     debug: args.debug,
     resumeCommand: (words) =>
       [
-        "bun run cliente",
+        PROGRAM,
         shellWord(address),
         ...(args.folder === DEFAULT_FOLDER ? [] : ["--pasta", shellWord(args.folder)]),
         ...words.map(shellWord)
@@ -141,7 +149,7 @@ export const clientMain = (argv: ReadonlyArray<string>): Effect.Effect<number> =
     }
     switch (parsed.right._tag) {
       case "Help":
-        return Effect.as(write(process.stdout, `${CLIENT_USAGE}\n`), ExitCode.Ok)
+        return Effect.as(write(process.stdout, `${clientUsage(PROGRAM)}\n`), ExitCode.Ok)
       case "Version":
         return Effect.as(write(process.stdout, `arquivos-cliente ${VERSION}\n`), ExitCode.Ok)
       case "Run":

@@ -18,6 +18,8 @@ export type Command =
   /** Several names or masks in one line: each runs in turn; the worst status is the line's. */
   | { readonly _tag: "Each"; readonly commands: ReadonlyArray<Command> }
   | { readonly _tag: "Help"; readonly topic?: string }
+  /** One bad word of a line with several: said in its turn, with status 2, while the others run. */
+  | { readonly _tag: "Invalid"; readonly message: string }
   | { readonly _tag: "Quit" }
 
 interface CommandSpec {
@@ -56,10 +58,6 @@ const name = (args: ReadonlyArray<string>, text: string) =>
 const each = (commands: ReadonlyArray<Command>): Command =>
   commands.length === 1 ? commands[0]! : { _tag: "Each", commands }
 
-/** Every word checked by `check`; the first problem is the answer. */
-const all = <A>(words: ReadonlyArray<string>, check: (word: string) => Either.Either<A, string>) =>
-  Either.all(words.map(check))
-
 const checkedMask = (word: string) =>
   Either.mapLeft(
     checkMask(withoutDotSlash(word)),
@@ -69,54 +67,137 @@ const checkedMask = (word: string) =>
 const noArguments = (text: string, command: Command) => (args: ReadonlyArray<string>) =>
   args.length === 0 ? Either.right(command) : Either.left(`uso: ${text}`)
 
+/** A command's words split into names and the options it knows. */
+interface Parsed {
+  readonly names: ReadonlyArray<string>
+  readonly flags: ReadonlySet<string>
+  readonly values: ReadonlyMap<string, string>
+}
+
+/** What an option people bring from sftp or lftp means here, when it has no meaning of its own. */
+const OPTION_HINTS: Readonly<Record<string, string>> = {
+  "-r": "pastas inteiras vão por máscara: baixar-varios 'PASTA/*' ou enviar-varios 'PASTA/*'",
+  "-R": "pastas inteiras vão por máscara: baixar-varios 'PASTA/*' ou enviar-varios 'PASTA/*'"
+}
+
+/**
+ * Options as sftp and lftp take them: those `known` anywhere among the
+ * names, `--` ending them; any other word that starts with `-` is refused
+ * with the usage, so it never reaches the server as a name.
+ */
+const withOptions = (
+  args: ReadonlyArray<string>,
+  usageText: string,
+  known: { readonly flags?: ReadonlyArray<string>; readonly valued?: ReadonlyArray<string> } = {}
+): Either.Either<Parsed, string> => {
+  const names: Array<string> = []
+  const flags = new Set<string>()
+  const values = new Map<string, string>()
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    if (arg === "--") {
+      names.push(...args.slice(i + 1))
+      break
+    }
+    // A negative number is a bad position, not an option.
+    if (!arg.startsWith("-") || arg === "-" || /^-\d+$/.test(arg)) names.push(arg)
+    else if (known.flags?.includes(arg)) flags.add(arg)
+    else if (known.valued?.includes(arg)) {
+      const value = args[++i]
+      if (value === undefined) return Either.left(`${arg} precisa de um valor (uso: ${usageText})`)
+      values.set(arg, value)
+    } else {
+      const hint = OPTION_HINTS[arg]
+      return Either.left(
+        `opção desconhecida: ${printable(arg)} (${hint === undefined ? `uso: ${usageText}; um nome que começa com - vai depois de --` : hint})`
+      )
+    }
+  }
+  return Either.right({ names, flags, values })
+}
+
+/**
+ * One command per word. With several words, a bad one becomes its own
+ * message in its turn and the others still run (as lftp); a single bad
+ * word is the line's error.
+ */
+const perWord = (
+  words: ReadonlyArray<string>,
+  check: (word: string) => Either.Either<string, string>,
+  make: (checked: string) => Command
+): Either.Either<Command, string> =>
+  words.length === 1
+    ? Either.map(check(words[0]!), make)
+    : Either.right(
+        each(
+          words.map((word) =>
+            Either.match(check(word), {
+              onLeft: (message): Command => ({ _tag: "Invalid", message }),
+              onRight: make
+            })
+          )
+        )
+      )
+
 export const COMMANDS: ReadonlyArray<CommandSpec> = [
   {
     name: "listar",
     aliases: ["ls"],
     usage: "listar [--json]",
-    summary: "lista os arquivos do servidor, com tamanho; --json mostra o JSON do servidor como veio",
+    summary:
+      "lista os arquivos do servidor, com tamanho (nomes longos encurtados no meio para caber na tela); --json mostra o JSON do servidor como veio, com os nomes inteiros",
     examples: ["listar", "listar --json"],
     parse: (args) =>
-      args.length === 0 || (args.length === 1 && args[0] === "--json")
-        ? Either.right({ _tag: "List", json: args.length === 1 })
-        : Either.left("uso: listar [--json]")
+      Either.flatMap(withOptions(args, "listar [--json]", { flags: ["--json", "-l"] }), ({ names, flags }) =>
+        names.length === 0
+          ? Either.right({ _tag: "List", json: flags.has("--json") })
+          : Either.left("uso: listar [--json] (a listagem é sempre da pasta inteira do servidor)")
+      )
   },
   {
     name: "baixar",
     aliases: ["get"],
-    usage: "baixar NOME... [-o DESTINO]",
+    usage: "baixar NOME... [-c] [-o DESTINO]",
     summary:
-      "baixa arquivos para a pasta local, um depois do outro; se houver um download parcial de um deles, continua de onde parou; -o grava um arquivo com outro nome (dentro da pasta local)",
+      "baixa arquivos para a pasta local, um depois do outro; se houver um download parcial de um deles, continua de onde parou (-c pede isso explicitamente, como no wget e no lftp); -o grava um arquivo com outro nome (dentro da pasta local)",
     examples: [
       "baixar fotos/praia.jpg",
       "baixar a.txt b.jpg",
       'baixar "minhas fotos/a.jpg"',
       "baixar minhas\\ fotos/a.jpg",
-      "baixar relatorio.pdf -o copia.pdf"
+      "baixar relatorio.pdf -o copia.pdf",
+      "baixar -- -nome-com-hifen.txt"
     ],
-    parse: (args) => {
-      const at = args.indexOf("-o")
-      if (at >= 0) {
-        const names = [...args.slice(0, at), ...args.slice(at + 2)]
-        const target = args[at + 1]
-        if (target === undefined || names.length !== 1)
-          return Either.left("uso: baixar NOME -o DESTINO (um arquivo só)")
-        return Either.flatMap(checkedName(names[0]!), (name) =>
-          Either.map(checkedName(target), (target): Command => ({ _tag: "Download", name, target }))
-        )
-      }
-      return args.length === 0
-        ? Either.left("uso: baixar NOME... [-o DESTINO]")
-        : Either.map(all(args, checkedName), (names) => each(names.map((name) => ({ _tag: "Download", name }))))
-    }
+    parse: (args) =>
+      Either.flatMap(
+        withOptions(args, "baixar NOME... [-c] [-o DESTINO]", { flags: ["-c"], valued: ["-o"] }),
+        ({ names, values }) => {
+          const target = values.get("-o")
+          if (target !== undefined) {
+            if (names.length !== 1) return Either.left("uso: baixar NOME -o DESTINO (um arquivo só)")
+            return Either.flatMap(checkedName(names[0]!), (name) =>
+              Either.map(checkedName(target), (target): Command => ({ _tag: "Download", name, target }))
+            )
+          }
+          return names.length === 0
+            ? Either.left("uso: baixar NOME... [-c] [-o DESTINO]")
+            : perWord(names, checkedName, (name) => ({ _tag: "Download", name }))
+        }
+      )
   },
   {
     name: "enviar",
     aliases: ["put"],
-    usage: "enviar NOME",
-    summary: "envia um arquivo da pasta local para o servidor, com o mesmo nome",
-    examples: ["enviar relatorio.pdf", 'enviar "notas de aula.txt"'],
-    parse: (args) => Either.map(name(args, "enviar NOME"), (name) => ({ _tag: "Upload", name }))
+    usage: "enviar NOME...",
+    summary:
+      "envia arquivos da pasta local para o servidor, com o mesmo nome, um depois do outro (o nome é relativo à pasta local: veja lpwd)",
+    examples: ["enviar relatorio.pdf", "enviar a.txt b.txt", 'enviar "notas de aula.txt"'],
+    parse: (args) =>
+      Either.flatMap(withOptions(args, "enviar NOME..."), ({ names }) =>
+        names.length === 0
+          ? Either.left("uso: enviar NOME...")
+          : perWord(names, checkedName, (name) => ({ _tag: "Upload", name }))
+      )
   },
   {
     name: "enviar-varios",
@@ -126,9 +207,11 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
       "envia todos os arquivos da pasta local que casam com a máscara, com as mesmas regras do baixar-varios (*, ? e [...]; * não atravessa /)",
     examples: ["enviar-varios *.pdf", "enviar-varios 'fotos/*.jpg' '*.txt'"],
     parse: (args) =>
-      args.length === 0
-        ? Either.left("uso: enviar-varios MASCARA...")
-        : Either.map(all(args, checkedMask), (masks) => each(masks.map((mask) => ({ _tag: "UploadMany", mask }))))
+      Either.flatMap(withOptions(args, "enviar-varios MASCARA..."), ({ names }) =>
+        names.length === 0
+          ? Either.left("uso: enviar-varios MASCARA...")
+          : perWord(names, checkedMask, (mask) => ({ _tag: "UploadMany", mask }))
+      )
   },
   {
     name: "retomar",
@@ -137,7 +220,10 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     summary:
       "continua um download interrompido depois de o servidor conferir o MD5 da parte que você tem; POSICAO menor corta a parte local",
     examples: ["retomar video.mp4", "retomar video.mp4 1048576"],
-    parse: (args) => {
+    parse: (words) => {
+      const options = withOptions(words, "retomar NOME [POSICAO]")
+      if (Either.isLeft(options)) return Either.left(options.left)
+      const args = options.right.names
       if (args.length === 0) return Either.left("uso: retomar NOME [POSICAO]")
       const position = args[1]
       if (position !== undefined && !/^\d+$/.test(position)) {
@@ -160,13 +246,16 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
   {
     name: "baixar-varios",
     aliases: ["mget"],
-    usage: "baixar-varios MASCARA...",
-    summary: "baixa todos os arquivos que casam com a máscara (*, ? e [...]; * não atravessa /)",
+    usage: "baixar-varios MASCARA... [-c]",
+    summary:
+      "baixa todos os arquivos que casam com a máscara (*, ? e [...]; * não atravessa /); downloads parciais dos que casam continuam de onde pararam (-c pede isso explicitamente)",
     examples: ["baixar-varios *.jpg", "baixar-varios '*.jpg' '*.txt'", "baixar-varios 'fotos/2024/*'"],
     parse: (args) =>
-      args.length === 0
-        ? Either.left("uso: baixar-varios MASCARA...")
-        : Either.map(all(args, checkedMask), (masks) => each(masks.map((mask) => ({ _tag: "DownloadMany", mask }))))
+      Either.flatMap(withOptions(args, "baixar-varios MASCARA... [-c]", { flags: ["-c"] }), ({ names }) =>
+        names.length === 0
+          ? Either.left("uso: baixar-varios MASCARA... [-c]")
+          : perWord(names, checkedMask, (mask) => ({ _tag: "DownloadMany", mask }))
+      )
   },
   {
     name: "lls",
@@ -184,7 +273,9 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
       "muda a pasta local onde os comandos gravam e leem, sempre dentro da pasta do cliente; sem PASTA, volta para ela",
     examples: ["lcd fotos", "lcd ..", "lcd"],
     parse: (args) =>
-      args.length > 1
+      args.some((arg) => arg.startsWith("-") && arg !== "-")
+        ? Either.left(`opção desconhecida: ${printable(args.find((arg) => arg.startsWith("-"))!)} (uso: lcd [PASTA])`)
+        : args.length > 1
         ? usage("lcd [PASTA]", args, true)
         : Either.right(args.length === 0 ? { _tag: "LocalChange" } : { _tag: "LocalChange", folder: args[0]! })
   },
@@ -271,6 +362,23 @@ export const tokenize = (line: string): Either.Either<ReadonlyArray<string>, str
   return Either.right(words)
 }
 
+const NO_SUCH_OPERATION = "o protocolo não tem operação para apagar, renomear ou criar pastas no servidor"
+
+/** Commands people know from sftp, lftp and ftp that have no equal here: what to use instead. */
+const INSTEAD: Readonly<Record<string, string>> = {
+  cd: 'no servidor não há pasta atual; use o caminho no nome (baixar fotos/a.jpg); "lcd" muda a pasta local',
+  pwd: 'os nomes do servidor são relativos à pasta servida; "lpwd" mostra a pasta local',
+  dir: 'use "listar"',
+  rm: NO_SUCH_OPERATION,
+  del: NO_SUCH_OPERATION,
+  delete: NO_SUCH_OPERATION,
+  rmdir: NO_SUCH_OPERATION,
+  mkdir: NO_SUCH_OPERATION,
+  rename: NO_SUCH_OPERATION,
+  mv: NO_SUCH_OPERATION,
+  bye: 'use "sair" (ou Ctrl+D)'
+}
+
 /**
  * Where a command line comes from: typed at the prompt (where "ajuda" can be
  * typed next), or from a script, stdin or the program's arguments (where it cannot).
@@ -286,6 +394,8 @@ export const parseCommand = (
   if (word === undefined) return Either.left("linha vazia")
   const spec = specFor(word)
   if (spec === undefined) {
+    const instead = INSTEAD[word]
+    if (instead !== undefined) return Either.left(`"${printable(word)}" não existe aqui: ${instead}`)
     const hint = source === "prompt" ? "digite ajuda" : `comandos: ${COMMANDS.map((spec) => spec.name).join(", ")}`
     return Either.left(`comando desconhecido: "${printable(word)}" (${hint})`)
   }

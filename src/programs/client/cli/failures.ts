@@ -69,7 +69,7 @@ export const describeClientError = (error: ClientError, context: FailureContext)
   // Only a partial that holds bytes is worth resuming: a stall before the first byte leaves nothing.
   const resumeHint =
     keepsPartial(context.command) && name !== undefined && (context.kept ?? 0) > 0
-      ? ` O que chegou (${humanSize(context.kept!)}) ficou guardado; para continuar: ${context.resumeCommand?.() ?? `retomar ${name}`}.`
+      ? ` O que chegou (${humanSize(context.kept!)}) ficou guardado. Para continuar:\n  ${context.resumeCommand?.() ?? `retomar ${name}`}`
       : ""
   return Match.value(error).pipe(
     Match.tagsExhaustive({
@@ -80,7 +80,8 @@ export const describeClientError = (error: ClientError, context: FailureContext)
           case "Download":
             return `O servidor recusou baixar "${e.name}": o arquivo pode não existir lá ou não poder ser lido, ou o servidor pode estar ocupado (limite de conexões). Use "listar" para ver os nomes.`
           case "Upload":
-            return `O servidor recusou ou não conseguiu gravar "${e.name}": nome inválido, uma pasta com esse nome, servidor somente leitura ou ocupado (limite de conexões), arquivo acima do limite do servidor, ou sem espaço.`
+            // Every refusal the server can make for op 30, the commonest first.
+            return `O servidor recusou ou não conseguiu gravar "${e.name}". Pode ser: o arquivo já existe e o servidor não sobrescreve (--sem-sobrescrever); o servidor é somente leitura ou não pode gravar na pasta; já existe lá uma pasta com esse nome; o arquivo passa do tamanho máximo do servidor ou do espaço livre; o servidor está ocupado (limite de conexões) ou não atende o seu endereço.`
           case "Resume":
             return `O servidor recusou o pedido de retomar "${e.name}".`
           case "DownloadMany":

@@ -1,20 +1,7 @@
 import { COMMANDS, specFor } from "./commands.ts"
+import { wrap } from "./format.ts"
 
 /** The help text, for the whole table of commands or for one of them. */
-
-/** Words of `text` in lines of at most `width` columns (a word longer than that stands alone). */
-export const wrap = (text: string, width: number): ReadonlyArray<string> => {
-  const lines: Array<string> = []
-  let line = ""
-  for (const word of text.split(/\s+/).filter((word) => word !== "")) {
-    if (line !== "" && Bun.stringWidth(line) + 1 + Bun.stringWidth(word) > width) {
-      lines.push(line)
-      line = word
-    } else line = line === "" ? word : `${line} ${word}`
-  }
-  if (line !== "") lines.push(line)
-  return lines
-}
 
 const USAGE_COLUMN = 27
 

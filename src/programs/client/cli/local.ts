@@ -26,7 +26,10 @@ export const listLocal = (console: Console) =>
     console.out(
       files.length === 0
         ? "(nenhum arquivo na pasta local)"
-        : listingTable(files.map((file) => ({ nome: file.name, tamanho: String(file.size) })))
+        : listingTable(
+            files.map((file) => ({ nome: file.name, tamanho: String(file.size) })),
+            console.columns()
+          )
     )
     return ExitCode.Ok
   })

@@ -1,3 +1,4 @@
+import * as path from "node:path"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -35,7 +36,8 @@ const programOf = (
     case "List":
       return Effect.map(list, ({ entries, json }) => {
         console.remoteNames = entries.map((entry) => entry.nome)
-        console.out(command.json ? json : listingTable(entries))
+        if (command.json) console.data(json)
+        else console.out(listingTable(entries, console.columns()))
         return ExitCode.Ok
       })
     case "Download":
@@ -68,8 +70,13 @@ const programOf = (
       return changeLocalFolder(console, command.folder)
     case "Help":
       return Effect.sync(() => {
-        console.out(helpText(console.progress.live ? console.progress.width() : 80, command.topic))
+        console.out(helpText(console.columns() ?? 80, command.topic))
         return ExitCode.Ok
+      })
+    case "Invalid":
+      return Effect.sync(() => {
+        console.err(command.message)
+        return ExitCode.Usage
       })
     case "Each":
       // Run one by one by runCommand; never reached here.
@@ -102,6 +109,19 @@ const downloadedName = (command: Command, sink: ProgressView, console: Console):
   }
 }
 
+/** Where a downloaded file landed, as a path from where the client was started (its folder as given). */
+const landing = (command: Command, console: Console, name: string): string | undefined => {
+  switch (command._tag) {
+    case "Download":
+      return path.join(console.folder, localPath(console, name === command.name ? (command.target ?? name) : name))
+    case "Resume":
+    case "DownloadMany":
+      return path.join(console.folder, localPath(console, name))
+    default:
+      return undefined
+  }
+}
+
 /** How many bytes the partial at `local` holds now (0 when there is none). */
 const keptBytes = (file: Downloaded | undefined) =>
   file === undefined
@@ -120,9 +140,17 @@ const cancelLine = (
   completed: number,
   count: number
 ) => {
+  // The command to paste goes on a line of its own, which is never wrapped. A batch is continued by
+  // running it again: it picks up the partial (and skips nothing the mask still matches).
+  const again =
+    command._tag === "DownloadMany"
+      ? console.resumeCommand(["baixar-varios", command.mask])
+      : file === undefined
+        ? ""
+        : console.resumeCommand(resumeWords(console, file.name, file.local))
   const keptText =
     file !== undefined && kept > 0
-      ? `"${printable(file.name)}" ficou com ${humanSize(kept)} em "${printable(partialNameOf(file.local))}"; para continuar: ${console.resumeCommand(resumeWords(console, file.name, file.local))}`
+      ? `"${printable(file.name)}" ficou com ${humanSize(kept)} em "${printable(partialNameOf(file.local))}". Para continuar:\n  ${again}`
       : undefined
   switch (command._tag) {
     case "Upload":
@@ -133,7 +161,7 @@ const cancelLine = (
     case "UploadMany":
       return `Cancelado: ${completed} de ${plural(count, "arquivo enviado", "arquivos enviados")}; o envio em curso não foi gravado no servidor.`
     case "DownloadMany":
-      return `Cancelado: ${completed} de ${plural(count, "arquivo baixado", "arquivos baixados")}${keptText === undefined ? "." : `; ${keptText}`}`
+      return `Cancelado: ${completed} de ${plural(count, "arquivo baixado", "arquivos baixados")}${keptText === undefined ? `. Para baixar o resto:\n  ${again}` : `; ${keptText}`}`
     default:
       return "Cancelado."
   }
@@ -154,7 +182,7 @@ export const runCommand = (command: Command, console: Console): Effect.Effect<Ex
     : runOne(command, console)
 
 const runOne = (command: Command, console: Console): Effect.Effect<ExitCode, never, ClientServices> => {
-  const sink = makeProgressView(console.progress)
+  const sink = makeProgressView(console.progress, (name) => landing(command, console, name))
   let completed = 0
   let count = 0
   const counting: ProgressView = {

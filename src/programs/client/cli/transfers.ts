@@ -30,7 +30,7 @@ export const downloadOrContinue = (
     const store = yield* FileStore
     const partial = yield* store.partialSize(local)
     if (Option.isNone(partial) || partial.value === 0) return yield* download(name, sink, local)
-    console.out(
+    console.err(
       `"${printable(name)}": há um download parcial (${humanSize(partial.value)}); continuando de onde parou.`
     )
     const resumed = yield* Effect.either(resume(name, undefined, sink, local))
@@ -43,7 +43,7 @@ export const downloadOrContinue = (
     }
     if (resumed.left._tag !== "HashMismatch") return yield* resumed.left
     sink.finish()
-    console.out(`"${printable(name)}": o parcial não confere com o arquivo do servidor; baixando do zero.`)
+    console.err(`"${printable(name)}": o parcial não confere com o arquivo do servidor; baixando do zero.`)
     return yield* download(name, sink, local)
   })
 
@@ -99,7 +99,7 @@ export const downloadEachContinuing = (mask: string, partials: number, console: 
       console.err(`Nenhum arquivo do servidor casa com "${printable(mask)}". Use "listar" para ver os nomes.`)
       return ExitCode.Refused
     }
-    console.out(
+    console.err(
       `"${printable(mask)}": ${plural(partials, "download parcial encontrado", "downloads parciais encontrados")}; continuando de onde pararam, um arquivo por conexão.`
     )
     sink.batch?.(
