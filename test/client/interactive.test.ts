@@ -157,7 +157,7 @@ describe("interactive shell", () => {
     const shown = await shell.waitFor(/Cancelado[^\n]*\n[\s\S]*cliente> /, from)
     // What was kept, and the command to type at this prompt to continue.
     const kept =
-      /Cancelado: "big\.bin" ficou com ([\d,]+ [KMG]?i?B) em "big\.bin\.parcial"; para continuar: retomar big\.bin\r?\n/.exec(
+      /Cancelado: "big\.bin" ficou com ([\d,]+ [KMG]?i?B) em "big\.bin\.parcial"\. Para continuar:\r?\n {2}retomar big\.bin\r?\n/.exec(
         shown
       )
     expect(kept).not.toBeNull()
@@ -273,7 +273,7 @@ describe("interactive shell", () => {
     await writeFile(path.join(clientDir, "nota 📝.txt"), "abc")
     const shell = await open(single.port)
     const help = await command(shell, "ajuda baixar")
-    expect(help).toContain("baixar NOME... [-o DESTINO]  (também: get)")
+    expect(help).toContain("baixar NOME... [-c] [-o DESTINO]  (também: get)")
     expect(help).toContain("Exemplos:")
     expect(help).not.toContain("enviar NOME")
     expect(await command(shell, "lpwd")).toContain(clientDir)

@@ -13,7 +13,7 @@ import {
   startHostile,
   tree
 } from "../support/hostile.ts"
-import { runCli } from "./cli.ts"
+import { CLIENT_MAIN, runCli } from "./cli.ts"
 import { TerminalSession } from "./terminal.ts"
 
 /**
@@ -165,10 +165,10 @@ describe("exactly one final line for each outcome", () => {
     session.type("\x03")
     expect(await session.exit(5_000)).toBe(130)
     // One line (longer than the window, so the terminal wraps it): the bar and the echoed ^C are gone.
-    const screen = session.screen.text.trim().replaceAll("\n", "")
-    expect(screen).toBe(
-      `Cancelado: "parado.bin" ficou com 98 KiB em "parado.bin.parcial"; para continuar: bun run cliente 127.0.0.1:${hostile.port} --pasta ${clientDir} retomar parado.bin`
-    )
+    // The sentence, then the command to paste on a line of its own (the terminal folds it; it is never broken).
+    const [sentence, ...command] = session.screen.text.trim().split("\n")
+    expect(sentence).toBe(`Cancelado: "parado.bin" ficou com 98 KiB em "parado.bin.parcial". Para continuar:`)
+    expect(command.join("")).toBe(`  bun ${CLIENT_MAIN} 127.0.0.1:${hostile.port} --pasta ${clientDir} retomar parado.bin`)
     expect((await stat(path.join(clientDir, "parado.bin.parcial"))).size).toBe(100_000)
   }, 30_000)
 
@@ -184,6 +184,8 @@ describe("exactly one final line for each outcome", () => {
     session.type("\x03")
     expect(await session.exit(5_000)).toBe(130)
     expect(session.screen.text).toContain('Cancelado: "parado.bin" ficou com 98 KiB em "parado.bin.parcial"')
+    // Started by `bun run cliente`, the advice says so.
+    expect(session.screen.text).toContain(`  bun run cliente 127.0.0.1:${hostile.port} --pasta ${clientDir} retomar parado.bin`)
   }, 40_000)
 
   test("Ctrl+C in one-shot mode before any byte arrived: nothing was downloaded, and it says so", async () => {
@@ -220,9 +222,14 @@ describe("exactly one final line for each outcome", () => {
     session.type("\x03")
     expect(await session.exit(5_000)).toBe(130)
     const shown = session.screen.text.trim().split("\n")
-    expect(shown[0]).toBe("[1/3] a.bin: 1000 B")
-    expect(shown.slice(1).join("")).toBe(
-      `Cancelado: 1 de 3 arquivos baixados; "b.bin" ficou com 49 KiB em "b.bin.parcial"; para continuar: bun run cliente 127.0.0.1:${hostile.port} --pasta ${clientDir} retomar b.bin`
+    expect(shown[0]).toBe(`[1/3] a.bin: 1000 B → ${path.join(clientDir, "a.bin")}`)
+    // A batch goes on by running it again: it continues the partial.
+    const end = shown.findIndex((line) => line.endsWith("Para continuar:"))
+    expect(shown.slice(1, end + 1).join(" ")).toBe(
+      `Cancelado: 1 de 3 arquivos baixados; "b.bin" ficou com 49 KiB em "b.bin.parcial". Para continuar:`
+    )
+    expect(shown.slice(end + 1).join("")).toBe(
+      `  bun ${CLIENT_MAIN} 127.0.0.1:${hostile.port} --pasta ${clientDir} baixar-varios '*.bin'`
     )
     expect(await tree(clientDir)).toEqual(["a.bin", "b.bin.parcial"])
   }, 30_000)
@@ -235,8 +242,9 @@ describe("exactly one final line for each outcome", () => {
     await session.waitFor(/grande\.bin\s+\d+% \[/, 0, 10_000)
     session.type("\x03")
     expect(await session.exit(5_000)).toBe(130)
-    expect(session.screen.text.trim().replaceAll("\n", "")).toBe(
-      "Cancelado: nada foi gravado no servidor (um envio só aparece lá quando chega inteiro)."
-    )
+    // Wrapped between words at 80 columns.
+    const lines = session.screen.text.trim().split("\n")
+    for (const line of lines) expect(Bun.stringWidth(line)).toBeLessThan(80)
+    expect(lines.join(" ")).toBe("Cancelado: nada foi gravado no servidor (um envio só aparece lá quando chega inteiro).")
   }, 30_000)
 })
