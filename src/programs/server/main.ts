@@ -45,6 +45,17 @@ const program = (args: ServerArgs, activity: Activity) =>
   Effect.gen(function* () {
     const store = yield* FileStore
     const settings = yield* ServerConfig
+    // Runs last, once the listener and every connection are closed; only a server that started says it shut down.
+    let started = false
+    yield* Effect.addFinalizer(() =>
+      started
+        ? Console.log(
+            activity.cut === 0
+              ? "Servidor encerrado; nenhuma operação foi cortada."
+              : `Servidor encerrado; ${plural(activity.cut, "operação cortada", "operações cortadas")} (veja as linhas "cortado" acima).`
+          )
+        : Effect.void
+    )
     const listener = yield* serveFolder({
       port: args.port,
       graceMillis: SERVER_DEFAULTS.graceMillis,
@@ -57,15 +68,7 @@ const program = (args: ServerArgs, activity: Activity) =>
           : describeFolderFailure(error, args.folder)
       )
     )
-    // Only a server that started says it shut down. Added after the listener, so it runs last, once
-    // the listener and every connection are closed.
-    yield* Effect.addFinalizer(() =>
-      Console.log(
-        activity.cut === 0
-          ? "Servidor encerrado; nenhuma operação foi cortada."
-          : `Servidor encerrado; ${plural(activity.cut, "operação cortada", "operações cortadas")} (veja as linhas "cortado" acima).`
-      )
-    )
+    started = true
     yield* Console.log(`Servidor de arquivos escutando na porta TCP ${listener.port}, em:`)
     for (const address of reachableAddresses(listener.hostname, listener.port)) yield* Console.log(`  ${address}`)
     yield* Console.log(`Pasta servida: ${store.root}`)
