@@ -168,7 +168,9 @@ describe("exactly one final line for each outcome", () => {
     // The sentence, then the command to paste on a line of its own (the terminal folds it; it is never broken).
     const [sentence, ...command] = session.screen.text.trim().split("\n")
     expect(sentence).toBe(`Cancelado: "parado.bin" ficou com 98 KiB em "parado.bin.parcial". Para continuar:`)
-    expect(command.join("")).toBe(`  bun ${CLIENT_MAIN} 127.0.0.1:${hostile.port} --pasta ${clientDir} retomar parado.bin`)
+    expect(command.join("")).toBe(
+      `  bun ${CLIENT_MAIN} 127.0.0.1:${hostile.port} --pasta ${clientDir} retomar parado.bin`
+    )
     expect((await stat(path.join(clientDir, "parado.bin.parcial"))).size).toBe(100_000)
   }, 30_000)
 
@@ -185,7 +187,9 @@ describe("exactly one final line for each outcome", () => {
     expect(await session.exit(5_000)).toBe(130)
     expect(session.screen.text).toContain('Cancelado: "parado.bin" ficou com 98 KiB em "parado.bin.parcial"')
     // Started by `bun run cliente`, the advice says so.
-    expect(session.screen.text).toContain(`  bun run cliente 127.0.0.1:${hostile.port} --pasta ${clientDir} retomar parado.bin`)
+    expect(session.screen.text).toContain(
+      `  bun run cliente 127.0.0.1:${hostile.port} --pasta ${clientDir} retomar parado.bin`
+    )
   }, 40_000)
 
   test("Ctrl+C in one-shot mode before any byte arrived: nothing was downloaded, and it says so", async () => {
@@ -245,6 +249,8 @@ describe("exactly one final line for each outcome", () => {
     // Wrapped between words at 80 columns.
     const lines = session.screen.text.trim().split("\n")
     for (const line of lines) expect(Bun.stringWidth(line)).toBeLessThan(80)
-    expect(lines.join(" ")).toBe("Cancelado: nada foi gravado no servidor (um envio só aparece lá quando chega inteiro).")
+    expect(lines.join(" ")).toBe(
+      "Cancelado: nada foi gravado no servidor (um envio só aparece lá quando chega inteiro)."
+    )
   }, 30_000)
 })

@@ -29,7 +29,11 @@ const codeOf = (error: ConnectionFailure): string | undefined => {
 }
 
 /** `program`: the server as the person started it (invocation.ts), so the suggestion can be pasted. */
-export const describeListenFailure = (error: ConnectionFailure, port: number, program = "arquivos-servidor"): string => {
+export const describeListenFailure = (
+  error: ConnectionFailure,
+  port: number,
+  program = "arquivos-servidor"
+): string => {
   switch (codeOf(error) ?? listenErrno(port)) {
     case "EADDRINUSE":
       return `a porta ${port} já está em uso (outro servidor ou programa escuta nela). Escolha outra, por exemplo "${program} ${port === 65535 ? port - 1 : port + 1}", ou 0 para uma porta livre.`

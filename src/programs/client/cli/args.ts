@@ -116,8 +116,7 @@ export const parseClientArgs = (
   const flags = new Set<string>()
   const positional: Array<string> = []
   /** With an address from the environment, a first word without ":" is the command. */
-  const addressGiven = () =>
-    positional.length > 0 && (defaultServer === undefined || positional[0]!.includes(":"))
+  const addressGiven = () => positional.length > 0 && (defaultServer === undefined || positional[0]!.includes(":"))
   /** Once the command word is in, the words that follow are its own ("listar --json"). */
   const inCommand = () => positional.length >= (addressGiven() ? 2 : 1)
   for (let i = 0; i < argv.length; i++) {

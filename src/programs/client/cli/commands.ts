@@ -276,8 +276,8 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
       args.some((arg) => arg.startsWith("-") && arg !== "-")
         ? Either.left(`opção desconhecida: ${printable(args.find((arg) => arg.startsWith("-"))!)} (uso: lcd [PASTA])`)
         : args.length > 1
-        ? usage("lcd [PASTA]", args, true)
-        : Either.right(args.length === 0 ? { _tag: "LocalChange" } : { _tag: "LocalChange", folder: args[0]! })
+          ? usage("lcd [PASTA]", args, true)
+          : Either.right(args.length === 0 ? { _tag: "LocalChange" } : { _tag: "LocalChange", folder: args[0]! })
   },
   {
     name: "lpwd",
