@@ -483,6 +483,7 @@ describe("addresses, options and the network", () => {
     const run = await runCli([`127.0.0.1:${server.port}`, "--pasta", local("arquivo"), "listar"])
     expect(run.code).toBe(1)
     expect(run.stderr).toContain(`Não foi possível usar a pasta local "${local("arquivo")}"`)
+    expect(run.stderr).toContain("é um arquivo, não uma pasta")
   })
 
   test("a --pasta that does not exist yet is created", async () => {

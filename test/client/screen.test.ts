@@ -254,3 +254,78 @@ describe("exactly one final line for each outcome", () => {
     )
   }, 30_000)
 })
+
+describe("listings and messages at 80 and 45 columns", () => {
+  const LONG = `relatorio-final-do-projeto-integrador-de-redes-de-computadores-versao-corrigida.pdf`
+
+  test.each([80, 45])(
+    "listar at %p columns: a 75+ character name is shortened in the middle; nothing wraps, numbers whole",
+    async (cols) => {
+      const server = await startServer()
+      try {
+        await writeFile(path.join(server.serverDir, LONG), seededBytes(3_145_728, 12))
+        await writeFile(path.join(server.serverDir, "a.txt"), "hello")
+        session = oneShot(server.port, cols, "listar")
+        expect(await session.exit(10_000)).toBe(0)
+        expect(session.screen.wraps).toBe(0)
+        const lines = session.screen.text.trim().split("\n")
+        for (const line of lines) expect(Bun.stringWidth(line)).toBeLessThan(cols)
+        const row = lines.find((line) => line.includes("…"))!
+        expect(row).toMatch(/^relatorio-f[-a-z]*…[-a-z]*\.pdf +3,0 MiB +3\.145\.728$/)
+        // The full name is still there, in the JSON.
+        session = oneShot(server.port, cols, "listar", "--json")
+        expect(await session.exit(10_000)).toBe(0)
+        expect(session.raw).toContain(LONG)
+      } finally {
+        await server.close()
+      }
+    },
+    30_000
+  )
+
+  test("a long message wraps between words at 45 columns, no word cut", async () => {
+    await writeFile(path.join(clientDir, "up.bin"), seededBytes(5000, 13))
+    hostile = await startHostile({ reply: [send(1)], then: "close" })
+    session = oneShot(hostile.port, 45, "enviar", "up.bin")
+    expect(await session.exit(10_000)).toBe(1)
+    const lines = session.screen.text.trim().split("\n")
+    expect(lines.length).toBeGreaterThan(3)
+    for (const line of lines) expect(Bun.stringWidth(line)).toBeLessThan(45)
+    // No word was cut: joined back, the lines are the sentence.
+    expect(lines.join(" ")).toStartWith(
+      'O servidor recusou ou não conseguiu gravar "up.bin". Pode ser: o arquivo já existe'
+    )
+    expect(session.screen.wraps).toBe(0)
+  }, 30_000)
+
+  test("baixar at 45 columns: the time left (ETA) fits, and is shown", async () => {
+    const data = seededBytes(500_000, 14)
+    hostile = await startHostile({ reply: [send(0, be32(data.length)), ...trickle(data, 8, 120)], then: "close" })
+    session = oneShot(hostile.port, 45, "baixar", "video.mp4")
+    expect(await session.exit(15_000)).toBe(0)
+    const bars = session.raw.split("\r").filter((part) => part.includes("%"))
+    expect(bars.some((bar) => bar.includes("ETA"))).toBe(true)
+    for (const bar of bars) expect(Bun.stringWidth(bar.replace(/\x1b\[K/g, ""))).toBeLessThanOrEqual(42)
+    expect(session.screen.wraps).toBe(0)
+  }, 30_000)
+
+  test("baixar-varios at 80 columns: each file's bar shows its ETA and the batch's total", async () => {
+    const a = seededBytes(300_000, 15)
+    const b = seededBytes(200_000, 16)
+    hostile = await startHostile({
+      reply: [
+        send(0, be32(2), named("fotos/a.jpg"), be32(a.length), named("fotos/b.jpg"), be32(b.length)),
+        send(0, be32(a.length)),
+        ...trickle(a, 6, 120),
+        send(0, be32(b.length)),
+        ...trickle(b, 4, 120)
+      ],
+      then: "close"
+    })
+    session = oneShot(hostile.port, 80, "baixar-varios", "fotos/*.jpg")
+    expect(await session.exit(15_000)).toBe(0)
+    const bars = session.raw.split("\r").filter((part) => part.includes("%") && part.startsWith("[1/2]"))
+    expect(bars.some((bar) => bar.includes("ETA") && bar.includes("total "))).toBe(true)
+    expect(session.screen.wraps).toBe(0)
+  }, 30_000)
+})

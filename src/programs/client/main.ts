@@ -1,3 +1,4 @@
+import { statSync } from "node:fs"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -113,6 +114,14 @@ const session = (args: ClientArgs, console: Console) =>
     )
   })
 
+const isFile = (at: string) => {
+  try {
+    return !statSync(at).isDirectory()
+  } catch {
+    return false
+  }
+}
+
 /** The client on the services over its local folder; a folder it cannot use is refused (1). */
 const run = (args: ClientArgs): Effect.Effect<number> => {
   const console = consoleFor(args)
@@ -127,7 +136,11 @@ const run = (args: ClientArgs): Effect.Effect<number> => {
     ),
     Effect.catchAll(() =>
       Effect.sync(() => {
-        console.err(`Não foi possível usar a pasta local "${args.folder}".`)
+        console.err(
+          isFile(args.folder)
+            ? `Não foi possível usar a pasta local "${args.folder}": é um arquivo, não uma pasta. Indique uma pasta com --pasta (ela é criada se faltar).`
+            : `Não foi possível usar a pasta local "${args.folder}".`
+        )
         return ExitCode.Refused
       })
     )

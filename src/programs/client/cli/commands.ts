@@ -1,5 +1,5 @@
 import * as Either from "effect/Either"
-import { checkMask, checkName, describeNameProblem } from "../../../domain/names.ts"
+import { checkMask, checkName, describeNameProblem, type NameProblem } from "../../../domain/names.ts"
 import { fitsU32 } from "../../../domain/protocol.ts"
 import { printable } from "./format.ts"
 
@@ -43,13 +43,21 @@ const usage = (text: string, args: ReadonlyArray<string>, split: boolean) =>
       : `uso: ${text}`
   )
 
-const checkedName = (word: string) => {
-  const name = withoutDotSlash(word)
-  return Either.mapLeft(
-    checkName(name),
-    (problem) => `nome inválido "${printable(word)}": ${describeNameProblem(problem)}`
+/** A name checked by the protocol's rules; `hint` may add what to do about a problem. */
+const checkedName = (word: string, hint: (problem: NameProblem) => string | undefined = () => undefined) =>
+  Either.mapLeft(checkName(withoutDotSlash(word)), (problem) => {
+    const message = `nome inválido "${printable(word)}": ${describeNameProblem(problem)}`
+    const extra = hint(problem)
+    return extra === undefined ? message : `${message}. ${extra}`
+  })
+
+/** A local file outside the client folder: where `enviar` reads from, and how to send it anyway. */
+const checkedLocalName = (word: string) =>
+  checkedName(word, (problem) =>
+    problem === "Absolute" || problem === "DotComponent"
+      ? "enviar lê da pasta local do cliente (veja lpwd); copie o arquivo para ela, ou inicie o cliente com --pasta apontando para a pasta dele"
+      : undefined
   )
-}
 
 const name = (args: ReadonlyArray<string>, text: string) =>
   args.length !== 1 ? usage(text, args, args.length > 1) : checkedName(args[0]!)
@@ -181,7 +189,11 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
           }
           return names.length === 0
             ? Either.left("uso: baixar NOME... [-c] [-o DESTINO]")
-            : perWord(names, checkedName, (name) => ({ _tag: "Download", name }))
+            : perWord(
+                names,
+                (word) => checkedName(word),
+                (name) => ({ _tag: "Download", name })
+              )
         }
       )
   },
@@ -196,7 +208,7 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
       Either.flatMap(withOptions(args, "enviar NOME..."), ({ names }) =>
         names.length === 0
           ? Either.left("uso: enviar NOME...")
-          : perWord(names, checkedName, (name) => ({ _tag: "Upload", name }))
+          : perWord(names, checkedLocalName, (name) => ({ _tag: "Upload", name }))
       )
   },
   {
