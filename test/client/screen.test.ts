@@ -195,7 +195,9 @@ describe("exactly one final line for each outcome", () => {
   test("Ctrl+C in one-shot mode before any byte arrived: nothing was downloaded, and it says so", async () => {
     hostile = await startHostile({ reply: [], then: "stall" })
     session = oneShot(hostile.port, 80, "baixar", "nada.bin")
-    await Bun.sleep(700)
+    // Cancel once the request has reached the server: the client is then running and waiting.
+    const deadline = Date.now() + 10_000
+    while (hostile.received.every((bytes) => bytes.length === 0) && Date.now() < deadline) await Bun.sleep(20)
     session.type("\x03")
     expect(await session.exit(5_000)).toBe(130)
     expect(session.screen.text.trim()).toBe("Cancelado: nada foi baixado.")
