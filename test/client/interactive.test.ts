@@ -197,13 +197,14 @@ describe("interactive shell", () => {
     expect(await shell.exit()).toBe(0)
   }, 20_000)
 
-  test("Ctrl+C at the prompt clears the line and gives a new prompt (as bash and lftp); the shell goes on", async () => {
+  test("Ctrl+C at the prompt keeps the typed text visible and gives a new, empty prompt (as bash and lftp); the shell goes on", async () => {
     const shell = await open(single.port)
     const from = shell.mark
     shell.type("baixar algo-pela-metade")
     await shell.waitFor("pela-metade", from)
     shell.type("\x03")
-    await shell.waitFor(/\^C\r?\n[\s\S]*cliente> /, from)
+    // What was typed stays visible before the ^C, as in bash.
+    await shell.waitFor(/algo-pela-metade\^C\r?\n[\s\S]*cliente> /, from)
     // The half-typed line is gone: Enter now runs nothing.
     shell.type("\r")
     await Bun.sleep(300)

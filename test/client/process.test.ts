@@ -129,7 +129,7 @@ describe("one-shot: baixar", () => {
     const run = await cli(["baixar", "nada.txt"])
     expect(run.code).toBe(1)
     expect(run.stderr).toBe(
-      `O servidor recusou baixar "nada.txt": o arquivo pode não existir lá ou não poder ser lido, ou o servidor pode estar ocupado (limite de conexões). Use "listar" para ver os nomes.\n`
+      `O servidor recusou baixar "nada.txt": o arquivo pode não existir lá, ser uma pasta ou não poder ser lido; ou o servidor pode estar ocupado (limite de conexões). Use "listar" para ver os nomes.\n`
     )
     noInternals(run.stderr)
     expect(await tree(clientDir)).toEqual([])
@@ -233,7 +233,7 @@ describe("a server at its --max-clientes limit", () => {
       const run = await runCli([`127.0.0.1:${busy.port}`, "--pasta", clientDir, "baixar", "a.txt"])
       expect(run.code).toBe(1)
       expect(run.stderr).toContain(
-        "o arquivo pode não existir lá ou não poder ser lido, ou o servidor pode estar ocupado (limite de conexões)"
+        "o arquivo pode não existir lá, ser uma pasta ou não poder ser lido; ou o servidor pode estar ocupado (limite de conexões)"
       )
       expect(run.stderr).not.toContain("não existe lá ou não pode ser lido")
     } finally {

@@ -1143,7 +1143,7 @@ describe("describeClientError", () => {
         command: download
       })
     ).toBe(
-      `O servidor recusou baixar "nada": o arquivo pode não existir lá ou não poder ser lido, ou o servidor pode estar ocupado (limite de conexões). Use "listar" para ver os nomes.`
+      `O servidor recusou baixar "nada": o arquivo pode não existir lá, ser uma pasta ou não poder ser lido; ou o servidor pode estar ocupado (limite de conexões). Use "listar" para ver os nomes.`
     )
     expect(describeClientError(new HashMismatch({ name: "a.txt", position: 3 }), { server, command: resume })).toBe(
       `Os primeiros 3 bytes de "a.txt" que você tem não conferem com o arquivo do servidor (ou ele tem menos bytes que isso). Nada local foi alterado; para baixar do zero use "baixar a.txt".`

@@ -78,7 +78,7 @@ export const describeClientError = (error: ClientError, context: FailureContext)
         switch (e.request) {
           // Status 1 alone does not say why: list what it may be, without asserting one cause.
           case "Download":
-            return `O servidor recusou baixar "${e.name}": o arquivo pode não existir lá ou não poder ser lido, ou o servidor pode estar ocupado (limite de conexões). Use "listar" para ver os nomes.`
+            return `O servidor recusou baixar "${e.name}": o arquivo pode não existir lá, ser uma pasta ou não poder ser lido; ou o servidor pode estar ocupado (limite de conexões). Use "listar" para ver os nomes.`
           case "Upload":
             // Every refusal the server can make for op 30, the commonest first.
             return `O servidor recusou ou não conseguiu gravar "${e.name}". Pode ser: o arquivo já existe e o servidor não sobrescreve (--sem-sobrescrever); o servidor é somente leitura ou não pode gravar na pasta; já existe lá uma pasta com esse nome; o arquivo passa do tamanho máximo do servidor ou do espaço livre; o servidor está ocupado (limite de conexões) ou não atende o seu endereço.`

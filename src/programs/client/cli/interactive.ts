@@ -147,10 +147,12 @@ export const runInteractive = (runtime: ClientRuntime, console: Console): Promis
         Effect.runFork(Fiber.interrupt(running))
         return
       }
-      // At the prompt: drop the line and start a fresh one.
+      // At the prompt, as bash: what was typed stays on screen, followed by ^C; the new prompt starts empty.
       rl.write(null, { ctrl: true, name: "e" })
-      rl.write(null, { ctrl: true, name: "u" })
       process.stdout.write("^C\n")
+      const editor = rl as unknown as { line: string; cursor: number }
+      editor.line = ""
+      editor.cursor = 0
       rl.prompt()
     })
     rl.on("close", () => {
