@@ -124,12 +124,12 @@ describe("interactive shell", () => {
     const shell = await open(single.port)
     const shown = await command(shell, "ajuda")
     for (const usage of [
-      "Comandos:",
-      "listar [--json]",
-      "baixar NOME",
-      "enviar NOME",
-      "retomar NOME [POSICAO]",
-      "baixar-varios MASCARA",
+      "Comandos (digite",
+      "listar, ls",
+      "baixar, get",
+      "enviar, put",
+      "retomar, reget",
+      "baixar-varios, mget",
       "sair"
     ]) {
       expect(shown).toContain(usage)

@@ -182,7 +182,7 @@ describe("fitting the terminal", () => {
     const command = wrapped.at(-1)!
     expect(command).toStartWith("  arquivos-cliente")
     for (const line of wrapped.slice(0, -1)) expect(Bun.stringWidth(line)).toBeLessThan(45)
-    expect(wrapped.slice(0, -1).join(" ")).toBe(text.split("\n")[0])
+    expect(wrapped.slice(0, -1).join(" ")).toBe(text.split("\n")[0]!)
     expect(wrapText(text, undefined)).toBe(text)
   })
 })

@@ -26,6 +26,8 @@ interface CommandSpec {
   readonly name: string
   readonly aliases: ReadonlyArray<string>
   readonly usage: string
+  /** A few words for the one-screen summary of `ajuda`. */
+  readonly brief: string
   readonly summary: string
   /** What `ajuda COMANDO` shows, first one also in the full help. */
   readonly examples: ReadonlyArray<string>
@@ -152,6 +154,7 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     name: "listar",
     aliases: ["ls"],
     usage: "listar [--json]",
+    brief: "lista os arquivos do servidor, com tamanho",
     summary:
       "lista os arquivos do servidor, com tamanho (nomes longos encurtados no meio para caber na tela); --json mostra o JSON do servidor como veio, com os nomes inteiros",
     examples: ["listar", "listar --json"],
@@ -166,6 +169,7 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     name: "baixar",
     aliases: ["get"],
     usage: "baixar NOME... [-c] [-o DESTINO]",
+    brief: "baixa arquivos para a pasta local",
     summary:
       "baixa arquivos para a pasta local, um depois do outro; se houver um download parcial de um deles, continua de onde parou (-c pede isso explicitamente, como no wget e no lftp); -o grava um arquivo com outro nome (dentro da pasta local)",
     examples: [
@@ -201,6 +205,7 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     name: "enviar",
     aliases: ["put"],
     usage: "enviar NOME...",
+    brief: "envia arquivos da pasta local",
     summary:
       "envia arquivos da pasta local para o servidor, com o mesmo nome, um depois do outro (o nome é relativo à pasta local: veja lpwd)",
     examples: ["enviar relatorio.pdf", "enviar a.txt b.txt", 'enviar "notas de aula.txt"'],
@@ -215,6 +220,7 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     name: "enviar-varios",
     aliases: ["mput"],
     usage: "enviar-varios MASCARA...",
+    brief: "envia os arquivos locais que casam com a máscara",
     summary:
       "envia todos os arquivos da pasta local que casam com a máscara, com as mesmas regras do baixar-varios (*, ? e [...]; * não atravessa /)",
     examples: ["enviar-varios *.pdf", "enviar-varios 'fotos/*.jpg' '*.txt'"],
@@ -229,6 +235,7 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     name: "retomar",
     aliases: ["reget"],
     usage: "retomar NOME [POSICAO]",
+    brief: "continua um download interrompido",
     summary:
       "continua um download interrompido depois de o servidor conferir o MD5 da parte que você tem; POSICAO menor corta a parte local",
     examples: ["retomar video.mp4", "retomar video.mp4 1048576"],
@@ -259,6 +266,7 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     name: "baixar-varios",
     aliases: ["mget"],
     usage: "baixar-varios MASCARA... [-c]",
+    brief: "baixa os arquivos do servidor que casam com a máscara",
     summary:
       "baixa todos os arquivos que casam com a máscara (*, ? e [...]; * não atravessa /); downloads parciais dos que casam continuam de onde pararam (-c pede isso explicitamente)",
     examples: ["baixar-varios *.jpg", "baixar-varios '*.jpg' '*.txt'", "baixar-varios 'fotos/2024/*'"],
@@ -273,6 +281,7 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     name: "lls",
     aliases: [],
     usage: "lls",
+    brief: "lista a pasta local",
     summary: "lista os arquivos da pasta local (downloads parciais incluídos)",
     examples: ["lls"],
     parse: noArguments("lls", { _tag: "LocalList" })
@@ -281,6 +290,7 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     name: "lcd",
     aliases: [],
     usage: "lcd [PASTA]",
+    brief: "muda a pasta local",
     summary:
       "muda a pasta local onde os comandos gravam e leem, sempre dentro da pasta do cliente; sem PASTA, volta para ela",
     examples: ["lcd fotos", "lcd ..", "lcd"],
@@ -295,6 +305,7 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     name: "lpwd",
     aliases: [],
     usage: "lpwd",
+    brief: "mostra a pasta local",
     summary: "mostra a pasta local, onde os downloads são gravados",
     examples: ["lpwd"],
     parse: noArguments("lpwd", { _tag: "LocalFolder" })
@@ -303,6 +314,7 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     name: "ajuda",
     aliases: ["help", "?"],
     usage: "ajuda [COMANDO]",
+    brief: 'esta ajuda; "ajuda COMANDO" mostra um comando',
     summary: "mostra esta ajuda; com um comando, só ele, com exemplos",
     examples: ["ajuda", "ajuda baixar"],
     parse: (args) => {
@@ -320,6 +332,7 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     name: "sair",
     aliases: ["quit", "exit"],
     usage: "sair",
+    brief: "encerra o cliente (Ctrl+D também)",
     summary: "encerra o cliente (Ctrl+D também)",
     examples: ["sair"],
     parse: () => Either.right({ _tag: "Quit" })
