@@ -503,7 +503,8 @@ describe("completions", () => {
     ["listar x", [], "x"],
     // baixar takes several names: the last one completes too.
     ["baixar a.txt b", ["big.bin", "bolo.jpg"], "b"],
-    ["enviar notas.txt m", [], "m"],
+    // enviar takes several names too.
+    ["enviar notas.txt m", ["meu-relatorio.pdf"], "m"],
     ["ajuda ba", ["baixar", "baixar-varios"], "ba"],
     ['baixar "fo', ['"fotos/praia.jpg"'], '"fo']
   ]
@@ -527,6 +528,12 @@ describe("completions", () => {
     await completions("enviar n", fetchNames, local)
     await completions("li", fetchNames, local)
     expect(fetches).toBe(1)
+  })
+
+  test("lcd completes the local folders", async () => {
+    const files = async () => ["fotos/2024/a.jpg", "fotos/b.jpg", "notas.txt", "docs/x.pdf"]
+    expect(await completions("lcd fo", remote, files)).toEqual([["fotos/", "fotos/2024/"], "fo"])
+    expect(await completions("lcd ", remote, files)).toEqual([["docs/", "fotos/", "fotos/2024/"], ""])
   })
 
   test("a name with a space completes to a quoted word the command accepts", async () => {
