@@ -300,12 +300,27 @@ describe("one-shot: retomar", () => {
     await writeFile(local("video.bin.parcial"), wrong)
     const run = await cli(["retomar", "video.bin"])
     expect(run.code).toBe(1)
-    expect(run.stderr).toContain(
-      `Os primeiros 50000 bytes de "video.bin" que você tem não conferem com o arquivo do servidor (ou ele tem menos bytes que isso).`
+    expect(run.stderr).toBe(
+      `O download parcial "video.bin.parcial" (os primeiros 50000 bytes) não confere com o arquivo do servidor (ou ele tem menos bytes que isso). Nada local foi alterado. Para baixar do zero, use "baixar video.bin".\n`
     )
     noInternals(run.stderr)
     expect(await bytesAt(local("video.bin.parcial"))).toEqual(wrong)
     expect(await tree(clientDir)).toEqual(["video.bin.parcial"])
+  })
+
+  test("a wrong partial beside a complete file: the advice says which was checked and that baixar replaces both", async () => {
+    await writeFile(local("video.bin"), VIDEO)
+    await writeFile(local("video.bin.parcial"), seededBytes(50_000, 43))
+    const run = await cli(["retomar", "video.bin"])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('O download parcial "video.bin.parcial" (os primeiros 50000 bytes) não confere')
+    expect(run.stderr).toContain(
+      '(substitui o parcial e o "video.bin" completo que está ao lado), use "baixar video.bin".'
+    )
+    // Following the advice leaves one file, the server's.
+    expect((await cli(["baixar", "video.bin"])).code).toBe(0)
+    expect(await tree(clientDir)).toEqual(["video.bin"])
+    expect(await bytesAt(local("video.bin"))).toEqual(VIDEO)
   })
 
   test("a complete local file: exit 0 and 'já está completo', nothing changed", async () => {

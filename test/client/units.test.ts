@@ -1144,8 +1144,13 @@ describe("describeClientError", () => {
     ).toBe(
       `O servidor recusou baixar "nada": o arquivo pode não existir lá, ser uma pasta ou não poder ser lido; ou o servidor pode estar ocupado (limite de conexões). Use "listar" para ver os nomes.`
     )
-    expect(describeClientError(new HashMismatch({ name: "a.txt", position: 3 }), { server, command: resume })).toBe(
-      `Os primeiros 3 bytes de "a.txt" que você tem não conferem com o arquivo do servidor (ou ele tem menos bytes que isso). Nada local foi alterado; para baixar do zero use "baixar a.txt".`
+    const mismatch = new HashMismatch({ name: "a.txt", position: 3 })
+    expect(describeClientError(mismatch, { server, command: resume })).toBe(
+      `Os primeiros 3 bytes do "a.txt" local não conferem com o arquivo do servidor (ou ele tem menos bytes que isso). Nada local foi alterado. Para baixar do zero, use "baixar a.txt".`
+    )
+    // A bad partial next to a complete file: which one was checked, and that baixar replaces both.
+    expect(describeClientError(mismatch, { server, command: resume, kept: 3, finalExists: true })).toBe(
+      `O download parcial "a.txt.parcial" (os primeiros 3 bytes) não confere com o arquivo do servidor (ou ele tem menos bytes que isso). Nada local foi alterado. Para baixar do zero (substitui o parcial e o "a.txt" completo que está ao lado), use "baixar a.txt".`
     )
   })
 

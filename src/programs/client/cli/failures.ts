@@ -37,6 +37,8 @@ export interface FailureContext {
   readonly kept?: number | undefined
   /** The exact command that continues the download; `retomar NAME` when not given. */
   readonly resumeCommand?: () => string
+  /** A complete local file of that name exists (beside a partial, or alone). */
+  readonly finalExists?: boolean
 }
 
 const subject = (command: Command): string | undefined => {
@@ -92,8 +94,19 @@ export const describeClientError = (error: ClientError, context: FailureContext)
       },
       TooManyMatches: (e) =>
         `A máscara "${e.mask}" casou ${e.matches} arquivos; o servidor envia no máximo ${e.cap} por vez. Use uma máscara mais específica.`,
-      HashMismatch: (e) =>
-        `Os primeiros ${e.position} bytes de "${e.name}" que você tem não conferem com o arquivo do servidor (ou ele tem menos bytes que isso). Nada local foi alterado; para baixar do zero use "baixar ${e.name}".`,
+      HashMismatch: (e) => {
+        // Say which local file was checked, and what "baixar" will replace: with a partial and a complete
+        // file side by side, the partial is the one checked, and both give way to the server's copy.
+        const checked =
+          (context.kept ?? 0) > 0
+            ? `O download parcial "${e.name}.parcial" (os primeiros ${e.position} bytes) não confere`
+            : `Os primeiros ${e.position} bytes do "${e.name}" local não conferem`
+        const replaces =
+          (context.kept ?? 0) > 0 && context.finalExists
+            ? ` (substitui o parcial e o "${e.name}" completo que está ao lado)`
+            : ""
+        return `${checked} com o arquivo do servidor (ou ele tem menos bytes que isso). Nada local foi alterado. Para baixar do zero${replaces}, use "baixar ${e.name}".`
+      },
       FileFailure: (e) => {
         switch (e.reason) {
           case "NotFound": {

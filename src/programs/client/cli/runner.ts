@@ -131,6 +131,15 @@ const keptBytes = (file: Downloaded | undefined) =>
         Effect.orElseSucceed(() => 0)
       )
 
+/** The size of the complete local file, if there is one. */
+const finalSize = (file: Downloaded | undefined) =>
+  file === undefined
+    ? Effect.succeed(undefined)
+    : Effect.flatMap(FileStore, (store) => store.size(file.local)).pipe(
+        Effect.map(Option.getOrUndefined),
+        Effect.orElseSucceed(() => undefined)
+      )
+
 /** The one line that says what a cancel (Ctrl+C) left behind. */
 const cancelLine = (
   command: Command,
@@ -214,11 +223,13 @@ const runOne = (command: Command, console: Console): Effect.Effect<ExitCode, nev
         if (Option.isSome(failure)) {
           const file = downloadedName(command, sink, console)
           const kept = yield* keptBytes(file)
+          const finalExists = failure.value._tag === "HashMismatch" && (yield* finalSize(file)) !== undefined
           console.err(
             describeClientError(failure.value, {
               server: console.server,
               command,
               kept,
+              finalExists,
               ...(file === undefined
                 ? {}
                 : { resumeCommand: () => console.resumeCommand(resumeWords(console, file.name, file.local)) })
