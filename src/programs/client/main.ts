@@ -156,7 +156,10 @@ export const clientMain = (argv: ReadonlyArray<string>): Effect.Effect<number> =
     const parsed = clientArgsFrom(argv)
     if (Either.isLeft(parsed)) {
       return Effect.as(
-        write(process.stderr, `cliente: ${parsed.left}\nUse --ajuda para ver as opções.\n`),
+        write(
+          process.stderr,
+          `${wrapText(`cliente: ${parsed.left}`, process.stderr.isTTY ? process.stderr.columns || 80 : undefined)}\nUse --ajuda para ver as opções.\n`
+        ),
         ExitCode.Usage
       )
     }
