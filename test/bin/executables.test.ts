@@ -88,11 +88,11 @@ describe("bun run prints only the program's own output (no echo of the script, n
   })
 
   test("failure: the program's message and its exit status, nothing else", async () => {
-    const client = await run([BUN, "run", "cliente", "sem-porta"])
+    const client = await run([BUN, "run", "cliente", "h:porta"])
     expect(client.code).toBe(2)
     expect(client.stdout).toBe("")
     expect(client.stderr).toBe(
-      `cliente: endereço inválido: "sem-porta" (use HOST:PORTA, por exemplo 127.0.0.1:20000)\nUse --ajuda para ver as opções.\n`
+      `cliente: endereço inválido: "h:porta" (use HOST:PORTA, por exemplo 127.0.0.1:20000)\nUse --ajuda para ver as opções.\n`
     )
     const server = await run([BUN, "run", "servidor", "--xyz"])
     expect(server.code).toBe(2)

@@ -116,7 +116,7 @@ describe("retomar against a lying server", () => {
     await writeFile(path.join(clientDir, "v.bin.parcial"), "abc")
     const run = await against({ reply: [send(0, 0x14)], then: "close" }, ["retomar", "v.bin"])
     expect(run.code).toBe(1)
-    expect(run.stderr).toContain(`Os primeiros 3 bytes de "v.bin" que você tem não conferem`)
+    expect(run.stderr).toContain(`O download parcial "v.bin.parcial" (os primeiros 3 bytes) não confere`)
     expect(await readFile(path.join(clientDir, "v.bin.parcial"), "utf8")).toBe("abc")
   })
 
