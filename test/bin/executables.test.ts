@@ -146,6 +146,12 @@ describe("the executables name themselves as they were started (no `bun run` out
     expect(installed.stdout).not.toContain("bun run")
   })
 
+  test("dist/servidor --ajuda names itself by its path", async () => {
+    const help = await run([SERVER_EXE, "--ajuda"])
+    expect(help.stdout).toStartWith(`Uso: ${SERVER_EXE} [PORTA] [opções]`)
+    expect(help.stdout).not.toContain("bun run")
+  })
+
   test("-V answers like --version, on both", async () => {
     for (const [exe, name] of [
       [CLIENT_EXE, "arquivos-cliente"],
