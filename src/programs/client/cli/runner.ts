@@ -150,7 +150,7 @@ const cancelLine = (
   count: number
 ) => {
   // The command to paste goes on a line of its own, which is never wrapped. A batch is continued by
-  // running it again: it picks up the partial (and skips nothing the mask still matches).
+  // running it again: its partial is continued, and the files already saved come again.
   const again =
     command._tag === "DownloadMany"
       ? console.resumeCommand(["baixar-varios", command.mask])
@@ -170,7 +170,7 @@ const cancelLine = (
     case "UploadMany":
       return `Cancelado: ${completed} de ${plural(count, "arquivo enviado", "arquivos enviados")}; o envio em curso não foi gravado no servidor.`
     case "DownloadMany":
-      return `Cancelado: ${completed} de ${plural(count, "arquivo baixado", "arquivos baixados")}${keptText === undefined ? `. Para baixar o resto:\n  ${again}` : `; ${keptText}`}`
+      return `Cancelado: ${completed} de ${plural(count, "arquivo baixado", "arquivos baixados")}${keptText === undefined ? `. Para tentar de novo:\n  ${again}` : `; ${keptText}`}`
     default:
       return "Cancelado."
   }
