@@ -33,8 +33,9 @@ export const invokedAs = (script: string, installed: string, from: Invocation = 
   const entry = from.argv[1] ?? ""
   if (COMPILED_ROOT.test(entry)) return from.argv0 === "" ? installed : shellWord(from.argv0)
   if (from.env.npm_lifecycle_event === script) {
-    // npm takes the options after its own "--"; bun run passes them all on.
-    return from.env.npm_config_user_agent?.startsWith("npm/") ? `npm run ${script} --` : `bun run ${script}`
+    // npm takes the options after its own "--"; bun run passes them all on. Bun's run sets npm_command
+    // to "run-script" (over any value it inherits, unlike the user agent); npm's, to "run".
+    return from.env.npm_command === "run" ? `npm run ${script} --` : `bun run ${script}`
   }
   if (entry === "") return installed
   const relative = path.relative(from.cwd, entry)

@@ -41,7 +41,17 @@ describe("invokedAs: each program names itself as it was started", () => {
       "bun run",
       from("bun", "/projeto/bin/cliente.ts", {
         npm_lifecycle_event: "cliente",
-        npm_config_user_agent: "bun/1.4.4 npm/? node/v26"
+        npm_command: "run-script"
+      }),
+      "bun run cliente"
+    ],
+    // Started by bun run from within npm (npm test): bun's npm_command wins; npm's user agent stays.
+    [
+      "bun run under npm",
+      from("bun", "/projeto/bin/cliente.ts", {
+        npm_lifecycle_event: "cliente",
+        npm_command: "run-script",
+        npm_config_user_agent: "npm/11.19.1 node/v20"
       }),
       "bun run cliente"
     ],
@@ -49,7 +59,7 @@ describe("invokedAs: each program names itself as it was started", () => {
       "npm run, whose options go after --",
       from("bun", "/projeto/bin/cliente.ts", {
         npm_lifecycle_event: "cliente",
-        npm_config_user_agent: "npm/11.19.1 node/v20"
+        npm_command: "run"
       }),
       "npm run cliente --"
     ],
