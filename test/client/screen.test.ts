@@ -300,6 +300,24 @@ describe("listings and messages at 80 and 45 columns", () => {
     expect(session.screen.wraps).toBe(0)
   }, 30_000)
 
+  test("the server's start-up error wraps at 45 columns too, and the suggestion names the server as started", async () => {
+    const holder = Bun.listen({ hostname: "::", port: 0, socket: { data() {} } })
+    try {
+      session = new TerminalSession([String(holder.port), "--pasta", clientDir], 45, {}, [
+        process.execPath,
+        "src/programs/server/main.ts"
+      ])
+      expect(await session.exit(15_000)).toBe(1)
+      const lines = session.screen.text.trim().split("\n")
+      expect(lines.length).toBeGreaterThan(2)
+      for (const line of lines) expect(Bun.stringWidth(line)).toBeLessThan(45)
+      expect(lines.join(" ")).toContain(`por exemplo "bun src/programs/server/main.ts ${holder.port + 1}"`)
+      expect(session.screen.wraps).toBe(0)
+    } finally {
+      holder.stop(true)
+    }
+  }, 30_000)
+
   test("baixar at 45 columns: the time left (ETA) fits, and is shown", async () => {
     const data = seededBytes(500_000, 14)
     hostile = await startHostile({ reply: [send(0, be32(data.length)), ...trickle(data, 8, 120)], then: "close" })

@@ -7,12 +7,12 @@ import type * as Scope from "effect/Scope"
 import { invokedAs, shellWord } from "../invocation.ts"
 import { INTERRUPTED_STATUS, processSignals, stoppedBy } from "../signals.ts"
 import { VERSION } from "../version.ts"
+import { terminalWidth, wrapText } from "../wrap.ts"
 import { ClientLive } from "./ClientLive.ts"
 import { type ClientArgs, clientArgsFrom, clientUsage } from "./cli/args.ts"
 import { runBatch } from "./cli/batch.ts"
 import { parseCommand, promptWord } from "./cli/commands.ts"
 import { ExitCode } from "./cli/failures.ts"
-import { wrapText } from "./cli/format.ts"
 import { runInteractive } from "./cli/interactive.ts"
 import { type Console, runCommand } from "./cli/runner.ts"
 import type { ClientServices } from "./context.ts"
@@ -45,12 +45,11 @@ const consoleFor = (args: ClientArgs): Console => {
   const address = args.server.host.includes(":")
     ? `[${args.server.host}]:${args.server.port}`
     : `${args.server.host}:${args.server.port}`
-  const columnsOf = (stream: NodeJS.WriteStream) => (stream.isTTY ? stream.columns || 80 : undefined)
   return {
-    out: (line) => process.stdout.write(`${wrapText(line, columnsOf(process.stdout))}\n`),
-    err: (line) => process.stderr.write(`${wrapText(line, columnsOf(process.stderr))}\n`),
+    out: (line) => process.stdout.write(`${wrapText(line, terminalWidth(process.stdout))}\n`),
+    err: (line) => process.stderr.write(`${wrapText(line, terminalWidth(process.stderr))}\n`),
     data: (text) => process.stdout.write(`${text}\n`),
-    columns: () => columnsOf(process.stdout),
+    columns: () => terminalWidth(process.stdout),
     folder: args.folder,
     progress: {
       write: (text) => process.stderr.write(text),
@@ -64,7 +63,7 @@ const consoleFor = (args: ClientArgs): Console => {
         return () => process.off("SIGWINCH", handler)
       },
       result: (line) => process.stdout.write(`${line}\n`),
-      resultWidth: () => columnsOf(process.stdout)
+      resultWidth: () => terminalWidth(process.stdout)
     },
     server: address,
     debug: args.debug,
@@ -158,7 +157,7 @@ export const clientMain = (argv: ReadonlyArray<string>): Effect.Effect<number> =
       return Effect.as(
         write(
           process.stderr,
-          `${wrapText(`cliente: ${parsed.left}`, process.stderr.isTTY ? process.stderr.columns || 80 : undefined)}\nUse --ajuda para ver as opções.\n`
+          `${wrapText(`cliente: ${parsed.left}`, terminalWidth(process.stderr))}\nUse --ajuda para ver as opções.\n`
         ),
         ExitCode.Usage
       )

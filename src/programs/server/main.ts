@@ -11,6 +11,7 @@ import { invokedAs } from "../invocation.ts"
 import { loggerFor } from "../logger.ts"
 import { INTERRUPTED_STATUS, processSignals, stoppedBy } from "../signals.ts"
 import { VERSION } from "../version.ts"
+import { terminalWidth, wrapText } from "../wrap.ts"
 import { reachableAddresses } from "./addresses.ts"
 import { SERVER_USAGE, type ServerArgs, serverArgsFrom, serverSettingsOf } from "./args.ts"
 import { SERVER_DEFAULTS, ServerConfig } from "./config.ts"
@@ -125,7 +126,10 @@ const serve = (args: ServerArgs) =>
       ),
       Effect.catchAll((error) => {
         const text = typeof error === "string" ? error : describeFolderFailure(error, args.folder)
-        return Effect.zipRight(Console.error(`servidor: não foi possível iniciar: ${text}`), Effect.fail(error))
+        return Effect.zipRight(
+          Console.error(wrapText(`servidor: não foi possível iniciar: ${text}`, terminalWidth(process.stderr))),
+          Effect.fail(error)
+        )
       })
     )
     const stopped = yield* stoppedBy(processSignals("SIGINT", "SIGTERM"), running)
