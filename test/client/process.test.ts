@@ -173,6 +173,18 @@ describe("one-shot: baixar", () => {
     expect(await tree(clientDir)).toEqual(["video.bin"])
   })
 
+  test("-c with the complete file already here: its MD5 is checked and it is kept, as wget -c; without -c it comes again", async () => {
+    await writeFile(local("a.txt"), "hello")
+    const before = server.logs.length
+    const kept = await cli(["baixar", "-c", "a.txt"])
+    expect(kept.code).toBe(0)
+    expect(kept.stdout).toBe('"a.txt" já está completo (5 B); nada a baixar.\n')
+    expect(server.logs.slice(before).join("\n")).toMatch(/retomar a\.txt ok/)
+    const again = await cli(["baixar", "a.txt"])
+    expect(again.code).toBe(0)
+    expect(again.stdout).toStartWith("a.txt: 5 B → ")
+  })
+
   test("with a partial longer than the server's file: starts over", async () => {
     await writeFile(local("a.txt.parcial"), "hello, and then some")
     const run = await cli(["baixar", "a.txt"])

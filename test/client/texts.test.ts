@@ -104,11 +104,16 @@ describe("the client's command line", () => {
 
 describe("options inside commands, as sftp and lftp take them", () => {
   test("-c (continue) and -o are understood; -- ends the options", () => {
-    expect(rightOf(parseCommand(["baixar", "-c", "a.txt"]))).toEqual({ _tag: "Download", name: "a.txt" })
+    expect(rightOf(parseCommand(["baixar", "-c", "a.txt"]))).toEqual({
+      _tag: "Download",
+      name: "a.txt",
+      continued: true
+    })
     expect(rightOf(parseCommand(["get", "a.txt", "-c", "-o", "b.txt"]))).toEqual({
       _tag: "Download",
       name: "a.txt",
-      target: "b.txt"
+      target: "b.txt",
+      continued: true
     })
     expect(rightOf(parseCommand(["mget", "-c", "*.jpg"]))).toEqual({ _tag: "DownloadMany", mask: "*.jpg" })
     expect(rightOf(parseCommand(["baixar", "--", "-c"]))).toEqual({ _tag: "Download", name: "-c" })

@@ -7,7 +7,8 @@ import { printable } from "./format.ts"
 
 export type Command =
   | { readonly _tag: "List"; readonly json: boolean }
-  | { readonly _tag: "Download"; readonly name: string; readonly target?: string }
+  /** `continued` (-c): a complete local file is checked and kept (as `wget -c`), not downloaded again. */
+  | { readonly _tag: "Download"; readonly name: string; readonly target?: string; readonly continued?: true }
   | { readonly _tag: "Upload"; readonly name: string }
   | { readonly _tag: "UploadMany"; readonly mask: string }
   | { readonly _tag: "Resume"; readonly name: string; readonly position: number | undefined }
@@ -171,7 +172,7 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     usage: "baixar NOME... [-c] [-o DESTINO]",
     brief: "baixa arquivos para a pasta local",
     summary:
-      "baixa arquivos para a pasta local, um depois do outro; se houver um download parcial de um deles, continua de onde parou (-c pede isso explicitamente, como no wget e no lftp); -o grava um arquivo com outro nome (dentro da pasta local)",
+      "baixa arquivos para a pasta local, um depois do outro; se houver um download parcial de um deles, continua de onde parou; com -c, um arquivo local já completo é conferido (MD5) e mantido em vez de baixado de novo, como no wget -c e no lftp get -c; -o grava um arquivo com outro nome (dentro da pasta local)",
     examples: [
       "baixar fotos/praia.jpg",
       "baixar a.txt b.jpg",
@@ -183,12 +184,13 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     parse: (args) =>
       Either.flatMap(
         withOptions(args, "baixar NOME... [-c] [-o DESTINO]", { flags: ["-c"], valued: ["-o"] }),
-        ({ names, values }) => {
+        ({ names, values, flags }) => {
+          const continued = flags.has("-c") ? { continued: true as const } : {}
           const target = values.get("-o")
           if (target !== undefined) {
             if (names.length !== 1) return Either.left("uso: baixar NOME -o DESTINO (um arquivo só)")
             return Either.flatMap(checkedName(names[0]!), (name) =>
-              Either.map(checkedName(target), (target): Command => ({ _tag: "Download", name, target }))
+              Either.map(checkedName(target), (target): Command => ({ _tag: "Download", name, target, ...continued }))
             )
           }
           return names.length === 0
@@ -196,7 +198,7 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
             : perWord(
                 names,
                 (word) => checkedName(word),
-                (name) => ({ _tag: "Download", name })
+                (name) => ({ _tag: "Download", name, ...continued })
               )
         }
       )

@@ -21,6 +21,7 @@ import {
   downloadManyAtOnce,
   downloadOrContinue,
   partialsMatching,
+  sayComplete,
   uploadMany
 } from "./transfers.ts"
 
@@ -42,16 +43,20 @@ const programOf = (
       })
     case "Download":
       return Effect.map(
-        downloadOrContinue(command.name, console, sink, localPath(console, command.target ?? command.name)),
+        downloadOrContinue(
+          command.name,
+          console,
+          sink,
+          localPath(console, command.target ?? command.name),
+          command.continued === true
+        ),
         () => ExitCode.Ok
       )
     case "Upload":
       return Effect.map(upload(command.name, sink, localPath(console, command.name)), () => ExitCode.Ok)
     case "Resume":
       return Effect.map(resume(command.name, command.position, sink, localPath(console, command.name)), (result) => {
-        if (result.alreadyComplete || result.from === result.size) {
-          console.out(`"${printable(result.name)}" já está completo (${humanSize(result.size)}); nada a baixar.`)
-        }
+        if (result.alreadyComplete || result.from === result.size) sayComplete(console, result.name, result.size)
         return ExitCode.Ok
       })
     case "DownloadMany":
