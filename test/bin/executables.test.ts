@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test"
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { CLIENT_EXE, freePort, ROOT, run, SERVER_EXE, spawnDaemon, stopAll, waitListening } from "./processes.ts"
@@ -91,11 +91,11 @@ describe("bun run prints only the program's own output (no echo of the script, n
   })
 
   test("failure: the program's message and its exit status, nothing else", async () => {
-    const client = await run([BUN, "run", "cliente", "sem-porta"])
+    const client = await run([BUN, "run", "cliente", "h:porta"])
     expect(client.code).toBe(2)
     expect(client.stdout).toBe("")
     expect(client.stderr).toBe(
-      `cliente: endereço inválido: "sem-porta" (use HOST:PORTA, por exemplo 127.0.0.1:20000)\nUse --ajuda para ver as opções.\n`
+      `cliente: endereço inválido: "h:porta" (use HOST:PORTA, por exemplo 127.0.0.1:20000)\nUse --ajuda para ver as opções.\n`
     )
     const server = await run([BUN, "run", "servidor", "--xyz"])
     expect(server.code).toBe(2)
@@ -131,4 +131,77 @@ describe("the executables do the job", () => {
     ])
     await server.stop()
   }, 60_000)
+})
+
+describe("the executables name themselves as they were started (no `bun run` outside the project)", () => {
+  test("dist/cliente --ajuda and the same executable as arquivos-cliente on the PATH", async () => {
+    const byPath = await run([CLIENT_EXE, "--ajuda"])
+    expect(byPath.code).toBe(0)
+    expect(byPath.stdout).toStartWith(`Uso: ${CLIENT_EXE} HOST[:PORTA]`)
+    expect(byPath.stdout).not.toContain("bun run")
+    const bin = tempDir("exe-bin-")
+    symlinkSync(CLIENT_EXE, path.join(bin, "arquivos-cliente"))
+    const installed = await run(["sh", "-c", "arquivos-cliente --ajuda"], {
+      env: { PATH: `${bin}:${process.env.PATH}` }
+    })
+    expect(installed.stdout).toStartWith("Uso: arquivos-cliente HOST[:PORTA]")
+    expect(installed.stdout).toContain("\n  arquivos-cliente 127.0.0.1:20000 baixar foto.jpg\n")
+    expect(installed.stdout).not.toContain("bun run")
+  })
+
+  test("dist/servidor --ajuda names itself by its path", async () => {
+    const help = await run([SERVER_EXE, "--ajuda"])
+    expect(help.stdout).toStartWith(`Uso: ${SERVER_EXE} [PORTA] [opções]`)
+    expect(help.stdout).not.toContain("bun run")
+  })
+
+  test("-V answers like --version, on both", async () => {
+    for (const [exe, name] of [
+      [CLIENT_EXE, "arquivos-cliente"],
+      [SERVER_EXE, "arquivos-servidor"]
+    ] as const) {
+      expect(await run([exe, "-V"])).toEqual({ code: 0, stdout: `${name} ${pkg.version}\n`, stderr: "" })
+    }
+  })
+
+  test("dist/servidor on a port in use suggests itself, and does not say it shut down", async () => {
+    const holder = Bun.listen({ hostname: "::", port: 0, socket: { data() {} } })
+    try {
+      const result = await run([SERVER_EXE, String(holder.port), "--pasta", tempDir("exe-busy-")])
+      expect(result.code).toBe(1)
+      expect(result.stderr).toContain(`por exemplo "${SERVER_EXE} ${holder.port + 1}"`)
+      expect(result.stderr).not.toContain("bun run")
+      expect(result.stdout + result.stderr).not.toContain("encerrado")
+    } finally {
+      holder.stop(true)
+    }
+  })
+
+  test("dist/cliente's advice after a stalled download is a command that starts with dist/cliente", async () => {
+    // A server that announces 10 bytes, sends 3 and goes silent: the client gives up after 1 s.
+    const stalled = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: { data: (socket) => void socket.write(new Uint8Array([0, 0, 0, 0, 10, 104, 101, 108])) }
+    })
+    try {
+      const local = tempDir("exe-stall-")
+      const result = await run([
+        CLIENT_EXE,
+        `127.0.0.1:${stalled.port}`,
+        "--pasta",
+        local,
+        "--timeout",
+        "1",
+        "baixar",
+        "b.txt"
+      ])
+      expect(result.code).toBe(3)
+      expect(result.stderr).toContain(
+        `Para continuar:\n  ${CLIENT_EXE} 127.0.0.1:${stalled.port} --pasta ${local} retomar b.txt\n`
+      )
+    } finally {
+      stalled.stop(true)
+    }
+  })
 })

@@ -91,8 +91,9 @@ describe("bin/launch: the compiled copy of an entry point", () => {
 
 describe("bin/cliente.ts and bin/servidor.ts", () => {
   test.each([
-    ["bin/cliente.ts", "Uso: bun run cliente"],
-    ["bin/servidor.ts", "Uso: arquivos-servidor"]
+    // Each names itself as it was started: here, bun and the launcher.
+    ["bin/cliente.ts", "Uso: bun bin/cliente.ts"],
+    ["bin/servidor.ts", "Uso: bun bin/servidor.ts"]
   ])(
     "%s runs the program compiled, with its own arguments",
     (launcher, usage) => {

@@ -25,12 +25,15 @@ export interface CliOptions {
   readonly stdin?: string
   /** Kill the client after this long (the result then has code null). */
   readonly limitMillis?: number
+  /** stderr into stdout's pipe (`2>&1`), to see the order of results and diagnostics as a log would. */
+  readonly merged?: boolean
 }
 
 /** Runs `bun src/programs/client/main.ts ...args` to its end, bounded in time. */
 export const runCli = async (args: ReadonlyArray<string>, options: CliOptions = {}): Promise<CliResult> => {
   const started = Date.now()
-  const child = Bun.spawn([process.execPath, CLIENT_MAIN, ...args], {
+  const command = [process.execPath, CLIENT_MAIN, ...args]
+  const child = Bun.spawn(options.merged ? ["sh", "-c", 'exec "$0" "$@" 2>&1', ...command] : command, {
     cwd: ROOT,
     stdin: options.stdin === undefined ? "ignore" : "pipe",
     stdout: "pipe",

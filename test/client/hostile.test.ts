@@ -3,7 +3,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises"
 import * as path from "node:path"
 import { tempDir } from "../support/harness.ts"
 import { be32, type HostileScript, type HostileServer, named, send, startHostile, tree } from "../support/hostile.ts"
-import { type CliResult, runCli } from "./cli.ts"
+import { CLIENT_MAIN, type CliResult, runCli } from "./cli.ts"
 
 /**
  * The command-line client (one-shot, as a process) against the scripted
@@ -57,7 +57,9 @@ describe("baixar against a lying server", () => {
     // A reply that stops short reads as a dropped connection, with what was kept and how to go on.
     expect(run.stderr).toContain(`caiu durante "a.txt": a resposta chegou pela metade.`)
     expect(run.stderr).toContain("retomar a.txt")
-    expect(run.stderr.trim().split("\n")).toHaveLength(1)
+    // One sentence, then the command to paste on a line of its own.
+    expect(run.stderr.trim().split("\n")).toHaveLength(2)
+    expect(run.stderr.trim().split("\n")[1]).toStartWith("  bun ")
     noInternals(run.stderr)
     expect(await tree(clientDir)).toEqual(["a.txt.parcial"])
     expect(await readFile(path.join(clientDir, "a.txt.parcial"), "utf8")).toBe("hello")
@@ -74,7 +76,7 @@ describe("baixar against a lying server", () => {
     expect(run.millis).toBeLessThan(5_000)
     // How much was kept, and the exact command that continues (this run's address and folder).
     expect(run.stderr).toBe(
-      `Nada se moveu por 1 s em "b.txt"; a operação foi cancelada. O que chegou (3 B) ficou guardado; para continuar: bun run cliente 127.0.0.1:${hostile!.port} --pasta ${clientDir} retomar b.txt.\n`
+      `Nada se moveu por 1 s em "b.txt"; a operação foi cancelada. O que chegou (3 B) ficou guardado. Para continuar:\n  bun ${CLIENT_MAIN} 127.0.0.1:${hostile!.port} --pasta ${clientDir} retomar b.txt\n`
     )
     expect(await tree(clientDir)).toEqual(["b.txt.parcial"])
     expect(await readFile(path.join(clientDir, "b.txt.parcial"), "utf8")).toBe("hel")
@@ -114,7 +116,7 @@ describe("retomar against a lying server", () => {
     await writeFile(path.join(clientDir, "v.bin.parcial"), "abc")
     const run = await against({ reply: [send(0, 0x14)], then: "close" }, ["retomar", "v.bin"])
     expect(run.code).toBe(1)
-    expect(run.stderr).toContain(`Os primeiros 3 bytes de "v.bin" que você tem não conferem`)
+    expect(run.stderr).toContain(`O download parcial "v.bin.parcial" (os primeiros 3 bytes) não confere`)
     expect(await readFile(path.join(clientDir, "v.bin.parcial"), "utf8")).toBe("abc")
   })
 
@@ -270,7 +272,7 @@ describe("baixar-varios against a lying server", () => {
       ["baixar-varios", "*.txt"]
     )
     expect(run.code).toBe(1)
-    expect(run.stdout).toBe("1 de 2 arquivos baixados.\n")
+    expect(run.stdout).toBe(`[2/2] b.txt: 1 B → ${path.join(clientDir, "b.txt")}\n1 de 2 arquivos baixados.\n`)
     expect(run.stderr).toContain(`"a.txt": o servidor não conseguiu enviar (sumiu ou ficou ilegível).`)
     expect(await tree(clientDir)).toEqual(["b.txt"])
   })
@@ -288,7 +290,7 @@ describe("baixar-varios against a lying server", () => {
       },
       ["baixar-varios", "*.txt"]
     )
-    expect(run.stderr).toContain("[2/2] b.txt: 1 B\n")
+    expect(run.stdout).toContain("[2/2] b.txt: 1 B → ")
   })
 
   test("a manifest name with a control character (escaped here as bytes): exit 3, no raw ESC printed", async () => {

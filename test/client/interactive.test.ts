@@ -124,12 +124,12 @@ describe("interactive shell", () => {
     const shell = await open(single.port)
     const shown = await command(shell, "ajuda")
     for (const usage of [
-      "Comandos:",
-      "listar [--json]",
-      "baixar NOME",
-      "enviar NOME",
-      "retomar NOME [POSICAO]",
-      "baixar-varios MASCARA",
+      "Comandos (digite",
+      "listar, ls",
+      "baixar, get",
+      "enviar, put",
+      "retomar, reget",
+      "baixar-varios, mget",
       "sair"
     ]) {
       expect(shown).toContain(usage)
@@ -157,7 +157,7 @@ describe("interactive shell", () => {
     const shown = await shell.waitFor(/Cancelado[^\n]*\n[\s\S]*cliente> /, from)
     // What was kept, and the command to type at this prompt to continue.
     const kept =
-      /Cancelado: "big\.bin" ficou com ([\d,]+ [KMG]?i?B) em "big\.bin\.parcial"; para continuar: retomar big\.bin\r?\n/.exec(
+      /Cancelado: "big\.bin" ficou com ([\d,]+ [KMG]?i?B) em "big\.bin\.parcial"\. Para continuar:\r?\n {2}retomar big\.bin\r?\n/.exec(
         shown
       )
     expect(kept).not.toBeNull()
@@ -197,13 +197,14 @@ describe("interactive shell", () => {
     expect(await shell.exit()).toBe(0)
   }, 20_000)
 
-  test("Ctrl+C at the prompt clears the line and gives a new prompt (as bash and lftp); the shell goes on", async () => {
+  test("Ctrl+C at the prompt keeps the typed text visible and gives a new, empty prompt (as bash and lftp); the shell goes on", async () => {
     const shell = await open(single.port)
     const from = shell.mark
     shell.type("baixar algo-pela-metade")
     await shell.waitFor("pela-metade", from)
     shell.type("\x03")
-    await shell.waitFor(/\^C\r?\n[\s\S]*cliente> /, from)
+    // What was typed stays visible before the ^C, as in bash.
+    await shell.waitFor(/algo-pela-metade\^C\r?\n[\s\S]*cliente> /, from)
     // The half-typed line is gone: Enter now runs nothing.
     shell.type("\r")
     await Bun.sleep(300)
@@ -273,7 +274,7 @@ describe("interactive shell", () => {
     await writeFile(path.join(clientDir, "nota 📝.txt"), "abc")
     const shell = await open(single.port)
     const help = await command(shell, "ajuda baixar")
-    expect(help).toContain("baixar NOME... [-o DESTINO]  (também: get)")
+    expect(help).toContain("baixar NOME... [-c] [-o DESTINO]  (também: get)")
     expect(help).toContain("Exemplos:")
     expect(help).not.toContain("enviar NOME")
     expect(await command(shell, "lpwd")).toContain(clientDir)

@@ -120,8 +120,8 @@ describe("ARQUIVOS_CLIENTE_* variables (Effect Config), the command line winning
     expect(errorOf(clientArgsFrom(["127.0.0.1:2000"], env({ ARQUIVOS_CLIENTE_TIMEOUT: "x" })))).toBe(
       `ARQUIVOS_CLIENTE_TIMEOUT: timeout inválido: "x" (use segundos, de 0.001 a 86400)`
     )
-    expect(errorOf(clientArgsFrom([], env({ ARQUIVOS_CLIENTE_SERVIDOR: "semporta" })))).toStartWith(
-      `ARQUIVOS_CLIENTE_SERVIDOR: endereço inválido: "semporta"`
+    expect(errorOf(clientArgsFrom([], env({ ARQUIVOS_CLIENTE_SERVIDOR: "h:porta" })))).toStartWith(
+      `ARQUIVOS_CLIENTE_SERVIDOR: endereço inválido: "h:porta"`
     )
     expect(errorOf(clientArgsFrom(["127.0.0.1:2000"], env({ ARQUIVOS_CLIENTE_DEBUG: "2" })))).toBe(
       `ARQUIVOS_CLIENTE_DEBUG="2" inválido (use 1 para ligar ou 0 para desligar)`
@@ -129,7 +129,7 @@ describe("ARQUIVOS_CLIENTE_* variables (Effect Config), the command line winning
   })
 
   test("without the variable the address is still required", () => {
-    expect(errorOf(clientArgsFrom(["listar"], env({})))).toContain("endereço inválido")
+    expect(errorOf(clientArgsFrom(["listar"], env({})))).toContain('falta o endereço do servidor antes de "listar"')
     expect(errorOf(clientArgsFrom([], env({})))).toBe("falta o endereço do servidor (HOST:PORTA)")
   })
 })

@@ -4,7 +4,7 @@ import * as net from "node:net"
 import * as path from "node:path"
 import { startServer, type TestServer, tempDir } from "../support/harness.ts"
 import { seededBytes, tree } from "../support/hostile.ts"
-import { closedPort, runCli } from "./cli.ts"
+import { CLIENT_MAIN, closedPort, runCli } from "./cli.ts"
 
 /**
  * The real client as a process (`bun src/programs/client/main.ts`) against a
@@ -108,27 +108,28 @@ describe("one-shot: listar", () => {
 })
 
 describe("one-shot: baixar", () => {
-  test("ok: the file is equal, one result line on stderr, no partial left", async () => {
+  test("ok: the file is equal, one result line on stdout naming where it landed, nothing on stderr, no partial left", async () => {
     const run = await cli(["baixar", "c.bin"])
     expect(run.code).toBe(0)
     expect(await bytesAt(local("c.bin"))).toEqual(await bytesAt(remote("c.bin")))
     expect(await tree(clientDir)).toEqual(["c.bin"])
     // A file this small shows no rate: it would measure the connection's latency, not the link.
-    expect(run.stderr).toBe("c.bin: 4,9 KiB\n")
+    expect(run.stdout).toBe(`c.bin: 4,9 KiB → ${local("c.bin")}\n`)
+    expect(run.stderr).toBe("")
   })
 
   test("into a subfolder, with the get alias and --silencioso", async () => {
     const run = await cli(["--silencioso", "get", "sub/d.txt"])
     expect(run.code).toBe(0)
     expect(await readFile(local("sub/d.txt"), "utf8")).toBe("deep")
-    expect(run.stderr.trim().split("\n")).toHaveLength(1)
+    expect(run.stdout).toBe(`sub/d.txt: 4 B → ${local("sub/d.txt")}\n`)
   })
 
   test("a missing file: exit 1 and one Portuguese sentence naming it", async () => {
     const run = await cli(["baixar", "nada.txt"])
     expect(run.code).toBe(1)
     expect(run.stderr).toBe(
-      `O servidor recusou baixar "nada.txt": o arquivo pode não existir lá ou não poder ser lido, ou o servidor pode estar ocupado (limite de conexões). Use "listar" para ver os nomes.\n`
+      `O servidor recusou baixar "nada.txt": o arquivo pode não existir lá, ser uma pasta ou não poder ser lido; ou o servidor pode estar ocupado (limite de conexões). Use "listar" para ver os nomes.\n`
     )
     noInternals(run.stderr)
     expect(await tree(clientDir)).toEqual([])
@@ -156,8 +157,8 @@ describe("one-shot: baixar", () => {
     await writeFile(local("video.bin.parcial"), VIDEO.subarray(0, 100_000))
     const run = await cli(["baixar", "video.bin"])
     expect(run.code).toBe(0)
-    expect(run.stdout).toContain(`"video.bin": há um download parcial (98 KiB); continuando de onde parou.`)
-    expect(run.stderr).toContain("video.bin: 293 KiB (já tinha 98 KiB; recebidos 195 KiB")
+    expect(run.stderr).toContain(`"video.bin": há um download parcial (98 KiB); continuando de onde parou.`)
+    expect(run.stdout).toContain("video.bin: 293 KiB (já tinha 98 KiB; recebidos 195 KiB")
     expect(await bytesAt(local("video.bin"))).toEqual(VIDEO)
     expect(await tree(clientDir)).toEqual(["video.bin"])
   })
@@ -166,17 +167,29 @@ describe("one-shot: baixar", () => {
     await writeFile(local("video.bin.parcial"), seededBytes(100_000, 99))
     const run = await cli(["baixar", "video.bin"])
     expect(run.code).toBe(0)
-    expect(run.stdout).toContain(`"video.bin": o parcial não confere com o arquivo do servidor; baixando do zero.`)
-    expect(run.stderr).not.toContain("retomado")
+    expect(run.stderr).toContain(`"video.bin": o parcial não confere com o arquivo do servidor; baixando do zero.`)
+    expect(run.stdout).not.toContain("já tinha")
     expect(await bytesAt(local("video.bin"))).toEqual(VIDEO)
     expect(await tree(clientDir)).toEqual(["video.bin"])
+  })
+
+  test("-c with the complete file already here: its MD5 is checked and it is kept, as wget -c; without -c it comes again", async () => {
+    await writeFile(local("a.txt"), "hello")
+    const before = server.logs.length
+    const kept = await cli(["baixar", "-c", "a.txt"])
+    expect(kept.code).toBe(0)
+    expect(kept.stdout).toBe('"a.txt" já está completo (5 B); nada a baixar.\n')
+    expect(server.logs.slice(before).join("\n")).toMatch(/retomar a\.txt ok/)
+    const again = await cli(["baixar", "a.txt"])
+    expect(again.code).toBe(0)
+    expect(again.stdout).toStartWith("a.txt: 5 B → ")
   })
 
   test("with a partial longer than the server's file: starts over", async () => {
     await writeFile(local("a.txt.parcial"), "hello, and then some")
     const run = await cli(["baixar", "a.txt"])
     expect(run.code).toBe(0)
-    expect(run.stdout).toContain("baixando do zero")
+    expect(run.stderr).toContain("baixando do zero")
     expect(await readFile(local("a.txt"), "utf8")).toBe("hello")
   })
 })
@@ -189,7 +202,8 @@ describe("one-shot: enviar", () => {
       const run = await cli(["enviar", "enviado-1.bin"])
       expect(run.code).toBe(0)
       expect(await bytesAt(remote("enviado-1.bin"))).toEqual(bytes)
-      expect(run.stderr).toBe("enviado-1.bin: 68 KiB\n")
+      expect(run.stdout).toBe("enviado-1.bin: 68 KiB\n")
+      expect(run.stderr).toBe("")
     } finally {
       // The server folder is shared by every test in this file.
       await rm(remote("enviado-1.bin"), { force: true })
@@ -231,7 +245,7 @@ describe("a server at its --max-clientes limit", () => {
       const run = await runCli([`127.0.0.1:${busy.port}`, "--pasta", clientDir, "baixar", "a.txt"])
       expect(run.code).toBe(1)
       expect(run.stderr).toContain(
-        "o arquivo pode não existir lá ou não poder ser lido, ou o servidor pode estar ocupado (limite de conexões)"
+        "o arquivo pode não existir lá, ser uma pasta ou não poder ser lido; ou o servidor pode estar ocupado (limite de conexões)"
       )
       expect(run.stderr).not.toContain("não existe lá ou não pode ser lido")
     } finally {
@@ -246,10 +260,9 @@ describe("one-shot: several names, and enviar-varios", () => {
     const run = await cli(["baixar", "a.txt", "nada.txt", "./b.txt"])
     expect(run.code).toBe(1)
     expect(await tree(clientDir)).toEqual(["a.txt", "b.txt"])
-    const lines = run.stderr.trim().split("\n")
-    expect(lines[0]).toBe("a.txt: 5 B")
-    expect(lines[1]).toStartWith('O servidor recusou baixar "nada.txt"')
-    expect(lines[2]).toBe("b.txt: 6 B")
+    expect(run.stdout).toBe(`a.txt: 5 B → ${local("a.txt")}\nb.txt: 6 B → ${local("b.txt")}\n`)
+    expect(run.stderr).toStartWith('O servidor recusou baixar "nada.txt"')
+    expect(run.stderr.trim().split("\n")).toHaveLength(1)
   })
 
   test("enviar-varios MASCARA: the local files that match, by the rules of op 50 (no partials, * does not cross /)", async () => {
@@ -261,8 +274,8 @@ describe("one-shot: several names, and enviar-varios", () => {
     try {
       const run = await cli(["mput", "mput-*"])
       expect(run.code).toBe(0)
-      expect(run.stdout).toBe("2 de 2 arquivos enviados.\n")
-      expect(run.stderr).toBe("[1/2] mput-1.txt: 2 B\n[2/2] mput-2.txt: 4 B\n")
+      expect(run.stdout).toBe("[1/2] mput-1.txt: 2 B\n[2/2] mput-2.txt: 4 B\n2 de 2 arquivos enviados.\n")
+      expect(run.stderr).toBe("")
       expect(await readFile(remote("mput-1.txt"), "utf8")).toBe("um")
       expect(await readFile(remote("mput-2.txt"), "utf8")).toBe("dois")
     } finally {
@@ -284,7 +297,7 @@ describe("one-shot: retomar", () => {
     expect(run.code).toBe(0)
     expect(await bytesAt(local("video.bin"))).toEqual(VIDEO)
     expect(await tree(clientDir)).toEqual(["video.bin"])
-    expect(run.stderr).toContain("video.bin: 293 KiB (já tinha 121 KiB; recebidos 172 KiB")
+    expect(run.stdout).toContain("video.bin: 293 KiB (já tinha 121 KiB; recebidos 172 KiB")
   })
 
   test("from an explicit position (reget NOME POSICAO): the rest of the partial is cut and fetched again", async () => {
@@ -299,12 +312,27 @@ describe("one-shot: retomar", () => {
     await writeFile(local("video.bin.parcial"), wrong)
     const run = await cli(["retomar", "video.bin"])
     expect(run.code).toBe(1)
-    expect(run.stderr).toContain(
-      `Os primeiros 50000 bytes de "video.bin" que você tem não conferem com o arquivo do servidor (ou ele tem menos bytes que isso).`
+    expect(run.stderr).toBe(
+      `O download parcial "video.bin.parcial" (os primeiros 50000 bytes) não confere com o arquivo do servidor (ou ele tem menos bytes que isso). Nada local foi alterado. Para baixar do zero, use "baixar video.bin".\n`
     )
     noInternals(run.stderr)
     expect(await bytesAt(local("video.bin.parcial"))).toEqual(wrong)
     expect(await tree(clientDir)).toEqual(["video.bin.parcial"])
+  })
+
+  test("a wrong partial beside a complete file: the advice says which was checked and that baixar replaces both", async () => {
+    await writeFile(local("video.bin"), VIDEO)
+    await writeFile(local("video.bin.parcial"), seededBytes(50_000, 43))
+    const run = await cli(["retomar", "video.bin"])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('O download parcial "video.bin.parcial" (os primeiros 50000 bytes) não confere')
+    expect(run.stderr).toContain(
+      '(substitui o parcial e o "video.bin" completo que está ao lado), use "baixar video.bin".'
+    )
+    // Following the advice leaves one file, the server's.
+    expect((await cli(["baixar", "video.bin"])).code).toBe(0)
+    expect(await tree(clientDir)).toEqual(["video.bin"])
+    expect(await bytesAt(local("video.bin"))).toEqual(VIDEO)
   })
 
   test("a complete local file: exit 0 and 'já está completo', nothing changed", async () => {
@@ -330,10 +358,8 @@ describe("one-shot: retomar", () => {
     await writeFile(local("a.txt.parcial"), "hello")
     const run = await cli(["baixar", "a.txt"])
     expect(run.code).toBe(0)
-    expect(run.stdout).toBe(
-      '"a.txt": há um download parcial (5 B); continuando de onde parou.\n"a.txt" já estava todo no parcial (5 B); completo.\n'
-    )
-    expect(run.stderr).toBe("")
+    expect(run.stderr).toBe('"a.txt": há um download parcial (5 B); continuando de onde parou.\n')
+    expect(run.stdout).toBe('"a.txt" já estava todo no parcial (5 B); completo.\n')
     expect(await readFile(local("a.txt"), "utf8")).toBe("hello")
   })
 
@@ -358,19 +384,20 @@ describe("one-shot: baixar-varios", () => {
   test('"*.txt" takes the top-level .txt files only', async () => {
     const run = await cli(["baixar-varios", "*.txt"])
     expect(run.code).toBe(0)
-    expect(run.stdout).toBe("2 de 2 arquivos baixados.\n")
+    expect(run.stdout).toBe(
+      `[1/2] a.txt: 5 B → ${local("a.txt")}\n[2/2] b.txt: 6 B → ${local("b.txt")}\n2 de 2 arquivos baixados.\n`
+    )
+    expect(run.stderr).toBe("")
     expect(await tree(clientDir)).toEqual(["a.txt", "b.txt"])
     expect(await readFile(local("a.txt"), "utf8")).toBe("hello")
     expect(await readFile(local("b.txt"), "utf8")).toBe("world!")
-    const lines = run.stderr.trim().split("\n")
-    expect(lines).toHaveLength(2)
-    expect(lines).toEqual(["[1/2] a.txt: 5 B", "[2/2] b.txt: 6 B"])
   })
 
   test("several masks in one line: each in turn, one summary each", async () => {
     const run = await cli(["baixar-varios", "*.txt", "sub/*"])
     expect(run.code).toBe(0)
-    expect(run.stdout).toBe("2 de 2 arquivos baixados.\n1 de 1 arquivo baixado.\n")
+    const summaries = run.stdout.split("\n").filter((line) => line.includes("baixado"))
+    expect(summaries).toEqual(["2 de 2 arquivos baixados.", "1 de 1 arquivo baixado."])
     expect(await tree(clientDir)).toEqual(["a.txt", "b.txt", "sub", "sub/d.txt"])
   })
 
@@ -379,23 +406,25 @@ describe("one-shot: baixar-varios", () => {
     await writeFile(local("c.bin.parcial"), Buffer.from("isto não confere"))
     const run = await cli(["baixar-varios", "*.bin"])
     expect(run.code).toBe(0)
-    expect(run.stdout).toContain(
+    expect(run.stderr).toContain(
       '"*.bin": 2 downloads parciais encontrados; continuando de onde pararam, um arquivo por conexão.'
     )
-    expect(run.stdout).toContain('"c.bin": o parcial não confere com o arquivo do servidor; baixando do zero.')
+    expect(run.stderr).toContain('"c.bin": o parcial não confere com o arquivo do servidor; baixando do zero.')
     expect(run.stdout).toEndWith("2 de 2 arquivos baixados.\n")
-    expect(run.stderr).toContain("[2/2] video.bin: 293 KiB (já tinha 98 KiB; recebidos 195 KiB")
+    expect(run.stdout).toContain("[2/2] video.bin: 293 KiB (já tinha 98 KiB; recebidos 195 KiB")
     expect(await tree(clientDir)).toEqual(["c.bin", "video.bin"])
     expect(await bytesAt(local("video.bin"))).toEqual(VIDEO)
     expect(await bytesAt(local("c.bin"))).toEqual(await bytesAt(remote("c.bin")))
   })
 
   test("--trace: each file's result line comes before the next file's status", async () => {
-    const run = await cli(["--trace", "baixar-varios", "*.txt"])
+    const run = await runCli(["--trace", `127.0.0.1:${server.port}`, "--pasta", clientDir, "baixar-varios", "*.txt"], {
+      merged: true
+    })
     expect(run.code).toBe(0)
-    const lines = run.stderr.split("\n")
-    const first = lines.indexOf("[1/2] a.txt: 5 B")
-    const second = lines.indexOf("[2/2] b.txt: 6 B")
+    const lines = run.stdout.split("\n")
+    const first = lines.indexOf(`[1/2] a.txt: 5 B → ${local("a.txt")}`)
+    const second = lines.indexOf(`[2/2] b.txt: 6 B → ${local("b.txt")}`)
     expect(first).toBeGreaterThan(0)
     expect(second).toBeGreaterThan(first)
     // Between them: b.txt's own status and data, nothing of a.txt.
@@ -445,7 +474,8 @@ describe("addresses, options and the network", () => {
 
   const usage: ReadonlyArray<[string, ReadonlyArray<string>, string]> = [
     ["IPv6 without brackets", ["::1:20000", "listar"], "colchetes"],
-    ["no port", ["localhost", "listar"], "endereço inválido"],
+    ["a port that is not a number", ["localhost:x", "listar"], "endereço inválido"],
+    ["a command where the address goes", ["listar"], 'falta o endereço do servidor antes de "listar"'],
     ["port 0", ["127.0.0.1:0", "listar"], "porta inválida"],
     ["no address", [], "falta o endereço"],
     ["unknown option", ["127.0.0.1:1", "--rapido"], "opção desconhecida: --rapido"],
@@ -464,7 +494,8 @@ describe("addresses, options and the network", () => {
   test("--ajuda prints the usage and exits 0", async () => {
     const run = await runCli(["--ajuda"])
     expect(run.code).toBe(0)
-    expect(run.stdout).toContain("Uso: bun run cliente HOST:PORTA")
+    // The client names itself as it was started (here, a source file run by bun).
+    expect(run.stdout).toContain(`Uso: bun ${CLIENT_MAIN} HOST[:PORTA]`)
     expect(run.stdout).toContain("--script ARQUIVO")
   })
 
@@ -479,6 +510,7 @@ describe("addresses, options and the network", () => {
     const run = await runCli([`127.0.0.1:${server.port}`, "--pasta", local("arquivo"), "listar"])
     expect(run.code).toBe(1)
     expect(run.stderr).toContain(`Não foi possível usar a pasta local "${local("arquivo")}"`)
+    expect(run.stderr).toContain("é um arquivo, não uma pasta")
   })
 
   test("a --pasta that does not exist yet is created", async () => {

@@ -13,7 +13,7 @@ import {
   startHostile,
   tree
 } from "../support/hostile.ts"
-import { runCli } from "./cli.ts"
+import { CLIENT_MAIN, runCli } from "./cli.ts"
 import { TerminalSession } from "./terminal.ts"
 
 /**
@@ -165,9 +165,11 @@ describe("exactly one final line for each outcome", () => {
     session.type("\x03")
     expect(await session.exit(5_000)).toBe(130)
     // One line (longer than the window, so the terminal wraps it): the bar and the echoed ^C are gone.
-    const screen = session.screen.text.trim().replaceAll("\n", "")
-    expect(screen).toBe(
-      `Cancelado: "parado.bin" ficou com 98 KiB em "parado.bin.parcial"; para continuar: bun run cliente 127.0.0.1:${hostile.port} --pasta ${clientDir} retomar parado.bin`
+    // The sentence, then the command to paste on a line of its own (the terminal folds it; it is never broken).
+    const [sentence, ...command] = session.screen.text.trim().split("\n")
+    expect(sentence).toBe(`Cancelado: "parado.bin" ficou com 98 KiB em "parado.bin.parcial". Para continuar:`)
+    expect(command.join("")).toBe(
+      `  bun ${CLIENT_MAIN} 127.0.0.1:${hostile.port} --pasta ${clientDir} retomar parado.bin`
     )
     expect((await stat(path.join(clientDir, "parado.bin.parcial"))).size).toBe(100_000)
   }, 30_000)
@@ -184,12 +186,18 @@ describe("exactly one final line for each outcome", () => {
     session.type("\x03")
     expect(await session.exit(5_000)).toBe(130)
     expect(session.screen.text).toContain('Cancelado: "parado.bin" ficou com 98 KiB em "parado.bin.parcial"')
+    // Started by `bun run cliente`, the advice says so.
+    expect(session.screen.text).toContain(
+      `  bun run cliente 127.0.0.1:${hostile.port} --pasta ${clientDir} retomar parado.bin`
+    )
   }, 40_000)
 
   test("Ctrl+C in one-shot mode before any byte arrived: nothing was downloaded, and it says so", async () => {
     hostile = await startHostile({ reply: [], then: "stall" })
     session = oneShot(hostile.port, 80, "baixar", "nada.bin")
-    await Bun.sleep(700)
+    // Cancel once the request has reached the server: the client is then running and waiting.
+    const deadline = Date.now() + 10_000
+    while (hostile.received.every((bytes) => bytes.length === 0) && Date.now() < deadline) await Bun.sleep(20)
     session.type("\x03")
     expect(await session.exit(5_000)).toBe(130)
     expect(session.screen.text.trim()).toBe("Cancelado: nada foi baixado.")
@@ -220,9 +228,14 @@ describe("exactly one final line for each outcome", () => {
     session.type("\x03")
     expect(await session.exit(5_000)).toBe(130)
     const shown = session.screen.text.trim().split("\n")
-    expect(shown[0]).toBe("[1/3] a.bin: 1000 B")
-    expect(shown.slice(1).join("")).toBe(
-      `Cancelado: 1 de 3 arquivos baixados; "b.bin" ficou com 49 KiB em "b.bin.parcial"; para continuar: bun run cliente 127.0.0.1:${hostile.port} --pasta ${clientDir} retomar b.bin`
+    expect(shown[0]).toBe(`[1/3] a.bin: 1000 B → ${path.join(clientDir, "a.bin")}`)
+    // A batch goes on by running it again: it continues the partial.
+    const end = shown.findIndex((line) => line.endsWith("Para continuar:"))
+    expect(shown.slice(1, end + 1).join(" ")).toBe(
+      `Cancelado: 1 de 3 arquivos baixados; "b.bin" ficou com 49 KiB em "b.bin.parcial". Para continuar:`
+    )
+    expect(shown.slice(end + 1).join("")).toBe(
+      `  bun ${CLIENT_MAIN} 127.0.0.1:${hostile.port} --pasta ${clientDir} baixar-varios '*.bin'`
     )
     expect(await tree(clientDir)).toEqual(["a.bin", "b.bin.parcial"])
   }, 30_000)
@@ -235,8 +248,104 @@ describe("exactly one final line for each outcome", () => {
     await session.waitFor(/grande\.bin\s+\d+% \[/, 0, 10_000)
     session.type("\x03")
     expect(await session.exit(5_000)).toBe(130)
-    expect(session.screen.text.trim().replaceAll("\n", "")).toBe(
+    // Wrapped between words at 80 columns.
+    const lines = session.screen.text.trim().split("\n")
+    for (const line of lines) expect(Bun.stringWidth(line)).toBeLessThan(80)
+    expect(lines.join(" ")).toBe(
       "Cancelado: nada foi gravado no servidor (um envio só aparece lá quando chega inteiro)."
     )
+  }, 30_000)
+})
+
+describe("listings and messages at 80 and 45 columns", () => {
+  const LONG = `relatorio-final-do-projeto-integrador-de-redes-de-computadores-versao-corrigida.pdf`
+
+  test.each([80, 45])(
+    "listar at %p columns: a 75+ character name is shortened in the middle; nothing wraps, numbers whole",
+    async (cols) => {
+      const server = await startServer()
+      try {
+        await writeFile(path.join(server.serverDir, LONG), seededBytes(3_145_728, 12))
+        await writeFile(path.join(server.serverDir, "a.txt"), "hello")
+        session = oneShot(server.port, cols, "listar")
+        expect(await session.exit(10_000)).toBe(0)
+        expect(session.screen.wraps).toBe(0)
+        const lines = session.screen.text.trim().split("\n")
+        for (const line of lines) expect(Bun.stringWidth(line)).toBeLessThan(cols)
+        const row = lines.find((line) => line.includes("…"))!
+        expect(row).toMatch(/^relatorio-f[-a-z]*…[-a-z]*\.pdf +3,0 MiB +3\.145\.728$/)
+        // The full name is still there, in the JSON.
+        session = oneShot(server.port, cols, "listar", "--json")
+        expect(await session.exit(10_000)).toBe(0)
+        expect(session.raw).toContain(LONG)
+      } finally {
+        await server.close()
+      }
+    },
+    30_000
+  )
+
+  test("a long message wraps between words at 45 columns, no word cut", async () => {
+    await writeFile(path.join(clientDir, "up.bin"), seededBytes(5000, 13))
+    hostile = await startHostile({ reply: [send(1)], then: "close" })
+    session = oneShot(hostile.port, 45, "enviar", "up.bin")
+    expect(await session.exit(10_000)).toBe(1)
+    const lines = session.screen.text.trim().split("\n")
+    expect(lines.length).toBeGreaterThan(3)
+    for (const line of lines) expect(Bun.stringWidth(line)).toBeLessThan(45)
+    // No word was cut: joined back, the lines are the sentence.
+    expect(lines.join(" ")).toStartWith(
+      'O servidor recusou ou não conseguiu gravar "up.bin". Pode ser: o arquivo já existe'
+    )
+    expect(session.screen.wraps).toBe(0)
+  }, 30_000)
+
+  test("the server's start-up error wraps at 45 columns too, and the suggestion names the server as started", async () => {
+    const holder = Bun.listen({ hostname: "::", port: 0, socket: { data() {} } })
+    try {
+      session = new TerminalSession([String(holder.port), "--pasta", clientDir], 45, {}, [
+        process.execPath,
+        "src/programs/server/main.ts"
+      ])
+      expect(await session.exit(15_000)).toBe(1)
+      const lines = session.screen.text.trim().split("\n")
+      expect(lines.length).toBeGreaterThan(2)
+      for (const line of lines) expect(Bun.stringWidth(line)).toBeLessThan(45)
+      expect(lines.join(" ")).toContain(`por exemplo "bun src/programs/server/main.ts ${holder.port + 1}"`)
+      expect(session.screen.wraps).toBe(0)
+    } finally {
+      holder.stop(true)
+    }
+  }, 30_000)
+
+  test("baixar at 45 columns: the time left (ETA) fits, and is shown", async () => {
+    const data = seededBytes(500_000, 14)
+    hostile = await startHostile({ reply: [send(0, be32(data.length)), ...trickle(data, 8, 120)], then: "close" })
+    session = oneShot(hostile.port, 45, "baixar", "video.mp4")
+    expect(await session.exit(15_000)).toBe(0)
+    const bars = session.raw.split("\r").filter((part) => part.includes("%"))
+    expect(bars.some((bar) => bar.includes("ETA"))).toBe(true)
+    for (const bar of bars) expect(Bun.stringWidth(bar.replace(/\x1b\[K/g, ""))).toBeLessThanOrEqual(42)
+    expect(session.screen.wraps).toBe(0)
+  }, 30_000)
+
+  test("baixar-varios at 80 columns: each file's bar shows its ETA and the batch's total", async () => {
+    const a = seededBytes(300_000, 15)
+    const b = seededBytes(200_000, 16)
+    hostile = await startHostile({
+      reply: [
+        send(0, be32(2), named("fotos/a.jpg"), be32(a.length), named("fotos/b.jpg"), be32(b.length)),
+        send(0, be32(a.length)),
+        ...trickle(a, 6, 120),
+        send(0, be32(b.length)),
+        ...trickle(b, 4, 120)
+      ],
+      then: "close"
+    })
+    session = oneShot(hostile.port, 80, "baixar-varios", "fotos/*.jpg")
+    expect(await session.exit(15_000)).toBe(0)
+    const bars = session.raw.split("\r").filter((part) => part.includes("%") && part.startsWith("[1/2]"))
+    expect(bars.some((bar) => bar.includes("ETA") && bar.includes("total "))).toBe(true)
+    expect(session.screen.wraps).toBe(0)
   }, 30_000)
 })

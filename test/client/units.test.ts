@@ -60,21 +60,22 @@ describe("parseServerAddress", () => {
     ["localhost:1", "localhost", 1],
     ["[::1]:20000", "::1", 20000],
     ["[fe80::1%eth0]:65535", "fe80::1%eth0", 65535],
-    ["servidor.exemplo:65535", "servidor.exemplo", 65535]
+    ["servidor.exemplo:65535", "servidor.exemplo", 65535],
+    // A host alone: the server's default port.
+    ["host", "host", 20000],
+    ["[::1]", "::1", 20000]
   ]
   test.each(accepted)("%p is host %p, port %p", (text, host, port) => {
     expect(rightOf(parseServerAddress(text))).toEqual({ host, port })
   })
 
   const refused: ReadonlyArray<[string, string]> = [
-    ["host", "use HOST:PORTA"],
     ["", "use HOST:PORTA"],
     ["h:", "use HOST:PORTA"],
     [":20000", "use HOST:PORTA"],
     ["h:abc", "use HOST:PORTA"],
     ["h:-1", "use HOST:PORTA"],
     ["h :1", "use HOST:PORTA"],
-    ["[::1]", "use HOST:PORTA"],
     ["::1:20000", "colchetes"],
     ["fe80::1:20000", "colchetes"],
     ["h:0", "porta inválida"],
@@ -210,7 +211,8 @@ describe("parseClientArgs", () => {
     [["h:1", "--timeout", "abc"], 'timeout inválido: "abc"'],
     [["h:1", "--timeout", "1e3"], 'timeout inválido: "1e3"'],
     [["h:1", "--timeout", "86401"], 'timeout inválido: "86401"'],
-    [["host"], "endereço inválido"],
+    [["h:x"], "endereço inválido"],
+    [["listar"], 'falta o endereço do servidor antes de "listar"'],
     [["::1:20000"], "colchetes"],
     [["h:0"], "porta inválida"]
   ]
@@ -319,8 +321,25 @@ describe("parseCommand", () => {
         { _tag: "UploadMany", mask: "*.txt" }
       ]
     })
-    // One bad name refuses the whole line, before anything runs.
-    expect(leftOf(parseCommand(["baixar", "a.txt", "../b"]))).toContain('nome inválido "../b"')
+    // One bad name or mask among several is said in its turn (status 2); the others still run.
+    expect(rightOf(parseCommand(["baixar", "a.txt", "../b"]))).toEqual({
+      _tag: "Each",
+      commands: [
+        { _tag: "Download", name: "a.txt" },
+        { _tag: "Invalid", message: 'nome inválido "../b": o nome contém . ou .. como parte do caminho' }
+      ]
+    })
+    expect(rightOf(parseCommand(["mget", "fotos/*.jpg", "**/*.jpg"]))).toMatchObject({
+      _tag: "Each",
+      commands: [{ _tag: "DownloadMany", mask: "fotos/*.jpg" }, { _tag: "Invalid" }]
+    })
+    expect(rightOf(parseCommand(["enviar", "a.txt", "b.txt"]))).toEqual({
+      _tag: "Each",
+      commands: [
+        { _tag: "Upload", name: "a.txt" },
+        { _tag: "Upload", name: "b.txt" }
+      ]
+    })
   })
 
   test("baixar NOME -o DESTINO: one file under another local name", () => {
@@ -363,7 +382,6 @@ describe("parseCommand", () => {
   test("a name split at an unquoted space: the usage error shows both ways to keep it whole", () => {
     const hint =
       'um nome com espaço vai entre aspas ou com \\ antes do espaço: "minhas fotos.jpg" ou minhas\\ fotos.jpg'
-    expect(leftOf(parseCommand(["enviar", "minhas", "fotos.jpg"]))).toBe(`uso: enviar NOME (${hint})`)
     expect(leftOf(parseCommand(["retomar", "minhas", "fotos.jpg"]))).toBe(`uso: retomar NOME [POSICAO] (${hint})`)
   })
 
@@ -407,10 +425,10 @@ describe("parseCommand", () => {
     [["baixa", "a.txt"], 'comando desconhecido: "baixa" (digite ajuda)'],
     [["LISTAR"], 'comando desconhecido: "LISTAR" (digite ajuda)'],
     [["listar", "a"], "uso: listar [--json]"],
-    [["listar", "--json", "--json"], "uso: listar [--json]"],
+    [["listar", "-x"], "opção desconhecida: -x (uso: listar [--json]"],
     [["baixar"], "uso: baixar NOME..."],
     [["enviar"], "uso: enviar NOME"],
-    [["put", "a", "b"], "uso: enviar NOME"],
+    [["put", "-r", "fotos"], "opção desconhecida: -r (pastas inteiras vão por máscara"],
     [["retomar"], "uso: retomar NOME [POSICAO]"],
     [["retomar", "a", "1", "2"], "uso: retomar NOME [POSICAO]"],
     [["retomar", "a", "-1"], 'posição inválida: "-1" (use um número de bytes)'],
@@ -439,7 +457,7 @@ describe("parseCommand", () => {
 
   test("ajuda COMANDO shows that command only, with its examples", () => {
     const text = helpText(80, "baixar")
-    expect(text.split("\n")[0]).toBe("baixar NOME... [-o DESTINO]  (também: get)")
+    expect(text.split("\n")[0]).toBe("baixar NOME... [-c] [-o DESTINO]  (também: get)")
     expect(text).toContain("Exemplos:\n  baixar fotos/praia.jpg\n  baixar a.txt b.jpg")
     expect(text).not.toContain("enviar")
   })
@@ -457,20 +475,12 @@ describe("parseCommand", () => {
     }
   )
 
-  test("the help names every command with an example", () => {
-    for (const word of [
-      "listar [--json]",
-      "baixar NOME",
-      "enviar NOME",
-      "retomar NOME [POSICAO]",
-      "baixar-varios MASCARA",
-      "ajuda",
-      "sair"
-    ]) {
+  test("the help is one screen (24 rows at 80 columns): every command and alias, and how to see one whole", () => {
+    expect(HELP_TEXT.split("\n").length).toBeLessThanOrEqual(23)
+    for (const word of ["listar, ls", "baixar, get", "enviar, put", "retomar, reget", "baixar-varios, mget", "sair"]) {
       expect(HELP_TEXT).toContain(word)
     }
-    expect(HELP_TEXT).toContain("exemplo: baixar fotos/praia.jpg")
-    expect(HELP_TEXT).toContain("(também: get)")
+    expect(HELP_TEXT).toContain('"ajuda COMANDO"')
   })
 })
 
@@ -493,7 +503,8 @@ describe("completions", () => {
     ["listar x", [], "x"],
     // baixar takes several names: the last one completes too.
     ["baixar a.txt b", ["big.bin", "bolo.jpg"], "b"],
-    ["enviar notas.txt m", [], "m"],
+    // enviar takes several names too.
+    ["enviar notas.txt m", ["meu-relatorio.pdf"], "m"],
     ["ajuda ba", ["baixar", "baixar-varios"], "ba"],
     ['baixar "fo', ['"fotos/praia.jpg"'], '"fo']
   ]
@@ -517,6 +528,12 @@ describe("completions", () => {
     await completions("enviar n", fetchNames, local)
     await completions("li", fetchNames, local)
     expect(fetches).toBe(1)
+  })
+
+  test("lcd completes the local folders", async () => {
+    const files = async () => ["fotos/2024/a.jpg", "fotos/b.jpg", "notas.txt", "docs/x.pdf"]
+    expect(await completions("lcd fo", remote, files)).toEqual([["fotos/", "fotos/2024/"], "fo"])
+    expect(await completions("lcd ", remote, files)).toEqual([["docs/", "fotos/", "fotos/2024/"], ""])
   })
 
   test("a name with a space completes to a quoted word the command accepts", async () => {
@@ -751,23 +768,24 @@ describe("renderProgress from a fake clock", () => {
     }
   })
 
-  test("fields go in order of importance as the width shrinks; the name is cut last", () => {
+  test("fields are kept by importance as the width shrinks (ETA, sizes, batch total, rate, bar), each one that fits", () => {
     const batch = { index: 1, count: 2, done: 5 * MiB, total: 20 * MiB }
     const at = (width: number) => renderProgress(state({ name: "relatorio.pdf" }), 6_000, width, batch)
-    // In a batch: the file's ETA, then its rate, then the bar; the whole batch's percentage stays longer.
     expect(at(120)).toBe(
       "[1/2] relatorio.pdf  50% [###############---------------] 5,0 MiB/10 MiB  1,0 MiB/s  ETA 0:05  total 25% de 20 MiB"
     )
-    expect(at(90)).toBe("[1/2] relatorio.pdf  50% [#######------] 5,0 MiB/10 MiB  1,0 MiB/s  total 25% de 20 MiB")
-    expect(at(80)).toBe("[1/2] relatorio.pdf  50% [#######-------] 5,0 MiB/10 MiB  total 25% de 20 MiB")
-    expect(at(60)).toBe("[1/2] relatorio.pdf  50% [########-------] 5,0 MiB/10 MiB")
-    expect(at(45)).toBe("[1/2] relatorio.pdf  50% 5,0 MiB/10 MiB")
+    // At 80 columns a batch still shows the file's ETA and the batch's total.
+    expect(at(90)).toBe("[1/2] relatorio.pdf  50% 5,0 MiB/10 MiB  1,0 MiB/s  ETA 0:05  total 25% de 20 MiB")
+    expect(at(80)).toBe("[1/2] relatorio.pdf  50% 5,0 MiB/10 MiB  ETA 0:05  total 25% de 20 MiB")
+    expect(at(60)).toBe("[1/2] relatorio.pdf  50% 5,0 MiB/10 MiB  ETA 0:05")
+    expect(at(45)).toBe("[1/2] relatorio.pdf  50%  ETA 0:05")
     expect(at(30)).toBe("[1/2] relatorio.pdf  50%")
     expect(at(20)).toBe("[1/2] …o.pdf  50%")
-    // Without a batch, ETA goes first, then the rate.
     const single = (width: number) => renderProgress(state({ name: "relatorio.pdf" }), 6_000, width)
     expect(single(80)).toBe("relatorio.pdf  50% [##########----------] 5,0 MiB/10 MiB  1,0 MiB/s  ETA 0:05")
-    expect(single(60)).toBe("relatorio.pdf  50% [#####-----] 5,0 MiB/10 MiB  1,0 MiB/s")
+    expect(single(60)).toBe("relatorio.pdf  50% 5,0 MiB/10 MiB  1,0 MiB/s  ETA 0:05")
+    // At 45 the ETA fits, and stays; a less important field that still fits is kept too.
+    expect(single(45)).toBe("relatorio.pdf  50%  1,0 MiB/s  ETA 0:05")
   })
 
   test("a name of wide characters and emoji is cut between graphemes, by display width", () => {
@@ -782,7 +800,7 @@ describe("renderProgress from a fake clock", () => {
     for (const part of new Intl.Segmenter().segment(family))
       expect(
         ["…", "👨‍👩‍👧‍👦", " ", "%", "#", "-", "[", "]"].some((ok) => part.segment === ok) ||
-          /[\w,/ ]/.test(part.segment)
+          /[\w,/: ]/.test(part.segment)
       ).toBe(true)
   })
 
@@ -963,7 +981,7 @@ describe("makeProgressView over a fake output", () => {
     view.start("a.txt", 2 * KiB, 0)
     tick(200)
     view.advance(KiB)
-    expect(writes.at(-1)).toStartWith("\r[1/2] a.txt  50% [")
+    expect(writes.at(-1)).toStartWith("\r[1/2] a.txt  50% ")
     expect(writes.at(-1)).toContain("  total 25% de 4,0 KiB\x1b[K")
     tick(200)
     view.advance(KiB)
@@ -1082,7 +1100,7 @@ describe("describeClientError", () => {
   test("a download cut by the network says the partial is kept for retomar; an upload does not", () => {
     const closed = new ConnectionFailure({ reason: "Closed", detail: "x" })
     expect(describeClientError(closed, { server, command: download, kept: 2048 })).toBe(
-      `A conexão com 127.0.0.1:20000 caiu durante "a.txt". O que chegou (2,0 KiB) ficou guardado; para continuar: retomar a.txt.`
+      `A conexão com 127.0.0.1:20000 caiu durante "a.txt". O que chegou (2,0 KiB) ficou guardado. Para continuar:\n  retomar a.txt`
     )
     expect(describeClientError(closed, { server, command: upload, kept: 2048 })).toBe(
       `A conexão com 127.0.0.1:20000 caiu durante "a.txt".`
@@ -1092,10 +1110,10 @@ describe("describeClientError", () => {
         server,
         command: resume,
         kept: 10,
-        resumeCommand: () => "bun run cliente h:1 retomar a.txt"
+        resumeCommand: () => "arquivos-cliente h:1 retomar a.txt"
       })
     ).toBe(
-      `Nada se moveu por 1 s em "a.txt"; a operação foi cancelada. O que chegou (10 B) ficou guardado; para continuar: bun run cliente h:1 retomar a.txt.`
+      `Nada se moveu por 1 s em "a.txt"; a operação foi cancelada. O que chegou (10 B) ficou guardado. Para continuar:\n  arquivos-cliente h:1 retomar a.txt`
     )
   })
 
@@ -1124,10 +1142,15 @@ describe("describeClientError", () => {
         command: download
       })
     ).toBe(
-      `O servidor recusou baixar "nada": o arquivo pode não existir lá ou não poder ser lido, ou o servidor pode estar ocupado (limite de conexões). Use "listar" para ver os nomes.`
+      `O servidor recusou baixar "nada": o arquivo pode não existir lá, ser uma pasta ou não poder ser lido; ou o servidor pode estar ocupado (limite de conexões). Use "listar" para ver os nomes.`
     )
-    expect(describeClientError(new HashMismatch({ name: "a.txt", position: 3 }), { server, command: resume })).toBe(
-      `Os primeiros 3 bytes de "a.txt" que você tem não conferem com o arquivo do servidor (ou ele tem menos bytes que isso). Nada local foi alterado; para baixar do zero use "baixar a.txt".`
+    const mismatch = new HashMismatch({ name: "a.txt", position: 3 })
+    expect(describeClientError(mismatch, { server, command: resume })).toBe(
+      `Os primeiros 3 bytes do "a.txt" local não conferem com o arquivo do servidor (ou ele tem menos bytes que isso). Nada local foi alterado. Para baixar do zero, use "baixar a.txt".`
+    )
+    // A bad partial next to a complete file: which one was checked, and that baixar replaces both.
+    expect(describeClientError(mismatch, { server, command: resume, kept: 3, finalExists: true })).toBe(
+      `O download parcial "a.txt.parcial" (os primeiros 3 bytes) não confere com o arquivo do servidor (ou ele tem menos bytes que isso). Nada local foi alterado. Para baixar do zero (substitui o parcial e o "a.txt" completo que está ao lado), use "baixar a.txt".`
     )
   })
 

@@ -103,9 +103,13 @@ describe("start-up errors name the port or the folder, and say what to do", () =
       const server = spawnServer([String(holder.port), "--pasta", folder])
       expect(await exitWithin(server, 15_000)).toBe(1)
       await server.stderr.done
+      // The suggestion names the server as it was started, so it can be pasted.
       expect(server.stderr.text).toBe(
-        `servidor: não foi possível iniciar: a porta ${holder.port} já está em uso (outro servidor ou programa escuta nela). Escolha outra, por exemplo "bun run servidor ${holder.port + 1}", ou 0 para uma porta livre.\n`
+        `servidor: não foi possível iniciar: a porta ${holder.port} já está em uso (outro servidor ou programa escuta nela). Escolha outra, por exemplo "bun ${MAIN} ${holder.port + 1}", ou 0 para uma porta livre.\n`
       )
+      // A server that never started does not say it shut down.
+      await server.stdout.done
+      expect(server.stdout.text).not.toContain("encerrado")
       plainPortuguese(server.stderr.text)
     } finally {
       holder.stop(true)

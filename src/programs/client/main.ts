@@ -1,12 +1,15 @@
+import { statSync } from "node:fs"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import type * as Scope from "effect/Scope"
+import { invokedAs, shellWord } from "../invocation.ts"
 import { INTERRUPTED_STATUS, processSignals, stoppedBy } from "../signals.ts"
 import { VERSION } from "../version.ts"
+import { terminalWidth, wrapText } from "../wrap.ts"
 import { ClientLive } from "./ClientLive.ts"
-import { CLIENT_USAGE, type ClientArgs, clientArgsFrom } from "./cli/args.ts"
+import { type ClientArgs, clientArgsFrom, clientUsage } from "./cli/args.ts"
 import { runBatch } from "./cli/batch.ts"
 import { parseCommand, promptWord } from "./cli/commands.ts"
 import { ExitCode } from "./cli/failures.ts"
@@ -16,8 +19,8 @@ import type { ClientServices } from "./context.ts"
 
 const DEFAULT_FOLDER = "storage/cliente"
 
-/** A word as a POSIX shell reads it back: bare when safe, else in single quotes. */
-const shellWord = (word: string) => (/^[\w./@%+=:,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`)
+/** The client as the person started it, for the help and the advice they may paste. */
+const PROGRAM = invokedAs("cliente", "arquivos-cliente")
 
 const write = (stream: NodeJS.WriteStream, text: string) => Effect.sync(() => void stream.write(text))
 
@@ -43,8 +46,11 @@ const consoleFor = (args: ClientArgs): Console => {
     ? `[${args.server.host}]:${args.server.port}`
     : `${args.server.host}:${args.server.port}`
   return {
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
+    out: (line) => process.stdout.write(`${wrapText(line, terminalWidth(process.stdout))}\n`),
+    err: (line) => process.stderr.write(`${wrapText(line, terminalWidth(process.stderr))}\n`),
+    data: (text) => process.stdout.write(`${text}\n`),
+    columns: () => terminalWidth(process.stdout),
+    folder: args.folder,
     progress: {
       write: (text) => process.stderr.write(text),
       live: Boolean(process.stderr.isTTY) && !args.silent,
@@ -55,13 +61,15 @@ const consoleFor = (args: ClientArgs): Console => {
         const handler = () => setTimeout(redraw, 0)
         process.on("SIGWINCH", handler)
         return () => process.off("SIGWINCH", handler)
-      }
+      },
+      result: (line) => process.stdout.write(`${line}\n`),
+      resultWidth: () => terminalWidth(process.stdout)
     },
     server: address,
     debug: args.debug,
     resumeCommand: (words) =>
       [
-        "bun run cliente",
+        PROGRAM,
         shellWord(address),
         ...(args.folder === DEFAULT_FOLDER ? [] : ["--pasta", shellWord(args.folder)]),
         ...words.map(shellWord)
@@ -105,6 +113,14 @@ const session = (args: ClientArgs, console: Console) =>
     )
   })
 
+const isFile = (at: string) => {
+  try {
+    return !statSync(at).isDirectory()
+  } catch {
+    return false
+  }
+}
+
 /** The client on the services over its local folder; a folder it cannot use is refused (1). */
 const run = (args: ClientArgs): Effect.Effect<number> => {
   const console = consoleFor(args)
@@ -119,7 +135,11 @@ const run = (args: ClientArgs): Effect.Effect<number> => {
     ),
     Effect.catchAll(() =>
       Effect.sync(() => {
-        console.err(`Não foi possível usar a pasta local "${args.folder}".`)
+        console.err(
+          isFile(args.folder)
+            ? `Não foi possível usar a pasta local "${args.folder}": é um arquivo, não uma pasta. Indique uma pasta com --pasta (ela é criada se faltar).`
+            : `Não foi possível usar a pasta local "${args.folder}".`
+        )
         return ExitCode.Refused
       })
     )
@@ -135,13 +155,16 @@ export const clientMain = (argv: ReadonlyArray<string>): Effect.Effect<number> =
     const parsed = clientArgsFrom(argv)
     if (Either.isLeft(parsed)) {
       return Effect.as(
-        write(process.stderr, `cliente: ${parsed.left}\nUse --ajuda para ver as opções.\n`),
+        write(
+          process.stderr,
+          `${wrapText(`cliente: ${parsed.left}`, terminalWidth(process.stderr))}\nUse --ajuda para ver as opções.\n`
+        ),
         ExitCode.Usage
       )
     }
     switch (parsed.right._tag) {
       case "Help":
-        return Effect.as(write(process.stdout, `${CLIENT_USAGE}\n`), ExitCode.Ok)
+        return Effect.as(write(process.stdout, `${clientUsage(PROGRAM)}\n`), ExitCode.Ok)
       case "Version":
         return Effect.as(write(process.stdout, `arquivos-cliente ${VERSION}\n`), ExitCode.Ok)
       case "Run":

@@ -64,7 +64,7 @@ endereços IPv4 e IPv6 da máquina (ou só no de --endereco).
   --log texto|json         formato do log de operações (padrão ${D.log}; json: um
                            objeto por linha)
   --ajuda, -h              mostra esta ajuda
-  --version                mostra a versão
+  --version, -V            mostra a versão
 
 Opções também como --opcao=valor, e por variáveis de ambiente (ARQUIVOS_PORTA,
 ARQUIVOS_PASTA, ARQUIVOS_TIMEOUT, ...; veja o README); a linha de comando vale
@@ -232,7 +232,7 @@ const parseWords = (argv: ReadonlyArray<string>): Either.Either<ParsedServerArgs
       onlyPositional = true
     } else if (arg === "--ajuda" || arg === "-h" || arg === "--help") {
       return Either.right({ _tag: "Help" })
-    } else if (arg === "--version") {
+    } else if (arg === "--version" || arg === "-V") {
       return Either.right({ _tag: "Version" })
     } else if (inline !== undefined || VALUED[arg] !== undefined) {
       const [name, value] = inline ?? [arg, argv[++i]]

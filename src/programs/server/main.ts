@@ -1,3 +1,4 @@
+import { accessSync, constants } from "node:fs"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -6,15 +7,27 @@ import * as Exit from "effect/Exit"
 import { identity } from "effect/Function"
 import { plural } from "../../domain/describe.ts"
 import { FileStore } from "../../services/FileStore.ts"
+import { invokedAs } from "../invocation.ts"
 import { loggerFor } from "../logger.ts"
 import { INTERRUPTED_STATUS, processSignals, stoppedBy } from "../signals.ts"
 import { VERSION } from "../version.ts"
+import { terminalWidth, wrapText } from "../wrap.ts"
 import { reachableAddresses } from "./addresses.ts"
 import { SERVER_USAGE, type ServerArgs, serverArgsFrom, serverSettingsOf } from "./args.ts"
 import { SERVER_DEFAULTS, ServerConfig } from "./config.ts"
 import { ServerLive } from "./ServerLive.ts"
 import { type Activity, serveFolder } from "./server.ts"
-import { describeFolderFailure, describeListenFailure } from "./startup.ts"
+import { describeFolderFailure, describeListenFailure, usageFor } from "./startup.ts"
+
+/** Whether this process may create files in `folder` (a folder it cannot write to refuses every upload). */
+const writable = (folder: string) => {
+  try {
+    accessSync(folder, constants.W_OK)
+    return true
+  } catch {
+    return false
+  }
+}
 
 /** Runs `effect` with Console.log going to stderr, so that stdout carries only the log. */
 const logToStderr = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -26,17 +39,23 @@ const logToStderr = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     })
   )
 
+/** The server as the person started it, for the help and the advice they may paste. */
+const PROGRAM = invokedAs("servidor", "arquivos-servidor")
+
 const program = (args: ServerArgs, activity: Activity) =>
   Effect.gen(function* () {
     const store = yield* FileStore
     const settings = yield* ServerConfig
-    // Runs last, once the listener and every connection are closed.
+    // Runs last, once the listener and every connection are closed; only a server that started says it shut down.
+    let started = false
     yield* Effect.addFinalizer(() =>
-      Console.log(
-        activity.cut === 0
-          ? "Servidor encerrado; nenhuma operação foi cortada."
-          : `Servidor encerrado; ${plural(activity.cut, "operação cortada", "operações cortadas")} (veja as linhas "cortado" acima).`
-      )
+      started
+        ? Console.log(
+            activity.cut === 0
+              ? "Servidor encerrado; nenhuma operação foi cortada."
+              : `Servidor encerrado; ${plural(activity.cut, "operação cortada", "operações cortadas")} (veja as linhas "cortado" acima).`
+          )
+        : Effect.void
     )
     const listener = yield* serveFolder({
       port: args.port,
@@ -46,13 +65,17 @@ const program = (args: ServerArgs, activity: Activity) =>
     }).pipe(
       Effect.mapError((error) =>
         error._tag === "ConnectionFailure"
-          ? describeListenFailure(error, args.port)
+          ? describeListenFailure(error, args.port, PROGRAM)
           : describeFolderFailure(error, args.folder)
       )
     )
+    started = true
     yield* Console.log(`Servidor de arquivos escutando na porta TCP ${listener.port}, em:`)
     for (const address of reachableAddresses(listener.hostname, listener.port)) yield* Console.log(`  ${address}`)
     yield* Console.log(`Pasta servida: ${store.root}`)
+    if (!settings.readOnly && !writable(store.root)) {
+      yield* Console.log("Aviso: este usuário não pode gravar na pasta servida; todo upload será recusado.")
+    }
     yield* Console.log(`Timeout: ${settings.requestSeconds} s (pedido inteiro e transferência parada)`)
     yield* Console.log(
       `Limites: ${plural(settings.maxClients, "conexão", "conexões")}${settings.maxPerAddress > 0 ? `, ${settings.maxPerAddress} por endereço` : ""}` +
@@ -103,7 +126,10 @@ const serve = (args: ServerArgs) =>
       ),
       Effect.catchAll((error) => {
         const text = typeof error === "string" ? error : describeFolderFailure(error, args.folder)
-        return Effect.zipRight(Console.error(`servidor: não foi possível iniciar: ${text}`), Effect.fail(error))
+        return Effect.zipRight(
+          Console.error(wrapText(`servidor: não foi possível iniciar: ${text}`, terminalWidth(process.stderr))),
+          Effect.fail(error)
+        )
       })
     )
     const stopped = yield* stoppedBy(processSignals("SIGINT", "SIGTERM"), running)
@@ -125,7 +151,7 @@ export const serverMain = (argv: ReadonlyArray<string>): Effect.Effect<number> =
     }
     switch (parsed.right._tag) {
       case "Help":
-        return Effect.as(Console.log(SERVER_USAGE), 0)
+        return Effect.as(Console.log(usageFor(SERVER_USAGE, PROGRAM)), 0)
       case "Version":
         return Effect.as(Console.log(`arquivos-servidor ${VERSION}`), 0)
       case "Run":

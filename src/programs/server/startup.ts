@@ -28,10 +28,15 @@ const codeOf = (error: ConnectionFailure): string | undefined => {
   return typeof code === "string" ? code : undefined
 }
 
-export const describeListenFailure = (error: ConnectionFailure, port: number): string => {
+/** `program`: the server as the person started it (invocation.ts), so the suggestion can be pasted. */
+export const describeListenFailure = (
+  error: ConnectionFailure,
+  port: number,
+  program = "arquivos-servidor"
+): string => {
   switch (codeOf(error) ?? listenErrno(port)) {
     case "EADDRINUSE":
-      return `a porta ${port} já está em uso (outro servidor ou programa escuta nela). Escolha outra, por exemplo "bun run servidor ${port === 65535 ? port - 1 : port + 1}", ou 0 para uma porta livre.`
+      return `a porta ${port} já está em uso (outro servidor ou programa escuta nela). Escolha outra, por exemplo "${program} ${port === 65535 ? port - 1 : port + 1}", ou 0 para uma porta livre.`
     case "EACCES":
       return `sem permissão para escutar na porta ${port} (portas abaixo de 1024 exigem privilégios). Escolha uma porta acima de 1023.`
     default:
@@ -71,3 +76,7 @@ export const describeFolderFailure = (error: FileFailure, folder: string): strin
       return `não foi possível usar a pasta "${folder}" (${absolute}).`
   }
 }
+
+/** The usage text with the server named as it was started. */
+export const usageFor = (usage: string, program: string): string =>
+  usage.replace(/^Uso: arquivos-servidor\b/, `Uso: ${program}`)

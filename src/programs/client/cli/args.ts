@@ -5,6 +5,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { type EnvOption, inlineValue, withEnvironment } from "../../options.ts"
 import { parseServerAddress, type ServerAddress } from "./address.ts"
+import { specFor } from "./commands.ts"
 
 export interface ClientArgs {
   readonly server: ServerAddress
@@ -18,12 +19,14 @@ export interface ClientArgs {
   readonly command: ReadonlyArray<string>
 }
 
-export const CLIENT_USAGE = `Uso: bun run cliente HOST:PORTA [opções] [COMANDO [ARG...]]
+/** The help of `--ajuda`, with `name` (how the program was started, see invocation.ts) in its examples. */
+export const clientUsage = (name = "arquivos-cliente") => `Uso: ${name} HOST[:PORTA] [opções] [COMANDO [ARG...]]
 
 Cliente do servidor de arquivos TCP. Sem COMANDO, abre um terminal interativo
 (ou lê comandos da entrada padrão, um por linha, quando ela não é um terminal).
 
-  HOST:PORTA            servidor, por exemplo 127.0.0.1:20000 ou [::1]:20000
+  HOST[:PORTA]          servidor, por exemplo 127.0.0.1:20000 ou [::1]:20000
+                        (sem PORTA: 20000, a porta padrão do servidor)
   --pasta DIR           pasta local (padrão storage/cliente; criada se faltar)
   --timeout SEGUNDOS    prazo para conectar e tempo máximo sem progresso (padrão 30)
   --script ARQUIVO      roda os comandos do arquivo, um por linha
@@ -31,7 +34,7 @@ Cliente do servidor de arquivos TCP. Sem COMANDO, abre um terminal interativo
   --trace               mostra cada campo enviado e recebido, em hexadecimal
   --debug               mostra detalhes internos dos erros
   --ajuda, -h           mostra esta ajuda
-  --version             mostra a versão
+  --version, -V         mostra a versão
 
 Opções também como --opcao=valor, e por variáveis de ambiente
 (ARQUIVOS_CLIENTE_SERVIDOR, ARQUIVOS_CLIENTE_PASTA, ...; veja o README); a linha
@@ -42,13 +45,18 @@ lcd, lpwd, ajuda, sair (digite "ajuda COMANDO" no cliente para ver um com
 exemplos).
 
 Exemplos:
-  bun run cliente 127.0.0.1:20000
-  bun run cliente 127.0.0.1:20000 baixar foto.jpg
-  bun run cliente [::1]:20000 --script comandos.txt
+  ${name} 127.0.0.1:20000
+  ${name} 127.0.0.1:20000 baixar foto.jpg
+  ${name} [::1]:20000 --script comandos.txt
+
+Resultados (listagens, arquivos baixados) vão para a saída padrão; progresso,
+avisos e erros, para a saída de erro.
 
 Status de saída: 0 sucesso; 1 recusado pelo servidor, arquivo inexistente, hash
 que não confere ou problema com arquivo local; 2 uso incorreto; 3 erro de rede ou
 tempo esgotado; 130 cancelado com Ctrl+C.`
+
+export const CLIENT_USAGE = clientUsage()
 
 export type ParsedClientArgs =
   | { readonly _tag: "Run"; readonly args: ClientArgs }
@@ -107,10 +115,14 @@ export const parseClientArgs = (
   const values = new Map<string, string>()
   const flags = new Set<string>()
   const positional: Array<string> = []
+  /** With an address from the environment, a first word without ":" is the command. */
+  const addressGiven = () => positional.length > 0 && (defaultServer === undefined || positional[0]!.includes(":"))
+  /** Once the command word is in, the words that follow are its own ("listar --json"). */
+  const inCommand = () => positional.length >= (addressGiven() ? 2 : 1)
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
-    const inline = positional.length < 2 ? inlineValue(arg, (name) => VALUED.has(name)) : undefined
-    if (arg === "--" && positional.length < 2) {
+    const inline = !inCommand() ? inlineValue(arg, (name) => VALUED.has(name)) : undefined
+    if (arg === "--" && !inCommand()) {
       positional.push(...argv.slice(i + 1))
       break
     } else if (inline !== undefined) {
@@ -118,7 +130,7 @@ export const parseClientArgs = (
       values.set(inline[0], inline[1])
     } else if (arg === "--ajuda" || arg === "-h" || arg === "--help") {
       return Either.right({ _tag: "Help" })
-    } else if (arg === "--version" && positional.length < 2) {
+    } else if ((arg === "--version" || arg === "-V") && !inCommand()) {
       return Either.right({ _tag: "Version" })
     } else if (FLAGS.has(arg)) {
       flags.add(arg)
@@ -126,7 +138,7 @@ export const parseClientArgs = (
       const value = argv[++i]
       if (value === undefined || value === "") return Either.left(`${arg} precisa de um valor`)
       values.set(arg, value)
-    } else if (positional.length >= 2) {
+    } else if (inCommand()) {
       positional.push(arg) // the command's own arguments, such as "listar --json"
     } else if (arg.startsWith("-") && arg.length > 1) {
       // Before the command word, anything that looks like an option is one (so "HOST:PORTA -x listar"
@@ -137,10 +149,14 @@ export const parseClientArgs = (
     }
   }
   const [address, ...command] =
-    defaultServer !== undefined && (positional[0] === undefined || !positional[0].includes(":"))
-      ? [defaultServer, ...positional]
-      : positional
+    defaultServer !== undefined && !addressGiven() ? [defaultServer, ...positional] : positional
   if (address === undefined) return Either.left("falta o endereço do servidor (HOST:PORTA)")
+  // "arquivos-cliente listar": a command word where the address goes.
+  if (defaultServer === undefined && specFor(address) !== undefined && !address.includes(":")) {
+    return Either.left(
+      `falta o endereço do servidor antes de "${address}" (por exemplo 127.0.0.1:20000 ${address}, ou defina ARQUIVOS_CLIENTE_SERVIDOR)`
+    )
+  }
   const server = parseServerAddress(address)
   if (Either.isLeft(server)) return Either.left(server.left)
   const timeoutText = values.get("--timeout") ?? "30"

@@ -1,9 +1,20 @@
 import type { ProgressOutput } from "./progressView.ts"
 
-/** Where a command's text goes, and what the session remembers between commands. */
+/**
+ * Where a command's text goes, and what the session remembers between
+ * commands. Results (listings, files saved, summaries) go to `out`, stdout;
+ * progress, notices and errors to `err` and `progress`, stderr. Both wrap
+ * their lines between words to the terminal's width, when they go to one.
+ */
 export interface Console {
   readonly out: (line: string) => void
   readonly err: (line: string) => void
+  /** Text as is on stdout, never wrapped (the listing's JSON). */
+  readonly data: (text: string) => void
+  /** The width of the terminal results go to; undefined when stdout is not a terminal. */
+  readonly columns: () => number | undefined
+  /** The client folder as the user gave it (--pasta), to say where files land. */
+  readonly folder: string
   readonly progress: ProgressOutput
   readonly server: string
   readonly debug: boolean

@@ -37,6 +37,8 @@ export interface FailureContext {
   readonly kept?: number | undefined
   /** The exact command that continues the download; `retomar NAME` when not given. */
   readonly resumeCommand?: () => string
+  /** A complete local file of that name exists (beside a partial, or alone). */
+  readonly finalExists?: boolean
 }
 
 const subject = (command: Command): string | undefined => {
@@ -69,7 +71,7 @@ export const describeClientError = (error: ClientError, context: FailureContext)
   // Only a partial that holds bytes is worth resuming: a stall before the first byte leaves nothing.
   const resumeHint =
     keepsPartial(context.command) && name !== undefined && (context.kept ?? 0) > 0
-      ? ` O que chegou (${humanSize(context.kept!)}) ficou guardado; para continuar: ${context.resumeCommand?.() ?? `retomar ${name}`}.`
+      ? ` O que chegou (${humanSize(context.kept!)}) ficou guardado. Para continuar:\n  ${context.resumeCommand?.() ?? `retomar ${name}`}`
       : ""
   return Match.value(error).pipe(
     Match.tagsExhaustive({
@@ -78,9 +80,10 @@ export const describeClientError = (error: ClientError, context: FailureContext)
         switch (e.request) {
           // Status 1 alone does not say why: list what it may be, without asserting one cause.
           case "Download":
-            return `O servidor recusou baixar "${e.name}": o arquivo pode não existir lá ou não poder ser lido, ou o servidor pode estar ocupado (limite de conexões). Use "listar" para ver os nomes.`
+            return `O servidor recusou baixar "${e.name}": o arquivo pode não existir lá, ser uma pasta ou não poder ser lido; ou o servidor pode estar ocupado (limite de conexões). Use "listar" para ver os nomes.`
           case "Upload":
-            return `O servidor recusou ou não conseguiu gravar "${e.name}": nome inválido, uma pasta com esse nome, servidor somente leitura ou ocupado (limite de conexões), arquivo acima do limite do servidor, ou sem espaço.`
+            // Every refusal the server can make for op 30, the commonest first.
+            return `O servidor recusou ou não conseguiu gravar "${e.name}". Pode ser: o arquivo já existe e o servidor não sobrescreve (--sem-sobrescrever); o servidor é somente leitura ou não pode gravar na pasta; já existe lá uma pasta com esse nome; o arquivo passa do tamanho máximo do servidor ou do espaço livre; o servidor está ocupado (limite de conexões) ou não atende o seu endereço.`
           case "Resume":
             return `O servidor recusou o pedido de retomar "${e.name}".`
           case "DownloadMany":
@@ -91,8 +94,19 @@ export const describeClientError = (error: ClientError, context: FailureContext)
       },
       TooManyMatches: (e) =>
         `A máscara "${e.mask}" casou ${e.matches} arquivos; o servidor envia no máximo ${e.cap} por vez. Use uma máscara mais específica.`,
-      HashMismatch: (e) =>
-        `Os primeiros ${e.position} bytes de "${e.name}" que você tem não conferem com o arquivo do servidor (ou ele tem menos bytes que isso). Nada local foi alterado; para baixar do zero use "baixar ${e.name}".`,
+      HashMismatch: (e) => {
+        // Say which local file was checked, and what "baixar" will replace: with a partial and a complete
+        // file side by side, the partial is the one checked, and both give way to the server's copy.
+        const checked =
+          (context.kept ?? 0) > 0
+            ? `O download parcial "${e.name}.parcial" (os primeiros ${e.position} bytes) não confere`
+            : `Os primeiros ${e.position} bytes do "${e.name}" local não conferem`
+        const replaces =
+          (context.kept ?? 0) > 0 && context.finalExists
+            ? ` (substitui o parcial e o "${e.name}" completo que está ao lado)`
+            : ""
+        return `${checked} com o arquivo do servidor (ou ele tem menos bytes que isso). Nada local foi alterado. Para baixar do zero${replaces}, use "baixar ${e.name}".`
+      },
       FileFailure: (e) => {
         switch (e.reason) {
           case "NotFound": {

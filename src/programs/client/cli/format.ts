@@ -1,5 +1,7 @@
 import type { ListingEntry } from "../../../domain/messages.ts"
 
+export { wrap, wrapText } from "../../wrap.ts"
+
 /** Text shown to people: sizes, tables, and names made safe to print. */
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"]
@@ -31,12 +33,57 @@ export const exactBytes = (bytes: number | bigint): string => bytes.toString().r
 /** "1 arquivo", "2 arquivos": the count and the word that agrees with it. */
 export const plural = (count: number, one: string, many: string): string => `${count} ${count === 1 ? one : many}`
 
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" })
+
+/**
+ * `text` in at most `room` columns, shortened in the middle with an
+ * ellipsis when it does not fit: the start and the end (the extension) of a
+ * name say most. Cut between graphemes, so an accent or an emoji is never split.
+ */
+export const fitMiddle = (text: string, room: number): string => {
+  if (Bun.stringWidth(text) <= room) return text
+  if (room <= 1) return "…".slice(0, Math.max(0, room))
+  const parts = Array.from(graphemes.segment(text), (part) => part.segment)
+  const budget = room - 1
+  let head = ""
+  let tail = ""
+  let headWidth = 0
+  let tailWidth = 0
+  let i = 0
+  let j = parts.length - 1
+  // The end gets the larger half: it holds the extension.
+  for (let turn = 0; i <= j; turn++) {
+    const fromEnd = turn % 2 === 0
+    const part = fromEnd ? parts[j]! : parts[i]!
+    const width = Bun.stringWidth(part)
+    if (headWidth + tailWidth + width > budget) break
+    if (fromEnd) {
+      tail = part + tail
+      tailWidth += width
+      j--
+    } else {
+      head += part
+      headWidth += width
+      i++
+    }
+  }
+  return `${head}…${tail}`
+}
+
 /** Pads by display columns, so wide characters and emoji keep a table aligned. */
 const padEnd = (text: string, width: number) => text + " ".repeat(Math.max(0, width - Bun.stringWidth(text)))
 const padStart = (text: string, width: number) => " ".repeat(Math.max(0, width - Bun.stringWidth(text))) + text
 
-/** The listing as an aligned table with a total line. */
-export const listingTable = (entries: ReadonlyArray<ListingEntry>): string => {
+/** Below this, a name column is too narrow to read and the BYTES column gives way. */
+const NAME_MIN = 12
+
+/**
+ * The listing as an aligned table with a total line. Given the terminal's
+ * `width`, every line fits in it: long names are shortened in the middle
+ * (the full names are in `listar --json`), and on a very narrow terminal the
+ * exact byte counts give way to the names.
+ */
+export const listingTable = (entries: ReadonlyArray<ListingEntry>, width?: number): string => {
   if (entries.length === 0) return "(nenhum arquivo no servidor)"
   const rows = entries.map((entry) => {
     const bytes = BigInt(entry.tamanho)
@@ -48,16 +95,23 @@ export const listingTable = (entries: ReadonlyArray<ListingEntry>): string => {
     human: humanSize(Number(total)),
     exact: exactBytes(total)
   }
-  const width = Bun.stringWidth
-  const nameWidth = Math.max("NOME".length, ...rows.map((row) => width(row.name)), totalRow.name.length)
+  const columns = Bun.stringWidth
   const humanWidth = Math.max("TAMANHO".length, ...rows.map((row) => row.human.length), totalRow.human.length)
   const exactWidth = Math.max("BYTES".length, ...rows.map((row) => row.exact.length), totalRow.exact.length)
+  const longest = Math.max("NOME".length, ...rows.map((row) => columns(row.name)), columns(totalRow.name))
+  const room = width === undefined ? Number.POSITIVE_INFINITY : Math.max(1, width - 1)
+  const withExact = room - (humanWidth + exactWidth + 4) >= NAME_MIN
+  const nameWidth = Math.max(
+    "NOME".length,
+    Math.min(longest, room - (humanWidth + 2) - (withExact ? exactWidth + 2 : 0))
+  )
   const line = (name: string, human: string, exact: string) =>
-    `${padEnd(name, nameWidth)}  ${padStart(human, humanWidth)}  ${padStart(exact, exactWidth)}`
+    `${padEnd(fitMiddle(name, nameWidth), nameWidth)}  ${padStart(human, humanWidth)}` +
+    (withExact ? `  ${padStart(exact, exactWidth)}` : "")
   return [
     line("NOME", "TAMANHO", "BYTES"),
     ...rows.map((row) => line(row.name, row.human, row.exact)),
-    "-".repeat(nameWidth + humanWidth + exactWidth + 4),
+    "-".repeat(nameWidth + humanWidth + 2 + (withExact ? exactWidth + 2 : 0)),
     line(totalRow.name, totalRow.human, totalRow.exact)
   ].join("\n")
 }

@@ -1,26 +1,13 @@
 import { COMMANDS, specFor } from "./commands.ts"
+import { wrap } from "./format.ts"
 
 /** The help text, for the whole table of commands or for one of them. */
 
-/** Words of `text` in lines of at most `width` columns (a word longer than that stands alone). */
-export const wrap = (text: string, width: number): ReadonlyArray<string> => {
-  const lines: Array<string> = []
-  let line = ""
-  for (const word of text.split(/\s+/).filter((word) => word !== "")) {
-    if (line !== "" && Bun.stringWidth(line) + 1 + Bun.stringWidth(word) > width) {
-      lines.push(line)
-      line = word
-    } else line = line === "" ? word : `${line} ${word}`
-  }
-  if (line !== "") lines.push(line)
-  return lines
-}
-
-const USAGE_COLUMN = 27
-
 /**
- * The help, wrapped between words to `width` columns: every command with
- * its summary, aliases and first example; or, for one command, all of it.
+ * The help, wrapped between words to `width` columns. Without a topic, one
+ * screen (24 rows at 80 columns): each command and its aliases with a few
+ * words, then how to see one command whole. With a topic, all of that
+ * command, with examples.
  */
 export const helpText = (width = 80, topic?: string): string => {
   const room = Math.max(20, width - 1)
@@ -33,30 +20,25 @@ export const helpText = (width = 80, topic?: string): string => {
       ...spec.examples.map((example) => `  ${example}`)
     ].join("\n")
   }
-  // Narrow windows put each summary under its usage instead of beside it.
-  const beside = room >= USAGE_COLUMN + 30
-  const indent = beside ? " ".repeat(USAGE_COLUMN) : "      "
-  const lines = ["Comandos:"]
-  for (const spec of COMMANDS) {
-    const extra = `${spec.aliases.length > 0 ? `(também: ${spec.aliases.join(", ")})  ` : ""}exemplo: ${spec.examples[0]}`
-    const body = [...wrap(spec.summary, room - indent.length), ...wrap(extra, room - indent.length)]
+  const names = COMMANDS.map((spec) => `  ${[spec.name, ...spec.aliases].join(", ")}`)
+  const column = Math.max(...names.map((name) => name.length)) + 2
+  // Narrow windows put each brief under its names instead of beside them.
+  const beside = room >= column + 24
+  const lines = [...wrap('Comandos (digite "ajuda COMANDO" para ver um com exemplos):', room)]
+  for (const [index, spec] of COMMANDS.entries()) {
+    const name = names[index]!
     if (beside) {
-      const head = `  ${spec.usage}`.padEnd(USAGE_COLUMN - 1)
-      if (head.length < USAGE_COLUMN) lines.push(`${head} ${body[0]}`, ...body.slice(1).map((line) => indent + line))
-      else lines.push(head, ...body.map((line) => indent + line))
-    } else lines.push(`  ${spec.usage}`, ...body.map((line) => indent + line))
+      const [first, ...rest] = wrap(spec.brief, room - column)
+      lines.push(`${name.padEnd(column)}${first}`, ...rest.map((line) => " ".repeat(column) + line))
+    } else lines.push(name, ...wrap(spec.brief, room - 6).map((line) => `      ${line}`))
   }
   lines.push(
     "",
+    ...wrap('Nomes com espaço vão entre aspas: baixar "minhas fotos/a.jpg".', room),
     ...wrap(
-      'Nomes com espaço vão entre aspas ou com \\ antes do espaço: baixar "minhas fotos/a.jpg" ou baixar minhas\\ fotos/a.jpg.',
+      "Ctrl+C cancela uma transferência; no prompt, descarta a linha. Tab completa comandos e nomes; Ctrl+R busca no histórico; Ctrl+D sai.",
       room
-    ),
-    ...wrap(
-      "Durante uma transferência, Ctrl+C cancela e diz o que ficou guardado; no prompt, Ctrl+C limpa a linha, Ctrl+R busca no histórico e Ctrl+D sai.",
-      room
-    ),
-    ...wrap('Digite "ajuda COMANDO" para ver um comando com exemplos.', room)
+    )
   )
   return lines.join("\n")
 }

@@ -53,6 +53,16 @@ const lastWord = (
   return { start, typed, quote }
 }
 
+/** The folders that hold `names` (each ancestor once, with a closing /), for `lcd`. */
+const foldersOf = (names: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const folders = new Set<string>()
+  for (const name of names) {
+    const parts = name.split("/").slice(0, -1)
+    for (let i = 1; i <= parts.length; i++) folders.add(`${parts.slice(0, i).join("/")}/`)
+  }
+  return [...folders].sort()
+}
+
 /** A name as one word the tokenizer reads back whole. */
 const asWord = (name: string, quote: string | undefined) =>
   quote !== undefined || /[\s"'\\]/.test(name) ? `${quote ?? '"'}${name}${quote ?? '"'}` : name
@@ -78,11 +88,12 @@ export const completions = async (
   const current = rest.slice(word.start)
   if (spec === undefined) return [[], current]
   // Only commands that take several names complete a second one.
-  const several = spec.name === "baixar"
+  const several = spec.name === "baixar" || spec.name === "enviar"
   if (!several && word.start > 0 && rest.slice(0, word.start).trim() !== "") return [[], current]
   let pool: ReadonlyArray<string> = []
   if (REMOTE.has(spec.name)) pool = typeof remoteNames === "function" ? await remoteNames() : remoteNames
   else if (LOCAL.has(spec.name)) pool = await localNames()
+  else if (spec.name === "lcd") pool = foldersOf(await localNames())
   else if (spec.name === "ajuda") pool = COMMANDS.map((spec) => spec.name)
   return [pool.filter((name) => name.startsWith(word.typed)).map((name) => asWord(name, word.quote)), current]
 }
@@ -147,10 +158,12 @@ export const runInteractive = (runtime: ClientRuntime, console: Console): Promis
         Effect.runFork(Fiber.interrupt(running))
         return
       }
-      // At the prompt: drop the line and start a fresh one.
+      // At the prompt, as bash: what was typed stays on screen, followed by ^C; the new prompt starts empty.
       rl.write(null, { ctrl: true, name: "e" })
-      rl.write(null, { ctrl: true, name: "u" })
       process.stdout.write("^C\n")
+      const editor = rl as unknown as { line: string; cursor: number }
+      editor.line = ""
+      editor.cursor = 0
       rl.prompt()
     })
     rl.on("close", () => {

@@ -26,7 +26,10 @@ export const listLocal = (console: Console) =>
     console.out(
       files.length === 0
         ? "(nenhum arquivo na pasta local)"
-        : listingTable(files.map((file) => ({ nome: file.name, tamanho: String(file.size) })))
+        : listingTable(
+            files.map((file) => ({ nome: file.name, tamanho: String(file.size) })),
+            console.columns()
+          )
     )
     return ExitCode.Ok
   })
@@ -48,7 +51,9 @@ export const changeLocalFolder = (console: Console, folder: string | undefined) 
       const target = folder === undefined ? "." : path.posix.normalize(path.posix.join(console.localFolder, folder))
       const relative = target === "." ? "" : target
       if (relative === ".." || relative.startsWith("../") || path.posix.isAbsolute(relative)) {
-        console.err(`"${printable(folder ?? "")}" fica fora da pasta local (${store.root}): recusado.`)
+        console.err(
+          `"${printable(folder ?? "")}" fica fora da pasta local (${store.root}): recusado. Para trabalhar em outra pasta, inicie o cliente com --pasta PASTA.`
+        )
         return ExitCode.Refused
       }
       const absolute = path.join(store.root, relative)

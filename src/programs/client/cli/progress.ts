@@ -82,16 +82,12 @@ const NAME_MIN = 16
 
 type Field = "overall" | "eta" | "rate" | "bar" | "sizes"
 
-/** What is shown at each width, richest first: the least important field goes first. */
-const TIERS: ReadonlyArray<ReadonlyArray<Field>> = [
-  ["bar", "sizes", "rate", "eta", "overall"],
-  // In a batch, the whole batch's percentage says more than one file's ETA or rate.
-  ["bar", "sizes", "rate", "overall"],
-  ["bar", "sizes", "overall"],
-  ["bar", "sizes"],
-  ["sizes"],
-  []
-]
+/**
+ * The fields by importance, most important first: the time left, the sizes,
+ * a batch's overall percentage, the rate, and the bar (the percentage, always
+ * shown, says what it draws). Each is shown if it fits after those before it.
+ */
+const IMPORTANCE: ReadonlyArray<Field> = ["eta", "sizes", "overall", "rate", "bar"]
 
 /**
  * Columns a redrawn line leaves free at the right edge: a line that fills
@@ -103,7 +99,8 @@ const MARGIN = 3
 /**
  * One line that fits in a terminal `width` columns wide, with MARGIN to
  * spare. The name is shortened first, down to NAME_MIN columns; then fields
- * are dropped in TIERS order.
+ * are left out, the least important first (IMPORTANCE), each one that still
+ * fits kept.
  */
 export const renderProgress = (state: TransferState, now: number, width = 80, batch?: BatchPosition): string => {
   const room = Math.max(1, width - MARGIN)
@@ -135,10 +132,14 @@ export const renderProgress = (state: TransferState, now: number, width = 80, ba
     }
     return line
   }
-  for (const fields of TIERS) {
-    const fixed = columns(compose(fields, "", BAR_MIN))
-    const free = room - fixed
-    if (free < Math.min(nameWidth, NAME_MIN)) continue
+  const nameNeed = Math.min(nameWidth, NAME_MIN)
+  if (columns(compose([], "", 0)) + nameNeed <= room) {
+    const fields: Array<Field> = []
+    for (const field of IMPORTANCE) {
+      if (field !== "bar" && texts[field] === "") continue
+      if (columns(compose([...fields, field], "", BAR_MIN)) + nameNeed <= room) fields.push(field)
+    }
+    const free = room - columns(compose(fields, "", BAR_MIN))
     const shownName = fitFromLeft(name, free)
     const barWidth = fields.includes("bar") ? Math.min(BAR_MAX, BAR_MIN + free - columns(shownName)) : 0
     return compose(fields, shownName, barWidth)
@@ -162,25 +163,31 @@ const RATE_MIN_SECONDS = 0.05
 
 /**
  * The one line printed when a transfer is confirmed complete, with or
- * without a terminal. A resume separates what was held from what moved.
+ * without a terminal. A resume separates what was held from what moved;
+ * `where` (a download's local path) closes it, after an arrow.
  */
-export const renderDone = (state: TransferState, now: number, width?: number, prefix = ""): string => {
+export const renderDone = (state: TransferState, now: number, width?: number, prefix = "", where?: string): string => {
   const seconds = Math.max(0.001, (now - state.startedAt) / 1000)
   const moved = state.done - state.from
   const timing =
     moved >= RATE_MIN_BYTES && seconds >= RATE_MIN_SECONDS
       ? ` em ${seconds.toFixed(1).replace(".", ",")} s, ${humanSize(Math.round(moved / seconds))}/s`
       : ""
-  const restWith = (timing: string) =>
-    state.from === 0
+  const landed = where === undefined ? "" : ` → ${printable(where)}`
+  const restWith = (timing: string, landed: string) =>
+    (state.from === 0
       ? `: ${humanSize(state.done)}${timing}`
-      : `: ${humanSize(state.done)} (já tinha ${humanSize(state.from)}; recebidos ${humanSize(moved)}${timing})`
+      : `: ${humanSize(state.done)} (já tinha ${humanSize(state.from)}; recebidos ${humanSize(moved)}${timing})`) +
+    landed
   const name = printable(state.name)
-  if (width === undefined) return `${prefix}${name}${restWith(timing)}`
-  // On a terminal the line replaces the bar and must not wrap either: the name is shortened, and
-  // where even a short name leaves no room, the timing goes.
+  if (width === undefined) return `${prefix}${name}${restWith(timing, landed)}`
+  // On a terminal the line must not wrap either: the name is shortened, and where even a short
+  // name leaves no room, the timing goes, then the path.
   const room = Math.max(1, width - MARGIN)
   const shortName = Math.min(columns(name), NAME_MIN)
-  const rest = columns(prefix + restWith(timing)) + shortName <= room ? restWith(timing) : restWith("")
+  const rest =
+    [restWith(timing, landed), restWith("", landed), restWith("", "")].find(
+      (rest) => columns(prefix + rest) + shortName <= room
+    ) ?? restWith("", "")
   return fitFromRight(`${prefix}${fitFromLeft(name, Math.max(NAME_MIN, room - columns(prefix + rest)))}${rest}`, room)
 }

@@ -1,4 +1,5 @@
 import type { ProgressSink } from "../config.ts"
+import { wrapText } from "./format.ts"
 import { renderDone, renderHashing, renderProgress, type TransferState } from "./progress.ts"
 
 export interface ProgressOutput {
@@ -11,6 +12,13 @@ export interface ProgressOutput {
   readonly width: () => number
   /** Calls `redraw` whenever the terminal is resized (SIGWINCH); returns how to stop. */
   readonly onResize?: (redraw: () => void) => () => void
+  /**
+   * Where a file's result line goes (stdout: results apart from progress and
+   * diagnostics), newline added; absent, it is written in place of the bar.
+   */
+  readonly result?: (line: string) => void
+  /** The width result lines are fitted to; undefined when they go to no terminal (the whole line). */
+  readonly resultWidth?: () => number | undefined
 }
 
 const REDRAW_MILLIS = 100
@@ -34,7 +42,11 @@ export type ProgressView = ProgressSink & {
  * confirms it complete (`completed`) — never before, so a late refusal or a
  * cancel is the only final line.
  */
-export const makeProgressView = (output: ProgressOutput): ProgressView => {
+export const makeProgressView = (
+  output: ProgressOutput,
+  /** Where a downloaded file landed, named in its result line. */
+  landing: (name: string) => string | undefined = () => undefined
+): ProgressView => {
   let state: TransferState | undefined
   let hashing: { readonly name: string; readonly bytes: number } | undefined
   let batch: { count: number; total: number; index: number; doneBefore: number } | undefined
@@ -109,11 +121,17 @@ export const makeProgressView = (output: ProgressOutput): ProgressView => {
     },
     completed: () => {
       if (!state) return
-      output.write(
-        output.live
-          ? `\r${renderDone(state, output.now(), output.width(), prefix())}\x1b[K\n`
-          : `${renderDone(state, output.now(), undefined, prefix())}\n`
-      )
+      const where = landing(state.name)
+      if (output.result !== undefined) {
+        erase()
+        output.result(renderDone(state, output.now(), output.resultWidth?.(), prefix(), where))
+      } else {
+        output.write(
+          output.live
+            ? `\r${renderDone(state, output.now(), output.width(), prefix(), where)}\x1b[K\n`
+            : `${renderDone(state, output.now(), undefined, prefix(), where)}\n`
+        )
+      }
       drawn = false
       if (batch) batch.doneBefore += state.total
       state = undefined
@@ -125,7 +143,7 @@ export const makeProgressView = (output: ProgressOutput): ProgressView => {
       const wasDrawn = drawn
       erase()
       if (output.live && !wasDrawn) output.write("\r\x1b[K")
-      output.write(`${line}\n`)
+      output.write(`${wrapText(line, output.live ? output.width() : undefined)}\n`)
     },
     finish: () => {
       erase()

@@ -1,3 +1,4 @@
+import * as path from "node:path"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -20,6 +21,7 @@ import {
   downloadManyAtOnce,
   downloadOrContinue,
   partialsMatching,
+  sayComplete,
   uploadMany
 } from "./transfers.ts"
 
@@ -35,21 +37,26 @@ const programOf = (
     case "List":
       return Effect.map(list, ({ entries, json }) => {
         console.remoteNames = entries.map((entry) => entry.nome)
-        console.out(command.json ? json : listingTable(entries))
+        if (command.json) console.data(json)
+        else console.out(listingTable(entries, console.columns()))
         return ExitCode.Ok
       })
     case "Download":
       return Effect.map(
-        downloadOrContinue(command.name, console, sink, localPath(console, command.target ?? command.name)),
+        downloadOrContinue(
+          command.name,
+          console,
+          sink,
+          localPath(console, command.target ?? command.name),
+          command.continued === true
+        ),
         () => ExitCode.Ok
       )
     case "Upload":
       return Effect.map(upload(command.name, sink, localPath(console, command.name)), () => ExitCode.Ok)
     case "Resume":
       return Effect.map(resume(command.name, command.position, sink, localPath(console, command.name)), (result) => {
-        if (result.alreadyComplete || result.from === result.size) {
-          console.out(`"${printable(result.name)}" já está completo (${humanSize(result.size)}); nada a baixar.`)
-        }
+        if (result.alreadyComplete || result.from === result.size) sayComplete(console, result.name, result.size)
         return ExitCode.Ok
       })
     case "DownloadMany":
@@ -68,8 +75,13 @@ const programOf = (
       return changeLocalFolder(console, command.folder)
     case "Help":
       return Effect.sync(() => {
-        console.out(helpText(console.progress.live ? console.progress.width() : 80, command.topic))
+        console.out(helpText(console.columns() ?? 80, command.topic))
         return ExitCode.Ok
+      })
+    case "Invalid":
+      return Effect.sync(() => {
+        console.err(command.message)
+        return ExitCode.Usage
       })
     case "Each":
       // Run one by one by runCommand; never reached here.
@@ -102,6 +114,19 @@ const downloadedName = (command: Command, sink: ProgressView, console: Console):
   }
 }
 
+/** Where a downloaded file landed, as a path from where the client was started (its folder as given). */
+const landing = (command: Command, console: Console, name: string): string | undefined => {
+  switch (command._tag) {
+    case "Download":
+      return path.join(console.folder, localPath(console, name === command.name ? (command.target ?? name) : name))
+    case "Resume":
+    case "DownloadMany":
+      return path.join(console.folder, localPath(console, name))
+    default:
+      return undefined
+  }
+}
+
 /** How many bytes the partial at `local` holds now (0 when there is none). */
 const keptBytes = (file: Downloaded | undefined) =>
   file === undefined
@@ -109,6 +134,15 @@ const keptBytes = (file: Downloaded | undefined) =>
     : Effect.flatMap(FileStore, (store) => store.partialSize(file.local)).pipe(
         Effect.map(Option.getOrElse(() => 0)),
         Effect.orElseSucceed(() => 0)
+      )
+
+/** The size of the complete local file, if there is one. */
+const finalSize = (file: Downloaded | undefined) =>
+  file === undefined
+    ? Effect.succeed(undefined)
+    : Effect.flatMap(FileStore, (store) => store.size(file.local)).pipe(
+        Effect.map(Option.getOrUndefined),
+        Effect.orElseSucceed(() => undefined)
       )
 
 /** The one line that says what a cancel (Ctrl+C) left behind. */
@@ -120,9 +154,17 @@ const cancelLine = (
   completed: number,
   count: number
 ) => {
+  // The command to paste goes on a line of its own, which is never wrapped. A batch is continued by
+  // running it again: its partial is continued, and the files already saved come again.
+  const again =
+    command._tag === "DownloadMany"
+      ? console.resumeCommand(["baixar-varios", command.mask])
+      : file === undefined
+        ? ""
+        : console.resumeCommand(resumeWords(console, file.name, file.local))
   const keptText =
     file !== undefined && kept > 0
-      ? `"${printable(file.name)}" ficou com ${humanSize(kept)} em "${printable(partialNameOf(file.local))}"; para continuar: ${console.resumeCommand(resumeWords(console, file.name, file.local))}`
+      ? `"${printable(file.name)}" ficou com ${humanSize(kept)} em "${printable(partialNameOf(file.local))}". Para continuar:\n  ${again}`
       : undefined
   switch (command._tag) {
     case "Upload":
@@ -133,7 +175,7 @@ const cancelLine = (
     case "UploadMany":
       return `Cancelado: ${completed} de ${plural(count, "arquivo enviado", "arquivos enviados")}; o envio em curso não foi gravado no servidor.`
     case "DownloadMany":
-      return `Cancelado: ${completed} de ${plural(count, "arquivo baixado", "arquivos baixados")}${keptText === undefined ? "." : `; ${keptText}`}`
+      return `Cancelado: ${completed} de ${plural(count, "arquivo baixado", "arquivos baixados")}${keptText === undefined ? `. Para tentar de novo:\n  ${again}` : `; ${keptText}`}`
     default:
       return "Cancelado."
   }
@@ -154,7 +196,7 @@ export const runCommand = (command: Command, console: Console): Effect.Effect<Ex
     : runOne(command, console)
 
 const runOne = (command: Command, console: Console): Effect.Effect<ExitCode, never, ClientServices> => {
-  const sink = makeProgressView(console.progress)
+  const sink = makeProgressView(console.progress, (name) => landing(command, console, name))
   let completed = 0
   let count = 0
   const counting: ProgressView = {
@@ -186,11 +228,13 @@ const runOne = (command: Command, console: Console): Effect.Effect<ExitCode, nev
         if (Option.isSome(failure)) {
           const file = downloadedName(command, sink, console)
           const kept = yield* keptBytes(file)
+          const finalExists = failure.value._tag === "HashMismatch" && (yield* finalSize(file)) !== undefined
           console.err(
             describeClientError(failure.value, {
               server: console.server,
               command,
               kept,
+              finalExists,
               ...(file === undefined
                 ? {}
                 : { resumeCommand: () => console.resumeCommand(resumeWords(console, file.name, file.local)) })

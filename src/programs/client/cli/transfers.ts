@@ -19,18 +19,32 @@ import type { ProgressView } from "./progressView.ts"
 
 /** Downloads of one or many files, and uploads of many: what the commands run, with what they print. */
 
-/** A download, continued when a partial of it is at hand (and started over when that partial does not match). */
+/** The line for a resume that found the local file already whole. */
+export const sayComplete = (console: Console, name: string, size: number) =>
+  console.out(`"${printable(name)}" já está completo (${humanSize(size)}); nada a baixar.`)
+
+/**
+ * A download, continued when a partial of it is at hand (and started over
+ * when that partial does not match). `continued` (-c): with no partial, a
+ * complete local file is resumed, so its MD5 is checked and it is kept.
+ */
 export const downloadOrContinue = (
   name: string,
   console: Console,
   sink: ProgressView,
-  local = localPath(console, name)
+  local = localPath(console, name),
+  continued = false
 ) =>
   Effect.gen(function* () {
     const store = yield* FileStore
     const partial = yield* store.partialSize(local)
-    if (Option.isNone(partial) || partial.value === 0) return yield* download(name, sink, local)
-    console.out(
+    if (Option.isNone(partial) || partial.value === 0) {
+      if (!continued || Option.isNone(yield* store.size(local))) return yield* download(name, sink, local)
+      const resumed = yield* resume(name, undefined, sink, local)
+      if (resumed.alreadyComplete || resumed.from === resumed.size) sayComplete(console, name, resumed.size)
+      return resumed
+    }
+    console.err(
       `"${printable(name)}": há um download parcial (${humanSize(partial.value)}); continuando de onde parou.`
     )
     const resumed = yield* Effect.either(resume(name, undefined, sink, local))
@@ -43,7 +57,7 @@ export const downloadOrContinue = (
     }
     if (resumed.left._tag !== "HashMismatch") return yield* resumed.left
     sink.finish()
-    console.out(`"${printable(name)}": o parcial não confere com o arquivo do servidor; baixando do zero.`)
+    console.err(`"${printable(name)}": o parcial não confere com o arquivo do servidor; baixando do zero.`)
     return yield* download(name, sink, local)
   })
 
@@ -99,7 +113,7 @@ export const downloadEachContinuing = (mask: string, partials: number, console: 
       console.err(`Nenhum arquivo do servidor casa com "${printable(mask)}". Use "listar" para ver os nomes.`)
       return ExitCode.Refused
     }
-    console.out(
+    console.err(
       `"${printable(mask)}": ${plural(partials, "download parcial encontrado", "downloads parciais encontrados")}; continuando de onde pararam, um arquivo por conexão.`
     )
     sink.batch?.(
