@@ -166,7 +166,7 @@ export function* withProxyHeader<E>(inner: () => Grammar<E>, toEvent: (header: P
 }
 
 /** The address the connection is served as: the relayed client's, or the connection's own. */
-export const peerOf = (
+export const clientNamedBy = (
   header: ProxyHeader,
   own: { readonly remote: string; readonly address: string }
 ): { readonly remote: string; readonly address: string } =>

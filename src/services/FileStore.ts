@@ -4,9 +4,9 @@ import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { FileFailure } from "../domain/errors.ts"
+import { acquireReleasePlain } from "./acquireReleasePlain.ts"
 import type { ByteSink } from "./ByteSink.ts"
 import type { ByteSource } from "./ByteSource.ts"
-import { acquireReleasePlain } from "./resource.ts"
 
 /**
  * A folder that nothing escapes. Every name passes the name rules before it

@@ -5,10 +5,10 @@ import { u32 } from "../../src/domain/encode.ts"
 import type { ClientEvent } from "../../src/domain/messages.ts"
 import { clientStream, encodeRequest } from "../../src/domain/operations.ts"
 import {
+  clientNamedBy,
   encodeProxyV1,
   encodeProxyV2,
   type ProxyHeader,
-  peerOf,
   proxyHeader,
   V1_MAX_LINE,
   withProxyHeader
@@ -182,21 +182,21 @@ describe("encoders", () => {
   })
 })
 
-describe("peerOf", () => {
+describe("clientNamedBy", () => {
   const own = { remote: "127.0.0.1:40000", address: "127.0.0.1" }
   test("a relayed header names the client", () => {
-    expect(peerOf(relayed(2, "127.0.0.7", 5000, "127.0.0.1", 1) as ProxyHeader, own)).toEqual({
+    expect(clientNamedBy(relayed(2, "127.0.0.7", 5000, "127.0.0.1", 1) as ProxyHeader, own)).toEqual({
       remote: "127.0.0.7:5000",
       address: "127.0.0.7"
     })
-    expect(peerOf(relayed(1, "2001:db8::1", 5000, "::1", 1) as ProxyHeader, own)).toEqual({
+    expect(clientNamedBy(relayed(1, "2001:db8::1", 5000, "::1", 1) as ProxyHeader, own)).toEqual({
       remote: "[2001:db8::1]:5000",
       address: "2001:db8::1"
     })
   })
   test("LOCAL and UNKNOWN keep the connection's own", () => {
-    expect(peerOf({ _tag: "Local", version: 2, why: "LOCAL" }, own)).toBe(own)
-    expect(peerOf({ _tag: "Local", version: 1, why: "UNKNOWN" }, own)).toBe(own)
+    expect(clientNamedBy({ _tag: "Local", version: 2, why: "LOCAL" }, own)).toBe(own)
+    expect(clientNamedBy({ _tag: "Local", version: 1, why: "UNKNOWN" }, own)).toBe(own)
   })
 })
 

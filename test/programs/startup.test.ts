@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test"
 import { ConnectionFailure } from "../../src/domain/errors.ts"
-import { describeListenFailure } from "../../src/programs/server/startup.ts"
+import { describeListenFailure } from "../../src/programs/server/startFailures.ts"
 
 /** A listen failure is worded from the socket error the transport kept as its cause. */
 

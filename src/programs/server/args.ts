@@ -281,3 +281,7 @@ export const serverSettingsOf = (args: ServerArgs): ServerSettings =>
     noOverwrite: args.noOverwrite,
     allow: args.allow
   })
+
+/** The usage text with the server named as it was started. */
+export const usageFor = (usage: string, program: string): string =>
+  usage.replace(/^Uso: arquivos-servidor\b/, `Uso: ${program}`)

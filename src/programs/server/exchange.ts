@@ -1,8 +1,7 @@
 import * as Effect from "effect/Effect"
-import { concat, encodeStatus } from "../../domain/encode.ts"
+import { encodeStatus } from "../../domain/encode.ts"
 import type { ClientEvent } from "../../domain/messages.ts"
 import { type OperationError, type StatusPoint, statusFor } from "../../domain/statuses.ts"
-import type { ReadableFile } from "../../services/FileStore.ts"
 import type { Wire } from "../wire.ts"
 
 /** What one operation did, for its log line. */
@@ -36,26 +35,3 @@ export const deciding = <A, E extends OperationError, R>(
     const status = statusFor(error, point)
     return status === undefined ? Effect.void : Effect.ignore(exchange.wire.send(encodeStatus(status)))
   })
-
-/** A range up to this size is read at once and goes out in the same write as its header. */
-export const COALESCE = 64 * 1024
-
-/**
- * Sends a header and then the bytes [from, from + length) of a file, counting
- * them for the log. A small range shares one write with the header (one
- * segment on the wire, and no transfer machinery, which dominated the cost of
- * serving a small file); a large one is pumped from the file to the socket.
- */
-export const sendRange = (exchange: Exchange, header: Uint8Array, file: ReadableFile, from: number, length: number) =>
-  length <= COALESCE
-    ? Effect.flatMap(file.read(from, length), (bytes) =>
-        Effect.tap(exchange.wire.send(concat([header, bytes])), () => (exchange.record.bytes += bytes.length))
-      )
-    : Effect.scoped(
-        Effect.zipRight(
-          exchange.wire.send(header),
-          Effect.flatMap(file.source(from), (source) =>
-            exchange.wire.sendFrom(source, length, (bytes) => (exchange.record.bytes += bytes))
-          )
-        )
-      )

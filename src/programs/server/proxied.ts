@@ -3,7 +3,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { describeFailure } from "../../domain/describe.ts"
 import type { ClientEvent } from "../../domain/messages.ts"
-import { peerOf } from "../../domain/proxyHeader.ts"
+import { clientNamedBy } from "../../domain/proxyHeader.ts"
 import type { Connection } from "../../services/transport/Transport.ts"
 import type { Wire } from "../wire.ts"
 import type { ServerSettings } from "./config.ts"
@@ -36,5 +36,5 @@ export const acceptProxied = (
     if (Either.isLeft(first)) return yield* refuse(`sem cabeçalho PROXY válido: ${describeFailure(first.left)}`)
     const event = first.right
     if (event._tag !== "Proxy") return yield* Effect.dieMessage("the PROXY header always comes first")
-    return Option.some({ ...connection, ...peerOf(event.header, connection) })
+    return Option.some({ ...connection, ...clientNamedBy(event.header, connection) })
   })

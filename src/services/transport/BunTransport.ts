@@ -2,7 +2,7 @@ import type { Socket } from "bun"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import { closeSocket, handlers, peerOf } from "./bunSocket.ts"
+import { closeSocket, handlers, peerOfSocket } from "./bunSocket.ts"
 import { readSegment, receiveInto, sendFrom, writeAll } from "./pumps.ts"
 import { Serving } from "./serving.ts"
 import { failureOf, SocketState } from "./socketState.ts"
@@ -36,7 +36,7 @@ const makeConnection = (socket: Socket<SocketState>, watchdog: Watchdog): Connec
     written = true
   }
   return {
-    ...peerOf(socket),
+    ...peerOfSocket(socket),
     read: (within) => readSegment(state, watchdog, within),
     write: (bytes, within) => {
       beforeWrite(false)

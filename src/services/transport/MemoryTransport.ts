@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import { acquireReleasePlain } from "../resource.ts"
+import { acquireReleasePlain } from "../acquireReleasePlain.ts"
 import { readSegment, receiveInto, sendFrom, writeAll } from "./pumps.ts"
 import { Serving } from "./serving.ts"
 import { failureOf, type Port, SocketState } from "./socketState.ts"
@@ -26,7 +26,7 @@ import { Watchdog } from "./watchdog.ts"
  * leave a port unanswered (a connect that never completes).
  *
  * Left out, as the live transport's own tests cover them on real sockets:
- * the kernel's count of unacknowledged bytes (sendQueue.ts; a read here waits
+ * the kernel's count of unacknowledged bytes (unacknowledged.ts; a read here waits
  * its plain deadline) and the linger after a close (a side that closed waits
  * for its peer's end as long as the peer takes).
  */

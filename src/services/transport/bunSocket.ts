@@ -48,7 +48,7 @@ export const closeSocket = (socket: {
 }
 
 /** The peer of a socket; IPv4-mapped IPv6 addresses ("::ffff:10.0.0.1") shown as IPv4. */
-export const peerOf = (socket: Socket<SocketState>): Peer => {
+export const peerOfSocket = (socket: Socket<SocketState>): Peer => {
   const seen = socket.remoteAddress
   const address = seen.startsWith("::ffff:") && seen.includes(".") ? seen.slice(7) : seen
   return {

@@ -17,9 +17,9 @@ import * as Option from "effect/Option"
 import { ConnectionFailure } from "../../domain/errors.ts"
 import type { ByteSink } from "../ByteSink.ts"
 import type { ByteSource } from "../ByteSource.ts"
-import { unacknowledgedBytes } from "./sendQueue.ts"
 import { closedFailure, type Port, type SocketState } from "./socketState.ts"
 import type { ReceiveIntoOptions, SendFromOptions, Within } from "./Transport.ts"
+import { unacknowledgedBytes } from "./unacknowledged.ts"
 import type { Watch, Watchdog } from "./watchdog.ts"
 
 /** `sendFrom` yields to the event loop after this many bytes in one go. */

@@ -1,6 +1,6 @@
 import * as Option from "effect/Option"
 import { ConnectionFailure, type ConnectionFailureReason } from "../../domain/errors.ts"
-import type { SocketEnds } from "./sendQueue.ts"
+import type { SocketEnds } from "./unacknowledged.ts"
 
 /**
  * What the pumps need of a socket: Bun's own `Socket` has exactly this shape

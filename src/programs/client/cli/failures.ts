@@ -1,6 +1,6 @@
 import * as Cause from "effect/Cause"
 import * as Match from "effect/Match"
-import { withoutErrno } from "../../../domain/describe.ts"
+import { withoutErrno } from "../../../domain/errno.ts"
 import type { ClientError } from "../errors.ts"
 import type { Command } from "./commands.ts"
 import { humanSize } from "./format.ts"

@@ -4,7 +4,8 @@ import { FileFailure } from "../../../domain/errors.ts"
 import type { RequestOf } from "../../../domain/operations.ts"
 import { fitsU32, Status } from "../../../domain/protocol.ts"
 import { FileStore } from "../../../services/FileStore.ts"
-import { deciding, type Exchange, sendRange } from "../exchange.ts"
+import { deciding, type Exchange } from "../exchange.ts"
+import { sendRange } from "../sendRange.ts"
 
 /** op 10: status 0, size, data — or status 1. */
 export const download = (exchange: Exchange, { name }: RequestOf<"Download">) =>

@@ -1,14 +1,15 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { plural } from "../../../domain/describe.ts"
 import { encodeLimit, encodeManifest, encodeStatusSize } from "../../../domain/encode.ts"
 import { FileFailure } from "../../../domain/errors.ts"
 import { maskMatcher } from "../../../domain/mask.ts"
 import type { RequestOf } from "../../../domain/operations.ts"
 import { fitsU32, Status } from "../../../domain/protocol.ts"
+import { plural } from "../../../domain/words.ts"
 import { FileStore, openScoped } from "../../../services/FileStore.ts"
 import { ServerConfig } from "../config.ts"
-import { deciding, type Exchange, sendRange } from "../exchange.ts"
+import { deciding, type Exchange } from "../exchange.ts"
+import { sendRange } from "../sendRange.ts"
 
 /**
  * op 50 (our proposal, see PROTOCOL.md): the manifest of every matching file

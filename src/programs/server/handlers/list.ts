@@ -1,8 +1,8 @@
 import * as Effect from "effect/Effect"
-import { plural } from "../../../domain/describe.ts"
 import { concat, encodeStatusSize } from "../../../domain/encode.ts"
 import { encodeListing } from "../../../domain/listing.ts"
 import { Status } from "../../../domain/protocol.ts"
+import { plural } from "../../../domain/words.ts"
 import { FileStore } from "../../../services/FileStore.ts"
 import { deciding, type Exchange } from "../exchange.ts"
 

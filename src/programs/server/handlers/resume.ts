@@ -5,7 +5,8 @@ import type { RequestOf } from "../../../domain/operations.ts"
 import { fitsU32, Status } from "../../../domain/protocol.ts"
 import { FileStore, openScoped } from "../../../services/FileStore.ts"
 import { Hasher } from "../../../services/Hasher.ts"
-import { deciding, type Exchange, sendRange } from "../exchange.ts"
+import { deciding, type Exchange } from "../exchange.ts"
+import { sendRange } from "../sendRange.ts"
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((byte, i) => byte === b[i])
 

@@ -1,6 +1,6 @@
 import { statSync } from "node:fs"
 import * as path from "node:path"
-import { errnoIn } from "../../domain/describe.ts"
+import { errnoIn } from "../../domain/errno.ts"
 import type { ConnectionFailure, FileFailure } from "../../domain/errors.ts"
 
 /**
@@ -76,7 +76,3 @@ export const describeFolderFailure = (error: FileFailure, folder: string): strin
       return `não foi possível usar a pasta "${folder}" (${absolute}).`
   }
 }
-
-/** The usage text with the server named as it was started. */
-export const usageFor = (usage: string, program: string): string =>
-  usage.replace(/^Uso: arquivos-servidor\b/, `Uso: ${program}`)

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test"
-import { txQueueIn, unacknowledgedBytes } from "../../src/services/transport/sendQueue.ts"
+import { txQueueIn, unacknowledgedBytes } from "../../src/services/transport/unacknowledged.ts"
 
 /** Rows as Linux prints them in /proc/net/tcp (IPv4) and /proc/net/tcp6. */
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
