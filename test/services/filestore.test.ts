@@ -11,8 +11,8 @@ import { FileStore, type FileStoreService, type ReadableFile } from "../../src/s
 import { FileStoreLive, makeFileStore } from "../../src/services/FileStoreLive.ts"
 import { MARKS_FOLDER, STALE_MILLIS } from "../../src/services/files/owners.ts"
 import { makeReadBuffers, type ReadBuffers, SHARED_READ } from "../../src/services/files/reading.ts"
+import { concatBytes, seededBytes } from "../support/bytes.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
-import { concatBytes, seededBytes } from "./random.ts"
 
 /**
  * The live FileStore over a fresh temporary folder. Every test gets a base

@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test"
 import { createHash } from "node:crypto"
 import { Effect, type Layer, Stream } from "effect"
 import { Hasher, HasherLive, HasherTest } from "../../src/services/Hasher.ts"
+import { seededBytes, unevenChunks } from "../support/bytes.ts"
 import { run, runExit } from "../support/effect.ts"
-import { seededBytes, unevenChunks } from "./random.ts"
 
 /** HasherLive (Bun) and HasherTest (node:crypto) must agree with each other and with node:crypto itself. */
 

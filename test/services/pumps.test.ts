@@ -2,9 +2,9 @@ import { describe, expect, test } from "bun:test"
 import { Cause, Effect, Exit, Fiber, Option, type Scope } from "effect"
 import type { LinkOptions } from "../../src/services/transport/MemoryTransport.ts"
 import type { Connection } from "../../src/services/transport/Transport.ts"
+import { concatBytes, seededBytes, unevenChunks } from "../support/bytes.ts"
 import { failureOf } from "../support/effect.ts"
 import { connectedPair, elapse, readAll, readBytes, runVirtual, settle } from "../support/memory.ts"
-import { concatBytes, seededBytes, unevenChunks } from "./random.ts"
 import {
   type CountingSource,
   collectingSink,

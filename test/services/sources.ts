@@ -1,7 +1,7 @@
 import { Either } from "effect"
 import type { ByteSink } from "../../src/services/ByteSink.ts"
 import type { ByteSource } from "../../src/services/ByteSource.ts"
-import { concatBytes } from "./random.ts"
+import { concatBytes } from "../support/bytes.ts"
 
 /**
  * Sources and sinks for the pump tests (transport.test.ts on loopback,

@@ -22,10 +22,10 @@ import { startSend } from "../../src/services/transport/pumps.ts"
 import { SocketState } from "../../src/services/transport/socketState.ts"
 import { type Connection, type Quick, Transport } from "../../src/services/transport/Transport.ts"
 import { Watchdog } from "../../src/services/transport/watchdog.ts"
+import { concatBytes, seededBytes } from "../support/bytes.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
 import { startProxy } from "../support/proxy.ts"
 import { eventually, within } from "../support/waiting.ts"
-import { concatBytes, seededBytes } from "./random.ts"
 import { collectingSink, countingSource, pattern, SourceBroke, sharedSource } from "./sources.ts"
 
 /**
