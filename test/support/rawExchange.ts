@@ -31,6 +31,8 @@ export interface RawReply {
   /** The server had not closed when the limit passed. */
   readonly timedOut: boolean
   readonly millis: number
+  /** The code of the socket's error (ECONNREFUSED, ECONNRESET...), when it had one. */
+  readonly error?: string | undefined
 }
 
 /** `bytes` cut into pieces of `size`. */
@@ -59,10 +61,13 @@ export const rawExchange = (port: number, request: Uint8Array, options: RawExcha
       if (size >= (options.maxBytes ?? Number.POSITIVE_INFINITY)) socket.destroy()
     })
     socket.on("end", () => socket.end())
-    socket.on("error", () => {})
+    let error: string | undefined
+    socket.on("error", (cause: Error & { code?: string }) => {
+      error ??= cause.code ?? cause.message
+    })
     socket.on("close", () => {
       cancel()
-      resolve({ reply: new Uint8Array(Buffer.concat(received)), timedOut, millis: performance.now() - began })
+      resolve({ reply: new Uint8Array(Buffer.concat(received)), timedOut, millis: performance.now() - began, error })
     })
     socket.on("connect", async () => {
       socket.setNoDelay(true)
