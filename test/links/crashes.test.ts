@@ -7,6 +7,7 @@ import { seededBytes } from "../support/bytes.ts"
 import { md5Hex } from "../support/md5.ts"
 import { everyEntry, runClient, startClient, startServerProcess, stopAll } from "../support/processes.ts"
 import { type FaultProxy, startProxy } from "../support/proxy.ts"
+import { eventually } from "../support/waiting.ts"
 
 /**
  * Processes killed with SIGKILL in the middle of a transfer, as a crash or a
@@ -36,11 +37,7 @@ const client = (address: string, folder: string, ...command: Array<string>) =>
 
 /** Waits until `check` holds (bounded), polling. */
 const until = async (check: () => boolean, millis: number, what: string) => {
-  const deadline = Date.now() + millis
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`não aconteceu em ${millis} ms: ${what}`)
-    await Bun.sleep(20)
-  }
+  if (!(await eventually(check, { millis }))) throw new Error(`não aconteceu em ${millis} ms: ${what}`)
 }
 
 afterAll(async () => {

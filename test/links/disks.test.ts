@@ -8,6 +8,7 @@ import { md5Hex } from "../support/md5.ts"
 import { everyEntry, runClient, startServerProcess, stopAll } from "../support/processes.ts"
 import { startProxy } from "../support/proxy.ts"
 import { mountTmpfs, type Tmpfs, tmpfsUnavailable } from "../support/tmpfs.ts"
+import { eventually } from "../support/waiting.ts"
 
 /**
  * Full and read-only disks on both sides, on small tmpfs mounts: a clear
@@ -81,9 +82,7 @@ withTmpfs("the server's folder is full", () => {
     writeFileSync(path.join(folder, "sobe.bin"), seededBytes(2 * MIB, 4))
     const uploading = client(proxy.address, folder, "enviar", "sobe.bin")
     // Once the upload was accepted and its temporary exists, fill what is left.
-    for (let tries = 0; tries < 200 && !everyEntry(disk.dir).some((e) => e.startsWith(".envio-")); tries++) {
-      await Bun.sleep(20)
-    }
+    await eventually(() => everyEntry(disk.dir).some((e) => e.startsWith(".envio-")), { millis: 4_000 })
     const filler = seededBytes(3 * MIB, 5)
     let filled = 0
     try {

@@ -14,6 +14,7 @@ import {
   stopAll
 } from "../support/processes.ts"
 import { type FaultProxy, type Faults, startProxy } from "../support/proxy.ts"
+import { eventually } from "../support/waiting.ts"
 
 /**
  * The real client and the real server, through the fault-injection proxy:
@@ -264,7 +265,7 @@ test("16 slow clients and a fast one at once: all complete byte-exact, and the f
     })
   )
   // The fast one starts once the slow ones are all connected, and goes straight to the server.
-  for (let tries = 0; (await proxy!.stats()).totals.connections < 16 && tries < 200; tries++) await Bun.sleep(50)
+  await eventually(async () => (await proxy!.stats()).totals.connections >= 16, { millis: 10_000, every: 50 })
   const fastFolder = await clientFolder()
   const fast = await client(`127.0.0.1:${server.port}`, fastFolder, "baixar", "medio.bin")
   finished.push("rápido")
