@@ -24,6 +24,7 @@ import { type Connection, type Quick, Transport } from "../../src/services/trans
 import { Watchdog } from "../../src/services/transport/watchdog.ts"
 import { concatBytes, seededBytes } from "../support/bytes.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
+import { freePort } from "../support/ports.ts"
 import { startProxy } from "../support/proxy.ts"
 import { eventually, within } from "../support/waiting.ts"
 import { collectingSink, countingSource, pattern, SourceBroke, sharedSource } from "./sources.ts"
@@ -94,14 +95,6 @@ const readExactly = (connection: Connection, length: number) =>
 const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(a, b) === 0
 
 const utf8 = (text: string) => new TextEncoder().encode(text)
-
-/** A loopback port nothing listens on: bound, then released. */
-const closedPort = () => {
-  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } })
-  const port = probe.port
-  probe.stop(true)
-  return port
-}
 
 /** Largest configured kernel buffer for one direction, from /proc when there is one. */
 const kernelMax = (file: string, fallback: number) => {
@@ -353,7 +346,7 @@ describe("BunTransportLive: moving bytes", () => {
 
 describe("BunTransportLive: connecting", () => {
   test("a closed port → ConnectionFailure Refused", async () => {
-    const port = closedPort()
+    const port = await freePort()
     const exit = await runExit(
       live(Effect.scoped(Effect.flatMap(Transport, (transport) => transport.connect("127.0.0.1", port))))
     )
