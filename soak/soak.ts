@@ -19,7 +19,8 @@ import { upload } from "../src/programs/client/upload.ts"
 import type { FileStore } from "../src/services/FileStore.ts"
 import type { Hasher } from "../src/services/Hasher.ts"
 import type { Transport } from "../src/services/transport/Transport.ts"
-import { randomBytes, type ServerProcess, startServerProcess, stopAll } from "../test/support/processes.ts"
+import { seededBytes as randomBytes } from "../test/support/bytes.ts"
+import { type ServerProcess, startServerProcess, stopAll } from "../test/support/processes.ts"
 import { type FaultProxy, type Faults, startProxy } from "../test/support/proxy.ts"
 
 /**

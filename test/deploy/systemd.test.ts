@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { freePort, ROOT, run, SERVER_EXE, spawnDaemon, stopAll } from "../bin/processes.ts"
+import { eventually } from "../support/waiting.ts"
 
 /**
  * deploy/arquivos-servidor.service: sandboxed as the issue asks, accepted by
@@ -117,7 +118,7 @@ describe("the unit's environment configures the server", () => {
     const server = spawnDaemon([SERVER_EXE], {
       env: { ...env, ARQUIVOS_PORTA: String(port), ARQUIVOS_ENDERECO: "127.0.0.1" }
     })
-    for (let i = 0; i < 300 && !server.stderr.includes("Ctrl+C"); i++) await Bun.sleep(50)
+    await eventually(() => server.stderr.includes("Ctrl+C"), { millis: 15_000 })
     expect(server.stderr).toContain(`Pasta servida: ${served}`)
     const client = await run([path.join(ROOT, "dist", "cliente"), `127.0.0.1:${port}`, "listar", "--json"])
     expect(JSON.parse(client.stdout)).toEqual([{ nome: "a.txt", tamanho: "7" }])

@@ -71,8 +71,9 @@ describe("concurrent clients", () => {
             })
             socket.on("data", (chunk: Buffer) => {
               parts.push(chunk)
+              // A reader that takes one chunk per turn of the event loop: slower than the server sends.
               socket.pause()
-              setTimeout(() => socket.resume(), 2)
+              setImmediate(() => socket.resume())
             })
             socket.on("error", reject)
             socket.on("close", () => resolve(Buffer.concat(parts)))

@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test"
-import { createHash } from "node:crypto"
 import { readFile, writeFile } from "node:fs/promises"
 import * as path from "node:path"
 import { Exit } from "effect"
@@ -7,6 +6,7 @@ import { download } from "../../src/programs/client/download.ts"
 import { resume } from "../../src/programs/client/resume.ts"
 import { upload } from "../../src/programs/client/upload.ts"
 import { be32, bytesOf, hexOf, named, openRaw, seededBytes, tree, waitFor, withServer } from "../support/hostile.ts"
+import { md5Hex } from "../support/md5.ts"
 
 /**
  * Large transfers (8 MiB, well past every socket buffer and the transport's
@@ -16,8 +16,7 @@ import { be32, bytesOf, hexOf, named, openRaw, seededBytes, tree, waitFor, withS
 
 const SIZE = 8 * 1024 * 1024
 const big = seededBytes(SIZE, 0xc0ffee)
-const md5 = (bytes: Uint8Array) => createHash("md5").update(bytes).digest("hex")
-const md5Of = async (file: string) => md5(new Uint8Array(await readFile(file)))
+const md5Of = async (file: string) => md5Hex(new Uint8Array(await readFile(file)))
 
 test("the fixture is pseudo-random, not zeros", () => {
   expect(big.length).toBe(SIZE)
@@ -29,7 +28,7 @@ describe("8 MiB transfers", () => {
     withServer(async (server) => {
       await writeFile(path.join(server.serverDir, "big.bin"), big)
       expect(await server.client(download("big.bin"))).toEqual(Exit.succeed({ name: "big.bin", size: SIZE }))
-      expect(await md5Of(path.join(server.clientDir, "big.bin"))).toBe(md5(big))
+      expect(await md5Of(path.join(server.clientDir, "big.bin"))).toBe(md5Hex(big))
       expect(await tree(server.clientDir)).toEqual(["big.bin"])
     }))
 
@@ -37,7 +36,7 @@ describe("8 MiB transfers", () => {
     withServer(async (server) => {
       await writeFile(path.join(server.clientDir, "big.bin"), big)
       expect(await server.client(upload("big.bin"))).toEqual(Exit.succeed({ name: "big.bin", size: SIZE }))
-      expect(await md5Of(path.join(server.serverDir, "big.bin"))).toBe(md5(big))
+      expect(await md5Of(path.join(server.serverDir, "big.bin"))).toBe(md5Hex(big))
       expect(await tree(server.serverDir)).toEqual(["big.bin"])
     }))
 })
@@ -59,8 +58,8 @@ describe("interrupted transfers", () => {
       expect(await waitFor(() => server.logs.some((line) => line.includes(" baixar big.bin ")))).toBe(true)
       // ...and the server goes on serving the same file, unchanged.
       expect(await server.client(download("big.bin"))).toEqual(Exit.succeed({ name: "big.bin", size: SIZE }))
-      expect(await md5Of(path.join(server.clientDir, "big.bin"))).toBe(md5(big))
-      expect(await md5Of(path.join(server.serverDir, "big.bin"))).toBe(md5(big))
+      expect(await md5Of(path.join(server.clientDir, "big.bin"))).toBe(md5Hex(big))
+      expect(await md5Of(path.join(server.serverDir, "big.bin"))).toBe(md5Hex(big))
     }))
 
   test("resume completes a client-side partial: final file equals the server file, partial gone", () =>
@@ -71,7 +70,7 @@ describe("interrupted transfers", () => {
       expect(await server.client(resume("big.bin"))).toEqual(
         Exit.succeed({ name: "big.bin", from: held, size: SIZE, alreadyComplete: false })
       )
-      expect(await md5Of(path.join(server.clientDir, "big.bin"))).toBe(md5(big))
+      expect(await md5Of(path.join(server.clientDir, "big.bin"))).toBe(md5Hex(big))
       expect(await tree(server.clientDir)).toEqual(["big.bin"])
     }))
 

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { createHash } from "node:crypto"
 import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises"
 import * as path from "node:path"
-import { rawExchange, startServer, type TestServer, tempDir } from "../support/harness.ts"
-import { be32, bytesOf, halfClosedExchange, hexOf, named, seededBytes, tree, withServer } from "../support/hostile.ts"
+import { startServer, type TestServer, tempDir } from "../support/harness.ts"
+import { be32, bytesOf, hexOf, named, seededBytes, tree, withServer } from "../support/hostile.ts"
+import { md5 } from "../support/md5.ts"
+import { rawExchange } from "../support/rawExchange.ts"
 
 /**
  * Byte-exact exchanges against the real server: the raw request goes out,
@@ -17,11 +18,10 @@ import { be32, bytesOf, halfClosedExchange, hexOf, named, seededBytes, tree, wit
  *   fifo           a named pipe
  */
 
-const md5 = (text: string) => new Uint8Array(createHash("md5").update(text).digest())
 const ZERO_MD5 = new Uint8Array(16)
 
 const exchangeHex = async (port: number, request: Uint8Array, options?: Parameters<typeof rawExchange>[2]) =>
-  hexOf(await rawExchange(port, request, options))
+  hexOf((await rawExchange(port, request, options)).reply)
 const golden = (...parts: ReadonlyArray<Uint8Array | string | number>) => hexOf(bytesOf(...parts))
 
 let server: TestServer
@@ -189,10 +189,21 @@ describe("a client that half-closes after its request", () => {
     withServer(async (fresh) => {
       const body = seededBytes(8 * 1024 * 1024, 8)
       await Bun.write(path.join(fresh.serverDir, "big.bin"), body)
-      const reply = await halfClosedExchange(fresh.port, bytesOf(10, named("big.bin")))
+      const reply = (
+        await rawExchange(fresh.port, bytesOf(10, named("big.bin")), { halfClose: true, limitMillis: 3_000 })
+      ).reply
       expect(hexOf(reply.subarray(0, 5))).toBe(golden(0, be32(body.length)))
       expect(reply.subarray(5)).toEqual(body)
-      expect(hexOf(await halfClosedExchange(fresh.port, bytesOf(30, named("u.txt"), be32(3), "abc")))).toBe("0000")
+      expect(
+        hexOf(
+          (
+            await rawExchange(fresh.port, bytesOf(30, named("u.txt"), be32(3), "abc"), {
+              halfClose: true,
+              limitMillis: 3_000
+            })
+          ).reply
+        )
+      ).toBe("0000")
       expect(await readFile(path.join(fresh.serverDir, "u.txt"), "utf8")).toBe("abc")
     }))
 })

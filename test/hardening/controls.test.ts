@@ -8,6 +8,7 @@ import { download as downloadProgram } from "../../src/programs/client/download.
 import { upload as uploadProgram } from "../../src/programs/client/upload.ts"
 import { failureOf } from "../support/effect.ts"
 import { seededBytes } from "../support/hostile.ts"
+import { within } from "../support/waiting.ts"
 import {
   be32,
   bytesOf,
@@ -19,7 +20,6 @@ import {
   md5Raw,
   NORMAL,
   resume,
-  sleep,
   snapshot,
   temporaries,
   upload,
@@ -89,7 +89,7 @@ const holdAdmitted = async (jail: Jail, count: number, localAddress?: string) =>
   const held: Array<Held> = []
   for (let i = 0; i < count; i++) {
     held.push(await hold(jail, { first: Uint8Array.of(10), ...(localAddress !== undefined ? { localAddress } : {}) }))
-    await sleep(30)
+    await Bun.sleep(30)
   }
   return held
 }
@@ -253,16 +253,25 @@ describe("--tamanho-maximo", () => {
     withJail(
       async (jail) => {
         const created: Array<string> = []
+        let sawEnd: (() => void) | undefined
+        const ended = new Promise<void>((resolve) => {
+          sawEnd = resolve
+        })
         const watcher = watch(jail.root, (_, file) => {
-          if (file !== null && String(file).startsWith(".envio-")) created.push(String(file))
+          if (file === null) return
+          if (String(file).startsWith(".envio-")) created.push(String(file))
+          if (String(file) === "fim-da-observacao") sawEnd?.()
         })
         try {
           // Name and size in one write, as the client program sends them.
           const { reply } = await jail.exchange(bytesOf(uploadHeader("grande.bin"), be32(5000)), { halfClose: false })
           expect(hexOf(reply)).toBe("0001")
-          await sleep(100)
+          // The watcher reports in order: once it saw this file, it has reported everything before it.
+          await fs.writeFile(path.join(jail.root, "fim-da-observacao"), "")
+          expect(await within(ended, 5_000, () => "never seen" as const)).toBeUndefined()
         } finally {
           watcher.close()
+          await fs.rm(path.join(jail.root, "fim-da-observacao"), { force: true })
         }
         expect(created).toEqual([])
       },
@@ -274,24 +283,24 @@ describe("--tamanho-maximo", () => {
       async (jail) => {
         await fs.writeFile(path.join(jail.clientDir, "enorme.bin"), seededBytes(16 * MIB, 4))
         let largestTemp = 0
-        let watching = true
-        const watcher = (async () => {
-          while (watching) {
-            for (const temp of await temporaries(jail.root)) {
-              const size = await fs.stat(path.join(jail.root, temp)).then(
-                (stats) => stats.size,
-                () => 0
-              )
-              largestTemp = Math.max(largestTemp, size)
-            }
-            await sleep(5)
-          }
-        })()
+        const sizes: Array<Promise<void>> = []
+        // Every change to a temporary is reported: its size is taken at each one.
+        const watcher = watch(jail.root, (_, file) => {
+          if (file === null || !String(file).startsWith(".envio-")) return
+          sizes.push(
+            fs.stat(path.join(jail.root, String(file))).then(
+              (stats) => {
+                largestTemp = Math.max(largestTemp, stats.size)
+              },
+              () => {}
+            )
+          )
+        })
         const started = Date.now()
         const exit = await jail.client(uploadProgram("enorme.bin"))
         const millis = Date.now() - started
-        watching = false
-        await watcher
+        watcher.close()
+        await Promise.all(sizes)
         expect(failureOf(exit)).toMatchObject({ _tag: "ServerRefused", request: "Upload", name: "enorme.bin" })
         // Server and client timeouts are 20 s: far from both, the refusal came from the size check.
         expect(millis).toBeLessThan(10_000)
@@ -308,20 +317,18 @@ describe("slow clients", () => {
     withJail(
       async (jail) => {
         const held = await Promise.all(Array.from({ length: 50 }, () => hold(jail)))
-        let dripping = true
-        const drip = (async () => {
-          // Half of them drip an endless name, one byte at a time; the other half stay silent.
-          const name = download("b".repeat(4000))
-          for (let i = 0; dripping && i < name.length; i++) {
-            for (const [k, connection] of held.entries())
-              if (k % 2 === 0 && !connection.closed()) connection.socket.write(name.subarray(i, i + 1))
-            await sleep(50)
-          }
-        })()
+        // Half of them drip an endless name, one byte per write, between the normal requests; the other half stay silent.
+        const name = download("b".repeat(4000))
+        let dripped = 0
+        const drip = (bytes: number) => {
+          for (const [k, connection] of held.entries())
+            if (k % 2 === 0 && !connection.closed()) connection.socket.write(name.subarray(dripped, dripped + bytes))
+          dripped += bytes
+        }
         try {
-          await sleep(200)
           const requests = [download("normal.txt"), list(), upload("rapido.txt", "ok"), downloadMany("*.txt")]
           for (const request of requests) {
+            for (let i = 0; i < 5; i++) drip(1)
             const { reply, timedOut } = await jail.exchange(request, { limitMillis: 3_000 })
             expect(timedOut).toBe(false)
             expect(reply[0]).toBe(0)
@@ -329,8 +336,6 @@ describe("slow clients", () => {
           // Every slow connection is still open and waiting: the normal requests did not wait for them.
           expect(held.filter((connection) => connection.closed()).length).toBe(0)
         } finally {
-          dripping = false
-          await drip
           for (const connection of held) connection.socket.destroy()
         }
       },

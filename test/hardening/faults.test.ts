@@ -6,6 +6,7 @@ import { Deferred, Effect, Exit } from "effect"
 import { download as downloadProgram } from "../../src/programs/client/download.ts"
 import { resume as resumeProgram } from "../../src/programs/client/resume.ts"
 import { seededBytes } from "../support/hostile.ts"
+import { guard } from "../support/waiting.ts"
 import {
   be32,
   bytesOf,
@@ -58,10 +59,10 @@ const cutExchange = (port: number, request: Uint8Array, sendBytes: number, readB
       if (kill === "reset") socket.resetAndDestroy()
       else socket.destroy()
     }
-    const guard = setTimeout(finish, 5_000) // the server closed early or sent less: stop anyway
+    const cancel = guard(5_000, finish) // the server closed early or sent less: stop anyway
     socket.on("error", () => {})
     socket.on("close", () => {
-      clearTimeout(guard)
+      cancel()
       resolve(new Uint8Array(Buffer.concat(received)))
     })
     socket.on("data", (chunk: Buffer) => {

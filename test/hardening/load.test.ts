@@ -8,7 +8,8 @@ import { list } from "../../src/programs/client/list.ts"
 import { resume } from "../../src/programs/client/resume.ts"
 import { upload } from "../../src/programs/client/upload.ts"
 import { seededBytes } from "../support/hostile.ts"
-import { md5Hex, openFdCount, settledRss, sleep, temporaries, waitFor, withJail } from "./support.ts"
+import { eventually } from "../support/waiting.ts"
+import { md5Hex, openFdCount, settledRss, temporaries, waitFor, withJail } from "./support.ts"
 
 /**
  * Load: 300 clients at once, each running one real client program
@@ -40,7 +41,6 @@ describe("300 concurrent clients", () => {
         // Warm up once, so the baseline includes what the first run loads for good.
         expect(Exit.isSuccess(await jail.client(download(nameOf(0))))).toBe(true)
         await fs.rm(path.join(jail.clientDir, nameOf(0)))
-        await sleep(100)
         const fdsBefore = await openFdCount()
         const rssBefore = await settledRss()
 
@@ -113,11 +113,11 @@ describe("300 concurrent clients", () => {
         // Descriptors: every socket and file closed again (slack for the runtime's own).
         expect(await waitFor(async () => (await openFdCount()) <= fdsBefore + 16, 10_000)).toBe(true)
         // Memory: back near the baseline once garbage is collected (generous slack: RSS rarely shrinks fully).
-        let rssAfter = await settledRss()
-        for (let i = 0; i < 20 && rssAfter - rssBefore > 192 * 1024 * 1024; i++) {
-          await sleep(200)
-          rssAfter = await settledRss()
-        }
+        let rssAfter = 0
+        await eventually(async () => (rssAfter = await settledRss()) - rssBefore < 192 * 1024 * 1024, {
+          millis: 4_000,
+          every: 200
+        })
         console.info(
           `load: ${CLIENTS} clients; fds ${fdsBefore} → ${await openFdCount()}; RSS ${(rssBefore / 2 ** 20).toFixed(0)} → ${(rssAfter / 2 ** 20).toFixed(0)} MiB`
         )

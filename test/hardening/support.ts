@@ -1,7 +1,6 @@
 import { expect } from "bun:test"
-import { createHash, randomBytes } from "node:crypto"
+import { randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
-import * as net from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { Effect, Exit, Scope } from "effect"
@@ -11,8 +10,10 @@ import type { ServerEvent } from "../../src/domain/messages.ts"
 import { type ServerSettings, serverSettings } from "../../src/programs/server/config.ts"
 import { ServerLive } from "../../src/programs/server/ServerLive.ts"
 import { serveFolder } from "../../src/programs/server/server.ts"
+import { makeRandom } from "../support/bytes.ts"
 import { logInto } from "../support/harness.ts"
-import { be32, bytesOf, type ClientRunner, clientFor, hexOf, named, sleep, waitFor } from "../support/hostile.ts"
+import { be32, bytesOf, type ClientRunner, clientFor, hexOf, named, waitFor } from "../support/hostile.ts"
+import { type RawExchangeOptions, type RawReply, rawExchange } from "../support/rawExchange.ts"
 
 /**
  * The hardening fixture. Every case runs against a "jail":
@@ -46,20 +47,13 @@ export const INTERNAL = "interno\n"
 const OLD_TIME = new Date(1_000_000_000_000)
 
 export const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
-export const md5Hex = (bytes: Uint8Array | string) => createHash("md5").update(bytes).digest("hex")
-export const md5Raw = (bytes: Uint8Array | string) => new Uint8Array(createHash("md5").update(bytes).digest())
-export { be32, bytesOf, hexOf, named, sleep, waitFor }
+export { md5 as md5Raw, md5Hex } from "../support/md5.ts"
+export { be32, bytesOf, hexOf, named, waitFor }
 
 /** Seeded PRNG (mulberry32): every random choice of the battery is reproducible. */
 export const prng = (seed: number) => {
-  let state = seed >>> 0
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const word = makeRandom(seed)
+  const next = () => word() / 4294967296
   return {
     next,
     /** Integer in [0, n). */
@@ -95,7 +89,8 @@ export const openFdCount = async () => (await fs.readdir("/proc/self/fd")).lengt
 export const settledRss = async () => {
   for (let i = 0; i < 3; i++) {
     Bun.gc(true)
-    await sleep(30)
+    // A turn of the event loop between collections, for what the collection released.
+    await new Promise((resolve) => setImmediate(resolve))
   }
   return process.memoryUsage().rss
 }
@@ -135,59 +130,9 @@ export const temporaries = async (dir: string) =>
 // ---------------------------------------------------------------------------
 // Raw exchanges
 
-export interface ExchangeOptions {
-  /** Half-close (FIN) after the request, so the server sees its end at once. Default true. */
-  readonly halfClose?: boolean
-  /** Give up after this long; the result says so. Default 5 s. */
-  readonly limitMillis?: number
-  /** Send the request in pieces of this many bytes, pausing between them. */
-  readonly pieceBytes?: number
-  readonly pauseMillis?: number
-  readonly localAddress?: string
-}
-
-export interface ExchangeResult {
-  readonly reply: Uint8Array
-  /** The server had not closed when the limit passed. */
-  readonly timedOut: boolean
-  readonly millis: number
-}
-
-/** Sends raw bytes and collects the whole reply, until the server closes (or the limit). */
-export const exchange = (port: number, request: Uint8Array, options: ExchangeOptions = {}): Promise<ExchangeResult> =>
-  new Promise((resolve) => {
-    const started = Date.now()
-    const received: Array<Buffer> = []
-    let timedOut = false
-    const socket = net.connect({
-      host: "127.0.0.1",
-      port,
-      allowHalfOpen: true,
-      ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {})
-    })
-    const timer = setTimeout(() => {
-      timedOut = true
-      socket.destroy()
-    }, options.limitMillis ?? 5_000)
-    socket.on("data", (chunk: Buffer) => received.push(chunk))
-    socket.on("end", () => socket.end())
-    socket.on("error", () => {})
-    socket.on("close", () => {
-      clearTimeout(timer)
-      resolve({ reply: new Uint8Array(Buffer.concat(received)), timedOut, millis: Date.now() - started })
-    })
-    socket.on("connect", async () => {
-      const piece = options.pieceBytes ?? Math.max(1, request.length)
-      for (let offset = 0; offset < request.length; offset += piece) {
-        if (socket.destroyed) return
-        socket.write(request.subarray(offset, offset + piece))
-        if (options.pauseMillis) await sleep(options.pauseMillis)
-      }
-      if (options.halfClose ?? true) {
-        if (!socket.destroyed) socket.end()
-      }
-    })
-  })
+/** Sends raw bytes and collects the whole reply, half-closing after the request unless told not to; 5 s bound. */
+export const exchange = (port: number, request: Uint8Array, options: RawExchangeOptions = {}): Promise<RawReply> =>
+  rawExchange(port, request, { halfClose: true, limitMillis: 5_000, ...options })
 
 // ---------------------------------------------------------------------------
 // The jail
@@ -210,7 +155,7 @@ export interface Jail {
   readonly port: number
   readonly logs: Array<string>
   /** A raw exchange whose reply is kept for the marker scan of `assertIntact`. */
-  readonly exchange: (request: Uint8Array, options?: ExchangeOptions) => Promise<ExchangeResult>
+  readonly exchange: (request: Uint8Array, options?: RawExchangeOptions) => Promise<RawReply>
   /** Records bytes received some other way (a raw socket, a hostile server's log). */
   readonly record: (bytes: Uint8Array) => void
   /** Client programs over `cliente/` (or another folder) against this server. */

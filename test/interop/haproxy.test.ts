@@ -15,8 +15,10 @@ import { MARKS_FOLDER, ownerOf } from "../../src/services/files/owners.ts"
 import { ROOT as PROJECT } from "../client/cli.ts"
 import { type Balancer, findHaproxy, startHaproxy } from "../support/haproxy.ts"
 import { bytesOf, type ClientRunner, clientFor, hexOf, seededBytes, waitFor } from "../support/hostile.ts"
-import { freePort, type Instance, startInstance, stop } from "../support/processes.ts"
-import { holdOpen, rawSend } from "../support/rawClient.ts"
+import { freePort } from "../support/ports.ts"
+import { type Instance, startInstance, stop } from "../support/processes.ts"
+import { holdOpen } from "../support/rawClient.ts"
+import { rawExchange } from "../support/rawExchange.ts"
 
 /**
  * Scale-out with the real HAProxy: three server processes on one shared
@@ -208,10 +210,14 @@ suite("through the real HAProxy, three instances on one folder", () => {
     })()
     const replies = await Promise.all(
       versions.map((bytes, i) =>
-        rawSend(front, bytesOf(encodeRequest({ _tag: "Upload", name: "disputado.bin" }), u32(bytes.length), bytes), {
-          localAddress: `127.0.0.${20 + i}`,
-          limitMillis: 30_000
-        })
+        rawExchange(
+          front,
+          bytesOf(encodeRequest({ _tag: "Upload", name: "disputado.bin" }), u32(bytes.length), bytes),
+          {
+            localAddress: `127.0.0.${20 + i}`,
+            limitMillis: 30_000
+          }
+        )
       )
     )
     uploading = false
@@ -233,7 +239,7 @@ suite("through the real HAProxy, three instances on one folder", () => {
 
   test("the log line names the real client address (127.0.0.7), not the balancer", async () => {
     await fs.writeFile(path.join(shared, "a.txt"), "hello")
-    const { reply } = await rawSend(front, encodeRequest({ _tag: "Download", name: "a.txt" }), {
+    const { reply } = await rawExchange(front, encodeRequest({ _tag: "Download", name: "a.txt" }), {
       localAddress: "127.0.0.7"
     })
     expect(hexOf(reply)).toBe(hexOf(bytesOf(0, u32(5), "hello")))
@@ -260,13 +266,13 @@ suite("through the real HAProxy, three instances on one folder", () => {
       }
       for (const connection of held) expect(await waitFor(() => connection.received().length >= 1, 5_000)).toBe(true)
       expect(held.map((connection) => hexOf(connection.received()))).toEqual(held.map(() => "00"))
-      const over = await rawSend(single, encodeRequest({ _tag: "Download", name: "a.txt" }), {
+      const over = await rawExchange(single, encodeRequest({ _tag: "Download", name: "a.txt" }), {
         localAddress: "127.0.0.7",
         limitMillis: 5_000
       })
       expect(hexOf(over.reply)).toBe("01")
       expect(instances[0]!.stdout.text).toMatch(/127\.0\.0\.7:\d+ \? - recusado: limite de 4 por endereço 0 bytes 0 ms/)
-      const other = await rawSend(single, encodeRequest({ _tag: "Download", name: "a.txt" }), {
+      const other = await rawExchange(single, encodeRequest({ _tag: "Download", name: "a.txt" }), {
         localAddress: "127.0.0.8"
       })
       expect(hexOf(other.reply)).toBe(hexOf(bytesOf(0, u32(5), "hello")))
@@ -278,7 +284,7 @@ suite("through the real HAProxy, three instances on one folder", () => {
 
   test("a direct connection without a PROXY header is not served", async () => {
     const instance = instances[1]!
-    const { reply, timedOut } = await rawSend(instance.port, encodeRequest({ _tag: "Download", name: "a.txt" }), {
+    const { reply, timedOut } = await rawExchange(instance.port, encodeRequest({ _tag: "Download", name: "a.txt" }), {
       limitMillis: 5_000
     })
     expect({ reply: hexOf(reply), timedOut }).toEqual({ reply: "", timedOut: false })
@@ -349,7 +355,7 @@ suite("through the real HAProxy, three instances on one folder", () => {
 
       // The health check brings it back, and it serves again.
       await balancer.waitStatus("primeira", "i1", "UP", 10_000)
-      const { reply } = await rawSend(single, encodeRequest({ _tag: "Download", name: "a.txt" }), {
+      const { reply } = await rawExchange(single, encodeRequest({ _tag: "Download", name: "a.txt" }), {
         localAddress: "127.0.0.9"
       })
       expect(hexOf(reply)).toBe(hexOf(bytesOf(0, u32(5), "hello")))

@@ -13,14 +13,19 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import type { Subprocess } from "bun"
+import { md5 as md5Raw } from "../support/md5.ts"
+import { Lines } from "../support/processes.ts"
+import { rawExchange } from "../support/rawExchange.ts"
+import { guard, within } from "../support/waiting.ts"
 
 const ROOT = path.resolve(import.meta.dir, "../..")
 const PEER = path.join(import.meta.dir, "peer.py")
-const TEST_MS = 10_000 // per test
+// A bound against a hang, not a measure of speed: a case runs up to six Python clients one after the
+// other, and on a loaded machine each takes seconds to start.
+const TEST_MS = 60_000 // per test
 const RUN_MS = 8_000 // per spawned client run
 
 // ------------------------------------------------------------------ processes
@@ -34,56 +39,9 @@ function tempDir(label: string): string {
   return d
 }
 
-/** Accumulates a process's stdout so that a line can be awaited, and keeps
- * draining it so a chatty server never blocks on a full pipe. */
-class Output {
-  text = ""
-  closed = false
-  private wake: Array<() => void> = []
-  constructor(stream: ReadableStream<Uint8Array>) {
-    void this.pump(stream)
-  }
-  private async pump(stream: ReadableStream<Uint8Array>): Promise<void> {
-    const reader = stream.getReader()
-    const dec = new TextDecoder()
-    try {
-      for (;;) {
-        const { done, value } = await reader.read()
-        if (done) break
-        this.text += dec.decode(value, { stream: true })
-        this.notify()
-      }
-    } catch {
-      // stream torn down when the process is killed
-    }
-    this.closed = true
-    this.notify()
-  }
-  private notify(): void {
-    for (const w of this.wake.splice(0)) w()
-  }
-  async waitFor(re: RegExp, ms: number): Promise<RegExpMatchArray> {
-    const until = Date.now() + ms
-    for (;;) {
-      const m = this.text.match(re)
-      if (m) return m
-      if (this.closed) throw new Error(`stream closed before ${re}: ${this.text}`)
-      const left = until - Date.now()
-      if (left <= 0) throw new Error(`timeout waiting for ${re}: ${this.text}`)
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left)
-        this.wake.push(() => {
-          clearTimeout(t)
-          resolve()
-        })
-      })
-    }
-  }
-}
-
 interface Server {
   proc: Subprocess<"ignore", "pipe", "pipe">
-  out: Output
+  out: Lines
   port: number
 }
 
@@ -93,7 +51,7 @@ async function startRealServer(dir: string, extra: string[] = []): Promise<Serve
     { cwd: path.resolve(import.meta.dir, "../.."), stdin: "ignore", stdout: "pipe", stderr: "pipe" }
   )
   started.push(proc)
-  const out = new Output(proc.stdout)
+  const out = new Lines(proc.stdout)
   const m = await out.waitFor(/escutando na porta TCP (\d+)/, 8_000)
   return { proc, out, port: Number(m[1]) }
 }
@@ -104,7 +62,7 @@ async function startPyServer(dir: string, extra: string[] = []): Promise<Server>
     { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" }
   )
   started.push(proc)
-  const out = new Output(proc.stdout)
+  const out = new Lines(proc.stdout)
   const m = await out.waitFor(/^PRONTO (\d+)$/m, 8_000)
   return { proc, out, port: Number(m[1]) }
 }
@@ -118,7 +76,7 @@ interface RunResult {
 async function run(cmd: string[], ms = RUN_MS): Promise<RunResult> {
   const proc = Bun.spawn(cmd, { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" })
   started.push(proc)
-  const timer = setTimeout(() => proc.kill(), ms)
+  const cancel = guard(ms, () => proc.kill())
   try {
     const [stdout, stderr, code] = await Promise.all([
       new Response(proc.stdout).text(),
@@ -127,7 +85,7 @@ async function run(cmd: string[], ms = RUN_MS): Promise<RunResult> {
     ])
     return { code, stdout, stderr }
   } finally {
-    clearTimeout(timer)
+    cancel()
   }
 }
 
@@ -180,7 +138,7 @@ afterAll(async () => {
       // already gone
     }
   }
-  await Promise.race([Promise.all(started.map((p) => p.exited)), Bun.sleep(3_000)])
+  await within(Promise.all(started.map((p) => p.exited)), 3_000, () => undefined)
   for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill(9)
   for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true })
 })
@@ -196,7 +154,7 @@ const nm = (s: string | Buffer): Buffer => {
   const b = typeof s === "string" ? Buffer.from(s, "utf8") : s
   return Buffer.concat([u32(b.length), b])
 }
-const md5 = (b: Buffer): Buffer => crypto.createHash("md5").update(b).digest()
+const md5 = (b: Buffer): Buffer => Buffer.from(md5Raw(b))
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ""), "hex")
 
 interface RawReply {
@@ -205,31 +163,10 @@ interface RawReply {
 }
 
 /** Sends `req` on a fresh connection; collects the reply until the server closes
- * (or `ms` passes, or `maxBytes` arrived). */
-function raw(port: number, req: Buffer, ms = 3_000, maxBytes = Infinity): Promise<RawReply> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    let done = false
-    const sock = net.connect({ host: "127.0.0.1", port })
-    const finish = (closed: boolean): void => {
-      if (done) return
-      done = true
-      clearTimeout(timer)
-      sock.destroy()
-      resolve({ data: Buffer.concat(chunks), closed })
-    }
-    const timer = setTimeout(() => finish(false), ms)
-    sock.on("connect", () => sock.write(req))
-    sock.on("data", (d: Buffer) => {
-      chunks.push(d)
-      size += d.length
-      if (size >= maxBytes) finish(false)
-    })
-    sock.on("end", () => finish(true))
-    sock.on("close", () => finish(true))
-    sock.on("error", () => finish(true))
-  })
+ * (or `ms` passes, or `maxBytes` arrived: then `closed` is false). */
+async function raw(port: number, req: Buffer, ms = 3_000, maxBytes = Infinity): Promise<RawReply> {
+  const { reply, timedOut } = await rawExchange(port, req, { limitMillis: ms, maxBytes })
+  return { data: Buffer.from(reply), closed: !timedOut && reply.length < maxBytes }
 }
 
 // ------------------------------------------------------------------ fixtures

@@ -3,16 +3,11 @@ import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import {
-  everyEntry,
-  md5,
-  randomBytes,
-  runClient,
-  startClient,
-  startServerProcess,
-  stopAll
-} from "../support/processes.ts"
+import { seededBytes } from "../support/bytes.ts"
+import { md5Hex } from "../support/md5.ts"
+import { everyEntry, runClient, startClient, startServerProcess, stopAll } from "../support/processes.ts"
 import { type FaultProxy, startProxy } from "../support/proxy.ts"
+import { eventually } from "../support/waiting.ts"
 
 /**
  * Processes killed with SIGKILL in the middle of a transfer, as a crash or a
@@ -42,11 +37,7 @@ const client = (address: string, folder: string, ...command: Array<string>) =>
 
 /** Waits until `check` holds (bounded), polling. */
 const until = async (check: () => boolean, millis: number, what: string) => {
-  const deadline = Date.now() + millis
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`não aconteceu em ${millis} ms: ${what}`)
-    await Bun.sleep(20)
-  }
+  if (!(await eventually(check, { millis }))) throw new Error(`não aconteceu em ${millis} ms: ${what}`)
 }
 
 afterAll(async () => {
@@ -60,7 +51,7 @@ test("the server killed mid-upload, then restarted on the same folder: no visibl
   const server = await startServerProcess(served, { timeoutSeconds: 3 })
   const proxy = await slowLink(server.port, { up: { rate: RATE } })
   const folder = await workspace("cliente")
-  writeFileSync(path.join(folder, "sobe.bin"), randomBytes(4 * MIB, 1))
+  writeFileSync(path.join(folder, "sobe.bin"), seededBytes(4 * MIB, 1))
   const uploading = startClient([
     proxy.address,
     "--pasta",
@@ -88,7 +79,7 @@ test("the server killed mid-upload, then restarted on the same folder: no visibl
   expect(everyEntry(served)).toEqual([])
   // The restarted server lists nothing, and takes the same upload whole.
   expect((await client(`127.0.0.1:${restarted.port}`, folder, "enviar", "sobe.bin")).code).toBe(0)
-  expect(md5(readFileSync(path.join(served, "sobe.bin")))).toBe(md5(randomBytes(4 * MIB, 1)))
+  expect(md5Hex(readFileSync(path.join(served, "sobe.bin")))).toBe(md5Hex(seededBytes(4 * MIB, 1)))
   await restarted.stop()
 }, 40_000)
 
@@ -120,33 +111,33 @@ const downloadUnderway = async (content: Uint8Array, rate: number) => {
 test("the server killed mid-download: the client exits 3, and the next baixar resumes byte-exact", async () => {
   // More than the server's kernel takes at once (a few MiB), which a killed
   // process's socket would still deliver whole.
-  const content = randomBytes(12 * MIB, 2)
+  const content = seededBytes(12 * MIB, 2)
   const { served, server, folder, downloading, partialFile } = await downloadUnderway(content, 4 * RATE)
   await server.kill()
   const result = await downloading.result
   expect(result.code).toBe(3)
   expect(existsSync(path.join(folder, "desce.bin"))).toBe(false)
   const partial = readFileSync(partialFile)
-  expect(md5(partial)).toBe(md5(content.subarray(0, partial.length)))
+  expect(md5Hex(partial)).toBe(md5Hex(content.subarray(0, partial.length)))
 
   const restarted = await startServerProcess(served, { timeoutSeconds: 3 })
   expect((await client(`127.0.0.1:${restarted.port}`, folder, "baixar", "desce.bin")).code).toBe(0)
-  expect(md5(readFileSync(path.join(folder, "desce.bin")))).toBe(md5(content))
+  expect(md5Hex(readFileSync(path.join(folder, "desce.bin")))).toBe(md5Hex(content))
   expect(restarted.stdout.text).toMatch(new RegExp(`retomar desce\\.bin ok \\(a partir de ${partial.length}\\)`))
   await restarted.stop()
 }, 40_000)
 
 test("the client killed mid-download: its .parcial is usable by the next run", async () => {
-  const content = randomBytes(4 * MIB, 3)
+  const content = seededBytes(4 * MIB, 3)
   const { server, folder, downloading, partialFile } = await downloadUnderway(content, RATE)
   downloading.process.kill("SIGKILL")
   await downloading.result
   const partial = readFileSync(partialFile)
-  expect(md5(partial)).toBe(md5(content.subarray(0, partial.length)))
+  expect(md5Hex(partial)).toBe(md5Hex(content.subarray(0, partial.length)))
   expect(existsSync(path.join(folder, "desce.bin"))).toBe(false)
 
   expect((await client(`127.0.0.1:${server.port}`, folder, "baixar", "desce.bin")).code).toBe(0)
-  expect(md5(readFileSync(path.join(folder, "desce.bin")))).toBe(md5(content))
+  expect(md5Hex(readFileSync(path.join(folder, "desce.bin")))).toBe(md5Hex(content))
   expect(everyEntry(folder)).toEqual(["desce.bin"])
   await server.stop()
 }, 40_000)

@@ -3,10 +3,10 @@ import { existsSync, readFileSync, statSync } from "node:fs"
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
+import { seededBytes } from "../support/bytes.ts"
+import { md5Hex } from "../support/md5.ts"
 import {
   everyEntry,
-  md5,
-  randomBytes,
   runClient,
   type ServerProcess,
   startClient,
@@ -14,6 +14,7 @@ import {
   stopAll
 } from "../support/processes.ts"
 import { type FaultProxy, type Faults, startProxy } from "../support/proxy.ts"
+import { eventually } from "../support/waiting.ts"
 
 /**
  * The real client and the real server, through the fault-injection proxy:
@@ -37,7 +38,7 @@ const SERVED = {
   "grande.bin": { seed: 15, size: 8 * MIB }
 } as const
 type Served = keyof typeof SERVED
-const contentOf = (name: Served) => randomBytes(SERVED[name].size, SERVED[name].seed)
+const contentOf = (name: Served) => seededBytes(SERVED[name].size, SERVED[name].seed)
 
 let root: string
 let server: ServerProcess
@@ -89,21 +90,21 @@ const everyOperation = async (address: string, label: string) => {
   expect(listing.find((entry) => entry.nome === "pequeno.bin")?.tamanho).toBe(String(20 * KIB))
 
   expect((await client(address, folder, "baixar", "pequeno.bin")).code).toBe(0)
-  expect(md5(readFileSync(path.join(folder, "pequeno.bin")))).toBe(md5(contentOf("pequeno.bin")))
+  expect(md5Hex(readFileSync(path.join(folder, "pequeno.bin")))).toBe(md5Hex(contentOf("pequeno.bin")))
 
-  const upload = randomBytes(30 * KIB, label.length + 100)
+  const upload = seededBytes(30 * KIB, label.length + 100)
   await writeFile(path.join(folder, `subida-${label}.bin`), upload)
   expect((await client(address, folder, "enviar", `subida-${label}.bin`)).code).toBe(0)
-  expect(md5(readFileSync(path.join(server.folder, `subida-${label}.bin`)))).toBe(md5(upload))
+  expect(md5Hex(readFileSync(path.join(server.folder, `subida-${label}.bin`)))).toBe(md5Hex(upload))
 
   // A partial of 7,000 bytes, resumed after the server checks its MD5.
   await writeFile(path.join(folder, "retoma.bin.parcial"), contentOf("retoma.bin").subarray(0, 7_000))
   expect((await client(address, folder, "retomar", "retoma.bin")).code).toBe(0)
-  expect(md5(readFileSync(path.join(folder, "retoma.bin")))).toBe(md5(contentOf("retoma.bin")))
+  expect(md5Hex(readFileSync(path.join(folder, "retoma.bin")))).toBe(md5Hex(contentOf("retoma.bin")))
 
   expect((await client(address, folder, "baixar-varios", "fotos/*.jpg")).code).toBe(0)
   for (const name of ["fotos/a.jpg", "fotos/b.jpg"] as const) {
-    expect(md5(readFileSync(path.join(folder, name)))).toBe(md5(contentOf(name)))
+    expect(md5Hex(readFileSync(path.join(folder, name)))).toBe(md5Hex(contentOf(name)))
   }
   expect(everyEntry(folder).filter((entry) => entry.endsWith(".parcial"))).toEqual([])
 }
@@ -138,12 +139,12 @@ describe("a download cut mid-body", () => {
       const partial = readFileSync(path.join(folder, "medio.bin.parcial"))
       expect(partial.length).toBeGreaterThan(0)
       expect(partial.length).toBeLessThanOrEqual(cutAt)
-      expect(md5(partial)).toBe(md5(contentOf("medio.bin").subarray(0, partial.length)))
+      expect(md5Hex(partial)).toBe(md5Hex(contentOf("medio.bin").subarray(0, partial.length)))
 
       await proxy!.setFaults({})
       const resumed = await client(address, folder, "baixar", "medio.bin")
       expect(resumed.code).toBe(0)
-      expect(md5(readFileSync(path.join(folder, "medio.bin")))).toBe(md5(contentOf("medio.bin")))
+      expect(md5Hex(readFileSync(path.join(folder, "medio.bin")))).toBe(md5Hex(contentOf("medio.bin")))
       expect(everyEntry(folder)).toEqual(["medio.bin"])
       // The second run carried only what was missing (plus a header).
       const links = await proxy!.waitClosed(2)
@@ -189,7 +190,7 @@ describe("a blackhole: the link stops forwarding, both sockets stay open", () =>
   test("upload: the client exits 3 within its timeout; the server drops it within its own and leaves no file and no temporary", async () => {
     const { address } = await through({ up: { blackhole_after: 200_000 } })
     const folder = await clientFolder()
-    await writeFile(path.join(folder, "preso.bin"), randomBytes(8 * MIB, 21))
+    await writeFile(path.join(folder, "preso.bin"), seededBytes(8 * MIB, 21))
     const mark = server.stdout.text.length
     const started = Date.now()
     // The client's timeout is the shorter here, so it is the client that gives up
@@ -218,7 +219,7 @@ describe("an upload cut mid-body", () => {
     async (how) => {
       const { address } = await through({ up: { cut_after: 300_000, cut_with: how } })
       const folder = await clientFolder()
-      await writeFile(path.join(folder, `cortado-${how}.bin`), randomBytes(2 * MIB, 31))
+      await writeFile(path.join(folder, `cortado-${how}.bin`), seededBytes(2 * MIB, 31))
       const mark = server.stdout.text.length
       const result = await client(address, folder, "enviar", `cortado-${how}.bin`)
       expect(result.code).toBe(3)
@@ -230,15 +231,15 @@ describe("an upload cut mid-body", () => {
   )
 
   test("a cut overwrite leaves the old content byte-exact", async () => {
-    const old = randomBytes(100 * KIB, 41)
+    const old = seededBytes(100 * KIB, 41)
     await writeFile(path.join(server.folder, "antigo.bin"), old)
     const { address } = await through({ up: { cut_after: 400_000, cut_with: "rst" } })
     const folder = await clientFolder()
-    await writeFile(path.join(folder, "antigo.bin"), randomBytes(2 * MIB, 42))
+    await writeFile(path.join(folder, "antigo.bin"), seededBytes(2 * MIB, 42))
     const mark = server.stdout.text.length
     expect((await client(address, folder, "enviar", "antigo.bin")).code).toBe(3)
     await serverLogged(/enviar antigo\.bin cancelado/, (TIMEOUT + 5) * 1000, mark)
-    expect(md5(readFileSync(path.join(server.folder, "antigo.bin")))).toBe(md5(old))
+    expect(md5Hex(readFileSync(path.join(server.folder, "antigo.bin")))).toBe(md5Hex(old))
     expect(serverEntries().filter((entry) => entry.includes(".envio-"))).toEqual([])
   }, 30_000)
 })
@@ -264,17 +265,17 @@ test("16 slow clients and a fast one at once: all complete byte-exact, and the f
     })
   )
   // The fast one starts once the slow ones are all connected, and goes straight to the server.
-  for (let tries = 0; (await proxy!.stats()).totals.connections < 16 && tries < 200; tries++) await Bun.sleep(50)
+  await eventually(async () => (await proxy!.stats()).totals.connections >= 16, { millis: 10_000, every: 50 })
   const fastFolder = await clientFolder()
   const fast = await client(`127.0.0.1:${server.port}`, fastFolder, "baixar", "medio.bin")
   finished.push("rápido")
   expect(fast.code).toBe(0)
-  expect(md5(readFileSync(path.join(fastFolder, "medio.bin")))).toBe(md5(contentOf("medio.bin")))
+  expect(md5Hex(readFileSync(path.join(fastFolder, "medio.bin")))).toBe(md5Hex(contentOf("medio.bin")))
   const results = await Promise.all(slow)
   for (const [i, result] of results.entries()) {
     expect(result.code).toBe(0)
     expect(statSync(path.join(slowFolders[i]!, "lento.bin")).size).toBe(SERVED["lento.bin"].size)
-    expect(md5(readFileSync(path.join(slowFolders[i]!, "lento.bin")))).toBe(md5(contentOf("lento.bin")))
+    expect(md5Hex(readFileSync(path.join(slowFolders[i]!, "lento.bin")))).toBe(md5Hex(contentOf("lento.bin")))
   }
   // The fast download of 2 MiB ended before any of the slow ones.
   expect(finished[0]).toBe("rápido")

@@ -3,15 +3,9 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { encodeRequest } from "../../src/domain/operations.ts"
-import {
-  everyEntry,
-  md5,
-  randomBytes,
-  runClient,
-  type ServerProcess,
-  startServerProcess,
-  stopAll
-} from "../support/processes.ts"
+import { seededBytes } from "../support/bytes.ts"
+import { md5Hex } from "../support/md5.ts"
+import { everyEntry, runClient, type ServerProcess, startServerProcess, stopAll } from "../support/processes.ts"
 import { type FaultProxy, startProxy } from "../support/proxy.ts"
 
 /**
@@ -29,7 +23,7 @@ let proxy: FaultProxy | undefined
 beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), "arquivos-lento-"))
   server = await startServerProcess(path.join(root, "servidor"), { timeoutSeconds: 3 })
-  await writeFile(path.join(root, "servidor", "lento.bin"), randomBytes(SIZE, 1))
+  await writeFile(path.join(root, "servidor", "lento.bin"), seededBytes(SIZE, 1))
 })
 
 afterEach(async () => {
@@ -59,14 +53,14 @@ describe("slow links, --timeout 3 on both sides", () => {
       "lento.bin"
     ])
     expect(run.code).toBe(0)
-    expect(md5(await readFile(path.join(folder, "lento.bin")))).toBe(md5(randomBytes(SIZE, 1)))
+    expect(md5Hex(await readFile(path.join(folder, "lento.bin")))).toBe(md5Hex(seededBytes(SIZE, 1)))
     expect(everyEntry(folder)).toEqual(["lento.bin"])
   }, 40_000)
 
   test("an upload written at ~100 KB/s completes byte-exact", async () => {
     proxy = await startProxy(server.port, { up: { rate: RATE } })
     const folder = await clientFolder("enviar")
-    await writeFile(path.join(folder, "subida.bin"), randomBytes(SIZE, 2))
+    await writeFile(path.join(folder, "subida.bin"), seededBytes(SIZE, 2))
     const run = await runClient([
       proxy.address,
       "--pasta",
@@ -78,7 +72,7 @@ describe("slow links, --timeout 3 on both sides", () => {
       "subida.bin"
     ])
     expect(run.code).toBe(0)
-    expect(md5(await readFile(path.join(server.folder, "subida.bin")))).toBe(md5(randomBytes(SIZE, 2)))
+    expect(md5Hex(await readFile(path.join(server.folder, "subida.bin")))).toBe(md5Hex(seededBytes(SIZE, 2)))
   }, 40_000)
 })
 
@@ -122,5 +116,5 @@ test("a raw socket reading at ~100 KB/s straight from the server gets the whole 
   const reply = await slowRawDownload(server.port, "lento.bin", RATE)
   expect(reply.length).toBe(5 + SIZE)
   expect(reply[0]).toBe(0)
-  expect(md5(reply.subarray(5))).toBe(md5(randomBytes(SIZE, 1)))
+  expect(md5Hex(reply.subarray(5))).toBe(md5Hex(seededBytes(SIZE, 1)))
 }, 30_000)

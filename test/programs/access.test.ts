@@ -12,6 +12,7 @@ import { EXISTS } from "../../src/services/FileStore.ts"
 import { makeFileStore } from "../../src/services/FileStoreLive.ts"
 import { runExit } from "../support/effect.ts"
 import { startServer, type TestServer, tempDir } from "../support/harness.ts"
+import { rawExchange } from "../support/rawExchange.ts"
 
 /**
  * Who may connect and write: --permitir (client networks, matched by
@@ -32,26 +33,12 @@ const subnets = (text: string): ReadonlyArray<Cidr> => {
 }
 
 /** op 20 from a socket bound to `from`: every byte until the server closes, and how long that took. */
-const listFrom = (port: number, from: string, host = "127.0.0.1") =>
-  new Promise<{ bytes: Buffer; millis: number }>((resolve, reject) => {
-    const started = Date.now()
-    const parts: Array<Buffer> = []
-    const socket = net.connect({ host, port, localAddress: from })
-    const timer = setTimeout(() => {
-      socket.destroy()
-      reject(new Error("no answer in time"))
-    }, 10_000)
-    socket.on("connect", () => socket.write(Uint8Array.of(20)))
-    socket.on("data", (data: Buffer) => parts.push(data))
-    socket.on("error", (error) => {
-      clearTimeout(timer)
-      reject(error)
-    })
-    socket.on("close", () => {
-      clearTimeout(timer)
-      resolve({ bytes: Buffer.concat(parts), millis: Date.now() - started })
-    })
-  })
+const listFrom = async (port: number, from: string, host = "127.0.0.1") => {
+  const { reply, timedOut, error, millis } = await rawExchange(port, Uint8Array.of(20), { host, localAddress: from })
+  if (timedOut) throw new Error("no answer in time")
+  if (error !== undefined) throw new Error(error)
+  return { bytes: Buffer.from(reply), millis }
+}
 
 describe("makeAccess (BlockList)", () => {
   test("no list lets every address in", () => {

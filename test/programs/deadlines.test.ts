@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test"
-import { createHash } from "node:crypto"
 import { Effect, Exit, Fiber, Scope } from "effect"
 import { u32 } from "../../src/domain/encode.ts"
 import { Timeout } from "../../src/domain/errors.ts"
@@ -13,6 +12,7 @@ import { resume } from "../../src/programs/client/resume.ts"
 import { upload } from "../../src/programs/client/upload.ts"
 import { serveFolder } from "../../src/programs/server/server.ts"
 import { be32, bytesOf, hexOf, named, seededBytes } from "../support/hostile.ts"
+import { md5 } from "../support/md5.ts"
 import { elapse, inMemory, readAll, type Script, send, settle } from "../support/memory.ts"
 
 /**
@@ -25,7 +25,6 @@ import { elapse, inMemory, readAll, type Script, send, settle } from "../support
  */
 
 const MIB = 1024 * 1024
-const md5 = (bytes: Uint8Array | string) => new Uint8Array(createHash("md5").update(bytes).digest())
 
 /** Whether a forked fiber is still running. */
 const running = <A, E>(fiber: Fiber.RuntimeFiber<A, E>) => fiber.unsafePoll() === null

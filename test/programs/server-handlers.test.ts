@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test"
-import { createHash } from "node:crypto"
 import { Effect, Either, Exit, Scope } from "effect"
 import { parseCidr } from "../../src/domain/cidr.ts"
 import { encodeRequest } from "../../src/domain/operations.ts"
 import { fullDiskAfter, systemFailure } from "../../src/services/FileStoreMemory.ts"
 import { be32, bytesOf, hexOf, named, seededBytes } from "../support/hostile.ts"
+import { md5 } from "../support/md5.ts"
 import { exchange, inMemory, readBytes, settle, type World, type WorldOptions } from "../support/memory.ts"
 
 /**
@@ -13,7 +13,6 @@ import { exchange, inMemory, readBytes, settle, type World, type WorldOptions } 
  * the reply byte for byte, the folder afterwards and the operation's log line.
  */
 
-const md5 = (bytes: Uint8Array | string) => new Uint8Array(createHash("md5").update(bytes).digest())
 const golden = (...parts: ReadonlyArray<Uint8Array | string | number>) => hexOf(bytesOf(...parts))
 const utf8 = (text: string) => new TextEncoder().encode(text)
 

@@ -4,7 +4,10 @@ import * as net from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import type { Subprocess } from "bun"
+import { SAME_SIGNAL_MILLIS } from "../../src/programs/signals.ts"
 import { Lines } from "../support/processes.ts"
+import { rawExchange } from "../support/rawExchange.ts"
+import { within } from "../support/waiting.ts"
 
 /**
  * What the real server process says to the person running it: start-up
@@ -36,11 +39,8 @@ const spawnServer = (
   return server
 }
 
-const exitWithin = async (server: Server, millis: number): Promise<number | undefined> => {
-  const timeout = Symbol("timeout")
-  const outcome = await Promise.race([server.process.exited, Bun.sleep(millis).then(() => timeout)])
-  return outcome === timeout ? undefined : (outcome as number)
-}
+const exitWithin = (server: Server, millis: number): Promise<number | undefined> =>
+  within(server.process.exited, millis, () => undefined)
 
 const portOf = async (server: Server) => {
   const [, port] = await server.stdout.waitFor(/escutando na porta TCP (\d+)/, 15_000)
@@ -49,19 +49,8 @@ const portOf = async (server: Server) => {
 }
 
 /** Opens a socket, sends `bytes`, collects what comes back until the server closes (or `millis`). */
-const exchange = (port: number, bytes: Uint8Array, millis = 5_000) =>
-  new Promise<Buffer>((resolve) => {
-    const parts: Array<Buffer> = []
-    const socket = net.connect({ host: "127.0.0.1", port })
-    const timer = setTimeout(() => socket.destroy(), millis)
-    socket.on("connect", () => socket.write(bytes))
-    socket.on("data", (data: Buffer) => parts.push(data))
-    socket.on("error", () => {})
-    socket.on("close", () => {
-      clearTimeout(timer)
-      resolve(Buffer.concat(parts))
-    })
-  })
+const exchange = async (port: number, bytes: Uint8Array, millis = 5_000) =>
+  Buffer.from((await rawExchange(port, bytes, { limitMillis: millis })).reply)
 
 const request = (op: number, name: string | Uint8Array, extra: Uint8Array = new Uint8Array(0)) => {
   const bytes = typeof name === "string" ? Buffer.from(name) : Buffer.from(name)
@@ -233,9 +222,10 @@ describe("log lines", () => {
     const socket = net.connect({ host: "127.0.0.1", port: Number(port) })
     socket.on("error", () => {})
     await new Promise<void>((resolve) => socket.on("connect", resolve))
+    const accepted = new Promise((resolve) => socket.once("data", resolve))
     socket.write(Buffer.concat([request(30, "meio.bin"), be32(1_000_000), Buffer.alloc(1000)]))
-    // Time for the server to read what came and wait for more; a reset (RST, not FIN) then fails that wait.
-    await Bun.sleep(200)
+    // The server accepted the upload (its 00) and waits for the body; a reset (RST, not FIN) then fails that wait.
+    await accepted
     socket.resetAndDestroy()
     const [line] = await server.stdout.waitFor(/^\{.*"nome":"meio\.bin".*$/m)
     const record = JSON.parse(line!) as Record<string, unknown>
@@ -263,36 +253,32 @@ describe("log lines", () => {
 })
 
 describe("shutdown", () => {
-  const uploadTrickle = async (port: number) => {
+  /**
+   * An upload that sends its header and a first part of the body, then stalls:
+   * with the servers here on a 30 s idle deadline, it outlasts the 5 s grace
+   * period. Resolves once the server accepted it (its first byte, 0).
+   */
+  const stalledUpload = async (port: number) => {
     const socket = net.connect({ host: "127.0.0.1", port })
     const received: Array<number> = []
     socket.on("error", () => {})
-    socket.on("data", (data: Buffer) => received.push(...data))
+    const accepted = new Promise<void>((resolve) =>
+      socket.on("data", (data: Buffer) => {
+        received.push(...data)
+        resolve()
+      })
+    )
     await new Promise((resolve) => socket.once("connect", resolve))
-    socket.write(Buffer.concat([request(30, "lento.bin"), be32(1_000_000)]))
-    let trickling = true
-    const loop = (async () => {
-      while (trickling && !socket.destroyed) {
-        socket.write(Buffer.alloc(100))
-        await Bun.sleep(200)
-      }
-    })()
-    return {
-      received,
-      stop: async () => {
-        trickling = false
-        await loop
-        socket.destroy()
-      }
-    }
+    socket.write(Buffer.concat([request(30, "lento.bin"), be32(1_000_000), Buffer.alloc(100)]))
+    await accepted
+    return { received, stop: () => socket.destroy() }
   }
 
   test("SIGTERM with an upload that outlasts the grace period: says it waits, logs the cut, tells the client 1, says it is done; exit 0", async () => {
-    const server = spawnServer(["0", "--pasta", folder, "--timeout", "3"])
+    const server = spawnServer(["0", "--pasta", folder, "--timeout", "30"])
     const port = await portOf(server)
-    const upload = await uploadTrickle(port)
+    const upload = await stalledUpload(port)
     try {
-      await Bun.sleep(400)
       server.process.kill("SIGTERM")
       await server.stdout.waitFor(
         /Encerrando: novas conexões recusadas; aguardando 1 operação em andamento por até 5 s \(Ctrl\+C de novo sai na hora\)\./
@@ -307,27 +293,28 @@ describe("shutdown", () => {
       expect(upload.received).toEqual([0, 1])
       expect((await fs.readdir(folder)).filter((entry) => entry !== "")).toEqual([])
     } finally {
-      await upload.stop()
+      upload.stop()
     }
   }, 40_000)
 
   test("a second Ctrl+C during the grace period leaves at once (130), saying what it cut", async () => {
-    const server = spawnServer(["0", "--pasta", folder, "--timeout", "3"])
+    const server = spawnServer(["0", "--pasta", folder, "--timeout", "30"])
     const port = await portOf(server)
-    const upload = await uploadTrickle(port)
+    const upload = await stalledUpload(port)
     try {
-      await Bun.sleep(300)
       server.process.kill("SIGINT")
       await server.stdout.waitFor(/Ctrl\+C de novo sai na hora/)
+      // Two signals closer than SAME_SIGNAL_MILLIS are one Ctrl+C (a terminal may deliver it twice): the
+      // second press has to come later, in real time, as a person's would.
+      await Bun.sleep(SAME_SIGNAL_MILLIS + 100)
       const second = Date.now()
-      await Bun.sleep(400)
       server.process.kill("SIGINT")
       expect(await exitWithin(server, 3_000)).toBe(130)
       expect(Date.now() - second).toBeLessThan(2_500)
       await server.stdout.done
       expect(server.stdout.text).toContain("Saindo na hora: 1 operação cortada sem esperar.")
     } finally {
-      await upload.stop()
+      upload.stop()
     }
   }, 40_000)
 

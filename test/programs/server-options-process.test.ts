@@ -1,9 +1,10 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import * as net from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { freePort, spawnDaemon, stopAll } from "../bin/processes.ts"
+import { rawExchange } from "../support/rawExchange.ts"
+import { eventually } from "../support/waiting.ts"
 
 /** The real server process with --endereco, --log json and ARQUIVOS_* variables. */
 
@@ -20,25 +21,11 @@ afterAll(() => {
 })
 
 /** Sends `request` to host:port; the reply until the server closes, or the connection error's code. */
-const ask = (host: string, port: number, request: Uint8Array) =>
-  new Promise<{ bytes: Buffer } | { error: string }>((resolve) => {
-    const parts: Array<Buffer> = []
-    const socket = net.connect({ host, port })
-    const timer = setTimeout(() => {
-      socket.destroy()
-      resolve({ error: "timeout" })
-    }, 10_000)
-    socket.on("connect", () => socket.write(request))
-    socket.on("data", (data: Buffer) => parts.push(data))
-    socket.on("error", (error) => {
-      clearTimeout(timer)
-      resolve({ error: (error as { code?: string }).code ?? error.message })
-    })
-    socket.on("close", () => {
-      clearTimeout(timer)
-      resolve({ bytes: Buffer.concat(parts) })
-    })
-  })
+const ask = async (host: string, port: number, request: Uint8Array): Promise<{ bytes: Buffer } | { error: string }> => {
+  const { reply, timedOut, error } = await rawExchange(port, request, { host })
+  if (timedOut) return { error: "timeout" }
+  return error !== undefined ? { error } : { bytes: Buffer.from(reply) }
+}
 
 const downloadRequest = (name: string) => Buffer.concat([Buffer.of(10, 0, 0, 0, name.length), Buffer.from(name)])
 
@@ -78,7 +65,7 @@ describe("--log json", () => {
       "--pasta",
       served
     ])
-    for (let i = 0; i < 300 && !server.stderr.includes("Ctrl+C"); i++) await Bun.sleep(50)
+    await eventually(() => server.stderr.includes("Ctrl+C"), { millis: 15_000 })
     expect(server.stderr).toContain(`127.0.0.1:${port}`)
     expect(server.stdout).toBe("")
     await ask("127.0.0.1", port, downloadRequest("a.txt"))

@@ -6,6 +6,8 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import type { Subprocess } from "bun"
 import { Lines } from "../support/processes.ts"
+import { rawExchange } from "../support/rawExchange.ts"
+import { eventually, guard, within } from "../support/waiting.ts"
 
 /**
  * The real entry point, as a separate process: it prints where it listens,
@@ -36,32 +38,15 @@ const spawnServer = (args: ReadonlyArray<string>): Server => {
 }
 
 /** The exit code, or undefined if the process is still running after `millis`. */
-const exitWithin = async (server: Server, millis: number): Promise<number | undefined> => {
-  const timeout = Symbol("timeout")
-  const outcome = await Promise.race([server.process.exited, Bun.sleep(millis).then(() => timeout)])
-  return outcome === timeout ? undefined : (outcome as number)
-}
+const exitWithin = (server: Server, millis: number): Promise<number | undefined> =>
+  within(server.process.exited, millis, () => undefined)
 
-/** Sends raw bytes over node:net and collects everything until the server closes. */
-const exchange = (port: number, request: Uint8Array, millis = 10_000) =>
-  new Promise<Buffer>((resolve, reject) => {
-    const parts: Array<Buffer> = []
-    const socket = net.connect({ host: "127.0.0.1", port })
-    const timer = setTimeout(() => {
-      socket.destroy()
-      reject(new Error("no reply from the server in time"))
-    }, millis)
-    socket.on("connect", () => socket.write(request))
-    socket.on("data", (data: Buffer) => parts.push(data))
-    socket.on("error", (error) => {
-      clearTimeout(timer)
-      reject(error)
-    })
-    socket.on("close", () => {
-      clearTimeout(timer)
-      resolve(Buffer.concat(parts))
-    })
-  })
+/** Sends raw bytes and collects everything until the server closes; throws when it does not in time. */
+const exchange = async (port: number, request: Uint8Array, millis = 10_000) => {
+  const { reply, timedOut } = await rawExchange(port, request, { limitMillis: millis })
+  if (timedOut) throw new Error("no reply from the server in time")
+  return Buffer.from(reply)
+}
 
 const hasStackTrace = (text: string) => /^\s+at\s/m.test(text)
 
@@ -96,16 +81,16 @@ const uploadHeader = (name: string, size: number) => {
 const connected = (port: number) =>
   new Promise<net.Socket>((resolve, reject) => {
     const socket = net.connect({ host: "127.0.0.1", port })
-    const timer = setTimeout(() => {
+    const cancel = guard(10_000, () => {
       socket.destroy()
       reject(new Error("could not connect in time"))
-    }, 10_000)
+    })
     socket.once("connect", () => {
-      clearTimeout(timer)
+      cancel()
       resolve(socket)
     })
     socket.once("error", (error) => {
-      clearTimeout(timer)
+      cancel()
       reject(error)
     })
   })
@@ -118,11 +103,7 @@ const collect = (socket: net.Socket) => {
 }
 
 const waitUntil = async (condition: () => boolean | Promise<boolean>, millis: number) => {
-  const deadline = Date.now() + millis
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time")
-    await Bun.sleep(20)
-  }
+  if (!(await eventually(condition, { millis }))) throw new Error("condition not met in time")
 }
 
 let folder: string
@@ -246,8 +227,7 @@ describe("server process", () => {
       const baseline = openFiles(server)
       for (let i = 0; i < 20; i++) expect(await exchange(port, download)).toEqual(expected)
       // Descriptors are released when each connection's scope closes; allow that a moment.
-      const deadline = Date.now() + 5_000
-      while (openFiles(server) > baseline + 2 && Date.now() < deadline) await Bun.sleep(50)
+      await eventually(() => openFiles(server) <= baseline + 2, { millis: 5_000 })
       expect(openFiles(server)).toBeLessThanOrEqual(baseline + 2)
     },
     40_000
@@ -269,8 +249,7 @@ describe("server process", () => {
       socket.destroy()
     }
     await server.stdout.waitFor(/^.*\benviar u\.bin\b.*$/m, 10_000)
-    const deadline = Date.now() + 5_000
-    while ((await fs.readdir(folder)).length > 0 && Date.now() < deadline) await Bun.sleep(50)
+    await eventually(async () => (await fs.readdir(folder)).length === 0, { millis: 5_000 })
     expect(await fs.readdir(folder)).toEqual([])
   }, 40_000)
 
@@ -299,33 +278,26 @@ describe("server process", () => {
   // SIGTERM the server should refuse new connections, give operations in
   // flight GRACE_MILLIS (5 s), then interrupt them. The grace timeout sits in
   // the listener's acquireRelease release, which runs uninterruptibly, so the
-  // timeout can never interrupt its polling loop: a transfer that keeps making
-  // progress (here an upload trickling one byte every 300 ms, under the 2 s
-  // idle timeout) keeps the process alive for as long as the client wants.
+  // timeout can never interrupt its polling loop: a transfer still running
+  // (here an upload that stalls under a 30 s idle timeout) keeps the process
+  // alive until it ends on its own.
   // Expected: still running 3 s into the grace period, exit 0 soon after it.
   test("SIGTERM interrupts a transfer still running after the grace period", async () => {
-    const server = spawnServer(["0", "--pasta", folder, "--timeout", "2"])
+    const server = spawnServer(["0", "--pasta", folder, "--timeout", "30"])
     const port = await portOf(server)
     const socket = await connected(port)
     socket.on("error", () => {})
-    let trickling = true
-    const trickle = (async () => {
-      socket.write(uploadHeader("slow.bin", 1_000_000))
-      while (trickling && !socket.destroyed) {
-        socket.write(Uint8Array.of(0))
-        await Bun.sleep(300)
-      }
-    })()
+    const replies = collect(socket)
     try {
-      await Bun.sleep(500)
+      socket.write(Buffer.concat([uploadHeader("slow.bin", 1_000_000), Buffer.alloc(100)]))
+      await waitUntil(() => replies.bytes().length >= 1, 10_000)
+      expect(replies.bytes()[0]).toBe(0) // accepted: the upload is in flight
       server.process.kill("SIGTERM")
       // Lower bound: the 5 s grace period is granted, so 3 s in it is still running...
       expect(await exitWithin(server, 3_000)).toBeUndefined()
       // ...and a generous upper bound: it does not wait for the client to give up.
       expect(await exitWithin(server, 12_000)).toBe(0)
     } finally {
-      trickling = false
-      await trickle
       socket.destroy()
     }
   }, 60_000)
@@ -345,15 +317,19 @@ describe("shutdown under load", () => {
     const server = spawnServer(["0", "--pasta", folder, "--timeout", "10"])
     const port = await portOf(server)
     const sockets: Array<net.Socket> = []
+    // Half of each upload now; the rest of every other one once the server stops: some uploads finish
+    // within the grace period, the others are still waiting for their second half when it ends.
+    const rests: Array<() => void> = []
+    const accepted: Array<Promise<unknown>> = []
     const open = async (request: Uint8Array, body?: Buffer) => {
       const socket = await connected(port)
       socket.on("error", () => {})
       sockets.push(socket)
+      if (body) accepted.push(new Promise((resolve) => socket.once("data", resolve)))
       socket.write(request)
       if (body) {
-        // Half now, the rest slowly: some uploads finish within the grace period, some do not.
         socket.write(body.subarray(0, size / 2))
-        setTimeout(() => socket.destroyed || socket.write(body.subarray(size / 2)), 200 + Math.random() * 6_000)
+        if (sockets.length % 4 === 1) rests.push(() => socket.destroyed || socket.write(body.subarray(size / 2)))
       }
     }
     try {
@@ -366,9 +342,11 @@ describe("shutdown under load", () => {
         name.copy(download, 5)
         await open(download)
       }
-      // The server is serving them (not all still in the accept queue, which the close would drop).
-      await server.stdout.waitFor(/baixar f\d+\.bin ok/)
+      // Every upload is under way (the server accepted it, 00) when the stop comes.
+      await Promise.all(accepted)
       server.process.kill("SIGTERM")
+      await server.stdout.waitFor(/Encerrando/, 10_000)
+      for (const rest of rests) rest()
       expect(await exitWithin(server, 15_000)).toBe(0)
       const log = server.stdout.text
       expect(log).toMatch(/enviar f\d+\.bin ok/) // some finished within the grace period

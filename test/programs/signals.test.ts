@@ -11,9 +11,15 @@ import { SAME_SIGNAL_MILLIS, type Signals, stoppedBy } from "../../src/programs/
 const fakeSignals = () => {
   let handler: (() => void) | undefined
   let clock = 0
+  let heard: (() => void) | undefined
+  /** Resolves once something listens. */
+  const listened = new Promise<void>((resolve) => {
+    heard = resolve
+  })
   const signals: Signals = {
     listen: (next) => {
       handler = next
+      heard?.()
       return () => {
         handler = undefined
       }
@@ -27,13 +33,28 @@ const fakeSignals = () => {
       clock = at
       handler?.()
     },
-    listening: () => handler !== undefined
+    listening: () => handler !== undefined,
+    listened
   }
 }
 
-const until = async (check: () => boolean) => {
-  for (let i = 0; i < 200 && !check(); i++) await Bun.sleep(5)
-  expect(check()).toBe(true)
+/**
+ * Lets the fibers run what a signal set off: a few turns of the event loop,
+ * which is where Effect's scheduler runs them (no timer: nothing here waits on a clock).
+ */
+const turns = async () => {
+  for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve))
+}
+
+/** Whether a promise has settled, after the fibers had their turns. */
+const settled = async (promise: Promise<unknown>) => {
+  let done = false
+  void promise.then(
+    () => (done = true),
+    () => (done = true)
+  )
+  await turns()
+  return done
 }
 
 describe("stoppedBy", () => {
@@ -50,7 +71,7 @@ describe("stoppedBy", () => {
     const running = Effect.runPromise(
       stoppedBy(fake.signals, Effect.never.pipe(Effect.ensuring(Effect.sync(() => (finalized = true)))))
     )
-    await until(fake.listening)
+    await fake.listened
     fake.send(0)
     const stopped = await running
     expect(stopped._tag).toBe("Ended")
@@ -68,10 +89,11 @@ describe("stoppedBy", () => {
     const running = Effect.runPromise(
       stoppedBy(fake.signals, Effect.never.pipe(Effect.ensuring(Deferred.await(release))))
     )
-    await until(fake.listening)
+    await fake.listened
     fake.send(1_000)
     fake.send(1_000 + SAME_SIGNAL_MILLIS - 1)
-    await Bun.sleep(30)
+    // Neither signal abandoned the stop: it still waits for the finalizer.
+    expect(await settled(running)).toBe(false)
     Effect.runSync(Deferred.succeed(release, undefined))
     const stopped = await running
     expect(stopped._tag).toBe("Ended")
@@ -81,6 +103,7 @@ describe("stoppedBy", () => {
     const fake = fakeSignals()
     const release = Effect.runSync(Deferred.make<void>())
     let finalized = false
+    const finalizer = Effect.runSync(Deferred.make<void>())
     const running = Effect.runPromise(
       stoppedBy(
         fake.signals,
@@ -88,21 +111,22 @@ describe("stoppedBy", () => {
           Effect.ensuring(
             Effect.zipRight(
               Deferred.await(release),
-              Effect.sync(() => (finalized = true))
+              Effect.sync(() => (finalized = true)).pipe(Effect.zipRight(Deferred.succeed(finalizer, undefined)))
             )
           )
         )
       )
     )
-    await until(fake.listening)
+    await fake.listened
     fake.send(1_000)
-    await Bun.sleep(30)
+    expect(await settled(running)).toBe(false)
     fake.send(1_000 + SAME_SIGNAL_MILLIS)
     expect(await running).toEqual({ _tag: "Abandoned" })
     expect(fake.listening()).toBe(false)
     // Left behind, not cut: its finalizers still run once they can.
     expect(finalized).toBe(false)
     Effect.runSync(Deferred.succeed(release, undefined))
-    await until(() => finalized)
+    await Effect.runPromise(Deferred.await(finalizer))
+    expect(finalized).toBe(true)
   })
 })

@@ -11,8 +11,9 @@ import { FileStore, type FileStoreService, openScoped, type ReadableFile } from 
 import { FileStoreLive, makeFileStore } from "../../src/services/FileStoreLive.ts"
 import { MARKS_FOLDER, STALE_MILLIS } from "../../src/services/files/owners.ts"
 import { makeReadBuffers, type ReadBuffers, SHARED_READ } from "../../src/services/files/reading.ts"
+import { concatBytes, seededBytes } from "../support/bytes.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
-import { concatBytes, seededBytes } from "./random.ts"
+import { within } from "../support/waiting.ts"
 
 /**
  * The live FileStore over a fresh temporary folder. Every test gets a base
@@ -221,7 +222,7 @@ describe("openRead: the path jail", () => {
     const fifo = path.join(root, "fifo")
     const pending = readName("fifo")
     const blocked = Symbol("blocked")
-    const outcome = await Promise.race([pending, Bun.sleep(3_000).then(() => blocked)])
+    const outcome = await within(pending, 3_000, () => blocked)
     if (outcome === blocked) {
       // Release the reader stuck in open(2) so the test can end, then fail.
       const writer = await fs.open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).catch(() => undefined)
@@ -760,7 +761,7 @@ describe("openPartial", () => {
     mkfifo(fifo)
     const pending = runExit(store.openPartial("f.bin", 0))
     const blocked = Symbol("blocked")
-    const outcome = await Promise.race([pending, Bun.sleep(2_000).then(() => blocked)])
+    const outcome = await within(pending, 2_000, () => blocked)
     if (outcome === blocked) {
       // Release the writer stuck in open(2) so the test can end, then fail.
       const reader = await fs.open(fifo, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined)

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test"
-import { createHash } from "node:crypto"
 import { Effect, type Layer, Stream } from "effect"
 import { Hasher, HasherLive, HasherTest } from "../../src/services/Hasher.ts"
+import { concatBytes, seededBytes, unevenChunks } from "../support/bytes.ts"
 import { run, runExit } from "../support/effect.ts"
-import { seededBytes, unevenChunks } from "./random.ts"
+import { md5Hex } from "../support/md5.ts"
 
 /** HasherLive (Bun) and HasherTest (node:crypto) must agree with each other and with node:crypto itself. */
 
@@ -17,11 +17,8 @@ const md5With = (layer: Layer.Layer<Hasher>, chunks: ReadonlyArray<Uint8Array>) 
     }).pipe(Effect.provide(layer), Effect.timeout("10 seconds"))
   )
 
-const reference = (chunks: ReadonlyArray<Uint8Array>) => {
-  const hash = createHash("md5")
-  for (const chunk of chunks) hash.update(chunk)
-  return hash.digest("hex")
-}
+/** The MD5 of the chunks joined, hashed in one piece. */
+const reference = (chunks: ReadonlyArray<Uint8Array>) => md5Hex(concatBytes(chunks))
 
 const utf8 = (text: string) => new TextEncoder().encode(text)
 const mib = seededBytes(1024 * 1024, 0x5eed)

@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test"
-import { Effect, Either, Fiber, Option, type Scope, TestClock, TestContext } from "effect"
+import { Effect, Either, Fiber, Option, type Scope, TestClock } from "effect"
 import { ConnectionFailure, Timeout } from "../../src/domain/errors.ts"
 import type { ByteSink } from "../../src/services/ByteSink.ts"
-import { type LinkOptions, MemoryNetwork, makeMemoryTransport } from "../../src/services/transport/MemoryTransport.ts"
+import { MemoryNetwork, makeMemoryTransport } from "../../src/services/transport/MemoryTransport.ts"
 import type { Connection } from "../../src/services/transport/Transport.ts"
-import { failureOf, runExit } from "../support/effect.ts"
-import { readAll, readBytes } from "../support/memory.ts"
+import { failureOf } from "../support/effect.ts"
+import { connectedPair, readAll, readBytes, runVirtual } from "../support/memory.ts"
 
 /**
  * The in-memory transport the program tests run on: the live transport's
@@ -15,34 +15,9 @@ import { readAll, readBytes } from "../support/memory.ts"
 
 const bytes = (count: number, seed = 1) => Uint8Array.from({ length: count }, (_, i) => (i * 31 + seed) & 0xff)
 
-/** A server on the network that hands each connection to `accepted`, and a client connected to it. */
-const pair = (options: LinkOptions = {}) =>
-  Effect.gen(function* () {
-    const network = new MemoryNetwork(options)
-    const transport = yield* makeMemoryTransport(network)
-    const accepted: Array<Connection> = []
-    let wake: (() => void) | undefined
-    const { port } = yield* transport.serve(
-      { hostname: "127.0.0.1", port: 0, graceMillis: 0, firstBytesMillis: 0 },
-      (connection) =>
-        Effect.zipRight(
-          Effect.sync(() => {
-            accepted.push(connection)
-            wake?.()
-          }),
-          Effect.never
-        )
-    )
-    const client = yield* transport.connect("127.0.0.1", port)
-    const server = yield* Effect.async<Connection>((resume) => {
-      wake = () => resume(Effect.succeed(accepted[0]!))
-      if (accepted.length > 0) wake()
-    })
-    return { network, transport, port, client, server, link: network.lastLink! }
-  })
-
 /** Runs under a TestClock, as the program tests do. */
-const run = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>) => runExit(Effect.provide(effect, TestContext.TestContext))
+const run = runVirtual
+const pair = connectedPair
 
 const ok = async <A, E>(effect: Effect.Effect<A, E, Scope.Scope>) => {
   const exit = await run(effect)

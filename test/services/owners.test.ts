@@ -16,6 +16,7 @@ import {
 } from "../../src/services/files/owners.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
 import { waitFor } from "../support/hostile.ts"
+import { within } from "../support/waiting.ts"
 
 /**
  * Temporaries of several server processes on one folder: who owns each one,
@@ -210,7 +211,7 @@ describe("two stores on one folder, as two server processes", () => {
     const child = Bun.spawn([process.execPath, writer, root], { stdout: "pipe", stderr: "inherit" })
     try {
       const reader = child.stdout.getReader()
-      const first = await Promise.race([reader.read(), Bun.sleep(10_000).then(() => undefined)])
+      const first = await within(reader.read(), 10_000, () => undefined)
       expect(first !== undefined && new TextDecoder().decode(first.value)).toContain("escrevendo")
       const temporaries = (await fs.readdir(root)).filter((name) => ownerOf(name) !== undefined)
       expect(temporaries.length).toBe(1)

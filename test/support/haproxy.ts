@@ -1,6 +1,7 @@
 import * as net from "node:net"
 import type { Subprocess } from "bun"
 import { Lines } from "./processes.ts"
+import { eventually, guard } from "./waiting.ts"
 
 /**
  * One HAProxy for the scale-out tests, with its own configuration, on
@@ -30,15 +31,15 @@ const showStat = (socketPath: string): Promise<ReadonlyArray<Record<string, stri
   new Promise((resolve, reject) => {
     const parts: Array<Buffer> = []
     const socket = net.connect({ path: socketPath })
-    const timer = setTimeout(() => socket.destroy(new Error("stats socket: no answer")), 3_000)
+    const cancel = guard(3_000, () => socket.destroy(new Error("stats socket: no answer")))
     socket.on("connect", () => socket.write("show stat\n"))
     socket.on("data", (chunk: Buffer) => parts.push(chunk))
     socket.on("error", (error) => {
-      clearTimeout(timer)
+      cancel()
       reject(error)
     })
     socket.on("close", () => {
-      clearTimeout(timer)
+      cancel()
       const [header, ...rows] = Buffer.concat(parts)
         .toString("utf8")
         .split("\n")
@@ -66,9 +67,8 @@ export const startHaproxy = async (
     const rows = await showStat(socketPath)
     return rows.find((row) => row.pxname === backend && row.svname === server)?.status
   }
-  const deadline = Date.now() + 10_000
-  for (;;) {
-    const ready = await new Promise<boolean>((resolve) => {
+  const accepting = () =>
+    new Promise<boolean>((resolve) => {
       const socket = net.connect({ host: "127.0.0.1", port: probePort })
       socket.on("connect", () => {
         socket.destroy()
@@ -76,31 +76,32 @@ export const startHaproxy = async (
       })
       socket.on("error", () => resolve(false))
     })
-    if (
-      ready &&
-      (await status("x", "y").then(
-        () => true,
-        () => false
-      ))
+  const answering = () =>
+    status("x", "y").then(
+      () => true,
+      () => false
     )
-      break
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill("SIGKILL")
-      throw new Error(`haproxy did not start:\n${output.text}`)
-    }
-    await Bun.sleep(50)
+  // Up once it accepts on the probe port and its stats socket answers (or it died).
+  await eventually(async () => child.exitCode !== null || ((await accepting()) && (await answering())), {
+    millis: 10_000,
+    every: 50
+  })
+  if (child.exitCode !== null || !(await answering())) {
+    child.kill("SIGKILL")
+    throw new Error(`haproxy did not start:\n${output.text}`)
   }
   return {
     process: child,
     output,
     status,
     waitStatus: async (backend, server, state, millis) => {
-      const until = Date.now() + millis
-      for (;;) {
-        const now = await status(backend, server)
-        if (now?.startsWith(state) && !(state === "UP" && now.includes("/"))) return
-        if (Date.now() > until) throw new Error(`${backend}/${server} is ${now}, not ${state}, after ${millis} ms`)
-        await Bun.sleep(50)
+      let now: string | undefined
+      const reached = async () => {
+        now = await status(backend, server)
+        return now?.startsWith(state) === true && !(state === "UP" && now.includes("/"))
+      }
+      if (!(await eventually(reached, { millis, every: 50 }))) {
+        throw new Error(`${backend}/${server} is ${now}, not ${state}, after ${millis} ms`)
       }
     }
   }

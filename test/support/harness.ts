@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from "node:fs/promises"
-import * as net from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { Effect, Exit, Layer, Logger, Scope } from "effect"
@@ -94,38 +93,3 @@ export const startServer = async (options: TestServerOptions = {}): Promise<Test
     }
   }
 }
-
-export interface RawOptions {
-  /** Send the request split into pieces of this many bytes, with a pause between them. */
-  readonly pieceBytes?: number
-  readonly pauseMillis?: number
-  /** Give up after this long (the promise still resolves with what arrived). */
-  readonly limitMillis?: number
-}
-
-/**
- * Sends raw bytes to the server and collects everything it answers until it
- * closes: the byte-exact view of an exchange.
- */
-export const rawExchange = (port: number, request: Uint8Array, options: RawOptions = {}): Promise<Uint8Array> =>
-  new Promise((resolve, reject) => {
-    const received: Array<Buffer> = []
-    const socket = net.connect({ host: "127.0.0.1", port })
-    const timer = setTimeout(() => socket.destroy(), options.limitMillis ?? 10_000)
-    socket.on("data", (chunk: Buffer) => received.push(chunk))
-    socket.on("error", (error) => {
-      if ((error as { code?: string }).code !== "ECONNRESET") reject(error)
-    })
-    socket.on("close", () => {
-      clearTimeout(timer)
-      resolve(new Uint8Array(Buffer.concat(received)))
-    })
-    socket.on("connect", async () => {
-      const piece = options.pieceBytes ?? request.length
-      for (let offset = 0; offset < request.length; offset += piece) {
-        if (socket.destroyed) return
-        socket.write(request.subarray(offset, offset + piece))
-        if (options.pauseMillis) await new Promise((r) => setTimeout(r, options.pauseMillis))
-      }
-    })
-  })

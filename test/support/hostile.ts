@@ -3,6 +3,7 @@ import * as net from "node:net"
 import { Effect, type Exit, Layer } from "effect"
 import { ClientLive } from "../../src/programs/client/ClientLive.ts"
 import { type ClientServices, startServer, type TestServer, type TestServerOptions } from "./harness.ts"
+import { eventually, guard } from "./waiting.ts"
 
 /**
  * Helpers for the end-to-end tests that go beyond the harness: a scripted
@@ -13,35 +14,11 @@ import { type ClientServices, startServer, type TestServer, type TestServerOptio
 // ---------------------------------------------------------------------------
 // Small utilities
 
-export const sleep = (millis: number) => new Promise<void>((resolve) => setTimeout(resolve, millis))
+/** Polls `check` until it holds or `limitMillis` passes (see waiting.ts). */
+export const waitFor = (check: () => boolean | Promise<boolean>, limitMillis = 2_000): Promise<boolean> =>
+  eventually(check, { millis: limitMillis })
 
-/** Polls `check` every 20 ms until it holds or `limitMillis` passes; returns its last value. */
-export const waitFor = async (check: () => boolean | Promise<boolean>, limitMillis = 2_000): Promise<boolean> => {
-  const deadline = Date.now() + limitMillis
-  for (;;) {
-    if (await check()) return true
-    if (Date.now() >= deadline) return false
-    await sleep(20)
-  }
-}
-
-/** Deterministic pseudo-random bytes (xorshift32), so large fixtures are reproducible and not all zeros. */
-export const seededBytes = (size: number, seed: number): Uint8Array<ArrayBuffer> => {
-  const out = new Uint8Array(size)
-  let state = seed >>> 0 || 0x9e3779b9
-  for (let i = 0; i < size; i += 4) {
-    state ^= state << 13
-    state >>>= 0
-    state ^= state >>> 17
-    state ^= state << 5
-    state >>>= 0
-    out[i] = state & 0xff
-    if (i + 1 < size) out[i + 1] = (state >>> 8) & 0xff
-    if (i + 2 < size) out[i + 2] = (state >>> 16) & 0xff
-    if (i + 3 < size) out[i + 3] = (state >>> 24) & 0xff
-  }
-  return out
-}
+export { seededBytes } from "./bytes.ts"
 
 /** Every entry under `dir`, recursively, hidden ones included, as sorted relative paths. */
 export const tree = async (dir: string): Promise<ReadonlyArray<string>> =>
@@ -133,7 +110,7 @@ export const startHostile = async (script: HostileScript): Promise<HostileServer
     for (const step of script.reply) {
       if (socket.destroyed) return
       if (step._tag === "Send") await writeAsync(socket, step.bytes)
-      else await sleep(step.millis)
+      else await Bun.sleep(step.millis)
     }
     if (script.then === "close" && !socket.destroyed) socket.end()
   }
@@ -198,19 +175,19 @@ export const openRaw = (port: number): Promise<RawSocket> =>
         write: (bytes) => writeAsync(socket, bytes),
         read: (n, limitMillis = 3_000) =>
           new Promise((resolveRead, rejectRead) => {
-            const timer = setTimeout(() => {
+            const cancel = guard(limitMillis, () => {
               wake = undefined
               rejectRead(new Error(`raw read: wanted ${n} bytes, have ${buffer.length} after ${limitMillis} ms`))
-            }, limitMillis)
+            })
             const attempt = () => {
               if (buffer.length >= n) {
                 const out = new Uint8Array(buffer.subarray(0, n))
                 buffer = buffer.subarray(n)
-                clearTimeout(timer)
+                cancel()
                 wake = undefined
                 resolveRead(out)
               } else if (closed) {
-                clearTimeout(timer)
+                cancel()
                 wake = undefined
                 rejectRead(new Error(`raw read: wanted ${n} bytes, the peer closed after ${buffer.length}`))
               }
@@ -224,23 +201,4 @@ export const openRaw = (port: number): Promise<RawSocket> =>
       })
     )
     socket.once("error", reject)
-  })
-
-/**
- * Like `rawExchange`, but half-closes after the request (FIN on the sending
- * side, as `shutdown(SHUT_WR)` or `nc -N` do) and still reads the whole reply.
- */
-export const halfClosedExchange = (port: number, request: Uint8Array, limitMillis = 3_000): Promise<Uint8Array> =>
-  new Promise((resolve) => {
-    const received: Array<Buffer> = []
-    const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true })
-    const timer = setTimeout(() => socket.destroy(), limitMillis)
-    socket.on("data", (chunk: Buffer) => received.push(chunk))
-    socket.on("end", () => socket.end())
-    socket.on("error", () => {})
-    socket.on("close", () => {
-      clearTimeout(timer)
-      resolve(new Uint8Array(Buffer.concat(received)))
-    })
-    socket.on("connect", () => socket.end(request))
   })

@@ -19,6 +19,7 @@ import {
   makeMemoryTransport
 } from "../../src/services/transport/MemoryTransport.ts"
 import { type Connection, Transport, type TransportService } from "../../src/services/transport/Transport.ts"
+import { runExit } from "./effect.ts"
 
 /**
  * In-process program tests: the real server (`serveFolder`) and the real
@@ -170,6 +171,39 @@ export const elapse = (millis: number) => TestClock.adjust(`${millis} millis`)
  * the clock: for a look after an event that no fiber of the test awaits.
  */
 export const settle = TestClock.adjust(0)
+
+// ---------------------------------------------------------------------------
+// One connection, both ends in the test's hands
+
+/** Runs `effect` in a scope, without log output, under a TestClock; gives its exit. */
+export const runVirtual = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>): Promise<Exit.Exit<A, E>> =>
+  runExit(Effect.provide(effect, TestContext.TestContext))
+
+/** A server on a new network that hands each connection to the test, and a client connected to it. */
+export const connectedPair = (options: LinkOptions = {}) =>
+  Effect.gen(function* () {
+    const network = new MemoryNetwork(options)
+    const transport = yield* makeMemoryTransport(network)
+    const accepted: Array<Connection> = []
+    let wake: (() => void) | undefined
+    const { port } = yield* transport.serve(
+      { hostname: "127.0.0.1", port: 0, graceMillis: 0, firstBytesMillis: 0 },
+      (connection) =>
+        Effect.zipRight(
+          Effect.sync(() => {
+            accepted.push(connection)
+            wake?.()
+          }),
+          Effect.never
+        )
+    )
+    const client = yield* transport.connect("127.0.0.1", port)
+    const server = yield* Effect.async<Connection>((resume) => {
+      wake = () => resume(Effect.succeed(accepted[0]!))
+      if (accepted.length > 0) wake()
+    })
+    return { network, transport, port, client, server, link: network.lastLink! }
+  })
 
 // ---------------------------------------------------------------------------
 // Raw exchanges over a memory connection

@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto"
 import { readdirSync, readFileSync } from "node:fs"
-import * as net from "node:net"
 import * as path from "node:path"
 import type { Subprocess } from "bun"
 import { CLIENT_MAIN, ROOT } from "../client/cli.ts"
+import { md5Hex } from "./md5.ts"
+import { guard, within } from "./waiting.ts"
 
 /**
  * The real server and client as separate processes, for the tests of real
@@ -18,13 +18,24 @@ const SERVER_MAIN = "src/programs/server/main.ts"
 export class Lines {
   text = ""
   readonly done: Promise<void>
+  /** Told whenever text arrives, and at the end of the stream. */
+  private readonly listeners = new Set<() => void>()
 
   constructor(stream: ReadableStream<Uint8Array>) {
     const decoder = new TextDecoder()
     this.done = (async () => {
-      for await (const chunk of stream) this.text += decoder.decode(chunk, { stream: true })
+      for await (const chunk of stream) {
+        this.text += decoder.decode(chunk, { stream: true })
+        this.tell()
+      }
       this.text += decoder.decode()
-    })().catch(() => {})
+    })()
+      .catch(() => {})
+      .finally(() => this.tell())
+  }
+
+  private tell() {
+    for (const listener of this.listeners) listener()
   }
 
   /** The lines written so far. */
@@ -32,13 +43,28 @@ export class Lines {
     return this.text.split("\n").filter((line) => line !== "")
   }
 
+  /** The first match of `pattern` after `from`, as soon as it is printed; throws after `millis` or at the end without it. */
   async waitFor(pattern: RegExp, millis = 10_000, from = 0): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + millis
-    for (;;) {
-      const match = this.text.slice(from).match(pattern)
+    let listener: (() => void) | undefined
+    let ended = false
+    void this.done.then(() => {
+      ended = true
+    })
+    const seen = new Promise<RegExpMatchArray | undefined>((resolve) => {
+      listener = () => {
+        const match = this.text.slice(from).match(pattern)
+        if (match) resolve(match)
+        else if (ended) resolve(undefined)
+      }
+      this.listeners.add(listener)
+      listener()
+    })
+    try {
+      const match = await within(seen, millis, () => undefined)
       if (match) return match
-      if (Date.now() > deadline) throw new Error(`waited ${millis} ms for ${pattern}; the output was:\n${this.text}`)
-      await Bun.sleep(20)
+      throw new Error(`waited ${millis} ms for ${pattern}; the output was:\n${this.text}`)
+    } finally {
+      if (listener) this.listeners.delete(listener)
     }
   }
 }
@@ -61,7 +87,7 @@ const running = new Set<Subprocess>()
 export const stopAll = async () => {
   for (const child of running) {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
-    await Promise.race([child.exited, Bun.sleep(2_000)])
+    await within(child.exited, 2_000, () => undefined)
   }
   running.clear()
 }
@@ -94,7 +120,7 @@ export const startServerProcess = async (
   }
   const stop = async () => {
     child.kill("SIGTERM")
-    const code = await Promise.race([child.exited, Bun.sleep(10_000).then(() => null)])
+    const code = await within(child.exited, 10_000, () => null)
     if (code === null) await kill()
     return code
   }
@@ -130,13 +156,13 @@ export const startClient = (args: ReadonlyArray<string>, limitMillis = 60_000): 
   const stdout = new Lines(child.stdout)
   const stderr = new Lines(child.stderr)
   let killed = false
-  const timer = setTimeout(() => {
+  const cancel = guard(limitMillis, () => {
     killed = true
     child.kill("SIGKILL")
-  }, limitMillis)
+  })
   const result = (async () => {
     const code = await child.exited
-    clearTimeout(timer)
+    cancel()
     await Promise.all([stdout.done, stderr.done])
     running.delete(child)
     return { code: killed ? null : code, stdout: stdout.text, stderr: stderr.text, millis: Date.now() - started }
@@ -147,39 +173,11 @@ export const startClient = (args: ReadonlyArray<string>, limitMillis = 60_000): 
 /** Runs the client to its end. */
 export const runClient = (args: ReadonlyArray<string>, limitMillis?: number) => startClient(args, limitMillis).result
 
-export const md5 = (bytes: Uint8Array) => createHash("md5").update(bytes).digest("hex")
-
-export const md5OfFile = (file: string) => md5(readFileSync(file))
+export const md5OfFile = (file: string) => md5Hex(readFileSync(file))
 
 /** Every entry under `folder`, recursively, hidden ones included, as relative paths. */
 export const everyEntry = (folder: string): Array<string> =>
   (readdirSync(folder, { recursive: true }) as Array<string>).map((entry) => entry.split(path.sep).join("/")).sort()
-
-/** Deterministic bytes (a seeded xorshift), so every file differs from every other. */
-export const randomBytes = (length: number, seed: number) => {
-  const out = new Uint8Array(length)
-  let x = seed | 1
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    out[i] = x & 0xff
-  }
-  return out
-}
-
-/** A TCP port free on 127.0.0.1 right now (bound and released). */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const probe = net.createServer()
-    probe.once("error", reject)
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address()
-      probe.close(() =>
-        typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))
-      )
-    })
-  })
 
 export interface Instance {
   readonly port: number
@@ -210,7 +208,11 @@ export const startInstance = async (port: number, args: ReadonlyArray<string>): 
 export const stop = async (child: Subprocess, millis = 5_000) => {
   if (child.exitCode !== null || child.signalCode !== null) return
   child.kill("SIGTERM")
-  const late = await Promise.race([child.exited.then(() => false), Bun.sleep(millis).then(() => true)])
+  const late = await within(
+    child.exited.then(() => false),
+    millis,
+    () => true
+  )
   if (late) {
     child.kill("SIGKILL")
     await child.exited

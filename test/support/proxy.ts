@@ -1,4 +1,5 @@
 import * as path from "node:path"
+import { within } from "./waiting.ts"
 
 /**
  * The fault-injection proxy (faultproxy.py) as a child process: where it
@@ -92,7 +93,8 @@ export const startProxy = async (targetPort: number, faults: Faults = {}): Promi
       for (; seen < events.length; seen++) if (accept(events[seen]!)) return events[seen]!
       const left = deadline - Date.now()
       if (left <= 0 || child.exitCode !== null) throw new Error(`faultproxy: no ${what} within ${millis} ms`)
-      await Promise.race([new Promise<void>((wake) => waiters.push(wake)), Bun.sleep(Math.min(left, 200))])
+      // Woken by the next event; bounded, so a process that died is noticed too.
+      await within(new Promise<void>((wake) => waiters.push(wake)), Math.min(left, 200), () => undefined)
     }
   }
   const send = (command: object) => {
@@ -126,9 +128,9 @@ export const startProxy = async (targetPort: number, faults: Faults = {}): Promi
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill("SIGKILL")
-        await Promise.race([child.exited, Bun.sleep(2_000)])
+        await within(child.exited, 2_000, () => undefined)
       }
-      await Promise.race([reading, Bun.sleep(500)])
+      await within(reading, 500, () => undefined)
     }
   }
 }

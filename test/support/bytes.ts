@@ -1,5 +1,5 @@
 /**
- * Deterministic pseudo-random data (mulberry32) for the service tests, so a
+ * The one source of deterministic pseudo-random data (mulberry32) of the tests, so a
  * failing test can be reproduced byte for byte from its seed.
  */
 
@@ -15,7 +15,7 @@ export const makeRandom = (seed: number): (() => number) => {
   }
 }
 
-export const seededBytes = (length: number, seed: number): Uint8Array => {
+export const seededBytes = (length: number, seed: number): Uint8Array<ArrayBuffer> => {
   const next = makeRandom(seed)
   const out = new Uint8Array(length)
   for (let i = 0; i < length; i += 4) {
