@@ -5,7 +5,7 @@ import { Cause, Deferred, type Duration, Effect, Either, Exit, Fiber, Option, Re
 import { ConnectionFailure } from "../../src/domain/errors.ts"
 import { BunTransportLive } from "../../src/services/transport/BunTransport.ts"
 import { closeSocket } from "../../src/services/transport/bunSocket.ts"
-import { startSend } from "../../src/services/transport/pumps.ts"
+import { sendFrom } from "../../src/services/transport/pumps.ts"
 import { SocketState } from "../../src/services/transport/socketState.ts"
 import { type Connection, Transport } from "../../src/services/transport/Transport.ts"
 import { Watchdog } from "../../src/services/transport/watchdog.ts"
@@ -854,58 +854,57 @@ describe("BunTransportLive: closing a socket", () => {
 })
 
 describe("pumps: how a send ends", () => {
-  const sendClosing = (then: (state: SocketState) => void) => {
+  /** A send whose first write the socket refuses; `then` tells the socket's state what happened. */
+  const sendClosing = async (then: (state: SocketState) => void) => {
     const state = new SocketState(0)
     const port = { write: () => -1, pause() {}, resume() {} }
     const watchdog = Effect.runSync(Effect.scoped(Watchdog.make))
-    let outcome: Exit.Exit<void, unknown> | undefined
-    startSend(
-      state,
-      port,
-      watchdog,
-      { buffer: new Uint8Array(16), fill: (into) => Either.right(into.length) },
-      { length: 100, millis: Number.POSITIVE_INFINITY, onIdle: () => "idle" },
-      (exit) => {
-        outcome = exit
-      }
+    const fiber = Effect.runFork(
+      sendFrom(
+        state,
+        port,
+        watchdog,
+        { buffer: new Uint8Array(16), fill: (into) => Either.right(into.length) },
+        { length: 100, millis: Number.POSITIVE_INFINITY, onIdle: () => "idle" }
+      )
     )
-    const before = outcome
+    const before = fiber.unsafePoll()
     then(state)
-    return { before, outcome }
+    return { before, outcome: await Effect.runPromise(Fiber.await(fiber)) }
   }
 
-  test("a write refused before the socket said why waits for its error, and fails with it (the cause kept)", () => {
+  test("a write refused before the socket said why waits for its error, and fails with it (the cause kept)", async () => {
     const reset = Object.assign(new Error("connection reset by peer"), { code: "ECONNRESET" })
-    const { before, outcome } = sendClosing((state) => state.failed(reset))
-    expect(before).toBeUndefined()
-    const failure =
-      outcome !== undefined && Exit.isFailure(outcome) ? Cause.failureOption(outcome.cause) : Option.none()
+    const { before, outcome } = await sendClosing((state) => state.failed(reset))
+    expect(before).toBeNull()
+    const failure = Exit.isFailure(outcome) ? Cause.failureOption(outcome.cause) : Option.none()
     expect(Option.getOrUndefined(failure)).toMatchObject({ _tag: "ConnectionFailure", reason: "Reset", cause: reset })
   })
 
-  test("onDone is told once, even when it throws (its throw is not taken for the source's)", () => {
+  test("a source that throws ends the send as a defect, not an exception in the event loop", async () => {
     const state = new SocketState(0)
     const watchdog = Effect.runSync(Effect.scoped(Watchdog.make))
-    const told: Array<Exit.Exit<void, unknown>> = []
-    startSend(
-      state,
-      { write: (_bytes, _offset, length) => length, pause() {}, resume() {} },
-      watchdog,
-      { buffer: new Uint8Array(16), fill: (into) => Either.right(into.length) },
-      { length: 40, millis: Number.POSITIVE_INFINITY, onIdle: () => "idle" },
-      (exit) => {
-        told.push(exit)
-        throw new Error("a bug in onDone")
-      }
+    const thrown = new Error("the source broke on purpose")
+    const exit = await Effect.runPromiseExit(
+      sendFrom(
+        state,
+        { write: (_bytes, _offset, length) => length, pause() {}, resume() {} },
+        watchdog,
+        {
+          buffer: new Uint8Array(16),
+          fill: () => {
+            throw thrown
+          }
+        },
+        { length: 40, millis: Number.POSITIVE_INFINITY, onIdle: () => "idle" }
+      )
     )
-    expect(told).toHaveLength(1)
-    expect(Exit.isSuccess(told[0]!)).toBe(true)
+    expect(Exit.isFailure(exit) && Cause.isDie(exit.cause) ? Cause.squash(exit.cause) : exit).toBe(thrown)
   })
 
-  test("a close without an error fails it as closed", () => {
-    const { outcome } = sendClosing((state) => state.wasClosed())
-    const failure =
-      outcome !== undefined && Exit.isFailure(outcome) ? Cause.failureOption(outcome.cause) : Option.none()
+  test("a close without an error fails it as closed", async () => {
+    const { outcome } = await sendClosing((state) => state.wasClosed())
+    const failure = Exit.isFailure(outcome) ? Cause.failureOption(outcome.cause) : Option.none()
     expect(Option.getOrUndefined(failure)).toMatchObject({ _tag: "ConnectionFailure", reason: "Closed" })
   })
 })

@@ -12,7 +12,6 @@
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import { ConnectionFailure } from "../../domain/errors.ts"
 import type { ByteSink } from "../ByteSink.ts"
@@ -155,7 +154,8 @@ export const writeAll = <E>(
 
 /**
  * Sends `length` bytes from `source`: fill the buffer, write, wait for drain
- * (or a probe), and again. One watch, armed when a stall begins, bounds each
+ * (or a probe), and again, in the socket's callbacks, with one fiber step for
+ * the whole transfer. One watch, armed when a stall begins, bounds each
  * stall: nothing is allocated per chunk, however often the socket fills up.
  */
 export const sendFrom = <E1, E2>(
@@ -165,136 +165,120 @@ export const sendFrom = <E1, E2>(
   source: ByteSource<E1>,
   options: SendFromOptions<E2>
 ) =>
-  Effect.async<void, ConnectionFailure | E1 | E2>((resume) =>
-    Effect.sync(startSend(state, port, watchdog, source, options, resume))
-  )
-
-/**
- * `sendFrom` without a fiber: the transfer runs in the socket's callbacks and
- * `onDone` is told how it ended, once. Returns what stops it early (then
- * `onDone` is not called).
- */
-export const startSend = <E1, E2>(
-  state: SocketState,
-  port: Port,
-  watchdog: Watchdog,
-  source: ByteSource<E1>,
-  options: SendFromOptions<E2>,
-  onDone: (exit: Exit.Exit<void, ConnectionFailure | E1 | E2>) => void
-): (() => void) => {
-  const { buffer, fill } = source
-  const { millis } = options
-  const probe = probeMillis(millis)
-  let left = options.length
-  // buffer[start, end) is filled and not yet taken by the socket.
-  let start = 0
-  let end = 0
-  /** When the socket last refused to take more (undefined: it took bytes since). */
-  let stalledSince: number | undefined
-  let watched = false
-  let turn: ReturnType<typeof setImmediate> | undefined
-  let done = false
-  const stop = () => {
-    done = true
-    if (watched) watchdog.unwatch(watch)
-    watched = false
-    clearImmediate(turn)
-    if (state.onWritable === attempt) state.onWritable = undefined
-  }
-  /** Ends the send and tells `onDone`, once: a later call (a throwing `onDone` caught below) is ignored. */
-  const finish = (exit: Exit.Exit<void, ConnectionFailure | E1 | E2>) => {
-    if (done) return
-    stop()
-    onDone(exit)
-  }
-  /** While stalled: give up after `millis` without progress, else try the socket again. */
-  const watch: Watch = {
-    at: 0,
-    look: (now) => {
-      if (done || stalledSince === undefined) {
-        watched = false
-        return undefined
-      }
-      if (now - stalledSince >= millis) {
-        watched = false
-        finish(Exit.fail(options.onIdle()))
-        return undefined
-      }
-      attempt()
-      if (done || stalledSince === undefined) {
-        watched = false
-        return undefined
-      }
-      return Math.min(now + probe, stalledSince + millis)
+  Effect.async<void, ConnectionFailure | E1 | E2>((resume) => {
+    const { buffer, fill } = source
+    const { millis } = options
+    const probe = probeMillis(millis)
+    let left = options.length
+    // buffer[start, end) is filled and not yet taken by the socket.
+    let start = 0
+    let end = 0
+    /** When the socket last refused to take more (undefined: it took bytes since). */
+    let stalledSince: number | undefined
+    let watched = false
+    let turn: ReturnType<typeof setImmediate> | undefined
+    let done = false
+    const stop = () => {
+      done = true
+      if (watched) watchdog.unwatch(watch)
+      watched = false
+      clearImmediate(turn)
+      if (state.onWritable === attempt) state.onWritable = undefined
     }
-  }
-  const pump = (): void => {
-    for (let sentThisTurn = 0; sentThisTurn < TURN_BYTES; ) {
-      if (state.failure) return finish(Exit.fail(state.failure))
-      if (state.closed) return finish(Exit.fail(closedFailure()))
-      if (start === end) {
-        if (left === 0) return finish(Exit.void)
-        const into = left >= buffer.length ? buffer : buffer.subarray(0, left)
-        const filled = fill(into)
-        if (Either.isLeft(filled)) return finish(Exit.fail(filled.left))
-        if (!(filled.right > 0 && filled.right <= into.length)) {
-          // A source must make progress: a count of 0 would spin here forever.
-          return finish(Exit.die(new Error(`sendFrom: the source filled ${filled.right} of ${into.length} bytes`)))
+    /** Ends the send and resumes the fiber, once. */
+    const finish = (result: Effect.Effect<void, ConnectionFailure | E1 | E2>) => {
+      if (done) return
+      stop()
+      resume(result)
+    }
+    /** While stalled: give up after `millis` without progress, else try the socket again. */
+    const watch: Watch = {
+      at: 0,
+      look: (now) => {
+        if (done || stalledSince === undefined) {
+          watched = false
+          return undefined
         }
-        start = 0
-        end = filled.right
-        left -= filled.right
-      }
-      const written = port.write(buffer, start, end - start)
-      if (written < 0) {
-        // Closed under the pump. Bun tells why (a reset, say) in the socket's
-        // error and close callbacks, which may come after this write: the
-        // pump fails when they do, with the socket's own error if it gave one.
-        if (state.closed) return finish(Exit.fail(closedFailure()))
-        state.onWritable = attempt
-        return
-      }
-      if (written > 0) {
-        stalledSince = undefined
-        options.onSent?.(written)
-      }
-      sentThisTurn += written
-      start += written
-      if (start < end) {
-        // The socket is full: go on when it drains or a probe finds room, or give
-        // up after the idle time without progress. A shared buffer is left empty:
-        // what the socket did not take is read again then.
-        if (source.rewind !== undefined) {
-          source.rewind(end - start)
-          left += end - start
-          start = end = 0
+        if (now - stalledSince >= millis) {
+          watched = false
+          finish(Effect.fail(options.onIdle()))
+          return undefined
         }
-        state.onWritable = attempt
-        if (stalledSince === undefined) {
-          stalledSince = watchdog.now()
-          if (!watched && Number.isFinite(millis)) {
-            watched = true
-            watchdog.watch(watch, Math.min(stalledSince + probe, stalledSince + millis))
+        attempt()
+        if (done || stalledSince === undefined) {
+          watched = false
+          return undefined
+        }
+        return Math.min(now + probe, stalledSince + millis)
+      }
+    }
+    const pump = (): void => {
+      for (let sentThisTurn = 0; sentThisTurn < TURN_BYTES; ) {
+        if (state.failure) return finish(Effect.fail(state.failure))
+        if (state.closed) return finish(Effect.fail(closedFailure()))
+        if (start === end) {
+          if (left === 0) return finish(Effect.void)
+          const into = left >= buffer.length ? buffer : buffer.subarray(0, left)
+          const filled = fill(into)
+          if (Either.isLeft(filled)) return finish(Effect.fail(filled.left))
+          if (!(filled.right > 0 && filled.right <= into.length)) {
+            // A source must make progress: a count of 0 would spin here forever.
+            return finish(Effect.die(new Error(`sendFrom: the source filled ${filled.right} of ${into.length} bytes`)))
           }
+          start = 0
+          end = filled.right
+          left -= filled.right
         }
-        return
+        const written = port.write(buffer, start, end - start)
+        if (written < 0) {
+          // Closed under the pump. Bun tells why (a reset, say) in the socket's
+          // error and close callbacks, which may come after this write: the
+          // pump fails when they do, with the socket's own error if it gave one.
+          if (state.closed) return finish(Effect.fail(closedFailure()))
+          state.onWritable = attempt
+          return
+        }
+        if (written > 0) {
+          stalledSince = undefined
+          options.onSent?.(written)
+        }
+        sentThisTurn += written
+        start += written
+        if (start < end) {
+          // The socket is full: go on when it drains or a probe finds room, or give
+          // up after the idle time without progress. A shared buffer is left empty:
+          // what the socket did not take is read again then.
+          if (source.rewind !== undefined) {
+            source.rewind(end - start)
+            left += end - start
+            start = end = 0
+          }
+          state.onWritable = attempt
+          if (stalledSince === undefined) {
+            stalledSince = watchdog.now()
+            if (!watched && Number.isFinite(millis)) {
+              watched = true
+              watchdog.watch(watch, Math.min(stalledSince + probe, stalledSince + millis))
+            }
+          }
+          return
+        }
+      }
+      // The socket keeps taking bytes: let other connections and timers run before going on.
+      turn = setImmediate(attempt)
+    }
+    const attempt = (): void => {
+      turn = undefined
+      if (done) return
+      try {
+        pump()
+      } catch (error) {
+        finish(Effect.die(error))
       }
     }
-    // The socket keeps taking bytes: let other connections and timers run before going on.
-    turn = setImmediate(attempt)
-  }
-  const attempt = (): void => {
-    turn = undefined
-    if (done) return
-    try {
-      pump()
-    } catch (error) {
-      finish(Exit.die(error))
-    }
-  }
-  attempt()
-  return stop
-}
+    attempt()
+    return Effect.sync(stop)
+  })
 
 /**
  * Hands the next `length` bytes to `sink` from each segment as it arrives;
