@@ -1,6 +1,7 @@
 import * as net from "node:net"
 import * as path from "node:path"
 import type { Subprocess } from "bun"
+import { eventually, guard } from "../support/waiting.ts"
 
 /**
  * Helpers for tests that run the programs as a user does: the compiled
@@ -36,7 +37,7 @@ export const run = async (
     stdout: "pipe",
     stderr: "pipe"
   })
-  const timer = setTimeout(() => child.kill("SIGKILL"), options.millis ?? 20_000)
+  const cancel = guard(options.millis ?? 20_000, () => child.kill("SIGKILL"))
   try {
     const [stdout, stderr, code] = await Promise.all([
       new Response(child.stdout).text(),
@@ -45,7 +46,7 @@ export const run = async (
     ])
     return { code: child.signalCode === null ? code : null, stdout, stderr }
   } finally {
-    clearTimeout(timer)
+    cancel()
   }
 }
 
@@ -77,15 +78,10 @@ export const spawnDaemon = (
     stdout: "",
     stderr: "",
     waitFor: async (pattern, millis = 15_000) => {
-      const deadline = Date.now() + millis
-      for (;;) {
-        const match = daemon.stdout.match(pattern)
-        if (match) return match
-        if (Date.now() > deadline || child.exitCode !== null) {
-          throw new Error(`no ${pattern} in the output:\n${daemon.stdout}\n${daemon.stderr}`)
-        }
-        await Bun.sleep(20)
-      }
+      let match: RegExpMatchArray | null = null
+      await eventually(() => (match = daemon.stdout.match(pattern)) !== null || child.exitCode !== null, { millis })
+      if (match) return match
+      throw new Error(`no ${pattern} in the output:\n${daemon.stdout}\n${daemon.stderr}`)
     },
     stop: async () => {
       running.delete(daemon)

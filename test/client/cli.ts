@@ -1,5 +1,6 @@
 import * as net from "node:net"
 import * as path from "node:path"
+import { guard, within } from "../support/waiting.ts"
 
 /**
  * Helpers to run the real command-line client as a child process: one-shot
@@ -41,10 +42,10 @@ export const runCli = async (args: ReadonlyArray<string>, options: CliOptions = 
     env: { ...process.env, NO_COLOR: "1" }
   })
   let killed = false
-  const timer = setTimeout(() => {
+  const cancel = guard(options.limitMillis ?? 20_000, () => {
     killed = true
     child.kill("SIGKILL")
-  }, options.limitMillis ?? 20_000)
+  })
   try {
     if (options.stdin !== undefined && child.stdin !== undefined && typeof child.stdin !== "number") {
       child.stdin.write(options.stdin)
@@ -57,7 +58,7 @@ export const runCli = async (args: ReadonlyArray<string>, options: CliOptions = 
     ])
     return { code: killed ? null : code, stdout, stderr, millis: Date.now() - started }
   } finally {
-    clearTimeout(timer)
+    cancel()
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
   }
 }
@@ -136,8 +137,8 @@ export class PtySession {
 
   /** The exit status of the client, or null if it is still running after `limitMillis`. */
   async exit(limitMillis = 5_000): Promise<number | null> {
-    const status = await Promise.race([this.child.exited, Bun.sleep(limitMillis).then(() => null)])
-    if (status !== null) await Promise.race([this.reading, Bun.sleep(500)])
+    const status = await within(this.child.exited, limitMillis, () => null)
+    if (status !== null) await within(this.reading, 500, () => undefined)
     return status
   }
 
@@ -145,7 +146,7 @@ export class PtySession {
   async close(): Promise<void> {
     if (this.child.exitCode === null && this.child.signalCode === null) {
       this.child.kill("SIGKILL")
-      await Promise.race([this.child.exited, Bun.sleep(2_000)])
+      await within(this.child.exited, 2_000, () => undefined)
     }
   }
 }

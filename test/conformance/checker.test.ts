@@ -6,6 +6,7 @@ import * as path from "node:path"
 import type { Subprocess } from "bun"
 import { parseCheckerArgs } from "../../src/conformance/args.ts"
 import { CATALOG } from "../../src/conformance/catalog.ts"
+import { eventually, guard, within } from "../support/waiting.ts"
 import { MUTANTS, type Mutant } from "./mutants.ts"
 
 /**
@@ -97,13 +98,13 @@ const runChecker = async (args: ReadonlyArray<string>, millis = 60_000) => {
     stderr: "pipe"
   })
   started.push(child)
-  const timer = setTimeout(() => child.kill("SIGKILL"), millis)
+  const cancel = guard(millis, () => child.kill("SIGKILL"))
   const [stdout, stderr, code] = await Promise.all([
     new Response(child.stdout).text(),
     new Response(child.stderr).text(),
     child.exited
   ])
-  clearTimeout(timer)
+  cancel()
   return { code, stdout, stderr }
 }
 
@@ -268,16 +269,13 @@ describe("interrupted run", () => {
     )
     started.push(child)
     // The deadline checks wait about 3 s; by then their 32 MiB file is on the server.
-    const deadline = Date.now() + 20_000
-    while (!readdirSync(dir).some((name) => name.startsWith("conformidade-")) && Date.now() < deadline)
-      await Bun.sleep(50)
-    expect(readdirSync(dir).some((name) => name.startsWith("conformidade-"))).toBe(true)
+    expect(
+      await eventually(() => readdirSync(dir).some((name) => name.startsWith("conformidade-")), { millis: 20_000 })
+    ).toBe(true)
     child.kill("SIGINT")
-    expect(await Promise.race([child.exited, Bun.sleep(10_000).then(() => "still running")])).toBe(130)
+    expect(await within(child.exited, 10_000, () => "still running")).toBe(130)
     // Whatever the server itself still held (a temporary of an upload cut short) is its own to remove.
-    const settled = Date.now() + 5_000
-    while (readdirSync(dir).length > 0 && Date.now() < settled) await Bun.sleep(50)
-    expect(readdirSync(dir)).toEqual([])
+    expect(await eventually(() => readdirSync(dir).length === 0, { millis: 5_000 })).toBe(true)
   }, 60_000)
 })
 

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import type { Subprocess } from "bun"
 import { startServer, type TestServer } from "../support/harness.ts"
+import { guard, within } from "../support/waiting.ts"
 import { converse, md5, named, u32 } from "./session.ts"
 
 /**
@@ -20,7 +21,7 @@ const started: Array<Subprocess> = []
 
 const stop = async (child: Subprocess, signal: NodeJS.Signals = "SIGKILL") => {
   if (child.exitCode === null && child.signalCode === null) child.kill(signal)
-  await Promise.race([child.exited, Bun.sleep(5000)])
+  await within(child.exited, 5000, () => undefined)
   if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
 }
 
@@ -132,13 +133,13 @@ const decode = async (
     { stdin: "ignore", stdout: "pipe", stderr: "pipe" }
   )
   started.push(child)
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
+  const cancel = guard(30_000, () => child.kill("SIGKILL"))
   const [out, err, code] = await Promise.all([
     new Response(child.stdout).text(),
     new Response(child.stderr).text(),
     child.exited
   ])
-  clearTimeout(timer)
+  cancel()
   if (code !== 0 || /Lua Error/.test(out + err)) throw new Error(`tshark failed (${code}): ${err}\n${out}`)
   return out
     .split("\n")
@@ -171,9 +172,9 @@ const cannotRun = async (): Promise<string | undefined> => {
         stderr: "pipe"
       }
     )
-    const timer = setTimeout(() => probe.kill("SIGKILL"), 10_000)
+    const cancel = guard(10_000, () => probe.kill("SIGKILL"))
     const [err, code] = await Promise.all([new Response(probe.stderr).text(), probe.exited])
-    clearTimeout(timer)
+    cancel()
     return code === 0 ? undefined : `dumpcap não consegue capturar em lo (status ${code}): ${err.trim()}`
   } finally {
     await rm(dir, { recursive: true, force: true })
