@@ -4,9 +4,9 @@ import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { FileFailure } from "../domain/errors.ts"
-import { acquireReleasePlain } from "./acquireReleasePlain.ts"
 import type { ByteSink } from "./ByteSink.ts"
 import type { ByteSource } from "./ByteSource.ts"
+import { acquireReleasePlain } from "./plainResources.ts"
 
 /**
  * A folder that nothing escapes. Every name passes the name rules before it
@@ -65,7 +65,7 @@ export interface FileStoreService {
   readonly list: Effect.Effect<ReadonlyArray<StoredFile>, FileFailure>
   /**
    * Opens a regular file in the folder for reading. The caller closes it:
-   * `Effect.acquireUseRelease(store.openRead(name), use, (file) => file.close)`
+   * `usePlain(store.openRead(name), use, (file) => file.close)`
    * where nothing else needs a scope (a small download, the most frequent
    * request, then costs no scope), or `openScoped` inside one.
    */

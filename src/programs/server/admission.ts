@@ -1,4 +1,5 @@
 import * as Effect from "effect/Effect"
+import { usePlain } from "../../services/plainResources.ts"
 
 /** Why a connection was turned away: the limit that was full. */
 export type Refusal = "TooManyClients" | "TooManyFromAddress"
@@ -21,7 +22,7 @@ export const makeAdmission = (limits: { readonly maxClients: number; readonly ma
   const holding =
     (take: () => Refusal | undefined, give: () => void) =>
     <A, E, R>(use: Effect.Effect<A, E, R>, refused: (why: Refusal) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-      Effect.acquireUseRelease(
+      usePlain(
         Effect.sync(take),
         (refusal) => (refusal === undefined ? use : refused(refusal)),
         (refusal) => (refusal === undefined ? Effect.sync(give) : Effect.void)

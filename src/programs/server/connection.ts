@@ -1,7 +1,6 @@
 import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import type { ClientEvent, RequestTag } from "../../domain/messages.ts"
 import { clientStream, operationFor, type RequestOf } from "../../domain/operations.ts"
@@ -80,31 +79,39 @@ export const handleConnection = (peer: Peer, wire: Wire<ClientEvent>, context: O
     const started = peer.openedAt
     const exchange: Exchange = { wire, record: { op: "?", name: "-", bytes: 0, result: "ok" } }
     let dispatched = false
-    activity.active++
-    return deciding(exchange, "Reply", wire.nextWithin("Request", config.requestSeconds, started)).pipe(
-      Effect.flatMap((event) => {
+    const operation = Effect.flatMap(
+      deciding(exchange, "Reply", wire.nextWithin("Request", config.requestSeconds, started)),
+      (event) => {
         if (event._tag !== "Request") return Effect.dieMessage("a request always comes first")
         dispatched = true
         return dispatch(exchange, event.request)
-      }),
-      Effect.onExit((exit) =>
-        Effect.sync(() => {
-          activity.active--
-          const record = exchange.record
-          if (Exit.isFailure(exit)) {
+      }
+    )
+    const logLine = () => {
+      activity.active--
+      context.log(started, peer.remote, exchange.record, clock.unsafeCurrentTimeMillis() - started)
+    }
+    activity.active++
+    // The line is written however the operation ends, a shutdown's interruption included.
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.matchCauseEffect(restore(operation), {
+        onSuccess: () => Effect.sync(logLine),
+        onFailure: (cause) =>
+          Effect.suspend(() => {
+            const record = exchange.record
             if (!dispatched) Object.assign(record, describeRequestHead(wire.head()))
-            const failure = Cause.failureOption(exit.cause)
+            const failure = Cause.failureOption(cause)
             if (Option.isSome(failure)) recordFailure(record, failure.value, dispatched)
-            else if (Cause.isInterruptedOnly(exit.cause)) {
+            else if (Cause.isInterruptedOnly(cause)) {
               // Only a shutdown interrupts an operation (when the grace period ends).
               activity.cut++
               record.result = CUT_BY_SHUTDOWN
             } else record.result = INTERNAL_FAILURE
-          }
-          context.log(started, peer.remote, record, clock.unsafeCurrentTimeMillis() - started)
-        })
-      ),
-      // Told to the client where a status was due, and logged.
-      Effect.catchAll(() => Effect.void)
+            logLine()
+            // An expected failure was told to the client where a status was due, and is
+            // logged: it ends here. A defect or an interruption goes on.
+            return Option.isSome(failure) ? Effect.void : Effect.failCause(cause as Cause.Cause<never>)
+          })
+      })
     )
   })

@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import { acquireReleasePlain } from "../acquireReleasePlain.ts"
+import { acquireReleasePlain } from "../plainResources.ts"
 import { readSegment, receiveInto, sendFrom, writeAll } from "./pumps.ts"
 import { Serving } from "./serving.ts"
 import { failureOf, type Port, SocketState } from "./socketState.ts"

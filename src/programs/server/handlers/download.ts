@@ -4,13 +4,14 @@ import { FileFailure } from "../../../domain/errors.ts"
 import type { RequestOf } from "../../../domain/operations.ts"
 import { fitsU32, Status } from "../../../domain/protocol.ts"
 import { FileStore } from "../../../services/FileStore.ts"
+import { usePlain } from "../../../services/plainResources.ts"
 import { deciding, type Exchange } from "../exchange.ts"
 import { sendRange } from "../sendRange.ts"
 
 /** op 10: status 0, size, data — or status 1. */
 export const download = (exchange: Exchange, { name }: RequestOf<"Download">) =>
   Effect.flatMap(FileStore, (store) =>
-    Effect.acquireUseRelease(
+    usePlain(
       deciding(
         exchange,
         "Reply",
