@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test"
+import { existsSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
@@ -12,10 +13,16 @@ import {
   ownerOf,
   STALE_MILLIS,
   sweepAbandoned,
+  sweepIfAnyGone,
   thisMachine
 } from "../../src/services/files/owners.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
 import { waitFor } from "../support/hostile.ts"
+import { processState, startWriter } from "../support/writers.ts"
+
+const HAS_PROC = existsSync("/proc/self/stat")
+if (!HAS_PROC)
+  console.log("sem /proc: os casos de processo zumbi são pulados (só o Linux mostra o estado de um processo)")
 
 /**
  * Temporaries of several server processes on one folder: who owns each one,
@@ -44,6 +51,9 @@ const backdate = (name: string, millis: number) => {
   const then = new Date(Date.now() - millis)
   return fs.utimes(path.join(root, name), then, then)
 }
+
+/** Another instance on the folder, as another process would make. */
+const other = (options: { machine?: Machine; pid?: number } = {}) => makeInstance(root, options)
 
 /** A pid that surely belongs to no process: one that has just exited. */
 const deadPid = async () => {
@@ -77,7 +87,7 @@ describe("names and marks", () => {
     const old = (await fs.stat(path.join(root, mark))).mtimeMs
     expect(await waitFor(async () => (await fs.stat(path.join(root, mark))).mtimeMs > old + 50_000, 3_000)).toBe(true)
     const content = JSON.parse(await fs.readFile(path.join(root, mark), "utf8"))
-    expect(content).toEqual({ ...thisMachine(), pid: process.pid })
+    expect(content).toEqual({ ...thisMachine(), pid: process.pid, start: expect.stringMatching(/^\d+$/) })
     first()
     first() // a second call of the same release does nothing
     expect(await marks()).toEqual([instance.id])
@@ -96,8 +106,6 @@ describe("names and marks", () => {
 })
 
 describe("sweepAbandoned", () => {
-  const other = (options: { machine?: Machine; pid?: number } = {}) => makeInstance(root, options)
-
   test("keeps the temporaries of a live instance (fresh mark, live process) and its own", async () => {
     const self = makeInstance(root)
     const live = other()
@@ -151,6 +159,23 @@ describe("sweepAbandoned", () => {
     expect(await marks()).toEqual([])
   })
 
+  test.skipIf(!HAS_PROC)(
+    "a live pid that another process has taken since (its start time differs) is gone",
+    async () => {
+      const self = makeInstance(root)
+      const reused = other()
+      reused.hold()
+      const name = reused.temporaryName()
+      await put(name)
+      const mark = path.join(root, MARKS_FOLDER, reused.id)
+      const content = JSON.parse(await fs.readFile(mark, "utf8"))
+      await fs.writeFile(mark, JSON.stringify({ ...content, start: "1" }))
+      expect(await sweepAbandoned(root, self)).toBe(1)
+      expect(await exists(name)).toBe(false)
+      expect(await marks()).toEqual([])
+    }
+  )
+
   test("the same dead pid on another machine or pid namespace proves nothing: kept while its mark is fresh", async () => {
     const self = makeInstance(root)
     const here = thisMachine()
@@ -186,6 +211,39 @@ describe("sweepAbandoned", () => {
   })
 })
 
+describe("sweepIfAnyGone (the periodic sweep)", () => {
+  test("with no other instance's mark it touches nothing, not even an old version's stale temporary", async () => {
+    const self = makeInstance(root)
+    await put(".envio-fedcba9876543210.tmp")
+    await backdate(".envio-fedcba9876543210.tmp", STALE_MILLIS + 1_000)
+    const gone = other().temporaryName()
+    await put(gone)
+    expect(await sweepIfAnyGone(root, self)).toBe(0)
+    expect(await exists(".envio-fedcba9876543210.tmp")).toBe(true)
+    expect(await exists(gone)).toBe(true)
+    expect(await exists(MARKS_FOLDER)).toBe(false)
+  })
+
+  test("keeps a live instance's temporaries and mark; removes a dead one's (with its mark), anywhere in the folder", async () => {
+    const self = makeInstance(root)
+    const live = other()
+    const release = live.hold()
+    const theirs = live.temporaryName()
+    await put(`x/${theirs}`)
+    expect(await sweepIfAnyGone(root, self)).toBe(0)
+    expect(await exists(`x/${theirs}`)).toBe(true)
+    const killed = other({ pid: await deadPid() })
+    killed.hold()
+    const dead = killed.temporaryName()
+    await put(`y/z/${dead}`)
+    expect(await sweepIfAnyGone(root, self)).toBe(1)
+    expect(await exists(`y/z/${dead}`)).toBe(false)
+    expect(await exists(`x/${theirs}`)).toBe(true)
+    expect(await marks()).toEqual([live.id])
+    release()
+  })
+})
+
 describe("two stores on one folder, as two server processes", () => {
   test("a sweep by one (its start-up) never touches the upload the other is writing; that upload then publishes", async () => {
     const first = await run(makeFileStore(root))
@@ -206,24 +264,40 @@ describe("two stores on one folder, as two server processes", () => {
   })
 
   test("a process killed with SIGKILL mid-upload: its temporary is swept by the next start, at once", async () => {
-    const writer = path.join(import.meta.dir, "..", "support", "uploadingWriter.ts")
-    const child = Bun.spawn([process.execPath, writer, root], { stdout: "pipe", stderr: "inherit" })
+    const writer = await startWriter(root, { reaped: true })
     try {
-      const reader = child.stdout.getReader()
-      const first = await Promise.race([reader.read(), Bun.sleep(10_000).then(() => undefined)])
-      expect(first !== undefined && new TextDecoder().decode(first.value)).toContain("escrevendo")
-      const temporaries = (await fs.readdir(root)).filter((name) => ownerOf(name) !== undefined)
-      expect(temporaries.length).toBe(1)
+      expect((await fs.readdir(root)).filter((name) => ownerOf(name) !== undefined)).toHaveLength(1)
       expect(await marks()).toHaveLength(1)
-      child.kill("SIGKILL")
-      await child.exited
+      writer.crash()
+      expect(await waitFor(() => processState(writer.pid) === undefined, 5_000)).toBe(true)
       const restarted = await run(makeFileStore(root))
       expect(await run(restarted.sweepTemporaries)).toBe(1)
       expect(await fs.readdir(root)).toEqual([])
     } finally {
-      child.kill("SIGKILL")
+      await writer.stop()
     }
   })
+
+  test.skipIf(!HAS_PROC)(
+    "killed with SIGKILL but not reaped by its parent (a zombie, kill(pid, 0) still succeeds): swept at once too",
+    async () => {
+      const writer = await startWriter(root, { reaped: false })
+      try {
+        expect((await fs.readdir(root)).filter((name) => ownerOf(name) !== undefined)).toHaveLength(1)
+        writer.crash()
+        expect(await waitFor(() => processState(writer.pid) === "Z", 5_000)).toBe(true)
+        // What made the zombie look alive before: the signal check alone.
+        expect(() => process.kill(writer.pid, 0)).not.toThrow()
+        const restarted = await run(makeFileStore(root))
+        expect(await run(restarted.sweepTemporaries)).toBe(1)
+        expect(await fs.readdir(root)).toEqual([])
+        // Still a zombie when swept: the sweep did not wait for the reaping.
+        expect(processState(writer.pid)).toBe("Z")
+      } finally {
+        await writer.stop()
+      }
+    }
+  )
 })
 
 describe("when the mark cannot be written", () => {
