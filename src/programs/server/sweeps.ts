@@ -1,14 +1,40 @@
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import { plural } from "../../domain/words.ts"
 import type { FileStoreService } from "../../services/FileStore.ts"
 import { STALE_MILLIS } from "../../services/files/owners.ts"
+import { formatLogLine } from "./logLine.ts"
 
 /** How often a running server looks for the temporaries of crashed writers sharing its folder. */
 export const SWEEP_EVERY_MILLIS = STALE_MILLIS
 
-/** The log line of a periodic sweep that removed something. */
-export const sweptLine = (removed: number) =>
-  `limpeza: ${plural(removed, "temporário de envio interrompido removido", "temporários de envios interrompidos removidos")} (deixados por um servidor da mesma pasta que parou sem encerrar)`
+/** What a sweep that removed something says, in its log line's note. */
+export const sweptNote = (removed: number) =>
+  plural(removed, "temporário de envio interrompido removido", "temporários de envios interrompidos removidos")
+
+/**
+ * The log line of a periodic sweep that removed something, in the shape of
+ * an operation's (so a reader that splits lines still can): no client, the
+ * operation `limpeza`, no name, `ok`, and what went in the note; with
+ * --log json, the same fields.
+ */
+const sweptLog = (started: number, removed: number, millis: number) => {
+  const note = sweptNote(removed)
+  return Effect.logInfo(
+    formatLogLine(started, "-", { op: "limpeza", name: "-", bytes: 0, result: "ok", note }, millis)
+  ).pipe(
+    Effect.annotateLogs({
+      hora: new Date(started).toISOString(),
+      cliente: "-",
+      op: "limpeza",
+      nome: "-",
+      resultado: "ok",
+      nota: note,
+      bytes: 0,
+      ms: millis
+    })
+  )
+}
 
 /**
  * Every `SWEEP_EVERY_MILLIS` on the Clock, until interrupted (with the
@@ -17,9 +43,9 @@ export const sweptLine = (removed: number) =>
  * sweep (an unreachable folder) is tried again at the next tick.
  */
 export const sweepPeriodically = (store: FileStoreService): Effect.Effect<never> =>
-  Effect.sleep(SWEEP_EVERY_MILLIS).pipe(
-    Effect.zipRight(store.sweepIfAnyGone),
-    Effect.flatMap((removed) => (removed > 0 ? Effect.logInfo(sweptLine(removed)) : Effect.void)),
-    Effect.ignore,
-    Effect.forever
-  )
+  Effect.gen(function* () {
+    yield* Effect.sleep(SWEEP_EVERY_MILLIS)
+    const started = yield* Clock.currentTimeMillis
+    const removed = yield* store.sweepIfAnyGone
+    if (removed > 0) yield* sweptLog(started, removed, (yield* Clock.currentTimeMillis) - started)
+  }).pipe(Effect.ignore, Effect.forever)
