@@ -9,10 +9,10 @@ import { serveFolder } from "../../src/programs/server/server.ts"
 import { SWEEP_EVERY_MILLIS, sweptNote } from "../../src/programs/server/sweeps.ts"
 import { FileStore, type FileStoreService } from "../../src/services/FileStore.ts"
 import { makeFileStore } from "../../src/services/FileStoreLive.ts"
-import { MARKS_FOLDER, ownerOf } from "../../src/services/files/owners.ts"
+import { MARKS_FOLDER, makeInstance, ownerOf } from "../../src/services/files/owners.ts"
 import { waitFor } from "../support/hostile.ts"
 import { elapse, inMemory, type World } from "../support/memory.ts"
-import { processState, startWriter } from "../support/writers.ts"
+import { deadPid, processState, startWriter } from "../support/writers.ts"
 
 /**
  * A running server sweeps its folder every `SWEEP_EVERY_MILLIS` on the
@@ -160,3 +160,19 @@ test.skipIf(!HAS_PROC)(
   "the same when the killed peer stays unreaped (a zombie): removed at the next sweep, while still a zombie",
   () => peerCrashes(false)
 )
+
+test("the sweeps at start and at stop log what they removed too; one that removed nothing logs nothing", () =>
+  inMemory({}, (world) =>
+    Effect.gen(function* () {
+      // What a writer killed before this server started left behind.
+      const killed = makeInstance(root, { pid: yield* Effect.promise(deadPid) })
+      killed.hold()
+      const names = [killed.temporaryName(), killed.temporaryName()]
+      for (const name of names) yield* Effect.promise(() => fs.writeFile(path.join(root, name), "parte"))
+      const scope = yield* serveWith(world, yield* makeFileStore(root))
+      expect(yield* Effect.promise(() => fs.readdir(root))).toEqual([])
+      expect(world.logged(" limpeza ")).toEqual([sweepLine(2)])
+      yield* Scope.close(scope, Exit.void)
+      expect(world.logged(" limpeza ")).toHaveLength(1)
+    })
+  ))

@@ -18,7 +18,7 @@ import {
 } from "../../src/services/files/owners.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
 import { waitFor } from "../support/hostile.ts"
-import { processState, startWriter } from "../support/writers.ts"
+import { deadPid, processState, startWriter } from "../support/writers.ts"
 
 const HAS_PROC = existsSync("/proc/self/stat")
 if (!HAS_PROC)
@@ -54,13 +54,6 @@ const backdate = (name: string, millis: number) => {
 
 /** Another instance on the folder, as another process would make. */
 const other = (options: { machine?: Machine; pid?: number } = {}) => makeInstance(root, options)
-
-/** A pid that surely belongs to no process: one that has just exited. */
-const deadPid = async () => {
-  const child = Bun.spawn(["true"])
-  await child.exited
-  return child.pid
-}
 
 describe("names and marks", () => {
   test("a temporary names its instance; older names have no owner; other files are no temporaries", () => {

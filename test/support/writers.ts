@@ -28,6 +28,13 @@ export const processState = (pid: number): string | undefined => {
   }
 }
 
+/** A pid that surely belongs to no process: one that has just exited. */
+export const deadPid = async (): Promise<number> => {
+  const child = Bun.spawn(["true"])
+  await child.exited
+  return child.pid
+}
+
 /** Reads `stream` until it has said `word`, within `millis`; false if it did not. */
 const said = async (stream: ReadableStream<Uint8Array>, word: string, millis: number) => {
   const reader = stream.getReader()

@@ -14,7 +14,7 @@ import { type Activity, handleConnection, type OperationContext, serverWire } fr
 import { refusalLog } from "./logLine.ts"
 import { makeOperationLog } from "./operationLog.ts"
 import { acceptProxied } from "./proxied.ts"
-import { sweepPeriodically } from "./sweeps.ts"
+import { sweepAndLog, sweepPeriodically } from "./sweeps.ts"
 
 export type { Activity } from "./connection.ts"
 
@@ -40,8 +40,8 @@ export const serveFolder = (options: ServeOptions) =>
   Effect.gen(function* () {
     const transport = yield* Transport
     const store = yield* FileStore
-    yield* store.sweepTemporaries
-    yield* Effect.addFinalizer(() => Effect.ignore(store.sweepTemporaries))
+    yield* sweepAndLog(store.sweepTemporaries)
+    yield* Effect.addFinalizer(() => Effect.ignore(sweepAndLog(store.sweepTemporaries)))
     // Interrupted before the sweep at stop (finalizers run last first).
     yield* Effect.forkScoped(sweepPeriodically(store))
     const config = yield* ServerConfig

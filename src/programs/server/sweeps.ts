@@ -13,8 +13,8 @@ export const sweptNote = (removed: number) =>
   plural(removed, "temporário de envio interrompido removido", "temporários de envios interrompidos removidos")
 
 /**
- * The log line of a periodic sweep that removed something, in the shape of
- * an operation's (so a reader that splits lines still can): no client, the
+ * The log line of a sweep that removed something, in the shape of an
+ * operation's (so a reader that splits lines still can): no client, the
  * operation `limpeza`, no name, `ok`, and what went in the note; with
  * --log json, the same fields.
  */
@@ -36,6 +36,15 @@ const sweptLog = (started: number, removed: number, millis: number) => {
   )
 }
 
+/** Runs `sweep` and logs what it removed (no line when nothing); gives how many it removed. */
+export const sweepAndLog = <E>(sweep: Effect.Effect<number, E>): Effect.Effect<number, E> =>
+  Effect.gen(function* () {
+    const started = yield* Clock.currentTimeMillis
+    const removed = yield* sweep
+    if (removed > 0) yield* sweptLog(started, removed, (yield* Clock.currentTimeMillis) - started)
+    return removed
+  })
+
 /**
  * Every `SWEEP_EVERY_MILLIS` on the Clock, until interrupted (with the
  * server's scope): the cheap sweep (`sweepIfAnyGone`), so a peer that crashed
@@ -43,9 +52,8 @@ const sweptLog = (started: number, removed: number, millis: number) => {
  * sweep (an unreachable folder) is tried again at the next tick.
  */
 export const sweepPeriodically = (store: FileStoreService): Effect.Effect<never> =>
-  Effect.gen(function* () {
-    yield* Effect.sleep(SWEEP_EVERY_MILLIS)
-    const started = yield* Clock.currentTimeMillis
-    const removed = yield* store.sweepIfAnyGone
-    if (removed > 0) yield* sweptLog(started, removed, (yield* Clock.currentTimeMillis) - started)
-  }).pipe(Effect.ignore, Effect.forever)
+  Effect.sleep(SWEEP_EVERY_MILLIS).pipe(
+    Effect.zipRight(sweepAndLog(store.sweepIfAnyGone)),
+    Effect.ignore,
+    Effect.forever
+  )
