@@ -12,7 +12,7 @@ import { makeFileStore } from "../../src/services/FileStoreLive.ts"
 import { MARKS_FOLDER, makeInstance, ownerOf } from "../../src/services/files/owners.ts"
 import { waitFor } from "../support/hostile.ts"
 import { elapse, inMemory, type World } from "../support/memory.ts"
-import { deadPid, processState, startWriter } from "../support/writers.ts"
+import { deadPid, processState, startWriter, zombie } from "../support/writers.ts"
 
 /**
  * A running server sweeps its folder every `SWEEP_EVERY_MILLIS` on the
@@ -130,8 +130,8 @@ const peerCrashes = (reaped: boolean) =>
       if (Either.isLeft(written)) return yield* Effect.fail(written.left)
 
       yield* Effect.sync(writer.crash)
-      const dead = reaped ? undefined : "Z"
-      expect(yield* Effect.promise(() => waitFor(() => processState(writer.pid) === dead, 5_000))).toBe(true)
+      const dead = () => (reaped ? processState(writer.pid) === undefined : zombie(writer.pid))
+      expect(yield* Effect.promise(() => waitFor(dead, 5_000))).toBe(true)
       yield* elapse(SWEEP_EVERY_MILLIS - 1)
       expect(yield* Effect.promise(temporaries)).toHaveLength(2)
       yield* elapse(1)

@@ -18,11 +18,13 @@ import {
 } from "../../src/services/files/owners.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
 import { waitFor } from "../support/hostile.ts"
-import { deadPid, processState, startWriter } from "../support/writers.ts"
+import { deadPid, processState, startWriter, zombie } from "../support/writers.ts"
 
 const HAS_PROC = existsSync("/proc/self/stat")
 if (!HAS_PROC)
   console.log("sem /proc: os casos de processo zumbi são pulados (só o Linux mostra o estado de um processo)")
+const HAS_PYTHON = Bun.which("python3") !== null
+if (!HAS_PYTHON) console.log("sem python3: o caso do processo cuja thread principal terminou é pulado")
 
 /**
  * Temporaries of several server processes on one folder: who owns each one,
@@ -169,6 +171,36 @@ describe("sweepAbandoned", () => {
     }
   )
 
+  test.skipIf(!HAS_PROC || !HAS_PYTHON)(
+    "a process whose main thread ended while another runs (its /proc state is Z too) is alive; gone once killed",
+    async () => {
+      // The main thread leaves with pthread_exit; a second thread keeps the process (bounded: 30 s).
+      const script =
+        "import ctypes, threading, time, os\n" +
+        "threading.Thread(target=lambda: (time.sleep(30), os._exit(0))).start()\n" +
+        "ctypes.CDLL(None).pthread_exit(None)\n"
+      const child = Bun.spawn(["python3", "-c", script], { stdout: "ignore", stderr: "inherit" })
+      try {
+        expect(await waitFor(() => processState(child.pid) === "Z", 5_000)).toBe(true)
+        expect(zombie(child.pid)).toBe(false)
+        const self = makeInstance(root)
+        const threaded = other({ pid: child.pid })
+        threaded.hold()
+        const name = threaded.temporaryName()
+        await put(name)
+        expect(await sweepAbandoned(root, self)).toBe(0)
+        expect(await exists(name)).toBe(true)
+        child.kill("SIGKILL")
+        await child.exited
+        expect(await sweepAbandoned(root, self)).toBe(1)
+        expect(await marks()).toEqual([])
+      } finally {
+        child.kill("SIGKILL")
+        await child.exited
+      }
+    }
+  )
+
   test("the same dead pid on another machine or pid namespace proves nothing: kept while its mark is fresh", async () => {
     const self = makeInstance(root)
     const here = thisMachine()
@@ -278,7 +310,7 @@ describe("two stores on one folder, as two server processes", () => {
       try {
         expect((await fs.readdir(root)).filter((name) => ownerOf(name) !== undefined)).toHaveLength(1)
         writer.crash()
-        expect(await waitFor(() => processState(writer.pid) === "Z", 5_000)).toBe(true)
+        expect(await waitFor(() => zombie(writer.pid), 5_000)).toBe(true)
         // What made the zombie look alive before: the signal check alone.
         expect(() => process.kill(writer.pid, 0)).not.toThrow()
         const restarted = await run(makeFileStore(root))

@@ -18,14 +18,28 @@ export interface Writer {
 
 const WRITER = path.join(import.meta.dir, "uploadingWriter.ts")
 
-/** The state letter of a process in `/proc/PID/stat` ("Z" for a zombie); undefined when it has no entry. */
-export const processState = (pid: number): string | undefined => {
+/** A process's state letter and thread count in `/proc/PID/stat` ("Z" for a zombie); undefined when it has no entry. */
+export const processStat = (pid: number): { readonly state: string; readonly threads: number } | undefined => {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, "utf8")
-    return text.slice(text.lastIndexOf(")") + 2).split(" ")[0]
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ")
+    return { state: fields[0] ?? "", threads: Number(fields[17]) }
   } catch {
     return undefined
   }
+}
+
+/** A process's state letter ("Z" for a zombie); undefined when it has no entry. */
+export const processState = (pid: number): string | undefined => processStat(pid)?.state
+
+/**
+ * Whether `pid` is a whole zombie: every thread gone, only its entry left
+ * for its parent to reap. (Its main thread shows "Z" as soon as it ends,
+ * while the other threads of a killed process may still be on their way out.)
+ */
+export const zombie = (pid: number): boolean => {
+  const stat = processStat(pid)
+  return stat?.state === "Z" && stat.threads <= 1
 }
 
 /** A pid that surely belongs to no process: one that has just exited. */

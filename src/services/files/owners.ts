@@ -86,8 +86,14 @@ export const thisMachine = (): Machine => ({
 const sameMachine = (a: Machine, b: Machine) =>
   a.host === b.host && a.boot !== "" && a.boot === b.boot && a.pidNamespace !== "" && a.pidNamespace === b.pidNamespace
 
-/** A process's state letter and start time, from `/proc/PID/stat`; undefined when that cannot be read. */
-const procStat = (pid: number): { readonly state: string; readonly start: string } | undefined => {
+interface ProcStat {
+  readonly state: string
+  readonly threads: number
+  readonly start: string
+}
+
+/** A process's state letter, thread count and start time, from `/proc/PID/stat`; undefined when that cannot be read. */
+const procStat = (pid: number): ProcStat | undefined => {
   let text: string
   try {
     text = readFileSync(`/proc/${pid}/stat`, "utf8")
@@ -98,7 +104,7 @@ const procStat = (pid: number): { readonly state: string; readonly start: string
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ")
   const state = fields[0]
   const start = fields[19]
-  return state === undefined || start === undefined ? undefined : { state, start }
+  return state === undefined || start === undefined ? undefined : { state, threads: Number(fields[17]), start }
 }
 
 /** The start time a mark records for `pid` (undefined when `/proc` cannot tell). */
@@ -108,13 +114,16 @@ const startOf = (pid: number) => procStat(pid)?.start
  * Whether the process a mark names is dead. `/proc` decides when it can be
  * read: a zombie (`Z`) or a dying process (`X`) is dead although
  * `kill(pid, 0)` succeeds for it, and so is a pid another process has taken
- * since. Without it (no entry, or hidden by `hidepid` when owned by another
+ * since. A `Z` with other threads still counted is a main thread that ended
+ * while the process runs on (or a killed process whose threads are still on
+ * their way out): alive for now, so the next sweep decides. Without it (no entry, or hidden by `hidepid` when owned by another
  * user), only the signal can tell, and a process that exists counts as alive.
  */
 const processGone = (pid: number, start: string | undefined): boolean => {
   const stat = procStat(pid)
   if (stat !== undefined) {
-    const dead = stat.state === "Z" || stat.state === "X"
+    // A main thread that ended while other threads run also shows "Z": then the process lives.
+    const dead = (stat.state === "Z" || stat.state === "X") && !(stat.threads > 1)
     return dead || (start !== undefined && stat.start !== start)
   }
   try {
