@@ -127,7 +127,7 @@ const peerCrashes = (reaped: boolean) =>
       // An upload of this server's own, in flight through the sweeps.
       const mine = yield* live.createAtomic("meu.bin")
       const written = mine.sink.write(new TextEncoder().encode("em curso"))
-      if (Either.isLeft(written)) return yield* Effect.fail(written.left)
+      if (Either.isLeft(written)) return yield* written.left
 
       yield* Effect.sync(writer.crash)
       const dead = () => (reaped ? processState(writer.pid) === undefined : zombie(writer.pid))
