@@ -116,8 +116,9 @@ const startOf = (pid: number) => procStat(pid)?.start
  * `kill(pid, 0)` succeeds for it, and so is a pid another process has taken
  * since. A `Z` with other threads still counted is a main thread that ended
  * while the process runs on (or a killed process whose threads are still on
- * their way out): alive for now, so the next sweep decides. Without it (no entry, or hidden by `hidepid` when owned by another
- * user), only the signal can tell, and a process that exists counts as alive.
+ * their way out): alive for now, so the next sweep decides. Without `/proc`
+ * (no entry, or hidden by `hidepid` when owned by another user), only the
+ * signal can tell, and a process that exists counts as alive.
  */
 const processGone = (pid: number, start: string | undefined): boolean => {
   const stat = procStat(pid)
@@ -350,9 +351,10 @@ export const sweepAbandoned = async (
 
 /**
  * The periodic sweep: `sweepAbandoned`, but only when the mark of some other
- * instance shows it gone; otherwise it lists the marks folder (usually
- * absent) and returns 0, touching nothing. Temporaries of older versions (no
- * mark ever names them) are left to the sweeps at start and stop.
+ * instance shows it gone; otherwise it removes nothing and walks nothing:
+ * it lists the marks folder (usually absent) and, when other marks are
+ * there, reads their times against a touch of its own. Temporaries of older
+ * versions (no mark ever names them) are left to the sweeps at start and stop.
  */
 export const sweepIfAnyGone = async (
   root: string,
