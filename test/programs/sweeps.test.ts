@@ -166,7 +166,7 @@ test("the sweeps at start and at stop log what they removed too; one that remove
     Effect.gen(function* () {
       // What a writer killed before this server started left behind.
       const killed = makeInstance(root, { pid: yield* Effect.promise(deadPid) })
-      killed.hold()
+      yield* Effect.acquireRelease(Effect.sync(killed.hold), (release) => Effect.sync(release))
       const names = [killed.temporaryName(), killed.temporaryName()]
       for (const name of names) yield* Effect.promise(() => fs.writeFile(path.join(root, name), "parte"))
       const scope = yield* serveWith(world, yield* makeFileStore(root))

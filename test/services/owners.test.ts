@@ -7,6 +7,7 @@ import { Effect, Either } from "effect"
 import { FileFailure } from "../../src/domain/errors.ts"
 import { makeFileStore } from "../../src/services/FileStoreLive.ts"
 import {
+  type Instance,
   MARKS_FOLDER,
   type Machine,
   makeInstance,
@@ -37,7 +38,13 @@ let root: string
 beforeEach(async () => {
   root = await fs.realpath(await fs.mkdtemp(path.join(tmpdir(), "owners-")))
 })
-afterEach(() => fs.rm(root, { recursive: true, force: true }))
+/** Holds that a test leaves in place (an instance "died" holding them), released after it: a held mark's refresh would write the folder again. */
+const releases: Array<() => void> = []
+const holdUntilEnd = (instance: Instance) => void releases.push(instance.hold())
+afterEach(async () => {
+  for (const release of releases.splice(0)) release()
+  await fs.rm(root, { recursive: true, force: true })
+})
 
 const marks = () => fs.readdir(path.join(root, MARKS_FOLDER)).catch(() => [] as Array<string>)
 const exists = (name: string) =>
@@ -146,7 +153,7 @@ describe("sweepAbandoned", () => {
   test("on this machine, a dead process's temporaries go at once, its mark fresh or not", async () => {
     const self = makeInstance(root)
     const killed = other({ pid: await deadPid() })
-    killed.hold() // never released: the process "died" holding it
+    holdUntilEnd(killed) // the process "died" holding it
     const names = [killed.temporaryName(), killed.temporaryName()]
     for (const name of names) await put(name)
     expect(await sweepAbandoned(root, self)).toBe(2)
@@ -159,7 +166,7 @@ describe("sweepAbandoned", () => {
     async () => {
       const self = makeInstance(root)
       const reused = other()
-      reused.hold()
+      holdUntilEnd(reused)
       const name = reused.temporaryName()
       await put(name)
       const mark = path.join(root, MARKS_FOLDER, reused.id)
@@ -185,7 +192,7 @@ describe("sweepAbandoned", () => {
         expect(zombie(child.pid)).toBe(false)
         const self = makeInstance(root)
         const threaded = other({ pid: child.pid })
-        threaded.hold()
+        holdUntilEnd(threaded)
         const name = threaded.temporaryName()
         await put(name)
         expect(await sweepAbandoned(root, self)).toBe(0)
@@ -212,7 +219,7 @@ describe("sweepAbandoned", () => {
     ]
     const names: Array<string> = []
     for (const instance of elsewhere) {
-      instance.hold()
+      holdUntilEnd(instance)
       names.push(instance.temporaryName())
     }
     for (const name of names) await put(name)
@@ -258,7 +265,7 @@ describe("sweepIfAnyGone (the periodic sweep)", () => {
     expect(await sweepIfAnyGone(root, self)).toBe(0)
     expect(await exists(`x/${theirs}`)).toBe(true)
     const killed = other({ pid: await deadPid() })
-    killed.hold()
+    holdUntilEnd(killed)
     const dead = killed.temporaryName()
     await put(`y/z/${dead}`)
     expect(await sweepIfAnyGone(root, self)).toBe(1)
