@@ -284,7 +284,7 @@ describe("two stores on one folder, as two server processes", () => {
       Effect.gen(function* () {
         const file = yield* first.createAtomic("compartilhado.txt")
         const written = file.sink.write(new TextEncoder().encode("inteiro"))
-        if (Either.isLeft(written)) return yield* Effect.fail(written.left)
+        if (Either.isLeft(written)) return yield* written.left
         const swept = yield* second.sweepTemporaries
         yield* file.commit
         return swept
