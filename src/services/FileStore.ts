@@ -98,6 +98,13 @@ export interface FileStoreService {
    * writing (see files/owners.ts); returns how many.
    */
   readonly sweepTemporaries: Effect.Effect<number, FileFailure>
+  /**
+   * The cheap form of `sweepTemporaries` that a running server repeats: it
+   * walks the folder only when another writer sharing it is known gone (a
+   * crash here or elsewhere), and otherwise touches nothing; returns how many
+   * temporaries it removed.
+   */
+  readonly sweepIfAnyGone: Effect.Effect<number, FileFailure>
 }
 
 /** Why an upload that may not replace a file was refused. */

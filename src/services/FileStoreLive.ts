@@ -9,7 +9,7 @@ import { partialNameOf } from "../domain/names.ts"
 import { type AtomicFile, EXISTS, FileStore, type FileStoreService, type PartialFile } from "./FileStore.ts"
 import { attempt, attemptSync, failure, reasonOf } from "./files/failures.ts"
 import { checkLengths, type Folder, openParent, refuseDirectory, removeCreated } from "./files/folders.ts"
-import { makeInstance, sweepAbandoned } from "./files/owners.ts"
+import { makeInstance, sweepAbandoned, sweepIfAnyGone } from "./files/owners.ts"
 import { closeQuietly, makeReadBuffers, openInside, type ReadBuffers, readable } from "./files/reading.ts"
 import { listFiles } from "./files/walking.ts"
 import { appender } from "./files/writing.ts"
@@ -230,7 +230,8 @@ export const makeFileStore = (
             })
           )
         ),
-      sweepTemporaries: attempt(root, () => sweepAbandoned(root, owner))
+      sweepTemporaries: attempt(root, () => sweepAbandoned(root, owner)),
+      sweepIfAnyGone: attempt(root, () => sweepIfAnyGone(root, owner))
     } satisfies FileStoreService
   })
 

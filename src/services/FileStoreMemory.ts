@@ -28,7 +28,8 @@ import { detailOf } from "./files/failures.ts"
  * one; a partial is visible as it grows; the space is finite) and failure
  * injection: every operation asks `fail` first, and a write that would pass
  * the capacity fails as a full disk does, after storing what fit. There are
- * no other processes sharing the folder: `sweepTemporaries` finds nothing.
+ * no other processes sharing the folder: `sweepTemporaries` and
+ * `sweepIfAnyGone` find nothing.
  */
 
 /** The operations `fail` is asked about; "write" is each write of a sink, "read" each read of an open file. */
@@ -361,7 +362,8 @@ export const makeMemoryFileStore = (
       check("freeSpace", "."),
       Effect.sync(() => Math.max(0, capacity - used()))
     ),
-    sweepTemporaries: Effect.succeed(0)
+    sweepTemporaries: Effect.succeed(0),
+    sweepIfAnyGone: Effect.succeed(0)
   }
 }
 

@@ -77,6 +77,10 @@ test("the server killed mid-upload, then restarted on the same folder: no visibl
 
   const restarted = await startServerProcess(served, { timeoutSeconds: 3 })
   expect(everyEntry(served)).toEqual([])
+  // Its log says what it removed.
+  expect(restarted.stdout.text).toMatch(
+    /Z - limpeza - ok \(1 temporário de envio interrompido removido\) 0 bytes \d+ ms/
+  )
   // The restarted server lists nothing, and takes the same upload whole.
   expect((await client(`127.0.0.1:${restarted.port}`, folder, "enviar", "sobe.bin")).code).toBe(0)
   expect(md5Hex(readFileSync(path.join(served, "sobe.bin")))).toBe(md5Hex(seededBytes(4 * MIB, 1)))

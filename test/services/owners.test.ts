@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test"
+import { existsSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
@@ -6,17 +7,25 @@ import { Effect, Either } from "effect"
 import { FileFailure } from "../../src/domain/errors.ts"
 import { makeFileStore } from "../../src/services/FileStoreLive.ts"
 import {
+  type Instance,
   MARKS_FOLDER,
   type Machine,
   makeInstance,
   ownerOf,
   STALE_MILLIS,
   sweepAbandoned,
+  sweepIfAnyGone,
   thisMachine
 } from "../../src/services/files/owners.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
 import { waitFor } from "../support/hostile.ts"
-import { within } from "../support/waiting.ts"
+import { deadPid, processState, startWriter, zombie } from "../support/writers.ts"
+
+const HAS_PROC = existsSync("/proc/self/stat")
+if (!HAS_PROC)
+  console.log("sem /proc: os casos de processo zumbi são pulados (só o Linux mostra o estado de um processo)")
+const HAS_PYTHON = Bun.which("python3") !== null
+if (!HAS_PYTHON) console.log("sem python3: o caso do processo cuja thread principal terminou é pulado")
 
 /**
  * Temporaries of several server processes on one folder: who owns each one,
@@ -29,7 +38,13 @@ let root: string
 beforeEach(async () => {
   root = await fs.realpath(await fs.mkdtemp(path.join(tmpdir(), "owners-")))
 })
-afterEach(() => fs.rm(root, { recursive: true, force: true }))
+/** Holds that a test leaves in place (an instance "died" holding them), released after it: a held mark's refresh would write the folder again. */
+const releases: Array<() => void> = []
+const holdUntilEnd = (instance: Instance) => void releases.push(instance.hold())
+afterEach(async () => {
+  for (const release of releases.splice(0)) release()
+  await fs.rm(root, { recursive: true, force: true })
+})
 
 const marks = () => fs.readdir(path.join(root, MARKS_FOLDER)).catch(() => [] as Array<string>)
 const exists = (name: string) =>
@@ -46,12 +61,8 @@ const backdate = (name: string, millis: number) => {
   return fs.utimes(path.join(root, name), then, then)
 }
 
-/** A pid that surely belongs to no process: one that has just exited. */
-const deadPid = async () => {
-  const child = Bun.spawn(["true"])
-  await child.exited
-  return child.pid
-}
+/** Another instance on the folder, as another process would make. */
+const other = (options: { machine?: Machine; pid?: number } = {}) => makeInstance(root, options)
 
 describe("names and marks", () => {
   test("a temporary names its instance; older names have no owner; other files are no temporaries", () => {
@@ -78,7 +89,7 @@ describe("names and marks", () => {
     const old = (await fs.stat(path.join(root, mark))).mtimeMs
     expect(await waitFor(async () => (await fs.stat(path.join(root, mark))).mtimeMs > old + 50_000, 3_000)).toBe(true)
     const content = JSON.parse(await fs.readFile(path.join(root, mark), "utf8"))
-    expect(content).toEqual({ ...thisMachine(), pid: process.pid })
+    expect(content).toEqual({ ...thisMachine(), pid: process.pid, start: expect.stringMatching(/^\d+$/) })
     first()
     first() // a second call of the same release does nothing
     expect(await marks()).toEqual([instance.id])
@@ -97,8 +108,6 @@ describe("names and marks", () => {
 })
 
 describe("sweepAbandoned", () => {
-  const other = (options: { machine?: Machine; pid?: number } = {}) => makeInstance(root, options)
-
   test("keeps the temporaries of a live instance (fresh mark, live process) and its own", async () => {
     const self = makeInstance(root)
     const live = other()
@@ -144,13 +153,60 @@ describe("sweepAbandoned", () => {
   test("on this machine, a dead process's temporaries go at once, its mark fresh or not", async () => {
     const self = makeInstance(root)
     const killed = other({ pid: await deadPid() })
-    killed.hold() // never released: the process "died" holding it
+    holdUntilEnd(killed) // the process "died" holding it
     const names = [killed.temporaryName(), killed.temporaryName()]
     for (const name of names) await put(name)
     expect(await sweepAbandoned(root, self)).toBe(2)
     for (const name of names) expect(await exists(name)).toBe(false)
     expect(await marks()).toEqual([])
   })
+
+  test.skipIf(!HAS_PROC)(
+    "a live pid that another process has taken since (its start time differs) is gone",
+    async () => {
+      const self = makeInstance(root)
+      const reused = other()
+      holdUntilEnd(reused)
+      const name = reused.temporaryName()
+      await put(name)
+      const mark = path.join(root, MARKS_FOLDER, reused.id)
+      const content = JSON.parse(await fs.readFile(mark, "utf8"))
+      await fs.writeFile(mark, JSON.stringify({ ...content, start: "1" }))
+      expect(await sweepAbandoned(root, self)).toBe(1)
+      expect(await exists(name)).toBe(false)
+      expect(await marks()).toEqual([])
+    }
+  )
+
+  test.skipIf(!HAS_PROC || !HAS_PYTHON)(
+    "a process whose main thread ended while another runs (its /proc state is Z too) is alive; gone once killed",
+    async () => {
+      // The main thread leaves with pthread_exit; a second thread keeps the process (bounded: 30 s).
+      const script =
+        "import ctypes, threading, time, os\n" +
+        "threading.Thread(target=lambda: (time.sleep(30), os._exit(0))).start()\n" +
+        "ctypes.CDLL(None).pthread_exit(None)\n"
+      const child = Bun.spawn(["python3", "-c", script], { stdout: "ignore", stderr: "inherit" })
+      try {
+        expect(await waitFor(() => processState(child.pid) === "Z", 5_000)).toBe(true)
+        expect(zombie(child.pid)).toBe(false)
+        const self = makeInstance(root)
+        const threaded = other({ pid: child.pid })
+        holdUntilEnd(threaded)
+        const name = threaded.temporaryName()
+        await put(name)
+        expect(await sweepAbandoned(root, self)).toBe(0)
+        expect(await exists(name)).toBe(true)
+        child.kill("SIGKILL")
+        await child.exited
+        expect(await sweepAbandoned(root, self)).toBe(1)
+        expect(await marks()).toEqual([])
+      } finally {
+        child.kill("SIGKILL")
+        await child.exited
+      }
+    }
+  )
 
   test("the same dead pid on another machine or pid namespace proves nothing: kept while its mark is fresh", async () => {
     const self = makeInstance(root)
@@ -163,7 +219,7 @@ describe("sweepAbandoned", () => {
     ]
     const names: Array<string> = []
     for (const instance of elsewhere) {
-      instance.hold()
+      holdUntilEnd(instance)
       names.push(instance.temporaryName())
     }
     for (const name of names) await put(name)
@@ -187,6 +243,39 @@ describe("sweepAbandoned", () => {
   })
 })
 
+describe("sweepIfAnyGone (the periodic sweep)", () => {
+  test("with no other instance's mark it touches nothing, not even an old version's stale temporary", async () => {
+    const self = makeInstance(root)
+    await put(".envio-fedcba9876543210.tmp")
+    await backdate(".envio-fedcba9876543210.tmp", STALE_MILLIS + 1_000)
+    const gone = other().temporaryName()
+    await put(gone)
+    expect(await sweepIfAnyGone(root, self)).toBe(0)
+    expect(await exists(".envio-fedcba9876543210.tmp")).toBe(true)
+    expect(await exists(gone)).toBe(true)
+    expect(await exists(MARKS_FOLDER)).toBe(false)
+  })
+
+  test("keeps a live instance's temporaries and mark; removes a dead one's (with its mark), anywhere in the folder", async () => {
+    const self = makeInstance(root)
+    const live = other()
+    const release = live.hold()
+    const theirs = live.temporaryName()
+    await put(`x/${theirs}`)
+    expect(await sweepIfAnyGone(root, self)).toBe(0)
+    expect(await exists(`x/${theirs}`)).toBe(true)
+    const killed = other({ pid: await deadPid() })
+    holdUntilEnd(killed)
+    const dead = killed.temporaryName()
+    await put(`y/z/${dead}`)
+    expect(await sweepIfAnyGone(root, self)).toBe(1)
+    expect(await exists(`y/z/${dead}`)).toBe(false)
+    expect(await exists(`x/${theirs}`)).toBe(true)
+    expect(await marks()).toEqual([live.id])
+    release()
+  })
+})
+
 describe("two stores on one folder, as two server processes", () => {
   test("a sweep by one (its start-up) never touches the upload the other is writing; that upload then publishes", async () => {
     const first = await run(makeFileStore(root))
@@ -195,7 +284,7 @@ describe("two stores on one folder, as two server processes", () => {
       Effect.gen(function* () {
         const file = yield* first.createAtomic("compartilhado.txt")
         const written = file.sink.write(new TextEncoder().encode("inteiro"))
-        if (Either.isLeft(written)) return yield* Effect.fail(written.left)
+        if (Either.isLeft(written)) return yield* written.left
         const swept = yield* second.sweepTemporaries
         yield* file.commit
         return swept
@@ -207,24 +296,40 @@ describe("two stores on one folder, as two server processes", () => {
   })
 
   test("a process killed with SIGKILL mid-upload: its temporary is swept by the next start, at once", async () => {
-    const writer = path.join(import.meta.dir, "..", "support", "uploadingWriter.ts")
-    const child = Bun.spawn([process.execPath, writer, root], { stdout: "pipe", stderr: "inherit" })
+    const writer = await startWriter(root, { reaped: true })
     try {
-      const reader = child.stdout.getReader()
-      const first = await within(reader.read(), 10_000, () => undefined)
-      expect(first !== undefined && new TextDecoder().decode(first.value)).toContain("escrevendo")
-      const temporaries = (await fs.readdir(root)).filter((name) => ownerOf(name) !== undefined)
-      expect(temporaries.length).toBe(1)
+      expect((await fs.readdir(root)).filter((name) => ownerOf(name) !== undefined)).toHaveLength(1)
       expect(await marks()).toHaveLength(1)
-      child.kill("SIGKILL")
-      await child.exited
+      writer.crash()
+      expect(await waitFor(() => processState(writer.pid) === undefined, 5_000)).toBe(true)
       const restarted = await run(makeFileStore(root))
       expect(await run(restarted.sweepTemporaries)).toBe(1)
       expect(await fs.readdir(root)).toEqual([])
     } finally {
-      child.kill("SIGKILL")
+      await writer.stop()
     }
   })
+
+  test.skipIf(!HAS_PROC)(
+    "killed with SIGKILL but not reaped by its parent (a zombie, kill(pid, 0) still succeeds): swept at once too",
+    async () => {
+      const writer = await startWriter(root, { reaped: false })
+      try {
+        expect((await fs.readdir(root)).filter((name) => ownerOf(name) !== undefined)).toHaveLength(1)
+        writer.crash()
+        expect(await waitFor(() => zombie(writer.pid), 5_000)).toBe(true)
+        // What made the zombie look alive before: the signal check alone.
+        expect(() => process.kill(writer.pid, 0)).not.toThrow()
+        const restarted = await run(makeFileStore(root))
+        expect(await run(restarted.sweepTemporaries)).toBe(1)
+        expect(await fs.readdir(root)).toEqual([])
+        // Still a zombie when swept: the sweep did not wait for the reaping.
+        expect(processState(writer.pid)).toBe("Z")
+      } finally {
+        await writer.stop()
+      }
+    }
+  )
 })
 
 describe("when the mark cannot be written", () => {

@@ -14,6 +14,7 @@ import { type Activity, handleConnection, type OperationContext, serverWire } fr
 import { refusalLog } from "./logLine.ts"
 import { makeOperationLog } from "./operationLog.ts"
 import { acceptProxied } from "./proxied.ts"
+import { sweepAndLog, sweepPeriodically } from "./sweeps.ts"
 
 export type { Activity } from "./connection.ts"
 
@@ -30,15 +31,19 @@ export interface ServeOptions {
  * Serves the folder until the scope closes. Closing stops accepting, lets
  * operations in flight finish within the grace period, interrupts the rest
  * (their temporaries are removed by their own scopes) and sweeps once more.
- * Sweeps never touch the temporaries of other live processes sharing the
- * folder (services/files/owners.ts).
+ * While serving, it also sweeps periodically (./sweeps.ts), so a crashed
+ * peer's temporaries go away without a restart. Sweeps never touch the
+ * temporaries of other live processes sharing the folder
+ * (services/files/owners.ts).
  */
 export const serveFolder = (options: ServeOptions) =>
   Effect.gen(function* () {
     const transport = yield* Transport
     const store = yield* FileStore
-    yield* store.sweepTemporaries
-    yield* Effect.addFinalizer(() => Effect.ignore(store.sweepTemporaries))
+    yield* sweepAndLog(store.sweepTemporaries)
+    yield* Effect.addFinalizer(() => Effect.ignore(sweepAndLog(store.sweepTemporaries)))
+    // Interrupted before the sweep at stop (finalizers run last first).
+    yield* Effect.forkScoped(sweepPeriodically(store))
     const config = yield* ServerConfig
     const admit = makeAdmission({ maxClients: config.maxClients, maxPerAddress: config.maxPerAddress })
     const allowed = makeAccess(config.allow)

@@ -14,7 +14,8 @@ import * as path from "node:path"
  * and while it has any temporary open it keeps a mark, `.instancias/<instance>`,
  * whose modification time the file system moves forward every
  * `REFRESH_MILLIS`; the mark is removed when its last temporary is closed. The
- * mark holds the machine (host name, boot id, pid namespace) and the process id.
+ * mark holds the machine (host name, boot id, pid namespace), the process id
+ * and the process's start time (in clock ticks since boot, from `/proc`).
  *
  * A sweep deletes a temporary only when its instance is gone:
  * - its mark is missing, or
@@ -22,9 +23,18 @@ import * as path from "node:path"
  *   own mark (both times come from the same file system's clock, so clocks of
  *   different machines never enter the comparison), or
  * - it ran on this very machine and pid namespace and its process is dead
- *   (a restart after a kill -9 sweeps at once, without waiting for staleness).
+ *   (a restart after a kill -9 sweeps at once, without waiting for staleness):
+ *   gone from `/proc`, a zombie not yet reaped by its parent (state `Z` or
+ *   `X` in `/proc/PID/stat`: `kill(pid, 0)` still succeeds for one), or the
+ *   pid now taken by another process (its start time differs from the mark's).
  * A temporary without an instance in its name (from an older version) is
  * deleted only when the file itself has not been written for `STALE_MILLIS`.
+ *
+ * A server sweeps at start, at stop and every `STALE_MILLIS` while it runs
+ * (`sweepIfAnyGone`: it walks the folder only when some other instance's mark
+ * shows that instance gone, so while nothing crashed it costs one listing of
+ * the marks folder), so a crashed peer's temporaries and mark go away while
+ * the other instances keep running.
  *
  * The bound is long next to the refresh so that a busy machine, or an NFS
  * client's attribute cache (it may show a modification time up to a minute
@@ -54,6 +64,8 @@ export interface Machine {
 
 interface Mark extends Machine {
   readonly pid: number
+  /** Absent in marks of older versions, and when `/proc` could not tell. */
+  readonly start?: string | undefined
 }
 
 const readOr = (read: () => string, fallback: string) => {
@@ -74,13 +86,53 @@ export const thisMachine = (): Machine => ({
 const sameMachine = (a: Machine, b: Machine) =>
   a.host === b.host && a.boot !== "" && a.boot === b.boot && a.pidNamespace !== "" && a.pidNamespace === b.pidNamespace
 
-const processAlive = (pid: number): boolean => {
+interface ProcStat {
+  readonly state: string
+  readonly threads: number
+  readonly start: string
+}
+
+/** A process's state letter, thread count and start time, from `/proc/PID/stat`; undefined when that cannot be read. */
+const procStat = (pid: number): ProcStat | undefined => {
+  let text: string
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "utf8")
+  } catch {
+    return undefined
+  }
+  // "PID (COMM) STATE PPID …": COMM may hold spaces and parentheses, so fields count from the last ")".
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ")
+  const state = fields[0]
+  const start = fields[19]
+  return state === undefined || start === undefined ? undefined : { state, threads: Number(fields[17]), start }
+}
+
+/** The start time a mark records for `pid` (undefined when `/proc` cannot tell). */
+const startOf = (pid: number) => procStat(pid)?.start
+
+/**
+ * Whether the process a mark names is dead. `/proc` decides when it can be
+ * read: a zombie (`Z`) or a dying process (`X`) is dead although
+ * `kill(pid, 0)` succeeds for it, and so is a pid another process has taken
+ * since. A `Z` with other threads still counted is a main thread that ended
+ * while the process runs on (or a killed process whose threads are still on
+ * their way out): alive for now, so the next sweep decides. Without `/proc`
+ * (no entry, or hidden by `hidepid` when owned by another user), only the
+ * signal can tell, and a process that exists counts as alive.
+ */
+const processGone = (pid: number, start: string | undefined): boolean => {
+  const stat = procStat(pid)
+  if (stat !== undefined) {
+    // A main thread that ended while other threads run also shows "Z": then the process lives.
+    const dead = (stat.state === "Z" || stat.state === "X") && !(stat.threads > 1)
+    return dead || (start !== undefined && stat.start !== start)
+  }
   try {
     process.kill(pid, 0)
-    return true
+    return false
   } catch (error) {
     // EPERM: it exists, owned by someone else.
-    return (error as { code?: string }).code !== "ESRCH"
+    return (error as { code?: string }).code === "ESRCH"
   }
 }
 
@@ -126,9 +178,11 @@ export const makeInstance = (root: string, options: InstanceOptions = {}): Insta
   const id = randomBytes(6).toString("hex")
   const folder = path.join(root, MARKS_FOLDER)
   const markPath = path.join(folder, id)
+  const pid = options.pid ?? process.pid
   const content = JSON.stringify({
     ...(options.machine ?? thisMachine()),
-    pid: options.pid ?? process.pid
+    pid,
+    start: startOf(pid)
   } satisfies Mark)
   // Rewriting the content (not utimes with our clock) lets the file system stamp the time.
   const touch = () => {
@@ -195,28 +249,24 @@ const mtimeOf = async (full: string): Promise<number | undefined> => {
   }
 }
 
-/**
- * Deletes the temporaries under `root` whose writer is gone (see above), and
- * the marks of instances that are gone; returns how many temporaries. `self`
- * is the sweeping instance: its own temporaries are live by definition.
- */
-export const sweepAbandoned = async (
-  root: string,
-  self: Instance,
-  machine: Machine = thisMachine()
-): Promise<number> => {
-  let now: number
+/** The file system's time by the sweeper's own mark; undefined for a read-only folder. */
+const clockOf = (self: Instance): number | undefined => {
   try {
-    now = self.now()
+    return self.now()
   } catch (error) {
     // A read-only folder can hold nothing to remove, and nothing can be removed from it.
-    if ((error as { code?: string }).code === "EROFS") return 0
+    if ((error as { code?: string }).code === "EROFS") return undefined
     // A full disk (no room for the mark): this machine's clock stands in for the file system's.
-    now = Date.now()
+    return Date.now()
   }
+}
+
+const MARK_NAME = /^[0-9a-f]{12}$/
+
+/** Whether the instance `id` is gone (see above), judged once per sweep. */
+const judge = (marks: string, self: Instance, machine: Machine, now: number) => {
   const verdicts = new Map<string, boolean>()
-  const marks = path.join(root, MARKS_FOLDER)
-  const gone = async (id: string): Promise<boolean> => {
+  return async (id: string): Promise<boolean> => {
     const known = verdicts.get(id)
     if (known !== undefined) return known
     let verdict: boolean
@@ -240,13 +290,22 @@ export const sweepAbandoned = async (
             boot: String(mark.boot),
             pidNamespace: String(mark.pidNamespace)
           }) &&
-          !processAlive(mark.pid)
+          processGone(mark.pid, typeof mark.start === "string" ? mark.start : undefined)
       }
     }
     verdicts.set(id, verdict)
     return verdict
   }
+}
 
+/** Removes the temporaries of gone instances under `root`, then their marks; returns how many temporaries. */
+const removeAbandoned = async (
+  root: string,
+  self: Instance,
+  gone: (id: string) => Promise<boolean>,
+  now: number
+): Promise<number> => {
+  const marks = path.join(root, MARKS_FOLDER)
   let removed = 0
   const walk = async (dir: string): Promise<void> => {
     for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
@@ -268,9 +327,48 @@ export const sweepAbandoned = async (
   await walk(root)
   // Marks of instances that are gone: after their temporaries, so a crash in between leaves nothing unswept.
   for (const id of await fs.readdir(marks).catch(() => [] as Array<string>)) {
-    if (/^[0-9a-f]{12}$/.test(id) && (await gone(id))) await fs.rm(path.join(marks, id), { force: true })
+    if (MARK_NAME.test(id) && (await gone(id))) await fs.rm(path.join(marks, id), { force: true })
   }
   // Left empty: removed (an instance marking itself at that moment makes it again).
   if (!self.holding()) await fs.rmdir(marks).catch(() => undefined)
   return removed
+}
+
+/**
+ * Deletes the temporaries under `root` whose writer is gone (see above), and
+ * the marks of instances that are gone; returns how many temporaries. `self`
+ * is the sweeping instance: its own temporaries are live by definition.
+ */
+export const sweepAbandoned = async (
+  root: string,
+  self: Instance,
+  machine: Machine = thisMachine()
+): Promise<number> => {
+  const now = clockOf(self)
+  if (now === undefined) return 0
+  return removeAbandoned(root, self, judge(path.join(root, MARKS_FOLDER), self, machine, now), now)
+}
+
+/**
+ * The periodic sweep: `sweepAbandoned`, but only when the mark of some other
+ * instance shows it gone; otherwise it removes nothing and walks nothing:
+ * it lists the marks folder (usually absent) and, when other marks are
+ * there, reads their times against a touch of its own. Temporaries of older
+ * versions (no mark ever names them) are left to the sweeps at start and stop.
+ */
+export const sweepIfAnyGone = async (
+  root: string,
+  self: Instance,
+  machine: Machine = thisMachine()
+): Promise<number> => {
+  const marks = path.join(root, MARKS_FOLDER)
+  const others = (await fs.readdir(marks).catch(() => [] as Array<string>)).filter(
+    (id) => MARK_NAME.test(id) && id !== self.id
+  )
+  if (others.length === 0) return 0
+  const now = clockOf(self)
+  if (now === undefined) return 0
+  const gone = judge(marks, self, machine, now)
+  for (const id of others) if (await gone(id)) return removeAbandoned(root, self, gone, now)
+  return 0
 }
