@@ -29,11 +29,12 @@ export interface ReadableFile {
    */
   readonly chunks: (from: number, length: number) => Stream.Stream<Uint8Array, FileFailure>
   /**
-   * The bytes from `from` onwards, read on demand into a buffer lent for the
-   * scope: what a transfer sends without a fiber step per chunk. A read past
-   * the end fails with a FileFailure.
+   * The bytes from `from` onwards, read on demand into the store's one shared
+   * buffer, which no transfer keeps between two callbacks (so there is
+   * nothing to give back): what a transfer sends without a fiber step per
+   * chunk. A read past the end fails with a FileFailure.
    */
-  readonly source: (from: number) => Effect.Effect<ByteSource<FileFailure>, never, Scope.Scope>
+  readonly source: (from: number) => Effect.Effect<ByteSource<FileFailure>>
   /** The bytes in [from, from + length) in one fresh buffer: for small ranges. */
   readonly read: (from: number, length: number) => Effect.Effect<Uint8Array, FileFailure>
   /** Closes the file; once, whatever happened (see `openRead`). */

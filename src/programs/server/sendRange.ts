@@ -17,11 +17,9 @@ export const sendRange = (exchange: Exchange, header: Uint8Array, file: Readable
     ? Effect.flatMap(file.read(from, length), (bytes) =>
         Effect.tap(exchange.wire.send(concat([header, bytes])), () => (exchange.record.bytes += bytes.length))
       )
-    : Effect.scoped(
-        Effect.zipRight(
-          exchange.wire.send(header),
-          Effect.flatMap(file.source(from), (source) =>
-            exchange.wire.sendFrom(source, length, (bytes) => (exchange.record.bytes += bytes))
-          )
+    : Effect.zipRight(
+        exchange.wire.send(header),
+        Effect.flatMap(file.source(from), (source) =>
+          exchange.wire.sendFrom(source, length, (bytes) => (exchange.record.bytes += bytes))
         )
       )

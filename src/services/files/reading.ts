@@ -3,7 +3,6 @@ import * as path from "node:path"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { FileFailure } from "../../domain/errors.ts"
 import { isInside } from "../../domain/jail.ts"
@@ -184,7 +183,7 @@ export const readable = (name: string, file: OpenedFile, buffers: ReadBuffers): 
           bytes.length === length ? Effect.succeed(bytes) : shrank(name)
         )
   /** The send pump's source: the store's shared buffer, stepped back for what the socket did not take. */
-  const source = (from: number): Effect.Effect<ByteSource<FileFailure>, never, Scope.Scope> =>
+  const source = (from: number): Effect.Effect<ByteSource<FileFailure>> =>
     Effect.sync(() => ({ buffer: buffers.shared, ...cursor(file.fd, name, from) }))
   /** A stream's source: a buffer of its own, lent by the pool for the stream's scope. */
   const lent = (from: number) =>
