@@ -1,0 +1,55 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
+import { acceptOurDownload, ourDownloadRequest, runSocketLoad } from "./load.ts"
+import { startOurServer, startRawBunServer } from "./peers.ts"
+import { groupCpuSeconds, stopAll } from "./system.ts"
+
+/**
+ * `bun bench/probe.ts [REPO...]`: the small-operations scenario alone, for an
+ * A/B of a change: 1 KiB downloads, one connection each, 32 in flight, the
+ * server of each REPO (default: this one) and the Bun limit measured in
+ * interleaved rounds. Prints op/s, the server's CPU per operation and p99.
+ */
+
+const repos = process.argv.slice(2).length > 0 ? process.argv.slice(2) : [path.resolve(import.meta.dir, "..")]
+const ROUNDS = Number(process.env.PROBE_ROUNDS ?? 5)
+const OPS = Number(process.env.PROBE_OPS ?? 5000)
+const SIZE = 1024
+
+const tmp = mkdtempSync(path.join(tmpdir(), "probe-"))
+const folder = path.join(tmp, "pasta")
+await Bun.write(path.join(folder, "x"), "")
+writeFileSync(path.join(folder, "pequeno.bin"), new Uint8Array(SIZE).fill(7))
+try {
+  const servers = [
+    ...(await Promise.all(repos.map((repo) => startOurServer(repo, folder, tmp)))).map((server, i) => ({
+      label: repos[i]!,
+      server
+    })),
+    { label: "bun-cru", server: await startRawBunServer(repos[0]!, folder, tmp) }
+  ]
+  const load = (port: number, total: number) =>
+    runSocketLoad({
+      port,
+      request: ourDownloadRequest("pequeno.bin"),
+      accept: acceptOurDownload(SIZE),
+      total,
+      concurrency: 32
+    })
+  for (const { server } of servers) await load(server.port, 3000)
+  const rows = new Map<string, Array<string>>()
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const { label, server } of servers) {
+      const before = groupCpuSeconds(server.daemon.pid)
+      const result = await load(server.port, OPS)
+      const cpu = groupCpuSeconds(server.daemon.pid) - before
+      const line = `${Math.round(OPS / result.seconds)} op/s ${((cpu / OPS) * 1e6).toFixed(0)} us/op p99 ${result.p99Millis.toFixed(1)} ms${result.errors > 0 ? ` FAILED ${result.errors}` : ""}`
+      rows.set(label, [...(rows.get(label) ?? []), line])
+    }
+  }
+  for (const [label, lines] of rows) console.log(`${label}\n  ${lines.join("\n  ")}`)
+} finally {
+  await stopAll()
+  rmSync(tmp, { recursive: true, force: true })
+}
