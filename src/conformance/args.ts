@@ -73,65 +73,95 @@ export const parseIds = (
   }
 }
 
+/** The options both checkers take, as parsing finds them. */
+export interface CommonOptions<C extends string> {
+  timeoutSeconds: number
+  strict: boolean
+  json: boolean
+  only: Array<C> | undefined
+  ids: ReadonlyArray<string> | undefined
+}
+
+/**
+ * Takes `arg` if it is an option both checkers share (`--ajuda`, `--listar`,
+ * `--estrito`, `--json`, `--timeout`, `--somente`, `--so`), reading its value
+ * with `value`: "Help" or "List" to stop there, a problem to report, true when
+ * taken, false when `arg` is not one of them.
+ */
+export const commonOption = <C extends string>(
+  arg: string,
+  value: () => string | undefined,
+  options: CommonOptions<C>,
+  known: { readonly categories: ReadonlyArray<C>; readonly ids: ReadonlyArray<string> }
+): "Help" | "List" | { readonly problem: string } | boolean => {
+  switch (arg) {
+    case "-h":
+    case "--ajuda":
+      return "Help"
+    case "--listar":
+      return "List"
+    case "--estrito":
+      options.strict = true
+      return true
+    case "--json":
+      options.json = true
+      return true
+    case "--timeout": {
+      const v = value()
+      const seconds = v !== undefined && /^\d+(\.\d+)?$/.test(v) ? Number(v) : NaN
+      if (!(seconds >= 0.1 && seconds <= 600))
+        return { problem: `timeout inválido: "${v ?? ""}" (use segundos, de 0.1 a 600)` }
+      options.timeoutSeconds = seconds
+      return true
+    }
+    case "--somente": {
+      const v = value() ?? ""
+      const list = v.split(",").filter((part) => part !== "")
+      const unknown = list.find((part) => !(known.categories as ReadonlyArray<string>).includes(part))
+      if (list.length === 0 || unknown !== undefined)
+        return { problem: `categoria desconhecida: "${unknown ?? v}" (use ${known.categories.join(", ")})` }
+      options.only = list as Array<C>
+      return true
+    }
+    case "--so": {
+      const parsed = parseIds(value(), known.ids)
+      if ("problem" in parsed) return parsed
+      options.ids = parsed
+      return true
+    }
+    default:
+      return false
+  }
+}
+
 export const parseCheckerArgs = (argv: ReadonlyArray<string>, knownIds: ReadonlyArray<string> = []): Parsed => {
   let address: { host: string; port: number } | undefined
   let folder: string | undefined
-  let timeoutSeconds = 30
-  let strict = false
-  let json = false
-  let only: Array<Category> | undefined
-  let ids: ReadonlyArray<string> | undefined
+  const options: CommonOptions<Category> = {
+    timeoutSeconds: 30,
+    strict: false,
+    json: false,
+    only: undefined,
+    ids: undefined
+  }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     const value = () => argv[++i]
-    switch (arg) {
-      case "-h":
-      case "--ajuda":
-        return { _tag: "Help" }
-      case "--listar":
-        return { _tag: "List" }
-      case "--so": {
-        const parsed = parseIds(value(), knownIds)
-        if ("problem" in parsed) return bad(parsed.problem)
-        ids = parsed
-        break
-      }
-      case "--estrito":
-        strict = true
-        break
-      case "--json":
-        json = true
-        break
-      case "--pasta": {
-        const v = value()
-        if (v === undefined || v === "") return bad("--pasta precisa de uma pasta")
-        folder = v
-        break
-      }
-      case "--timeout": {
-        const v = value()
-        const seconds = v !== undefined && /^\d+(\.\d+)?$/.test(v) ? Number(v) : NaN
-        if (!(seconds >= 0.1 && seconds <= 600))
-          return bad(`timeout inválido: "${v ?? ""}" (use segundos, de 0.1 a 600)`)
-        timeoutSeconds = seconds
-        break
-      }
-      case "--somente": {
-        const v = value() ?? ""
-        const list = v.split(",").filter((part) => part !== "")
-        const unknown = list.find((part) => !(CATEGORIES as ReadonlyArray<string>).includes(part))
-        if (list.length === 0 || unknown !== undefined)
-          return bad(`categoria desconhecida: "${unknown ?? v}" (use ${CATEGORIES.join(", ")})`)
-        only = list as Array<Category>
-        break
-      }
-      default:
-        if (arg.startsWith("-")) return bad(`opção desconhecida: ${arg}`)
-        if (address !== undefined) return bad(`argumento a mais: ${arg}`)
-        address = parseAddress(arg)
-        if (address === undefined) return bad(`endereço inválido: "${arg}" (use HOST:PORTA, ex.: 127.0.0.1:20000)`)
+    const common = commonOption(arg, value, options, { categories: CATEGORIES, ids: knownIds })
+    if (common === "Help" || common === "List") return { _tag: common }
+    if (typeof common === "object") return bad(common.problem)
+    if (common) continue
+    if (arg === "--pasta") {
+      const v = value()
+      if (v === undefined || v === "") return bad("--pasta precisa de uma pasta")
+      folder = v
+    } else if (arg.startsWith("-")) return bad(`opção desconhecida: ${arg}`)
+    else {
+      if (address !== undefined) return bad(`argumento a mais: ${arg}`)
+      address = parseAddress(arg)
+      if (address === undefined) return bad(`endereço inválido: "${arg}" (use HOST:PORTA, ex.: 127.0.0.1:20000)`)
     }
   }
   if (address === undefined) return bad("falta o endereço do servidor (HOST:PORTA)")
-  return { _tag: "Run", args: { ...address, folder, timeoutSeconds, strict, json, only, ids } }
+  return { _tag: "Run", args: { ...address, folder, ...options } }
 }

@@ -1,4 +1,4 @@
-import { parseIds } from "../args.ts"
+import { type CommonOptions, commonOption } from "../args.ts"
 import { CLIENT_CATEGORIES, type ClientCategory } from "./scenario.ts"
 
 /** The command line of `bun run conformidade-cliente`. */
@@ -65,69 +65,32 @@ export type ParsedJudge =
 const bad = (message: string): ParsedJudge => ({ _tag: "Bad", message })
 
 export const parseJudgeArgs = (argv: ReadonlyArray<string>, knownIds: ReadonlyArray<string>): ParsedJudge => {
-  let timeoutSeconds = 30
-  let strict = false
-  let json = false
   let partial = "{nome}"
-  let only: Array<ClientCategory> | undefined
-  let ids: ReadonlyArray<string> | undefined
+  const options: CommonOptions<ClientCategory> = {
+    timeoutSeconds: 30,
+    strict: false,
+    json: false,
+    only: undefined,
+    ids: undefined
+  }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     const value = () => argv[++i]
-    switch (arg) {
-      case "-h":
-      case "--ajuda":
-        return { _tag: "Help" }
-      case "--listar":
-        return { _tag: "List" }
-      case "--estrito":
-        strict = true
-        break
-      case "--json":
-        json = true
-        break
-      case "--timeout": {
-        const v = value()
-        const seconds = v !== undefined && /^\d+(\.\d+)?$/.test(v) ? Number(v) : NaN
-        if (!(seconds >= 0.1 && seconds <= 600))
-          return bad(`timeout inválido: "${v ?? ""}" (use segundos, de 0.1 a 600)`)
-        timeoutSeconds = seconds
-        break
-      }
-      case "--parcial": {
-        const v = value() ?? ""
-        if (!v.includes("{nome}") || v.startsWith("/") || v.split("/").includes(".."))
-          return bad(`--parcial precisa de um modelo dentro da pasta com {nome}, como {nome}.parcial (recebido "${v}")`)
-        partial = v
-        break
-      }
-      case "--somente": {
-        const v = value() ?? ""
-        const list = v.split(",").filter((part) => part !== "")
-        const unknown = list.find((part) => !(CLIENT_CATEGORIES as ReadonlyArray<string>).includes(part))
-        if (list.length === 0 || unknown !== undefined)
-          return bad(`categoria desconhecida: "${unknown ?? v}" (use ${CLIENT_CATEGORIES.join(", ")})`)
-        only = list as Array<ClientCategory>
-        break
-      }
-      case "--so": {
-        const parsed = parseIds(value(), knownIds)
-        if ("problem" in parsed) return bad(parsed.problem)
-        ids = parsed
-        break
-      }
-      case "--": {
-        const command = argv.slice(i + 1)
-        if (command.length === 0) return bad("falta o COMANDO depois de --")
-        return { _tag: "Run", args: { command, timeoutSeconds, strict, json, partial, only, ids } }
-      }
-      default:
-        if (arg.startsWith("-")) return bad(`opção desconhecida: ${arg}`)
-        return {
-          _tag: "Run",
-          args: { command: argv.slice(i), timeoutSeconds, strict, json, partial, only, ids }
-        }
-    }
+    const common = commonOption(arg, value, options, { categories: CLIENT_CATEGORIES, ids: knownIds })
+    if (common === "Help" || common === "List") return { _tag: common }
+    if (typeof common === "object") return bad(common.problem)
+    if (common) continue
+    if (arg === "--parcial") {
+      const v = value() ?? ""
+      if (!v.includes("{nome}") || v.startsWith("/") || v.split("/").includes(".."))
+        return bad(`--parcial precisa de um modelo dentro da pasta com {nome}, como {nome}.parcial (recebido "${v}")`)
+      partial = v
+    } else if (arg === "--") {
+      const command = argv.slice(i + 1)
+      if (command.length === 0) return bad("falta o COMANDO depois de --")
+      return { _tag: "Run", args: { command, partial, ...options } }
+    } else if (arg.startsWith("-")) return bad(`opção desconhecida: ${arg}`)
+    else return { _tag: "Run", args: { command: argv.slice(i), partial, ...options } }
   }
   return bad(
     "falta o COMANDO do cliente (depois de --), por exemplo: -- python3 adaptador.py {endereco} {pasta} {op} {nome}"
