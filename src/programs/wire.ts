@@ -30,6 +30,10 @@ export interface Wire<E> {
   ) => Effect.Effect<E, ProtocolViolation | ConnectionFailure | Timeout>
   /** The first bytes the peer sent (up to the `headBytes` the wire was made with), for a log line. */
   readonly head: () => Uint8Array
+  /** Drops the connection with a reset: what was written and not delivered never is (`Connection.abort`). */
+  readonly abort: Effect.Effect<void>
+  /** Bytes written that the peer has not acknowledged (`Connection.unacknowledged`). */
+  readonly unacknowledged: () => number | undefined
   /** Sends bytes; `label` names the field for `--trace` (unlabelled bytes are file data). */
   readonly send: (bytes: Uint8Array, label?: string) => Effect.Effect<void, ConnectionFailure | Timeout>
   /**
@@ -126,6 +130,8 @@ export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, options
         )
       }),
     head: () => head,
+    abort: connection.abort,
+    unacknowledged: connection.unacknowledged,
     send: (bytes) => connection.write(bytes, idle),
     passBody: <X>(sink: ByteSink<X>, dataOf: (event: E) => Uint8Array | undefined) =>
       Effect.gen(function* () {

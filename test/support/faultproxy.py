@@ -9,14 +9,17 @@ bytes while keeping both sockets open (a blackhole).
 
 Backpressure is honest: each direction reads only as fast as it forwards,
 through small socket buffers, so the sender really sees a slow peer instead
-of megabytes vanishing into the proxy's kernel buffers.
+of megabytes vanishing into the proxy's kernel buffers. With --buffers BYTES
+the buffers are that large instead: the path of a long fat link, a bloated
+Wi-Fi or 4G queue or a relay, whose sockets take megabytes ahead of the link.
 
 Python, not Bun: Bun's sockets cannot set SO_RCVBUF/SO_SNDBUF, and without
 small buffers a "slow" proxy would absorb several MiB before the sender
 noticed anything.
 
 Protocol with the test (test/support/proxy.ts), one JSON object per line:
-- argv: --target-port P [--target-host H]; it listens on 127.0.0.1:0.
+- argv: --target-port P [--target-host H] [--buffers BYTES]; it listens on
+  127.0.0.1:0.
 - stdout: {"event": "listening", "port": N} once, then
   {"event": "closed", "id": K, "up": BYTES, "down": BYTES} as connections end.
 - stdin: {"faults": {...}} sets the faults for connections accepted from
@@ -225,6 +228,7 @@ def accept_loop(listener, host, port):
 
 
 def main():
+    global BUFFER
     args = sys.argv[1:]
     host = "127.0.0.1"
     port = None
@@ -234,6 +238,8 @@ def main():
             port = int(args.pop(0))
         elif flag == "--target-host":
             host = args.pop(0)
+        elif flag == "--buffers":
+            BUFFER = int(args.pop(0))
     if port is None:
         sys.exit("faultproxy: --target-port is required")
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -61,8 +61,16 @@ const SCRIPT = path.join(import.meta.dir, "faultproxy.py")
 
 type Event = { readonly event: string } & Record<string, unknown>
 
-export const startProxy = async (targetPort: number, faults: Faults = {}): Promise<FaultProxy> => {
-  const child = Bun.spawn(["python3", "-u", SCRIPT, "--target-port", String(targetPort)], {
+/** Socket buffers of a path that takes megabytes ahead of the link (`startProxy`'s `buffers`). */
+export const LARGE_BUFFERS = 4 * 1024 * 1024
+
+export const startProxy = async (
+  targetPort: number,
+  faults: Faults = {},
+  options: { readonly buffers?: number } = {}
+): Promise<FaultProxy> => {
+  const buffers = options.buffers === undefined ? [] : ["--buffers", String(options.buffers)]
+  const child = Bun.spawn(["python3", "-u", SCRIPT, "--target-port", String(targetPort), ...buffers], {
     stdin: "pipe",
     stdout: "pipe",
     stderr: "inherit"

@@ -21,4 +21,9 @@ export interface ProgressSink {
   readonly advance: (bytes: number) => void
   /** The file just started is confirmed complete: saved under its final name, or stored by the server. */
   readonly completed?: () => void
+  /**
+   * An upload cancelled after every byte had been acknowledged (by the
+   * server's system, or by a relay on the way): the server may still store it.
+   */
+  readonly delivered?: () => void
 }

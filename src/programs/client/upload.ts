@@ -38,6 +38,7 @@ export const upload = (name: string, progress?: ProgressSink, local: string = na
         return yield* new ServerRefused({ request: "Upload", name, reason: "Refused" })
       }
       progress?.start(name, file.size, 0)
+      let allSent = false
       const sendData = Effect.zipRight(
         wire.send(u32(file.size), "tamanho do arquivo"),
         Effect.scoped(
@@ -45,7 +46,15 @@ export const upload = (name: string, progress?: ProgressSink, local: string = na
             wire.sendFrom(source, file.size, (bytes) => progress?.advance(bytes))
           )
         )
-      )
+      ).pipe(Effect.tap(() => (allSent = true)))
+      // Cancelled (Ctrl+C): the connection is dropped with a reset, so the bytes the system
+      // took and did not deliver never are, and a relay on the way drops the upload too. When
+      // every byte had already been acknowledged (by the server, or by a relay that holds
+      // them), the server may still get them all and store the file: the person is told so.
+      const cancelled = Effect.suspend(() => {
+        if (allSent && wire.unacknowledged() === 0) progress?.delivered?.()
+        return wire.abort
+      })
       const verdict = yield* Effect.raceWith(sendData, nextStatus(wire), {
         onSelfDone: (sent, pending): Verdict =>
           Exit.isSuccess(sent)
@@ -66,7 +75,7 @@ export const upload = (name: string, progress?: ProgressSink, local: string = na
                 : Effect.succeed(early)
             )
           )
-      })
+      }).pipe(Effect.onInterrupt(() => cancelled))
       if (verdict !== Status.Ok) return yield* new ServerRefused({ request: "Upload", name, reason: "Refused" })
       // Only the server's final status 0 makes it a success: until then the bar may be full, never "done".
       progress?.completed?.()

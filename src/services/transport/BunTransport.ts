@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { closeSocket, handlers, peerOfSocket } from "./bunSocket.ts"
-import { readSegment, receiveInto, sendFrom, writeAll } from "./pumps.ts"
+import { readSegment, receiveInto, sendFrom, unacknowledged, writeAll } from "./pumps.ts"
 import { Serving } from "./serving.ts"
 import { failureOf, SocketState } from "./socketState.ts"
 import { type Connection, type Listener, type ListenOptions, Transport } from "./Transport.ts"
@@ -47,7 +47,12 @@ const makeConnection = (socket: Socket<SocketState>, watchdog: Watchdog): Connec
       beforeWrite(true)
       return sendFrom(state, socket, watchdog, source, options)
     },
-    close: Effect.sync(() => closeSocket(socket))
+    close: Effect.sync(() => closeSocket(socket)),
+    abort: Effect.sync(() => {
+      state.discard()
+      if (!state.closed) socket.terminate()
+    }),
+    unacknowledged: () => unacknowledged(state)
   }
 }
 

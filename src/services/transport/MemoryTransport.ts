@@ -380,7 +380,12 @@ const makeConnection = (
     write: (bytes, within) => writeAll(state, port, watchdog, bytes, within),
     receiveInto: (sink, options) => receiveInto(state, watchdog, sink, options),
     sendFrom: (source, options) => sendFrom(state, port, watchdog, source, options),
-    close: Effect.sync(() => link.closeSide(side))
+    close: Effect.sync(() => link.closeSide(side)),
+    abort: Effect.sync(() => link.reset()),
+    unacknowledged: () => {
+      const out = side === "client" ? link.toServer : link.toClient
+      return out.written() - out.delivered()
+    }
   }
 }
 

@@ -61,6 +61,18 @@ export interface Connection extends Peer {
    * it still sends is dropped. Closing the scope does the same.
    */
   readonly close: Effect.Effect<void>
+  /**
+   * Drops the connection now, with a reset: bytes written and not yet
+   * delivered are never delivered, and the peer sees the connection broken,
+   * not ended. Closing the scope afterwards does nothing more.
+   */
+  readonly abort: Effect.Effect<void>
+  /**
+   * Bytes this side wrote that the peer has not acknowledged yet (the
+   * system's send queue); 0 once everything written reached the peer's
+   * system; undefined where the system does not say.
+   */
+  readonly unacknowledged: () => number | undefined
 }
 
 /** Who is on the other end of a connection. */

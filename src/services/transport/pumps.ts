@@ -39,7 +39,7 @@ const TURN_BYTES = 2 * 1024 * 1024
 export const probeMillis = (idleMillis: number) => Math.max(10, Math.min(1000, Math.floor(idleMillis / 4)))
 
 /** This side's bytes the peer has not acknowledged; undefined when unknown. */
-const unacknowledged = (state: SocketState): number | undefined => {
+export const unacknowledged = (state: SocketState): number | undefined => {
   if (state.ends === undefined && !state.closed) state.ends = state.endsOf?.()
   if (state.ends === undefined) return undefined
   try {

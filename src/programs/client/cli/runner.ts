@@ -152,7 +152,9 @@ const cancelLine = (
   file: Downloaded | undefined,
   kept: number,
   completed: number,
-  count: number
+  count: number,
+  /** An upload was cancelled after all its bytes had reached the server (ProgressSink.delivered). */
+  delivered: boolean
 ) => {
   // The command to paste goes on a line of its own, which is never wrapped. A batch is continued by
   // running it again: its partial is continued, and the files already saved come again.
@@ -168,12 +170,14 @@ const cancelLine = (
       : undefined
   switch (command._tag) {
     case "Upload":
-      return `Cancelado: nada foi gravado no servidor (um envio só aparece lá quando chega inteiro).`
+      return delivered
+        ? `Cancelado no fim: todos os bytes já tinham saído desta máquina e sido confirmados; o servidor pode gravar o arquivo. Confira com listar.`
+        : `Cancelado: nada foi gravado no servidor (um envio só aparece lá quando chega inteiro).`
     case "Download":
     case "Resume":
       return keptText === undefined ? "Cancelado: nada foi baixado." : `Cancelado: ${keptText}`
     case "UploadMany":
-      return `Cancelado: ${completed} de ${plural(count, "arquivo enviado", "arquivos enviados")}; o envio em curso não foi gravado no servidor.`
+      return `Cancelado: ${completed} de ${plural(count, "arquivo enviado", "arquivos enviados")}; ${delivered ? "o envio em curso já tinha saído inteiro desta máquina, e o servidor pode gravá-lo (confira com listar)." : "o envio em curso não foi gravado no servidor."}`
     case "DownloadMany":
       return `Cancelado: ${completed} de ${plural(count, "arquivo baixado", "arquivos baixados")}${keptText === undefined ? `. Para tentar de novo:\n  ${again}` : `; ${keptText}`}`
     default:
@@ -199,8 +203,12 @@ const runOne = (command: Command, console: Console): Effect.Effect<ExitCode, nev
   const sink = makeProgressView(console.progress, (name) => landing(command, console, name))
   let completed = 0
   let count = 0
+  let delivered = false
   const counting: ProgressView = {
     ...sink,
+    delivered: () => {
+      delivered = true
+    },
     batch: (files, bytes) => {
       count = files
       sink.batch?.(files, bytes)
@@ -218,7 +226,7 @@ const runOne = (command: Command, console: Console): Effect.Effect<ExitCode, nev
           return
         const file = downloadedName(command, sink, console)
         const kept = yield* keptBytes(file)
-        sink.notice(cancelLine(command, console, file, kept, completed, count))
+        sink.notice(cancelLine(command, console, file, kept, completed, count, delivered))
       })
     ),
     Effect.onExit(() => Effect.sync(() => sink.finish())),
