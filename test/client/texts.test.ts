@@ -1,26 +1,18 @@
 import { describe, expect, test } from "bun:test"
-import { ConfigProvider, Either } from "effect"
+import { ConfigProvider } from "effect"
 import { clientArgsFrom, clientUsage, parseClientArgs } from "../../src/programs/client/cli/args.ts"
 import { type Command, parseCommand } from "../../src/programs/client/cli/commands.ts"
 import { describeClientError } from "../../src/programs/client/cli/failures.ts"
 import { fitMiddle, listingTable, wrapText } from "../../src/programs/client/cli/format.ts"
 import { ServerRefused } from "../../src/programs/client/errors.ts"
 import { invokedAs } from "../../src/programs/invocation.ts"
+import { leftOf, rightOf } from "../support/effect.ts"
 
 /**
  * The second terminal pass, as units: how each program names itself, sftp's
  * option habits, listings and messages that fit a terminal, and the causes
  * an upload refusal may have.
  */
-
-const rightOf = <R, L>(either: Either.Either<R, L>): R => {
-  if (Either.isLeft(either)) throw new Error(`expected Right, got Left: ${String(either.left)}`)
-  return either.right
-}
-const leftOf = <R, L>(either: Either.Either<R, L>): L => {
-  if (Either.isRight(either)) throw new Error(`expected Left, got Right: ${JSON.stringify(either.right)}`)
-  return either.left
-}
 
 describe("invokedAs: each program names itself as it was started", () => {
   const from = (argv0: string, entry: string, env: Record<string, string> = {}, cwd = "/projeto") => ({

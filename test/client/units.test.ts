@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test"
-import { Cause, Either } from "effect"
+import { Cause } from "effect"
 import {
   ConnectionFailure,
   ConnectionFailureReasons,
@@ -28,6 +28,7 @@ import {
 } from "../../src/programs/client/cli/progress.ts"
 import { makeProgressView, type ProgressOutput } from "../../src/programs/client/cli/progressView.ts"
 import { type ClientError, RefusalReasons, ServerRefused, TooManyMatches } from "../../src/programs/client/errors.ts"
+import { leftOf, rightOf } from "../support/effect.ts"
 
 /**
  * The pure parts of the command-line client, as tables: address and argument
@@ -39,18 +40,6 @@ import { type ClientError, RefusalReasons, ServerRefused, TooManyMatches } from 
 const KiB = 1024
 const MiB = 1024 * KiB
 const GiB = 1024 * MiB
-
-/** The Right of an Either, or a test failure that shows the Left. */
-const rightOf = <R, L>(either: Either.Either<R, L>): R => {
-  if (Either.isLeft(either)) throw new Error(`expected Right, got Left: ${String(either.left)}`)
-  return either.right
-}
-
-/** The Left of an Either, or a test failure that shows the Right. */
-const leftOf = <R, L>(either: Either.Either<R, L>): L => {
-  if (Either.isRight(either)) throw new Error(`expected Left, got Right: ${JSON.stringify(either.right)}`)
-  return either.left
-}
 
 // ---------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 import { expect } from "bun:test"
 import { Either } from "effect"
 import { Decoder, type Grammar } from "../../src/domain/decoder.ts"
+import { concat } from "../../src/domain/encode.ts"
 import type { ProtocolViolation } from "../../src/domain/errors.ts"
 
 /**
@@ -20,15 +21,7 @@ export const toHex = (bytes: Uint8Array): string => Buffer.from(bytes).toString(
 
 export const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
 
-export const cat = (...parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((total, part) => total + part.length, 0))
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
-}
+export const cat = (...parts: ReadonlyArray<Uint8Array>): Uint8Array => concat(parts)
 
 /** Replaces every Uint8Array, at any depth, by its hex string, so events compare as plain data. */
 const plain = (value: unknown): unknown => {

@@ -1,3 +1,5 @@
+import { concat } from "../../src/domain/encode.ts"
+
 /**
  * The one source of deterministic pseudo-random data (mulberry32) of the tests, so a
  * failing test can be reproduced byte for byte from its seed.
@@ -39,13 +41,4 @@ export const unevenChunks = (bytes: Uint8Array, seed: number, max: number, withE
   return out
 }
 
-export const concatBytes = (parts: Iterable<Uint8Array>): Uint8Array => {
-  const list = [...parts]
-  const out = new Uint8Array(list.reduce((total, part) => total + part.length, 0))
-  let offset = 0
-  for (const part of list) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
-}
+export const concatBytes = (parts: Iterable<Uint8Array>): Uint8Array => concat([...parts])

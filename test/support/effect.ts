@@ -1,4 +1,4 @@
-import { Cause, Effect, Exit, Logger, LogLevel, Option, type Scope } from "effect"
+import { Cause, Effect, Either, Exit, Logger, LogLevel, Option, type Scope } from "effect"
 
 /**
  * `@effect/vitest` does not run under `bun test`; these helpers run an Effect
@@ -18,4 +18,16 @@ export const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
   const failure = Cause.failureOption(exit.cause)
   if (Option.isNone(failure)) throw new Error(`expected a typed failure, got ${Cause.pretty(exit.cause)}`)
   return failure.value
+}
+
+/** The Right of an Either, or a test failure that shows the Left. */
+export const rightOf = <R, L>(either: Either.Either<R, L>): R => {
+  if (Either.isLeft(either)) throw new Error(`expected Right, got Left: ${String(either.left)}`)
+  return either.right
+}
+
+/** The Left of an Either, or a test failure that shows the Right. */
+export const leftOf = <R, L>(either: Either.Either<R, L>): L => {
+  if (Either.isRight(either)) throw new Error(`expected Left, got Right: ${JSON.stringify(either.right)}`)
+  return either.left
 }
