@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test"
-import { Effect, Exit } from "effect"
+import { Effect, Exit, Fiber } from "effect"
 import { ConnectionFailure, HashMismatch } from "../../src/domain/errors.ts"
 import type { ProgressSink } from "../../src/programs/client/config.ts"
 import { download } from "../../src/programs/client/download.ts"
@@ -11,7 +11,7 @@ import { upload } from "../../src/programs/client/upload.ts"
 import { fullDiskAfter, systemFailure } from "../../src/services/FileStoreMemory.ts"
 import { failureOf } from "../support/effect.ts"
 import { be32, bytesOf, hexOf, named, seededBytes } from "../support/hostile.ts"
-import { inMemory, receive, send, type World, type WorldOptions } from "../support/memory.ts"
+import { elapse, inMemory, receive, send, settle, type World, type WorldOptions } from "../support/memory.ts"
 
 /**
  * Every client operation, in process: the real client programs against the
@@ -151,6 +151,36 @@ describe("upload (op 30)", () => {
           expect(yield* world.client(upload("sub/x.txt"))).toEqual(Exit.succeed({ name: "sub/x.txt", size: 1 }))
           expect(world.server.text("sub/x.txt")).toBe("x")
           expect(world.logged(`enviar up.bin ok ${body.length} bytes`).length).toBe(1)
+        })
+    )
+  })
+
+  test("the progress counts what the server acknowledged, not what the client's system took", () => {
+    const body = seededBytes(1_000_000, 9)
+    return withWorld(
+      { clientFiles: { "up.bin": body }, links: { toServer: { capacity: 300_000, held: true } } },
+      (world) =>
+        Effect.gen(function* () {
+          const progress = recorder()
+          const shown = () => Number(progress.events.find((event) => event.startsWith("advance "))?.slice(8) ?? 0)
+          const fiber = yield* Effect.fork(world.client(upload("up.bin", progress.sink)))
+          yield* settle
+          const link = world.lastLink().toServer
+          // The request goes through; the server accepts; the client fills the held path.
+          link.pass(5 + "up.bin".length)
+          yield* settle
+          yield* elapse(1_000)
+          expect(link.written()).toBeGreaterThan(250_000)
+          expect(shown()).toBe(0)
+          // 100 kB reach the server: the bar shows them at the next look, not more.
+          link.pass(100_000)
+          yield* settle
+          yield* elapse(300)
+          expect(shown()).toBeGreaterThan(90_000)
+          expect(shown()).toBeLessThanOrEqual(100_000)
+          link.release()
+          expect(yield* Fiber.join(fiber)).toEqual(Exit.succeed({ name: "up.bin", size: body.length }))
+          expect(progress.events).toEqual([`start up.bin ${body.length} 0`, `advance ${body.length}`, "completed"])
         })
     )
   })

@@ -2,6 +2,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Schedule from "effect/Schedule"
 import { u32 } from "../../domain/encode.ts"
 import { type ConnectionFailure, FileFailure, ProtocolViolation, type Timeout } from "../../domain/errors.ts"
 import { fitsU32, Status } from "../../domain/protocol.ts"
@@ -14,6 +15,9 @@ type Verdict = Effect.Effect<number, FileFailure | ProtocolViolation | Connectio
 
 /** After a failed send, how long to wait for a refusal the server may already have sent. */
 const LATE_VERDICT = Duration.seconds(2)
+
+/** How often an upload's progress asks the system what the server acknowledged. */
+const ACKNOWLEDGED_LOOK = Duration.millis(250)
 
 /**
  * op 30: the local file (inside the client folder) goes to the server under
@@ -38,12 +42,30 @@ export const upload = (name: string, progress?: ProgressSink, local: string = na
         return yield* new ServerRefused({ request: "Upload", name, reason: "Refused" })
       }
       progress?.start(name, file.size, 0)
+      // The progress (and its rate and ETA) counts what the server acknowledged, not what this
+      // system took: on a path with large buffers that is megabytes ahead of the link.
+      let taken = 0
+      let shown = 0
+      const show = (upTo: number) => {
+        if (upTo > shown) progress?.advance(upTo - shown)
+        shown = Math.max(shown, upTo)
+      }
+      const showAcknowledged = Effect.sync(() => {
+        const pending = wire.unacknowledged()
+        // Where the system does not say, what it took is all that is known.
+        show(pending === undefined ? taken : taken - pending)
+      })
+      if (progress !== undefined) {
+        yield* Effect.forkScoped(Effect.repeat(showAcknowledged, Schedule.spaced(ACKNOWLEDGED_LOOK)))
+      }
       let allSent = false
       const sendData = Effect.zipRight(
         wire.send(u32(file.size), "tamanho do arquivo"),
         Effect.scoped(
           Effect.flatMap(file.source(0), (source) =>
-            wire.sendFrom(source, file.size, (bytes) => progress?.advance(bytes))
+            wire.sendFrom(source, file.size, (bytes) => {
+              taken += bytes
+            })
           )
         )
       ).pipe(Effect.tap(() => (allSent = true)))
@@ -77,7 +99,8 @@ export const upload = (name: string, progress?: ProgressSink, local: string = na
           )
       }).pipe(Effect.onInterrupt(() => cancelled))
       if (verdict !== Status.Ok) return yield* new ServerRefused({ request: "Upload", name, reason: "Refused" })
-      // Only the server's final status 0 makes it a success: until then the bar may be full, never "done".
+      // The server's final status 0 says it has every byte: the bar is full, and done.
+      show(file.size)
       progress?.completed?.()
       return { name, size: file.size }
     })
