@@ -40,17 +40,22 @@ const nothingBeforeStatus = (seen: Parameters<typeof firstConnection>[0], what: 
     )
 }
 
+/** Accepts the upload (0x00), takes it whole, then answers `final` as the second status. */
+const acceptThenFinal =
+  (final: number): Scenario["script"] =>
+  async (connection) => {
+    if ((await connection.waitRequest(WAIT)) === undefined) return
+    await connection.send(Uint8Array.of(0))
+    if (!(await connection.waitUploadEnd(WAIT))) return
+    await connection.send(Uint8Array.of(final))
+  }
+
 export const uploadScenarios: ReadonlyArray<Scenario> = [
   {
     op: "enviar",
     name: NAME,
     ...withLocalFile,
-    script: async (connection) => {
-      if ((await connection.waitRequest(WAIT)) === undefined) return
-      await connection.send(Uint8Array.of(0))
-      if (!(await connection.waitUploadEnd(WAIT))) return
-      await connection.send(Uint8Array.of(0))
-    },
+    script: acceptThenFinal(0),
     verdicts: [
       verdict(
         "op30/pedido",
@@ -129,12 +134,7 @@ export const uploadScenarios: ReadonlyArray<Scenario> = [
     op: "enviar",
     name: NAME,
     ...withLocalFile,
-    script: async (connection) => {
-      if ((await connection.waitRequest(WAIT)) === undefined) return
-      await connection.send(Uint8Array.of(0))
-      if (!(await connection.waitUploadEnd(WAIT))) return
-      await connection.send(Uint8Array.of(1))
-    },
+    script: acceptThenFinal(1),
     verdicts: [
       verdict(
         "op30/falha-final",
