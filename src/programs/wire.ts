@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { Decoder, type Grammar } from "../domain/decoder.ts"
-import { type ConnectionFailure, type ProtocolViolation, Timeout } from "../domain/errors.ts"
+import { ConnectionFailure, type ProtocolViolation, Timeout } from "../domain/errors.ts"
 import type { ByteSink } from "../services/ByteSink.ts"
 import type { ByteSource } from "../services/ByteSource.ts"
 import type { Connection } from "../services/transport/Transport.ts"
@@ -89,31 +89,47 @@ export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, options
     joined.set(more, head.length)
     head = joined
   }
-  /** Feeds one segment (or the end) to the decoder. */
+  /** Feeds one segment (None: the end) to the decoder: the violation it found, if any. */
+  const feed = (segment: Option.Option<Uint8Array>): ProtocolViolation | undefined => {
+    if (Option.isNone(segment)) {
+      const ended = decoder.end()
+      return Either.isLeft(ended) ? ended.left : undefined
+    }
+    if (head.length < headBytes) keep(segment.value)
+    const events = decoder.feed(segment.value)
+    if (Either.isLeft(events)) return events.left
+    for (const event of events.right) ready.push(event)
+    return undefined
+  }
+  /** Feeds the segment `read` waits for. */
   const fillWith = <X>(
-    segment: Effect.Effect<Option.Option<Uint8Array>, ConnectionFailure | X>
+    read: Effect.Effect<Option.Option<Uint8Array>, ConnectionFailure | X>
   ): Effect.Effect<void, ProtocolViolation | ConnectionFailure | X> =>
-    Effect.flatMap(segment, (next) => {
-      if (Option.isNone(next)) return Either.match(decoder.end(), { onLeft: Effect.fail, onRight: () => Effect.void })
-      if (head.length < headBytes) keep(next.value)
-      const events = decoder.feed(next.value)
-      if (Either.isLeft(events)) return Effect.fail(events.left)
-      for (const event of events.right) ready.push(event)
-      return Effect.void
+    Effect.flatMap(read, (segment) => {
+      const violation = feed(segment)
+      return violation === undefined ? Effect.void : Effect.fail(violation)
     })
-  /** The next event, reading with `fill` as often as needed. */
-  const nextWith = (
-    fill: Effect.Effect<void, ProtocolViolation | ConnectionFailure | Timeout>
-  ): Effect.Effect<E, ProtocolViolation | ConnectionFailure | Timeout> =>
-    Effect.suspend(function loop(): Effect.Effect<E, ProtocolViolation | ConnectionFailure | Timeout> {
+  /**
+   * The next event. What already arrived is decoded in this one step; a
+   * read that waits (`fill()`, made only then) runs when that is not enough.
+   */
+  const nextEvent = (
+    fill: () => Effect.Effect<void, ProtocolViolation | ConnectionFailure | Timeout>
+  ): Effect.Effect<E, ProtocolViolation | ConnectionFailure | Timeout> => {
+    for (;;) {
       const event = ready.shift()
       if (event !== undefined) return Effect.succeed(event)
       if (decoder.isDone) return Effect.dieMessage("read past the end of a complete message")
-      return Effect.flatMap(fill, loop)
-    })
-  const next: Wire<E>["next"] = nextWith(fillWith(connection.read(idle)))
+      const segment = connection.poll()
+      if (segment === undefined) return Effect.flatMap(fill(), () => nextEvent(fill))
+      if (segment instanceof ConnectionFailure) return Effect.fail(segment)
+      const violation = feed(segment)
+      if (violation !== undefined) return Effect.fail(violation)
+    }
+  }
+  const fillIdle = () => fillWith(connection.read(idle))
   return {
-    next,
+    next: Effect.suspend(() => nextEvent(fillIdle)),
     nextWithin: (phase, seconds, since) =>
       Effect.suspend(() => {
         // The whole event within `seconds`, however many segments it takes: each wait gets
@@ -121,12 +137,8 @@ export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, options
         // per request would cost more than the rest of a small operation).
         const deadline = (since ?? clock.unsafeCurrentTimeMillis()) + seconds * 1000
         const onIdle = () => new Timeout({ phase, seconds })
-        return nextWith(
-          fillWith(
-            Effect.suspend(() =>
-              connection.read({ millis: Math.max(0, deadline - clock.unsafeCurrentTimeMillis()), onIdle })
-            )
-          )
+        return nextEvent(() =>
+          fillWith(connection.read({ millis: Math.max(0, deadline - clock.unsafeCurrentTimeMillis()), onIdle }))
         )
       }),
     head: () => head,

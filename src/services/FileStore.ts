@@ -1,5 +1,5 @@
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
@@ -38,7 +38,7 @@ export interface ReadableFile {
   /** The bytes in [from, from + length) in one fresh buffer: for small ranges. */
   readonly read: (from: number, length: number) => Effect.Effect<Uint8Array, FileFailure>
   /** Closes the file; once, whatever happened (see `openRead`). */
-  readonly close: Effect.Effect<void>
+  readonly close: () => void
 }
 
 /** A file being written under a hidden temporary name, visible only after `commit`. */
@@ -66,7 +66,7 @@ export interface FileStoreService {
   readonly list: Effect.Effect<ReadonlyArray<StoredFile>, FileFailure>
   /**
    * Opens a regular file in the folder for reading. The caller closes it:
-   * `usePlain(store.openRead(name), use, (file) => file.close)`
+   * `usePlain(store.openRead(name), use, (file) => file.close())`
    * where nothing else needs a scope (a small download, the most frequent
    * request, then costs no scope), or `openScoped` inside one.
    */
@@ -118,4 +118,4 @@ export const openScoped = (
   store: FileStoreService,
   name: string
 ): Effect.Effect<ReadableFile, FileFailure, Scope.Scope> =>
-  acquireReleasePlain(store.openRead(name), (file) => file.close)
+  acquireReleasePlain(store.openRead(name), (file) => Effect.sync(file.close))

@@ -84,10 +84,7 @@ export const makeFileStore = (
       )
 
     const openRead = (name: string) =>
-      Effect.map(
-        attemptSync(name, () => openInside(root, name, name)),
-        (file) => readable(name, file, readBuffers)
-      )
+      attemptSync(name, () => readable(name, openInside(root, name, name), readBuffers))
 
     const createAtomic = (name: string, options?: { readonly replace: boolean }) =>
       Effect.gen(function* () {

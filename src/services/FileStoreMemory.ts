@@ -214,7 +214,7 @@ export const makeMemoryFileStore = (
     return {
       name,
       size: bytes.length,
-      close: Effect.void,
+      close: () => {},
       read: (from, length) => readAt(from, length),
       source: (from) => Effect.sync(() => source(from)),
       chunks: (from, length) =>

@@ -26,19 +26,30 @@ export const acquireReleasePlain = <A, E, R>(
  * `Effect.acquireUseRelease` in fewer interpreter steps, for the
  * per-connection path: `acquire` runs without interruption, `use` with the
  * caller's, and `release` once, however `use` ended (success, failure or
- * interruption). Unlike `acquireUseRelease`, `release` is not told how `use`
- * ended and may not fail: closing a descriptor, giving back a place.
+ * interruption). Unlike `acquireUseRelease`, `release` is a plain function,
+ * run in the step that sees `use` end: it is not told how `use` ended and
+ * may not fail (closing a descriptor, giving back a place).
  */
 export const usePlain = <A, E1, R1, B, E2, R2>(
   acquire: Effect.Effect<A, E1, R1>,
   use: (a: A) => Effect.Effect<B, E2, R2>,
-  release: (a: A) => Effect.Effect<void>
+  release: (a: A) => void
 ): Effect.Effect<B, E1 | E2, R1 | R2> =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.flatMap(acquire, (a) =>
-      Effect.matchCauseEffect(restore(use(a)), {
-        onFailure: (cause) => Effect.zipRight(release(a), Effect.failCause(cause)),
-        onSuccess: (b) => Effect.as(release(a), b)
-      })
-    )
-  )
+  Effect.uninterruptibleMask((restore) => Effect.flatMap(acquire, (a) => releasing(restore(use(a)), () => release(a))))
+
+/**
+ * Runs `release` once `effect` ends, however it ends, in the same step that
+ * sees it end. Interruption is the caller's business: call it where
+ * interruption is masked, with `effect` restored (see `usePlain`).
+ */
+export const releasing = <A, E, R>(effect: Effect.Effect<A, E, R>, release: () => void): Effect.Effect<A, E, R> =>
+  Effect.matchCauseEffect(effect, {
+    onFailure: (cause) => {
+      release()
+      return Effect.failCause(cause)
+    },
+    onSuccess: (a) => {
+      release()
+      return Effect.succeed(a)
+    }
+  })

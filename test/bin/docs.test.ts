@@ -120,7 +120,8 @@ describe("the JSON log, as docs/SERVIDOR.md shows it", () => {
     await exchange(port, new Uint8Array([0x14]))
     await exchange(port, new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"))
     await exchange(port, new Uint8Array())
-    await server.waitFor(/"op":null/)
+    // The last of the three: its line comes after the other two (the probe's own empty connection came first).
+    await server.waitFor(/"op":"op-0x47"[\s\S]*"op":null/)
     await server.stop()
     const logged = server.stdout
       .trim()

@@ -1,5 +1,5 @@
 import * as Effect from "effect/Effect"
-import { usePlain } from "../../services/plainResources.ts"
+import { releasing } from "../../services/plainResources.ts"
 
 /** Why a connection was turned away: the limit that was full. */
 export type Refusal = "TooManyClients" | "TooManyFromAddress"
@@ -22,11 +22,11 @@ export const makeAdmission = (limits: { readonly maxClients: number; readonly ma
   const holding =
     (take: () => Refusal | undefined, give: () => void) =>
     <A, E, R>(use: Effect.Effect<A, E, R>, refused: (why: Refusal) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-      usePlain(
-        Effect.sync(take),
-        (refusal) => (refusal === undefined ? use : refused(refusal)),
-        (refusal) => (refusal === undefined ? Effect.sync(give) : Effect.void)
-      )
+      // Taken where interruption is masked, so a place taken is always given back.
+      Effect.uninterruptibleMask((restore) => {
+        const refusal = take()
+        return refusal === undefined ? releasing(restore(use), give) : restore(refused(refusal))
+      })
   /** A place among the `maxClients`. */
   const place = holding(
     () => {

@@ -74,7 +74,8 @@ export interface Activity {
  * accepted, so bytes read before the request (that header) count toward it.
  */
 export const handleConnection = (peer: Peer, wire: Wire<ClientEvent>, context: OperationContext) =>
-  Effect.suspend(() => {
+  // The line is written however the operation ends, a shutdown's interruption included.
+  Effect.uninterruptibleMask((restore) => {
     const { config, clock, activity } = context
     const started = peer.openedAt
     const exchange: Exchange = { wire, record: { op: "?", name: "-", bytes: 0, result: "ok" } }
@@ -92,26 +93,25 @@ export const handleConnection = (peer: Peer, wire: Wire<ClientEvent>, context: O
       context.log(started, peer.remote, exchange.record, clock.unsafeCurrentTimeMillis() - started)
     }
     activity.active++
-    // The line is written however the operation ends, a shutdown's interruption included.
-    return Effect.uninterruptibleMask((restore) =>
-      Effect.matchCauseEffect(restore(operation), {
-        onSuccess: () => Effect.sync(logLine),
-        onFailure: (cause) =>
-          Effect.suspend(() => {
-            const record = exchange.record
-            if (!dispatched) Object.assign(record, describeRequestHead(wire.head()))
-            const failure = Cause.failureOption(cause)
-            if (Option.isSome(failure)) recordFailure(record, failure.value, dispatched)
-            else if (Cause.isInterruptedOnly(cause)) {
-              // Only a shutdown interrupts an operation (when the grace period ends).
-              activity.cut++
-              record.result = CUT_BY_SHUTDOWN
-            } else record.result = INTERNAL_FAILURE
-            logLine()
-            // An expected failure was told to the client where a status was due, and is
-            // logged: it ends here. A defect or an interruption goes on.
-            return Option.isSome(failure) ? Effect.void : Effect.failCause(cause as Cause.Cause<never>)
-          })
-      })
-    )
+    return Effect.matchCauseEffect(restore(operation), {
+      onSuccess: () => {
+        logLine()
+        return Effect.void
+      },
+      onFailure: (cause) => {
+        const record = exchange.record
+        if (!dispatched) Object.assign(record, describeRequestHead(wire.head()))
+        const failure = Cause.failureOption(cause)
+        if (Option.isSome(failure)) recordFailure(record, failure.value, dispatched)
+        else if (Cause.isInterruptedOnly(cause)) {
+          // Only a shutdown interrupts an operation (when the grace period ends).
+          activity.cut++
+          record.result = CUT_BY_SHUTDOWN
+        } else record.result = INTERNAL_FAILURE
+        logLine()
+        // An expected failure was told to the client where a status was due, and is
+        // logged: it ends here. A defect or an interruption goes on.
+        return Option.isSome(failure) ? Effect.void : Effect.failCause(cause as Cause.Cause<never>)
+      }
+    })
   })

@@ -15,7 +15,10 @@ export const COALESCE = 64 * 1024
 export const sendRange = (exchange: Exchange, header: Uint8Array, file: ReadableFile, from: number, length: number) =>
   length <= COALESCE
     ? Effect.flatMap(file.read(from, length), (bytes) =>
-        Effect.tap(exchange.wire.send(concat([header, bytes])), () => (exchange.record.bytes += bytes.length))
+        Effect.flatMap(exchange.wire.send(concat([header, bytes])), () => {
+          exchange.record.bytes += bytes.length
+          return Effect.void
+        })
       )
     : Effect.zipRight(
         exchange.wire.send(header),

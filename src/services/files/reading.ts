@@ -160,7 +160,7 @@ const cursor = (fd: number, name: string, from: number) => {
 export const readable = (name: string, file: OpenedFile, buffers: ReadBuffers): ReadableFile => {
   // Once only: a descriptor number closed twice may by then be another file's.
   let open = true
-  const close = Effect.sync(() => {
+  const close = () => {
     if (!open) return
     open = false
     try {
@@ -168,20 +168,22 @@ export const readable = (name: string, file: OpenedFile, buffers: ReadBuffers): 
     } catch {
       // already closed
     }
-  })
-  const readInto = (buffer: Uint8Array, offset: number) =>
-    attemptSync(name, () => {
-      const bytesRead = readSync(file.fd, buffer, 0, buffer.length, offset)
-      if (bytesRead === 0) throw shrank(name)
-      return bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead)
-    })
+  }
   const read = (from: number, length: number) =>
     length === 0
       ? Effect.succeed(new Uint8Array(0))
-      : // Not zero-filled: every byte handed out is overwritten by the read.
-        Effect.flatMap(readInto(Buffer.allocUnsafe(length), from), (bytes) =>
-          bytes.length === length ? Effect.succeed(bytes) : shrank(name)
-        )
+      : attemptSync(name, () => {
+          // Not zero-filled: every byte handed out is overwritten by the read.
+          const buffer = Buffer.allocUnsafe(length)
+          let filled = 0
+          while (filled < length) {
+            const bytesRead = readSync(file.fd, buffer, filled, length - filled, from + filled)
+            // The file got shorter since it was opened: what was promised cannot be sent.
+            if (bytesRead === 0) throw shrank(name)
+            filled += bytesRead
+          }
+          return buffer
+        })
   /** The send pump's source: the store's shared buffer, stepped back for what the socket did not take. */
   const source = (from: number): Effect.Effect<ByteSource<FileFailure>> =>
     Effect.sync(() => ({ buffer: buffers.shared, ...cursor(file.fd, name, from) }))

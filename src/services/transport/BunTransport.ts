@@ -37,6 +37,7 @@ const makeConnection = (socket: Socket<SocketState>, watchdog: Watchdog): Connec
   }
   return {
     ...peerOfSocket(socket),
+    poll: () => state.take(),
     read: (within) => readSegment(state, watchdog, within),
     write: (bytes, within) => {
       beforeWrite(false)

@@ -376,6 +376,7 @@ const makeConnection = (
     remote: remoteOf(address, side === "client" ? link.port : link.clientPort),
     address,
     openedAt: state.openedAt,
+    poll: () => state.take(),
     read: (within) => readSegment(state, watchdog, within),
     write: (bytes, within) => writeAll(state, port, watchdog, bytes, within),
     receiveInto: (sink, options) => receiveInto(state, watchdog, sink, options),

@@ -32,6 +32,12 @@ export interface SendFromOptions<E> extends Within<E> {
  * lives in a scope, and closing the scope closes it.
  */
 export interface Connection extends Peer {
+  /**
+   * A segment already received (None: the peer has closed; a failure: the
+   * connection broke), taken without waiting; undefined when `read` would
+   * wait. Lets a reader decode what is already here in the step it is in.
+   */
+  readonly poll: () => Option.Option<Uint8Array> | ConnectionFailure | undefined
   /** Next segment from the peer, or None once the peer has closed. */
   readonly read: <E = never>(within?: Within<E>) => Effect.Effect<Option.Option<Uint8Array>, ConnectionFailure | E>
   /** Sends every byte; `within` bounds each stall of the socket, not the whole write. */

@@ -12,20 +12,15 @@ import { sendRange } from "../sendRange.ts"
 export const download = (exchange: Exchange, { name }: RequestOf<"Download">) =>
   Effect.flatMap(FileStore, (store) =>
     usePlain(
-      deciding(
-        exchange,
-        "Reply",
-        Effect.filterOrElse(
-          store.openRead(name),
-          (file) => fitsU32(file.size),
-          (file) =>
-            Effect.zipRight(
-              file.close,
+      deciding(exchange, "Reply", store.openRead(name)),
+      (file) =>
+        fitsU32(file.size)
+          ? sendRange(exchange, encodeStatusSize(Status.Ok, file.size), file, 0, file.size)
+          : deciding(
+              exchange,
+              "Reply",
               new FileFailure({ name, reason: "TooLarge", detail: "arquivos de 4 GiB ou mais não cabem no protocolo" })
-            )
-        )
-      ),
-      (file) => sendRange(exchange, encodeStatusSize(Status.Ok, file.size), file, 0, file.size),
-      (file) => file.close
+            ),
+      (file) => file.close()
     )
   )
