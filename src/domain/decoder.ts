@@ -39,14 +39,20 @@ export function* fail<E>(reason: ViolationReason, detail: string): Grammar<E, ne
   throw new Error("unreachable: a failed grammar is never resumed")
 }
 
+// The fixed-size fields ask for their bytes themselves, with one shared
+// instruction: no generator of `take` and no instruction per field.
+const TAKE_1: Instruction<never> = { _tag: "Take", n: 1 }
+const TAKE_4: Instruction<never> = { _tag: "Take", n: 4 }
+
 export function* u8<E>(): Grammar<E, number> {
-  const bytes = yield* take<E>(1)
+  const bytes = yield TAKE_1
   return bytes[0]!
 }
 
+/** Big-endian, as every length and size of the protocol. */
 export function* u32<E>(): Grammar<E, number> {
-  const bytes = yield* take<E>(4)
-  return new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, false)
+  const bytes = yield TAKE_4
+  return bytes[0]! * 0x1000000 + ((bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!)
 }
 
 /** Streams `size` bytes as `Data` events (or lets the caller skip them), then one `End`. */

@@ -35,8 +35,12 @@ export interface ReadableFile {
    * chunk. A read past the end fails with a FileFailure.
    */
   readonly source: (from: number) => Effect.Effect<ByteSource<FileFailure>>
-  /** The bytes in [from, from + length) in one fresh buffer: for small ranges. */
-  readonly read: (from: number, length: number) => Effect.Effect<Uint8Array, FileFailure>
+  /**
+   * The bytes in [from, from + length) in one fresh buffer, for small ranges;
+   * after the bytes of `before` when given (a header that goes out in the
+   * same write as them, without a second copy).
+   */
+  readonly read: (from: number, length: number, before?: Uint8Array) => Effect.Effect<Uint8Array, FileFailure>
   /** Closes the file; once, whatever happened (see `openRead`). */
   readonly close: () => void
 }
@@ -118,4 +122,4 @@ export const openScoped = (
   store: FileStoreService,
   name: string
 ): Effect.Effect<ReadableFile, FileFailure, Scope.Scope> =>
-  acquireReleasePlain(store.openRead(name), (file) => Effect.sync(file.close))
+  acquireReleasePlain(store.openRead(name), (file) => Effect.sync(() => file.close()))

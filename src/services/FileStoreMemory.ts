@@ -4,6 +4,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import { concat } from "../domain/encode.ts"
 import { FileFailure, type FileFailureReason } from "../domain/errors.ts"
 import { byName } from "../domain/listing.ts"
 import { isValidName, partialNameOf } from "../domain/names.ts"
@@ -215,7 +216,8 @@ export const makeMemoryFileStore = (
       name,
       size: bytes.length,
       close: () => {},
-      read: (from, length) => readAt(from, length),
+      read: (from, length, before) =>
+        Either.map(readAt(from, length), (read) => (before === undefined ? read : concat([before, read]))),
       source: (from) => Effect.sync(() => source(from)),
       chunks: (from, length) =>
         Stream.unfoldEffect(0, (done) =>

@@ -1,5 +1,4 @@
 import * as Effect from "effect/Effect"
-import { concat } from "../../domain/encode.ts"
 import type { ReadableFile } from "../../services/FileStore.ts"
 import type { Exchange } from "./exchange.ts"
 
@@ -14,9 +13,9 @@ export const COALESCE = 64 * 1024
  */
 export const sendRange = (exchange: Exchange, header: Uint8Array, file: ReadableFile, from: number, length: number) =>
   length <= COALESCE
-    ? Effect.flatMap(file.read(from, length), (bytes) =>
-        Effect.flatMap(exchange.wire.send(concat([header, bytes])), () => {
-          exchange.record.bytes += bytes.length
+    ? Effect.flatMap(file.read(from, length, header), (message) =>
+        Effect.flatMap(exchange.wire.send(message), () => {
+          exchange.record.bytes += length
           return Effect.void
         })
       )

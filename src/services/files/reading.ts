@@ -157,48 +157,77 @@ const cursor = (fd: number, name: string, from: number) => {
  * read-ahead: a forked producer costs more per chunk than the read it
  * overlaps (both measured: bench/historico.md).
  */
-export const readable = (name: string, file: OpenedFile, buffers: ReadBuffers): ReadableFile => {
+export const readable = (name: string, file: OpenedFile, buffers: ReadBuffers): ReadableFile =>
+  new OpenFile(name, file.fd, file.size, buffers)
+
+/**
+ * A file open for reading. A class, not an object of closures: a small
+ * download opens one per request, and its methods are then shared.
+ */
+class OpenFile implements ReadableFile {
   // Once only: a descriptor number closed twice may by then be another file's.
-  let open = true
-  const close = () => {
-    if (!open) return
-    open = false
+  private open = true
+
+  constructor(
+    readonly name: string,
+    private readonly fd: number,
+    readonly size: number,
+    private readonly buffers: ReadBuffers
+  ) {}
+
+  close(): void {
+    if (!this.open) return
+    this.open = false
     try {
-      closeSync(file.fd)
+      closeSync(this.fd)
     } catch {
       // already closed
     }
   }
-  const read = (from: number, length: number) =>
-    length === 0
-      ? Effect.succeed(new Uint8Array(0))
-      : attemptSync(name, () => {
-          // Not zero-filled: every byte handed out is overwritten by the read.
-          const buffer = Buffer.allocUnsafe(length)
-          let filled = 0
-          while (filled < length) {
-            const bytesRead = readSync(file.fd, buffer, filled, length - filled, from + filled)
-            // The file got shorter since it was opened: what was promised cannot be sent.
-            if (bytesRead === 0) throw shrank(name)
-            filled += bytesRead
-          }
-          return buffer
-        })
+
+  read(from: number, length: number, before?: Uint8Array): Effect.Effect<Uint8Array, FileFailure> {
+    const ahead = before?.length ?? 0
+    if (length === 0) return Effect.succeed(before === undefined ? new Uint8Array(0) : before.slice())
+    return attemptSync(this.name, () => {
+      // Not zero-filled: every byte handed out is `before`'s or overwritten by the read.
+      const buffer = Buffer.allocUnsafe(ahead + length)
+      if (before !== undefined) buffer.set(before)
+      let filled = 0
+      while (filled < length) {
+        const bytesRead = readSync(this.fd, buffer, ahead + filled, length - filled, from + filled)
+        // The file got shorter since it was opened: what was promised cannot be sent.
+        if (bytesRead === 0) throw shrank(this.name)
+        filled += bytesRead
+      }
+      return buffer
+    })
+  }
+
   /** The send pump's source: the store's shared buffer, stepped back for what the socket did not take. */
-  const source = (from: number): Effect.Effect<ByteSource<FileFailure>> =>
-    Effect.sync(() => ({ buffer: buffers.shared, ...cursor(file.fd, name, from) }))
+  source(from: number): Effect.Effect<ByteSource<FileFailure>> {
+    return Effect.sync(() => ({ buffer: this.buffers.shared, ...cursor(this.fd, this.name, from) }))
+  }
+
+  chunks(from: number, length: number): Stream.Stream<Uint8Array, FileFailure> {
+    if (length === 0) return Stream.empty
+    return length <= SINGLE_READ ? Stream.fromEffect(this.read(from, length)) : this.long(from, length)
+  }
+
   /** A stream's source: a buffer of its own, lent by the pool for the stream's scope. */
-  const lent = (from: number) =>
-    Effect.map(
+  private lent(from: number) {
+    const pool = this.buffers.pool
+    return Effect.map(
       Effect.acquireRelease(
-        Effect.sync(() => buffers.pool.borrow()),
-        (buffer) => Effect.sync(() => buffers.pool.giveBack(buffer))
+        Effect.sync(() => pool.borrow()),
+        (buffer) => Effect.sync(() => pool.giveBack(buffer))
       ),
-      (buffer) => ({ buffer, fill: cursor(file.fd, name, from).fill })
+      (buffer) => ({ buffer, fill: cursor(this.fd, this.name, from).fill })
     )
-  const long = (from: number, length: number) =>
-    Stream.unwrapScoped(
-      Effect.map(lent(from), ({ buffer, fill }) => {
+  }
+
+  private long(from: number, length: number): Stream.Stream<Uint8Array, FileFailure> {
+    return Stream.unwrapScoped(
+      Effect.map(this.lent(from), ({ buffer, fill }) => {
         let left = length
         return Stream.repeatEffectOption(
           Effect.suspend(() => {
@@ -215,13 +244,5 @@ export const readable = (name: string, file: OpenedFile, buffers: ReadBuffers): 
         )
       })
     )
-  return {
-    name,
-    size: file.size,
-    read,
-    close,
-    source,
-    chunks: (from, length) =>
-      length === 0 ? Stream.empty : length <= SINGLE_READ ? Stream.fromEffect(read(from, length)) : long(from, length)
   }
 }
