@@ -1,14 +1,13 @@
 import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
-import { writeLogLine } from "./logLines.ts"
 
 const messageText = (message: unknown) => (Array.isArray(message) ? message.map(String).join(" ") : String(message))
 
 const FIELD_ORDER = ["hora", "cliente", "op", "nome", "resultado", "nota", "causa", "bytes", "ms"]
 
 const plain = Logger.make(({ message }) => {
-  writeLogLine(messageText(message))
+  console.log(messageText(message))
 })
 
 /**
@@ -17,7 +16,7 @@ const plain = Logger.make(({ message }) => {
  */
 const json = Logger.make(({ message, annotations, date }) => {
   if (HashMap.size(annotations) === 0) {
-    writeLogLine(JSON.stringify({ hora: date.toISOString(), mensagem: messageText(message) }))
+    console.log(JSON.stringify({ hora: date.toISOString(), mensagem: messageText(message) }))
     return
   }
   // The fields in their documented order (annotations keep none), then any others.
@@ -26,7 +25,7 @@ const json = Logger.make(({ message, annotations, date }) => {
     if (HashMap.has(annotations, key)) record[key] = HashMap.unsafeGet(annotations, key)
   }
   for (const [key, value] of HashMap.toEntries(annotations)) if (!(key in record)) record[key] = value
-  writeLogLine(JSON.stringify(record))
+  console.log(JSON.stringify(record))
 })
 
 /**

@@ -142,8 +142,10 @@ export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, options
         )
       }),
     head: () => head,
-    abort: connection.abort,
-    unacknowledged: connection.unacknowledged,
+    get abort() {
+      return connection.abort
+    },
+    unacknowledged: () => connection.unacknowledged(),
     send: (bytes) => connection.write(bytes, idle),
     passBody: <X>(sink: ByteSink<X>, dataOf: (event: E) => Uint8Array | undefined) =>
       Effect.gen(function* () {

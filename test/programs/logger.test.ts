@@ -1,25 +1,18 @@
-import { afterEach, beforeEach, describe, expect, test } from "bun:test"
+import { afterEach, beforeEach, describe, expect, spyOn, test } from "bun:test"
 import { Effect } from "effect"
 import { JsonLogger, loggerFor, operationFields, PlainLogger } from "../../src/programs/logger.ts"
-import { flushLogLines, logOutput } from "../../src/programs/logLines.ts"
 
 /** The two log formats of the server: the text line (default) and `--log json`. */
 
 let printed: Array<string>
-const stdout = logOutput.write
+let spy: ReturnType<typeof spyOn>
 beforeEach(() => {
   printed = []
-  logOutput.write = (text) => void printed.push(...text.slice(0, -1).split("\n"))
+  spy = spyOn(console, "log").mockImplementation(
+    (...args: Array<unknown>) => void printed.push(args.map(String).join(" "))
+  )
 })
-afterEach(() => {
-  logOutput.write = stdout
-})
-
-/** Runs `effect`, then writes the lines it queued for the end of this turn. */
-const runLogged = (effect: Effect.Effect<void>) => {
-  Effect.runSync(effect)
-  flushLogLines()
-}
+afterEach(() => spy.mockRestore())
 
 const fields = operationFields({
   started: Date.UTC(2026, 10, 25, 16, 13, 13, 932),
@@ -35,12 +28,12 @@ const logged = Effect.logInfo(line).pipe(Effect.annotateLogs(fields))
 
 describe("server logs", () => {
   test("texto: the line as written, nothing else", () => {
-    runLogged(logged.pipe(Effect.provide(PlainLogger)))
+    Effect.runSync(logged.pipe(Effect.provide(PlainLogger)))
     expect(printed).toEqual([line])
   })
 
   test("json: one object with the operation's fields, in order", () => {
-    runLogged(logged.pipe(Effect.provide(JsonLogger)))
+    Effect.runSync(logged.pipe(Effect.provide(JsonLogger)))
     expect(printed).toHaveLength(1)
     expect(printed[0]).toBe(
       '{"hora":"2026-11-25T16:13:13.932Z","cliente":"127.0.0.1:46190","op":"baixar","nome":"fotos/á b.jpg","resultado":"ok","bytes":6,"ms":32}'
@@ -61,12 +54,12 @@ describe("server logs", () => {
   })
 
   test("json: a line without fields (a refusal's own fields aside) is the time and the message", () => {
-    runLogged(Effect.logInfo("outra coisa").pipe(Effect.provide(JsonLogger)))
+    Effect.runSync(Effect.logInfo("outra coisa").pipe(Effect.provide(JsonLogger)))
     const record = JSON.parse(printed[0]!) as Record<string, unknown>
     expect(Object.keys(record)).toEqual(["hora", "mensagem"])
     expect(record.mensagem).toBe("outra coisa")
     printed.length = 0
-    runLogged(
+    Effect.runSync(
       Effect.logInfo("x").pipe(
         Effect.annotateLogs({ hora: "h", cliente: "127.0.0.2:9", resultado: "recusado" }),
         Effect.provide(JsonLogger)

@@ -4,11 +4,11 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import { identity } from "effect/Function"
 import { plural } from "../../domain/words.ts"
 import { FileStore } from "../../services/FileStore.ts"
 import { invokedAs } from "../invocation.ts"
 import { loggerFor } from "../logger.ts"
-import { flushLogLines } from "../logLines.ts"
 import { INTERRUPTED_STATUS, processSignals, stoppedBy } from "../signals.ts"
 import { VERSION } from "../version.ts"
 import { terminalWidth, wrapText } from "../wrap.ts"
@@ -29,39 +29,15 @@ const writable = (folder: string) => {
   }
 }
 
-/**
- * Runs `effect` with the server's messages for people after the log lines
- * queued before them (logLines.ts), so stdout and stderr, read together,
- * keep the order things happened in. With `toStderr` (--log json),
- * Console.log goes to stderr, so that stdout carries only the log.
- */
-const orderedConsole =
-  (toStderr: boolean) =>
-  <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    Effect.flatMap(Effect.console, (base) => {
-      const log = toStderr ? base.error : base.log
-      const unsafeLog = toStderr ? base.unsafe.error : base.unsafe.log
-      const after =
-        (write: (...args: ReadonlyArray<unknown>) => Effect.Effect<void>) =>
-        (...args: ReadonlyArray<unknown>) =>
-          Effect.zipRight(Effect.sync(flushLogLines), write(...args))
-      return Effect.withConsole(effect, {
-        ...base,
-        log: after(log),
-        error: after(base.error),
-        unsafe: {
-          ...base.unsafe,
-          log: (...args: ReadonlyArray<unknown>) => {
-            flushLogLines()
-            unsafeLog(...args)
-          },
-          error: (...args: ReadonlyArray<unknown>) => {
-            flushLogLines()
-            base.unsafe.error(...args)
-          }
-        }
-      })
+/** Runs `effect` with Console.log going to stderr, so that stdout carries only the log. */
+const logToStderr = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Effect.console, (base) =>
+    Effect.withConsole(effect, {
+      ...base,
+      log: (...args: ReadonlyArray<unknown>) => base.error(...args),
+      unsafe: { ...base.unsafe, log: (...args: ReadonlyArray<unknown>) => base.unsafe.error(...args) }
     })
+  )
 
 /** The server as the person started it, for the help and the advice they may paste. */
 const PROGRAM = invokedAs("servidor", "arquivos-servidor")
@@ -144,7 +120,7 @@ const serve = (args: ServerArgs) =>
     const running = program(args, activity).pipe(
       Effect.scoped,
       // With --log json, stdout carries only the JSON lines: the messages for people go to stderr.
-      orderedConsole(args.log === "json"),
+      args.log === "json" ? logToStderr : identity,
       Effect.provide(
         ServerLive({ folder: args.folder, settings: serverSettingsOf(args), logger: loggerFor(args.log) })
       ),
@@ -160,7 +136,6 @@ const serve = (args: ServerArgs) =>
     if (stopped._tag === "Abandoned") {
       // With --log json, stdout carries only the JSON lines.
       const say = args.log === "json" ? Console.error : Console.log
-      flushLogLines()
       yield* say(`Saindo na hora: ${plural(activity.active, "operação cortada", "operações cortadas")} sem esperar.`)
       return INTERRUPTED_STATUS
     }

@@ -4,7 +4,7 @@ import * as Option from "effect/Option"
 import { describeFailure } from "../../domain/describe.ts"
 import type { ClientEvent } from "../../domain/messages.ts"
 import { clientNamedBy } from "../../domain/proxyHeader.ts"
-import type { Connection } from "../../services/transport/Transport.ts"
+import type { Connection, Peer } from "../../services/transport/Transport.ts"
 import type { Wire } from "../wire.ts"
 import type { ServerSettings } from "./config.ts"
 import { refusalLog } from "./logLine.ts"
@@ -25,10 +25,9 @@ export const acceptProxied = (
   wire: Wire<ClientEvent>,
   config: Pick<ServerSettings, "requestSeconds">,
   trusted: (address: string) => boolean
-): Effect.Effect<Option.Option<Connection>> =>
+): Effect.Effect<Option.Option<Peer>> =>
   Effect.gen(function* () {
-    const refuse = (why: string) =>
-      Effect.as(refusalLog(connection.remote, `recusado: ${why}`), Option.none<Connection>())
+    const refuse = (why: string) => Effect.as(refusalLog(connection.remote, `recusado: ${why}`), Option.none<Peer>())
     if (!trusted(connection.address)) {
       return yield* refuse("não é um proxy confiável (--proxies-confiaveis)")
     }
@@ -36,5 +35,5 @@ export const acceptProxied = (
     if (Either.isLeft(first)) return yield* refuse(`sem cabeçalho PROXY válido: ${describeFailure(first.left)}`)
     const event = first.right
     if (event._tag !== "Proxy") return yield* Effect.dieMessage("the PROXY header always comes first")
-    return Option.some({ ...connection, ...clientNamedBy(event.header, connection) })
+    return Option.some<Peer>({ openedAt: connection.openedAt, ...clientNamedBy(event.header, connection) })
   })

@@ -2,11 +2,21 @@ import type { Socket } from "bun"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
+import type { ByteSink } from "../ByteSink.ts"
+import type { ByteSource } from "../ByteSource.ts"
 import { closeSocket, handlers, peerOfSocket } from "./bunSocket.ts"
 import { readSegment, receiveInto, sendFrom, unacknowledged, writeAll } from "./pumps.ts"
 import { Serving } from "./serving.ts"
 import { failureOf, SocketState } from "./socketState.ts"
-import { type Connection, type Listener, type ListenOptions, Transport } from "./Transport.ts"
+import {
+  type Connection,
+  type Listener,
+  type ListenOptions,
+  type ReceiveIntoOptions,
+  type SendFromOptions,
+  Transport,
+  type Within
+} from "./Transport.ts"
 import { Watchdog } from "./watchdog.ts"
 
 /**
@@ -17,45 +27,89 @@ import { Watchdog } from "./watchdog.ts"
  * accepted connection is handed to its handler by serving.ts.
  */
 
-const makeConnection = (socket: Socket<SocketState>, watchdog: Watchdog): Connection => {
-  const state = socket.data
-  state.port = socket
-  // Read only when a wait needs the kernel's queue (pumps.ts): each is a system call.
-  state.endsOf = () => ({ localPort: socket.localPort, remotePort: socket.remotePort, localFamily: socket.localFamily })
+/**
+ * A connection over a Bun socket. A class, not an object of closures: a
+ * server makes one per accepted connection, and its methods are shared.
+ */
+class BunConnection implements Connection {
+  readonly remote: string
+  readonly address: string
+  readonly openedAt: number
+  private readonly state: SocketState
   // Messages are written whole and in order; waiting to coalesce (Nagle) only adds the
   // peer's delayed-ACK time between a header and its data. A reply in one write, then
   // the end, has nothing to wait for: the option is set once a second write or a
   // transfer follows.
-  let written = false
-  let immediate = false
-  const beforeWrite = (transfer: boolean) => {
-    if (!immediate && (written || transfer)) {
-      immediate = true
-      socket.setNoDelay(true)
-    }
-    written = true
+  private written = false
+  private immediate = false
+
+  constructor(
+    private readonly socket: Socket<SocketState>,
+    private readonly watchdog: Watchdog
+  ) {
+    const state = socket.data
+    this.state = state
+    state.port = socket
+    // Read only when a wait needs the kernel's queue (pumps.ts): each is a system call.
+    state.endsOf = () => ({
+      localPort: socket.localPort,
+      remotePort: socket.remotePort,
+      localFamily: socket.localFamily
+    })
+    const peer = peerOfSocket(socket)
+    this.remote = peer.remote
+    this.address = peer.address
+    this.openedAt = peer.openedAt
   }
-  return {
-    ...peerOfSocket(socket),
-    poll: () => state.take(),
-    read: (within) => readSegment(state, watchdog, within),
-    write: (bytes, within) => {
-      beforeWrite(false)
-      return writeAll(state, socket, watchdog, bytes, within)
-    },
-    receiveInto: (sink, options) => receiveInto(state, watchdog, sink, options),
-    sendFrom: (source, options) => {
-      beforeWrite(true)
-      return sendFrom(state, socket, watchdog, source, options)
-    },
-    close: Effect.sync(() => closeSocket(socket)),
-    abort: Effect.sync(() => {
-      state.discard()
-      if (!state.closed) socket.terminate()
-    }),
-    unacknowledged: () => unacknowledged(state)
+
+  private beforeWrite(transfer: boolean): void {
+    if (!this.immediate && (this.written || transfer)) {
+      this.immediate = true
+      this.socket.setNoDelay(true)
+    }
+    this.written = true
+  }
+
+  poll() {
+    return this.state.take()
+  }
+
+  read<E = never>(within?: Within<E>) {
+    return readSegment(this.state, this.watchdog, within)
+  }
+
+  write<E = never>(bytes: Uint8Array, within?: Within<E>) {
+    this.beforeWrite(false)
+    return writeAll(this.state, this.socket, this.watchdog, bytes, within)
+  }
+
+  receiveInto<E1, E2>(sink: ByteSink<E1>, options: ReceiveIntoOptions<E2>) {
+    return receiveInto(this.state, this.watchdog, sink, options)
+  }
+
+  sendFrom<E1, E2>(source: ByteSource<E1>, options: SendFromOptions<E2>) {
+    this.beforeWrite(true)
+    return sendFrom(this.state, this.socket, this.watchdog, source, options)
+  }
+
+  get close(): Effect.Effect<void> {
+    return Effect.sync(() => closeSocket(this.socket))
+  }
+
+  get abort(): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.state.discard()
+      if (!this.state.closed) this.socket.terminate()
+    })
+  }
+
+  unacknowledged(): number | undefined {
+    return unacknowledged(this.state)
   }
 }
+
+const makeConnection = (socket: Socket<SocketState>, watchdog: Watchdog): Connection =>
+  new BunConnection(socket, watchdog)
 
 const connect = (watchdog: Watchdog) => (host: string, port: number) =>
   Effect.acquireRelease(
