@@ -112,7 +112,8 @@ describe("--opcao=valor and --", () => {
       noOverwrite: false,
       log: "json",
       proxyProtocol: false,
-      trustedProxies: undefined
+      trustedProxies: undefined,
+      metrics: undefined
     })
   })
 
@@ -168,7 +169,8 @@ describe("environment variables (Effect Config), the command line winning", () =
       ARQUIVOS_TAMANHO_MAXIMO: "1000",
       ARQUIVOS_LOG: "json",
       ARQUIVOS_PROTOCOLO_PROXY: "sim",
-      ARQUIVOS_PROXIES_CONFIAVEIS: "10.1.0.0/16"
+      ARQUIVOS_PROXIES_CONFIAVEIS: "10.1.0.0/16",
+      ARQUIVOS_METRICAS: "9464"
     })
     expect(argsOf(serverArgsFrom([], provider))).toEqual({
       port: 2001,
@@ -183,7 +185,8 @@ describe("environment variables (Effect Config), the command line winning", () =
       noOverwrite: true,
       log: "json",
       proxyProtocol: true,
-      trustedProxies: [Either.getOrThrow(parseCidr("10.1.0.0/16"))]
+      trustedProxies: [Either.getOrThrow(parseCidr("10.1.0.0/16"))],
+      metrics: { hostname: "127.0.0.1", port: 9464 }
     })
   })
 
