@@ -18,6 +18,7 @@ const fed = () => {
   metrics.operationEnded("c", record("baixar", "cancelado: o cliente fechou", 40), 0, 2_000)
   metrics.operationEnded("c", record("enviar", "cortado: o servidor foi encerrado", 7), 0, 0)
   metrics.operationEnded("c", record("?", "falha: pedido incompleto", 0), 0, 30_000)
+  metrics.operationEnded("c", record("op-0x63", "falha: operação desconhecida", 0), 0, 1)
   metrics.operationEnded("c", record("baixar-varios", "recusado", 0), 0, 1)
   metrics.refused("c", "limite-por-endereco")
   return metrics
@@ -29,7 +30,7 @@ describe("the metrics' exposition", () => {
     expect(sampleValue(families, "arquivos_operacoes_total", { op: "baixar", resultado: "ok" })).toBe(1)
     expect(sampleValue(families, "arquivos_operacoes_total", { op: "baixar", resultado: "cancelado" })).toBe(1)
     expect(sampleValue(families, "arquivos_operacoes_total", { op: "enviar", resultado: "cortado" })).toBe(1)
-    expect(sampleValue(families, "arquivos_operacoes_total", { op: "desconhecida", resultado: "falha" })).toBe(1)
+    expect(sampleValue(families, "arquivos_operacoes_total", { op: "desconhecida", resultado: "falha" })).toBe(2)
     expect(sampleValue(families, "arquivos_operacoes_total", { op: "baixar-varios", resultado: "recusado" })).toBe(1)
     expect(sampleValue(families, "arquivos_bytes_total", { direcao: "saida" })).toBe(140)
     expect(sampleValue(families, "arquivos_bytes_total", { direcao: "entrada" })).toBe(7)

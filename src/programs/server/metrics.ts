@@ -39,7 +39,7 @@ const BUCKET_MILLIS = DURATION_BUCKETS.map((seconds) => seconds * 1000)
 /** Operations whose bytes come in (the client's file); the others send. */
 const INBOUND = new Set<string>([WORDS.Upload, WORDS.Resume])
 
-/** The label of an operation whose request never arrived whole (its log says "?"). */
+/** The label of an operation whose request was not read whole (its log says "?" or "op-0x63"). */
 const UNKNOWN_OP = "desconhecida"
 
 interface OperationStats {
@@ -78,14 +78,9 @@ export const makeMetrics = (): Metrics => {
   const refusals = new Float64Array(REFUSALS.length)
   let gauges: ServerGauges = { connections: () => 0 }
 
-  const statsOf = (op: string): OperationStats => {
-    const key = op === "?" ? UNKNOWN_OP : op
-    const stats = operations.get(key)
-    if (stats !== undefined) return stats
-    const created = newStats()
-    operations.set(key, created)
-    return created
-  }
+  // Anything but an operation's word ("?", "op-0x63": a request never read whole) counts as one label.
+  const unknown = operations.get(UNKNOWN_OP)!
+  const statsOf = (op: string): OperationStats => operations.get(op) ?? unknown
 
   const render = (accepting: boolean): string => {
     let out = ""

@@ -1,0 +1,158 @@
+import { afterAll, afterEach, describe, expect, test } from "bun:test"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
+import { exposureWarning } from "../../src/programs/server/exposure.ts"
+import { freePort, spawnDaemon, stopAll } from "../bin/processes.ts"
+import { rawExchange } from "../support/rawExchange.ts"
+import { eventually } from "../support/waiting.ts"
+
+/**
+ * The server as a daemon, as its own process (bin/servidor.ts, what `bun
+ * run servidor` runs), signalled by its pid: SIGHUP reloads and keeps it
+ * serving; with --log json every line it writes is one JSON object; a
+ * server open to anyone says so when it starts.
+ */
+
+const MAIN = "bin/servidor.ts"
+const dirs: Array<string> = []
+const folder = () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "ops-daemon-"))
+  dirs.push(dir)
+  writeFileSync(path.join(dir, "a.txt"), "hello")
+  return dir
+}
+afterEach(() => stopAll())
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+
+const download = (port: number) => rawExchange(port, Buffer.from([10, 0, 0, 0, 5, ...Buffer.from("a.txt")]))
+const HELLO = [0, 0, 0, 0, 5, ...Buffer.from("hello")]
+
+describe("SIGHUP", () => {
+  test("does not stop the server: it logs the reload and keeps serving; SIGTERM still drains and exits 0", async () => {
+    const port = await freePort()
+    const server = spawnDaemon([process.execPath, MAIN, String(port), "--endereco", "127.0.0.1", "--pasta", folder()])
+    await server.waitFor(/SIGHUP recarrega/)
+    expect([...(await download(port)).reply]).toEqual(HELLO)
+    server.process.kill("SIGHUP")
+    await server.waitFor(/SIGHUP recebido: .*o servidor continua atendendo\.\n/)
+    server.process.kill("SIGHUP")
+    await server.waitFor(/(SIGHUP recebido[^\n]*\n[^]*){2}/)
+    expect(server.process.exitCode).toBeNull()
+    expect([...(await download(port)).reply]).toEqual(HELLO)
+    server.process.kill("SIGTERM")
+    expect(await server.process.exited).toBe(0)
+    expect(await eventually(() => server.stdout.includes("Servidor encerrado"))).toBe(true)
+  }, 30_000)
+})
+
+describe("--log json", () => {
+  test("every line the server writes, start to end, is one JSON object with hora, nivel and evento", async () => {
+    const port = await freePort()
+    const metricsPort = await freePort()
+    const server = spawnDaemon([
+      process.execPath,
+      MAIN,
+      String(port),
+      "--endereco",
+      "127.0.0.1",
+      "--permitir",
+      "127.0.0.1",
+      "--pasta",
+      folder(),
+      "--metricas",
+      `127.0.0.1:${metricsPort}`,
+      "--log",
+      "json"
+    ])
+    await server.waitFor(/SIGHUP recarrega/)
+    await download(port)
+    await rawExchange(port, Uint8Array.of(20))
+    await rawExchange(port, Uint8Array.of(20), { localAddress: "127.0.0.2" })
+    await rawExchange(port, Uint8Array.of(99))
+    server.process.kill("SIGHUP")
+    await server.waitFor(/"evento":"recarga"/)
+    server.process.kill("SIGTERM")
+    expect(await server.process.exited).toBe(0)
+    expect(await eventually(() => server.stdout.includes('"evento":"encerrado"'))).toBe(true)
+    expect(server.stderr).toBe("")
+    const records = server.stdout
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+    for (const record of records) {
+      expect(Object.keys(record).slice(0, 3)).toEqual(["hora", "nivel", "evento"])
+      expect(record.hora).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+      expect(["info", "aviso", "erro"]).toContain(record.nivel as string)
+    }
+    const events = records.map((record) => record.evento)
+    expect(new Set(events)).toEqual(new Set(["inicio", "operacao", "recusa", "recarga", "encerrando", "encerrado"]))
+    const first = records[0]!
+    expect(first).toMatchObject({ evento: "inicio", porta: port, enderecos: [`127.0.0.1:${port}`] })
+    const started = Object.assign({}, ...records.filter((record) => record.evento === "inicio"))
+    expect(started).toMatchObject({ max_clientes: 256, somente_leitura: false, permitir: ["127.0.0.1"] })
+    expect(started.pasta).toBeString()
+    expect(records.filter((record) => record.evento === "operacao").map((record) => record.op)).toEqual([
+      "baixar",
+      "listar",
+      "op-0x63"
+    ])
+    expect(records.find((record) => record.evento === "recusa")).toMatchObject({
+      nivel: "aviso",
+      resultado: "recusado: endereço fora de --permitir"
+    })
+  }, 30_000)
+
+  test("a server that cannot start says why in one JSON object too", async () => {
+    const taken = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } })
+    try {
+      const server = spawnDaemon([
+        process.execPath,
+        MAIN,
+        String(taken.port),
+        "--endereco",
+        "127.0.0.1",
+        "--log",
+        "json"
+      ])
+      expect(await server.process.exited).toBe(1)
+      expect(await eventually(() => server.stdout.endsWith("\n"))).toBe(true)
+      expect(server.stderr).toBe("")
+      const [line, ...rest] = server.stdout.trimEnd().split("\n")
+      expect(rest).toEqual([])
+      expect(JSON.parse(line!)).toMatchObject({ nivel: "erro", evento: "falha-inicio" })
+    } finally {
+      taken.stop(true)
+    }
+  }, 30_000)
+})
+
+describe("a server open to anyone says so", () => {
+  const WARNING = "Atenção: qualquer máquina que alcance esta porta pode enviar e substituir arquivos"
+
+  test("when it takes uploads from every address in clear text, naming the options that limit it", () => {
+    const open = { readOnly: false, allow: undefined, address: undefined, tls: false }
+    const said = exposureWarning(open)
+    expect(said).toStartWith(WARNING)
+    for (const option of ["--permitir", "--somente-leitura", "--sem-sobrescrever", "--endereco 127.0.0.1"]) {
+      expect(said).toContain(option)
+    }
+    expect(exposureWarning({ ...open, address: "0.0.0.0" })).toBe(said)
+    expect(exposureWarning({ ...open, readOnly: true })).toBeUndefined()
+    expect(exposureWarning({ ...open, allow: [] })).toBeUndefined()
+    expect(exposureWarning({ ...open, address: "::1" })).toBeUndefined()
+    expect(exposureWarning({ ...open, address: "127.0.0.5" })).toBeUndefined()
+    expect(exposureWarning({ ...open, tls: true })).toBeUndefined()
+  })
+
+  test("the real server prints it at start-up on every address, and not with --somente-leitura", async () => {
+    const open = spawnDaemon([process.execPath, MAIN, "0", "--pasta", folder()])
+    await open.waitFor(/SIGHUP recarrega/)
+    expect(open.stdout).toContain(`${WARNING}`)
+    const readOnly = spawnDaemon([process.execPath, MAIN, "0", "--pasta", folder(), "--somente-leitura"])
+    await readOnly.waitFor(/SIGHUP recarrega/)
+    expect(readOnly.stdout).not.toContain("Atenção")
+  }, 30_000)
+})
