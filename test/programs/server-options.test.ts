@@ -150,7 +150,8 @@ describe("environment variables (Effect Config), the command line winning", () =
         "--tamanho-maximo",
         "--log",
         "--protocolo-proxy",
-        "--proxies-confiaveis"
+        "--proxies-confiaveis",
+        "--metricas"
       ].sort()
     )
   })
