@@ -129,10 +129,14 @@ describe("--metricas", () => {
     expect(await server.process.exited).toBe(0)
   }, 30_000)
 
-  test("another path is 404; a POST is 405; the file port never answers HTTP", async () => {
+  test("another path is 404; a POST is 405; an HTTP/1.0 check without Host is answered; the file port never answers HTTP", async () => {
     const { port, base } = await start()
     expect((await fetch(`${base}/`)).status).toBe(404)
     expect((await fetch(`${base}/metrics`, { method: "POST" })).status).toBe(405)
+    // As HAProxy's check sends it: HTTP/1.0, no Host header.
+    const metricsPort = Number(new URL(base).port)
+    const check = await rawExchange(metricsPort, new TextEncoder().encode("GET /saude HTTP/1.0\r\n\r\n"))
+    expect(new TextDecoder().decode(check.reply)).toStartWith("HTTP/1.1 200 OK\r\n")
     const onFilePort = await rawExchange(port, new TextEncoder().encode("GET /metrics HTTP/1.0\r\n\r\n"))
     expect(new TextDecoder().decode(onFilePort.reply)).not.toContain("arquivos_")
   }, 30_000)

@@ -20,6 +20,19 @@ export const textResponse = (status: number, text: string, headers: Record<strin
   new Response(`${text}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8", ...headers } })
 
 /**
+ * The path of a request's URL, without its query: Bun gives the URL whole
+ * ("http://host/saude?x") or, for a request with no Host header (an
+ * HTTP/1.0 health check), only its path ("/saude?x").
+ */
+export const pathOf = (url: string): string => {
+  const scheme = url.indexOf("://")
+  const start = scheme < 0 ? 0 : url.indexOf("/", scheme + 3)
+  if (start < 0) return "/"
+  const query = url.indexOf("?", start)
+  return url.slice(start, query < 0 ? undefined : query)
+}
+
+/**
  * The server's HTTP listener (Bun.serve), apart from the file port: the
  * metrics and the health check now, other pages later, each a route of
  * `routes` keyed by its path. It lives in the caller's scope: closing the
@@ -35,7 +48,7 @@ export const serveHttp = (address: HttpAddress, routes: Readonly<Record<string, 
           // An idle scraper or balancer connection is closed after this many seconds.
           idleTimeout: 30,
           fetch(request) {
-            const route = routes[new URL(request.url).pathname]
+            const route = routes[pathOf(request.url)]
             if (route === undefined) return textResponse(404, "não encontrado")
             if (request.method !== "GET" && request.method !== "HEAD") {
               return textResponse(405, "método não permitido (use GET)", { allow: "GET, HEAD" })
