@@ -39,7 +39,7 @@ describe("SIGHUP", () => {
     server.process.kill("SIGHUP")
     await server.waitFor(/SIGHUP recebido: .*o servidor continua atendendo\.\n/)
     server.process.kill("SIGHUP")
-    await server.waitFor(/(SIGHUP recebido[^\n]*\n[^]*){2}/)
+    await server.waitFor(/(SIGHUP recebido[^\n]*\n[\s\S]*){2}/)
     expect(server.process.exitCode).toBeNull()
     expect([...(await download(port)).reply]).toEqual(HELLO)
     server.process.kill("SIGTERM")

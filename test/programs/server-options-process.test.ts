@@ -71,7 +71,7 @@ describe("--log json", () => {
     await ask("127.0.0.1", port, downloadRequest("a.txt"))
     await ask("127.0.0.1", port, downloadRequest("falta.txt"))
     await ask("127.0.0.1", port, Uint8Array.of(20))
-    await server.waitFor(/("evento":"operacao".*\n[^]*){3}/)
+    await server.waitFor(/("evento":"operacao".*\n[\s\S]*){3}/)
     const records = server.stdout
       .trimEnd()
       .split("\n")
