@@ -2,6 +2,8 @@ import { afterAll, afterEach, describe, expect, test } from "bun:test"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
+import * as Either from "effect/Either"
+import { parseServerArgs } from "../../src/programs/server/args.ts"
 import { exposureWarning } from "../../src/programs/server/exposure.ts"
 import { freePort, spawnDaemon, stopAll } from "../bin/processes.ts"
 import { rawExchange } from "../support/rawExchange.ts"
@@ -45,6 +47,55 @@ describe("SIGHUP", () => {
     server.process.kill("SIGTERM")
     expect(await server.process.exited).toBe(0)
     expect(await eventually(() => server.stdout.includes("Servidor encerrado"))).toBe(true)
+  }, 30_000)
+})
+
+describe("SIGHUP re-reads --permitir-arquivo", () => {
+  test("a new list applies to new connections; a broken one is refused and the old one stays", async () => {
+    const dir = folder()
+    const list = path.join(dir, "permitidos.txt")
+    writeFileSync(list, "# só a máquina de testes 2\n127.0.0.2\n")
+    const port = await freePort()
+    const server = spawnDaemon([
+      process.execPath,
+      MAIN,
+      String(port),
+      "--endereco",
+      "127.0.0.1",
+      "--permitir-arquivo",
+      list,
+      "--pasta",
+      dir
+    ])
+    await server.waitFor(/SIGHUP recarrega/)
+    expect(server.stdout).toContain(`Acesso: só clientes de 127.0.0.2 (de ${list}, relido a cada SIGHUP)`)
+    expect([...(await download(port)).reply]).toEqual([1])
+    writeFileSync(list, "127.0.0.0/8, ::1\n")
+    server.process.kill("SIGHUP")
+    await server.waitFor(
+      /SIGHUP recebido: relido: --permitir-arquivo "[^"]+" \(2 redes\); o servidor continua atendendo\.\n/
+    )
+    expect([...(await download(port)).reply]).toEqual(HELLO)
+    writeFileSync(list, "127.0.0.0/8\nnão é rede\n")
+    server.process.kill("SIGHUP")
+    await server.waitFor(
+      /falhou \(continua valendo o anterior\): --permitir-arquivo: --permitir-arquivo "[^"]+", linha 2: /
+    )
+    expect([...(await download(port)).reply]).toEqual(HELLO)
+  }, 30_000)
+
+  test("is one or the other with --permitir", () => {
+    expect(parseServerArgs(["--permitir", "10.0.0.0/8", "--permitir-arquivo", "lista.txt"])).toEqual(
+      Either.left("use --permitir ou --permitir-arquivo, não os dois")
+    )
+  })
+
+  test("a list that cannot be read stops the start-up, naming the file", async () => {
+    const missing = path.join(folder(), "falta.txt")
+    const server = spawnDaemon([process.execPath, MAIN, "0", "--permitir-arquivo", missing, "--pasta", folder()])
+    expect(await server.process.exited).toBe(1)
+    const said = `servidor: não foi possível iniciar: --permitir-arquivo "${missing}": não existe`
+    expect(await eventually(() => server.stderr.includes(said))).toBe(true)
   }, 30_000)
 })
 

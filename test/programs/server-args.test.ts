@@ -22,6 +22,7 @@ const DEFAULT_LIMITS = {
   allow: SERVER_DEFAULTS.allow,
   noOverwrite: SERVER_DEFAULTS.noOverwrite,
   log: SERVER_DEFAULTS.log,
+  allowFile: undefined,
   metrics: undefined
 }
 

@@ -113,6 +113,7 @@ describe("--opcao=valor and --", () => {
       log: "json",
       proxyProtocol: false,
       trustedProxies: undefined,
+      allowFile: undefined,
       metrics: undefined
     })
   })
@@ -151,6 +152,7 @@ describe("environment variables (Effect Config), the command line winning", () =
         "--log",
         "--protocolo-proxy",
         "--proxies-confiaveis",
+        "--permitir-arquivo",
         "--metricas"
       ].sort()
     )
@@ -187,6 +189,7 @@ describe("environment variables (Effect Config), the command line winning", () =
       log: "json",
       proxyProtocol: true,
       trustedProxies: [Either.getOrThrow(parseCidr("10.1.0.0/16"))],
+      allowFile: undefined,
       metrics: { hostname: "127.0.0.1", port: 9464 }
     })
   })

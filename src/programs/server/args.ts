@@ -27,6 +27,8 @@ export interface ServerArgs {
   readonly proxyProtocol: boolean
   /** Undefined: not given (loopback). */
   readonly trustedProxies: ReadonlyArray<Cidr> | undefined
+  /** --permitir-arquivo: the file `allow` is read from at start-up and on SIGHUP. */
+  readonly allowFile: string | undefined
   /** --metricas: where the HTTP listener of /metrics and /saude listens; undefined: off. */
   readonly metrics: HttpAddress | undefined
 }
@@ -46,6 +48,8 @@ endereços IPv4 e IPv6 da máquina (ou só no de --endereco).
   --endereco IP            escuta só neste endereço (padrão: todos)
   --permitir CIDR[,CIDR]   só atende clientes destas redes, por exemplo
                            192.168.0.0/24,::1; os demais recebem o status 1
+  --permitir-arquivo ARQ   o mesmo, lido de um arquivo (uma rede por linha, # para
+                           comentários), relido a cada SIGHUP
   --max-clientes N         conexões atendidas ao mesmo tempo (padrão ${D.maxClients}); as
                            demais recebem o status 1 e são fechadas na hora
   --max-por-ip N           conexões ao mesmo tempo vindas de um mesmo endereço
@@ -88,6 +92,7 @@ export const SERVER_ENVIRONMENT: ReadonlyArray<EnvOption> = [
   { variable: "ARQUIVOS_TIMEOUT", option: "--timeout", kind: "value" },
   { variable: "ARQUIVOS_ENDERECO", option: "--endereco", kind: "value" },
   { variable: "ARQUIVOS_PERMITIR", option: "--permitir", kind: "value" },
+  { variable: "ARQUIVOS_PERMITIR_ARQUIVO", option: "--permitir-arquivo", kind: "value" },
   { variable: "ARQUIVOS_MAX_CLIENTES", option: "--max-clientes", kind: "value" },
   { variable: "ARQUIVOS_MAX_POR_IP", option: "--max-por-ip", kind: "value" },
   { variable: "ARQUIVOS_SOMENTE_LEITURA", option: "--somente-leitura", kind: "switch" },
@@ -192,6 +197,7 @@ const VALUED: Record<string, (text: string, args: Mutable<ServerArgs>) => Either
   "--timeout": (text, args) => Either.map(parseSeconds(text), (value) => void (args.timeoutSeconds = value)),
   "--endereco": (text, args) => Either.map(parseAddress(text), (value) => void (args.address = value)),
   "--permitir": (text, args) => Either.map(parseAllowed(text), (value) => void (args.allow = value)),
+  "--permitir-arquivo": (text, args) => Either.right(void (args.allowFile = text)),
   "--max-clientes": (text, args) =>
     Either.map(parseCount("--max-clientes", 1, 100_000)(text), (value) => void (args.maxClients = value)),
   "--max-por-ip": (text, args) =>
@@ -236,6 +242,7 @@ const parseWords = (argv: ReadonlyArray<string>): Either.Either<ParsedServerArgs
     proxyProtocol: D.proxyProtocol,
     // Not given (D.trustedProxies then applies); each --proxies-confiaveis adds to what the others gave.
     trustedProxies: undefined,
+    allowFile: undefined,
     metrics: undefined
   }
   let positional = false
@@ -274,7 +281,9 @@ export const parseServerArgs = (argv: ReadonlyArray<string>): Either.Either<Pars
   Either.flatMap(parseWords(argv), (parsed) =>
     parsed._tag === "Run" && parsed.args.trustedProxies !== undefined && !parsed.args.proxyProtocol
       ? Either.left("--proxies-confiaveis só vale com --protocolo-proxy")
-      : Either.right(parsed)
+      : parsed._tag === "Run" && parsed.args.allowFile !== undefined && parsed.args.allow !== undefined
+        ? Either.left("use --permitir ou --permitir-arquivo, não os dois")
+        : Either.right(parsed)
   )
 
 /**

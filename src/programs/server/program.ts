@@ -11,7 +11,9 @@ import { jsonLine, loggerFor, type Nivel } from "../logger.ts"
 import { INTERRUPTED_STATUS, processSignals, stoppedBy } from "../signals.ts"
 import { VERSION } from "../version.ts"
 import { terminalWidth, wrapText } from "../wrap.ts"
+import { makeAccess } from "./access.ts"
 import { reachableAddresses } from "./addresses.ts"
+import { readAllowFile } from "./allowFile.ts"
 import { SERVER_USAGE, type ServerArgs, serverArgsFrom, serverSettingsOf, usageFor } from "./args.ts"
 import { SERVER_DEFAULTS, ServerConfig } from "./config.ts"
 import { exposureWarning } from "./exposure.ts"
@@ -85,7 +87,12 @@ const announce = (args: ServerArgs, listener: { readonly hostname: string; reado
     }
     const allowed = settings.allow?.map((block) => block.text)
     const access = [
-      ...(allowed === undefined ? [] : [`só clientes de ${allowed.join(", ")}`]),
+      ...(allowed === undefined
+        ? []
+        : [
+            `só clientes de ${allowed.length === 0 ? "nenhuma rede" : allowed.join(", ")}` +
+              (args.allowFile === undefined ? "" : ` (de ${args.allowFile}, relido a cada SIGHUP)`)
+          ]),
       ...(settings.noOverwrite ? ["uploads não substituem arquivos existentes"] : [])
     ]
     if (access.length > 0) {
@@ -106,7 +113,36 @@ const announce = (args: ServerArgs, listener: { readonly hostname: string; reado
     )
   })
 
-const program = (args: ServerArgs, activity: Activity, metrics: Metrics | undefined, reloads: Reloads) =>
+/** What the server may change while it runs: who may connect (SIGHUP re-reads --permitir-arquivo). */
+interface Live {
+  readonly access: { allowed: (address: string) => boolean }
+  readonly reloads: Reloads
+}
+
+/** The reloads of what `args` gives: the allow-list file, when there is one. */
+const liveFrom = (args: ServerArgs): Live => {
+  const access = { allowed: makeAccess(args.allow) }
+  const reloads = makeReloads()
+  const file = args.allowFile
+  if (file !== undefined) {
+    reloads.add({
+      what: "--permitir-arquivo",
+      run: Effect.suspend(() =>
+        Either.match(readAllowFile(file), {
+          onLeft: (why) => Effect.fail(why),
+          onRight: (blocks) =>
+            Effect.sync(() => {
+              access.allowed = makeAccess(blocks)
+              return `--permitir-arquivo "${file}" (${plural(blocks.length, "rede", "redes")})`
+            })
+        })
+      )
+    })
+  }
+  return { access, reloads }
+}
+
+const program = (args: ServerArgs, activity: Activity, metrics: Metrics | undefined, live: Live) =>
   Effect.gen(function* () {
     const health: Health = { accepting: true }
     // Runs last, once the listener and every connection are closed; only a server that started says it shut down.
@@ -130,11 +166,12 @@ const program = (args: ServerArgs, activity: Activity, metrics: Metrics | undefi
             "/metrics": metricsRoute(metrics, health),
             "/saude": healthRoute(health)
           }).pipe(Effect.mapError((error) => describeHttpListenFailure(error)))
-    yield* reloadOnHangup(reloads)
+    yield* reloadOnHangup(live.reloads)
     const listener = yield* serveFolder({
       port: args.port,
       graceMillis: SERVER_DEFAULTS.graceMillis,
       activity,
+      access: live.access,
       observer: metrics,
       ...(args.address === undefined ? {} : { hostname: args.address })
     }).pipe(
@@ -176,16 +213,28 @@ const outside = (format: ServerArgs["log"], nivel: Nivel, evento: string, text: 
       ? Console.log(text)
       : Console.error(text)
 
+/** The arguments with --permitir-arquivo read into `allow`; Left: why it could not be read. */
+const withAllowFile = (args: ServerArgs): Either.Either<ServerArgs, string> =>
+  args.allowFile === undefined
+    ? Either.right(args)
+    : Either.map(readAllowFile(args.allowFile), (allow) => ({ ...args, allow }))
+
 /**
  * The server until it stops, and its exit status: 0 also after Ctrl+C or
  * SIGTERM (a graceful stop, as the README says), 1 when it cannot start, 130
  * when a second Ctrl+C cuts the grace period short and leaves at once.
  */
-const serve = (args: ServerArgs) =>
+const serve = (given: ServerArgs) =>
   Effect.gen(function* () {
+    const read = withAllowFile(given)
+    if (Either.isLeft(read)) {
+      yield* outside(given.log, "erro", "falha-inicio", `servidor: não foi possível iniciar: ${read.left}`, "err")
+      return 1
+    }
+    const args = read.right
     const activity: Activity = { active: 0, cut: 0 }
     const metrics = args.metrics === undefined ? undefined : makeMetrics()
-    const running = program(args, activity, metrics, makeReloads()).pipe(
+    const running = program(args, activity, metrics, liveFrom(args)).pipe(
       Effect.scoped,
       Effect.provide(
         ServerLive({ folder: args.folder, settings: serverSettingsOf(args), logger: loggerFor(args.log) })

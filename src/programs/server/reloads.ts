@@ -6,10 +6,14 @@ import { notifySystemd } from "./systemdNotify.ts"
 
 /** One thing SIGHUP re-reads or reopens (a certificate for new connections, a log file). */
 export interface Reload {
-  /** What it is, for the log line ("certificado TLS"). */
+  /** What it is, for the log line when it fails ("certificado TLS"). */
   readonly what: string
-  /** Re-reads or reopens it; fails with a Portuguese sentence, and then what was in use stays. */
-  readonly run: Effect.Effect<void, string>
+  /**
+   * Re-reads or reopens it and says what it now holds ("--permitir-arquivo
+   * lista.txt: 3 redes"); fails with a Portuguese sentence, and then what was
+   * in use stays.
+   */
+  readonly run: Effect.Effect<string, string>
 }
 
 /** What SIGHUP does: a list others add to (TLS adds its certificate) before the server starts. */
@@ -31,7 +35,7 @@ export const makeReloads = (): Reloads => {
     const failed: Array<string> = []
     for (const reload of reloads) {
       const result = yield* Effect.either(reload.run)
-      if (Either.isRight(result)) done.push(reload.what)
+      if (Either.isRight(result)) done.push(result.right)
       else failed.push(`${reload.what}: ${result.left}`)
     }
     notifySystemd("READY=1")

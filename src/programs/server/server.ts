@@ -26,6 +26,8 @@ export interface ServeOptions {
   readonly graceMillis: number
   /** Kept up to date when given (the real server passes one). */
   readonly activity?: Activity
+  /** Who may connect, replaced on SIGHUP when read from a file; by default the settings' `allow`. */
+  readonly access?: { allowed: (address: string) => boolean }
   /** Told of every operation and refusal (metrics); none: no call is made. */
   readonly observer?: ServerObserver | undefined
 }
@@ -49,7 +51,7 @@ export const serveFolder = (options: ServeOptions) =>
     yield* Effect.forkScoped(sweepPeriodically(store))
     const config = yield* ServerConfig
     const admit = makeAdmission({ maxClients: config.maxClients, maxPerAddress: config.maxPerAddress })
-    const allowed = makeAccess(config.allow)
+    const access = options.access ?? { allowed: makeAccess(config.allow) }
     const trusted = addressMatcher(config.trustedProxies)
     const observer = options.observer
     observer?.attach({ connections: admit.held })
@@ -72,7 +74,7 @@ export const serveFolder = (options: ServeOptions) =>
     /** Who the client is (behind a balancer, the one its header names), then its operation. */
     const serveClient = (connection: Connection, wire: Wire<ClientEvent>, peer: Peer) =>
       // Who may connect is judged on the client's address: behind a balancer, the one its header named.
-      allowed(peer.address)
+      access.allowed(peer.address)
         ? admit.fromAddress(peer.address)(handleConnection(peer, wire, context), () =>
             refuse(
               connection,
