@@ -35,18 +35,34 @@ const HELLO = [0, 0, 0, 0, 5, ...Buffer.from("hello")]
 describe("SIGHUP", () => {
   test("does not stop the server: it logs the reload and keeps serving; SIGTERM still drains and exits 0", async () => {
     const port = await freePort()
-    const server = spawnDaemon([process.execPath, MAIN, String(port), "--endereco", "127.0.0.1", "--pasta", folder()])
-    await server.waitFor(/SIGHUP recarrega/)
-    expect([...(await download(port)).reply]).toEqual(HELLO)
-    server.process.kill("SIGHUP")
-    await server.waitFor(/SIGHUP recebido: .*o servidor continua atendendo\.\n/)
-    server.process.kill("SIGHUP")
-    await server.waitFor(/(SIGHUP recebido[^\n]*\n[\s\S]*){2}/)
-    expect(server.process.exitCode).toBeNull()
-    expect([...(await download(port)).reply]).toEqual(HELLO)
-    server.process.kill("SIGTERM")
-    expect(await server.process.exited).toBe(0)
-    expect(await eventually(() => server.stdout.includes("Servidor encerrado"))).toBe(true)
+    // As a person starts it: `bun run servidor`, which passes the signals it gets on to the server.
+    const server = spawnDaemon([
+      process.execPath,
+      "run",
+      "servidor",
+      String(port),
+      "--endereco",
+      "127.0.0.1",
+      "--pasta",
+      folder()
+    ])
+    try {
+      await server.waitFor(/SIGHUP recarrega/)
+      expect([...(await download(port)).reply]).toEqual(HELLO)
+      server.process.kill("SIGHUP")
+      await server.waitFor(/SIGHUP recebido: .*o servidor continua atendendo\.\n/)
+      server.process.kill("SIGHUP")
+      await server.waitFor(/(SIGHUP recebido[^\n]*\n[\s\S]*){2}/)
+      expect(server.process.exitCode).toBeNull()
+      expect([...(await download(port)).reply]).toEqual(HELLO)
+      server.process.kill("SIGTERM")
+      expect(await server.process.exited).toBe(0)
+      expect(await eventually(() => server.stdout.includes("Servidor encerrado"))).toBe(true)
+    } finally {
+      // SIGKILL would stop `bun run` alone and leave the server behind: SIGTERM goes on to it.
+      if (server.process.exitCode === null) server.process.kill("SIGTERM")
+      await server.process.exited
+    }
   }, 30_000)
 })
 
