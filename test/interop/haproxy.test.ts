@@ -370,4 +370,35 @@ suite("through the real HAProxy, three instances on one folder", () => {
       for (const { connection } of others) connection.socket.destroy()
     }
   }, 60_000)
+  test("an instance stopped with SIGTERM answers 503 on /saude through its drain: HAProxy takes it out before it closes", async () => {
+    const third = instances[2]!
+    const bytes = seededBytes(64 * 1024, 901)
+    // An upload in flight on it, half sent: it holds the drain open.
+    const held = await holdOpen(
+      third.port,
+      bytesOf(
+        encodeProxyV2({
+          source: { address: "127.0.0.70", port: 5000 },
+          destination: { address: "127.0.0.1", port: front }
+        }),
+        encodeRequest({ _tag: "Upload", name: "drenando.bin" }),
+        u32(bytes.length),
+        bytes.subarray(0, 1024)
+      )
+    )
+    try {
+      await third.stdout.waitFor(/Ctrl\+C/)
+      third.process.kill("SIGTERM")
+      await third.stdout.waitFor(/Encerrando: novas conexões recusadas; aguardando 1 operação/, 5_000)
+      await balancer.waitStatus("instancias", "i3", "DOWN", 4_000)
+      // Taken out while it still drains.
+      expect(third.process.exitCode).toBeNull()
+      held.socket.write(bytes.subarray(1024))
+      expect(await waitFor(() => held.received().length >= 2, 5_000)).toBe(true)
+      expect(hexOf(held.received())).toBe("0000")
+      expect(await third.process.exited).toBe(0)
+    } finally {
+      held.socket.destroy()
+    }
+  }, 30_000)
 })
