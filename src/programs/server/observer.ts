@@ -21,7 +21,12 @@ export interface ServerGauges {
  *
  * An operation's record is the same object from `operationStarted` to
  * `operationEnded`: its `bytes` grows as the transfer moves, so a watcher
- * that wants progress reads it when it wants (no event per chunk).
+ * that wants progress reads it when it wants (no event per chunk). A request
+ * that never arrived whole ends without having started.
+ *
+ * The observers are fixed when the server starts (`observeAll`); a watcher
+ * whose own listeners come and go (a live page's subscribers) is one
+ * observer that keeps its own set.
  */
 export interface ServerObserver {
   /** Called once by the server as it starts, with what can be read from it. */
