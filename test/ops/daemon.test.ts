@@ -1,11 +1,12 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import * as Either from "effect/Either"
 import { parseServerArgs } from "../../src/programs/server/args.ts"
 import { exposureWarning } from "../../src/programs/server/exposure.ts"
 import { freePort, spawnDaemon, stopAll } from "../bin/processes.ts"
+import { holdOpen } from "../support/rawClient.ts"
 import { rawExchange } from "../support/rawExchange.ts"
 import { eventually } from "../support/waiting.ts"
 
@@ -170,6 +171,26 @@ describe("--log json", () => {
       nivel: "aviso",
       resultado: "recusado: endereço fora de --permitir"
     })
+  }, 30_000)
+
+  test("a sweep's line is an object too: a crashed server's temporary, removed by the next one at start-up", async () => {
+    const dir = folder()
+    const port = await freePort()
+    const crashed = spawnDaemon([process.execPath, MAIN, String(port), "--endereco", "127.0.0.1", "--pasta", dir])
+    await crashed.waitFor(/SIGHUP recarrega/)
+    // An upload that announced 1 MB and sent 10 bytes: its temporary is on disk.
+    const held = await holdOpen(
+      port,
+      Buffer.from([30, 0, 0, 0, 5, ...Buffer.from("b.bin"), 0, 15, 66, 64, ...Buffer.alloc(10)])
+    )
+    expect(await eventually(() => readdirSync(dir).some((name) => name.endsWith(".tmp")))).toBe(true)
+    crashed.process.kill("SIGKILL")
+    await crashed.process.exited
+    held.socket.destroy()
+    const next = spawnDaemon([process.execPath, MAIN, "0", "--endereco", "127.0.0.1", "--pasta", dir, "--log", "json"])
+    const [line] = await next.waitFor(/^.*"evento":"limpeza".*$/m)
+    expect(JSON.parse(line!)).toMatchObject({ nivel: "info", evento: "limpeza", op: "limpeza", resultado: "ok" })
+    expect(readdirSync(dir).some((name) => name.endsWith(".tmp"))).toBe(false)
   }, 30_000)
 
   test("a server that cannot start says why in one JSON object too", async () => {
