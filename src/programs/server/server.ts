@@ -55,7 +55,9 @@ export const serveFolder = (options: ServeOptions) =>
     const trusted = addressMatcher(config.trustedProxies)
     const observer = options.observer
     observer?.attach({ connections: admit.held })
-    const onRefused = observer?.refused
+    // A function of its own, so that acceptProxied needs no observer (and gets none without one).
+    const onRefused =
+      observer === undefined ? undefined : (client: string, reason: RefusalReason) => observer.refused(client, reason)
     const context: OperationContext = {
       config,
       log: yield* makeOperationLog,
@@ -67,7 +69,7 @@ export const serveFolder = (options: ServeOptions) =>
     const refuse = (connection: Connection, client: string, result: string, reason: RefusalReason) =>
       Effect.ignore(
         Effect.suspend(() => {
-          onRefused?.(client, reason)
+          observer?.refused(client, reason)
           return connection.write(encodeStatus(Status.Error))
         })
       ).pipe(Effect.zipRight(refusalLog(client, result)), Effect.zipRight(connection.close))
