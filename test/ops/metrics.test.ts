@@ -110,6 +110,16 @@ describe("--metricas", () => {
     expect(sampleValue(after, "arquivos_aceitando")).toBe(1)
   }, 30_000)
 
+  test("behind a balancer, a connection without a PROXY header counts as proxy-sem-cabecalho", async () => {
+    const { server, port, base } = await start(["--protocolo-proxy"])
+    await rawExchange(port, Uint8Array.of(20))
+    await server.waitFor(/"evento":"recusa"/)
+    const after = await scrape(base)
+    expect(sampleValue(after, "arquivos_recusas_total", { motivo: "proxy-sem-cabecalho" })).toBe(1)
+    expect(sampleValue(after, "arquivos_recusas_total", { motivo: "proxy-nao-confiavel" })).toBe(0)
+    expect(sampleValue(after, "arquivos_operacoes_total", { op: "listar", resultado: "ok" })).toBe(0)
+  }, 30_000)
+
   test("arquivos_conexoes_ativas counts a connection in flight; /saude is 200, then 503 through the drain", async () => {
     const { server, port, base } = await start()
     expect((await fetch(`${base}/saude`)).status).toBe(200)
