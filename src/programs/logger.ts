@@ -1,31 +1,56 @@
 import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import type * as LogLevel from "effect/LogLevel"
 
 const messageText = (message: unknown) => (Array.isArray(message) ? message.map(String).join(" ") : String(message))
 
-const FIELD_ORDER = ["hora", "cliente", "op", "nome", "resultado", "nota", "causa", "bytes", "ms"]
+const FIELD_ORDER = ["hora", "nivel", "evento", "cliente", "op", "nome", "resultado", "nota", "causa", "bytes", "ms"]
+
+/** `nivel` of a JSON line: Effect's log level, in Portuguese. */
+const LEVELS: Partial<Record<LogLevel.LogLevel["_tag"], string>> = {
+  Fatal: "erro",
+  Error: "erro",
+  Warning: "aviso",
+  Info: "info",
+  Debug: "depuracao",
+  Trace: "depuracao"
+}
+
+/** The level of a line, as `nivel` says it. */
+export type Nivel = "info" | "aviso" | "erro" | "depuracao"
+
+/**
+ * One line of `--log json`: `hora`, `nivel` and `evento` first, then the
+ * line's own fields in their documented order, then any others. Also for
+ * the few lines written outside the loggers (a server that could not start).
+ */
+export const jsonLine = (fields: Readonly<Record<string, unknown>>): string => {
+  const record: Record<string, unknown> = {}
+  for (const key of FIELD_ORDER) if (key in fields) record[key] = fields[key]
+  for (const key in fields) if (!(key in record)) record[key] = fields[key]
+  return JSON.stringify(record)
+}
 
 const plain = Logger.make(({ message }) => {
   console.log(messageText(message))
 })
 
 /**
- * One JSON object per line: the line's annotations (an operation's fields,
- * see `operationFields`) when it has them, otherwise the time and the message.
+ * One JSON object per line: `hora` (the line's own, or now), `nivel`,
+ * `evento` (the line's, or "erro"/"mensagem"), the line's annotations, and
+ * `mensagem`, the text line, except on an operation's or refusal's line
+ * (its fields say it all, see `operationFields`).
  */
-const json = Logger.make(({ message, annotations, date }) => {
-  if (HashMap.size(annotations) === 0) {
-    console.log(JSON.stringify({ hora: date.toISOString(), mensagem: messageText(message) }))
-    return
+const json = Logger.make(({ message, annotations, date, logLevel }) => {
+  const fields: Record<string, unknown> = {
+    hora: date.toISOString(),
+    nivel: LEVELS[logLevel._tag] ?? "info",
+    evento: logLevel._tag === "Error" || logLevel._tag === "Fatal" ? "erro" : "mensagem"
   }
-  // The fields in their documented order (annotations keep none), then any others.
-  const record: Record<string, unknown> = {}
-  for (const key of FIELD_ORDER) {
-    if (HashMap.has(annotations, key)) record[key] = HashMap.unsafeGet(annotations, key)
-  }
-  for (const [key, value] of HashMap.toEntries(annotations)) if (!(key in record)) record[key] = value
-  console.log(JSON.stringify(record))
+  for (const [key, value] of HashMap.toEntries(annotations)) fields[key] = value
+  if (!("resultado" in fields)) fields.mensagem = messageText(message)
+  console.log(jsonLine(fields))
 })
 
 /**

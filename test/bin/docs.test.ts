@@ -127,6 +127,7 @@ describe("the JSON log, as docs/SERVIDOR.md shows it", () => {
       .trim()
       .split("\n")
       .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.evento === "operacao")
     const shape = (line: Record<string, unknown>) => ({ op: line.op, nome: line.nome })
     const documented = examples().map(shape)
     for (const line of logged) expect(documented).toContainEqual(shape(line))

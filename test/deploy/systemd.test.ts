@@ -64,6 +64,14 @@ describe("the unit's contents", () => {
   })
 })
 
+describe("the unit as a daemon's", () => {
+  test("is Type=notify (the server sends READY=1 itself) and reloads with SIGHUP", () => {
+    expect(values("Type")).toEqual(["notify"])
+    expect(values("NotifyAccess")).toEqual(["main"])
+    expect(values("ExecReload")).toEqual(["/bin/kill -HUP $MAINPID"])
+  })
+})
+
 describe("systemd-analyze", () => {
   test.skipIf(analyze === null)(
     "verify accepts the unit with no warning",
@@ -118,12 +126,17 @@ describe("the unit's environment configures the server", () => {
     const server = spawnDaemon([SERVER_EXE], {
       env: { ...env, ARQUIVOS_PORTA: String(port), ARQUIVOS_ENDERECO: "127.0.0.1" }
     })
-    await eventually(() => server.stderr.includes("Ctrl+C"), { millis: 15_000 })
-    expect(server.stderr).toContain(`Pasta servida: ${served}`)
+    // ARQUIVOS_LOG=json: every line is an object on stdout, the start-up ones too.
+    await eventually(() => server.stdout.includes("Ctrl+C"), { millis: 15_000 })
+    expect(server.stdout).toContain(`"pasta":${JSON.stringify(served)}`)
     const client = await run([path.join(ROOT, "dist", "cliente"), `127.0.0.1:${port}`, "listar", "--json"])
     expect(JSON.parse(client.stdout)).toEqual([{ nome: "a.txt", tamanho: "7" }])
     // ARQUIVOS_LOG=json: the operation is one JSON line on stdout.
-    await server.waitFor(/"op":"listar"/)
-    expect(JSON.parse(server.stdout.trim())).toMatchObject({ op: "listar", resultado: "ok" })
+    await server.waitFor(/"op":"listar".*\n/)
+    expect(JSON.parse(server.stdout.trim().split("\n").at(-1)!)).toMatchObject({
+      evento: "operacao",
+      op: "listar",
+      resultado: "ok"
+    })
   }, 40_000)
 })

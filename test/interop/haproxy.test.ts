@@ -43,6 +43,9 @@ let client: ClientRunner
 const instances: Array<Instance> = []
 const names = ["i1", "i2", "i3"] as const
 
+/** Each instance's --metricas port, where the health check asks GET /saude. */
+const metricsPorts: Array<number> = []
+
 /** deploy/haproxy.cfg with test ports, a stats socket, checks every 200 ms, and a second frontend to i1 alone. */
 const configFrom = (shipped: string, socketPath: string, ports: ReadonlyArray<number>) => {
   let config = shipped
@@ -53,7 +56,7 @@ const configFrom = (shipped: string, socketPath: string, ports: ReadonlyArray<nu
   if (config === shipped || !config.includes(`127.0.0.1:${front}`) || !config.includes("inter 200ms")) {
     throw new Error("deploy/haproxy.cfg no longer has the lines this test adapts")
   }
-  config += ports.map((port, i) => `    server ${names[i]} 127.0.0.1:${port}\n`).join("")
+  config += ports.map((port, i) => `    server ${names[i]} 127.0.0.1:${port} port ${metricsPorts[i]}\n`).join("")
   // Everything the shipped backend does, for i1 alone: where a per-address limit can be seen.
   const backend = config.slice(config.search(/^backend instancias$/m))
   config += `\nfrontend unica\n    bind 127.0.0.1:${single}\n    default_backend primeira\n\n`
@@ -61,7 +64,9 @@ const configFrom = (shipped: string, socketPath: string, ports: ReadonlyArray<nu
   return config
 }
 
-const instanceArgs = () => [
+const instanceArgs = (i: number) => [
+  "--metricas",
+  `127.0.0.1:${metricsPorts[i]}`,
   "--pasta",
   shared,
   "--protocolo-proxy",
@@ -106,7 +111,8 @@ suite("through the real HAProxy, three instances on one folder", () => {
     front = await freePort()
     single = await freePort()
     const ports = [await freePort(), await freePort(), await freePort()]
-    for (const port of ports) instances.push(await startInstance(port, instanceArgs()))
+    for (const _ of ports) metricsPorts.push(await freePort())
+    for (const [i, port] of ports.entries()) instances.push(await startInstance(port, instanceArgs(i)))
     const socketPath = path.join(work, "haproxy.sock")
     const configPath = path.join(work, "haproxy.cfg")
     await fs.writeFile(
@@ -124,11 +130,10 @@ suite("through the real HAProxy, three instances on one folder", () => {
     if (work !== undefined) await fs.rm(work, { recursive: true, force: true })
   })
 
-  test("the health check (op 20 after a PROXY v2 LOCAL header) reaches each instance as a listing from the balancer", () => {
-    for (const instance of instances) {
-      expect(
-        operations(instance, "listar").some((line) => / 127\.0\.0\.1:\d+ listar - ok \(\d+ arquivos?\)/.test(line))
-      ).toBe(true)
+  test("the health check asks each instance's /saude (HTTP on its --metricas port), never its file port", async () => {
+    for (const [i, instance] of instances.entries()) {
+      expect((await fetch(`http://127.0.0.1:${metricsPorts[i]}/saude`)).status).toBe(200)
+      expect(instance.stdout.lines().filter((line) => / listar | recusado/.test(line))).toEqual([])
     }
   })
 
@@ -339,7 +344,7 @@ suite("through the real HAProxy, three instances on one folder", () => {
       }
 
       // Restarted on the same port and folder: its start-up sweep takes only the dead process's temporary.
-      const restarted = await startInstance(first.port, instanceArgs())
+      const restarted = await startInstance(first.port, instanceArgs(0))
       instances[0] = restarted
       const after = await temporariesIn(shared)
       expect(after).toHaveLength(2)
@@ -365,4 +370,35 @@ suite("through the real HAProxy, three instances on one folder", () => {
       for (const { connection } of others) connection.socket.destroy()
     }
   }, 60_000)
+  test("an instance stopped with SIGTERM answers 503 on /saude through its drain: HAProxy takes it out before it closes", async () => {
+    const third = instances[2]!
+    const bytes = seededBytes(64 * 1024, 901)
+    // An upload in flight on it, half sent: it holds the drain open.
+    const held = await holdOpen(
+      third.port,
+      bytesOf(
+        encodeProxyV2({
+          source: { address: "127.0.0.70", port: 5000 },
+          destination: { address: "127.0.0.1", port: front }
+        }),
+        encodeRequest({ _tag: "Upload", name: "drenando.bin" }),
+        u32(bytes.length),
+        bytes.subarray(0, 1024)
+      )
+    )
+    try {
+      await third.stdout.waitFor(/Ctrl\+C/)
+      third.process.kill("SIGTERM")
+      await third.stdout.waitFor(/Encerrando: novas conexões recusadas; aguardando 1 operação/, 5_000)
+      await balancer.waitStatus("instancias", "i3", "DOWN", 4_000)
+      // Taken out while it still drains.
+      expect(third.process.exitCode).toBeNull()
+      held.socket.write(bytes.subarray(1024))
+      expect(await waitFor(() => held.received().length >= 2, 5_000)).toBe(true)
+      expect(hexOf(held.received())).toBe("0000")
+      expect(await third.process.exited).toBe(0)
+    } finally {
+      held.socket.destroy()
+    }
+  }, 30_000)
 })

@@ -32,11 +32,11 @@ describe("server logs", () => {
     expect(printed).toEqual([line])
   })
 
-  test("json: one object with the operation's fields, in order", () => {
-    Effect.runSync(logged.pipe(Effect.provide(JsonLogger)))
+  test("json: one object with the level, the event and the operation's fields, in order", () => {
+    Effect.runSync(logged.pipe(Effect.annotateLogs({ evento: "operacao" }), Effect.provide(JsonLogger)))
     expect(printed).toHaveLength(1)
     expect(printed[0]).toBe(
-      '{"hora":"2026-11-25T16:13:13.932Z","cliente":"127.0.0.1:46190","op":"baixar","nome":"fotos/á b.jpg","resultado":"ok","bytes":6,"ms":32}'
+      '{"hora":"2026-11-25T16:13:13.932Z","nivel":"info","evento":"operacao","cliente":"127.0.0.1:46190","op":"baixar","nome":"fotos/á b.jpg","resultado":"ok","bytes":6,"ms":32}'
     )
   })
 
@@ -53,19 +53,24 @@ describe("server logs", () => {
     expect([unknown.op, unknown.nome]).toEqual([null, null])
   })
 
-  test("json: a line without fields (a refusal's own fields aside) is the time and the message", () => {
+  test("json: a line without fields is the time, the level, the event and the message", () => {
     Effect.runSync(Effect.logInfo("outra coisa").pipe(Effect.provide(JsonLogger)))
     const record = JSON.parse(printed[0]!) as Record<string, unknown>
-    expect(Object.keys(record)).toEqual(["hora", "mensagem"])
-    expect(record.mensagem).toBe("outra coisa")
+    expect(record).toEqual({ hora: record.hora, nivel: "info", evento: "mensagem", mensagem: "outra coisa" })
+    printed.length = 0
+    Effect.runSync(Effect.logError("quebrou", new Error("x")).pipe(Effect.provide(JsonLogger)))
+    expect(JSON.parse(printed[0]!)).toMatchObject({ nivel: "erro", evento: "erro" })
     printed.length = 0
     Effect.runSync(
-      Effect.logInfo("x").pipe(
-        Effect.annotateLogs({ hora: "h", cliente: "127.0.0.2:9", resultado: "recusado" }),
+      Effect.logWarning("x").pipe(
+        Effect.annotateLogs({ hora: "h", evento: "recusa", cliente: "127.0.0.2:9", resultado: "recusado" }),
         Effect.provide(JsonLogger)
       )
     )
-    expect(JSON.parse(printed[0]!)).toEqual({ hora: "h", cliente: "127.0.0.2:9", resultado: "recusado" })
+    // A refusal's fields say it all: no mensagem.
+    expect(printed[0]).toBe(
+      '{"hora":"h","nivel":"aviso","evento":"recusa","cliente":"127.0.0.2:9","resultado":"recusado"}'
+    )
   })
 
   test("loggerFor picks the format", () => {

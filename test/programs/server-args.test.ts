@@ -21,7 +21,9 @@ const DEFAULT_LIMITS = {
   address: SERVER_DEFAULTS.address,
   allow: SERVER_DEFAULTS.allow,
   noOverwrite: SERVER_DEFAULTS.noOverwrite,
-  log: SERVER_DEFAULTS.log
+  log: SERVER_DEFAULTS.log,
+  allowFile: undefined,
+  metrics: undefined
 }
 
 describe("SERVER_DEFAULTS: the one place the server's defaults are spelled", () => {

@@ -217,8 +217,8 @@ describe("log lines", () => {
 
   test("--log json: an upload the client resets mid-body keeps the system's own words in causa", async () => {
     const server = spawnServer(["0", "--pasta", folder, "--timeout", "5", "--log", "json"])
-    // With --log json, the messages for people go to stderr.
-    const [, port] = await server.stderr.waitFor(/escutando na porta TCP (\d+)/, 15_000)
+    // With --log json, the start-up line is an object too, with the port.
+    const [, port] = await server.stdout.waitFor(/"porta":(\d+)/, 15_000)
     const socket = net.connect({ host: "127.0.0.1", port: Number(port) })
     socket.on("error", () => {})
     await new Promise<void>((resolve) => socket.on("connect", resolve))

@@ -52,7 +52,7 @@ describe("--endereco", () => {
 })
 
 describe("--log json", () => {
-  test("one JSON object per operation on stdout, with time, client, op, name, result, bytes and ms; people's messages on stderr", async () => {
+  test("one JSON object per operation on stdout, with time, level, event, client, op, name, result, bytes and ms; nothing on stderr", async () => {
     const served = folder()
     writeFileSync(path.join(served, "a.txt"), "hello")
     const port = await freePort()
@@ -65,22 +65,34 @@ describe("--log json", () => {
       "--pasta",
       served
     ])
-    await eventually(() => server.stderr.includes("Ctrl+C"), { millis: 15_000 })
-    expect(server.stderr).toContain(`127.0.0.1:${port}`)
-    expect(server.stdout).toBe("")
+    await eventually(() => server.stdout.includes("Ctrl+C"), { millis: 15_000 })
+    expect(server.stdout).toContain(`"enderecos":["127.0.0.1:${port}"]`)
+    expect(server.stderr).toBe("")
     await ask("127.0.0.1", port, downloadRequest("a.txt"))
     await ask("127.0.0.1", port, downloadRequest("falta.txt"))
     await ask("127.0.0.1", port, Uint8Array.of(20))
-    await server.waitFor(/(.*\n){3}/)
+    await server.waitFor(/("evento":"operacao".*\n[\s\S]*){3}/)
     const records = server.stdout
       .trimEnd()
       .split("\n")
       .map((text) => JSON.parse(text) as Record<string, unknown>)
+      .filter((record) => record.evento === "operacao")
     expect(records).toHaveLength(3)
     for (const record of records) {
       // "nota" only where the text line has a note in parentheses.
       const note = "nota" in record ? ["nota"] : []
-      expect(Object.keys(record)).toEqual(["hora", "cliente", "op", "nome", "resultado", ...note, "bytes", "ms"])
+      expect(Object.keys(record)).toEqual([
+        "hora",
+        "nivel",
+        "evento",
+        "cliente",
+        "op",
+        "nome",
+        "resultado",
+        ...note,
+        "bytes",
+        "ms"
+      ])
       expect(record.hora).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
       expect(record.cliente).toMatch(/^127\.0\.0\.1:\d+$/)
       expect(typeof record.ms).toBe("number")

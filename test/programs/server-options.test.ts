@@ -112,7 +112,9 @@ describe("--opcao=valor and --", () => {
       noOverwrite: false,
       log: "json",
       proxyProtocol: false,
-      trustedProxies: undefined
+      trustedProxies: undefined,
+      allowFile: undefined,
+      metrics: undefined
     })
   })
 
@@ -149,7 +151,9 @@ describe("environment variables (Effect Config), the command line winning", () =
         "--tamanho-maximo",
         "--log",
         "--protocolo-proxy",
-        "--proxies-confiaveis"
+        "--proxies-confiaveis",
+        "--permitir-arquivo",
+        "--metricas"
       ].sort()
     )
   })
@@ -168,7 +172,8 @@ describe("environment variables (Effect Config), the command line winning", () =
       ARQUIVOS_TAMANHO_MAXIMO: "1000",
       ARQUIVOS_LOG: "json",
       ARQUIVOS_PROTOCOLO_PROXY: "sim",
-      ARQUIVOS_PROXIES_CONFIAVEIS: "10.1.0.0/16"
+      ARQUIVOS_PROXIES_CONFIAVEIS: "10.1.0.0/16",
+      ARQUIVOS_METRICAS: "9464"
     })
     expect(argsOf(serverArgsFrom([], provider))).toEqual({
       port: 2001,
@@ -183,7 +188,9 @@ describe("environment variables (Effect Config), the command line winning", () =
       noOverwrite: true,
       log: "json",
       proxyProtocol: true,
-      trustedProxies: [Either.getOrThrow(parseCidr("10.1.0.0/16"))]
+      trustedProxies: [Either.getOrThrow(parseCidr("10.1.0.0/16"))],
+      allowFile: undefined,
+      metrics: { hostname: "127.0.0.1", port: 9464 }
     })
   })
 

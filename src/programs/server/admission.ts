@@ -53,7 +53,9 @@ export const makeAdmission = (limits: { readonly maxClients: number; readonly ma
             else perAddress.set(address, left)
           }
         )
-  return { place, fromAddress }
+  /** Connections holding a place now. */
+  const held = () => total
+  return { place, fromAddress, held }
 }
 
 export type Admissions = ReturnType<typeof makeAdmission>

@@ -5,6 +5,7 @@ import { type Cidr, parseCidr } from "../../domain/cidr.ts"
 import { fitsU32, MAX_U32 } from "../../domain/protocol.ts"
 import { type EnvOption, inlineValue, withEnvironment } from "../options.ts"
 import { type LogFormat, SERVER_DEFAULTS, type ServerSettings, serverSettings } from "./config.ts"
+import type { HttpAddress } from "./http/listener.ts"
 
 export type { LogFormat } from "./config.ts"
 
@@ -26,6 +27,10 @@ export interface ServerArgs {
   readonly proxyProtocol: boolean
   /** Undefined: not given (loopback). */
   readonly trustedProxies: ReadonlyArray<Cidr> | undefined
+  /** --permitir-arquivo: the file `allow` is read from at start-up and on SIGHUP. */
+  readonly allowFile: string | undefined
+  /** --metricas: where the HTTP listener of /metrics and /saude listens; undefined: off. */
+  readonly metrics: HttpAddress | undefined
 }
 
 const D = SERVER_DEFAULTS
@@ -43,6 +48,8 @@ endereços IPv4 e IPv6 da máquina (ou só no de --endereco).
   --endereco IP            escuta só neste endereço (padrão: todos)
   --permitir CIDR[,CIDR]   só atende clientes destas redes, por exemplo
                            192.168.0.0/24,::1; os demais recebem o status 1
+  --permitir-arquivo ARQ   o mesmo, lido de um arquivo (uma rede por linha, # para
+                           comentários), relido a cada SIGHUP
   --max-clientes N         conexões atendidas ao mesmo tempo (padrão ${D.maxClients}); as
                            demais recebem o status 1 e são fechadas na hora
   --max-por-ip N           conexões ao mesmo tempo vindas de um mesmo endereço
@@ -61,8 +68,12 @@ endereços IPv4 e IPv6 da máquina (ou só no de --endereco).
   --proxies-confiaveis CIDR[,CIDR...]
                            de onde o cabeçalho PROXY é aceito (padrão:
                            ${D.trustedProxies.map((block) => block.text).join(",")}); pode repetir a opção
-  --log texto|json         formato do log de operações (padrão ${D.log}; json: um
-                           objeto por linha)
+  --log texto|json         formato do log (padrão ${D.log}; json: toda linha do
+                           servidor é um objeto JSON, na saída padrão)
+  --metricas [IP:]PORTA    serve GET /metrics (formato do Prometheus) e GET /saude
+                           (200 aceitando, 503 encerrando) por HTTP nesta porta,
+                           nunca na de arquivos (padrão: desligado; IP padrão
+                           127.0.0.1)
   --ajuda, -h              mostra esta ajuda
   --version, -V            mostra a versão
 
@@ -71,7 +82,8 @@ ARQUIVOS_PASTA, ARQUIVOS_TIMEOUT, ...; veja o README); a linha de comando vale
 mais que o ambiente.
 
 Ctrl+C ou SIGTERM encerram: novas conexões são recusadas e as operações em
-andamento têm alguns segundos para terminar.`
+andamento têm alguns segundos para terminar. SIGHUP não encerra: recarrega o
+que pode ser recarregado e diz o quê no log.`
 
 /** Every option as an environment variable: ARQUIVOS_ and the option's name in capitals. */
 export const SERVER_ENVIRONMENT: ReadonlyArray<EnvOption> = [
@@ -80,6 +92,7 @@ export const SERVER_ENVIRONMENT: ReadonlyArray<EnvOption> = [
   { variable: "ARQUIVOS_TIMEOUT", option: "--timeout", kind: "value" },
   { variable: "ARQUIVOS_ENDERECO", option: "--endereco", kind: "value" },
   { variable: "ARQUIVOS_PERMITIR", option: "--permitir", kind: "value" },
+  { variable: "ARQUIVOS_PERMITIR_ARQUIVO", option: "--permitir-arquivo", kind: "value" },
   { variable: "ARQUIVOS_MAX_CLIENTES", option: "--max-clientes", kind: "value" },
   { variable: "ARQUIVOS_MAX_POR_IP", option: "--max-por-ip", kind: "value" },
   { variable: "ARQUIVOS_SOMENTE_LEITURA", option: "--somente-leitura", kind: "switch" },
@@ -87,7 +100,8 @@ export const SERVER_ENVIRONMENT: ReadonlyArray<EnvOption> = [
   { variable: "ARQUIVOS_TAMANHO_MAXIMO", option: "--tamanho-maximo", kind: "value" },
   { variable: "ARQUIVOS_LOG", option: "--log", kind: "value" },
   { variable: "ARQUIVOS_PROTOCOLO_PROXY", option: "--protocolo-proxy", kind: "switch" },
-  { variable: "ARQUIVOS_PROXIES_CONFIAVEIS", option: "--proxies-confiaveis", kind: "value" }
+  { variable: "ARQUIVOS_PROXIES_CONFIAVEIS", option: "--proxies-confiaveis", kind: "value" },
+  { variable: "ARQUIVOS_METRICAS", option: "--metricas", kind: "value" }
 ]
 
 export type ParsedServerArgs =
@@ -159,6 +173,16 @@ const parseAllowed = (text: string): Either.Either<ReadonlyArray<Cidr>, string> 
       `--permitir inválido: ${error} (use redes como 192.168.0.0/24 ou fd00::/8, ou endereços, separados por vírgula)`
   )
 
+/** `--metricas`: "PORTA" (on 127.0.0.1), "IP:PORTA" or "[IPv6]:PORTA"; an IP literal, as --endereco. */
+const parseHttpAddress = (text: string): Either.Either<HttpAddress, string> => {
+  const match = /^(?:(\[[^\]]+\]|[^:]+):)?(\d{1,5})$/.exec(text)
+  const port = match === null ? NaN : Number(match[2])
+  const host = match?.[1] === undefined ? "127.0.0.1" : match[1].replace(/^\[(.*)\]$/, "$1")
+  return match !== null && port <= 65535 && isIP(host) !== 0
+    ? Either.right({ hostname: host, port })
+    : Either.left(`--metricas inválido: "${text}" (use IP:PORTA, como 127.0.0.1:9464 ou [::1]:9464, ou só a porta)`)
+}
+
 const parseLog = (text: string): Either.Either<LogFormat, string> =>
   text === "texto" || text === "json"
     ? Either.right(text)
@@ -173,12 +197,14 @@ const VALUED: Record<string, (text: string, args: Mutable<ServerArgs>) => Either
   "--timeout": (text, args) => Either.map(parseSeconds(text), (value) => void (args.timeoutSeconds = value)),
   "--endereco": (text, args) => Either.map(parseAddress(text), (value) => void (args.address = value)),
   "--permitir": (text, args) => Either.map(parseAllowed(text), (value) => void (args.allow = value)),
+  "--permitir-arquivo": (text, args) => Either.right(void (args.allowFile = text)),
   "--max-clientes": (text, args) =>
     Either.map(parseCount("--max-clientes", 1, 100_000)(text), (value) => void (args.maxClients = value)),
   "--max-por-ip": (text, args) =>
     Either.map(parseCount("--max-por-ip", 0, 100_000)(text), (value) => void (args.maxPerAddress = value)),
   "--tamanho-maximo": (text, args) => Either.map(parseSize(text), (value) => void (args.maxUploadBytes = value)),
   "--log": (text, args) => Either.map(parseLog(text), (value) => void (args.log = value)),
+  "--metricas": (text, args) => Either.map(parseHttpAddress(text), (value) => void (args.metrics = value)),
   "--proxies-confiaveis": (text, args) => {
     const blocks: Array<Cidr> = [...(args.trustedProxies ?? [])]
     for (const part of text.split(",")) {
@@ -215,7 +241,9 @@ const parseWords = (argv: ReadonlyArray<string>): Either.Either<ParsedServerArgs
     log: D.log,
     proxyProtocol: D.proxyProtocol,
     // Not given (D.trustedProxies then applies); each --proxies-confiaveis adds to what the others gave.
-    trustedProxies: undefined
+    trustedProxies: undefined,
+    allowFile: undefined,
+    metrics: undefined
   }
   let positional = false
   let onlyPositional = false
@@ -253,7 +281,9 @@ export const parseServerArgs = (argv: ReadonlyArray<string>): Either.Either<Pars
   Either.flatMap(parseWords(argv), (parsed) =>
     parsed._tag === "Run" && parsed.args.trustedProxies !== undefined && !parsed.args.proxyProtocol
       ? Either.left("--proxies-confiaveis só vale com --protocolo-proxy")
-      : Either.right(parsed)
+      : parsed._tag === "Run" && parsed.args.allowFile !== undefined && parsed.args.allow !== undefined
+        ? Either.left("use --permitir ou --permitir-arquivo, não os dois")
+        : Either.right(parsed)
   )
 
 /**

@@ -14,6 +14,7 @@ import type { ServerSettings } from "./config.ts"
 import { deciding, type Exchange } from "./exchange.ts"
 import { HANDLERS, type Handler } from "./handlers/index.ts"
 import { CUT_BY_SHUTDOWN, INTERNAL_FAILURE, recordFailure } from "./logLine.ts"
+import type { ServerObserver } from "./observer.ts"
 import type { OperationLog } from "./operationLog.ts"
 
 /** The handler of a request, with its log line's operation word and name. */
@@ -48,12 +49,14 @@ export const serverWire = (
     { idleSeconds: config.idleSeconds, clock, headBytes: HEAD_BYTES }
   )
 
-/** What every connection's operation shares: the settings, the log, the clock, what is in flight. */
+/** What every connection's operation shares: the settings, the log, the clock, what is in flight, who watches. */
 export interface OperationContext {
   readonly config: ServerSettings
   readonly log: OperationLog
   readonly clock: Clock.Clock
   readonly activity: Activity
+  /** Undefined when nothing watches (no --metricas): then no call is made. */
+  readonly observer?: ServerObserver | undefined
 }
 
 /** Operations in flight, and how many a shutdown cut: for the shutdown messages. */
@@ -76,7 +79,7 @@ export interface Activity {
 export const handleConnection = (peer: Peer, wire: Wire<ClientEvent>, context: OperationContext) =>
   // The line is written however the operation ends, a shutdown's interruption included.
   Effect.uninterruptibleMask((restore) => {
-    const { config, clock, activity } = context
+    const { config, clock, activity, observer } = context
     const started = peer.openedAt
     const exchange: Exchange = { wire, record: { op: "?", name: "-", bytes: 0, result: "ok" } }
     let dispatched = false
@@ -85,12 +88,16 @@ export const handleConnection = (peer: Peer, wire: Wire<ClientEvent>, context: O
       (event) => {
         if (event._tag !== "Request") return Effect.dieMessage("a request always comes first")
         dispatched = true
-        return dispatch(exchange, event.request)
+        const handled = dispatch(exchange, event.request)
+        observer?.operationStarted(peer.remote, exchange.record, started)
+        return handled
       }
     )
     const logLine = () => {
       activity.active--
-      context.log(started, peer.remote, exchange.record, clock.unsafeCurrentTimeMillis() - started)
+      const millis = clock.unsafeCurrentTimeMillis() - started
+      context.log(started, peer.remote, exchange.record, millis)
+      observer?.operationEnded(peer.remote, exchange.record, started, millis)
     }
     activity.active++
     return Effect.matchCauseEffect(restore(operation), {

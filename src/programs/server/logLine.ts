@@ -24,8 +24,8 @@ export const formatLogLine = (startedAt: number, client: string, record: Operati
  */
 export const refusalLog = (client: string, result: string) => {
   const now = Date.now()
-  return Effect.logInfo(formatLogLine(now, client, { op: "?", name: "-", bytes: 0, result }, 0)).pipe(
-    Effect.annotateLogs({ hora: new Date(now).toISOString(), cliente: client, resultado: result })
+  return Effect.logWarning(formatLogLine(now, client, { op: "?", name: "-", bytes: 0, result }, 0)).pipe(
+    Effect.annotateLogs({ hora: new Date(now).toISOString(), evento: "recusa", cliente: client, resultado: result })
   )
 }
 

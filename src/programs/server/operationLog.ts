@@ -20,6 +20,7 @@ const fieldsOf = (started: number, client: string, record: OperationRecord, mill
     bytes: record.bytes,
     millis
   })
+  fields.evento = "operacao"
   if (record.note !== undefined) fields.nota = record.note
   if (record.cause !== undefined) fields.causa = record.cause
   return HashMap.fromIterable(Object.entries(fields))

@@ -1,66 +1,62 @@
-import { accessSync, constants } from "node:fs"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import { identity } from "effect/Function"
 import { plural } from "../../domain/words.ts"
-import { FileStore } from "../../services/FileStore.ts"
 import { invokedAs } from "../invocation.ts"
-import { loggerFor } from "../logger.ts"
+import { jsonLine, loggerFor, type Nivel } from "../logger.ts"
 import { INTERRUPTED_STATUS, processSignals, stoppedBy } from "../signals.ts"
 import { VERSION } from "../version.ts"
 import { terminalWidth, wrapText } from "../wrap.ts"
-import { reachableAddresses } from "./addresses.ts"
+import { announce, say } from "./announce.ts"
 import { SERVER_USAGE, type ServerArgs, serverArgsFrom, serverSettingsOf, usageFor } from "./args.ts"
-import { SERVER_DEFAULTS, ServerConfig } from "./config.ts"
+import { SERVER_DEFAULTS } from "./config.ts"
+import { type Health, healthRoute } from "./http/health.ts"
+import { httpUrl, serveHttp } from "./http/listener.ts"
+import { metricsRoute } from "./http/metricsRoute.ts"
+import { type Live, liveFrom, withAllowFile } from "./live.ts"
+import { type Metrics, makeMetrics } from "./metrics.ts"
+import { ignoringHangup, reloadOnHangup } from "./reloads.ts"
 import { ServerLive } from "./ServerLive.ts"
 import { type Activity, serveFolder } from "./server.ts"
-import { describeFolderFailure, describeListenFailure } from "./startFailures.ts"
-
-/** Whether this process may create files in `folder` (a folder it cannot write to refuses every upload). */
-const writable = (folder: string) => {
-  try {
-    accessSync(folder, constants.W_OK)
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** Runs `effect` with Console.log going to stderr, so that stdout carries only the log. */
-const logToStderr = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(Effect.console, (base) =>
-    Effect.withConsole(effect, {
-      ...base,
-      log: (...args: ReadonlyArray<unknown>) => base.error(...args),
-      unsafe: { ...base.unsafe, log: (...args: ReadonlyArray<unknown>) => base.unsafe.error(...args) }
-    })
-  )
+import { describeFolderFailure, describeHttpListenFailure, describeListenFailure } from "./startFailures.ts"
+import { notifySystemd } from "./systemdNotify.ts"
 
 /** The server as the person started it, for the help and the advice they may paste. */
 const PROGRAM = invokedAs("servidor", "arquivos-servidor")
 
-const program = (args: ServerArgs, activity: Activity) =>
+const program = (args: ServerArgs, activity: Activity, metrics: Metrics | undefined, live: Live) =>
   Effect.gen(function* () {
-    const store = yield* FileStore
-    const settings = yield* ServerConfig
+    const health: Health = { accepting: true }
     // Runs last, once the listener and every connection are closed; only a server that started says it shut down.
     let started = false
     yield* Effect.addFinalizer(() =>
       started
-        ? Console.log(
+        ? say(
+            "encerrado",
             activity.cut === 0
               ? "Servidor encerrado; nenhuma operação foi cortada."
-              : `Servidor encerrado; ${plural(activity.cut, "operação cortada", "operações cortadas")} (veja as linhas "cortado" acima).`
+              : `Servidor encerrado; ${plural(activity.cut, "operação cortada", "operações cortadas")} (veja as linhas "cortado" acima).`,
+            { cortadas: activity.cut }
           )
         : Effect.void
     )
+    // Opened before the file port, so it closes after the drain: a balancer sees /saude answer 503 meanwhile.
+    const http =
+      args.metrics === undefined || metrics === undefined
+        ? undefined
+        : yield* serveHttp(args.metrics, {
+            "/metrics": metricsRoute(metrics, health),
+            "/saude": healthRoute(health)
+          }).pipe(Effect.mapError((error) => describeHttpListenFailure(error)))
+    yield* reloadOnHangup(live.reloads)
     const listener = yield* serveFolder({
       port: args.port,
       graceMillis: SERVER_DEFAULTS.graceMillis,
       activity,
+      access: live.access,
+      observer: metrics,
       ...(args.address === undefined ? {} : { hostname: args.address })
     }).pipe(
       Effect.mapError((error) =>
@@ -70,73 +66,81 @@ const program = (args: ServerArgs, activity: Activity) =>
       )
     )
     started = true
-    yield* Console.log(`Servidor de arquivos escutando na porta TCP ${listener.port}, em:`)
-    for (const address of reachableAddresses(listener.hostname, listener.port)) yield* Console.log(`  ${address}`)
-    yield* Console.log(`Pasta servida: ${store.root}`)
-    if (!settings.readOnly && !writable(store.root)) {
-      yield* Console.log("Aviso: este usuário não pode gravar na pasta servida; todo upload será recusado.")
+    yield* announce(args, listener)
+    if (http !== undefined) {
+      const url = httpUrl(http.hostname ?? "127.0.0.1", http.port ?? 0)
+      yield* say("inicio", `Métricas: ${url}/metrics; saúde: ${url}/saude`, { metricas: `${url}/metrics` })
     }
-    yield* Console.log(`Timeout: ${settings.requestSeconds} s (pedido inteiro e transferência parada)`)
-    yield* Console.log(
-      `Limites: ${plural(settings.maxClients, "conexão", "conexões")}${settings.maxPerAddress > 0 ? `, ${settings.maxPerAddress} por endereço` : ""}` +
-        (settings.readOnly ? "; somente leitura" : "") +
-        (settings.maxUploadBytes !== undefined ? `; uploads até ${settings.maxUploadBytes} bytes` : "")
-    )
-    if (settings.proxyProtocol) {
-      const trusted = settings.trustedProxies.map((block) => block.text).join(", ")
-      yield* Console.log(`Protocolo PROXY (v1 e v2) exigido em toda conexão; aceito só de: ${trusted}`)
-    }
-    const access = [
-      ...(settings.allow === undefined
-        ? []
-        : [`só clientes de ${settings.allow.map((block) => block.text).join(", ")}`]),
-      ...(settings.noOverwrite ? ["uploads não substituem arquivos existentes"] : [])
-    ]
-    if (access.length > 0) yield* Console.log(`Acesso: ${access.join("; ")}`)
-    yield* Console.log(
-      args.log === "json"
-        ? "Log: um objeto JSON por linha na saída padrão; horas em UTC (ISO 8601, com Z)."
-        : "Log: uma linha por operação; horas em UTC (ISO 8601, com Z)."
-    )
-    yield* Console.log("Ctrl+C para encerrar.")
+    yield* say("inicio", "Ctrl+C para encerrar; SIGHUP recarrega sem encerrar.")
+    notifySystemd("READY=1\nSTATUS=aceitando conexões")
     yield* Effect.addFinalizer(() =>
-      Console.log(
-        activity.active === 0
-          ? "Encerrando: novas conexões recusadas."
-          : `Encerrando: novas conexões recusadas; aguardando ${plural(activity.active, "operação", "operações")} em andamento por até ${SERVER_DEFAULTS.graceMillis / 1000} s (Ctrl+C de novo sai na hora).`
-      )
+      Effect.suspend(() => {
+        health.accepting = false
+        notifySystemd("STOPPING=1")
+        return say(
+          "encerrando",
+          activity.active === 0
+            ? "Encerrando: novas conexões recusadas."
+            : `Encerrando: novas conexões recusadas; aguardando ${plural(activity.active, "operação", "operações")} em andamento por até ${SERVER_DEFAULTS.graceMillis / 1000} s (Ctrl+C de novo sai na hora).`,
+          { em_andamento: activity.active }
+        )
+      })
     )
     return yield* Effect.never
   })
+
+/** A line written outside the loggers (they are gone, or never came): text as is, or one JSON object. */
+const outside = (format: ServerArgs["log"], nivel: Nivel, evento: string, text: string, stream: "out" | "err") =>
+  format === "json"
+    ? Console.log(jsonLine({ hora: new Date().toISOString(), nivel, evento, mensagem: text }))
+    : stream === "out"
+      ? Console.log(text)
+      : Console.error(text)
 
 /**
  * The server until it stops, and its exit status: 0 also after Ctrl+C or
  * SIGTERM (a graceful stop, as the README says), 1 when it cannot start, 130
  * when a second Ctrl+C cuts the grace period short and leaves at once.
  */
-const serve = (args: ServerArgs) =>
+const serve = (given: ServerArgs) =>
   Effect.gen(function* () {
+    const read = withAllowFile(given)
+    if (Either.isLeft(read)) {
+      yield* outside(given.log, "erro", "falha-inicio", `servidor: não foi possível iniciar: ${read.left}`, "err")
+      return 1
+    }
+    const args = read.right
     const activity: Activity = { active: 0, cut: 0 }
-    const running = program(args, activity).pipe(
+    const metrics = args.metrics === undefined ? undefined : makeMetrics()
+    const running = program(args, activity, metrics, liveFrom(args)).pipe(
       Effect.scoped,
-      // With --log json, stdout carries only the JSON lines: the messages for people go to stderr.
-      args.log === "json" ? logToStderr : identity,
       Effect.provide(
         ServerLive({ folder: args.folder, settings: serverSettingsOf(args), logger: loggerFor(args.log) })
       ),
       Effect.catchAll((error) => {
         const text = typeof error === "string" ? error : describeFolderFailure(error, args.folder)
+        const line = `servidor: não foi possível iniciar: ${text}`
         return Effect.zipRight(
-          Console.error(wrapText(`servidor: não foi possível iniciar: ${text}`, terminalWidth(process.stderr))),
+          outside(
+            args.log,
+            "erro",
+            "falha-inicio",
+            args.log === "json" ? line : wrapText(line, terminalWidth(process.stderr)),
+            "err"
+          ),
           Effect.fail(error)
         )
       })
     )
-    const stopped = yield* stoppedBy(processSignals("SIGINT", "SIGTERM"), running)
+    const stopped = yield* ignoringHangup(stoppedBy(processSignals("SIGINT", "SIGTERM"), running))
     if (stopped._tag === "Abandoned") {
-      // With --log json, stdout carries only the JSON lines.
-      const say = args.log === "json" ? Console.error : Console.log
-      yield* say(`Saindo na hora: ${plural(activity.active, "operação cortada", "operações cortadas")} sem esperar.`)
+      yield* outside(
+        args.log,
+        "aviso",
+        "saida-imediata",
+        `Saindo na hora: ${plural(activity.active, "operação cortada", "operações cortadas")} sem esperar.`,
+        "out"
+      )
       return INTERRUPTED_STATUS
     }
     return Exit.isSuccess(stopped.exit) || Exit.isInterrupted(stopped.exit) ? 0 : 1

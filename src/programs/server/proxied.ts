@@ -8,6 +8,7 @@ import type { Connection, Peer } from "../../services/transport/Transport.ts"
 import type { Wire } from "../wire.ts"
 import type { ServerSettings } from "./config.ts"
 import { refusalLog } from "./logLine.ts"
+import type { RefusalReason } from "./observer.ts"
 
 /**
  * Behind a balancer (`--protocolo-proxy`): every connection must come from a
@@ -18,21 +19,27 @@ import { refusalLog } from "./logLine.ts"
  * logged and closed without a byte: the specification asks receivers to
  * abort, so the sender notices, and not to guess whether a header is there.
  *
- * None: refused. `own` is where the connection really comes from.
+ * None: refused (and `onRefused` told why).
  */
 export const acceptProxied = (
   connection: Connection,
   wire: Wire<ClientEvent>,
   config: Pick<ServerSettings, "requestSeconds">,
-  trusted: (address: string) => boolean
+  trusted: (address: string) => boolean,
+  onRefused?: (client: string, reason: RefusalReason) => void
 ): Effect.Effect<Option.Option<Peer>> =>
   Effect.gen(function* () {
-    const refuse = (why: string) => Effect.as(refusalLog(connection.remote, `recusado: ${why}`), Option.none<Peer>())
+    const refuse = (why: string, reason: RefusalReason) => {
+      onRefused?.(connection.remote, reason)
+      return Effect.as(refusalLog(connection.remote, `recusado: ${why}`), Option.none<Peer>())
+    }
     if (!trusted(connection.address)) {
-      return yield* refuse("não é um proxy confiável (--proxies-confiaveis)")
+      return yield* refuse("não é um proxy confiável (--proxies-confiaveis)", "proxy-nao-confiavel")
     }
     const first = yield* Effect.either(wire.nextWithin("Request", config.requestSeconds))
-    if (Either.isLeft(first)) return yield* refuse(`sem cabeçalho PROXY válido: ${describeFailure(first.left)}`)
+    if (Either.isLeft(first)) {
+      return yield* refuse(`sem cabeçalho PROXY válido: ${describeFailure(first.left)}`, "proxy-sem-cabecalho")
+    }
     const event = first.right
     if (event._tag !== "Proxy") return yield* Effect.dieMessage("the PROXY header always comes first")
     return Option.some<Peer>({ openedAt: connection.openedAt, ...clientNamedBy(event.header, connection) })

@@ -12,6 +12,7 @@ import { makeAdmission } from "./admission.ts"
 import { ServerConfig } from "./config.ts"
 import { type Activity, handleConnection, type OperationContext, serverWire } from "./connection.ts"
 import { refusalLog } from "./logLine.ts"
+import type { RefusalReason, ServerObserver } from "./observer.ts"
 import { makeOperationLog } from "./operationLog.ts"
 import { acceptProxied } from "./proxied.ts"
 import { sweepAndLog, sweepPeriodically } from "./sweeps.ts"
@@ -25,6 +26,10 @@ export interface ServeOptions {
   readonly graceMillis: number
   /** Kept up to date when given (the real server passes one). */
   readonly activity?: Activity
+  /** Who may connect, replaced on SIGHUP when read from a file; by default the settings' `allow`. */
+  readonly access?: { allowed: (address: string) => boolean }
+  /** Told of every operation and refusal (metrics); none: no call is made. */
+  readonly observer?: ServerObserver | undefined
 }
 
 /**
@@ -46,28 +51,41 @@ export const serveFolder = (options: ServeOptions) =>
     yield* Effect.forkScoped(sweepPeriodically(store))
     const config = yield* ServerConfig
     const admit = makeAdmission({ maxClients: config.maxClients, maxPerAddress: config.maxPerAddress })
-    const allowed = makeAccess(config.allow)
+    const access = options.access ?? { allowed: makeAccess(config.allow) }
     const trusted = addressMatcher(config.trustedProxies)
+    const observer = options.observer
+    observer?.attach({ connections: admit.held })
+    // A function of its own, so that acceptProxied needs no observer (and gets none without one).
+    const onRefused =
+      observer === undefined ? undefined : (client: string, reason: RefusalReason) => observer.refused(client, reason)
     const context: OperationContext = {
       config,
       log: yield* makeOperationLog,
       clock: yield* Effect.clock,
-      activity: options.activity ?? { active: 0, cut: 0 }
+      activity: options.activity ?? { active: 0, cut: 0 },
+      observer
     }
     /** Refused: answered at once, where the first status is due, and closed. */
-    const refuse = (connection: Connection, client: string, result: string) =>
-      Effect.ignore(connection.write(encodeStatus(Status.Error))).pipe(
-        Effect.zipRight(refusalLog(client, result)),
-        Effect.zipRight(connection.close)
-      )
+    const refuse = (connection: Connection, client: string, result: string, reason: RefusalReason) =>
+      Effect.ignore(
+        Effect.suspend(() => {
+          observer?.refused(client, reason)
+          return connection.write(encodeStatus(Status.Error))
+        })
+      ).pipe(Effect.zipRight(refusalLog(client, result)), Effect.zipRight(connection.close))
     /** Who the client is (behind a balancer, the one its header names), then its operation. */
     const serveClient = (connection: Connection, wire: Wire<ClientEvent>, peer: Peer) =>
       // Who may connect is judged on the client's address: behind a balancer, the one its header named.
-      allowed(peer.address)
+      access.allowed(peer.address)
         ? admit.fromAddress(peer.address)(handleConnection(peer, wire, context), () =>
-            refuse(connection, peer.remote, `recusado: limite de ${config.maxPerAddress} por endereço`)
+            refuse(
+              connection,
+              peer.remote,
+              `recusado: limite de ${config.maxPerAddress} por endereço`,
+              "limite-por-endereco"
+            )
           )
-        : refuse(connection, peer.remote, "recusado: endereço fora de --permitir")
+        : refuse(connection, peer.remote, "recusado: endereço fora de --permitir", "permitir")
     const handle = (connection: Connection) =>
       admit
         .place(
@@ -75,7 +93,7 @@ export const serveFolder = (options: ServeOptions) =>
             const wire = serverWire(connection, config, context.clock)
             if (!config.proxyProtocol) return serveClient(connection, wire, connection)
             return Effect.flatMap(
-              acceptProxied(connection, wire, config, trusted),
+              acceptProxied(connection, wire, config, trusted, onRefused),
               Option.match({ onNone: () => Effect.void, onSome: (peer) => serveClient(connection, wire, peer) })
             )
           }),
@@ -83,7 +101,8 @@ export const serveFolder = (options: ServeOptions) =>
             refuse(
               connection,
               connection.remote,
-              `recusado: limite de ${plural(config.maxClients, "conexão", "conexões")} ao mesmo tempo`
+              `recusado: limite de ${plural(config.maxClients, "conexão", "conexões")} ao mesmo tempo`,
+              "limite-conexoes"
             )
         )
         .pipe(

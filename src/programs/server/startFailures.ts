@@ -2,6 +2,7 @@ import { statSync } from "node:fs"
 import * as path from "node:path"
 import { errnoIn } from "../../domain/errno.ts"
 import type { ConnectionFailure, FileFailure } from "../../domain/errors.ts"
+import { type HttpListenFailure, httpUrl } from "./http/listener.ts"
 
 /**
  * Why the server could not start, in one Portuguese sentence that names the
@@ -74,5 +75,22 @@ export const describeFolderFailure = (error: FileFailure, folder: string): strin
       return `a pasta "${folder}" (${absolute}) não existe e não pôde ser criada${existing === undefined ? "" : ` dentro de "${existing.at}"`}.`
     default:
       return `não foi possível usar a pasta "${folder}" (${absolute}).`
+  }
+}
+
+/** Why --metricas could not listen: the address taken, not this machine's, or a port that needs privileges. */
+export const describeHttpListenFailure = (error: HttpListenFailure): string => {
+  const { hostname, port } = error.address
+  const where = httpUrl(hostname, port).slice("http://".length)
+  const code = (error.cause as { code?: unknown } | null | undefined)?.code
+  switch (code) {
+    case "EADDRINUSE":
+      return `--metricas: ${where} já está em uso. Escolha outra porta.`
+    case "EACCES":
+      return `--metricas: sem permissão para escutar em ${where} (portas abaixo de 1024 exigem privilégios).`
+    case "EADDRNOTAVAIL":
+      return `--metricas: ${hostname} não é um endereço desta máquina.`
+    default:
+      return `--metricas: não foi possível escutar em ${where}.`
   }
 }

@@ -25,6 +25,7 @@ const sweptLog = (started: number, removed: number, millis: number) => {
   ).pipe(
     Effect.annotateLogs({
       hora: new Date(started).toISOString(),
+      evento: "limpeza",
       cliente: "-",
       op: "limpeza",
       nome: "-",
