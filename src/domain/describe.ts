@@ -50,6 +50,10 @@ export const describeFailure = (error: OperationError): string =>
             return "a conexão caiu (reiniciada pelo outro lado)"
           case "Io":
             return "erro de rede"
+          case "TlsHandshake":
+          case "TlsCertificate":
+          case "TlsRefused":
+            return `TLS: ${e.detail}`
         }
       },
       Timeout: (e) => {

@@ -26,6 +26,11 @@ export interface ServerArgs {
   readonly proxyProtocol: boolean
   /** Undefined: not given (loopback). */
   readonly trustedProxies: ReadonlyArray<Cidr> | undefined
+  /** TLS: the certificate and key files (PEM); both or neither. */
+  readonly tlsCertificate?: string | undefined
+  readonly tlsKey?: string | undefined
+  /** TLS: the CA file (PEM) a client certificate must be signed by; undefined: none asked for. */
+  readonly tlsClients?: string | undefined
 }
 
 const D = SERVER_DEFAULTS
@@ -63,6 +68,11 @@ endereços IPv4 e IPv6 da máquina (ou só no de --endereco).
                            ${D.trustedProxies.map((block) => block.text).join(",")}); pode repetir a opção
   --log texto|json         formato do log de operações (padrão ${D.log}; json: um
                            objeto por linha)
+  --tls-certificado ARQ    atende só em TLS (1.2 ou 1.3), com este certificado
+                           (PEM; a cadeia, se houver); exige --tls-chave
+  --tls-chave ARQ          a chave privada do certificado (PEM, sem senha)
+  --tls-clientes ARQ       exige de cada cliente um certificado assinado por
+                           esta CA (PEM); o log mostra o nome (CN) de cada um
   --ajuda, -h              mostra esta ajuda
   --version, -V            mostra a versão
 
@@ -87,7 +97,10 @@ export const SERVER_ENVIRONMENT: ReadonlyArray<EnvOption> = [
   { variable: "ARQUIVOS_TAMANHO_MAXIMO", option: "--tamanho-maximo", kind: "value" },
   { variable: "ARQUIVOS_LOG", option: "--log", kind: "value" },
   { variable: "ARQUIVOS_PROTOCOLO_PROXY", option: "--protocolo-proxy", kind: "switch" },
-  { variable: "ARQUIVOS_PROXIES_CONFIAVEIS", option: "--proxies-confiaveis", kind: "value" }
+  { variable: "ARQUIVOS_PROXIES_CONFIAVEIS", option: "--proxies-confiaveis", kind: "value" },
+  { variable: "ARQUIVOS_TLS_CERTIFICADO", option: "--tls-certificado", kind: "value" },
+  { variable: "ARQUIVOS_TLS_CHAVE", option: "--tls-chave", kind: "value" },
+  { variable: "ARQUIVOS_TLS_CLIENTES", option: "--tls-clientes", kind: "value" }
 ]
 
 export type ParsedServerArgs =
@@ -179,6 +192,9 @@ const VALUED: Record<string, (text: string, args: Mutable<ServerArgs>) => Either
     Either.map(parseCount("--max-por-ip", 0, 100_000)(text), (value) => void (args.maxPerAddress = value)),
   "--tamanho-maximo": (text, args) => Either.map(parseSize(text), (value) => void (args.maxUploadBytes = value)),
   "--log": (text, args) => Either.map(parseLog(text), (value) => void (args.log = value)),
+  "--tls-certificado": (text, args) => Either.right(void (args.tlsCertificate = text)),
+  "--tls-chave": (text, args) => Either.right(void (args.tlsKey = text)),
+  "--tls-clientes": (text, args) => Either.right(void (args.tlsClients = text)),
   "--proxies-confiaveis": (text, args) => {
     const blocks: Array<Cidr> = [...(args.trustedProxies ?? [])]
     for (const part of text.split(",")) {
@@ -215,7 +231,10 @@ const parseWords = (argv: ReadonlyArray<string>): Either.Either<ParsedServerArgs
     log: D.log,
     proxyProtocol: D.proxyProtocol,
     // Not given (D.trustedProxies then applies); each --proxies-confiaveis adds to what the others gave.
-    trustedProxies: undefined
+    trustedProxies: undefined,
+    tlsCertificate: undefined,
+    tlsKey: undefined,
+    tlsClients: undefined
   }
   let positional = false
   let onlyPositional = false
@@ -250,11 +269,26 @@ const parseWords = (argv: ReadonlyArray<string>): Either.Either<ParsedServerArgs
 
 /** Parses the server's command line alone; Left is a Portuguese message for the user. */
 export const parseServerArgs = (argv: ReadonlyArray<string>): Either.Either<ParsedServerArgs, string> =>
-  Either.flatMap(parseWords(argv), (parsed) =>
-    parsed._tag === "Run" && parsed.args.trustedProxies !== undefined && !parsed.args.proxyProtocol
-      ? Either.left("--proxies-confiaveis só vale com --protocolo-proxy")
-      : Either.right(parsed)
-  )
+  Either.flatMap(parseWords(argv), (parsed): Either.Either<ParsedServerArgs, string> => {
+    if (parsed._tag !== "Run") return Either.right(parsed)
+    const problem = combinationProblem(parsed.args)
+    return problem === undefined ? Either.right(parsed) : Either.left(problem)
+  })
+
+/** Options that only make sense with others, or not with others. */
+const combinationProblem = (args: ServerArgs): string | undefined => {
+  if (args.trustedProxies !== undefined && !args.proxyProtocol) return "--proxies-confiaveis só vale com --protocolo-proxy"
+  if ((args.tlsCertificate === undefined) !== (args.tlsKey === undefined)) {
+    return "--tls-certificado e --tls-chave vão juntos: o certificado e a sua chave privada"
+  }
+  if (args.tlsClients !== undefined && args.tlsCertificate === undefined) {
+    return "--tls-clientes só vale com TLS: dê também --tls-certificado e --tls-chave"
+  }
+  if (args.tlsCertificate !== undefined && args.proxyProtocol) {
+    return "--protocolo-proxy não combina com TLS neste servidor: o cabeçalho PROXY viria antes do TLS; deixe o balanceador em modo TCP sem --protocolo-proxy, ou termine o TLS no balanceador"
+  }
+  return undefined
+}
 
 /**
  * The server's settings: the environment variables of SERVER_ENVIRONMENT

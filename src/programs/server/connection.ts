@@ -89,7 +89,7 @@ export const handleConnection = (peer: Peer, wire: Wire<ClientEvent>, context: O
     )
     const logLine = () => {
       activity.active--
-      context.log(started, peer.remote, exchange.record, clock.unsafeCurrentTimeMillis() - started)
+      context.log(started, peer.remote, exchange.record, clock.unsafeCurrentTimeMillis() - started, peer.certificate)
     }
     activity.active++
     // The line is written however the operation ends, a shutdown's interruption included.

@@ -18,6 +18,7 @@ import { SERVER_DEFAULTS, ServerConfig } from "./config.ts"
 import { ServerLive } from "./ServerLive.ts"
 import { type Activity, serveFolder } from "./server.ts"
 import { describeFolderFailure, describeListenFailure } from "./startFailures.ts"
+import { loadTls, tlsFilesOf, tlsStartLines } from "./tls.ts"
 
 /** Whether this process may create files in `folder` (a folder it cannot write to refuses every upload). */
 const writable = (folder: string) => {
@@ -57,11 +58,21 @@ const program = (args: ServerArgs, activity: Activity) =>
           )
         : Effect.void
     )
+    // The TLS files are read and checked before listening: a bad one stops the start with a sentence naming it.
+    const tlsFiles = tlsFilesOf(args)
+    const tls =
+      tlsFiles === undefined
+        ? undefined
+        : yield* Either.match(loadTls(tlsFiles, settings.requestSeconds), {
+            onLeft: (problem) => Effect.fail(problem),
+            onRight: (loaded) => Effect.succeed(loaded)
+          })
     const listener = yield* serveFolder({
       port: args.port,
       graceMillis: SERVER_DEFAULTS.graceMillis,
       activity,
-      ...(args.address === undefined ? {} : { hostname: args.address })
+      ...(args.address === undefined ? {} : { hostname: args.address }),
+      ...(tls === undefined ? {} : { tls: tls.tls })
     }).pipe(
       Effect.mapError((error) =>
         error._tag === "ConnectionFailure"
@@ -70,8 +81,11 @@ const program = (args: ServerArgs, activity: Activity) =>
       )
     )
     started = true
-    yield* Console.log(`Servidor de arquivos escutando na porta TCP ${listener.port}, em:`)
+    yield* Console.log(
+      `Servidor de arquivos escutando na porta TCP ${listener.port}${tls === undefined ? "" : " (TLS)"}, em:`
+    )
     for (const address of reachableAddresses(listener.hostname, listener.port)) yield* Console.log(`  ${address}`)
+    if (tls !== undefined && tlsFiles !== undefined) for (const line of tlsStartLines(tls, tlsFiles)) yield* Console.log(line)
     yield* Console.log(`Pasta servida: ${store.root}`)
     if (!settings.readOnly && !writable(store.root)) {
       yield* Console.log("Aviso: este usuário não pode gravar na pasta servida; todo upload será recusado.")

@@ -5,7 +5,7 @@ import type { ClientEvent } from "../../domain/messages.ts"
 import { Status } from "../../domain/protocol.ts"
 import { plural } from "../../domain/words.ts"
 import { FileStore } from "../../services/FileStore.ts"
-import { type Connection, type Peer, Transport } from "../../services/transport/Transport.ts"
+import { type Connection, type Peer, type ServerTls, Transport } from "../../services/transport/Transport.ts"
 import type { Wire } from "../wire.ts"
 import { addressMatcher, makeAccess } from "./access.ts"
 import { makeAdmission } from "./admission.ts"
@@ -25,6 +25,8 @@ export interface ServeOptions {
   readonly graceMillis: number
   /** Kept up to date when given (the real server passes one). */
   readonly activity?: Activity
+  /** Undefined: plain TCP. */
+  readonly tls?: ServerTls | undefined
 }
 
 /**
@@ -57,7 +59,7 @@ export const serveFolder = (options: ServeOptions) =>
     /** Refused: answered at once, where the first status is due, and closed. */
     const refuse = (connection: Connection, client: string, result: string) =>
       Effect.ignore(connection.write(encodeStatus(Status.Error))).pipe(
-        Effect.zipRight(refusalLog(client, result)),
+        Effect.zipRight(refusalLog(client, result, connection.certificate)),
         Effect.zipRight(connection.close)
       )
     /** Who the client is (behind a balancer, the one its header names), then its operation. */
@@ -97,7 +99,8 @@ export const serveFolder = (options: ServeOptions) =>
           hostname,
           port: options.port,
           graceMillis: options.graceMillis,
-          firstBytesMillis: config.requestSeconds * 1000
+          firstBytesMillis: config.requestSeconds * 1000,
+          tls: options.tls
         },
         handle
       )
