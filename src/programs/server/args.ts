@@ -277,7 +277,8 @@ export const parseServerArgs = (argv: ReadonlyArray<string>): Either.Either<Pars
 
 /** Options that only make sense with others, or not with others. */
 const combinationProblem = (args: ServerArgs): string | undefined => {
-  if (args.trustedProxies !== undefined && !args.proxyProtocol) return "--proxies-confiaveis só vale com --protocolo-proxy"
+  if (args.trustedProxies !== undefined && !args.proxyProtocol)
+    return "--proxies-confiaveis só vale com --protocolo-proxy"
   if ((args.tlsCertificate === undefined) !== (args.tlsKey === undefined)) {
     return "--tls-certificado e --tls-chave vão juntos: o certificado e a sua chave privada"
   }

@@ -85,7 +85,8 @@ const program = (args: ServerArgs, activity: Activity) =>
       `Servidor de arquivos escutando na porta TCP ${listener.port}${tls === undefined ? "" : " (TLS)"}, em:`
     )
     for (const address of reachableAddresses(listener.hostname, listener.port)) yield* Console.log(`  ${address}`)
-    if (tls !== undefined && tlsFiles !== undefined) for (const line of tlsStartLines(tls, tlsFiles)) yield* Console.log(line)
+    if (tls !== undefined && tlsFiles !== undefined)
+      for (const line of tlsStartLines(tls, tlsFiles)) yield* Console.log(line)
     yield* Console.log(`Pasta servida: ${store.root}`)
     if (!settings.readOnly && !writable(store.root)) {
       yield* Console.log("Aviso: este usuário não pode gravar na pasta servida; todo upload será recusado.")

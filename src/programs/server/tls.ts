@@ -1,8 +1,8 @@
 import { createPrivateKey, X509Certificate } from "node:crypto"
-import { readFileSync } from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type { Listener, ServerTls } from "../../services/transport/Transport.ts"
+import { readPem } from "../pem.ts"
 
 /** The TLS files a server was started with (--tls-certificado, --tls-chave, --tls-clientes). */
 export interface TlsFiles {
@@ -16,16 +16,6 @@ const MAX_HANDSHAKE_SECONDS = 5
 
 /** The handshake deadline of a server whose whole request must come within `requestSeconds`. */
 export const handshakeMillis = (requestSeconds: number) => Math.min(requestSeconds, MAX_HANDSHAKE_SECONDS) * 1000
-
-const readText = (file: string, what: string): Either.Either<string, string> => {
-  try {
-    return Either.right(readFileSync(file, "utf8"))
-  } catch (error) {
-    const code = (error as { code?: unknown }).code
-    const why = code === "ENOENT" ? "não existe" : code === "EACCES" ? "sem permissão de leitura" : "não pôde ser lido"
-    return Either.left(`${what} "${file}" ${why}`)
-  }
-}
 
 /** The certificate of a PEM file (the first of a chain); Left: a sentence saying what is wrong. */
 const parseCertificate = (pem: string, file: string, what: string): Either.Either<X509Certificate, string> => {
@@ -50,8 +40,8 @@ export interface LoadedTls {
  */
 export const loadTls = (files: TlsFiles, requestSeconds: number): Either.Either<LoadedTls, string> =>
   Either.gen(function* () {
-    const certificatePem = yield* readText(files.certificate, "o certificado (--tls-certificado)")
-    const keyPem = yield* readText(files.key, "a chave (--tls-chave)")
+    const certificatePem = yield* readPem(files.certificate, "o certificado (--tls-certificado)")
+    const keyPem = yield* readPem(files.key, "a chave (--tls-chave)")
     const certificate = yield* parseCertificate(certificatePem, files.certificate, "o certificado (--tls-certificado)")
     const key = yield* Either.try({
       try: () => createPrivateKey(keyPem),
@@ -64,7 +54,7 @@ export const loadTls = (files: TlsFiles, requestSeconds: number): Either.Either<
       )
     }
     const clientCa =
-      files.clients === undefined ? undefined : yield* readText(files.clients, "a CA dos clientes (--tls-clientes)")
+      files.clients === undefined ? undefined : yield* readPem(files.clients, "a CA dos clientes (--tls-clientes)")
     if (clientCa !== undefined && files.clients !== undefined) {
       yield* parseCertificate(clientCa, files.clients, "a CA dos clientes (--tls-clientes)")
     }
