@@ -1,4 +1,5 @@
 import * as net from "node:net"
+import * as tls from "node:tls"
 
 /**
  * One raw TCP connection to the server under test, seen byte by byte: what it
@@ -9,6 +10,14 @@ import * as net from "node:net"
 export class ConnectError extends Error {}
 
 export type Ending = "open" | "closed" | "reset"
+
+/** `--tls`: the server under test speaks the protocol inside TLS; its certificate is checked against `ca` (PEM) or the system's CAs. */
+export interface ProbeTls {
+  readonly ca?: string | undefined
+  /** A client certificate and key (PEM), for a server that asks for one. */
+  readonly certificate?: string | undefined
+  readonly key?: string | undefined
+}
 
 export interface ReadResult {
   /** The bytes asked for, or fewer when the connection ended or time ran out. */
@@ -46,14 +55,27 @@ export class Probe {
     })
   }
 
-  static open(host: string, port: number, millis: number): Promise<Probe> {
+  static open(host: string, port: number, millis: number, secure?: ProbeTls): Promise<Probe> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port })
+      const socket =
+        secure === undefined
+          ? net.connect({ host, port })
+          : tls.connect({
+              host,
+              port,
+              // A name, not an IP literal, goes in SNI; both are checked against the certificate.
+              ...(net.isIP(host) === 0 ? { servername: host } : {}),
+              rejectUnauthorized: true,
+              minVersion: "TLSv1.2",
+              ...(secure.ca === undefined ? {} : { ca: secure.ca }),
+              ...(secure.certificate === undefined ? {} : { cert: secure.certificate }),
+              ...(secure.key === undefined ? {} : { key: secure.key })
+            })
       const timer = setTimeout(() => {
         socket.destroy()
         reject(new ConnectError(`sem conexão com ${host}:${port} em ${millis} ms`))
       }, millis)
-      socket.once("connect", () => {
+      socket.once(secure === undefined ? "connect" : "secureConnect", () => {
         clearTimeout(timer)
         socket.removeAllListeners("error")
         resolve(new Probe(socket))
