@@ -149,7 +149,10 @@ describe("environment variables (Effect Config), the command line winning", () =
         "--tamanho-maximo",
         "--log",
         "--protocolo-proxy",
-        "--proxies-confiaveis"
+        "--proxies-confiaveis",
+        "--tls-certificado",
+        "--tls-chave",
+        "--tls-clientes"
       ].sort()
     )
   })

@@ -120,11 +120,17 @@ export const clientArgsFrom = (
   )
   const checked = server === undefined ? undefined : parseServerAddress(server)
   if (checked !== undefined && Either.isLeft(checked)) return Either.left(`ARQUIVOS_CLIENTE_SERVIDOR: ${checked.left}`)
-  return withEnvironment(CLIENT_ENVIRONMENT, (words) => parseClientArgs(words, server), argv, {
+  return withEnvironment(CLIENT_ENVIRONMENT, (words) => Either.flatMap(parseClientArgs(words, server), pairs), argv, {
     provider,
     check: (words) => parseClientArgs(words, "127.0.0.1:1")
   })
 }
+
+/** Options that go together, checked once the command line and the environment are joined. */
+const pairs = (parsed: ParsedClientArgs): Either.Either<ParsedClientArgs, string> =>
+  parsed._tag === "Run" && (parsed.args.tls?.certificate === undefined) !== (parsed.args.tls?.key === undefined)
+    ? Either.left("--tls-certificado e --tls-chave vão juntos: o certificado do cliente e a sua chave privada")
+    : Either.right(parsed)
 
 /**
  * Parses the client's command line; Left is a Portuguese message for the
@@ -190,9 +196,6 @@ export const parseClientArgs = (
   if (script !== undefined && command.length > 0) return Either.left("use --script ou um comando, não os dois")
   const certificate = values.get("--tls-certificado")
   const key = values.get("--tls-chave")
-  if ((certificate === undefined) !== (key === undefined)) {
-    return Either.left("--tls-certificado e --tls-chave vão juntos: o certificado do cliente e a sua chave privada")
-  }
   const ca = values.get("--tls-ca")
   const tls =
     flags.has("--tls") || ca !== undefined || certificate !== undefined
