@@ -175,6 +175,17 @@ const listenerHandlers = <R>(
       Object.defineProperty(connection, "certificate", { get: () => state.certificate, enumerable: true })
       serving.accept(state, connection, () => closeSocket(socket))
     },
+    // A connection that breaks during its handshake is a TLS failure, said as one in the log.
+    error(socket, error) {
+      const state = socket.data as TlsSocketState
+      if (!state.handshaken) state.failed(serverHandshakeFailure(error))
+      else state.failed(error)
+    },
+    close(socket, error) {
+      const state = socket.data as TlsSocketState
+      if (!state.handshaken && error !== undefined) state.failed(serverHandshakeFailure(error))
+      state.wasClosed(error)
+    },
     handshake(socket, authorized, error) {
       const state = socket.data as TlsSocketState
       state.handshaken = true

@@ -83,7 +83,11 @@ export const handshakeLate = (seconds: number) =>
     detail: `o cliente não completou o handshake TLS em ${seconds} s (ele usa TLS?)`
   })
 
-/** A listener's handshake that failed: no TLS from the client, an old version, or a client certificate missing. */
+/**
+ * A listener's handshake that failed: no TLS from the client, an old
+ * version, a client certificate missing, or the client refusing this
+ * server's certificate (it ends the handshake with an alert, or drops it).
+ */
 export const serverHandshakeFailure = (error: unknown): ConnectionFailure => {
   const text = `${codeOf(error)} ${messageOf(error)}`
   if (/PEER_DID_NOT_RETURN_A_CERTIFICATE|CERTIFICATE_REQUIRED/i.test(text)) {
@@ -93,13 +97,14 @@ export const serverHandshakeFailure = (error: unknown): ConnectionFailure => {
       cause: error
     })
   }
-  return new ConnectionFailure({
-    reason: "TlsHandshake",
-    detail: /UNSUPPORTED_PROTOCOL|PROTOCOL_VERSION/i.test(text)
-      ? "o cliente só fala versões antigas de TLS (aceitas: 1.2 e 1.3)"
-      : "o cliente não iniciou TLS (ele usa TLS?)",
-    cause: error
-  })
+  const detail = /UNSUPPORTED_PROTOCOL|PROTOCOL_VERSION/i.test(text)
+    ? "o cliente só fala versões antigas de TLS (aceitas: 1.2 e 1.3)"
+    : /WRONG_VERSION_NUMBER|HTTP_REQUEST|UNEXPECTED_RECORD|BAD_PACKET|RECORD_LENGTH/i.test(text)
+      ? "o cliente não iniciou TLS (ele usa TLS?)"
+      : /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED)/i.test(text)
+        ? "o cliente recusou o certificado deste servidor (ele não confia na CA, ou o certificado venceu)"
+        : "o handshake não se completou (o cliente não usa TLS, ou recusou o certificado deste servidor)"
+  return new ConnectionFailure({ reason: "TlsHandshake", detail, cause: error })
 }
 
 /** A client certificate the listener's CA did not sign (or that is expired, or not for a client). */
