@@ -1,5 +1,3 @@
-import { constants } from "node:crypto"
-import { getCACertificates } from "node:tls"
 import type { Socket, TLSOptions } from "bun"
 import { ConnectionFailure } from "../../domain/errors.ts"
 import { SocketState } from "./socketState.ts"
@@ -13,8 +11,13 @@ import type { Watch } from "./watchdog.ts"
  * connections come here; plain TCP never does.
  */
 
-/** TLS 1.2 and 1.3 only, whatever a later Bun allows by default. */
-const TLS_1_2_AND_LATER = constants.SSL_OP_NO_SSLv3 | constants.SSL_OP_NO_TLSv1 | constants.SSL_OP_NO_TLSv1_1
+/**
+ * TLS 1.2 and 1.3 only, whatever a later Bun allows by default: OpenSSL's
+ * (and BoringSSL's) SSL_OP_NO_TLSv1 and SSL_OP_NO_TLSv1_1, as node:crypto's
+ * `constants` spell them (not imported: a program that never uses TLS does
+ * not load it).
+ */
+const TLS_1_2_AND_LATER = 0x0400_0000 | 0x1000_0000
 
 /** A listener's TLS as Bun takes it: a client certificate is asked for, and required, only with a client CA. */
 export const serverTlsOptions = (tls: ServerTls): TLSOptions => ({
@@ -26,10 +29,15 @@ export const serverTlsOptions = (tls: ServerTls): TLSOptions => ({
 
 let systemCas: Array<string> | undefined
 
-/** The system's CAs (read once); empty where the system has none Bun can read (Bun's own list then applies). */
+/**
+ * The system's CAs (read once); empty where the system has none Bun can read
+ * (Bun's own list then applies). node:tls is loaded here, on the first TLS
+ * connection with no --tls-ca: loading it costs a program's start-up time.
+ */
 const systemCaList = (): Array<string> => {
   systemCas ??= (() => {
     try {
+      const { getCACertificates } = require("node:tls") as typeof import("node:tls")
       return getCACertificates("system")
     } catch {
       return []
