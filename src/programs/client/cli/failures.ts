@@ -181,7 +181,7 @@ export const describeClientError = (error: ClientError, context: FailureContext)
 /** A connection that ended before the reply's first byte: over TLS, most likely a refused certificate; in plain TCP, a TLS server. */
 const noReplySentence = (context: FailureContext, about: string): string => {
   if (context.tls === undefined) {
-    return `O servidor ${context.server} fechou a conexão sem responder${about}. Se ele usa TLS, use --tls.`
+    return `O servidor ${context.server} fechou a conexão sem responder${about}: ele pode ter sido encerrado, ou exigir TLS (então use --tls).`
   }
   return context.tls.clientCertificate
     ? `O servidor ${context.server} fechou a conexão TLS sem responder${about}: ele pode ter recusado o seu certificado de cliente (de uma CA que ele não aceita).`
