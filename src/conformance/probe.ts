@@ -26,6 +26,16 @@ export interface ReadResult {
   readonly ending: Ending
 }
 
+/** Why a TLS connection to the server under test failed, in Portuguese (the system's own words are English). */
+const tlsProblem = (error: Error & { code?: string }): string => {
+  const text = `${error.code ?? ""} ${error.message}`
+  return /CERT|SELF_SIGNED|ALTNAME|ISSUER|VERIFY|EXPIRED/i.test(text)
+    ? "o certificado do servidor não foi aceito (é de outra CA? use --tls-ca; venceu? vale para esse nome?)"
+    : /ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA)/i.test(text)
+      ? "o servidor exige um certificado de cliente que ele aceite (--tls-certificado e --tls-chave)"
+      : "o handshake TLS não se completou (o servidor usa TLS nessa porta?)"
+}
+
 export class Probe {
   private readonly chunks: Array<Buffer> = []
   private buffered = 0
@@ -83,7 +93,11 @@ export class Probe {
       socket.once("error", (error) => {
         clearTimeout(timer)
         socket.destroy()
-        reject(new ConnectError(`não foi possível conectar a ${host}:${port}: ${error.message}`))
+        reject(
+          new ConnectError(
+            `não foi possível conectar a ${host}:${port}: ${secure === undefined ? error.message : tlsProblem(error)}`
+          )
+        )
       })
     })
   }

@@ -174,7 +174,9 @@ describe.skipIf(OPENSSL === undefined)("TLS with the real server and client", ()
     // op 20 is one byte, not a whole TLS record: the server closes it at its handshake deadline (here 1 s).
     const list = await client(server, freshFolder("cliente"), ["listar"])
     expect(list.code).toBe(3)
-    expect(list.stderr).toContain("fechou a conexão sem responder: ele pode ter sido encerrado, ou exigir TLS (então use --tls).")
+    expect(list.stderr).toContain(
+      "fechou a conexão sem responder: ele pode ter sido encerrado, ou exigir TLS (então use --tls)."
+    )
     expect(list.millis).toBeLessThan(6_000)
     await server.stdout.waitFor(/TLS não estabelecido: o cliente não completou o handshake TLS em 1 s/)
     await server.stdout.waitFor(/TLS não estabelecido: o cliente não iniciou TLS/)
