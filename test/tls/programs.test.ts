@@ -134,7 +134,9 @@ describe.skipIf(OPENSSL === undefined)("TLS with the real server and client", ()
     expect(`${run.stdout}${run.stderr}`).toMatch(/alert protocol version|no protocols available|unsupported protocol/i)
     // No session: openssl names the version it tried, with no cipher.
     expect(run.stdout.toString()).toContain("Cipher is (NONE)")
-    await server.stdout.waitFor(/TLS não estabelecido: o cliente só fala versões antigas de TLS/)
+    // An openssl built without TLS 1.1 refuses on its own side and never connects; otherwise the server says why.
+    if (run.stdout.toString().includes("CONNECTED"))
+      await server.stdout.waitFor(/TLS não estabelecido: o cliente só fala versões antigas de TLS/)
   }, 15_000)
 
   test("a server certificate for another name is refused by the client (status 3)", async () => {
