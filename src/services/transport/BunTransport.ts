@@ -227,11 +227,15 @@ const serve =
           ...(tls === undefined ? {} : { tls: serverTlsOptions(tls) }),
           socket: listenerHandlers(watchdog, serving, tls)
         })
+      /** The TLS settings of the listener now accepting (a reload replaces them), and whether it was closed for good. */
+      let current = options.tls
+      let closed = false
       let listener = yield* Effect.acquireRelease(
-        Effect.try({ try: () => listen(options.hostname, options.port, options.tls), catch: failureOf }),
+        Effect.try({ try: () => listen(options.hostname, options.port, current), catch: failureOf }),
         () =>
           Effect.suspend(() => {
             // Stop accepting; the connections in flight get the grace period.
+            closed = true
             listener.stop(false)
             return serving.shutdown(options.graceMillis)
           })
@@ -241,19 +245,22 @@ const serve =
        * A new listener on the same address with the new settings, in place of
        * the old one, whose connections go on. The settings are tried first on
        * a throwaway loopback listener, so bad ones leave the old in place;
-       * between the two listeners the port is closed for an instant.
+       * between the two listeners the port is closed for an instant. After
+       * the listener closed, a reload does nothing.
        */
       const reloadTls = (tls: ServerTls) =>
         Effect.try({
           try: () => {
+            if (closed) return
             Bun.listen({ hostname: "127.0.0.1", port: 0, tls: serverTlsOptions(tls), socket: { data: () => {} } }).stop(
               true
             )
             listener.stop(false)
             try {
               listener = listen(hostname, port, tls)
+              current = tls
             } catch (error) {
-              listener = listen(hostname, port, options.tls)
+              listener = listen(hostname, port, current)
               throw error
             }
           },
