@@ -43,6 +43,8 @@ export interface SocketLoad {
   readonly concurrency: number
   /** Whether an answer (its first bytes, and its whole length) is the expected one. */
   readonly accept: (head: Uint8Array, length: number) => boolean
+  /** Over TLS: the CA (PEM text) the server's certificate is checked with; the request goes once the handshake is done. */
+  readonly tlsCa?: string | undefined
 }
 
 const HEAD_BYTES = 32
@@ -61,6 +63,10 @@ const once = (load: SocketLoad): Promise<number | LoadFailure> =>
     Bun.connect({
       hostname: "127.0.0.1",
       port: load.port,
+      // Without a handshake handler, Bun calls open once the handshake is done.
+      ...(load.tlsCa === undefined
+        ? {}
+        : { tls: { ca: load.tlsCa, serverName: "127.0.0.1", rejectUnauthorized: true } }),
       socket: {
         open(socket) {
           socket.write(load.request)

@@ -64,10 +64,24 @@ const launch = async (
 }
 
 /** This project's server, a separate `bun` process over `folder`. */
-export const startOurServer = async (repo: string, folder: string, tmp: string): Promise<Server> => {
+export const startOurServer = async (
+  repo: string,
+  folder: string,
+  tmp: string,
+  tls?: { readonly certificate: string; readonly key: string }
+): Promise<Server> => {
   const port = await freePort()
-  const cmd = [process.execPath, "bin/servidor.ts", String(port), "--pasta", folder, "--timeout", "60"]
-  return launch("servidor", cmd, port, tmp, repo)
+  const cmd = [
+    process.execPath,
+    "bin/servidor.ts",
+    String(port),
+    "--pasta",
+    folder,
+    "--timeout",
+    "60",
+    ...(tls === undefined ? [] : ["--tls-certificado", tls.certificate, "--tls-chave", tls.key])
+  ]
+  return launch(tls === undefined ? "servidor" : "servidor-tls", cmd, port, tmp, repo)
 }
 
 /** The Bun limit for small operations: bench/limits/rawServer.ts over `folder`. */

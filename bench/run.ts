@@ -17,6 +17,7 @@ import { scaleOutFanout, scaleOutSmall } from "./scenarios/scaleOut.ts"
 import { smallOps } from "./scenarios/smallOps.ts"
 import { type StartupResult, startup } from "./scenarios/startup.ts"
 import { interrupt, machineBusy, stopAll, wasInterrupted } from "./system.ts"
+import { makeBenchTls } from "./tls.ts"
 import { createFiles, makeWorkspace, removeWorkspace, type Workspace } from "./workspace.ts"
 
 /**
@@ -93,6 +94,21 @@ const writeReport = async (results: BenchResults) => {
   await Bun.write(path.join(REPO, "docs", "desempenho.svg"), renderChart(results.scenarios, subtitle))
 }
 
+/** Our server in TLS beside the plain one, for the TLS rows; undefined (rows left out, saying why) without openssl. */
+const startOursTls = async (workspace: Workspace) => {
+  try {
+    const tls = await makeBenchTls(workspace.tmp)
+    const server = await startOurServer(REPO, workspace.serverDir, workspace.tmp, tls)
+    console.log(`  ${server.name}: porta ${server.port} (pid ${server.daemon.pid})`)
+    return { ...server, ca: tls.ca }
+  } catch (error) {
+    console.log(
+      `  servidor-tls: não iniciado (${error instanceof Error ? error.message : String(error)}); as linhas de TLS ficam de fora`
+    )
+    return undefined
+  }
+}
+
 const main = async (config: BenchConfig) => {
   const begin = performance.now()
   console.log(
@@ -130,8 +146,9 @@ const main = async (config: BenchConfig) => {
   ])
   for (const server of [ours, nginx, ftp, http])
     console.log(`  ${server.name}: porta ${server.port} (pid ${server.daemon.pid})`)
+  const oursTls = await startOursTls(workspace)
   const client = (started.client = await inProcessClient(workspace.clientDir, ours.port))
-  const bench: Bench = { config, repo: REPO, ...workspace, ours, nginx, ftp, http, inProcess: client }
+  const bench: Bench = { config, repo: REPO, ...workspace, ours, oursTls, nginx, ftp, http, inProcess: client }
 
   console.log("\nPartida de processos (sem transferência)...")
   let startupResult: StartupResult | undefined

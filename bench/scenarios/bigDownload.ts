@@ -12,6 +12,7 @@ import {
   FILES,
   removeFile,
   runOurClient,
+  runOurTlsClient,
   timeInProcess,
   withServerCpu
 } from "./common.ts"
@@ -56,6 +57,24 @@ export const bigDownload = async (bench: Bench): Promise<ScenarioResult> => {
       run: () => withServerCpu(bench.ours, () => timeInProcess(() => bench.inProcess.download(FILES.big))),
       check
     },
+    ...(bench.oursTls === undefined
+      ? []
+      : [
+          {
+            id: "nosso-processo-tls",
+            label: "Nosso cliente (processo, TLS)",
+            role: "nosso" as const,
+            how: `bun bin/cliente.ts … --tls-ca CA --silencioso baixar ${FILES.big}, ao mesmo servidor em TLS 1.3`,
+            work: size,
+            extras: CLIENT_AND_SERVER_CPU,
+            before: fresh,
+            run: () =>
+              withServerCpu(bench.oursTls!, async () =>
+                commandSample(await runOurTlsClient(bench.oursTls!, bench, "baixar", FILES.big))
+              ),
+            check
+          } satisfies Contender
+        ]),
     curl("nginx", "nginx (curl)", bench.nginx, `http://127.0.0.1:${bench.nginx.port}/${FILES.big}`),
     curl("pyftpdlib", "pyftpdlib (curl ftp://)", bench.ftp, `ftp://127.0.0.1:${bench.ftp.port}/${FILES.big}`),
     curl("http.server", "http.server (curl)", bench.http, `http://127.0.0.1:${bench.http.port}/${FILES.big}`),
@@ -98,6 +117,7 @@ export const bigDownload = async (bench: Bench): Promise<ScenarioResult> => {
       divisor: MiB,
       notes: [
         "Tempo de parede do processo cliente, do início ao fim; para o iperf3, o tempo da transferência que ele mesmo informa.",
+        "TLS: o mesmo servidor com --tls-certificado/--tls-chave e o mesmo cliente com --tls-ca (certificado EC P-256, TLS 1.3): o custo da cifra ao lado do TCP puro.",
         "CPU do servidor: tempo de CPU (usuário + sistema) do grupo de processos do servidor durante a repetição."
       ]
     },

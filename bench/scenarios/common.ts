@@ -18,6 +18,8 @@ export interface Bench {
   /** Configuration files, scripts and logs. */
   readonly tmp: string
   readonly ours: Server
+  /** Our server again, in TLS (bench/tls.ts), with the CA file its clients check it with; undefined without openssl. */
+  readonly oursTls: (Server & { readonly ca: string }) | undefined
   readonly nginx: Server
   readonly ftp: Server
   readonly http: Server
@@ -50,6 +52,25 @@ export const ourClient = (bench: Bench, ...command: Array<string>): Array<string
 
 export const runOurClient = (bench: Bench, ...command: Array<string>): Promise<Timed> =>
   timeCommand(ourClient(bench, ...command), { cwd: bench.repo })
+
+/** The same, to our TLS server, checking its certificate with the bench's CA. */
+export const runOurTlsClient = (server: Server & { readonly ca: string }, bench: Bench, ...command: Array<string>) =>
+  timeCommand(
+    [
+      process.execPath,
+      "bin/cliente.ts",
+      `127.0.0.1:${server.port}`,
+      "--pasta",
+      bench.clientDir,
+      "--timeout",
+      "60",
+      "--silencioso",
+      "--tls-ca",
+      server.ca,
+      ...command
+    ],
+    { cwd: bench.repo }
+  )
 
 /** Removes a file and any partial download of it. */
 export const removeFile = async (file: string) => {

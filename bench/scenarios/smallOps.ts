@@ -36,6 +36,16 @@ export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
       total: ops,
       concurrency
     })
+  const tlsCa = bench.oursTls === undefined ? undefined : await Bun.file(bench.oursTls.ca).text()
+  const oursTls = (ops: number) =>
+    runSocketLoad({
+      port: bench.oursTls!.port,
+      request: ourDownloadRequest(FILES.small),
+      accept: acceptOurDownload(size),
+      total: ops,
+      concurrency,
+      tlsCa
+    })
   const nginx = (ops: number) =>
     runSocketLoad({
       port: bench.nginx.port,
@@ -58,7 +68,8 @@ export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
     })
 
   console.log(`  aquecimento: ${count(smallWarmup)} pedidos em cada servidor`)
-  for (const warm of [ours, nginx, ftp, bun]) loadSample(await warm(smallWarmup))
+  for (const warm of [ours, ...(bench.oursTls === undefined ? [] : [oursTls]), nginx, ftp, bun])
+    loadSample(await warm(smallWarmup))
 
   const contenders: Array<Contender> = [
     {
@@ -70,6 +81,19 @@ export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
       extras: EXTRAS,
       run: () => withServerCpu(bench.ours, async () => loadSample(await ours(total)))
     },
+    ...(bench.oursTls === undefined
+      ? []
+      : [
+          {
+            id: "nosso-tls",
+            label: "Nosso servidor em TLS (gerador Bun)",
+            role: "nosso" as const,
+            how: `o mesmo gerador em TLS 1.3 (Bun.connect com tls, certificado conferido): um handshake completo por pedido, ${concurrency} em voo`,
+            work: total,
+            extras: EXTRAS,
+            run: () => withServerCpu(bench.oursTls!, async () => loadSample(await oursTls(total)))
+          } satisfies Contender
+        ]),
     {
       id: "nginx",
       label: "nginx (gerador Bun, HTTP GET)",
@@ -115,6 +139,7 @@ export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
           "No FTP cada download precisa de uma conexão de controle, login, PASV e uma conexão de dados: é mais trabalho por operação, " +
             "e o gerador é Python (ftplib) com threads, que também disputa a CPU.",
           "Latências p50 e p99: do início da conexão até o fechamento, por pedido.",
+          "Em TLS, cada pedido faz um handshake completo (sem retomada de sessão): é o custo de uma conexão nova por operação, como o protocolo exige.",
           "O limite do Bun é um servidor mínimo da op 10 em `Bun.listen` (bench/limits/rawServer.ts), sem jaula, limites, prazos, log nem Effect: " +
             "o que o próprio Bun precisa por operação, como o iperf3 é o limite dos arquivos grandes."
         ]

@@ -12,6 +12,14 @@ export interface CheckerArgs {
   readonly only: ReadonlyArray<Category> | undefined
   /** `--so ID`: only the checks with these ids. */
   readonly ids?: ReadonlyArray<string> | undefined
+  /** `--tls`: the files of the TLS options (PEM), all optional; undefined: plain TCP. */
+  readonly tls?: CheckerTlsFiles | undefined
+}
+
+export interface CheckerTlsFiles {
+  readonly ca?: string | undefined
+  readonly certificate?: string | undefined
+  readonly key?: string | undefined
 }
 
 export const CHECKER_USAGE = `Uso: bun run conformidade HOST:PORTA [opções]
@@ -23,6 +31,13 @@ e 50) segue o enunciado e o PROTOCOL.md, e diz em português o que falhou.
   --pasta DIR           a pasta servida, nesta máquina: permite plantar links,
                         FIFOs, dispositivos e arquivos ocultos, e apagar no fim
                         tudo o que o verificador criou
+  --tls                 o servidor fala o protocolo dentro de TLS (o certificado
+                        dele é conferido, com o nome HOST)
+  --tls-ca ARQ          a CA do certificado do servidor (PEM; padrão: as CAs do
+                        sistema); implica --tls
+  --tls-certificado ARQ, --tls-chave ARQ
+                        certificado de cliente e sua chave (PEM), para um
+                        servidor que exige um; implicam --tls
   --timeout S           o timeout do servidor, em segundos (padrão 30): os testes
                         de prazo esperam S mais uma margem
   --estrito             as verificações "recomendado" também contam para o
@@ -137,6 +152,9 @@ export const commonOption = <C extends string>(
 export const parseCheckerArgs = (argv: ReadonlyArray<string>, knownIds: ReadonlyArray<string> = []): Parsed => {
   let address: { host: string; port: number } | undefined
   let folder: string | undefined
+  let secure = false
+  const tlsFiles: { ca?: string; certificate?: string; key?: string } = {}
+  const TLS_FILES = { "--tls-ca": "ca", "--tls-certificado": "certificate", "--tls-chave": "key" } as const
   const options: CommonOptions<Category> = {
     timeoutSeconds: 30,
     strict: false,
@@ -155,6 +173,13 @@ export const parseCheckerArgs = (argv: ReadonlyArray<string>, knownIds: Readonly
       const v = value()
       if (v === undefined || v === "") return bad("--pasta precisa de uma pasta")
       folder = v
+    } else if (arg === "--tls") {
+      secure = true
+    } else if (arg in TLS_FILES) {
+      const v = value()
+      if (v === undefined || v === "") return bad(`${arg} precisa de um arquivo`)
+      tlsFiles[TLS_FILES[arg as keyof typeof TLS_FILES]] = v
+      secure = true
     } else if (arg.startsWith("-")) return bad(`opção desconhecida: ${arg}`)
     else {
       if (address !== undefined) return bad(`argumento a mais: ${arg}`)
@@ -163,5 +188,7 @@ export const parseCheckerArgs = (argv: ReadonlyArray<string>, knownIds: Readonly
     }
   }
   if (address === undefined) return bad("falta o endereço do servidor (HOST:PORTA)")
-  return { _tag: "Run", args: { ...address, folder, ...options } }
+  if ((tlsFiles.certificate === undefined) !== (tlsFiles.key === undefined))
+    return bad("--tls-certificado e --tls-chave vão juntos")
+  return { _tag: "Run", args: { ...address, folder, ...options, ...(secure ? { tls: tlsFiles } : {}) } }
 }

@@ -1,4 +1,5 @@
 import * as net from "node:net"
+import * as tls from "node:tls"
 
 /**
  * One raw TCP connection to the server under test, seen byte by byte: what it
@@ -10,11 +11,29 @@ export class ConnectError extends Error {}
 
 export type Ending = "open" | "closed" | "reset"
 
+/** `--tls`: the server under test speaks the protocol inside TLS; its certificate is checked against `ca` (PEM) or the system's CAs. */
+export interface ProbeTls {
+  readonly ca?: string | undefined
+  /** A client certificate and key (PEM), for a server that asks for one. */
+  readonly certificate?: string | undefined
+  readonly key?: string | undefined
+}
+
 export interface ReadResult {
   /** The bytes asked for, or fewer when the connection ended or time ran out. */
   readonly bytes: Uint8Array
   readonly complete: boolean
   readonly ending: Ending
+}
+
+/** Why a TLS connection to the server under test failed, in Portuguese (the system's own words are English). */
+const tlsProblem = (error: Error & { code?: string }): string => {
+  const text = `${error.code ?? ""} ${error.message}`
+  return /CERT|SELF_SIGNED|ALTNAME|ISSUER|VERIFY|EXPIRED/i.test(text)
+    ? "o certificado do servidor não foi aceito (é de outra CA? use --tls-ca; venceu? vale para esse nome?)"
+    : /ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA)/i.test(text)
+      ? "o servidor exige um certificado de cliente que ele aceite (--tls-certificado e --tls-chave)"
+      : "o handshake TLS não se completou (o servidor usa TLS nessa porta?)"
 }
 
 export class Probe {
@@ -46,14 +65,27 @@ export class Probe {
     })
   }
 
-  static open(host: string, port: number, millis: number): Promise<Probe> {
+  static open(host: string, port: number, millis: number, secure?: ProbeTls): Promise<Probe> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port })
+      const socket =
+        secure === undefined
+          ? net.connect({ host, port })
+          : tls.connect({
+              host,
+              port,
+              // A name, not an IP literal, goes in SNI; both are checked against the certificate.
+              ...(net.isIP(host) === 0 ? { servername: host } : {}),
+              rejectUnauthorized: true,
+              minVersion: "TLSv1.2",
+              ...(secure.ca === undefined ? {} : { ca: secure.ca }),
+              ...(secure.certificate === undefined ? {} : { cert: secure.certificate }),
+              ...(secure.key === undefined ? {} : { key: secure.key })
+            })
       const timer = setTimeout(() => {
         socket.destroy()
         reject(new ConnectError(`sem conexão com ${host}:${port} em ${millis} ms`))
       }, millis)
-      socket.once("connect", () => {
+      socket.once(secure === undefined ? "connect" : "secureConnect", () => {
         clearTimeout(timer)
         socket.removeAllListeners("error")
         resolve(new Probe(socket))
@@ -61,7 +93,11 @@ export class Probe {
       socket.once("error", (error) => {
         clearTimeout(timer)
         socket.destroy()
-        reject(new ConnectError(`não foi possível conectar a ${host}:${port}: ${error.message}`))
+        reject(
+          new ConnectError(
+            `não foi possível conectar a ${host}:${port}: ${secure === undefined ? error.message : tlsProblem(error)}`
+          )
+        )
       })
     })
   }

@@ -2,10 +2,12 @@ import { randomBytes } from "node:crypto"
 import { readdirSync, rmSync } from "node:fs"
 import { stat } from "node:fs/promises"
 import * as path from "node:path"
-import type { CheckerArgs } from "./args.ts"
+import * as Either from "effect/Either"
+import { readPem } from "../programs/pem.ts"
+import type { CheckerArgs, CheckerTlsFiles } from "./args.ts"
 import { CATALOG } from "./catalog.ts"
 import { type Check, CheckFailure, CheckSkipped, type Context, type Judged, type Outcome, pass } from "./check.ts"
-import { ConnectError, Probe } from "./probe.ts"
+import { ConnectError, Probe, type ProbeTls } from "./probe.ts"
 
 /**
  * Runs the chosen checks against one server, each bounded in time, then
@@ -77,6 +79,18 @@ const cleanUp = (folder: string | undefined, prefix: string, planted: ReadonlyAr
   }
 }
 
+/** The TLS files read; a string: the sentence saying which could not be read. */
+const readProbeTls = (files: CheckerTlsFiles): ProbeTls | string => {
+  const read = (file: string | undefined, what: string) =>
+    file === undefined ? Either.right(undefined) : readPem(file, what)
+  const all = Either.all({
+    ca: read(files.ca, "a CA (--tls-ca)"),
+    certificate: read(files.certificate, "o certificado (--tls-certificado)"),
+    key: read(files.key, "a chave (--tls-chave)")
+  })
+  return Either.isLeft(all) ? all.left : all.right
+}
+
 export const runChecks = async (args: CheckerArgs, onResult: (result: Result) => void = () => {}): Promise<Run> => {
   if (args.folder !== undefined) {
     const info = await stat(args.folder).catch(() => undefined)
@@ -84,8 +98,10 @@ export const runChecks = async (args: CheckerArgs, onResult: (result: Result) =>
       return { _tag: "BadFolder", message: `--pasta: "${args.folder}" não é uma pasta nesta máquina` }
   }
   const connectMillis = Math.max(2000, Math.min(10_000, args.timeoutSeconds * 1000))
+  const secure = args.tls === undefined ? undefined : readProbeTls(args.tls)
+  if (typeof secure === "string") return { _tag: "Unreachable", message: secure }
   try {
-    ;(await Probe.open(args.host, args.port, connectMillis)).destroy()
+    ;(await Probe.open(args.host, args.port, connectMillis, secure)).destroy()
   } catch (error) {
     return { _tag: "Unreachable", message: error instanceof Error ? error.message : String(error) }
   }
@@ -101,7 +117,7 @@ export const runChecks = async (args: CheckerArgs, onResult: (result: Result) =>
     promptMillis: Math.max(300, Math.min(2000, timeoutMillis / 2)),
     folder: args.folder === undefined ? undefined : path.resolve(args.folder),
     prefix,
-    connect: () => Probe.open(args.host, args.port, connectMillis),
+    connect: () => Probe.open(args.host, args.port, connectMillis, secure),
     planted: (absolute) => void planted.push(absolute)
   }
   const guardMillis = 2 * (timeoutMillis + context.marginMillis) + 20_000

@@ -50,6 +50,13 @@ export const describeFailure = (error: OperationError): string =>
             return "a conexão caiu (reiniciada pelo outro lado)"
           case "Io":
             return "erro de rede"
+          // The transport's words for TLS failures are Portuguese (the system's own stay in the cause).
+          case "TlsHandshake":
+            return `TLS não estabelecido: ${e.detail}`
+          case "TlsCertificate":
+            return `certificado TLS recusado: ${e.detail}`
+          case "TlsRefused":
+            return `TLS recusado pelo outro lado: ${e.detail}`
         }
       },
       Timeout: (e) => {

@@ -17,7 +17,11 @@ export const ViolationReasons = [
   "InvalidListing",
   "UnexpectedName",
   "Truncated",
-  "BadProxyHeader"
+  "BadProxyHeader",
+  /** A TLS record where the protocol's first byte was due: the peer speaks TLS, this side does not. */
+  "TlsSpoken",
+  /** The connection ended before the reply's first byte (a client's view). */
+  "NoReply"
 ] as const
 export type ViolationReason = (typeof ViolationReasons)[number]
 
@@ -54,8 +58,22 @@ export class HashMismatch extends Data.TaggedError("HashMismatch")<{
   readonly size?: number
 }> {}
 
-/** Why a TCP connection could not be made or broke. */
-export const ConnectionFailureReasons = ["Refused", "Unresolved", "Closed", "Reset", "Io"] as const
+/**
+ * Why a TCP connection could not be made or broke. Over TLS: the handshake
+ * did not complete (the peer does not speak TLS, or no version both accept);
+ * the peer's certificate was not accepted here; this side's certificate was
+ * refused by the peer, or it asked for one that was not given.
+ */
+export const ConnectionFailureReasons = [
+  "Refused",
+  "Unresolved",
+  "Closed",
+  "Reset",
+  "Io",
+  "TlsHandshake",
+  "TlsCertificate",
+  "TlsRefused"
+] as const
 export type ConnectionFailureReason = (typeof ConnectionFailureReasons)[number]
 
 /** The TCP connection could not be made or broke. */

@@ -4,7 +4,14 @@ import { parseListing } from "./listing.ts"
 import { maskMatcher } from "./mask.ts"
 import { type ClientEvent, Data, End, type ManifestEntry, type ServerEvent } from "./messages.ts"
 import { describeNameProblem, type NameProblem, parseMask, parseName } from "./names.ts"
-import { MAX_LISTING_BYTES, MAX_MANY_MATCHES, MAX_NAME_BYTES, Status } from "./protocol.ts"
+import {
+  MAX_LISTING_BYTES,
+  MAX_MANY_MATCHES,
+  MAX_NAME_BYTES,
+  Status,
+  TLS_ALERT_RECORD,
+  TLS_HANDSHAKE_RECORD
+} from "./protocol.ts"
 
 /**
  * The grammars of both directions, as pieces: the fields requests are made
@@ -51,7 +58,12 @@ export function* uploadBody(): Grammar<ClientEvent> {
 
 function* status(allowed: ReadonlyArray<number>): Grammar<ServerEvent, number> {
   const value = yield* u8<ServerEvent>()
-  if (!allowed.includes(value)) return yield* fail("UnexpectedStatus", `status inesperado ${hex(value)}`)
+  if (!allowed.includes(value)) {
+    if (value === TLS_ALERT_RECORD || value === TLS_HANDSHAKE_RECORD) {
+      return yield* fail("TlsSpoken", `o servidor respondeu em TLS (${hex(value)}): ele exige TLS`)
+    }
+    return yield* fail("UnexpectedStatus", `status inesperado ${hex(value)}`)
+  }
   yield* emit<ServerEvent>({ _tag: "Status", status: value })
   return value
 }

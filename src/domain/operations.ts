@@ -12,7 +12,7 @@ import {
   uploadReply
 } from "./grammars.ts"
 import type { ClientEvent, Request, RequestTag, ServerEvent } from "./messages.ts"
-import { MD5_BYTES, Opcode } from "./protocol.ts"
+import { MD5_BYTES, Opcode, TLS_HANDSHAKE_RECORD } from "./protocol.ts"
 
 /** The request of the operation tagged `Tag`. */
 export type RequestOf<Tag extends RequestTag> = Extract<Request, { readonly _tag: Tag }>
@@ -139,7 +139,11 @@ export const operationFor = <Tag extends RequestTag>(request: RequestOf<Tag>): O
 export function* clientStream(): Grammar<ClientEvent> {
   const opcode = yield* u8<ClientEvent>()
   const operation = operationOf(opcode)
-  if (operation === undefined) return yield* fail("UnknownOpcode", `operação desconhecida ${hex(opcode)}`)
+  if (operation === undefined) {
+    return opcode === TLS_HANDSHAKE_RECORD
+      ? yield* fail("TlsSpoken", "o cliente iniciou TLS, e este servidor não usa TLS")
+      : yield* fail("UnknownOpcode", `operação desconhecida ${hex(opcode)}`)
+  }
   return yield* operation.request()
 }
 

@@ -26,6 +26,15 @@ export const Status = {
 } as const
 export type Status = (typeof Status)[keyof typeof Status]
 
+/**
+ * The first byte of a TLS record: a handshake (what a TLS client sends
+ * first) or an alert (what a TLS server answers to bytes that are not TLS).
+ * Neither is an opcode or a status: where one of them comes first, the peer
+ * speaks TLS and this side does not (PROTOCOL.md, TLS).
+ */
+export const TLS_HANDSHAKE_RECORD = 0x16
+export const TLS_ALERT_RECORD = 0x15
+
 /** Largest name (or mask) length accepted, in bytes of UTF-8. */
 export const MAX_NAME_BYTES = 4096
 

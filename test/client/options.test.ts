@@ -67,7 +67,7 @@ describe("--opcao=valor, -- and --version", () => {
 describe("ARQUIVOS_CLIENTE_* variables (Effect Config), the command line winning", () => {
   test("each variable is ARQUIVOS_CLIENTE_ plus its option in capitals", () => {
     for (const entry of CLIENT_ENVIRONMENT) {
-      expect(entry.variable).toBe(`ARQUIVOS_CLIENTE_${entry.option.slice(2).toUpperCase()}`)
+      expect(entry.variable).toBe(`ARQUIVOS_CLIENTE_${entry.option.slice(2).toUpperCase().replaceAll("-", "_")}`)
     }
   })
 
@@ -95,6 +95,22 @@ describe("ARQUIVOS_CLIENTE_* variables (Effect Config), the command line winning
       debug: true,
       command: []
     })
+  })
+
+  test("the TLS variables set their options; any of the files turns TLS on", () => {
+    const args = argsOf(
+      clientArgsFrom(
+        ["127.0.0.1:2001"],
+        env({
+          ARQUIVOS_CLIENTE_TLS_CA: "/etc/ca.pem",
+          ARQUIVOS_CLIENTE_TLS_CERTIFICADO: "/etc/ana.pem",
+          ARQUIVOS_CLIENTE_TLS_CHAVE: "/etc/ana.key"
+        })
+      )
+    )
+    expect(args.tls).toEqual({ ca: "/etc/ca.pem", certificate: "/etc/ana.pem", key: "/etc/ana.key" })
+    expect(argsOf(clientArgsFrom(["127.0.0.1:2001"], env({ ARQUIVOS_CLIENTE_TLS: "1" }))).tls).toEqual({})
+    expect(argsOf(clientArgsFrom(["127.0.0.1:2001"], env({}))).tls).toBeUndefined()
   })
 
   test("with ARQUIVOS_CLIENTE_SERVIDOR, the command may come first; an address on the line wins", () => {

@@ -76,9 +76,15 @@ describe("download against a lying server", () => {
     expect(await readFile(path.join(clientDir, "a.txt.parcial"), "utf8")).toBe("hello")
   })
 
-  test("the connection closes before any status: Truncated, nothing written", async () => {
+  test("the connection closes before any status: NoReply (not a reply cut in the middle), nothing written", async () => {
     const { client } = await against({ reply: [], then: "close" })
-    expect(failureOf(await client(download("a.txt")))).toEqual(violation("Truncated"))
+    expect(failureOf(await client(download("a.txt")))).toEqual(violation("NoReply"))
+    expect(await tree(clientDir)).toEqual([])
+  })
+
+  test("a TLS alert where the status is due (a TLS server, a plain client): TlsSpoken, nothing written", async () => {
+    const { client } = await against({ reply: [send(0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46)], then: "close" })
+    expect(failureOf(await client(download("a.txt")))).toEqual(violation("TlsSpoken"))
     expect(await tree(clientDir)).toEqual([])
   })
 

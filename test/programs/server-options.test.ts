@@ -153,7 +153,10 @@ describe("environment variables (Effect Config), the command line winning", () =
         "--protocolo-proxy",
         "--proxies-confiaveis",
         "--permitir-arquivo",
-        "--metricas"
+        "--metricas",
+        "--tls-certificado",
+        "--tls-chave",
+        "--tls-clientes"
       ].sort()
     )
   })

@@ -12,6 +12,8 @@ export interface JudgeArgs {
   readonly partial: string
   readonly only: ReadonlyArray<ClientCategory> | undefined
   readonly ids: ReadonlyArray<string> | undefined
+  /** `--tls-certificado`/`--tls-chave`: the scripted server speaks TLS with these files (PEM); undefined: plain TCP. */
+  readonly tls?: { readonly certificate: string; readonly key: string } | undefined
 }
 
 export const JUDGE_USAGE = `Uso: bun run conformidade-cliente [opções] -- COMANDO [ARG...]
@@ -39,6 +41,10 @@ parte guardada em {pasta}/{nome} (ou onde --parcial disser).
                        cenário do servidor parado espera S mais uma margem
   --parcial MODELO     onde o cliente guarda um download incompleto, dentro de
                        {pasta} (padrão {nome}; ex.: {nome}.parcial)
+  --tls-certificado ARQ, --tls-chave ARQ
+                       o servidor do verificador fala TLS, com este
+                       certificado e esta chave (PEM); o COMANDO precisa
+                       conectar em TLS (ex.: --tls --tls-ca CA.pem)
   --estrito            as verificações "recomendado" também contam para o
                        status de saída
   --json               imprime um único relatório JSON
@@ -66,6 +72,21 @@ const bad = (message: string): ParsedJudge => ({ _tag: "Bad", message })
 
 export const parseJudgeArgs = (argv: ReadonlyArray<string>, knownIds: ReadonlyArray<string>): ParsedJudge => {
   let partial = "{nome}"
+  let certificate: string | undefined
+  let key: string | undefined
+  /** The command and the options read so far, or the problem with the TLS pair. */
+  const run = (command: ReadonlyArray<string>): ParsedJudge => {
+    if ((certificate === undefined) !== (key === undefined)) return bad("--tls-certificado e --tls-chave vão juntos")
+    return {
+      _tag: "Run",
+      args: {
+        command,
+        partial,
+        ...options,
+        ...(certificate === undefined || key === undefined ? {} : { tls: { certificate, key } })
+      }
+    }
+  }
   const options: CommonOptions<ClientCategory> = {
     timeoutSeconds: 30,
     strict: false,
@@ -85,12 +106,17 @@ export const parseJudgeArgs = (argv: ReadonlyArray<string>, knownIds: ReadonlyAr
       if (!v.includes("{nome}") || v.startsWith("/") || v.split("/").includes(".."))
         return bad(`--parcial precisa de um modelo dentro da pasta com {nome}, como {nome}.parcial (recebido "${v}")`)
       partial = v
+    } else if (arg === "--tls-certificado" || arg === "--tls-chave") {
+      const v = value()
+      if (v === undefined || v === "") return bad(`${arg} precisa de um arquivo`)
+      if (arg === "--tls-certificado") certificate = v
+      else key = v
     } else if (arg === "--") {
       const command = argv.slice(i + 1)
       if (command.length === 0) return bad("falta o COMANDO depois de --")
-      return { _tag: "Run", args: { command, partial, ...options } }
+      return run(command)
     } else if (arg.startsWith("-")) return bad(`opção desconhecida: ${arg}`)
-    else return { _tag: "Run", args: { command: argv.slice(i), partial, ...options } }
+    else return run(argv.slice(i))
   }
   return bad(
     "falta o COMANDO do cliente (depois de --), por exemplo: -- python3 adaptador.py {endereco} {pasta} {op} {nome}"

@@ -1,3 +1,5 @@
+import * as Either from "effect/Either"
+import { readPem } from "../../programs/pem.ts"
 import { CheckFailure, CheckSkipped, type Judged, type Outcome, pass } from "../check.ts"
 import type { JudgeArgs } from "./args.ts"
 import { SCENARIOS } from "./catalog.ts"
@@ -36,7 +38,8 @@ const NOT_RUNNABLE = new Set([126, 127])
 const runScenario = async (
   scenario: Scenario,
   args: JudgeArgs,
-  timing: Timing
+  timing: Timing,
+  tls: { readonly certificate: string; readonly key: string } | undefined
 ): Promise<{ readonly seen: Seen } | { readonly cannotRun: string }> => {
   const workspace = makeWorkspace()
   const partial = args.partial.replaceAll("{nome}", scenario.name)
@@ -46,7 +49,7 @@ const runScenario = async (
     const done = scenario.script(connection, { ...timing, workspace, notes })
     scripts.push(done.catch(() => undefined))
     return done
-  })
+  }, tls)
   try {
     scenario.prepare?.(workspace, partial)
     const words = commandLine(args.command, {
@@ -86,6 +89,15 @@ const runScenario = async (
   }
 }
 
+/** The scripted server's TLS files read; a string: the sentence saying which could not be read. */
+const readServerFiles = (files: { readonly certificate: string; readonly key: string }) => {
+  const read = Either.all({
+    certificate: readPem(files.certificate, "o certificado (--tls-certificado)"),
+    key: readPem(files.key, "a chave (--tls-chave)")
+  })
+  return Either.isLeft(read) ? read.left : read.right
+}
+
 export const judgeClient = async (
   args: JudgeArgs,
   onResult: (result: Judged) => void = () => {}
@@ -95,12 +107,14 @@ export const judgeClient = async (
   const chosen = (verdict: Verdict) =>
     (args.only === undefined || args.only.includes(verdict.category)) &&
     (args.ids === undefined || args.ids.includes(verdict.id))
+  const tls = args.tls === undefined ? undefined : readServerFiles(args.tls)
+  if (typeof tls === "string") return { _tag: "CannotRun", message: tls }
   const results: Array<Judged> = []
   for (const scenario of SCENARIOS) {
     const verdicts = scenario.verdicts.filter(chosen)
     if (verdicts.length === 0) continue
     const started = Date.now()
-    const ran = await runScenario(scenario, args, timing)
+    const ran = await runScenario(scenario, args, timing, tls)
     if ("cannotRun" in ran) return { _tag: "CannotRun", message: ran.cannotRun }
     const millis = Date.now() - started
     for (const verdict of verdicts) {

@@ -124,13 +124,21 @@ export interface ScriptedServer {
   stop(): void
 }
 
-/** Listens on loopback; `script` answers each connection (errors inside it only end that connection). */
-export const listen = (script: (connection: ScriptedConnection) => Promise<void>): ScriptedServer => {
+/**
+ * Listens on loopback; `script` answers each connection (errors inside it
+ * only end that connection). With `tls` (PEM text), the protocol goes inside
+ * TLS: each connection is handed to its script once its handshake is done.
+ */
+export const listen = (
+  script: (connection: ScriptedConnection) => Promise<void>,
+  tls?: { readonly certificate: string; readonly key: string }
+): ScriptedServer => {
   const connections: Array<ScriptedConnection> = []
   const of = new WeakMap<Socket<undefined>, ScriptedConnection>()
   const listener: TCPSocketListener<undefined> = Bun.listen<undefined>({
     hostname: "127.0.0.1",
     port: 0,
+    ...(tls === undefined ? {} : { tls: { cert: tls.certificate, key: tls.key } }),
     socket: {
       open(socket) {
         socket.setNoDelay(true)

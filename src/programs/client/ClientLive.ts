@@ -18,11 +18,11 @@ export interface ClientLiveOptions extends ClientSettings {
  * live services over the local `folder`, talking to `host:port`. Main, the
  * tests' clients, the bench and the soak build the client from this one place.
  */
-export const ClientLive = ({ folder, host, port, timeoutSeconds, trace }: ClientLiveOptions) =>
+export const ClientLive = ({ folder, host, port, timeoutSeconds, tls, trace }: ClientLiveOptions) =>
   Layer.mergeAll(
     FileStoreLive(path.resolve(folder)),
     HasherLive,
     BunTransportLive,
-    Layer.succeed(ClientConfig, { host, port, timeoutSeconds }),
+    Layer.succeed(ClientConfig, { host, port, timeoutSeconds, ...(tls === undefined ? {} : { tls }) }),
     trace === undefined ? Layer.empty : Layer.succeed(Trace, { line: trace })
   )

@@ -1,10 +1,13 @@
 import * as Context from "effect/Context"
+import type { ClientTls } from "../../services/transport/Transport.ts"
 
 export interface ClientSettings {
   readonly host: string
   readonly port: number
   /** Deadline to connect, and longest a transfer may go without progress. */
   readonly timeoutSeconds: number
+  /** `--tls`: the connection's TLS (the CAs, the name checked, this client's certificate); undefined: plain TCP. */
+  readonly tls?: ClientTls | undefined
 }
 
 export class ClientConfig extends Context.Tag("ClientConfig")<ClientConfig, ClientSettings>() {}

@@ -16,6 +16,7 @@ import { ExitCode } from "./cli/failures.ts"
 import { runInteractive } from "./cli/interactive.ts"
 import { type Console, runCommand } from "./cli/runner.ts"
 import type { ClientServices } from "./context.ts"
+import { clientTlsOf } from "./tls.ts"
 
 const DEFAULT_FOLDER = "storage/cliente"
 
@@ -66,6 +67,7 @@ const consoleFor = (args: ClientArgs): Console => {
       resultWidth: () => terminalWidth(process.stdout)
     },
     server: address,
+    ...(args.tls === undefined ? {} : { tls: { clientCertificate: args.tls.certificate !== undefined } }),
     debug: args.debug,
     resumeCommand: (words) =>
       [
@@ -124,11 +126,19 @@ const isFile = (at: string) => {
 /** The client on the services over its local folder; a folder it cannot use is refused (1). */
 const run = (args: ClientArgs): Effect.Effect<number> => {
   const console = consoleFor(args)
+  const tls = args.tls === undefined ? undefined : clientTlsOf(args.tls, args.server.host)
+  if (tls !== undefined && Either.isLeft(tls)) {
+    return Effect.sync(() => {
+      console.err(`Não foi possível usar TLS: ${tls.left}.`)
+      return ExitCode.Refused
+    })
+  }
   return session(args, console).pipe(
     Effect.provide(
       ClientLive({
         folder: args.folder,
         ...args.server,
+        ...(tls === undefined ? {} : { tls: tls.right }),
         timeoutSeconds: args.timeoutSeconds,
         trace: args.trace ? (text) => process.stderr.write(`${text}\n`) : undefined
       })

@@ -2,6 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { concat } from "../../domain/encode.ts"
+import { ProtocolViolation } from "../../domain/errors.ts"
 import type { Request, ServerEvent } from "../../domain/messages.ts"
 import { replyTo, requestFields } from "../../domain/operations.ts"
 import type { ByteSink } from "../../services/ByteSink.ts"
@@ -75,23 +76,48 @@ const traced = (wire: Wire<ServerEvent>, line: (text: string) => void): Wire<Ser
   }
 }
 
+/**
+ * A wire whose first event, when the connection ends before a single byte
+ * of the reply, fails with `NoReply` instead of `Truncated`: what a plain
+ * client sees from a TLS server, or a TLS client whose certificate the
+ * server refused after the handshake. Later events are the wire's own.
+ */
+const noReplyFirst = (wire: Wire<ServerEvent>): Wire<ServerEvent> => {
+  let answered = false
+  const first = Effect.tap(
+    Effect.mapError(wire.next, (error) =>
+      error._tag === "ProtocolViolation" && error.reason === "Truncated"
+        ? new ProtocolViolation({ reason: "NoReply", detail: "a conexão terminou antes da resposta" })
+        : error
+    ),
+    () => {
+      answered = true
+    }
+  )
+  return { ...wire, next: Effect.suspend(() => (answered ? wire.next : first)) }
+}
+
 /** Connects (within the deadline), sends the request, and decodes the reply of its operation. */
 export const openExchange = (request: Request) =>
   Effect.gen(function* () {
     const transport = yield* Transport
     const config = yield* ClientConfig
     const connection = yield* transport
-      .connect(config.host, config.port)
+      .connect(config.host, config.port, config.tls)
       .pipe(withDeadline("Connect", config.timeoutSeconds))
     const trace = yield* Effect.serviceOption(Trace)
-    const plain = makeWire(connection, replyTo(request), {
-      idleSeconds: config.timeoutSeconds,
-      clock: yield* Effect.clock
-    })
+    const plain = noReplyFirst(
+      makeWire(connection, replyTo(request), {
+        idleSeconds: config.timeoutSeconds,
+        clock: yield* Effect.clock
+      })
+    )
     const wire = Option.isSome(trace) ? traced(plain, trace.value.line) : plain
     const fields = requestFields(request)
     if (Option.isSome(trace)) {
-      trace.value.line(`conectado a ${connection.remote}`)
+      trace.value.line(
+        `conectado a ${connection.remote}${config.tls === undefined ? "" : " (TLS: abaixo, o protocolo dentro do TLS)"}`
+      )
       for (const field of fields) trace.value.line(sentLine(field))
     }
     yield* plain.send(concat(fields.map((field) => field.bytes)))

@@ -26,18 +26,25 @@ export const warn = (evento: string, text: string, fields: Readonly<Record<strin
   Effect.logWarning(text).pipe(Effect.annotateLogs({ evento, ...fields }))
 
 /** What the server was started with, once it listens: in text, the lines people read; in json, their fields. */
-export const announce = (args: ServerArgs, listener: { readonly hostname: string; readonly port: number }) =>
+export const announce = (
+  args: ServerArgs,
+  listener: { readonly hostname: string; readonly port: number },
+  /** How TLS is set up, in lines for people (tls.ts); undefined: plain TCP. */
+  tls?: ReadonlyArray<string>
+) =>
   Effect.gen(function* () {
     const store = yield* FileStore
     const settings = yield* ServerConfig
     const addresses = reachableAddresses(listener.hostname, listener.port)
     yield* say(
       "inicio",
-      [`Servidor de arquivos escutando na porta TCP ${listener.port}, em:`, ...addresses.map((a) => `  ${a}`)].join(
-        "\n"
-      ),
-      { versao: VERSION, porta: listener.port, enderecos: addresses }
+      [
+        `Servidor de arquivos escutando na porta TCP ${listener.port}${tls === undefined ? "" : " (TLS)"}, em:`,
+        ...addresses.map((a) => `  ${a}`)
+      ].join("\n"),
+      { versao: VERSION, porta: listener.port, enderecos: addresses, tls: tls !== undefined }
     )
+    for (const line of tls ?? []) yield* say("inicio", line)
     yield* say("inicio", `Pasta servida: ${store.root}`, { pasta: store.root })
     if (!settings.readOnly && !writable(store.root)) {
       yield* warn("aviso", "Aviso: este usuário não pode gravar na pasta servida; todo upload será recusado.")
@@ -79,8 +86,7 @@ export const announce = (args: ServerArgs, listener: { readonly hostname: string
         sem_sobrescrever: settings.noOverwrite
       })
     }
-    // TLS (issue 24) makes a server private in transit: then `tls: config.tls !== undefined`.
-    const exposed = exposureWarning({ ...settings, address: args.address, tls: false })
+    const exposed = exposureWarning({ ...settings, address: args.address, tls: tls !== undefined })
     if (exposed !== undefined) yield* warn("aviso", exposed)
     yield* say(
       "inicio",

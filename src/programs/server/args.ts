@@ -31,6 +31,11 @@ export interface ServerArgs {
   readonly allowFile: string | undefined
   /** --metricas: where the HTTP listener of /metrics and /saude listens; undefined: off. */
   readonly metrics: HttpAddress | undefined
+  /** TLS: the certificate and key files (PEM); both or neither. */
+  readonly tlsCertificate?: string | undefined
+  readonly tlsKey?: string | undefined
+  /** TLS: the CA file (PEM) a client certificate must be signed by; undefined: none asked for. */
+  readonly tlsClients?: string | undefined
 }
 
 const D = SERVER_DEFAULTS
@@ -74,6 +79,11 @@ endereços IPv4 e IPv6 da máquina (ou só no de --endereco).
                            (200 aceitando, 503 encerrando) por HTTP nesta porta,
                            nunca na de arquivos (padrão: desligado; IP padrão
                            127.0.0.1)
+  --tls-certificado ARQ    atende só em TLS (1.2 ou 1.3), com este certificado
+                           (PEM; a cadeia, se houver); exige --tls-chave
+  --tls-chave ARQ          a chave privada do certificado (PEM, sem senha)
+  --tls-clientes ARQ       exige de cada cliente um certificado assinado por
+                           esta CA (PEM); o log mostra o nome (CN) de cada um
   --ajuda, -h              mostra esta ajuda
   --version, -V            mostra a versão
 
@@ -101,7 +111,10 @@ export const SERVER_ENVIRONMENT: ReadonlyArray<EnvOption> = [
   { variable: "ARQUIVOS_LOG", option: "--log", kind: "value" },
   { variable: "ARQUIVOS_PROTOCOLO_PROXY", option: "--protocolo-proxy", kind: "switch" },
   { variable: "ARQUIVOS_PROXIES_CONFIAVEIS", option: "--proxies-confiaveis", kind: "value" },
-  { variable: "ARQUIVOS_METRICAS", option: "--metricas", kind: "value" }
+  { variable: "ARQUIVOS_METRICAS", option: "--metricas", kind: "value" },
+  { variable: "ARQUIVOS_TLS_CERTIFICADO", option: "--tls-certificado", kind: "value" },
+  { variable: "ARQUIVOS_TLS_CHAVE", option: "--tls-chave", kind: "value" },
+  { variable: "ARQUIVOS_TLS_CLIENTES", option: "--tls-clientes", kind: "value" }
 ]
 
 export type ParsedServerArgs =
@@ -205,6 +218,9 @@ const VALUED: Record<string, (text: string, args: Mutable<ServerArgs>) => Either
   "--tamanho-maximo": (text, args) => Either.map(parseSize(text), (value) => void (args.maxUploadBytes = value)),
   "--log": (text, args) => Either.map(parseLog(text), (value) => void (args.log = value)),
   "--metricas": (text, args) => Either.map(parseHttpAddress(text), (value) => void (args.metrics = value)),
+  "--tls-certificado": (text, args) => Either.right(void (args.tlsCertificate = text)),
+  "--tls-chave": (text, args) => Either.right(void (args.tlsKey = text)),
+  "--tls-clientes": (text, args) => Either.right(void (args.tlsClients = text)),
   "--proxies-confiaveis": (text, args) => {
     const blocks: Array<Cidr> = [...(args.trustedProxies ?? [])]
     for (const part of text.split(",")) {
@@ -243,7 +259,10 @@ const parseWords = (argv: ReadonlyArray<string>): Either.Either<ParsedServerArgs
     // Not given (D.trustedProxies then applies); each --proxies-confiaveis adds to what the others gave.
     trustedProxies: undefined,
     allowFile: undefined,
-    metrics: undefined
+    metrics: undefined,
+    tlsCertificate: undefined,
+    tlsKey: undefined,
+    tlsClients: undefined
   }
   let positional = false
   let onlyPositional = false
@@ -278,13 +297,29 @@ const parseWords = (argv: ReadonlyArray<string>): Either.Either<ParsedServerArgs
 
 /** Parses the server's command line alone; Left is a Portuguese message for the user. */
 export const parseServerArgs = (argv: ReadonlyArray<string>): Either.Either<ParsedServerArgs, string> =>
-  Either.flatMap(parseWords(argv), (parsed) =>
-    parsed._tag === "Run" && parsed.args.trustedProxies !== undefined && !parsed.args.proxyProtocol
-      ? Either.left("--proxies-confiaveis só vale com --protocolo-proxy")
-      : parsed._tag === "Run" && parsed.args.allowFile !== undefined && parsed.args.allow !== undefined
-        ? Either.left("use --permitir ou --permitir-arquivo, não os dois")
-        : Either.right(parsed)
-  )
+  Either.flatMap(parseWords(argv), (parsed): Either.Either<ParsedServerArgs, string> => {
+    if (parsed._tag !== "Run") return Either.right(parsed)
+    const problem = combinationProblem(parsed.args)
+    return problem === undefined ? Either.right(parsed) : Either.left(problem)
+  })
+
+/** Options that only make sense with others, or not with others. */
+const combinationProblem = (args: ServerArgs): string | undefined => {
+  if (args.trustedProxies !== undefined && !args.proxyProtocol)
+    return "--proxies-confiaveis só vale com --protocolo-proxy"
+  if (args.allowFile !== undefined && args.allow !== undefined)
+    return "use --permitir ou --permitir-arquivo, não os dois"
+  if ((args.tlsCertificate === undefined) !== (args.tlsKey === undefined)) {
+    return "--tls-certificado e --tls-chave vão juntos: o certificado e a sua chave privada"
+  }
+  if (args.tlsClients !== undefined && args.tlsCertificate === undefined) {
+    return "--tls-clientes só vale com TLS: dê também --tls-certificado e --tls-chave"
+  }
+  if (args.tlsCertificate !== undefined && args.proxyProtocol) {
+    return "--protocolo-proxy não combina com TLS neste servidor: o cabeçalho PROXY viria antes do TLS; deixe o balanceador em modo TCP sem --protocolo-proxy, ou termine o TLS no balanceador"
+  }
+  return undefined
+}
 
 /**
  * The server's settings: the environment variables of SERVER_ENVIRONMENT

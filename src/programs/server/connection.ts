@@ -96,7 +96,7 @@ export const handleConnection = (peer: Peer, wire: Wire<ClientEvent>, context: O
     const logLine = () => {
       activity.active--
       const millis = clock.unsafeCurrentTimeMillis() - started
-      context.log(started, peer.remote, exchange.record, millis)
+      context.log(started, peer.remote, exchange.record, millis, peer.certificate)
       observer?.operationEnded(peer.remote, exchange.record, started, millis)
     }
     activity.active++

@@ -9,7 +9,7 @@ export interface Exposure {
   readonly allow: ReadonlyArray<unknown> | undefined
   /** The one address listened on; undefined: every address. */
   readonly address: string | undefined
-  /** The server speaks TLS (false until it can). */
+  /** The server speaks TLS. */
   readonly tls: boolean
 }
 
@@ -24,4 +24,4 @@ export const exposureWarning = (exposure: Exposure): string | undefined =>
   exposure.tls ||
   (exposure.address !== undefined && isLoopback(exposure.address))
     ? undefined
-    : "Atenção: qualquer máquina que alcance esta porta pode enviar e substituir arquivos, e tudo passa sem criptografia; para limitar, use --permitir REDES, --somente-leitura, --sem-sobrescrever ou --endereco 127.0.0.1."
+    : "Atenção: qualquer máquina que alcance esta porta pode enviar e substituir arquivos, e tudo passa sem criptografia; para limitar, use --permitir REDES, --somente-leitura, --sem-sobrescrever ou --endereco 127.0.0.1; para cifrar, --tls-certificado e --tls-chave."

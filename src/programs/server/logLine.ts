@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import { describeFailure, isPeerGone } from "../../domain/describe.ts"
 import type { OperationError } from "../../domain/statuses.ts"
+import { logWord } from "../../domain/words.ts"
 import type { OperationRecord } from "./exchange.ts"
 
 /**
@@ -18,14 +19,30 @@ export const formatLogLine = (startedAt: number, client: string, record: Operati
   `${record.note === undefined ? "" : ` (${record.note})`} ${record.bytes} bytes ${millis} ms`
 
 /**
+ * The CLIENT word of a line: the address, and over TLS with client
+ * certificates the certificate's name before it, as `NAME@ADDRESS:PORT`
+ * (NAME quoted like a file name when it has a space).
+ */
+export const clientWord = (client: string, certificate: string | undefined): string =>
+  certificate === undefined ? client : `${logWord(certificate)}@${client}`
+
+/**
  * The line of a connection turned away before its request was read (a limit,
  * --permitir, a missing PROXY header): the same shape, with no operation and
  * no name; with --log json, its fields.
  */
-export const refusalLog = (client: string, result: string) => {
+export const refusalLog = (client: string, result: string, certificate?: string | undefined) => {
   const now = Date.now()
-  return Effect.logWarning(formatLogLine(now, client, { op: "?", name: "-", bytes: 0, result }, 0)).pipe(
-    Effect.annotateLogs({ hora: new Date(now).toISOString(), evento: "recusa", cliente: client, resultado: result })
+  return Effect.logWarning(
+    formatLogLine(now, clientWord(client, certificate), { op: "?", name: "-", bytes: 0, result }, 0)
+  ).pipe(
+    Effect.annotateLogs({
+      hora: new Date(now).toISOString(),
+      evento: "recusa",
+      cliente: client,
+      ...(certificate === undefined ? {} : { certificado: certificate }),
+      resultado: result
+    })
   )
 }
 

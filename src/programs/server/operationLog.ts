@@ -7,10 +7,16 @@ import * as List from "effect/List"
 import * as LogLevel from "effect/LogLevel"
 import { operationFields, readsFields } from "../logger.ts"
 import type { OperationRecord } from "./exchange.ts"
-import { formatLogLine } from "./logLine.ts"
+import { clientWord, formatLogLine } from "./logLine.ts"
 
 /** The fields of an operation's line, for --log json. */
-const fieldsOf = (started: number, client: string, record: OperationRecord, millis: number) => {
+const fieldsOf = (
+  started: number,
+  client: string,
+  record: OperationRecord,
+  millis: number,
+  certificate: string | undefined
+) => {
   const fields: Record<string, unknown> = operationFields({
     started,
     client,
@@ -21,13 +27,24 @@ const fieldsOf = (started: number, client: string, record: OperationRecord, mill
     millis
   })
   fields.evento = "operacao"
+  if (certificate !== undefined) fields.certificado = certificate
   if (record.note !== undefined) fields.nota = record.note
   if (record.cause !== undefined) fields.causa = record.cause
   return HashMap.fromIterable(Object.entries(fields))
 }
 
-/** Writes the one log line of an operation: `started` and `millis` in Clock milliseconds. */
-export type OperationLog = (started: number, client: string, record: OperationRecord, millis: number) => void
+/**
+ * Writes the one log line of an operation: `started` and `millis` in Clock
+ * milliseconds; `certificate`, the name on the client's certificate (TLS with
+ * --tls-clientes).
+ */
+export type OperationLog = (
+  started: number,
+  client: string,
+  record: OperationRecord,
+  millis: number,
+  certificate?: string | undefined
+) => void
 
 /**
  * The operation log of a server: each line goes straight to the loggers the
@@ -41,9 +58,11 @@ export const makeOperationLog: Effect.Effect<OperationLog> = Effect.gen(function
   // As Effect.logInfo would: nothing below the minimum level the server was started with.
   if (LogLevel.greaterThan(yield* FiberRef.get(FiberRef.currentMinimumLogLevel), LogLevel.Info)) return () => {}
   const withFields = Array.from(loggers).some(readsFields)
-  return (started, client, record, millis) => {
-    const message = formatLogLine(started, client, record, millis)
-    const annotations = withFields ? fieldsOf(started, client, record, millis) : HashMap.empty<string, unknown>()
+  return (started, client, record, millis, certificate) => {
+    const message = formatLogLine(started, clientWord(client, certificate), record, millis)
+    const annotations = withFields
+      ? fieldsOf(started, client, record, millis, certificate)
+      : HashMap.empty<string, unknown>()
     const date = new Date()
     for (const logger of loggers) {
       logger.log({

@@ -11,7 +11,7 @@ import { VERSION } from "../version.ts"
 import { terminalWidth, wrapText } from "../wrap.ts"
 import { announce, say } from "./announce.ts"
 import { SERVER_USAGE, type ServerArgs, serverArgsFrom, serverSettingsOf, usageFor } from "./args.ts"
-import { SERVER_DEFAULTS } from "./config.ts"
+import { SERVER_DEFAULTS, ServerConfig } from "./config.ts"
 import { type Health, healthRoute } from "./http/health.ts"
 import { httpUrl, serveHttp } from "./http/listener.ts"
 import { metricsRoute } from "./http/metricsRoute.ts"
@@ -22,6 +22,7 @@ import { ServerLive } from "./ServerLive.ts"
 import { type Activity, serveFolder } from "./server.ts"
 import { describeFolderFailure, describeHttpListenFailure, describeListenFailure } from "./startFailures.ts"
 import { notifySystemd } from "./systemdNotify.ts"
+import { loadTls, reloadCertificates, tlsFilesOf, tlsStartLines } from "./tls.ts"
 
 /** The server as the person started it, for the help and the advice they may paste. */
 const PROGRAM = invokedAs("servidor", "arquivos-servidor")
@@ -51,13 +52,24 @@ const program = (args: ServerArgs, activity: Activity, metrics: Metrics | undefi
             "/saude": healthRoute(health)
           }).pipe(Effect.mapError((error) => describeHttpListenFailure(error)))
     yield* reloadOnHangup(live.reloads)
+    // The TLS files are read and checked before listening: a bad one stops the start with a sentence naming it.
+    const settings = yield* ServerConfig
+    const tlsFiles = tlsFilesOf(args)
+    const tls =
+      tlsFiles === undefined
+        ? undefined
+        : yield* Either.match(loadTls(tlsFiles, settings.requestSeconds), {
+            onLeft: (problem) => Effect.fail(problem),
+            onRight: (loaded) => Effect.succeed(loaded)
+          })
     const listener = yield* serveFolder({
       port: args.port,
       graceMillis: SERVER_DEFAULTS.graceMillis,
       activity,
       access: live.access,
       observer: metrics,
-      ...(args.address === undefined ? {} : { hostname: args.address })
+      ...(args.address === undefined ? {} : { hostname: args.address }),
+      ...(tls === undefined ? {} : { tls: tls.tls })
     }).pipe(
       Effect.mapError((error) =>
         error._tag === "ConnectionFailure"
@@ -66,7 +78,17 @@ const program = (args: ServerArgs, activity: Activity, metrics: Metrics | undefi
       )
     )
     started = true
-    yield* announce(args, listener)
+    if (tls !== undefined && tlsFiles !== undefined) {
+      // New connections get the certificate read on SIGHUP; those in flight keep theirs.
+      live.reloads.add({
+        what: "certificado TLS",
+        run: Effect.map(
+          reloadCertificates(listener, tlsFiles, settings.requestSeconds),
+          (loaded) => `certificado TLS (${tlsStartLines(loaded, tlsFiles)[0]})`
+        )
+      })
+    }
+    yield* announce(args, listener, tls === undefined ? undefined : tlsStartLines(tls, tlsFiles!))
     if (http !== undefined) {
       const url = httpUrl(http.hostname ?? "127.0.0.1", http.port ?? 0)
       yield* say("inicio", `Métricas: ${url}/metrics; saúde: ${url}/saude`, { metricas: `${url}/metrics` })

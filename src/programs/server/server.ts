@@ -5,7 +5,7 @@ import type { ClientEvent } from "../../domain/messages.ts"
 import { Status } from "../../domain/protocol.ts"
 import { plural } from "../../domain/words.ts"
 import { FileStore } from "../../services/FileStore.ts"
-import { type Connection, type Peer, Transport } from "../../services/transport/Transport.ts"
+import { type Connection, type Peer, type ServerTls, Transport } from "../../services/transport/Transport.ts"
 import type { Wire } from "../wire.ts"
 import { addressMatcher, makeAccess } from "./access.ts"
 import { makeAdmission } from "./admission.ts"
@@ -30,6 +30,8 @@ export interface ServeOptions {
   readonly access?: { allowed: (address: string) => boolean }
   /** Told of every operation and refusal (metrics); none: no call is made. */
   readonly observer?: ServerObserver | undefined
+  /** Undefined: plain TCP. */
+  readonly tls?: ServerTls | undefined
 }
 
 /**
@@ -72,7 +74,7 @@ export const serveFolder = (options: ServeOptions) =>
           observer?.refused(client, reason)
           return connection.write(encodeStatus(Status.Error))
         })
-      ).pipe(Effect.zipRight(refusalLog(client, result)), Effect.zipRight(connection.close))
+      ).pipe(Effect.zipRight(refusalLog(client, result, connection.certificate)), Effect.zipRight(connection.close))
     /** Who the client is (behind a balancer, the one its header names), then its operation. */
     const serveClient = (connection: Connection, wire: Wire<ClientEvent>, peer: Peer) =>
       // Who may connect is judged on the client's address: behind a balancer, the one its header named.
@@ -116,7 +118,8 @@ export const serveFolder = (options: ServeOptions) =>
           hostname,
           port: options.port,
           graceMillis: options.graceMillis,
-          firstBytesMillis: config.requestSeconds * 1000
+          firstBytesMillis: config.requestSeconds * 1000,
+          tls: options.tls
         },
         handle
       )

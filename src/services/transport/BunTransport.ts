@@ -1,19 +1,32 @@
-import type { Socket } from "bun"
+import type { Socket, SocketHandler } from "bun"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
+import type { ConnectionFailure } from "../../domain/errors.ts"
 import type { ByteSink } from "../ByteSink.ts"
 import type { ByteSource } from "../ByteSource.ts"
 import { closeSocket, handlers, peerOfSocket } from "./bunSocket.ts"
+import {
+  clientCertificateRefused,
+  clientHandshakeFailure,
+  clientTlsOptions,
+  handshakeLate,
+  peerSubject,
+  serverHandshakeFailure,
+  serverTlsOptions,
+  TlsSocketState
+} from "./bunTls.ts"
 import { readSegment, receiveInto, sendFrom, unacknowledged, writeAll } from "./pumps.ts"
 import { Serving } from "./serving.ts"
 import { failureOf, SocketState } from "./socketState.ts"
 import {
+  type ClientTls,
   type Connection,
   type Listener,
   type ListenOptions,
   type ReceiveIntoOptions,
   type SendFromOptions,
+  type ServerTls,
   Transport,
   type Within
 } from "./Transport.ts"
@@ -111,30 +124,136 @@ class BunConnection implements Connection {
 const makeConnection = (socket: Socket<SocketState>, watchdog: Watchdog): Connection =>
   new BunConnection(socket, watchdog)
 
-const connect = (watchdog: Watchdog) => (host: string, port: number) =>
+const connect = (watchdog: Watchdog) => (host: string, port: number, tls?: ClientTls) =>
   Effect.acquireRelease(
-    Effect.async<Socket<SocketState>, ReturnType<typeof failureOf>>((resume) => {
-      let cancelled = false
-      Bun.connect<SocketState>({
-        hostname: host,
-        port,
-        // A peer that half-closes after its message must still get every byte of the answer.
-        allowHalfOpen: true,
-        data: new SocketState(watchdog.now()),
-        socket: { ...handlers, connectError: () => {} }
-      }).then(
-        (socket) => {
-          if (cancelled) socket.end()
-          else resume(Effect.succeed(socket))
-        },
-        (error: unknown) => resume(Effect.fail(failureOf(error)))
-      )
-      return Effect.sync(() => {
-        cancelled = true
-      })
-    }),
+    tls === undefined ? connectPlain(watchdog, host, port) : connectTls(watchdog, host, port, tls),
     (socket) => Effect.sync(() => closeSocket(socket))
   ).pipe(Effect.map((socket) => makeConnection(socket, watchdog)))
+
+const connectPlain = (watchdog: Watchdog, host: string, port: number) =>
+  Effect.async<Socket<SocketState>, ReturnType<typeof failureOf>>((resume) => {
+    let cancelled = false
+    Bun.connect<SocketState>({
+      hostname: host,
+      port,
+      // A peer that half-closes after its message must still get every byte of the answer.
+      allowHalfOpen: true,
+      data: new SocketState(watchdog.now()),
+      socket: { ...handlers, connectError: () => {} }
+    }).then(
+      (socket) => {
+        if (cancelled) socket.end()
+        else resume(Effect.succeed(socket))
+      },
+      (error: unknown) => resume(Effect.fail(failureOf(error)))
+    )
+    return Effect.sync(() => {
+      cancelled = true
+    })
+  })
+
+/**
+ * A TLS connection, handed over once its handshake is done and the server's
+ * certificate (and name) checked: bytes written before that would be lost,
+ * and a refused certificate is a failure to connect, not a broken transfer.
+ */
+const connectTls = (watchdog: Watchdog, host: string, port: number, tls: ClientTls) =>
+  Effect.async<Socket<SocketState>, ConnectionFailure>((resume) => {
+    let settled = false
+    let opened: Socket<SocketState> | undefined
+    const settle = (outcome: Effect.Effect<Socket<SocketState>, ConnectionFailure>) => {
+      if (settled) return
+      settled = true
+      resume(outcome)
+    }
+    Bun.connect<SocketState>({
+      hostname: host,
+      port,
+      allowHalfOpen: true,
+      data: new SocketState(watchdog.now()),
+      tls: clientTlsOptions(tls),
+      socket: {
+        ...handlers,
+        connectError: () => {},
+        open: (socket) => {
+          opened = socket
+        },
+        handshake: (socket, authorized, error) => {
+          if (authorized && error === null) return settle(Effect.succeed(socket))
+          settle(Effect.fail(clientHandshakeFailure(error ?? undefined)))
+          socket.terminate()
+        },
+        close: (socket, error) => {
+          handlers.close?.(socket, error)
+          settle(Effect.fail(clientHandshakeFailure(error)))
+        }
+      }
+    }).catch((error: unknown) => settle(Effect.fail(failureOf(error))))
+    return Effect.sync(() => {
+      settled = true
+      opened?.end()
+    })
+  })
+
+/** The socket callbacks of a listener: plain TCP as it always was, or TLS with its handshake watched. */
+const listenerHandlers = <R>(
+  watchdog: Watchdog,
+  serving: Serving<R>,
+  tls: ServerTls | undefined
+): SocketHandler<SocketState> => {
+  if (tls === undefined) {
+    return {
+      ...handlers,
+      open(socket) {
+        socket.data = new SocketState(watchdog.now())
+        serving.accept(socket.data, makeConnection(socket, watchdog), () => closeSocket(socket))
+      }
+    }
+  }
+  const requireCertificate = tls.clientCa !== undefined
+  return {
+    ...handlers,
+    open(socket) {
+      // Handed over at once, as a plain connection is: its first bytes come after the handshake.
+      const state = new TlsSocketState(watchdog.now(), () => {
+        state.failed(handshakeLate(tls.handshakeMillis / 1000))
+        closeSocket(socket)
+      })
+      socket.data = state
+      watchdog.watch(state.deadline, state.openedAt + tls.handshakeMillis)
+      const connection = makeConnection(socket, watchdog)
+      Object.defineProperty(connection, "certificate", { get: () => state.certificate, enumerable: true })
+      serving.accept(state, connection, () => closeSocket(socket))
+    },
+    // A connection that breaks during its handshake is a TLS failure, said as one in the log.
+    error(socket, error) {
+      const state = socket.data as TlsSocketState
+      if (!state.handshaken) state.failed(serverHandshakeFailure(error))
+      else state.failed(error)
+    },
+    close(socket, error) {
+      const state = socket.data as TlsSocketState
+      if (!state.handshaken && error !== undefined) state.failed(serverHandshakeFailure(error))
+      state.wasClosed(error)
+    },
+    handshake(socket, authorized, error) {
+      const state = socket.data as TlsSocketState
+      state.handshaken = true
+      watchdog.unwatch(state.deadline)
+      if (!authorized) {
+        state.failed(serverHandshakeFailure(error))
+        return closeSocket(socket)
+      }
+      if (!requireCertificate) return
+      // Bun closes a connection whose certificate it could not verify; it is never served here either.
+      if (error !== null || !socket.authorized) {
+        state.failed(clientCertificateRefused(error))
+        return closeSocket(socket)
+      }
+      state.certificate = peerSubject(socket)
+    }
+  }
+}
 
 const serve =
   (watchdog: Watchdog) =>
@@ -150,31 +269,58 @@ const serve =
         options.firstBytesMillis,
         handle
       )
-      const listener = yield* Effect.acquireRelease(
-        Effect.try({
-          try: () =>
-            Bun.listen<SocketState>({
-              hostname: options.hostname,
-              port: options.port,
-              allowHalfOpen: true,
-              socket: {
-                ...handlers,
-                open(socket) {
-                  socket.data = new SocketState(watchdog.now())
-                  serving.accept(socket.data, makeConnection(socket, watchdog), () => closeSocket(socket))
-                }
-              }
-            }),
-          catch: failureOf
-        }),
-        (listener) =>
+      const listen = (hostname: string, port: number, tls: ServerTls | undefined) =>
+        Bun.listen<SocketState>({
+          hostname,
+          port,
+          allowHalfOpen: true,
+          ...(tls === undefined ? {} : { tls: serverTlsOptions(tls) }),
+          socket: listenerHandlers(watchdog, serving, tls)
+        })
+      /** The TLS settings of the listener now accepting (a reload replaces them), and whether it was closed for good. */
+      let current = options.tls
+      let closed = false
+      let listener = yield* Effect.acquireRelease(
+        Effect.try({ try: () => listen(options.hostname, options.port, current), catch: failureOf }),
+        () =>
           Effect.suspend(() => {
             // Stop accepting; the connections in flight get the grace period.
+            closed = true
             listener.stop(false)
             return serving.shutdown(options.graceMillis)
           })
       )
-      return { hostname: listener.hostname, port: listener.port } satisfies Listener
+      const { hostname, port } = listener
+      /**
+       * A new listener on the same address with the new settings, in place of
+       * the old one, whose connections go on. The settings are tried first on
+       * a throwaway loopback listener, so bad ones leave the old in place;
+       * between the two listeners the port is closed for an instant. After
+       * the listener closed, a reload does nothing.
+       */
+      const reloadTls = (tls: ServerTls) =>
+        Effect.try({
+          try: () => {
+            if (closed) return
+            Bun.listen({ hostname: "127.0.0.1", port: 0, tls: serverTlsOptions(tls), socket: { data: () => {} } }).stop(
+              true
+            )
+            listener.stop(false)
+            try {
+              listener = listen(hostname, port, tls)
+              current = tls
+            } catch (error) {
+              listener = listen(hostname, port, current)
+              throw error
+            }
+          },
+          catch: failureOf
+        })
+      return {
+        hostname,
+        port,
+        ...(options.tls === undefined ? {} : { reloadTls })
+      } satisfies Listener
     })
 
 /** The live transport; its watchdog runs on the clock of whoever builds the layer. */

@@ -89,6 +89,39 @@ export interface Peer {
   readonly address: string
   /** When the connection was made or accepted, in `Clock` milliseconds: deadlines of a request count from it. */
   readonly openedAt: number
+  /**
+   * Over TLS with client certificates: the subject of the certificate the
+   * client presented (its CN, or the whole subject when it has none), known
+   * once the handshake is done; absent otherwise.
+   */
+  readonly certificate?: string | undefined
+}
+
+/**
+ * A listener's TLS, as plain data (the PEM text, not file names): the
+ * transport stays a byte mover, and what it moves is the protocol inside TLS.
+ * TLS 1.2 and 1.3 only.
+ */
+export interface ServerTls {
+  /** The certificate chain, PEM. */
+  readonly certificate: string
+  /** Its private key, PEM. */
+  readonly key: string
+  /** CAs (PEM) a client certificate must be signed by; undefined: no client certificate is asked for. */
+  readonly clientCa?: string | undefined
+  /** A connection whose handshake is not done this long after it was accepted is closed. */
+  readonly handshakeMillis: number
+}
+
+/** A connection's TLS, as plain data. */
+export interface ClientTls {
+  /** CAs (PEM) the server's certificate must be signed by; undefined: the system's CAs. */
+  readonly ca?: string | undefined
+  /** The name the server's certificate must hold (a host name or an IP address). */
+  readonly serverName: string
+  /** This client's certificate chain and key (PEM), for a server that asks for one. */
+  readonly certificate?: string | undefined
+  readonly key?: string | undefined
 }
 
 export interface ListenOptions {
@@ -102,15 +135,29 @@ export interface ListenOptions {
    * long without a byte: until then it costs no fiber. 0: at once.
    */
   readonly firstBytesMillis: number
+  /** Undefined: plain TCP. */
+  readonly tls?: ServerTls | undefined
 }
 
 export interface Listener {
   readonly hostname: string
   readonly port: number
+  /**
+   * New TLS settings (a renewed certificate, a new client CA) for the
+   * connections accepted from now on; connections in flight keep theirs.
+   * Fails, keeping the settings in use, when the new ones cannot be used.
+   * Undefined on a listener without TLS.
+   */
+  readonly reloadTls?: ((tls: ServerTls) => Effect.Effect<void, ConnectionFailure>) | undefined
 }
 
 export interface TransportService {
-  readonly connect: (host: string, port: number) => Effect.Effect<Connection, ConnectionFailure, Scope.Scope>
+  /** A connection to `host:port`; with `tls`, once its handshake is done and the server's certificate checked. */
+  readonly connect: (
+    host: string,
+    port: number,
+    tls?: ClientTls
+  ) => Effect.Effect<Connection, ConnectionFailure, Scope.Scope>
   /**
    * Accepts connections until the scope closes; each one runs `handle` in its
    * own fiber (serving.ts), so one client's failure never reaches another,

@@ -151,8 +151,16 @@ export class SocketState {
   }
 }
 
+/** An alert from a TLS peer that refuses this side's certificate, or asks for one (TLS 1.3 says so after the handshake). */
+const CERTIFICATE_ALERT =
+  /ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|ACCESS_DENIED|CERTIFICATE_REVOKED|CERTIFICATE_EXPIRED)/i
+
 const reasonOf = (error: unknown): ConnectionFailureReason => {
   const code = (error as { code?: unknown } | undefined)?.code
+  if (code === "EPROTO" && error instanceof Error) {
+    if (CERTIFICATE_ALERT.test(error.message)) return "TlsRefused"
+    if (/ALERT_PROTOCOL_VERSION|ALERT_HANDSHAKE_FAILURE/i.test(error.message)) return "TlsHandshake"
+  }
   switch (code) {
     case "ECONNREFUSED":
       return "Refused"
@@ -170,12 +178,21 @@ const reasonOf = (error: unknown): ConnectionFailureReason => {
   }
 }
 
-/** A socket's error as data, keeping the original for `--debug` and the server's log. */
-export const failureOf = (error: unknown): ConnectionFailure =>
-  new ConnectionFailure({
-    reason: reasonOf(error),
-    detail: error instanceof Error ? error.message : String(error),
+/** What TLS failures the socket layer reports mean, in the words of a log line (the error itself stays the cause). */
+const TLS_DETAIL: Partial<Record<ConnectionFailureReason, string>> = {
+  TlsRefused: "o outro lado recusou o certificado deste lado, ou exige um",
+  TlsHandshake: "o outro lado não aceitou a versão ou os parâmetros do TLS"
+}
+
+/** A socket's error as data, keeping the original for `--debug` and the server's log (one already made is kept). */
+export const failureOf = (error: unknown): ConnectionFailure => {
+  if (error instanceof ConnectionFailure) return error
+  const reason = reasonOf(error)
+  return new ConnectionFailure({
+    reason,
+    detail: TLS_DETAIL[reason] ?? (error instanceof Error ? error.message : String(error)),
     cause: error
   })
+}
 
 export const closedFailure = () => new ConnectionFailure({ reason: "Closed", detail: "a conexão foi fechada" })

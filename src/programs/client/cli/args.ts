@@ -17,6 +17,16 @@ export interface ClientArgs {
   readonly debug: boolean
   /** A one-shot command and its arguments, when given after the address. */
   readonly command: ReadonlyArray<string>
+  /** `--tls` (or any --tls-* option): the files named, all optional; undefined: plain TCP. */
+  readonly tls?: TlsFiles | undefined
+}
+
+/** The TLS files of the command line (PEM): the CAs the server's certificate is checked against, and this client's own. */
+export interface TlsFiles {
+  /** Undefined: the system's CAs. */
+  readonly ca?: string | undefined
+  readonly certificate?: string | undefined
+  readonly key?: string | undefined
 }
 
 /** The help of `--ajuda`, with `name` (how the program was started, see invocation.ts) in its examples. */
@@ -31,7 +41,15 @@ Cliente do servidor de arquivos TCP. Sem COMANDO, abre um terminal interativo
   --timeout SEGUNDOS    prazo para conectar e tempo máximo sem progresso (padrão 30)
   --script ARQUIVO      roda os comandos do arquivo, um por linha
   -q, --silencioso      sem barra de progresso: uma linha por arquivo
+  --tls                 conecta em TLS (1.2 ou 1.3), conferindo o certificado
+                        do servidor e o nome HOST nele
+  --tls-ca ARQ          CA que assinou o certificado do servidor (PEM; padrão:
+                        as CAs do sistema); implica --tls
+  --tls-certificado ARQ certificado deste cliente (PEM), para um servidor que
+                        o exige; com --tls-chave; implica --tls
+  --tls-chave ARQ       a chave privada desse certificado (PEM, sem senha)
   --trace               mostra cada campo enviado e recebido, em hexadecimal
+                        (em TLS, o protocolo dentro dele)
   --debug               mostra detalhes internos dos erros
   --ajuda, -h           mostra esta ajuda
   --version, -V         mostra a versão
@@ -54,7 +72,7 @@ avisos e erros, para a saída de erro.
 
 Status de saída: 0 sucesso; 1 recusado pelo servidor, arquivo inexistente, hash
 que não confere ou problema com arquivo local; 2 uso incorreto; 3 erro de rede ou
-tempo esgotado; 130 cancelado com Ctrl+C.`
+tempo esgotado, TLS recusado ou ausente; 130 cancelado com Ctrl+C.`
 
 export const CLIENT_USAGE = clientUsage()
 
@@ -63,8 +81,8 @@ export type ParsedClientArgs =
   | { readonly _tag: "Help" }
   | { readonly _tag: "Version" }
 
-const FLAGS = new Set(["--silencioso", "-q", "--trace", "--debug"])
-const VALUED = new Set(["--pasta", "--timeout", "--script"])
+const FLAGS = new Set(["--silencioso", "-q", "--trace", "--debug", "--tls"])
+const VALUED = new Set(["--pasta", "--timeout", "--script", "--tls-ca", "--tls-certificado", "--tls-chave"])
 
 /**
  * Every option but --script (one run's action, not a setting) as an
@@ -76,7 +94,11 @@ export const CLIENT_ENVIRONMENT: ReadonlyArray<EnvOption> = [
   { variable: "ARQUIVOS_CLIENTE_TIMEOUT", option: "--timeout", kind: "value" },
   { variable: "ARQUIVOS_CLIENTE_SILENCIOSO", option: "--silencioso", kind: "switch" },
   { variable: "ARQUIVOS_CLIENTE_TRACE", option: "--trace", kind: "switch" },
-  { variable: "ARQUIVOS_CLIENTE_DEBUG", option: "--debug", kind: "switch" }
+  { variable: "ARQUIVOS_CLIENTE_DEBUG", option: "--debug", kind: "switch" },
+  { variable: "ARQUIVOS_CLIENTE_TLS", option: "--tls", kind: "switch" },
+  { variable: "ARQUIVOS_CLIENTE_TLS_CA", option: "--tls-ca", kind: "value" },
+  { variable: "ARQUIVOS_CLIENTE_TLS_CERTIFICADO", option: "--tls-certificado", kind: "value" },
+  { variable: "ARQUIVOS_CLIENTE_TLS_CHAVE", option: "--tls-chave", kind: "value" }
 ]
 
 /**
@@ -98,11 +120,17 @@ export const clientArgsFrom = (
   )
   const checked = server === undefined ? undefined : parseServerAddress(server)
   if (checked !== undefined && Either.isLeft(checked)) return Either.left(`ARQUIVOS_CLIENTE_SERVIDOR: ${checked.left}`)
-  return withEnvironment(CLIENT_ENVIRONMENT, (words) => parseClientArgs(words, server), argv, {
+  return withEnvironment(CLIENT_ENVIRONMENT, (words) => Either.flatMap(parseClientArgs(words, server), pairs), argv, {
     provider,
     check: (words) => parseClientArgs(words, "127.0.0.1:1")
   })
 }
+
+/** Options that go together, checked once the command line and the environment are joined. */
+const pairs = (parsed: ParsedClientArgs): Either.Either<ParsedClientArgs, string> =>
+  parsed._tag === "Run" && (parsed.args.tls?.certificate === undefined) !== (parsed.args.tls?.key === undefined)
+    ? Either.left("--tls-certificado e --tls-chave vão juntos: o certificado do cliente e a sua chave privada")
+    : Either.right(parsed)
 
 /**
  * Parses the client's command line; Left is a Portuguese message for the
@@ -166,6 +194,17 @@ export const parseClientArgs = (
   }
   const script = values.get("--script")
   if (script !== undefined && command.length > 0) return Either.left("use --script ou um comando, não os dois")
+  const certificate = values.get("--tls-certificado")
+  const key = values.get("--tls-chave")
+  const ca = values.get("--tls-ca")
+  const tls =
+    flags.has("--tls") || ca !== undefined || certificate !== undefined
+      ? {
+          ...(ca === undefined ? {} : { ca }),
+          ...(certificate === undefined ? {} : { certificate }),
+          ...(key === undefined ? {} : { key })
+        }
+      : undefined
   return Either.right({
     _tag: "Run",
     args: {
@@ -176,7 +215,8 @@ export const parseClientArgs = (
       silent: flags.has("--silencioso") || flags.has("-q"),
       trace: flags.has("--trace"),
       debug: flags.has("--debug"),
-      command
+      command,
+      ...(tls === undefined ? {} : { tls })
     }
   })
 }

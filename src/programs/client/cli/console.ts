@@ -1,3 +1,4 @@
+import type { TlsUse } from "./failures.ts"
 import type { ProgressOutput } from "./progressView.ts"
 
 /**
@@ -17,6 +18,8 @@ export interface Console {
   readonly folder: string
   readonly progress: ProgressOutput
   readonly server: string
+  /** How the client speaks to the server (for the sentences of TLS failures); undefined: plain TCP. */
+  readonly tls?: TlsUse | undefined
   readonly debug: boolean
   /** A command (its words) as the user would type it here, e.g. the one that continues a download. */
   readonly resumeCommand: (words: ReadonlyArray<string>) => string

@@ -29,9 +29,16 @@ export const exitCodeOf = (error: ClientError): ExitCode =>
     })
   )
 
+/** How the client spoke to the server, for the sentences of TLS failures: undefined, plain TCP. */
+export interface TlsUse {
+  /** --tls-certificado was given. */
+  readonly clientCertificate: boolean
+}
+
 export interface FailureContext {
   /** "host:port" as the user typed it. */
   readonly server: string
+  readonly tls?: TlsUse | undefined
   readonly command: Command
   /** Bytes the partial download holds after the failure (0 or absent: nothing to resume). */
   readonly kept?: number | undefined
@@ -132,17 +139,33 @@ export const describeClientError = (error: ClientError, context: FailureContext)
             return `Erro ao ler ou gravar "${e.name}" na pasta local: ${plainDetail(e.detail)}.`
         }
       },
-      ProtocolViolation: (e) =>
-        // A reply that stops in the middle is a connection that dropped (a cut cable, a killed server), not a broken protocol.
-        e.reason === "Truncated"
-          ? `A conexão com ${context.server} caiu${name === undefined ? "" : ` durante${quoted}`}: a resposta chegou pela metade.${resumeHint}`
-          : `O servidor ${context.server} respondeu fora do protocolo ao pedido${quoted} (${e.detail}); nada foi gravado com o nome final.`,
+      ProtocolViolation: (e) => {
+        switch (e.reason) {
+          // A reply that stops in the middle is a connection that dropped (a cut cable, a killed server), not a broken protocol.
+          case "Truncated":
+            return `A conexão com ${context.server} caiu${name === undefined ? "" : ` durante${quoted}`}: a resposta chegou pela metade.${resumeHint}`
+          case "TlsSpoken":
+            return `O servidor ${context.server} respondeu em TLS${about}: ele exige TLS. Use --tls (e --tls-ca com a CA que assinou o certificado dele, se não for uma CA do sistema).`
+          case "NoReply":
+            return noReplySentence(context, about)
+          default:
+            return `O servidor ${context.server} respondeu fora do protocolo ao pedido${quoted} (${e.detail}); nada foi gravado com o nome final.`
+        }
+      },
       ConnectionFailure: (e) => {
         switch (e.reason) {
           case "Refused":
             return `Conexão recusada por ${context.server}${about}: o servidor está rodando nessa porta?`
           case "Unresolved":
             return `Não foi possível encontrar o servidor de ${context.server}${about}: confira o nome.`
+          case "TlsHandshake":
+            return `O servidor ${context.server} não completou o TLS${about}: ele usa TLS nessa porta? Se não usa, tire o --tls.`
+          case "TlsCertificate":
+            return `O certificado do servidor ${context.server} não foi aceito${about}: ele não é de uma CA confiável (use --tls-ca com a CA que o assinou), venceu, ou não vale para o nome ou endereço usado.`
+          case "TlsRefused":
+            return context.tls?.clientCertificate
+              ? `O servidor ${context.server} recusou o seu certificado de cliente${about}: ele não é de uma CA que o servidor aceita, ou venceu.`
+              : `O servidor ${context.server} exige um certificado de cliente${about}: use --tls-certificado e --tls-chave.`
           default:
             return `A conexão com ${context.server} caiu${name === undefined ? "" : ` durante${quoted}`}.${resumeHint}`
         }
@@ -153,6 +176,16 @@ export const describeClientError = (error: ClientError, context: FailureContext)
           : `Nada se moveu por ${e.seconds} s${name === undefined ? "" : ` em${quoted}`}; a operação foi cancelada.${resumeHint}`
     })
   )
+}
+
+/** A connection that ended before the reply's first byte: over TLS, most likely a refused certificate; in plain TCP, a TLS server. */
+const noReplySentence = (context: FailureContext, about: string): string => {
+  if (context.tls === undefined) {
+    return `O servidor ${context.server} fechou a conexão sem responder${about}: ele pode ter sido encerrado, ou exigir TLS (então use --tls).`
+  }
+  return context.tls.clientCertificate
+    ? `O servidor ${context.server} fechou a conexão TLS sem responder${about}: ele pode ter recusado o seu certificado de cliente (de uma CA que ele não aceita).`
+    : `O servidor ${context.server} fechou a conexão TLS sem responder${about}: ele pode exigir um certificado de cliente (use --tls-certificado e --tls-chave).`
 }
 
 const errnoOf = (value: unknown): string | undefined => {

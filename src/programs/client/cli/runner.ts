@@ -240,6 +240,7 @@ const runOne = (command: Command, console: Console): Effect.Effect<ExitCode, nev
           console.err(
             describeClientError(failure.value, {
               server: console.server,
+              tls: console.tls,
               command,
               kept,
               finalExists,

@@ -81,7 +81,7 @@ export const downloadManyAtOnce = (
         console.err(`"${printable(result.name)}": o servidor não conseguiu enviar (sumiu ou ficou ilegível).`)
       } else if (result._tag === "LocalFailure") {
         failures++
-        console.err(describeClientError(result.failure, { server: console.server, command }))
+        console.err(describeClientError(result.failure, { server: console.server, tls: console.tls, command }))
       }
     }
     const saved = results.length - failures
@@ -130,7 +130,11 @@ export const downloadEachContinuing = (mask: string, partials: number, console: 
       }
       sink.finish()
       console.err(
-        describeClientError(result.left, { server: console.server, command: { _tag: "Download", name: entry.nome } })
+        describeClientError(result.left, {
+          server: console.server,
+          tls: console.tls,
+          command: { _tag: "Download", name: entry.nome }
+        })
       )
       worst = Math.max(worst, exitCodeOf(result.left)) as ExitCode
     }
@@ -167,7 +171,11 @@ export const uploadMany = (mask: string, console: Console, sink: ProgressView) =
       }
       sink.finish()
       console.err(
-        describeClientError(result.left, { server: console.server, command: { _tag: "Upload", name: file.name } })
+        describeClientError(result.left, {
+          server: console.server,
+          tls: console.tls,
+          command: { _tag: "Upload", name: file.name }
+        })
       )
       worst = Math.max(worst, exitCodeOf(result.left)) as ExitCode
     }
