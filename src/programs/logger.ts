@@ -5,7 +5,20 @@ import type * as LogLevel from "effect/LogLevel"
 
 const messageText = (message: unknown) => (Array.isArray(message) ? message.map(String).join(" ") : String(message))
 
-const FIELD_ORDER = ["hora", "nivel", "evento", "cliente", "op", "nome", "resultado", "nota", "causa", "bytes", "ms"]
+const FIELD_ORDER = [
+  "hora",
+  "nivel",
+  "evento",
+  "cliente",
+  "certificado",
+  "op",
+  "nome",
+  "resultado",
+  "nota",
+  "causa",
+  "bytes",
+  "ms"
+]
 
 /** `nivel` of a JSON line: Effect's log level, in Portuguese. */
 const LEVELS: Partial<Record<LogLevel.LogLevel["_tag"], string>> = {
