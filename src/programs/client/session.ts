@@ -1,5 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import { concat } from "../../domain/encode.ts"
 import type { Request, ServerEvent } from "../../domain/messages.ts"
@@ -94,6 +95,11 @@ export const openExchange = (request: Request) =>
       trace.value.line(`conectado a ${connection.remote}`)
       for (const field of fields) trace.value.line(sentLine(field))
     }
+    // Cancelled (Ctrl+C) before the reply was read whole: the connection is dropped with a
+    // reset, so what the server still sends is never delivered and its log does not take the
+    // cancel for a client that read everything and closed (PROTOCOL.md §7). Once the reply was
+    // read whole, the close is the orderly one (FIN), however the command ends.
+    yield* Effect.addFinalizer((exit) => (Exit.isInterrupted(exit) && !plain.complete() ? plain.abort : Effect.void))
     yield* plain.send(concat(fields.map((field) => field.bytes)))
     return wire
   })

@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { closeSocket, handlers, peerOfSocket } from "./bunSocket.ts"
-import { readSegment, receiveInto, sendFrom, unacknowledged, writeAll } from "./pumps.ts"
+import { type Finishing, finish, readSegment, receiveInto, sendFrom, unacknowledged, writeAll } from "./pumps.ts"
 import { Serving } from "./serving.ts"
 import { failureOf, SocketState } from "./socketState.ts"
 import { type Connection, type Listener, type ListenOptions, Transport } from "./Transport.ts"
@@ -16,6 +16,24 @@ import { Watchdog } from "./watchdog.ts"
  * (pumps.ts), bounded by the transport's one watchdog (watchdog.ts); each
  * accepted connection is handed to its handler by serving.ts.
  */
+
+/** Drops the connection with a reset: what was written and not delivered never is. */
+const abort = (socket: Socket<SocketState>) => {
+  socket.data.discard()
+  if (!socket.data.closed) socket.terminate()
+}
+
+/**
+ * What `finish` does with the socket. Bun's `end()` closes the socket at once
+ * (the system goes on delivering, but the peer's end is never heard);
+ * `shutdown()` sends FIN and keeps it open, and the peer's FIN then closes it
+ * (Bun's close callback, with no error) and a reset fails it.
+ */
+const finishing = (socket: Socket<SocketState>): Finishing => ({
+  shutdown: () => socket.shutdown(),
+  cut: () => abort(socket),
+  unacknowledged: () => unacknowledged(socket.data)
+})
 
 const makeConnection = (socket: Socket<SocketState>, watchdog: Watchdog): Connection => {
   const state = socket.data
@@ -48,11 +66,9 @@ const makeConnection = (socket: Socket<SocketState>, watchdog: Watchdog): Connec
       return sendFrom(state, socket, watchdog, source, options)
     },
     close: Effect.sync(() => closeSocket(socket)),
-    abort: Effect.sync(() => {
-      state.discard()
-      if (!state.closed) socket.terminate()
-    }),
-    unacknowledged: () => unacknowledged(state)
+    abort: Effect.sync(() => abort(socket)),
+    unacknowledged: () => unacknowledged(state),
+    finish: (millis) => finish(state, watchdog, millis, finishing(socket))
   }
 }
 

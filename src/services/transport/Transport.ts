@@ -73,7 +73,37 @@ export interface Connection extends Peer {
    * system; undefined where the system does not say.
    */
   readonly unacknowledged: () => number | undefined
+  /**
+   * After this side's last byte: ends its sending (the peer gets what was
+   * written, then FIN) and waits for the peer's own end, which tells what
+   * reached it (`Ending`). What the peer still sends is dropped. The wait is
+   * bounded as a read is: `millis` without progress, where the peer
+   * acknowledging bytes is progress; the system's queue is looked at only
+   * once that deadline passed (or soon, when the peer had ended its sending
+   * before this side's last byte, so its end says nothing). Closing the
+   * connection afterwards does nothing more.
+   */
+  readonly finish: (millis: number) => Effect.Effect<Ending>
 }
+
+/** How the peer ended a connection after this side's last byte (`Connection.finish`). */
+export type Ending =
+  /** It closed in order (FIN) after the last byte: a peer that reads everything, then closes. */
+  | { readonly _tag: "Closed" }
+  /** It did not close in time, but its system had acknowledged every byte. */
+  | { readonly _tag: "Acknowledged" }
+  /**
+   * The connection broke (a reset): the system drops what it still held.
+   * `unacknowledged`: what it held at its last look, undefined when it was
+   * never looked at (a reset leaves no count to read).
+   */
+  | { readonly _tag: "Broken"; readonly failure: ConnectionFailure; readonly unacknowledged: number | undefined }
+  /**
+   * Bytes stayed unacknowledged, not moving, for the whole deadline (or the
+   * system does not say): the connection was dropped with a reset, so they
+   * never arrive. `unacknowledged`: how many, undefined when unknown.
+   */
+  | { readonly _tag: "Stalled"; readonly unacknowledged: number | undefined }
 
 /** Who is on the other end of a connection. */
 export interface Peer {

@@ -17,7 +17,7 @@ import { ConnectionFailure } from "../../domain/errors.ts"
 import type { ByteSink } from "../ByteSink.ts"
 import type { ByteSource } from "../ByteSource.ts"
 import { closedFailure, type Port, type SocketState } from "./socketState.ts"
-import type { ReceiveIntoOptions, SendFromOptions, Within } from "./Transport.ts"
+import type { Ending, ReceiveIntoOptions, SendFromOptions, Within } from "./Transport.ts"
 import { unacknowledgedBytes } from "./unacknowledged.ts"
 import type { Watch, Watchdog } from "./watchdog.ts"
 
@@ -50,37 +50,61 @@ export const unacknowledged = (state: SocketState): number | undefined => {
 }
 
 /**
- * The watch of a read waiting at most `millis` from now. A silent peer may
- * still be taking what this side sent (an upload's last megabytes, before
- * its final status): bytes it acknowledges are progress, and the wait
- * restarts from when they were seen to move. The kernel's queue is looked at
- * only once the deadline has passed, then at most once per probe interval.
+ * A wait of at most `millis` without progress, where the peer acknowledging
+ * this side's bytes is progress: the wait restarts from when they were seen
+ * to move. The queue (`look`) is first looked at `from` (by default once the
+ * deadline has passed), then at most once per probe interval. `expire` ends
+ * the wait with the last count seen (undefined: unknown); `drained`, when
+ * given, ends it as soon as a look finds nothing left unacknowledged.
  */
-const readWatch = (state: SocketState, watchdog: Watchdog, millis: number, expire: () => void): Watch => {
+const progressWatch = (
+  watchdog: Watchdog,
+  millis: number,
+  look: () => number | undefined,
+  expire: (queued: number | undefined) => void,
+  drained?: () => void,
+  from?: number
+): Watch & { readonly queued: number | undefined } => {
   let since = watchdog.now()
+  const lookFrom = from ?? since + millis
   /** This side's unacknowledged bytes at the last look (undefined: not looked, or unknown). */
   let queued: number | undefined
-  const watch: Watch = {
-    at: since + millis,
+  return {
+    at: lookFrom,
+    get queued() {
+      return queued
+    },
     look: (now) => {
-      if (now >= since + millis || queued !== undefined) {
-        const seen = unacknowledged(state)
-        const firstLook = queued === undefined
-        if (seen !== undefined && !firstLook && seen < queued!) since = now
-        queued = seen
-        if (now >= since + millis) {
-          // The first look finds bytes still queued: one probe tells whether they move.
-          if (firstLook && seen !== undefined && seen > 0) return now + probeMillis(millis)
-          expire()
-          return undefined
-        }
+      if (now < lookFrom) return lookFrom
+      const seen = look()
+      const firstLook = queued === undefined
+      if (seen !== undefined && !firstLook && seen < queued!) since = now
+      queued = seen
+      if (seen === 0 && drained !== undefined) {
+        drained()
+        return undefined
+      }
+      if (now >= since + millis) {
+        // The first look finds bytes still queued: one probe tells whether they move.
+        if (firstLook && seen !== undefined && seen > 0) return now + probeMillis(millis)
+        expire(seen)
+        return undefined
       }
       const left = since + millis - now
       return now + (queued ? Math.min(left, probeMillis(millis)) : left)
     }
   }
-  return watch
 }
+
+/**
+ * The watch of a read waiting at most `millis` from now. A silent peer may
+ * still be taking what this side sent (an upload's last megabytes, before
+ * its final status): bytes it acknowledges are progress. The kernel's queue
+ * is looked at only once the deadline has passed, then at most once per
+ * probe interval.
+ */
+const readWatch = (state: SocketState, watchdog: Watchdog, millis: number, expire: () => void): Watch =>
+  progressWatch(watchdog, millis, () => unacknowledged(state), expire)
 
 /** The next segment, None once the peer has closed; a segment already queued is taken without waiting. */
 export const readSegment = <E>(
@@ -119,6 +143,83 @@ const awaitSegment = <E>(state: SocketState, watchdog: Watchdog, within: Within<
       watchdog.watch(watch, watch.at)
     }
     return Effect.sync(stop)
+  })
+
+/** What `finish` needs of a connection besides its state: the socket's own operations. */
+export interface Finishing {
+  /** Ends this side's sending: FIN after what was written; the socket stays open to hear the peer. */
+  readonly shutdown: () => void
+  /** Drops the connection with a reset. */
+  readonly cut: () => void
+  /** This side's bytes the peer has not acknowledged (`Connection.unacknowledged`). */
+  readonly unacknowledged: () => number | undefined
+}
+
+const CLOSED: Ending = { _tag: "Closed" }
+const ACKNOWLEDGED: Ending = { _tag: "Acknowledged" }
+
+/**
+ * After this side's last byte: FIN, then the peer's end (`Connection.finish`).
+ * The peer's own FIN (or the close it brings) after that is the common end,
+ * heard through the same event a read waits on; a reset is a failure. A peer
+ * that had ended its sending before this side's last byte says nothing by
+ * ending, so its queue is looked at after one probe interval instead. The
+ * deadline is the one watch of a read's: nothing is looked at while the peer
+ * ends in time.
+ */
+export const finish = (
+  state: SocketState,
+  watchdog: Watchdog,
+  millis: number,
+  socket: Finishing
+): Effect.Effect<Ending> =>
+  Effect.suspend(() => {
+    if (state.failure)
+      return Effect.succeed<Ending>({ _tag: "Broken", failure: state.failure, unacknowledged: undefined })
+    const endedBefore = state.ended
+    // A socket closes once both sides ended: its ports are read now, to look at its queue later.
+    if (endedBefore && state.ends === undefined && !state.closed) state.ends = state.endsOf?.()
+    state.discard()
+    socket.shutdown()
+    return Effect.async<Ending>((resume) => {
+      let done = false
+      let watch: ReturnType<typeof progressWatch> | undefined
+      const stop = () => {
+        done = true
+        if (state.onReadable === check) state.onReadable = undefined
+        if (watch !== undefined) watchdog.unwatch(watch)
+      }
+      const settle = (ending: Ending) => {
+        if (done) return
+        stop()
+        resume(Effect.succeed(ending))
+      }
+      /** Woken when the peer ends, the socket closes or fails. */
+      const check = (): void => {
+        if (done) return
+        if (state.failure) return settle({ _tag: "Broken", failure: state.failure, unacknowledged: watch?.queued })
+        if (!endedBefore && state.ended) return settle(CLOSED)
+        state.onReadable = check
+      }
+      check()
+      if (done) return
+      if (endedBefore || Number.isFinite(millis)) {
+        watch = progressWatch(
+          watchdog,
+          millis,
+          socket.unacknowledged,
+          (queued) => {
+            // Settled first: the cut's own close event must not read as the peer's end.
+            settle({ _tag: "Stalled", unacknowledged: queued })
+            if (!state.closed) socket.cut()
+          },
+          () => settle(ACKNOWLEDGED),
+          endedBefore ? watchdog.now() + probeMillis(millis) : undefined
+        )
+        watchdog.watch(watch, watch.at)
+      }
+      return Effect.sync(stop)
+    })
   })
 
 /** Bytes already in memory as a source: its one fill finds them in place. */
