@@ -36,6 +36,8 @@ export interface Wire<E> {
   readonly abort: Effect.Effect<void>
   /** Bytes written that the peer has not acknowledged (`Connection.unacknowledged`). */
   readonly unacknowledged: () => number | undefined
+  /** Bytes written not known to have been acknowledged, without asking the system (`Connection.unconfirmed`). */
+  readonly unconfirmed: () => number
   /** After the last byte: FIN, then the peer's end within the idle deadline (`Connection.finish`). */
   readonly finish: Effect.Effect<Ending>
   /** Sends bytes; `label` names the field for `--trace` (unlabelled bytes are file data). */
@@ -137,6 +139,7 @@ export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, options
     complete: () => decoder.isDone,
     abort: connection.abort,
     unacknowledged: connection.unacknowledged,
+    unconfirmed: connection.unconfirmed,
     finish: connection.finish(idle.millis),
     send: (bytes) => connection.write(bytes, idle),
     passBody: <X>(sink: ByteSink<X>, dataOf: (event: E) => Uint8Array | undefined) =>

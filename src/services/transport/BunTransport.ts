@@ -68,6 +68,7 @@ const makeConnection = (socket: Socket<SocketState>, watchdog: Watchdog): Connec
     close: Effect.sync(() => closeSocket(socket)),
     abort: Effect.sync(() => abort(socket)),
     unacknowledged: () => unacknowledged(state),
+    unconfirmed: () => state.sent - state.confirmed,
     finish: (millis) => finish(state, watchdog, millis, finishing(socket))
   }
 }

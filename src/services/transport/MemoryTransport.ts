@@ -375,7 +375,7 @@ const makeConnection = (
   const address = side === "client" ? remoteHost : link.clientAddress
   const out = side === "client" ? link.toServer : link.toClient
   /** What was written and not yet delivered: the pipe's count, where the live transport asks the system. */
-  const unacknowledged = () => out.written() - out.delivered()
+  const unacknowledged = () => state.confirm(out.written() - out.delivered())
   return {
     remote: remoteOf(address, side === "client" ? link.port : link.clientPort),
     address,
@@ -387,6 +387,7 @@ const makeConnection = (
     close: Effect.sync(() => link.closeSide(side)),
     abort: Effect.sync(() => link.reset()),
     unacknowledged,
+    unconfirmed: () => state.sent - state.confirmed,
     finish: (millis) =>
       finish(state, watchdog, millis, { shutdown: () => link.shutdownWrite(side), cut: link.reset, unacknowledged })
   }

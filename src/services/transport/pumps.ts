@@ -38,12 +38,12 @@ const TURN_BYTES = 2 * 1024 * 1024
  */
 export const probeMillis = (idleMillis: number) => Math.max(10, Math.min(1000, Math.floor(idleMillis / 4)))
 
-/** This side's bytes the peer has not acknowledged; undefined when unknown. */
+/** This side's bytes the peer has not acknowledged, from the system (kept in `state.confirmed`); undefined when unknown. */
 export const unacknowledged = (state: SocketState): number | undefined => {
   if (state.ends === undefined && !state.closed) state.ends = state.endsOf?.()
   if (state.ends === undefined) return undefined
   try {
-    return unacknowledgedBytes(state.ends)
+    return state.confirm(unacknowledgedBytes(state.ends))
   } catch {
     return undefined
   }
@@ -64,16 +64,13 @@ const progressWatch = (
   expire: (queued: number | undefined) => void,
   drained?: () => void,
   from?: number
-): Watch & { readonly queued: number | undefined } => {
+): Watch => {
   let since = watchdog.now()
   const lookFrom = from ?? since + millis
   /** This side's unacknowledged bytes at the last look (undefined: not looked, or unknown). */
   let queued: number | undefined
   return {
     at: lookFrom,
-    get queued() {
-      return queued
-    },
     look: (now) => {
       if (now < lookFrom) return lookFrom
       const seen = look()
@@ -151,21 +148,27 @@ export interface Finishing {
   readonly shutdown: () => void
   /** Drops the connection with a reset. */
   readonly cut: () => void
-  /** This side's bytes the peer has not acknowledged (`Connection.unacknowledged`). */
+  /** This side's bytes the peer has not acknowledged (`Connection.unacknowledged`, which notes it in the state). */
   readonly unacknowledged: () => number | undefined
 }
 
 const CLOSED: Ending = { _tag: "Closed" }
 const ACKNOWLEDGED: Ending = { _tag: "Acknowledged" }
+const STALLED: Ending = { _tag: "Stalled" }
 
 /**
  * After this side's last byte: FIN, then the peer's end (`Connection.finish`).
- * The peer's own FIN (or the close it brings) after that is the common end,
- * heard through the same event a read waits on; a reset is a failure. A peer
- * that had ended its sending before this side's last byte says nothing by
- * ending, so its queue is looked at after one probe interval instead. The
- * deadline is the one watch of a read's: nothing is looked at while the peer
- * ends in time.
+ * The peer's own FIN (or the close it brings) is the common end, heard
+ * through the same event a read waits on, and a reset is a failure: a peer
+ * that ends within a probe interval costs one watch and nothing else. One
+ * that takes longer is a slow one (the bytes are still on their way) or one
+ * that stopped: its queue is looked at once per probe interval, so that when
+ * a reset comes (which throws the system's count away) the last count says
+ * how much had arrived, and the deadline counts from the last bytes seen
+ * acknowledged, as a read's does. At the deadline, nothing left
+ * unacknowledged is a delivery; anything left is cut. A peer that had ended
+ * its sending before this side's last byte has no end left to tell: the
+ * first look that finds its queue empty settles it.
  */
 export const finish = (
   state: SocketState,
@@ -174,8 +177,7 @@ export const finish = (
   socket: Finishing
 ): Effect.Effect<Ending> =>
   Effect.suspend(() => {
-    if (state.failure)
-      return Effect.succeed<Ending>({ _tag: "Broken", failure: state.failure, unacknowledged: undefined })
+    if (state.failure) return Effect.succeed<Ending>({ _tag: "Broken", failure: state.failure })
     const endedBefore = state.ended
     // A socket closes once both sides ended: its ports are read now, to look at its queue later.
     if (endedBefore && state.ends === undefined && !state.closed) state.ends = state.endsOf?.()
@@ -183,7 +185,7 @@ export const finish = (
     socket.shutdown()
     return Effect.async<Ending>((resume) => {
       let done = false
-      let watch: ReturnType<typeof progressWatch> | undefined
+      let watch: Watch | undefined
       const stop = () => {
         done = true
         if (state.onReadable === check) state.onReadable = undefined
@@ -197,27 +199,26 @@ export const finish = (
       /** Woken when the peer ends, the socket closes or fails. */
       const check = (): void => {
         if (done) return
-        if (state.failure) return settle({ _tag: "Broken", failure: state.failure, unacknowledged: watch?.queued })
+        if (state.failure) return settle({ _tag: "Broken", failure: state.failure })
         if (!endedBefore && state.ended) return settle(CLOSED)
         state.onReadable = check
       }
       check()
       if (done) return
-      if (endedBefore || Number.isFinite(millis)) {
-        watch = progressWatch(
-          watchdog,
-          millis,
-          socket.unacknowledged,
-          (queued) => {
-            // Settled first: the cut's own close event must not read as the peer's end.
-            settle({ _tag: "Stalled", unacknowledged: queued })
-            if (!state.closed) socket.cut()
-          },
-          () => settle(ACKNOWLEDGED),
-          endedBefore ? watchdog.now() + probeMillis(millis) : undefined
-        )
-        watchdog.watch(watch, watch.at)
-      }
+      watch = progressWatch(
+        watchdog,
+        millis,
+        socket.unacknowledged,
+        (queued) => {
+          if (queued === 0) return settle(ACKNOWLEDGED)
+          // Settled first: the cut's own close event must not read as the peer's end.
+          settle(STALLED)
+          if (!state.closed) socket.cut()
+        },
+        endedBefore ? () => settle(ACKNOWLEDGED) : undefined,
+        watchdog.now() + probeMillis(millis)
+      )
+      watchdog.watch(watch, watch.at)
       return Effect.sync(stop)
     })
   })
@@ -240,6 +241,7 @@ export const writeAll = <E>(
     if (state.failure) return Effect.fail(state.failure)
     const taken = port.write(bytes, 0, bytes.length)
     if (taken < 0) return Effect.fail(closedFailure())
+    state.sent += taken
     if (taken >= bytes.length) return Effect.void
     const rest = bytes.subarray(taken)
     return sendFrom<never, ConnectionFailure | E>(
@@ -310,6 +312,10 @@ export const sendFrom = <E1, E2>(
           watched = false
           return undefined
         }
+        // Stalled a whole probe interval: a slow path. What the peer acknowledged is noted
+        // (state.confirmed), so that a reset, which throws the system's count away, still
+        // leaves a count of what arrived. A fast path is never stalled that long.
+        if (now - stalledSince >= probe) unacknowledged(state)
         return Math.min(now + probe, stalledSince + millis)
       }
     }
@@ -340,6 +346,7 @@ export const sendFrom = <E1, E2>(
           return
         }
         if (written > 0) {
+          state.sent += written
           stalledSince = undefined
           options.onSent?.(written)
         }
