@@ -182,7 +182,7 @@ export const finish = (
     // A socket closes once both sides ended: its ports are read now, to look at its queue later.
     if (endedBefore && state.ends === undefined && !state.closed) state.ends = state.endsOf?.()
     state.discard()
-    socket.shutdown()
+    if (!state.closed) socket.shutdown()
     return Effect.async<Ending>((resume) => {
       let done = false
       let watch: Watch | undefined
