@@ -41,20 +41,40 @@ interface Case {
   readonly buffers: number | undefined
 }
 
-/** Starts an upload of `size` bytes through the proxy, and Ctrl+C once some of it went through. */
-const cancelMidway = async ({ size, rate, buffers }: Case) => {
+/**
+ * Starts a transfer of `size` bytes through the proxy in `direction` (up: an
+ * upload of envio.bin, down: a download of baixa.bin), and Ctrl+C once
+ * `after` bytes went through; the client exits 130.
+ */
+const cancelThrough = async (
+  direction: "up" | "down",
+  { size, rate, buffers, after }: Case & { readonly after: number },
+  timeoutSeconds: number
+) => {
   const serverDir = await mkdtemp(path.join(root, "servidor-"))
   const clientDir = await mkdtemp(path.join(root, "cliente-"))
-  const content = seededBytes(size, 3)
-  await writeFile(path.join(clientDir, "envio.bin"), content)
-  server = await startServerProcess(serverDir, { timeoutSeconds: 30 })
-  proxy = await startProxy(server.port, { up: { rate } }, buffers === undefined ? {} : { buffers })
-  const client = startClient([proxy.address, "--pasta", clientDir, "enviar", "envio.bin"], 30_000)
-  const underWay = await eventually(async () => (await proxy!.stats()).totals.up > 64 * 1024, { millis: 10_000 })
+  const content = seededBytes(size, direction === "up" ? 3 : 5)
+  const [folder, name, command] =
+    direction === "up" ? [clientDir, "envio.bin", "enviar"] : [serverDir, "baixa.bin", "baixar"]
+  await writeFile(path.join(folder, name), content)
+  const started = await startServerProcess(serverDir, { timeoutSeconds })
+  server = started
+  const through = await startProxy(started.port, { [direction]: { rate } }, buffers === undefined ? {} : { buffers })
+  proxy = through
+  const client = startClient([through.address, "--pasta", clientDir, command, name], 30_000)
+  const underWay = await eventually(async () => (await through.stats()).totals[direction] > after, {
+    millis: 15_000
+  })
   expect(underWay).toBe(true)
   client.process.kill("SIGINT")
   const run = await client.result
   expect(run.code).toBe(130)
+  return { run, serverDir, clientDir, content, server: started, proxy: through }
+}
+
+/** Starts an upload of `size` bytes through the proxy, and Ctrl+C once some of it went through. */
+const cancelMidway = async (path_: Case) => {
+  const { run, serverDir, content, server, proxy } = await cancelThrough("up", { ...path_, after: 64 * 1024 }, 30)
   // The path carries on with what it holds, then passes the reset on: the upload ends on the server.
   const [line] = await server.stdout.waitFor(/^.* enviar envio\.bin .*$/m, 20_000)
   await proxy.waitClosed(1, 20_000)
@@ -95,20 +115,9 @@ describe("a cancelled upload over a slow path", () => {
 })
 
 /** Starts a download of `size` bytes through the proxy, and Ctrl+C once `after` bytes went through. */
-const cancelDownload = async ({ size, rate, buffers, after }: Case & { readonly after: number }) => {
-  const serverDir = await mkdtemp(path.join(root, "servidor-"))
-  const clientDir = await mkdtemp(path.join(root, "cliente-"))
-  const content = seededBytes(size, 5)
-  await writeFile(path.join(serverDir, "baixa.bin"), content)
+const cancelDownload = async (path_: Case & { readonly after: number }) => {
   // A deadline of 4 s: the server looks at what a slow client acknowledged once a second.
-  server = await startServerProcess(serverDir, { timeoutSeconds: 4 })
-  proxy = await startProxy(server.port, { down: { rate } }, buffers === undefined ? {} : { buffers })
-  const client = startClient([proxy.address, "--pasta", clientDir, "baixar", "baixa.bin"], 30_000)
-  const underWay = await eventually(async () => (await proxy!.stats()).totals.down > after, { millis: 15_000 })
-  expect(underWay).toBe(true)
-  client.process.kill("SIGINT")
-  const run = await client.result
-  expect(run.code).toBe(130)
+  const { run, clientDir, content, server } = await cancelThrough("down", path_, 4)
   const [line] = await server.stdout.waitFor(/^.* baixar baixa\.bin .*$/m, 20_000)
   const kept = (await readFile(path.join(clientDir, "baixa.bin.parcial"))).length
   return { run, line: line!, kept, clientDir, content, logged: Number(/ (\d+) bytes \d+ ms$/.exec(line!)?.[1]) }
