@@ -176,51 +176,50 @@ export const finish = (
   millis: number,
   socket: Finishing
 ): Effect.Effect<Ending> =>
-  Effect.suspend(() => {
-    if (state.failure) return Effect.succeed<Ending>({ _tag: "Broken", failure: state.failure })
+  // One step: what needs no wait is done in the registration.
+  Effect.async<Ending>((resume) => {
+    if (state.failure) return resume(Effect.succeed({ _tag: "Broken", failure: state.failure }))
     const endedBefore = state.ended
     // A socket closes once both sides ended: its ports are read now, to look at its queue later.
     if (endedBefore && state.ends === undefined && !state.closed) state.ends = state.endsOf?.()
     state.discard()
     if (!state.closed) socket.shutdown()
-    return Effect.async<Ending>((resume) => {
-      let done = false
-      let watch: Watch | undefined
-      const stop = () => {
-        done = true
-        if (state.onReadable === check) state.onReadable = undefined
-        if (watch !== undefined) watchdog.unwatch(watch)
-      }
-      const settle = (ending: Ending) => {
-        if (done) return
-        stop()
-        resume(Effect.succeed(ending))
-      }
-      /** Woken when the peer ends, the socket closes or fails. */
-      const check = (): void => {
-        if (done) return
-        if (state.failure) return settle({ _tag: "Broken", failure: state.failure })
-        if (!endedBefore && state.ended) return settle(CLOSED)
-        state.onReadable = check
-      }
-      check()
+    let done = false
+    let watch: Watch | undefined
+    const stop = () => {
+      done = true
+      if (state.onReadable === check) state.onReadable = undefined
+      if (watch !== undefined) watchdog.unwatch(watch)
+    }
+    const settle = (ending: Ending) => {
       if (done) return
-      watch = progressWatch(
-        watchdog,
-        millis,
-        socket.unacknowledged,
-        (queued) => {
-          if (queued === 0) return settle(ACKNOWLEDGED)
-          // Settled first: the cut's own close event must not read as the peer's end.
-          settle(STALLED)
-          if (!state.closed) socket.cut()
-        },
-        endedBefore ? () => settle(ACKNOWLEDGED) : undefined,
-        watchdog.now() + probeMillis(millis)
-      )
-      watchdog.watch(watch, watch.at)
-      return Effect.sync(stop)
-    })
+      stop()
+      resume(Effect.succeed(ending))
+    }
+    /** Woken when the peer ends, the socket closes or fails. */
+    const check = (): void => {
+      if (done) return
+      if (state.failure) return settle({ _tag: "Broken", failure: state.failure })
+      if (!endedBefore && state.ended) return settle(CLOSED)
+      state.onReadable = check
+    }
+    check()
+    if (done) return
+    watch = progressWatch(
+      watchdog,
+      millis,
+      socket.unacknowledged,
+      (queued) => {
+        if (queued === 0) return settle(ACKNOWLEDGED)
+        // Settled first: the cut's own close event must not read as the peer's end.
+        settle(STALLED)
+        if (!state.closed) socket.cut()
+      },
+      endedBefore ? () => settle(ACKNOWLEDGED) : undefined,
+      watchdog.now() + probeMillis(millis)
+    )
+    watchdog.watch(watch, watch.at)
+    return Effect.sync(stop)
   })
 
 /** Bytes already in memory as a source: its one fill finds them in place. */
