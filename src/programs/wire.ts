@@ -39,7 +39,7 @@ export interface Wire<E> {
   /** Bytes written not known to have been acknowledged, without asking the system (`Connection.unconfirmed`). */
   readonly unconfirmed: () => number
   /** After the last byte: FIN, then the peer's end within the idle deadline (`Connection.finish`). */
-  readonly finish: Effect.Effect<Ending>
+  readonly finish: () => Effect.Effect<Ending>
   /** Sends bytes; `label` names the field for `--trace` (unlabelled bytes are file data). */
   readonly send: (bytes: Uint8Array, label?: string) => Effect.Effect<void, ConnectionFailure | Timeout>
   /**
@@ -140,7 +140,7 @@ export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, options
     abort: connection.abort,
     unacknowledged: connection.unacknowledged,
     unconfirmed: connection.unconfirmed,
-    finish: connection.finish(idle.millis),
+    finish: () => connection.finish(idle.millis),
     send: (bytes) => connection.write(bytes, idle),
     passBody: <X>(sink: ByteSink<X>, dataOf: (event: E) => Uint8Array | undefined) =>
       Effect.gen(function* () {

@@ -55,7 +55,7 @@ export const delivering = <E extends OperationError, R>(
   reply: Effect.Effect<void, E, R>
 ): Effect.Effect<void, E, R> =>
   Effect.matchEffect(reply, {
-    onSuccess: () => Effect.map(exchange.wire.finish, (ending) => settle(exchange, ending)),
+    onSuccess: () => Effect.map(exchange.wire.finish(), (ending) => settle(exchange, ending)),
     onFailure: (error) => {
       if (error._tag === "ConnectionFailure") return Effect.sync(() => broken(exchange, error))
       if (error._tag === "Timeout" && error.phase === "Idle") {
