@@ -6,8 +6,8 @@ import type { Exchange } from "./exchange.ts"
 import { CUT_BROKEN, CUT_STALLED, socketCause } from "./logLine.ts"
 
 /**
- * What the log says of a reply that carries data to the client (ops 10, 40,
- * 50 and 20), by the rule of PROTOCOL.md §7: `ok` only when the client is
+ * What the log says of a reply that carries files to the client (ops 10, 40
+ * and 50), by the rule of PROTOCOL.md §7: `ok` only when the client is
  * known to have it all, `cortado` otherwise, and then `bytes` are the file
  * bytes known delivered. After the last byte the server sends FIN and waits
  * for the client's end (`Wire.finish`): its orderly close says it read

@@ -36,7 +36,7 @@ export const INTERNAL_FAILURE = "falha: erro interno"
 export const CUT_BY_SHUTDOWN = "cortado: o servidor foi encerrado antes do fim"
 
 /**
- * The results of a reply (a download's, a listing's) that is not known to
+ * The results of a reply (a download's) that is not known to
  * have reached the client whole (PROTOCOL.md §7, the log's `ok` and `bytes`):
  * the connection broke (a reset) before the client closed in order after the
  * last byte; or the client's system stopped acknowledging bytes for the idle

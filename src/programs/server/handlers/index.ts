@@ -26,7 +26,12 @@ export type Handler<Tag extends RequestTag> = (
   request: RequestOf<Tag>
 ) => Effect.Effect<void, OperationError, HandlerServices>
 
-/** A handler whose reply carries data to the client: its log line says whether the client got it (delivery.ts). */
+/**
+ * A handler whose reply carries a file to the client: its log line says
+ * whether the client got it (delivery.ts). Not the listing: it carries no
+ * file, and a balancer's health check reads its first status and drops the
+ * connection, which is no failure to log.
+ */
 const delivered =
   <Tag extends RequestTag>(handler: Handler<Tag>): Handler<Tag> =>
   (exchange, request) =>
@@ -35,7 +40,7 @@ const delivered =
 /** The server's handler of each operation (their facts: domain/operations.ts). */
 export const HANDLERS: { readonly [Tag in RequestTag]: Handler<Tag> } = {
   Download: delivered(download),
-  List: delivered(list),
+  List: list,
   Upload: upload,
   Resume: delivered(resume),
   DownloadMany: delivered(downloadMany)
