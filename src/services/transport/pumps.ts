@@ -18,7 +18,7 @@ import type { ByteSink } from "../ByteSink.ts"
 import type { ByteSource } from "../ByteSource.ts"
 import { closedFailure, type Port, type SocketState } from "./socketState.ts"
 import type { Ending, ReceiveIntoOptions, SendFromOptions, Within } from "./Transport.ts"
-import { unacknowledgedBytes } from "./unacknowledged.ts"
+import { systemTables, unacknowledgedBytes } from "./unacknowledged.ts"
 import type { Watch, Watchdog } from "./watchdog.ts"
 
 /** `sendFrom` yields to the event loop after this many bytes in one go. */
@@ -205,10 +205,19 @@ export const finish = (
     }
     check()
     if (done) return
+    // A peer that ended first has no end left to tell; once the socket closed, its row leaves the
+    // system's table when this side's FIN was acknowledged, and every byte before it: nothing is
+    // left unacknowledged then.
+    const look = endedBefore
+      ? () => {
+          const queued = socket.unacknowledged()
+          return queued === undefined && state.closed && state.ends !== undefined && systemTables() ? 0 : queued
+        }
+      : socket.unacknowledged
     watch = progressWatch(
       watchdog,
       millis,
-      socket.unacknowledged,
+      look,
       (queued) => {
         if (queued === 0) return settle(ACKNOWLEDGED)
         // Settled first: the cut's own close event must not read as the peer's end.
