@@ -7,7 +7,7 @@ import { Decoder, type Grammar } from "../domain/decoder.ts"
 import { ConnectionFailure, type ProtocolViolation, Timeout } from "../domain/errors.ts"
 import type { ByteSink } from "../services/ByteSink.ts"
 import type { ByteSource } from "../services/ByteSource.ts"
-import type { Connection } from "../services/transport/Transport.ts"
+import type { Connection, Ending } from "../services/transport/Transport.ts"
 
 /**
  * One side of an exchange: a connection, the decoder of what the peer sends,
@@ -28,12 +28,18 @@ export interface Wire<E> {
     seconds: number,
     since?: number
   ) => Effect.Effect<E, ProtocolViolation | ConnectionFailure | Timeout>
+  /** The peer's message was read whole: the decoder has every byte it expects. */
+  readonly complete: () => boolean
   /** The first bytes the peer sent (up to the `headBytes` the wire was made with), for a log line. */
   readonly head: () => Uint8Array
   /** Drops the connection with a reset: what was written and not delivered never is (`Connection.abort`). */
   readonly abort: Effect.Effect<void>
   /** Bytes written that the peer has not acknowledged (`Connection.unacknowledged`). */
   readonly unacknowledged: () => number | undefined
+  /** Bytes written not known to have been acknowledged, without asking the system (`Connection.unconfirmed`). */
+  readonly unconfirmed: () => number
+  /** After the last byte: FIN, then the peer's end within the idle deadline (`Connection.finish`). */
+  readonly finish: () => Effect.Effect<Ending>
   /** Sends bytes; `label` names the field for `--trace` (unlabelled bytes are file data). */
   readonly send: (bytes: Uint8Array, label?: string) => Effect.Effect<void, ConnectionFailure | Timeout>
   /**
@@ -142,10 +148,13 @@ export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, options
         )
       }),
     head: () => head,
+    complete: () => decoder.isDone,
     get abort() {
       return connection.abort
     },
     unacknowledged: () => connection.unacknowledged(),
+    unconfirmed: () => connection.unconfirmed(),
+    finish: () => connection.finish(idle.millis),
     send: (bytes) => connection.write(bytes, idle),
     passBody: <X>(sink: ByteSink<X>, dataOf: (event: E) => Uint8Array | undefined) =>
       Effect.gen(function* () {

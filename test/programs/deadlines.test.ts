@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test"
-import { Effect, Exit, Fiber, Scope } from "effect"
+import { Effect, Either, Exit, Fiber, Scope } from "effect"
 import { u32 } from "../../src/domain/encode.ts"
 import { Timeout } from "../../src/domain/errors.ts"
 import { encodeRequest } from "../../src/domain/operations.ts"
@@ -186,22 +186,28 @@ describe("the server's idle deadline", () => {
     ],
     ["op 50", () => encodeRequest({ _tag: "DownloadMany", mask: "grande.*" }), "baixar-varios grande.*"]
   ] as const)(
-    "%s: a reader that stops reading is cut at the idle deadline; the server closes",
+    "%s: a reader that stops reading is cut at the idle deadline with a reset; the log counts what it got",
     (_, request, operation) =>
       inMemory({ timeoutSeconds: 1, serverFiles: { "grande.bin": seededBytes(4 * MIB, 7) } }, (world) =>
         Effect.gen(function* () {
           const connection = yield* world.connect()
-          // The client's side takes nothing more: the server's writes fill the pipe and stall.
+          // The client's side takes 100 KiB and then nothing more: the server's writes fill the pipe and stall.
           world.lastLink().toClient.hold()
+          world.lastLink().toClient.pass(100 * 1024)
           yield* connection.write(request())
           yield* settle
           yield* elapse(999)
           expect(world.logs).toEqual([])
           yield* elapse(1)
-          expect(world.logged(`${operation} falha: nada se moveu por 1 s`).length).toBe(1)
+          // Cut: what the pipe still held is never delivered, and the line counts the file bytes
+          // that reached the client (what arrived, less the reply's headers).
+          const [line] = world.logged(`${operation} cortado: o cliente parou de receber antes do fim `)
+          const counted = Number(/ (\d+) bytes \d+ ms$/.exec(line ?? "")?.[1])
+          expect(counted).toBeLessThanOrEqual(100 * 1024 - 5)
+          expect(counted).toBeGreaterThan(100 * 1024 - 200)
           world.lastLink().toClient.release()
-          const received = yield* readAll(connection)
-          expect(received.length).toBeLessThan(4 * MIB)
+          const received = yield* Effect.either(readAll(connection))
+          expect(Either.isLeft(received)).toBe(true)
         })
       )
   )
@@ -228,6 +234,9 @@ describe("the server's idle deadline", () => {
           expect((yield* Fiber.join(reply)).length).toBe(5 + 2 * MIB)
           // 26 s in all, 26 times the idle deadline, and never cut.
           expect(steps).toBe(Math.ceil((5 + 2 * MIB) / (48 * 1024)))
+          // The client closes after reading everything: that close makes the line `ok`.
+          yield* connection.close
+          yield* settle
           expect(world.logged(`baixar grande.bin ok ${2 * MIB} bytes`).length).toBe(1)
         })
     ))

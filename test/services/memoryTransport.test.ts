@@ -197,6 +197,102 @@ describe("ends", () => {
   })
 })
 
+describe("finish: the peer's end after the last byte", () => {
+  /** The server writes `count` bytes and finishes with a 1 s deadline (looks every 250 ms); `then` plays the client. */
+  const finishing = <A>(
+    count: number,
+    then: (
+      sides: Effect.Effect.Success<ReturnType<typeof pair>> & { readonly waiting: () => boolean }
+    ) => Effect.Effect<A, unknown, Scope.Scope>
+  ) =>
+    ok(
+      Effect.gen(function* () {
+        const sides = yield* pair()
+        yield* sides.server.write(bytes(count))
+        const ending = yield* Effect.fork(sides.server.finish(1000))
+        const played = yield* then({ ...sides, waiting: () => ending.unsafePoll() === null })
+        return { ending: yield* Fiber.join(ending), played, unconfirmed: sides.server.unconfirmed() }
+      })
+    )
+
+  test("the client reads everything and closes: Closed, with no look at what it acknowledged", async () => {
+    const { ending, played, unconfirmed } = await finishing(10, ({ client }) =>
+      Effect.tap(readAll(client), () => client.close)
+    )
+    expect(played.length).toBe(10)
+    expect(ending).toEqual({ _tag: "Closed" })
+    // Nothing was looked at: no byte is known acknowledged.
+    expect(unconfirmed).toBe(10)
+  })
+
+  test("the client resets: Broken, even after reading everything", async () => {
+    const { ending } = await finishing(10, ({ client, link }) =>
+      Effect.zipRight(
+        readBytes(client, 10),
+        Effect.sync(() => link.reset())
+      )
+    )
+    expect(ending).toMatchObject({ _tag: "Broken", failure: { reason: "Reset" } })
+  })
+
+  test("a silent client that got everything: Acknowledged at the deadline, not before", async () => {
+    const { ending, unconfirmed, played } = await finishing(10, ({ client, waiting }) =>
+      Effect.gen(function* () {
+        yield* readBytes(client, 10)
+        yield* TestClock.adjust("999 millis")
+        const before = waiting()
+        yield* TestClock.adjust("1 millis")
+        return before
+      })
+    )
+    expect(played).toBe(true)
+    expect(ending).toEqual({ _tag: "Acknowledged" })
+    expect(unconfirmed).toBe(0)
+  })
+
+  test("a client that takes nothing: Stalled at the deadline, and the connection is cut", async () => {
+    const { ending, played } = await finishing(10, ({ client, link }) =>
+      Effect.gen(function* () {
+        link.toClient.hold()
+        yield* TestClock.adjust("1 second")
+        link.toClient.release()
+        return yield* Effect.either(readAll(client))
+      })
+    )
+    expect(ending).toEqual({ _tag: "Stalled" })
+    expect(Either.isLeft(played)).toBe(true)
+  })
+
+  test("a slow client is looked at once per probe interval: a reset then leaves a count of what arrived", async () => {
+    const { ending, unconfirmed } = await finishing(100, ({ link }) =>
+      Effect.gen(function* () {
+        link.toClient.hold()
+        link.toClient.pass(60)
+        yield* TestClock.adjust("250 millis")
+        link.reset()
+      })
+    )
+    expect(ending).toMatchObject({ _tag: "Broken" })
+    expect(unconfirmed).toBe(40)
+  })
+
+  test("a client that ended its sending before the last byte: Acknowledged once a look finds everything delivered", async () => {
+    const { ending } = await ok(
+      Effect.gen(function* () {
+        const { client, server, link } = yield* pair()
+        link.shutdownWrite("client")
+        yield* readAll(server)
+        yield* server.write(bytes(10))
+        const ending = yield* Effect.fork(server.finish(30_000))
+        yield* readAll(client)
+        yield* TestClock.adjust("1 second")
+        return { ending: yield* Fiber.join(ending) }
+      })
+    )
+    expect(ending).toEqual({ _tag: "Acknowledged" })
+  })
+})
+
 describe("connect", () => {
   test("no listener on the port: Refused at once", async () => {
     const exit = await run(

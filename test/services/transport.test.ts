@@ -7,7 +7,7 @@ import { BunTransportLive } from "../../src/services/transport/BunTransport.ts"
 import { closeSocket } from "../../src/services/transport/bunSocket.ts"
 import { sendFrom } from "../../src/services/transport/pumps.ts"
 import { SocketState } from "../../src/services/transport/socketState.ts"
-import { type Connection, Transport } from "../../src/services/transport/Transport.ts"
+import { type Connection, type Ending, Transport } from "../../src/services/transport/Transport.ts"
 import { Watchdog } from "../../src/services/transport/watchdog.ts"
 import { concatBytes, seededBytes } from "../support/bytes.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
@@ -850,6 +850,63 @@ describe("BunTransportLive: closing a socket", () => {
     closeSocket(socket)
     closeSocket(socket)
     expect(calls).toEqual(["end"])
+  })
+})
+
+describe("BunTransportLive: finish", () => {
+  /** A server that writes `count` bytes to each connection and finishes; gives the first one's ending and unconfirmed count. */
+  const finishingServer = (count: number) =>
+    Effect.gen(function* () {
+      const transport = yield* Transport
+      const done = yield* Deferred.make<{ readonly ending: Ending; readonly unconfirmed: number }>()
+      const listener = yield* transport.serve(
+        { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
+        (connection) =>
+          Effect.ignore(
+            Effect.flatMap(
+              Effect.zipRight(connection.write(seededBytes(count, 3)), connection.finish(5_000)),
+              (ending) => Deferred.succeed(done, { ending, unconfirmed: connection.unconfirmed() })
+            )
+          )
+      )
+      return { port: listener.port, ended: Deferred.await(done) }
+    })
+
+  test("a peer that reads everything and closes: Closed, and the system's queue was never read", async () => {
+    const { ending, unconfirmed, got } = await run(
+      live(
+        Effect.gen(function* () {
+          const { port, ended } = yield* finishingServer(256 * 1024)
+          const got = yield* Effect.scoped(
+            Effect.flatMap((yield* Transport).connect("127.0.0.1", port), (client) => readAll(client))
+          )
+          return { ...(yield* ended), got: got.length }
+        })
+      )
+    )
+    expect(got).toBe(256 * 1024)
+    expect(ending).toEqual({ _tag: "Closed" })
+    // A peer that ends at once costs no look: nothing is known acknowledged.
+    expect(unconfirmed).toBe(256 * 1024)
+  })
+
+  test("a peer that reads everything and then resets: Broken", async () => {
+    const { ending } = await run(
+      live(
+        Effect.gen(function* () {
+          const { port, ended } = yield* finishingServer(64 * 1024)
+          const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true })
+          socket.on("error", () => {})
+          let received = 0
+          socket.on("data", (chunk: Buffer) => {
+            received += chunk.length
+            if (received >= 64 * 1024) socket.resetAndDestroy()
+          })
+          return yield* ended
+        })
+      )
+    )
+    expect(ending).toMatchObject({ _tag: "Broken", failure: { reason: "Reset" } })
   })
 })
 

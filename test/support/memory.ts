@@ -233,15 +233,22 @@ export const readBytes = (connection: Connection, count: number): Effect.Effect<
     return concat(parts)
   })
 
-/** Sends `request` on a new connection (then keeps it open) and collects the whole reply until the server closes. */
+/**
+ * Sends `request` on a new connection and collects the whole reply until the
+ * server closes; then closes, as a client does, and lets the server hear it
+ * (a download's log line is written once the client's close arrives).
+ */
 export const exchange = (world: World, request: Uint8Array, options: { readonly halfClose?: boolean } = {}) =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const connection = yield* world.connect()
-      if (request.length > 0) yield* connection.write(request)
-      if (options.halfClose) world.lastLink().shutdownWrite("client")
-      return yield* readAll(connection)
-    })
+  Effect.tap(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const connection = yield* world.connect()
+        if (request.length > 0) yield* connection.write(request)
+        if (options.halfClose) world.lastLink().shutdownWrite("client")
+        return yield* readAll(connection)
+      })
+    ),
+    () => settle
   )
 
 // ---------------------------------------------------------------------------

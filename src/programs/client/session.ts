@@ -1,5 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import { concat } from "../../domain/encode.ts"
 import { ProtocolViolation } from "../../domain/errors.ts"
@@ -120,6 +121,11 @@ export const openExchange = (request: Request) =>
       )
       for (const field of fields) trace.value.line(sentLine(field))
     }
+    // Cancelled (Ctrl+C) before the reply was read whole: the connection is dropped with a
+    // reset, so what the server still sends is never delivered and its log does not take the
+    // cancel for a client that read everything and closed (PROTOCOL.md §7). Once the reply was
+    // read whole, the close is the orderly one (FIN), however the command ends.
+    yield* Effect.addFinalizer((exit) => (Exit.isInterrupted(exit) && !plain.complete() ? plain.abort : Effect.void))
     yield* plain.send(concat(fields.map((field) => field.bytes)))
     return wire
   })

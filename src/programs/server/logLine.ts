@@ -53,6 +53,16 @@ export const INTERNAL_FAILURE = "falha: erro interno"
 export const CUT_BY_SHUTDOWN = "cortado: o servidor foi encerrado antes do fim"
 
 /**
+ * The results of a reply (a download's) that is not known to
+ * have reached the client whole (PROTOCOL.md §7, the log's `ok` and `bytes`):
+ * the connection broke (a reset) before the client closed in order after the
+ * last byte; or the client's system stopped acknowledging bytes for the idle
+ * deadline, and the server cut the connection.
+ */
+export const CUT_BROKEN = "cortado: a conexão caiu sem o cliente confirmar que recebeu tudo"
+export const CUT_STALLED = "cortado: o cliente parou de receber antes do fim"
+
+/**
  * The result of an operation that failed. A client that goes away once its
  * request was taken (Ctrl+C, a closed window) cancelled it; it did not break
  * the protocol.

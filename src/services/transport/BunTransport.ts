@@ -16,7 +16,7 @@ import {
   serverTlsOptions,
   TlsSocketState
 } from "./bunTls.ts"
-import { readSegment, receiveInto, sendFrom, unacknowledged, writeAll } from "./pumps.ts"
+import { type Finishing, finish, readSegment, receiveInto, sendFrom, unacknowledged, writeAll } from "./pumps.ts"
 import { Serving } from "./serving.ts"
 import { failureOf, SocketState } from "./socketState.ts"
 import {
@@ -39,6 +39,24 @@ import { Watchdog } from "./watchdog.ts"
  * (pumps.ts), bounded by the transport's one watchdog (watchdog.ts); each
  * accepted connection is handed to its handler by serving.ts.
  */
+
+/** Drops the connection with a reset: what was written and not delivered never is. */
+const abort = (socket: Socket<SocketState>) => {
+  socket.data.discard()
+  if (!socket.data.closed) socket.terminate()
+}
+
+/**
+ * What `finish` does with the socket. Bun's `end()` closes the socket at once
+ * (the system goes on delivering, but the peer's end is never heard);
+ * `shutdown()` sends FIN and keeps it open, and the peer's FIN then closes it
+ * (Bun's close callback, with no error) and a reset fails it.
+ */
+const finishing = (socket: Socket<SocketState>): Finishing => ({
+  shutdown: () => socket.shutdown(),
+  cut: () => abort(socket),
+  unacknowledged: () => unacknowledged(socket.data)
+})
 
 /**
  * A connection over a Bun socket. A class, not an object of closures: a
@@ -110,14 +128,19 @@ class BunConnection implements Connection {
   }
 
   get abort(): Effect.Effect<void> {
-    return Effect.sync(() => {
-      this.state.discard()
-      if (!this.state.closed) this.socket.terminate()
-    })
+    return Effect.sync(() => abort(this.socket))
   }
 
   unacknowledged(): number | undefined {
     return unacknowledged(this.state)
+  }
+
+  unconfirmed(): number {
+    return this.state.sent - this.state.confirmed
+  }
+
+  finish(millis: number) {
+    return finish(this.state, this.watchdog, millis, finishing(this.socket))
   }
 }
 

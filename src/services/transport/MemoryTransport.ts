@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { acquireReleasePlain } from "../plainResources.ts"
-import { readSegment, receiveInto, sendFrom, writeAll } from "./pumps.ts"
+import { finish, readSegment, receiveInto, sendFrom, writeAll } from "./pumps.ts"
 import { Serving } from "./serving.ts"
 import { failureOf, type Port, SocketState } from "./socketState.ts"
 import { type Connection, type Listener, type ListenOptions, Transport, type TransportService } from "./Transport.ts"
@@ -27,7 +27,8 @@ import { Watchdog } from "./watchdog.ts"
  *
  * Left out, as the live transport's own tests cover them on real sockets:
  * the kernel's count of unacknowledged bytes (unacknowledged.ts; a read here waits
- * its plain deadline) and the linger after a close (a side that closed waits
+ * its plain deadline, while `unacknowledged` and `finish` count what the pipe
+ * has not delivered yet) and the linger after a close (a side that closed waits
  * for its peer's end as long as the peer takes).
  */
 
@@ -372,6 +373,9 @@ const makeConnection = (
   const state = side === "client" ? link.clientState : link.serverState
   const port = state.port!
   const address = side === "client" ? remoteHost : link.clientAddress
+  const out = side === "client" ? link.toServer : link.toClient
+  /** What was written and not yet delivered: the pipe's count, where the live transport asks the system. */
+  const unacknowledged = () => state.confirm(out.written() - out.delivered())
   return {
     remote: remoteOf(address, side === "client" ? link.port : link.clientPort),
     address,
@@ -383,10 +387,10 @@ const makeConnection = (
     sendFrom: (source, options) => sendFrom(state, port, watchdog, source, options),
     close: Effect.sync(() => link.closeSide(side)),
     abort: Effect.sync(() => link.reset()),
-    unacknowledged: () => {
-      const out = side === "client" ? link.toServer : link.toClient
-      return out.written() - out.delivered()
-    }
+    unacknowledged,
+    unconfirmed: () => state.sent - state.confirmed,
+    finish: (millis) =>
+      finish(state, watchdog, millis, { shutdown: () => link.shutdownWrite(side), cut: link.reset, unacknowledged })
   }
 }
 

@@ -76,10 +76,54 @@ export interface Connection extends Peer {
   /**
    * Bytes this side wrote that the peer has not acknowledged yet (the
    * system's send queue); 0 once everything written reached the peer's
-   * system; undefined where the system does not say.
+   * system; undefined where the system does not say. Each call asks the
+   * system (on Linux, a read of /proc/net/tcp): for a wait past a deadline,
+   * never for every connection.
    */
   readonly unacknowledged: () => number | undefined
+  /**
+   * Bytes written that the peer is not known to have acknowledged: all of
+   * them, less what the system said was acknowledged at its last look
+   * (`unacknowledged`, or the transport's own looks at a slow peer). No
+   * system call: a count that only lags, never one too small.
+   */
+  readonly unconfirmed: () => number
+  /**
+   * After this side's last byte: ends its sending (the peer gets what was
+   * written, then FIN) and waits for the peer's own end, which tells what
+   * reached it (`Ending`). What the peer still sends is dropped. The wait is
+   * bounded as a read is: `millis` without progress, where the peer
+   * acknowledging bytes is progress. A peer that ends within a probe
+   * interval (pumps.ts) costs no look at the system's queue; a slower one is
+   * looked at once per interval, so a reset, which throws the system's count
+   * away, still finds the last one. Closing the connection afterwards does
+   * nothing more.
+   */
+  readonly finish: (millis: number) => Effect.Effect<Ending>
 }
+
+/** How the peer ended a connection after this side's last byte (`Connection.finish`). */
+export type Ending =
+  /** It closed in order (FIN) after the last byte: a peer that reads everything, then closes. */
+  | { readonly _tag: "Closed" }
+  /**
+   * Its system acknowledged every byte, and it did not close by the
+   * deadline (or had ended its sending before the last byte, so its end
+   * tells nothing).
+   */
+  | { readonly _tag: "Acknowledged" }
+  /**
+   * The connection broke (a reset): the system drops what it still held,
+   * and its count with it; `unconfirmed` says what had not been seen
+   * acknowledged by then.
+   */
+  | { readonly _tag: "Broken"; readonly failure: ConnectionFailure }
+  /**
+   * Bytes stayed unacknowledged, not moving, for the whole deadline (or the
+   * system does not say): the connection was dropped with a reset, so they
+   * never arrive.
+   */
+  | { readonly _tag: "Stalled" }
 
 /** Who is on the other end of a connection. */
 export interface Peer {

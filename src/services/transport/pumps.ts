@@ -17,8 +17,8 @@ import { ConnectionFailure } from "../../domain/errors.ts"
 import type { ByteSink } from "../ByteSink.ts"
 import type { ByteSource } from "../ByteSource.ts"
 import { closedFailure, type Port, type SocketState } from "./socketState.ts"
-import type { ReceiveIntoOptions, SendFromOptions, Within } from "./Transport.ts"
-import { unacknowledgedBytes } from "./unacknowledged.ts"
+import type { Ending, ReceiveIntoOptions, SendFromOptions, Within } from "./Transport.ts"
+import { systemTables, unacknowledgedBytes } from "./unacknowledged.ts"
 import type { Watch, Watchdog } from "./watchdog.ts"
 
 /** `sendFrom` yields to the event loop after this many bytes in one go. */
@@ -38,49 +38,70 @@ const TURN_BYTES = 2 * 1024 * 1024
  */
 export const probeMillis = (idleMillis: number) => Math.max(10, Math.min(1000, Math.floor(idleMillis / 4)))
 
-/** This side's bytes the peer has not acknowledged; undefined when unknown. */
+/** This side's bytes the peer has not acknowledged, from the system (kept in `state.confirmed`); undefined when unknown. */
 export const unacknowledged = (state: SocketState): number | undefined => {
   if (state.ends === undefined && !state.closed) state.ends = state.endsOf?.()
   if (state.ends === undefined) return undefined
   try {
-    return unacknowledgedBytes(state.ends)
+    return state.confirm(unacknowledgedBytes(state.ends))
   } catch {
     return undefined
   }
 }
 
 /**
- * The watch of a read waiting at most `millis` from now. A silent peer may
- * still be taking what this side sent (an upload's last megabytes, before
- * its final status): bytes it acknowledges are progress, and the wait
- * restarts from when they were seen to move. The kernel's queue is looked at
- * only once the deadline has passed, then at most once per probe interval.
+ * A wait of at most `millis` without progress, where the peer acknowledging
+ * this side's bytes is progress: the wait restarts from when they were seen
+ * to move. The queue (`look`) is first looked at `from` (by default once the
+ * deadline has passed), then at most once per probe interval. `expire` ends
+ * the wait with the last count seen (undefined: unknown); `drained`, when
+ * given, ends it as soon as a look finds nothing left unacknowledged.
  */
-const readWatch = (state: SocketState, watchdog: Watchdog, millis: number, expire: () => void): Watch => {
+const progressWatch = (
+  watchdog: Watchdog,
+  millis: number,
+  look: () => number | undefined,
+  expire: (queued: number | undefined) => void,
+  drained?: () => void,
+  from?: number
+): Watch => {
   let since = watchdog.now()
+  const lookFrom = from ?? since + millis
   /** This side's unacknowledged bytes at the last look (undefined: not looked, or unknown). */
   let queued: number | undefined
-  const watch: Watch = {
-    at: since + millis,
+  return {
+    at: lookFrom,
     look: (now) => {
-      if (now >= since + millis || queued !== undefined) {
-        const seen = unacknowledged(state)
-        const firstLook = queued === undefined
-        if (seen !== undefined && !firstLook && seen < queued!) since = now
-        queued = seen
-        if (now >= since + millis) {
-          // The first look finds bytes still queued: one probe tells whether they move.
-          if (firstLook && seen !== undefined && seen > 0) return now + probeMillis(millis)
-          expire()
-          return undefined
-        }
+      if (now < lookFrom) return lookFrom
+      const seen = look()
+      const firstLook = queued === undefined
+      if (seen !== undefined && !firstLook && seen < queued!) since = now
+      queued = seen
+      if (seen === 0 && drained !== undefined) {
+        drained()
+        return undefined
+      }
+      if (now >= since + millis) {
+        // The first look finds bytes still queued: one probe tells whether they move.
+        if (firstLook && seen !== undefined && seen > 0) return now + probeMillis(millis)
+        expire(seen)
+        return undefined
       }
       const left = since + millis - now
       return now + (queued ? Math.min(left, probeMillis(millis)) : left)
     }
   }
-  return watch
 }
+
+/**
+ * The watch of a read waiting at most `millis` from now. A silent peer may
+ * still be taking what this side sent (an upload's last megabytes, before
+ * its final status): bytes it acknowledges are progress. The kernel's queue
+ * is looked at only once the deadline has passed, then at most once per
+ * probe interval.
+ */
+const readWatch = (state: SocketState, watchdog: Watchdog, millis: number, expire: () => void): Watch =>
+  progressWatch(watchdog, millis, () => unacknowledged(state), expire)
 
 /** The next segment, None once the peer has closed; a segment already queued is taken without waiting. */
 export const readSegment = <E>(
@@ -121,6 +142,95 @@ const awaitSegment = <E>(state: SocketState, watchdog: Watchdog, within: Within<
     return Effect.sync(stop)
   })
 
+/** What `finish` needs of a connection besides its state: the socket's own operations. */
+export interface Finishing {
+  /** Ends this side's sending: FIN after what was written; the socket stays open to hear the peer. */
+  readonly shutdown: () => void
+  /** Drops the connection with a reset. */
+  readonly cut: () => void
+  /** This side's bytes the peer has not acknowledged (`Connection.unacknowledged`, which notes it in the state). */
+  readonly unacknowledged: () => number | undefined
+}
+
+const CLOSED: Ending = { _tag: "Closed" }
+const ACKNOWLEDGED: Ending = { _tag: "Acknowledged" }
+const STALLED: Ending = { _tag: "Stalled" }
+
+/**
+ * After this side's last byte: FIN, then the peer's end (`Connection.finish`).
+ * The peer's own FIN (or the close it brings) is the common end, heard
+ * through the same event a read waits on, and a reset is a failure: a peer
+ * that ends within a probe interval costs one watch and nothing else. One
+ * that takes longer is a slow one (the bytes are still on their way) or one
+ * that stopped: its queue is looked at once per probe interval, so that when
+ * a reset comes (which throws the system's count away) the last count says
+ * how much had arrived, and the deadline counts from the last bytes seen
+ * acknowledged, as a read's does. At the deadline, nothing left
+ * unacknowledged is a delivery; anything left is cut. A peer that had ended
+ * its sending before this side's last byte has no end left to tell: the
+ * first look that finds its queue empty settles it.
+ */
+export const finish = (
+  state: SocketState,
+  watchdog: Watchdog,
+  millis: number,
+  socket: Finishing
+): Effect.Effect<Ending> =>
+  // One step: what needs no wait is done in the registration.
+  Effect.async<Ending>((resume) => {
+    if (state.failure) return resume(Effect.succeed({ _tag: "Broken", failure: state.failure }))
+    const endedBefore = state.ended
+    // A socket closes once both sides ended: its ports are read now, to look at its queue later.
+    if (endedBefore && state.ends === undefined && !state.closed) state.ends = state.endsOf?.()
+    state.discard()
+    if (!state.closed) socket.shutdown()
+    let done = false
+    let watch: Watch | undefined
+    const stop = () => {
+      done = true
+      if (state.onReadable === check) state.onReadable = undefined
+      if (watch !== undefined) watchdog.unwatch(watch)
+    }
+    const settle = (ending: Ending) => {
+      if (done) return
+      stop()
+      resume(Effect.succeed(ending))
+    }
+    /** Woken when the peer ends, the socket closes or fails. */
+    const check = (): void => {
+      if (done) return
+      if (state.failure) return settle({ _tag: "Broken", failure: state.failure })
+      if (!endedBefore && state.ended) return settle(CLOSED)
+      state.onReadable = check
+    }
+    check()
+    if (done) return
+    // A peer that ended first has no end left to tell; once the socket closed, its row leaves the
+    // system's table when this side's FIN was acknowledged, and every byte before it: nothing is
+    // left unacknowledged then.
+    const look = endedBefore
+      ? () => {
+          const queued = socket.unacknowledged()
+          return queued === undefined && state.closed && state.ends !== undefined && systemTables() ? 0 : queued
+        }
+      : socket.unacknowledged
+    watch = progressWatch(
+      watchdog,
+      millis,
+      look,
+      (queued) => {
+        if (queued === 0) return settle(ACKNOWLEDGED)
+        // Settled first: the cut's own close event must not read as the peer's end.
+        settle(STALLED)
+        if (!state.closed) socket.cut()
+      },
+      endedBefore ? () => settle(ACKNOWLEDGED) : undefined,
+      watchdog.now() + probeMillis(millis)
+    )
+    watchdog.watch(watch, watch.at)
+    return Effect.sync(stop)
+  })
+
 /** Bytes already in memory as a source: its one fill finds them in place. */
 export const bytesSource = (bytes: Uint8Array): ByteSource<never> => ({
   buffer: bytes,
@@ -139,6 +249,7 @@ export const writeAll = <E>(
     if (state.failure) return Effect.fail(state.failure)
     const taken = port.write(bytes, 0, bytes.length)
     if (taken < 0) return Effect.fail(closedFailure())
+    state.sent += taken
     if (taken >= bytes.length) return Effect.void
     const rest = bytes.subarray(taken)
     return sendFrom<never, ConnectionFailure | E>(
@@ -209,6 +320,10 @@ export const sendFrom = <E1, E2>(
           watched = false
           return undefined
         }
+        // Stalled a whole probe interval: a slow path. What the peer acknowledged is noted
+        // (state.confirmed), so that a reset, which throws the system's count away, still
+        // leaves a count of what arrived. A fast path is never stalled that long.
+        if (now - stalledSince >= probe) unacknowledged(state)
         return Math.min(now + probe, stalledSince + millis)
       }
     }
@@ -239,6 +354,7 @@ export const sendFrom = <E1, E2>(
           return
         }
         if (written > 0) {
+          state.sent += written
           stalledSince = undefined
           options.onSent?.(written)
         }

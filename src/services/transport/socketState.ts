@@ -43,6 +43,14 @@ export class SocketState {
   port: Port | undefined
   /** Cuts a socket that stays half-open too long after this side ended it (see BunTransport's closeSocket). */
   linger: ReturnType<typeof setTimeout> | undefined
+  /** Bytes the system took from this side (every write's count). */
+  sent = 0
+  /**
+   * Of those, how many the peer is known to have acknowledged: `sent` less
+   * the system's unacknowledged count, at the last look (`confirm`). Looks
+   * are rare (a deadline passed, a slow peer): between them this only lags.
+   */
+  confirmed = 0
   /** The connection's ports, read once when first needed (`endsOf`) and kept: a closed socket no longer reports them. */
   ends: SocketEnds | undefined
   endsOf: (() => SocketEnds) | undefined
@@ -104,6 +112,12 @@ export class SocketState {
   }
 
   // For the pumps.
+
+  /** The system said `unacknowledged` of this side's bytes are not acknowledged yet: passes it on. */
+  confirm(unacknowledged: number | undefined): number | undefined {
+    if (unacknowledged !== undefined) this.confirmed = Math.max(this.confirmed, this.sent - unacknowledged)
+    return unacknowledged
+  }
 
   /** A queued segment, the end (None), the failure, or undefined when a read would wait. */
   take(): Option.Option<Uint8Array> | ConnectionFailure | undefined {

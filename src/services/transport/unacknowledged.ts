@@ -55,6 +55,9 @@ export const txQueueIn = (table: string, localPort: number, remotePort: number):
   return undefined
 }
 
+/** Whether the system's tables could be read (so a missing row means the connection is gone). */
+export const systemTables = (): boolean => !unavailable
+
 export const unacknowledgedBytes = (ends: SocketEnds): number | undefined => {
   if (unavailable || !Number.isInteger(ends.localPort) || !Number.isInteger(ends.remotePort)) return undefined
   for (const file of TABLES[ends.localFamily ?? "IPv4"]) {

@@ -5,6 +5,7 @@ import type { OperationError } from "../../../domain/statuses.ts"
 import type { FileStore } from "../../../services/FileStore.ts"
 import type { Hasher } from "../../../services/Hasher.ts"
 import type { ServerConfig } from "../config.ts"
+import { delivering } from "../delivery.ts"
 import type { Exchange } from "../exchange.ts"
 import { download } from "./download.ts"
 import { downloadMany } from "./downloadMany.ts"
@@ -25,11 +26,22 @@ export type Handler<Tag extends RequestTag> = (
   request: RequestOf<Tag>
 ) => Effect.Effect<void, OperationError, HandlerServices>
 
+/**
+ * A handler whose reply carries a file to the client: its log line says
+ * whether the client got it (delivery.ts). Not the listing: it carries no
+ * file, and a balancer's health check reads its first status and drops the
+ * connection, which is no failure to log.
+ */
+const delivered =
+  <Tag extends RequestTag>(handler: Handler<Tag>): Handler<Tag> =>
+  (exchange, request) =>
+    delivering(exchange, handler(exchange, request))
+
 /** The server's handler of each operation (their facts: domain/operations.ts). */
 export const HANDLERS: { readonly [Tag in RequestTag]: Handler<Tag> } = {
-  Download: download,
+  Download: delivered(download),
   List: list,
   Upload: upload,
-  Resume: resume,
-  DownloadMany: downloadMany
+  Resume: delivered(resume),
+  DownloadMany: delivered(downloadMany)
 }
