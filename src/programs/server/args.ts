@@ -211,7 +211,8 @@ const VALUED: Record<string, (text: string, args: Mutable<ServerArgs>) => Either
     Either.map(parseCount("--max-por-ip", 0, 100_000)(text), (value) => void (args.maxPerAddress = value)),
   "--tamanho-maximo": (text, args) => Either.map(parseSize(text), (value) => void (args.maxUploadBytes = value)),
   "--log": (text, args) => Either.map(parseLog(text), (value) => void (args.log = value)),
-  "--metricas": (text, args) => Either.map(parseHttpAddress("--metricas", text), (value) => void (args.metrics = value)),
+  "--metricas": (text, args) =>
+    Either.map(parseHttpAddress("--metricas", text), (value) => void (args.metrics = value)),
   "--painel": (text, args) => Either.map(parseHttpAddress("--painel", text), (value) => void (args.panel = value)),
   "--proxies-confiaveis": (text, args) => {
     const blocks: Array<Cidr> = [...(args.trustedProxies ?? [])]
