@@ -30,6 +30,8 @@ export interface PanelEvents {
   /** GET /eventos: a stream that starts with the whole state (`estado`) and then its changes. */
   readonly stream: (request: Request) => Response
   readonly subscribers: () => number
+  /** Whether the sampling timer runs (only while someone listens). */
+  readonly sampling: () => boolean
   /** Sends an event to everyone now (`encerrando`). */
   readonly broadcast: (event: string, data: unknown) => void
   /** Ends every stream and the sampling. */
@@ -153,6 +155,7 @@ export const makePanelEvents = (sources: PanelSources, tickMillis: number = TICK
   return {
     stream,
     subscribers: () => subscribers.size,
+    sampling: () => timer !== undefined,
     broadcast,
     close: () => {
       for (const subscriber of [...subscribers]) remove(subscriber)
