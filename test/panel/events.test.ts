@@ -15,7 +15,13 @@ const sourcesWith = (files: Array<{ name: string; size: number }> = []) => {
   let samples = 0
   const sample = state.sample
   const sources: PanelSources = {
-    state: { ...state, sample: (now) => (samples++, sample(now)) },
+    state: {
+      ...state,
+      sample: (now) => {
+        samples++
+        return sample(now)
+      }
+    },
     totals: (): Totals => metrics.totals(),
     health: { accepting: true },
     facts: undefined,
