@@ -152,6 +152,7 @@ describe("the panel's event stream", () => {
     expect(page.headers.get("content-security-policy")).toContain("default-src 'none'")
     const html = await page.text()
     expect(html).toContain('<html lang="pt-BR">')
+    expect(html).toContain('<h2 id="t-ativas">Conexões ativas')
     // Data reaches the document only as text.
     expect(html).not.toContain("innerHTML")
     expect(html).not.toMatch(/https?:\/\//)

@@ -2,9 +2,10 @@
  * The live page: one HTML document with its style and script inline (no
  * build step, nothing fetched from elsewhere). It reads GET /eventos
  * (docs/PAINEL.md) and shows every name through textContent, never as markup.
- * The script avoids template literals: this file holds it in one.
+ * The script avoids template literals and backslashes: this file holds it
+ * in one (a raw one would keep the escapes Bun writes for accents).
  */
-export const PANEL_PAGE = String.raw`<!doctype html>
+export const PANEL_PAGE = `<!doctype html>
 <html lang="pt-BR">
 <head>
 <meta charset="utf-8">
@@ -167,7 +168,9 @@ input[type="search"] { font: inherit; padding: .3rem .5rem; width: min(100%, 28r
     par("TLS", s.tls ? "ligado" : "desligado");
   };
 
+  var totais = null;
   var mostraTotais = function (t) {
+    totais = t;
     var body = $("totais");
     body.replaceChildren();
     Object.keys(t.operacoes).forEach(function (op) {
@@ -308,6 +311,7 @@ input[type="search"] { font: inherit; padding: .3rem .5rem; width: min(100%, 28r
       ativas = d.ativas;
       ativasEm = Date.now();
       mostraAtivas();
+      if (totais && totais.conexoes !== d.conexoes) { totais.conexoes = d.conexoes; mostraTotais(totais); }
     });
     fonte.addEventListener("operacoes", function (e) {
       var d = JSON.parse(e.data);
@@ -336,8 +340,9 @@ input[type="search"] { font: inherit; padding: .3rem .5rem; width: min(100%, 28r
     try { localStorage.setItem("painel-grande", ligado ? "1" : "0"); } catch (e) { /* sem armazenamento */ }
   };
   grande.addEventListener("click", function () { aplicaGrande(!document.documentElement.classList.contains("grande")); });
-  try { aplicaGrande(localStorage.getItem("painel-grande") === "1" || /[?&]grande\b/.test(location.search)); }
-  catch (e) { aplicaGrande(/[?&]grande\b/.test(location.search)); }
+  var pedeGrande = new URLSearchParams(location.search).has("grande");
+  try { aplicaGrande(localStorage.getItem("painel-grande") === "1" || pedeGrande); }
+  catch (e) { aplicaGrande(pedeGrande); }
   $("filtro").addEventListener("input", function (e) { filtro = e.target.value.trim().toLowerCase(); mostraLinhas(); });
   // The clocks on screen (uptime, elapsed) move each second without asking the server anything.
   setInterval(function () { mostraServidor(); if (ativas.length) mostraAtivas(); }, 1000);
