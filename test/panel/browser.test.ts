@@ -18,6 +18,20 @@ import { type FaultProxy, startProxy } from "../support/proxy.ts"
  * when PAINEL_SCREENSHOT=docs is set (how the README's picture was made).
  */
 
+/** The little of the DOM the functions run in the page use (the project's types have no DOM). */
+interface PageElement {
+  readonly textContent: string | null
+  readonly children: ArrayLike<PageElement>
+  readonly classList: { contains: (name: string) => boolean }
+  readonly scrollWidth: number
+  querySelector(selector: string): PageElement | null
+}
+declare const document: {
+  readonly documentElement: PageElement
+  querySelector(selector: string): PageElement | null
+  querySelectorAll(selector: string): ArrayLike<PageElement> & Iterable<PageElement>
+}
+
 const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((file) => existsSync(file))
 if (CHROMIUM === undefined) {
   console.log(
