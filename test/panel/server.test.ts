@@ -3,9 +3,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { encodeRequest } from "../../src/domain/operations.ts"
-import { freePort } from "../bin/processes.ts"
+import { freePort, spawnDaemon } from "../bin/processes.ts"
 import { startServerProcess, stopAll } from "../support/processes.ts"
 import { rawExchange } from "../support/rawExchange.ts"
+import { eventually } from "../support/waiting.ts"
 
 /** --painel on the real server process: where it listens, beside --metricas or on its own, and what it counts. */
 
@@ -69,5 +70,25 @@ describe("--painel on the server process", () => {
     expect((await fetch(`http://127.0.0.1:${metrics}/estado`)).status).toBe(404)
     expect((await fetch(`http://127.0.0.1:${panel}/estado`)).status).toBe(200)
     expect((await fetch(`http://127.0.0.1:${panel}/metrics`)).status).toBe(404)
+  })
+
+  test("a port in use: the server does not start, and names --painel", async () => {
+    const taken = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } })
+    try {
+      const server = spawnDaemon([
+        process.execPath,
+        "src/programs/server/main.ts",
+        String(await freePort()),
+        "--pasta",
+        await served(),
+        "--painel",
+        `127.0.0.1:${taken.port}`
+      ])
+      expect(await server.process.exited).toBe(1)
+      const said = `--painel: 127.0.0.1:${taken.port} já está em uso`
+      expect(await eventually(() => server.stderr.includes(said))).toBe(true)
+    } finally {
+      taken.stop(true)
+    }
   })
 })

@@ -49,13 +49,13 @@ const program = (args: ServerArgs, activity: Activity, metrics: Metrics | undefi
         : Effect.void
     )
     const panel = args.panel === undefined || metrics === undefined ? undefined : yield* makePanel(metrics, health)
-    const services: Array<HttpService & { readonly what: "metricas" | "painel" }> = []
+    const services: Array<HttpService> = []
     if (args.metrics !== undefined && metrics !== undefined) {
       const routes = { "/metrics": metricsRoute(metrics, health), "/saude": healthRoute(health) }
-      services.push({ what: "metricas", address: args.metrics, routes })
+      services.push({ option: "--metricas", address: args.metrics, routes })
     }
     if (args.panel !== undefined && panel !== undefined) {
-      services.push({ what: "painel", address: args.panel, routes: panel.routes })
+      services.push({ option: "--painel", address: args.panel, routes: panel.routes })
     }
     // Opened before the file port, so they close after the drain: a balancer sees /saude answer 503 meanwhile.
     const http = yield* serveHttpServices(services).pipe(Effect.mapError((error) => describeHttpListenFailure(error)))
@@ -81,7 +81,7 @@ const program = (args: ServerArgs, activity: Activity, metrics: Metrics | undefi
     }
     for (const [i, service] of services.entries()) {
       const url = httpUrl(http[i]!.hostname, http[i]!.port)
-      yield* service.what === "metricas"
+      yield* service.option === "--metricas"
         ? say("inicio", `Métricas: ${url}/metrics; saúde: ${url}/saude`, { metricas: `${url}/metrics` })
         : say("inicio", `Painel ao vivo: ${url}/`, { painel: `${url}/` })
     }
