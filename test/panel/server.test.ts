@@ -3,10 +3,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { encodeRequest } from "../../src/domain/operations.ts"
-import { freePort, spawnDaemon } from "../bin/processes.ts"
+import { freePort } from "../bin/processes.ts"
+import { startAtTakenPort } from "../ops/takenPort.ts"
 import { startServerProcess, stopAll } from "../support/processes.ts"
 import { rawExchange } from "../support/rawExchange.ts"
-import { eventually } from "../support/waiting.ts"
 
 /** --painel on the real server process: where it listens, beside --metricas or on its own, and what it counts. */
 
@@ -73,22 +73,6 @@ describe("--painel on the server process", () => {
   })
 
   test("a port in use: the server does not start, and names --painel", async () => {
-    const taken = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } })
-    try {
-      const server = spawnDaemon([
-        process.execPath,
-        "src/programs/server/main.ts",
-        String(await freePort()),
-        "--pasta",
-        await served(),
-        "--painel",
-        `127.0.0.1:${taken.port}`
-      ])
-      expect(await server.process.exited).toBe(1)
-      const said = `--painel: 127.0.0.1:${taken.port} já está em uso`
-      expect(await eventually(() => server.stderr.includes(said))).toBe(true)
-    } finally {
-      taken.stop(true)
-    }
+    expect(await startAtTakenPort("--painel", await served())).toEqual({ status: 1, named: true })
   })
 })
