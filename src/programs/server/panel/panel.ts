@@ -1,4 +1,5 @@
 import * as Effect from "effect/Effect"
+import * as Runtime from "effect/Runtime"
 import { FileStore } from "../../../services/FileStore.ts"
 import type { Health } from "../http/health.ts"
 import type { Metrics } from "../metrics.ts"
@@ -22,13 +23,15 @@ export interface Panel {
 export const makePanel = (metrics: Metrics, health: Health) =>
   Effect.gen(function* () {
     const store = yield* FileStore
+    // The listing runs on the server's own runtime, asked from the HTTP listener's callbacks.
+    const run = Runtime.runPromise(yield* Effect.runtime<never>())
     const state = makePanelState()
     const sources: PanelSources = {
       state,
       totals: metrics.totals,
       health,
       facts: undefined,
-      listFiles: () => Effect.runPromise(store.list),
+      listFiles: () => run(store.list),
       now: Date.now
     }
     const events = makePanelEvents(sources)
