@@ -232,7 +232,7 @@ input[type="search"] { font: inherit; padding: .3rem .5rem; width: min(100%, 28r
       if (!casa(l)) return;
       vistas++;
       var resultado = el("td", l.resultado + (l.nota ? " (" + l.nota + ")" : ""), classeResultado(l.resultado));
-      var tr = row([el("td", hora(l.hora), "num"), el("td", l.cliente, "cliente"), el("td", l.op), el("td", l.nome, "nome"),
+      var tr = row([el("td", hora(l.hora)), el("td", l.cliente, "cliente"), el("td", l.op), el("td", l.nome, "nome"),
         resultado, el("td", numero.format(l.bytes), "num"), el("td", numero.format(l.ms) + " ms", "num")]);
       tr.title = l.linha;
       body.appendChild(tr);
