@@ -55,16 +55,26 @@ afterAll(async () => {
   if (root !== "") await rm(root, { recursive: true, force: true })
 })
 
-/** The percentage the page shows for `name` in the active table; undefined while it is not there. */
-const percentOf = (page: Page, name: string) =>
-  page.evaluate((wanted) => {
-    for (const row of document.querySelectorAll("#ativas tr.ativa")) {
-      if (row.querySelector(".nome")?.textContent !== wanted) continue
-      const match = /\((\d+)%\)/.exec(row.querySelector(".pct")?.textContent ?? "")
-      return match === null ? -1 : Number(match[1])
-    }
-    return undefined
-  }, name)
+/**
+ * Waits until the active table shows `name` at a percentage above `above`
+ * and below 100, and returns it (an upload has none until its size arrived).
+ */
+const percentAbove = async (page: Page, name: string, above: number) => {
+  const shown = await page.waitForFunction(
+    (wanted, floor) => {
+      for (const row of document.querySelectorAll("#ativas tr.ativa")) {
+        if (row.querySelector(".nome")?.textContent !== wanted) continue
+        const match = /\((\d+)%\)/.exec(row.querySelector(".pct")?.textContent ?? "")
+        if (match !== null && Number(match[1]) > floor && Number(match[1]) < 100) return match[1]
+      }
+      return false
+    },
+    { timeout: 10_000 },
+    name,
+    above
+  )
+  return Number(await shown.jsonValue())
+}
 
 const startServer = (folder: string, panel: string, port?: number): Promise<ServerProcess> =>
   startServerProcess(folder, { timeoutSeconds: 10, args: ["--painel", panel], ...(port === undefined ? {} : { port }) })
@@ -105,23 +115,9 @@ describe("the live page in headless chromium", () => {
       await page.waitForFunction(() => document.querySelector("#ultimas tr")?.children[2]?.textContent === "listar")
       await writeFile(path.join(client, "aula-03.bin"), seededBytes(SIZE, 3))
       const upload = startClient([proxy.address, "--pasta", client, "--silencioso", "enviar", "aula-03.bin"])
-      await page.waitForFunction(
-        () => [...document.querySelectorAll("#ativas .nome")].some((cell) => cell.textContent === "aula-03.bin"),
-        { timeout: 10_000 }
-      )
-      const first = (await percentOf(page, "aula-03.bin")) ?? -1
-      expect(first).toBeGreaterThanOrEqual(0)
-      await page.waitForFunction(
-        (name, seen) =>
-          [...document.querySelectorAll("#ativas tr.ativa")].some((row) => {
-            if (row.querySelector(".nome")?.textContent !== name) return false
-            const match = /\((\d+)%\)/.exec(row.querySelector(".pct")?.textContent ?? "")
-            return match !== null && Number(match[1]) > seen && Number(match[1]) < 100
-          }),
-        { timeout: 10_000 },
-        "aula-03.bin",
-        first
-      )
+      // It appears with its name, and its percentage moves.
+      const first = await percentAbove(page, "aula-03.bin", -1)
+      expect(await percentAbove(page, "aula-03.bin", first)).toBeGreaterThan(first)
       await mkdir(SCREENSHOTS, { recursive: true })
       const shot = path.join(SCREENSHOTS, "painel.png")
       await page.screenshot({ path: shot, fullPage: true })

@@ -42,6 +42,7 @@ th { font-weight: 700; color: var(--fraco); }
 dl { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: .25rem 1rem; margin: 0; }
 dt { font-weight: 700; color: var(--fraco); }
 dd { margin: 0; word-break: break-word; }
+@media (max-width: 600px) { dl { grid-template-columns: minmax(0, 1fr); gap: 0; } dd { margin-bottom: .4rem; } }
 .barra { height: .9rem; min-width: 6rem; background: var(--barra-fundo); border-radius: .45rem; overflow: hidden; }
 .barra > div { height: 100%; width: 0; background: var(--barra); }
 .parado { display: inline-block; background: var(--alerta-fundo); color: var(--alerta); font-weight: 700;
