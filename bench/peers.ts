@@ -63,25 +63,16 @@ const launch = async (
   return { name, port, daemon }
 }
 
-/** This project's server, a separate `bun` process over `folder`. */
+/** This project's server, a separate `bun` process over `folder` (`extra`: more options, under its own `name`). */
 export const startOurServer = async (
   repo: string,
   folder: string,
   tmp: string,
-  tls?: { readonly certificate: string; readonly key: string }
+  extra: { readonly name: string; readonly args: ReadonlyArray<string> } = { name: "servidor", args: [] }
 ): Promise<Server> => {
   const port = await freePort()
-  const cmd = [
-    process.execPath,
-    "bin/servidor.ts",
-    String(port),
-    "--pasta",
-    folder,
-    "--timeout",
-    "60",
-    ...(tls === undefined ? [] : ["--tls-certificado", tls.certificate, "--tls-chave", tls.key])
-  ]
-  return launch(tls === undefined ? "servidor" : "servidor-tls", cmd, port, tmp, repo)
+  const cmd = [process.execPath, "bin/servidor.ts", String(port), "--pasta", folder, "--timeout", "60", ...extra.args]
+  return launch(extra.name, cmd, port, tmp, repo)
 }
 
 /** The Bun limit for small operations: bench/limits/rawServer.ts over `folder`. */

@@ -98,7 +98,10 @@ const writeReport = async (results: BenchResults) => {
 const startOursTls = async (workspace: Workspace) => {
   try {
     const tls = await makeBenchTls(workspace.tmp)
-    const server = await startOurServer(REPO, workspace.serverDir, workspace.tmp, tls)
+    const server = await startOurServer(REPO, workspace.serverDir, workspace.tmp, {
+      name: "servidor-tls",
+      args: ["--tls-certificado", tls.certificate, "--tls-chave", tls.key]
+    })
     console.log(`  ${server.name}: porta ${server.port} (pid ${server.daemon.pid})`)
     return { ...server, ca: tls.ca }
   } catch (error) {

@@ -52,33 +52,36 @@ const against = (
   return { target: "", measured: shown, met: rule === "ahead" ? share > 1 : share >= rule.atLeast }
 }
 
-/** Ours against the raw Bun server of the small-operations scenario, for the connection-layer targets. */
-const againstBun = (results: BenchResults): ReadonlyArray<Row> => {
+/**
+ * Ours (`id`: plain, or with the live page open) against the raw Bun server
+ * of the small-operations scenario, for the connection-layer targets.
+ */
+const againstBun = (results: BenchResults, id = "nosso", which = ""): ReadonlyArray<Row> => {
   const scenario = "operacoes-pequenas"
-  const ours = rateOf(results, scenario, "nosso")
+  const ours = rateOf(results, scenario, id)
   const bun = rateOf(results, scenario, "bun-cru")
   const cpu = (id: string) => extraOf(results, scenario, id, "servidorCpu")
   const p99 = (id: string) => extraOf(results, scenario, id, "p99")
   const missing = { measured: "sem dados nesta execução", met: undefined }
-  const ourCpu = cpu("nosso")
+  const ourCpu = cpu(id)
   const bunCpu = cpu("bun-cru")
-  const ourP99 = p99("nosso")
+  const ourP99 = p99(id)
   const bunP99 = p99("bun-cru")
   return [
     {
-      target: "Operações pequenas: op/s pelo menos 0,8× o limite do Bun",
+      target: `Operações pequenas${which}: op/s pelo menos 0,8× o limite do Bun`,
       ...(ours === undefined || bun === undefined
         ? missing
         : { measured: `${ratio(ours / bun)} do limite do Bun`, met: ours / bun >= 0.8 })
     },
     {
-      target: "Operações pequenas: CPU do servidor por operação no máximo 1,5× a do limite do Bun",
+      target: `Operações pequenas${which}: CPU do servidor por operação no máximo 1,5× a do limite do Bun`,
       ...(ourCpu === undefined || bunCpu === undefined || bunCpu <= 0
         ? missing
         : { measured: `${ratio(ourCpu / bunCpu)} a do limite do Bun`, met: within(ourCpu / bunCpu, 1.5) })
     },
     {
-      target: "Operações pequenas: latência p99 no máximo 2× a do limite do Bun",
+      target: `Operações pequenas${which}: latência p99 no máximo 2× a do limite do Bun`,
       ...(ourP99 === undefined || bunP99 === undefined || bunP99 <= 0
         ? missing
         : { measured: `${ratio(ourP99 / bunP99)} a do limite do Bun`, met: within(ourP99 / bunP99, 2) })
@@ -111,6 +114,8 @@ export const targetRows = (results: BenchResults): ReadonlyArray<Row> => {
   const bunCpu = extraOf(results, "operacoes-pequenas", "bun-cru", "servidorCpu")
   return [
     ...againstBun(results),
+    // The same targets with the live page open and one subscriber of its events (#25).
+    ...againstBun(results, "nosso-painel", " com o painel aberto"),
     ...fanoutTargets(results, memory),
     {
       ...against(results, "download-grande", "nginx", "nginx", { atLeast: 1 }),

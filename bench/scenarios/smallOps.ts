@@ -12,6 +12,7 @@ import {
 import { startRawBunServer } from "../peers.ts"
 import { type Contender, measureRounds, type Sample, type ScenarioResult } from "../results.ts"
 import { type Bench, FILES, SERVER_CPU, withServerCpu } from "./common.ts"
+import { startPanelServer } from "./panelSubscriber.ts"
 
 const EXTRAS = {
   ...SERVER_CPU,
@@ -28,14 +29,15 @@ const loadSample = (result: LoadResult): Sample => {
 /** Scenario 3: many downloads of a tiny file, one connection each, a fixed number in flight. */
 export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
   const { smallOps: total, smallBytes: size, smallConcurrency: concurrency, smallWarmup } = bench.config
-  const ours = (ops: number) =>
+  const oursAt = (port: number) => (ops: number) =>
     runSocketLoad({
-      port: bench.ours.port,
+      port,
       request: ourDownloadRequest(FILES.small),
       accept: acceptOurDownload(size),
       total: ops,
       concurrency
     })
+  const ours = oursAt(bench.ours.port)
   const tlsCa = bench.oursTls === undefined ? undefined : await Bun.file(bench.oursTls.ca).text()
   const oursTls = (ops: number) =>
     runSocketLoad({
@@ -67,8 +69,12 @@ export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
       concurrency
     })
 
+  // The same server with the live page open: --painel and one subscriber of /eventos (started here too).
+  const panel = await startPanelServer(bench)
+  const oursWithPanel = oursAt(panel.server.port)
+
   console.log(`  aquecimento: ${count(smallWarmup)} pedidos em cada servidor`)
-  for (const warm of [ours, ...(bench.oursTls === undefined ? [] : [oursTls]), nginx, ftp, bun])
+  for (const warm of [ours, ...(bench.oursTls === undefined ? [] : [oursTls]), oursWithPanel, nginx, ftp, bun])
     loadSample(await warm(smallWarmup))
 
   const contenders: Array<Contender> = [
@@ -94,6 +100,15 @@ export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
             run: () => withServerCpu(bench.oursTls!, async () => loadSample(await oursTls(total)))
           } satisfies Contender
         ]),
+    {
+      id: "nosso-painel",
+      label: "Nosso servidor com o painel aberto (--painel, 1 assinante de /eventos)",
+      role: "nosso",
+      how: `o mesmo gerador e a mesma carga; o servidor com --painel e um leitor de GET /eventos conectado o tempo todo`,
+      work: total,
+      extras: EXTRAS,
+      run: () => withServerCpu(panel.server, async () => loadSample(await oursWithPanel(total)))
+    },
     {
       id: "nginx",
       label: "nginx (gerador Bun, HTTP GET)",
@@ -140,6 +155,7 @@ export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
             "e o gerador é Python (ftplib) com threads, que também disputa a CPU.",
           "Latências p50 e p99: do início da conexão até o fechamento, por pedido.",
           "Em TLS, cada pedido faz um handshake completo (sem retomada de sessão): é o custo de uma conexão nova por operação, como o protocolo exige.",
+          "“Com o painel aberto”: o mesmo servidor com --painel e um leitor de GET /eventos conectado durante toda a carga (o custo do painel ao vivo).",
           "O limite do Bun é um servidor mínimo da op 10 em `Bun.listen` (bench/limits/rawServer.ts), sem jaula, limites, prazos, log nem Effect: " +
             "o que o próprio Bun precisa por operação, como o iperf3 é o limite dos arquivos grandes."
         ]
@@ -149,5 +165,6 @@ export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
     )
   } finally {
     await raw.daemon.stop()
+    await panel.stop()
   }
 }

@@ -389,6 +389,8 @@ suite("through the real HAProxy, three instances on one folder", () => {
     )
     try {
       await third.stdout.waitFor(/Ctrl\+C/)
+      // In flight once accepted (its first status): a SIGTERM before the server read the request would find none.
+      expect(await waitFor(() => held.received().length >= 1, 5_000)).toBe(true)
       third.process.kill("SIGTERM")
       await third.stdout.waitFor(/Encerrando: novas conexões recusadas; aguardando 1 operação/, 5_000)
       await balancer.waitStatus("instancias", "i3", "DOWN", 4_000)

@@ -20,7 +20,7 @@ const fed = () => {
   metrics.operationEnded("c", record("?", "falha: pedido incompleto", 0), 0, 30_000)
   metrics.operationEnded("c", record("op-0x63", "falha: operação desconhecida", 0), 0, 1)
   metrics.operationEnded("c", record("baixar-varios", "recusado", 0), 0, 1)
-  metrics.refused("c", "limite-por-endereco")
+  metrics.refused("c", "limite-por-endereco", "recusado: limite de 1 por endereço")
   return metrics
 }
 

@@ -7,6 +7,7 @@ import { parseExposition, sampleValue } from "../support/prometheus.ts"
 import { holdOpen } from "../support/rawClient.ts"
 import { rawExchange } from "../support/rawExchange.ts"
 import { eventually } from "../support/waiting.ts"
+import { startAtTakenPort } from "./takenPort.ts"
 
 /**
  * --metricas on the real server process: /metrics read with a strict parser
@@ -152,23 +153,6 @@ describe("--metricas", () => {
   }, 30_000)
 
   test("a metrics port already taken stops the start-up with a clear line and status 1", async () => {
-    const taken = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } })
-    try {
-      const port = await freePort()
-      const server = spawnDaemon([
-        process.execPath,
-        MAIN,
-        String(port),
-        "--pasta",
-        folder(),
-        "--metricas",
-        `127.0.0.1:${taken.port}`
-      ])
-      expect(await server.process.exited).toBe(1)
-      const said = `--metricas: 127.0.0.1:${taken.port} já está em uso`
-      expect(await eventually(() => server.stderr.includes(said))).toBe(true)
-    } finally {
-      taken.stop(true)
-    }
+    expect(await startAtTakenPort("--metricas", folder())).toEqual({ status: 1, named: true })
   }, 30_000)
 })

@@ -23,7 +23,8 @@ const DEFAULT_LIMITS = {
   noOverwrite: SERVER_DEFAULTS.noOverwrite,
   log: SERVER_DEFAULTS.log,
   allowFile: undefined,
-  metrics: undefined
+  metrics: undefined,
+  panel: undefined
 }
 
 describe("SERVER_DEFAULTS: the one place the server's defaults are spelled", () => {

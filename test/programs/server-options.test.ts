@@ -114,7 +114,8 @@ describe("--opcao=valor and --", () => {
       proxyProtocol: false,
       trustedProxies: undefined,
       allowFile: undefined,
-      metrics: undefined
+      metrics: undefined,
+      panel: undefined
     })
   })
 
@@ -156,7 +157,8 @@ describe("environment variables (Effect Config), the command line winning", () =
         "--metricas",
         "--tls-certificado",
         "--tls-chave",
-        "--tls-clientes"
+        "--tls-clientes",
+        "--painel"
       ].sort()
     )
   })
@@ -176,7 +178,8 @@ describe("environment variables (Effect Config), the command line winning", () =
       ARQUIVOS_LOG: "json",
       ARQUIVOS_PROTOCOLO_PROXY: "sim",
       ARQUIVOS_PROXIES_CONFIAVEIS: "10.1.0.0/16",
-      ARQUIVOS_METRICAS: "9464"
+      ARQUIVOS_METRICAS: "9464",
+      ARQUIVOS_PAINEL: "0.0.0.0:8080"
     })
     expect(argsOf(serverArgsFrom([], provider))).toEqual({
       port: 2001,
@@ -193,7 +196,8 @@ describe("environment variables (Effect Config), the command line winning", () =
       proxyProtocol: true,
       trustedProxies: [Either.getOrThrow(parseCidr("10.1.0.0/16"))],
       allowFile: undefined,
-      metrics: { hostname: "127.0.0.1", port: 9464 }
+      metrics: { hostname: "127.0.0.1", port: 9464 },
+      panel: { hostname: "0.0.0.0", port: 8080 }
     })
   })
 

@@ -36,6 +36,8 @@ export interface ServerArgs {
   readonly tlsKey?: string | undefined
   /** TLS: the CA file (PEM) a client certificate must be signed by; undefined: none asked for. */
   readonly tlsClients?: string | undefined
+  /** --painel: where the live page listens (the same listener as --metricas at the same address); undefined: off. */
+  readonly panel: HttpAddress | undefined
 }
 
 const D = SERVER_DEFAULTS
@@ -84,6 +86,10 @@ endereços IPv4 e IPv6 da máquina (ou só no de --endereco).
   --tls-chave ARQ          a chave privada do certificado (PEM, sem senha)
   --tls-clientes ARQ       exige de cada cliente um certificado assinado por
                            esta CA (PEM); o log mostra o nome (CN) de cada um
+  --painel [IP:]PORTA      serve uma página ao vivo (conexões, transferências,
+                           últimas operações, arquivos) por HTTP nesta porta;
+                           a mesma de --metricas pode ser usada (padrão:
+                           desligado; IP padrão 127.0.0.1)
   --ajuda, -h              mostra esta ajuda
   --version, -V            mostra a versão
 
@@ -114,7 +120,8 @@ export const SERVER_ENVIRONMENT: ReadonlyArray<EnvOption> = [
   { variable: "ARQUIVOS_METRICAS", option: "--metricas", kind: "value" },
   { variable: "ARQUIVOS_TLS_CERTIFICADO", option: "--tls-certificado", kind: "value" },
   { variable: "ARQUIVOS_TLS_CHAVE", option: "--tls-chave", kind: "value" },
-  { variable: "ARQUIVOS_TLS_CLIENTES", option: "--tls-clientes", kind: "value" }
+  { variable: "ARQUIVOS_TLS_CLIENTES", option: "--tls-clientes", kind: "value" },
+  { variable: "ARQUIVOS_PAINEL", option: "--painel", kind: "value" }
 ]
 
 export type ParsedServerArgs =
@@ -186,14 +193,14 @@ const parseAllowed = (text: string): Either.Either<ReadonlyArray<Cidr>, string> 
       `--permitir inválido: ${error} (use redes como 192.168.0.0/24 ou fd00::/8, ou endereços, separados por vírgula)`
   )
 
-/** `--metricas`: "PORTA" (on 127.0.0.1), "IP:PORTA" or "[IPv6]:PORTA"; an IP literal, as --endereco. */
-const parseHttpAddress = (text: string): Either.Either<HttpAddress, string> => {
+/** `--metricas`, `--painel`: "PORTA" (on 127.0.0.1), "IP:PORTA" or "[IPv6]:PORTA"; an IP literal, as --endereco. */
+const parseHttpAddress = (option: string, text: string): Either.Either<HttpAddress, string> => {
   const match = /^(?:(\[[^\]]+\]|[^:]+):)?(\d{1,5})$/.exec(text)
   const port = match === null ? NaN : Number(match[2])
   const host = match?.[1] === undefined ? "127.0.0.1" : match[1].replace(/^\[(.*)\]$/, "$1")
   return match !== null && port <= 65535 && isIP(host) !== 0
     ? Either.right({ hostname: host, port })
-    : Either.left(`--metricas inválido: "${text}" (use IP:PORTA, como 127.0.0.1:9464 ou [::1]:9464, ou só a porta)`)
+    : Either.left(`${option} inválido: "${text}" (use IP:PORTA, como 127.0.0.1:9464 ou [::1]:9464, ou só a porta)`)
 }
 
 const parseLog = (text: string): Either.Either<LogFormat, string> =>
@@ -217,7 +224,9 @@ const VALUED: Record<string, (text: string, args: Mutable<ServerArgs>) => Either
     Either.map(parseCount("--max-por-ip", 0, 100_000)(text), (value) => void (args.maxPerAddress = value)),
   "--tamanho-maximo": (text, args) => Either.map(parseSize(text), (value) => void (args.maxUploadBytes = value)),
   "--log": (text, args) => Either.map(parseLog(text), (value) => void (args.log = value)),
-  "--metricas": (text, args) => Either.map(parseHttpAddress(text), (value) => void (args.metrics = value)),
+  "--metricas": (text, args) =>
+    Either.map(parseHttpAddress("--metricas", text), (value) => void (args.metrics = value)),
+  "--painel": (text, args) => Either.map(parseHttpAddress("--painel", text), (value) => void (args.panel = value)),
   "--tls-certificado": (text, args) => Either.right(void (args.tlsCertificate = text)),
   "--tls-chave": (text, args) => Either.right(void (args.tlsKey = text)),
   "--tls-clientes": (text, args) => Either.right(void (args.tlsClients = text)),
@@ -262,7 +271,8 @@ const parseWords = (argv: ReadonlyArray<string>): Either.Either<ParsedServerArgs
     metrics: undefined,
     tlsCertificate: undefined,
     tlsKey: undefined,
-    tlsClients: undefined
+    tlsClients: undefined,
+    panel: undefined
   }
   let positional = false
   let onlyPositional = false

@@ -81,7 +81,7 @@ export const handleConnection = (peer: Peer, wire: Wire<ClientEvent>, context: O
   Effect.uninterruptibleMask((restore) => {
     const { config, clock, activity, observer } = context
     const started = peer.openedAt
-    const exchange: Exchange = { wire, record: { op: "?", name: "-", bytes: 0, result: "ok" } }
+    const exchange: Exchange = { wire, record: { op: "?", name: "-", bytes: 0, total: 0, result: "ok" } }
     let dispatched = false
     const operation = Effect.flatMap(
       deciding(exchange, "Reply", wire.nextWithin("Request", config.requestSeconds, started)),

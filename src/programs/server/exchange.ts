@@ -10,6 +10,8 @@ export interface OperationRecord {
   /** The name or mask asked for, as it came ("-" when the operation has none). */
   name: string
   bytes: number
+  /** The bytes the operation is to move, once known (a file's size, an upload's declared size): for the live page. */
+  total?: number
   result: string
   /** What the result leaves out, shown after it in parentheses ("2 arquivos"). */
   note?: string

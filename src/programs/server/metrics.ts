@@ -57,9 +57,21 @@ const newStats = (): OperationStats => ({
   count: 0
 })
 
+/** What the counters hold, as plain numbers (the live page's totals). */
+export interface Totals {
+  /** Per operation word ("desconhecida": a request never read whole), per result word. */
+  readonly operacoes: Record<string, Record<(typeof RESULTS)[number], number>>
+  readonly bytes: { readonly entrada: number; readonly saida: number }
+  readonly recusas: Record<RefusalReason, number>
+  /** Connections holding a place among --max-clientes now. */
+  readonly conexoes: number
+}
+
 export interface Metrics extends ServerObserver {
   /** Everything counted so far, in the Prometheus text exposition format 0.0.4. */
   readonly render: (accepting: boolean) => string
+  /** The same counts as an object, read when asked. */
+  readonly totals: () => Totals
 }
 
 /** Escapes a label value as the exposition format asks: backslash, double quote, line feed. */
@@ -133,6 +145,21 @@ export const makeMetrics = (): Metrics => {
     return out
   }
 
+  const totals = (): Totals => {
+    const operacoes: Record<string, Record<(typeof RESULTS)[number], number>> = {}
+    for (const [op, stats] of operations) {
+      operacoes[op] = Object.fromEntries(RESULTS.map((result, i) => [result, stats.results[i]!])) as Record<
+        (typeof RESULTS)[number],
+        number
+      >
+    }
+    const recusas = Object.fromEntries(REFUSALS.map((reason, i) => [reason, refusals[i]!])) as Record<
+      RefusalReason,
+      number
+    >
+    return { operacoes, bytes: { ...bytes }, recusas, conexoes: gauges.connections() }
+  }
+
   return {
     attach: (given) => {
       gauges = given
@@ -152,6 +179,7 @@ export const makeMetrics = (): Metrics => {
     refused: (_client, reason) => {
       refusals[REFUSALS.indexOf(reason)]!++
     },
-    render
+    render,
+    totals
   }
 }

@@ -15,7 +15,7 @@ export interface ServerGauges {
 }
 
 /**
- * Whoever watches the server: the metrics (./metrics.ts), later a live page.
+ * Whoever watches the server: the metrics (./metrics.ts), the live page (./panel/).
  * The connection path calls these synchronously, once per event, with objects
  * it already holds: an observer counts, and must not allocate or block.
  *
@@ -35,7 +35,8 @@ export interface ServerObserver {
   readonly operationStarted: (client: string, record: OperationRecord, started: number) => void
   /** The operation's log line was written, however it ended. */
   readonly operationEnded: (client: string, record: OperationRecord, started: number, millis: number) => void
-  readonly refused: (client: string, reason: RefusalReason) => void
+  /** Turned away before its request was read; `result` is its log line's ("recusado: …"). */
+  readonly refused: (client: string, reason: RefusalReason, result: string) => void
 }
 
 /**
@@ -54,8 +55,8 @@ export const observeAll = (observers: ReadonlyArray<ServerObserver>): ServerObse
     operationEnded: (client, record, started, millis) => {
       for (const observer of observers) observer.operationEnded(client, record, started, millis)
     },
-    refused: (client, reason) => {
-      for (const observer of observers) observer.refused(client, reason)
+    refused: (client, reason, result) => {
+      for (const observer of observers) observer.refused(client, reason, result)
     }
   }
 }

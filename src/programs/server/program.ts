@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import { plural } from "../../domain/words.ts"
+import { FileStore } from "../../services/FileStore.ts"
 import { invokedAs } from "../invocation.ts"
 import { jsonLine, loggerFor, type Nivel } from "../logger.ts"
 import { INTERRUPTED_STATUS, processSignals, stoppedBy } from "../signals.ts"
@@ -13,10 +14,14 @@ import { announce, say } from "./announce.ts"
 import { SERVER_USAGE, type ServerArgs, serverArgsFrom, serverSettingsOf, usageFor } from "./args.ts"
 import { SERVER_DEFAULTS, ServerConfig } from "./config.ts"
 import { type Health, healthRoute } from "./http/health.ts"
-import { httpUrl, serveHttp } from "./http/listener.ts"
+import { httpUrl } from "./http/listener.ts"
+import { type HttpService, serveHttpServices } from "./http/listeners.ts"
 import { metricsRoute } from "./http/metricsRoute.ts"
 import { type Live, liveFrom, withAllowFile } from "./live.ts"
 import { type Metrics, makeMetrics } from "./metrics.ts"
+import { observeAll } from "./observer.ts"
+import { factsOf } from "./panel/facts.ts"
+import { makePanel } from "./panel/panel.ts"
 import { ignoringHangup, reloadOnHangup } from "./reloads.ts"
 import { ServerLive } from "./ServerLive.ts"
 import { type Activity, serveFolder } from "./server.ts"
@@ -30,6 +35,7 @@ const PROGRAM = invokedAs("servidor", "arquivos-servidor")
 const program = (args: ServerArgs, activity: Activity, metrics: Metrics | undefined, live: Live) =>
   Effect.gen(function* () {
     const health: Health = { accepting: true }
+    const startedAt = Date.now()
     // Runs last, once the listener and every connection are closed; only a server that started says it shut down.
     let started = false
     yield* Effect.addFinalizer(() =>
@@ -43,14 +49,17 @@ const program = (args: ServerArgs, activity: Activity, metrics: Metrics | undefi
           )
         : Effect.void
     )
-    // Opened before the file port, so it closes after the drain: a balancer sees /saude answer 503 meanwhile.
-    const http =
-      args.metrics === undefined || metrics === undefined
-        ? undefined
-        : yield* serveHttp(args.metrics, {
-            "/metrics": metricsRoute(metrics, health),
-            "/saude": healthRoute(health)
-          }).pipe(Effect.mapError((error) => describeHttpListenFailure(error)))
+    const panel = args.panel === undefined || metrics === undefined ? undefined : yield* makePanel(metrics, health)
+    const services: Array<HttpService> = []
+    if (args.metrics !== undefined && metrics !== undefined) {
+      const routes = { "/metrics": metricsRoute(metrics, health), "/saude": healthRoute(health) }
+      services.push({ option: "--metricas", address: args.metrics, routes })
+    }
+    if (args.panel !== undefined && panel !== undefined) {
+      services.push({ option: "--painel", address: args.panel, routes: panel.routes })
+    }
+    // Opened before the file port, so they close after the drain: a balancer sees /saude answer 503 meanwhile.
+    const http = yield* serveHttpServices(services).pipe(Effect.mapError((error) => describeHttpListenFailure(error)))
     yield* reloadOnHangup(live.reloads)
     // The TLS files are read and checked before listening: a bad one stops the start with a sentence naming it.
     const settings = yield* ServerConfig
@@ -67,7 +76,7 @@ const program = (args: ServerArgs, activity: Activity, metrics: Metrics | undefi
       graceMillis: SERVER_DEFAULTS.graceMillis,
       activity,
       access: live.access,
-      observer: metrics,
+      observer: observeAll(metrics === undefined ? [] : panel === undefined ? [metrics] : [metrics, panel.state]),
       ...(args.address === undefined ? {} : { hostname: args.address }),
       ...(tls === undefined ? {} : { tls: tls.tls })
     }).pipe(
@@ -89,9 +98,14 @@ const program = (args: ServerArgs, activity: Activity, metrics: Metrics | undefi
       })
     }
     yield* announce(args, listener, tls === undefined ? undefined : tlsStartLines(tls, tlsFiles!))
-    if (http !== undefined) {
-      const url = httpUrl(http.hostname ?? "127.0.0.1", http.port ?? 0)
-      yield* say("inicio", `Métricas: ${url}/metrics; saúde: ${url}/saude`, { metricas: `${url}/metrics` })
+    if (panel !== undefined) {
+      panel.sources.facts = factsOf(settings, listener, (yield* FileStore).root, startedAt, tls !== undefined)
+    }
+    for (const [i, service] of services.entries()) {
+      const url = httpUrl(http[i]!.hostname, http[i]!.port)
+      yield* service.option === "--metricas"
+        ? say("inicio", `Métricas: ${url}/metrics; saúde: ${url}/saude`, { metricas: `${url}/metrics` })
+        : say("inicio", `Painel ao vivo: ${url}/`, { painel: `${url}/` })
     }
     yield* say("inicio", "Ctrl+C para encerrar; SIGHUP recarrega sem encerrar.")
     notifySystemd("READY=1\nSTATUS=aceitando conexões")
@@ -99,6 +113,7 @@ const program = (args: ServerArgs, activity: Activity, metrics: Metrics | undefi
       Effect.suspend(() => {
         health.accepting = false
         notifySystemd("STOPPING=1")
+        panel?.events.broadcast("encerrando", { aceitando: false })
         return say(
           "encerrando",
           activity.active === 0
@@ -133,7 +148,8 @@ const serve = (given: ServerArgs) =>
     }
     const args = read.right
     const activity: Activity = { active: 0, cut: 0 }
-    const metrics = args.metrics === undefined ? undefined : makeMetrics()
+    // The page's totals are the metrics' counts: either option counts them.
+    const metrics = args.metrics === undefined && args.panel === undefined ? undefined : makeMetrics()
     const running = program(args, activity, metrics, liveFrom(args)).pipe(
       Effect.scoped,
       Effect.provide(

@@ -26,12 +26,13 @@ export const acceptProxied = (
   wire: Wire<ClientEvent>,
   config: Pick<ServerSettings, "requestSeconds">,
   trusted: (address: string) => boolean,
-  onRefused?: (client: string, reason: RefusalReason) => void
+  onRefused?: (client: string, reason: RefusalReason, result: string) => void
 ): Effect.Effect<Option.Option<Peer>> =>
   Effect.gen(function* () {
     const refuse = (why: string, reason: RefusalReason) => {
-      onRefused?.(connection.remote, reason)
-      return Effect.as(refusalLog(connection.remote, `recusado: ${why}`), Option.none<Peer>())
+      const result = `recusado: ${why}`
+      onRefused?.(connection.remote, reason, result)
+      return Effect.as(refusalLog(connection.remote, result), Option.none<Peer>())
     }
     if (!trusted(connection.address)) {
       return yield* refuse("não é um proxy confiável (--proxies-confiaveis)", "proxy-nao-confiavel")

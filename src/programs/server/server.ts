@@ -59,7 +59,9 @@ export const serveFolder = (options: ServeOptions) =>
     observer?.attach({ connections: admit.held })
     // A function of its own, so that acceptProxied needs no observer (and gets none without one).
     const onRefused =
-      observer === undefined ? undefined : (client: string, reason: RefusalReason) => observer.refused(client, reason)
+      observer === undefined
+        ? undefined
+        : (client: string, reason: RefusalReason, result: string) => observer.refused(client, reason, result)
     const context: OperationContext = {
       config,
       log: yield* makeOperationLog,
@@ -71,7 +73,7 @@ export const serveFolder = (options: ServeOptions) =>
     const refuse = (connection: Connection, client: string, result: string, reason: RefusalReason) =>
       Effect.ignore(
         Effect.suspend(() => {
-          observer?.refused(client, reason)
+          observer?.refused(client, reason, result)
           return connection.write(encodeStatus(Status.Error))
         })
       ).pipe(Effect.zipRight(refusalLog(client, result, connection.certificate)), Effect.zipRight(connection.close))

@@ -83,14 +83,15 @@ export const describeHttpListenFailure = (error: HttpListenFailure): string => {
   const { hostname, port } = error.address
   const where = httpUrl(hostname, port).slice("http://".length)
   const code = (error.cause as { code?: unknown } | null | undefined)?.code
+  const option = error.option ?? "--metricas"
   switch (code) {
     case "EADDRINUSE":
-      return `--metricas: ${where} já está em uso. Escolha outra porta.`
+      return `${option}: ${where} já está em uso. Escolha outra porta.`
     case "EACCES":
-      return `--metricas: sem permissão para escutar em ${where} (portas abaixo de 1024 exigem privilégios).`
+      return `${option}: sem permissão para escutar em ${where} (portas abaixo de 1024 exigem privilégios).`
     case "EADDRNOTAVAIL":
-      return `--metricas: ${hostname} não é um endereço desta máquina.`
+      return `${option}: ${hostname} não é um endereço desta máquina.`
     default:
-      return `--metricas: não foi possível escutar em ${where}.`
+      return `${option}: não foi possível escutar em ${where}.`
   }
 }

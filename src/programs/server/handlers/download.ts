@@ -13,14 +13,17 @@ export const download = (exchange: Exchange, { name }: RequestOf<"Download">) =>
   Effect.flatMap(FileStore, (store) =>
     usePlain(
       deciding(exchange, "Reply", store.openRead(name)),
-      (file) =>
-        fitsU32(file.size)
-          ? sendRange(exchange, encodeStatusSize(Status.Ok, file.size), file, 0, file.size)
-          : deciding(
-              exchange,
-              "Reply",
-              new FileFailure({ name, reason: "TooLarge", detail: "arquivos de 4 GiB ou mais não cabem no protocolo" })
-            ),
+      (file) => {
+        if (!fitsU32(file.size)) {
+          return deciding(
+            exchange,
+            "Reply",
+            new FileFailure({ name, reason: "TooLarge", detail: "arquivos de 4 GiB ou mais não cabem no protocolo" })
+          )
+        }
+        exchange.record.total = file.size
+        return sendRange(exchange, encodeStatusSize(Status.Ok, file.size), file, 0, file.size)
+      },
       (file) => file.close()
     )
   )

@@ -32,6 +32,7 @@ export const downloadMany = (exchange: Exchange, { mask }: RequestOf<"DownloadMa
       return yield* exchange.wire.send(encodeLimit(Status.TooManyMatches, files.length, maxMatches))
     }
     yield* exchange.wire.send(encodeManifest(Status.Ok, files))
+    exchange.record.total = files.reduce((sum, file) => sum + file.size, 0)
     let sent = 0
     for (const { name } of files) {
       yield* Effect.scoped(

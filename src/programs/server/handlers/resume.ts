@@ -42,6 +42,7 @@ export const resume = (exchange: Exchange, { name, position, md5 }: RequestOf<"R
         })
       )
       const remaining = file.size - position
+      exchange.record.total = remaining
       yield* sendRange(exchange, encodeStatusSize(Status.Ok, remaining), file, position, remaining)
     })
   )

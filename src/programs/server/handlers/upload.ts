@@ -54,6 +54,7 @@ export const upload = (exchange: Exchange, { name }: RequestOf<"Upload">) =>
         Effect.gen(function* () {
           const { size } = yield* nextSize(exchange)
           yield* checkSize(name, size)
+          exchange.record.total = size
           const file = yield* store.createAtomic(name, { replace: !noOverwrite })
           yield* exchange.wire.passBody(
             {

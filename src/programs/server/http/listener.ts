@@ -13,6 +13,8 @@ export type HttpRoute = (request: Request) => Response | Promise<Response>
 export class HttpListenFailure extends Data.TaggedError("HttpListenFailure")<{
   readonly address: HttpAddress
   readonly cause: unknown
+  /** The option(s) that asked for this listener, for the message ("--metricas", "--painel"). */
+  readonly option?: string
 }> {}
 
 /** A short plain-text answer, as the routes and the errors give. */
