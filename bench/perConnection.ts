@@ -53,7 +53,16 @@ await Effect.runPromise(
   serveFolder({ hostname: "127.0.0.1", port: 0, graceMillis: 100 }).pipe(
     Scope.extend(scope),
     // The log line is formatted and handed to a logger, which drops it: its write is the system's cost, not ours.
-    Effect.provide(ServerLive({ folder, settings, logger: Logger.replace(Logger.defaultLogger, Logger.make(() => {})) }))
+    Effect.provide(
+      ServerLive({
+        folder,
+        settings,
+        logger: Logger.replace(
+          Logger.defaultLogger,
+          Logger.make(() => {})
+        )
+      })
+    )
   )
 )
 ;(Bun as unknown as { listen: unknown }).listen = realListen
