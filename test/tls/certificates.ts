@@ -1,3 +1,4 @@
+import { afterAll, afterEach, beforeAll } from "bun:test"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
@@ -93,3 +94,37 @@ export const makeCertificates = (): Certificates => {
 
 /** Printed once by each TLS test file that skips. */
 export const SKIP_REASON = "openssl não encontrado: os testes de TLS foram pulados (instale o pacote openssl)"
+
+/**
+ * The certificates and a scratch folder of one test file: made before its
+ * tests (not without openssl: the file's tests are then skipped, and the
+ * reason printed once), removed after them; the processes a test started are
+ * stopped after it (`stopAll`).
+ */
+export const tlsFixture = (prefix: string, stopAll: () => unknown) => {
+  const fixture = {
+    certs: undefined as unknown as Certificates,
+    work: "",
+    /** A TLS server's options, on loopback, with the server certificate. */
+    serverArgs: (): Array<string> => [
+      "--endereco",
+      "127.0.0.1",
+      "--tls-certificado",
+      fixture.certs.server.certificate,
+      "--tls-chave",
+      fixture.certs.server.key
+    ]
+  }
+  if (OPENSSL === undefined) console.log(SKIP_REASON)
+  beforeAll(() => {
+    if (OPENSSL === undefined) return
+    fixture.certs = makeCertificates()
+    fixture.work = mkdtempSync(path.join(tmpdir(), prefix))
+  })
+  afterEach(stopAll)
+  afterAll(() => {
+    fixture.certs?.remove()
+    if (fixture.work !== "") rmSync(fixture.work, { recursive: true, force: true })
+  })
+  return fixture
+}

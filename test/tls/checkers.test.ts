@@ -1,10 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { describe, expect, test } from "bun:test"
 import * as path from "node:path"
 import { ROOT } from "../client/cli.ts"
 import { startServerProcess, stopAll } from "../support/processes.ts"
-import { type Certificates, makeCertificates, OPENSSL, SKIP_REASON } from "./certificates.ts"
+import { OPENSSL, tlsFixture } from "./certificates.ts"
 
 /**
  * Both conformance checkers over TLS: the server checker talks to our TLS
@@ -13,39 +11,23 @@ import { type Certificates, makeCertificates, OPENSSL, SKIP_REASON } from "./cer
  * categories each, to stay bounded; the whole catalog passes the same way.
  */
 
-if (OPENSSL === undefined) console.log(SKIP_REASON)
-
-let certs: Certificates
-let work: string
-
-beforeAll(() => {
-  if (OPENSSL === undefined) return
-  certs = makeCertificates()
-  work = mkdtempSync(path.join(tmpdir(), "arquivos-tls-checkers-"))
-})
-
-afterEach(stopAll)
-
-afterAll(() => {
-  certs?.remove()
-  if (work !== undefined) rmSync(work, { recursive: true, force: true })
-})
+const fixture = tlsFixture("arquivos-tls-checkers-", stopAll)
 
 const run = (args: ReadonlyArray<string>) =>
   Bun.spawnSync([process.execPath, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", timeout: 9_000 })
 
 describe.skipIf(OPENSSL === undefined)("conformance checkers over TLS", () => {
   test("the server checker passes against our TLS server (op10, op20, op30, op40)", async () => {
-    const folder = path.join(work, "servida")
+    const folder = path.join(fixture.work, "servida")
     const server = await startServerProcess(folder, {
       timeoutSeconds: 2,
-      args: ["--endereco", "127.0.0.1", "--tls-certificado", certs.server.certificate, "--tls-chave", certs.server.key]
+      args: fixture.serverArgs()
     })
     const result = run([
       "src/conformance/main.ts",
       `127.0.0.1:${server.port}`,
       "--tls-ca",
-      certs.ca,
+      fixture.certs.ca,
       "--pasta",
       folder,
       "--timeout",
@@ -60,9 +42,9 @@ describe.skipIf(OPENSSL === undefined)("conformance checkers over TLS", () => {
   }, 10_000)
 
   test("the server checker without --tls cannot talk to it, and says so instead of passing", async () => {
-    const server = await startServerProcess(path.join(work, "servida2"), {
+    const server = await startServerProcess(path.join(fixture.work, "servida2"), {
       timeoutSeconds: 1,
-      args: ["--endereco", "127.0.0.1", "--tls-certificado", certs.server.certificate, "--tls-chave", certs.server.key]
+      args: fixture.serverArgs()
     })
     const result = run(["src/conformance/main.ts", `127.0.0.1:${server.port}`, "--timeout", "1", "--so", "op20/json"])
     expect(result.exitCode).toBe(1)
@@ -76,9 +58,9 @@ describe.skipIf(OPENSSL === undefined)("conformance checkers over TLS", () => {
       "--parcial",
       "{nome}.parcial",
       "--tls-certificado",
-      certs.server.certificate,
+      fixture.certs.server.certificate,
       "--tls-chave",
-      certs.server.key,
+      fixture.certs.server.key,
       "--somente",
       "op20",
       "--",
@@ -90,7 +72,7 @@ describe.skipIf(OPENSSL === undefined)("conformance checkers over TLS", () => {
       "--timeout",
       "2",
       "--tls-ca",
-      certs.ca,
+      fixture.certs.ca,
       "{op}",
       "{nome}"
     ])

@@ -1,10 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test"
+import { describe, expect, test } from "bun:test"
 import { randomBytes } from "node:crypto"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { Lines, runClient, type ServerProcess, startServerProcess, stop, stopAll } from "../support/processes.ts"
-import { type Certificates, makeCertificates, OPENSSL, SKIP_REASON } from "./certificates.ts"
+import { OPENSSL, tlsFixture } from "./certificates.ts"
 
 /**
  * TLS with the real programs: the server with --tls-certificado/--tls-chave
@@ -13,27 +12,11 @@ import { type Certificates, makeCertificates, OPENSSL, SKIP_REASON } from "./cer
  * in seconds with a sentence and status 3, never hang.
  */
 
-if (OPENSSL === undefined) console.log(SKIP_REASON)
-
-let certs: Certificates
-let work: string
-
-beforeAll(() => {
-  if (OPENSSL === undefined) return
-  certs = makeCertificates()
-  work = mkdtempSync(path.join(tmpdir(), "arquivos-tls-pastas-"))
-})
-
-afterEach(stopAll)
-
-afterAll(() => {
-  certs?.remove()
-  if (work !== undefined) rmSync(work, { recursive: true, force: true })
-})
+const fixture = tlsFixture("arquivos-tls-pastas-", stopAll)
 
 let folders = 0
 const freshFolder = (name: string) => {
-  const folder = path.join(work, `${name}-${folders++}`)
+  const folder = path.join(fixture.work, `${name}-${folders++}`)
   mkdirSync(folder, { recursive: true })
   return folder
 }
@@ -41,15 +24,7 @@ const freshFolder = (name: string) => {
 const tlsServer = (folder: string, extra: ReadonlyArray<string> = []) =>
   startServerProcess(folder, {
     timeoutSeconds: 1,
-    args: [
-      "--endereco",
-      "127.0.0.1",
-      "--tls-certificado",
-      certs.server.certificate,
-      "--tls-chave",
-      certs.server.key,
-      ...extra
-    ]
+    args: [...fixture.serverArgs(), ...extra]
   })
 
 const client = (server: ServerProcess, folder: string, args: ReadonlyArray<string>, host = "127.0.0.1") =>
@@ -67,7 +42,7 @@ describe.skipIf(OPENSSL === undefined)("TLS with the real server and client", ()
     expect(server.stdout.text).toContain("certificado CN=localhost")
     const bytes = randomBytes(300_000)
     writeFileSync(path.join(local, "dados.bin"), bytes)
-    const tls = ["--tls", "--tls-ca", certs.ca]
+    const tls = ["--tls", "--tls-ca", fixture.certs.ca]
     const up = await client(server, local, [...tls, "enviar", "dados.bin"])
     expect(up.code).toBe(0)
     expect(readFileSync(path.join(served, "dados.bin")).equals(bytes)).toBe(true)
@@ -76,7 +51,7 @@ describe.skipIf(OPENSSL === undefined)("TLS with the real server and client", ()
     expect(JSON.parse(listed.stdout)).toEqual([{ nome: "dados.bin", tamanho: "300000" }])
     rmSync(path.join(local, "dados.bin"))
     // By name, localhost: the certificate holds both.
-    const down = await client(server, local, ["--tls-ca", certs.ca, "baixar", "dados.bin"], "localhost")
+    const down = await client(server, local, ["--tls-ca", fixture.certs.ca, "baixar", "dados.bin"], "localhost")
     expect(down.code).toBe(0)
     expect(readFileSync(path.join(local, "dados.bin")).equals(bytes)).toBe(true)
     await server.stdout.waitFor(/baixar dados\.bin ok 300000 bytes/)
@@ -89,8 +64,8 @@ describe.skipIf(OPENSSL === undefined)("TLS with the real server and client", ()
     const own = freshFolder("certificado")
     const certificate = path.join(own, "servidor.pem")
     const key = path.join(own, "servidor.key")
-    writeFileSync(certificate, readFileSync(certs.server.certificate))
-    writeFileSync(key, readFileSync(certs.server.key))
+    writeFileSync(certificate, readFileSync(fixture.certs.server.certificate))
+    writeFileSync(key, readFileSync(fixture.certs.server.key))
     const server = await startServerProcess(freshFolder("servida"), {
       timeoutSeconds: 1,
       args: ["--endereco", "127.0.0.1", "--tls-certificado", certificate, "--tls-chave", key]
@@ -98,18 +73,18 @@ describe.skipIf(OPENSSL === undefined)("TLS with the real server and client", ()
     const local = freshFolder("cliente")
     server.process.kill("SIGHUP")
     await server.stdout.waitFor(/SIGHUP recebido: relido: certificado TLS \(TLS \(1\.2 e 1\.3\)[^\n]*CN=localhost/)
-    expect((await client(server, local, ["--tls", "--tls-ca", certs.ca, "listar"])).code).toBe(0)
+    expect((await client(server, local, ["--tls", "--tls-ca", fixture.certs.ca, "listar"])).code).toBe(0)
     writeFileSync(certificate, "não é um certificado\n")
     server.process.kill("SIGHUP")
     await server.stdout.waitFor(/falhou \(continua valendo o anterior\): certificado TLS: /)
-    expect((await client(server, local, ["--tls", "--tls-ca", certs.ca, "listar"])).code).toBe(0)
+    expect((await client(server, local, ["--tls", "--tls-ca", fixture.certs.ca, "listar"])).code).toBe(0)
   }, 20_000)
 
   test("--trace over TLS shows the protocol inside, not ciphertext", async () => {
     const served = freshFolder("servida")
     writeFileSync(path.join(served, "a.txt"), "hello\n")
     const server = await tlsServer(served)
-    const run = await client(server, freshFolder("cliente"), ["--tls-ca", certs.ca, "--trace", "listar"])
+    const run = await client(server, freshFolder("cliente"), ["--tls-ca", fixture.certs.ca, "--trace", "listar"])
     expect(run.code).toBe(0)
     expect(run.stderr).toContain("(TLS: abaixo, o protocolo dentro do TLS)")
     expect(run.stderr).toMatch(/→ operação\s+14/)
@@ -128,7 +103,7 @@ describe.skipIf(OPENSSL === undefined)("TLS with the real server and client", ()
         `127.0.0.1:${server.port}`,
         "-tls1_3",
         "-CAfile",
-        certs.ca,
+        fixture.certs.ca,
         "-verify_return_error",
         "-verify_ip",
         "127.0.0.1",
@@ -167,12 +142,12 @@ describe.skipIf(OPENSSL === undefined)("TLS with the real server and client", ()
         "--endereco",
         "127.0.0.1",
         "--tls-certificado",
-        certs.wrongName.certificate,
+        fixture.certs.wrongName.certificate,
         "--tls-chave",
-        certs.wrongName.key
+        fixture.certs.wrongName.key
       ]
     })
-    const run = await client(server, freshFolder("cliente"), ["--tls-ca", certs.ca, "listar"])
+    const run = await client(server, freshFolder("cliente"), ["--tls-ca", fixture.certs.ca, "listar"])
     expect(run.code).toBe(3)
     expect(run.stderr).toContain("O certificado do servidor")
     expect(run.stderr).toContain("não vale para o nome ou endereço usado")
@@ -207,7 +182,7 @@ describe.skipIf(OPENSSL === undefined)("TLS with the real server and client", ()
   test("a TLS client on a plain port fails fast (status 3); the server logs a TLS hello", async () => {
     const served = freshFolder("servida")
     const server = await startServerProcess(served, { timeoutSeconds: 1, args: ["--endereco", "127.0.0.1"] })
-    const run = await client(server, freshFolder("cliente"), ["--tls-ca", certs.ca, "listar"])
+    const run = await client(server, freshFolder("cliente"), ["--tls-ca", fixture.certs.ca, "listar"])
     expect(run.code).toBe(3)
     expect(run.stderr).toContain("não completou o TLS: ele usa TLS nessa porta? Se não usa, tire o --tls.")
     expect(run.millis).toBeLessThan(5_000)
@@ -226,24 +201,29 @@ describe.skipIf(OPENSSL === undefined)("TLS with the real server and client", ()
       })
     const missing = run([
       "--tls-certificado",
-      path.join(certs.folder, "nao-existe.pem"),
+      path.join(fixture.certs.folder, "nao-existe.pem"),
       "--tls-chave",
-      certs.server.key
+      fixture.certs.server.key
     ])
     expect(missing.exitCode).toBe(1)
     expect(missing.stderr.toString()).toContain("nao-existe.pem")
     expect(missing.stderr.toString()).toContain("não existe")
-    const mismatched = run(["--tls-certificado", certs.server.certificate, "--tls-chave", certs.ana.key])
+    const mismatched = run([
+      "--tls-certificado",
+      fixture.certs.server.certificate,
+      "--tls-chave",
+      fixture.certs.ana.key
+    ])
     expect(mismatched.exitCode).toBe(1)
     expect(mismatched.stderr.toString()).toContain("não é a do certificado")
-    const alone = run(["--tls-certificado", certs.server.certificate])
+    const alone = run(["--tls-certificado", fixture.certs.server.certificate])
     expect(alone.exitCode).toBe(2)
     expect(alone.stderr.toString()).toContain("--tls-certificado e --tls-chave vão juntos")
   }, 20_000)
 })
 
 describe.skipIf(OPENSSL === undefined)("client certificates (--tls-clientes)", () => {
-  const mtlsServer = (folder: string) => tlsServer(folder, ["--tls-clientes", certs.ca])
+  const mtlsServer = (folder: string) => tlsServer(folder, ["--tls-clientes", fixture.certs.ca])
 
   test("a certificate of the CA is served, and the log line names it; one without, or of another CA, is refused with a sentence", async () => {
     const served = freshFolder("servida")
@@ -253,11 +233,11 @@ describe.skipIf(OPENSSL === undefined)("client certificates (--tls-clientes)", (
     const local = freshFolder("cliente")
     const ana = await client(server, local, [
       "--tls-ca",
-      certs.ca,
+      fixture.certs.ca,
       "--tls-certificado",
-      certs.ana.certificate,
+      fixture.certs.ana.certificate,
       "--tls-chave",
-      certs.ana.key,
+      fixture.certs.ana.key,
       "baixar",
       "a.txt"
     ])
@@ -267,29 +247,29 @@ describe.skipIf(OPENSSL === undefined)("client certificates (--tls-clientes)", (
 
     const teacher = await client(server, local, [
       "--tls-ca",
-      certs.ca,
+      fixture.certs.ca,
       "--tls-certificado",
-      certs.teacher.certificate,
+      fixture.certs.teacher.certificate,
       "--tls-chave",
-      certs.teacher.key,
+      fixture.certs.teacher.key,
       "listar"
     ])
     expect(teacher.code).toBe(0)
     // A name with a space is quoted, as file names are: the line still splits on spaces.
     await server.stdout.waitFor(/ "Prof Maria"@127\.0\.0\.1:\d+ listar - ok /)
 
-    const none = await client(server, local, ["--tls-ca", certs.ca, "listar"])
+    const none = await client(server, local, ["--tls-ca", fixture.certs.ca, "listar"])
     expect(none.code).toBe(3)
     expect(none.stderr).toContain("exige um certificado de cliente: use --tls-certificado e --tls-chave.")
     await server.stdout.waitFor(/certificado TLS recusado: o cliente não apresentou certificado/)
 
     const intruder = await client(server, local, [
       "--tls-ca",
-      certs.ca,
+      fixture.certs.ca,
       "--tls-certificado",
-      certs.intruder.certificate,
+      fixture.certs.intruder.certificate,
       "--tls-chave",
-      certs.intruder.key,
+      fixture.certs.intruder.key,
       "baixar",
       "a.txt"
     ])
@@ -312,11 +292,11 @@ describe.skipIf(OPENSSL === undefined)("client certificates (--tls-clientes)", (
         "--endereco",
         "127.0.0.1",
         "--tls-certificado",
-        certs.server.certificate,
+        fixture.certs.server.certificate,
         "--tls-chave",
-        certs.server.key,
+        fixture.certs.server.key,
         "--tls-clientes",
-        certs.ca,
+        fixture.certs.ca,
         "--log",
         "json"
       ],
@@ -331,11 +311,11 @@ describe.skipIf(OPENSSL === undefined)("client certificates (--tls-clientes)", (
           "--pasta",
           freshFolder("cliente"),
           "--tls-ca",
-          certs.ca,
+          fixture.certs.ca,
           "--tls-certificado",
-          certs.ana.certificate,
+          fixture.certs.ana.certificate,
           "--tls-chave",
-          certs.ana.key,
+          fixture.certs.ana.key,
           "listar"
         ],
         10_000
