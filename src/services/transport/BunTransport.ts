@@ -135,6 +135,11 @@ class BunConnection implements Connection {
     return unacknowledged(this.state)
   }
 
+  /** The client certificate's subject, once a TLS handshake checked one. */
+  get certificate(): string | undefined {
+    return this.state instanceof TlsSocketState ? this.state.certificate : undefined
+  }
+
   unconfirmed(): number {
     return this.state.sent - this.state.confirmed
   }
@@ -244,9 +249,7 @@ const listenerHandlers = <R>(
       })
       socket.data = state
       watchdog.watch(state.deadline, state.openedAt + tls.handshakeMillis)
-      const connection = makeConnection(socket, watchdog)
-      Object.defineProperty(connection, "certificate", { get: () => state.certificate, enumerable: true })
-      serving.accept(state, connection, () => closeSocket(socket))
+      serving.accept(state, makeConnection(socket, watchdog), () => closeSocket(socket))
     },
     // A connection that breaks during its handshake is a TLS failure, said as one in the log.
     error(socket, error) {
