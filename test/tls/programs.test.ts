@@ -27,6 +27,16 @@ const tlsServer = (folder: string, extra: ReadonlyArray<string> = []) =>
     args: [...fixture.serverArgs(), ...extra]
   })
 
+/** A client's options to trust the test CA and show the certificate of `who`. */
+const withCertificate = (who: "ana" | "teacher" | "intruder") => [
+  "--tls-ca",
+  fixture.certs.ca,
+  "--tls-certificado",
+  fixture.certs[who].certificate,
+  "--tls-chave",
+  fixture.certs[who].key
+]
+
 const client = (server: ServerProcess, folder: string, args: ReadonlyArray<string>, host = "127.0.0.1") =>
   runClient([`${host}:${server.port}`, "--pasta", folder, "--timeout", "5", ...args], 15_000)
 
@@ -231,29 +241,12 @@ describe.skipIf(OPENSSL === undefined)("client certificates (--tls-clientes)", (
     const server = await mtlsServer(served)
     expect(server.stdout.text).toContain("Certificados de cliente: exigidos")
     const local = freshFolder("cliente")
-    const ana = await client(server, local, [
-      "--tls-ca",
-      fixture.certs.ca,
-      "--tls-certificado",
-      fixture.certs.ana.certificate,
-      "--tls-chave",
-      fixture.certs.ana.key,
-      "baixar",
-      "a.txt"
-    ])
+    const ana = await client(server, local, [...withCertificate("ana"), "baixar", "a.txt"])
     expect(ana.code).toBe(0)
     expect(readFileSync(path.join(local, "a.txt"), "utf8")).toBe("hello\n")
     await server.stdout.waitFor(/ ana@127\.0\.0\.1:\d+ baixar a\.txt ok 6 bytes /)
 
-    const teacher = await client(server, local, [
-      "--tls-ca",
-      fixture.certs.ca,
-      "--tls-certificado",
-      fixture.certs.teacher.certificate,
-      "--tls-chave",
-      fixture.certs.teacher.key,
-      "listar"
-    ])
+    const teacher = await client(server, local, [...withCertificate("teacher"), "listar"])
     expect(teacher.code).toBe(0)
     // A name with a space is quoted, as file names are: the line still splits on spaces.
     await server.stdout.waitFor(/ "Prof Maria"@127\.0\.0\.1:\d+ listar - ok /)
@@ -263,16 +256,7 @@ describe.skipIf(OPENSSL === undefined)("client certificates (--tls-clientes)", (
     expect(none.stderr).toContain("exige um certificado de cliente: use --tls-certificado e --tls-chave.")
     await server.stdout.waitFor(/certificado TLS recusado: o cliente não apresentou certificado/)
 
-    const intruder = await client(server, local, [
-      "--tls-ca",
-      fixture.certs.ca,
-      "--tls-certificado",
-      fixture.certs.intruder.certificate,
-      "--tls-chave",
-      fixture.certs.intruder.key,
-      "baixar",
-      "a.txt"
-    ])
+    const intruder = await client(server, local, [...withCertificate("intruder"), "baixar", "a.txt"])
     expect(intruder.code).toBe(3)
     expect(intruder.stderr).toMatch(
       /recusou o seu certificado de cliente|pode ter recusado o seu certificado de cliente/
@@ -306,18 +290,7 @@ describe.skipIf(OPENSSL === undefined)("client certificates (--tls-clientes)", (
     try {
       const port = Number((await stdout.waitFor(/"porta":(\d+)/, 10_000))[1])
       const run = await runClient(
-        [
-          `127.0.0.1:${port}`,
-          "--pasta",
-          freshFolder("cliente"),
-          "--tls-ca",
-          fixture.certs.ca,
-          "--tls-certificado",
-          fixture.certs.ana.certificate,
-          "--tls-chave",
-          fixture.certs.ana.key,
-          "listar"
-        ],
+        [`127.0.0.1:${port}`, "--pasta", freshFolder("cliente"), ...withCertificate("ana"), "listar"],
         10_000
       )
       expect(run.code).toBe(0)
