@@ -103,9 +103,10 @@ export const reloadCertificates = (
       onLeft: (problem) => Effect.fail(problem),
       onRight: (value) => Effect.succeed(value)
     })
+    // What the TLS library said is in English and names its internals: the sentence says what it means.
     yield* Effect.mapError(
       listener.reloadTls(loaded.tls),
-      (failure) => `os novos arquivos de TLS não puderam ser usados (${failure.detail}); os anteriores continuam`
+      () => "o sistema não aceitou os novos arquivos de TLS; os anteriores continuam"
     )
     return loaded
   })
