@@ -277,7 +277,7 @@ suite("through the real HAProxy, three instances on one folder", () => {
         limitMillis: 5_000
       })
       expect(hexOf(over.reply)).toBe("01")
-      expect(instances[0]!.stdout.text).toMatch(/127\.0\.0\.7:\d+ \? - recusado: limite de 4 por endereço 0 bytes 0 ms/)
+      await instances[0]!.stdout.waitFor(/127\.0\.0\.7:\d+ \? - recusado: limite de 4 por endereço 0 bytes 0 ms/)
       const other = await rawExchange(single, encodeRequest({ _tag: "Download", name: "a.txt" }), {
         localAddress: "127.0.0.8"
       })

@@ -127,7 +127,7 @@ test("the server killed mid-download: the client exits 3, and the next baixar re
   const restarted = await startServerProcess(served, { timeoutSeconds: 3 })
   expect((await client(`127.0.0.1:${restarted.port}`, folder, "baixar", "desce.bin")).code).toBe(0)
   expect(md5Hex(readFileSync(path.join(folder, "desce.bin")))).toBe(md5Hex(content))
-  expect(restarted.stdout.text).toMatch(new RegExp(`retomar desce\\.bin ok \\(a partir de ${partial.length}\\)`))
+  await restarted.stdout.waitFor(new RegExp(`retomar desce\\.bin ok \\(a partir de ${partial.length}\\)`))
   await restarted.stop()
 }, 40_000)
 
