@@ -35,7 +35,7 @@ export const FULL: BenchConfig = {
   smallOps: 10_000,
   smallBytes: KiB,
   smallConcurrency: 32,
-  smallWarmup: 3_000,
+  smallWarmup: 15_000,
   fanoutClients: 200,
   fanoutBytes: 50 * MiB,
   manyFiles: 1_000,

@@ -82,6 +82,15 @@ export const startRawBunServer = async (repo: string, folder: string, tmp: strin
 }
 
 /**
+ * The floor of the design for small operations (bench/limits/designFloor.ts):
+ * the Bun limit plus a fiber per connection, the delivery wait and a log line.
+ */
+export const startDesignFloor = async (repo: string, folder: string, tmp: string): Promise<Server> => {
+  const port = await freePort()
+  return launch("piso-desenho", [process.execPath, "bench/limits/designFloor.ts", String(port), folder], port, tmp, repo)
+}
+
+/**
  * nginx in the foreground with a generated configuration: one worker (like
  * the other servers, a single process serving everything), sendfile on, no
  * access log, pid and temporary folders inside `tmp`.

@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { acceptOurDownload, ourDownloadRequest, runSocketLoad } from "./load.ts"
-import { startOurServer, startRawBunServer } from "./peers.ts"
+import { startDesignFloor, startOurServer, startRawBunServer } from "./peers.ts"
 import { groupCpuSeconds, stopAll } from "./system.ts"
 
 /**
  * `bun bench/probe.ts [REPO...]`: the small-operations scenario alone, for an
  * A/B of a change: 1 KiB downloads, one connection each, 32 in flight, the
- * server of each REPO (default: this one) and the Bun limit measured in
+ * server of each REPO (default: this one), the design's floor and the Bun limit measured in
  * interleaved rounds, after PROBE_WARMUP requests each. Prints op/s, the
  * server's CPU per operation and p99.
  */
@@ -30,6 +30,7 @@ try {
       label: repos[i]!,
       server
     })),
+    { label: "piso-desenho", server: await startDesignFloor(repos[0]!, folder, tmp) },
     { label: "bun-cru", server: await startRawBunServer(repos[0]!, folder, tmp) }
   ]
   const load = (port: number, total: number) =>

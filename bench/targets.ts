@@ -65,6 +65,11 @@ const againstBun = (results: BenchResults, id = "nosso", which = ""): ReadonlyAr
   const missing = { measured: "sem dados nesta execução", met: undefined }
   const ourCpu = cpu(id)
   const bunCpu = cpu("bun-cru")
+  const floorCpu = cpu("piso-desenho")
+  const floor =
+    floorCpu === undefined || ourCpu === undefined || bunCpu === undefined || bunCpu <= 0 || floorCpu <= 0
+      ? ""
+      : ` (o piso do desenho: ${ratio(floorCpu / bunCpu)}; nosso/piso: ${ratio(ourCpu / floorCpu)})`
   const ourP99 = p99(id)
   const bunP99 = p99("bun-cru")
   return [
@@ -78,7 +83,7 @@ const againstBun = (results: BenchResults, id = "nosso", which = ""): ReadonlyAr
       target: `Operações pequenas${which}: CPU do servidor por operação no máximo 1,5× a do limite do Bun`,
       ...(ourCpu === undefined || bunCpu === undefined || bunCpu <= 0
         ? missing
-        : { measured: `${ratio(ourCpu / bunCpu)} a do limite do Bun`, met: within(ourCpu / bunCpu, 1.5) })
+        : { measured: `${ratio(ourCpu / bunCpu)} a do limite do Bun${floor}`, met: within(ourCpu / bunCpu, 1.5) })
     },
     {
       target: `Operações pequenas${which}: latência p99 no máximo 2× a do limite do Bun`,

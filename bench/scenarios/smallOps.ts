@@ -9,7 +9,7 @@ import {
   runFtpLoad,
   runSocketLoad
 } from "../load.ts"
-import { startRawBunServer } from "../peers.ts"
+import { startDesignFloor, startRawBunServer } from "../peers.ts"
 import { type Contender, measureRounds, type Sample, type ScenarioResult } from "../results.ts"
 import { type Bench, FILES, SERVER_CPU, withServerCpu } from "./common.ts"
 import { startPanelServer } from "./panelSubscriber.ts"
@@ -60,6 +60,15 @@ export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
     runFtpLoad(bench.tmp, { port: bench.ftp.port, name: FILES.small, size, total: ops, concurrency })
   // The limit row: what Bun itself needs per operation (started here, used only by this scenario).
   const raw = await startRawBunServer(bench.repo, bench.serverDir, bench.tmp)
+  const floor = await startDesignFloor(bench.repo, bench.serverDir, bench.tmp)
+  const atFloor = (ops: number) =>
+    runSocketLoad({
+      port: floor.port,
+      request: ourDownloadRequest(FILES.small),
+      accept: acceptOurDownload(size),
+      total: ops,
+      concurrency
+    })
   const bun = (ops: number) =>
     runSocketLoad({
       port: raw.port,
@@ -74,7 +83,7 @@ export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
   const oursWithPanel = oursAt(panel.server.port)
 
   console.log(`  aquecimento: ${count(smallWarmup)} pedidos em cada servidor`)
-  for (const warm of [ours, ...(bench.oursTls === undefined ? [] : [oursTls]), oursWithPanel, nginx, ftp, bun])
+  for (const warm of [ours, ...(bench.oursTls === undefined ? [] : [oursTls]), oursWithPanel, nginx, ftp, bun, atFloor])
     loadSample(await warm(smallWarmup))
 
   const contenders: Array<Contender> = [
@@ -130,6 +139,17 @@ export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
       run: () => withServerCpu(raw, async () => loadSample(await bun(total)))
     },
     {
+      id: "piso-desenho",
+      label: "Piso do desenho (limite do Bun + fibra Effect, espera da entrega e linha de log)",
+      role: "limite",
+      how:
+        "bench/limits/designFloor.ts: o limite do Bun e só o que toda operação deve ter aqui: um programa Effect numa fibra " +
+        `por conexão (Runtime.runFork), FIN e a espera do fim do cliente (#21), uma linha de log; o mesmo gerador, ${concurrency} em voo`,
+      work: total,
+      extras: EXTRAS,
+      run: () => withServerCpu(floor, async () => loadSample(await atFloor(total)))
+    },
+    {
       id: "pyftpdlib",
       label: "pyftpdlib (ftplib, RETR)",
       role: "par",
@@ -157,7 +177,10 @@ export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
           "Em TLS, cada pedido faz um handshake completo (sem retomada de sessão): é o custo de uma conexão nova por operação, como o protocolo exige.",
           "“Com o painel aberto”: o mesmo servidor com --painel e um leitor de GET /eventos conectado durante toda a carga (o custo do painel ao vivo).",
           "O limite do Bun é um servidor mínimo da op 10 em `Bun.listen` (bench/limits/rawServer.ts), sem jaula, limites, prazos, log nem Effect: " +
-            "o que o próprio Bun precisa por operação, como o iperf3 é o limite dos arquivos grandes."
+            "o que o próprio Bun precisa por operação, como o iperf3 é o limite dos arquivos grandes.",
+          "O piso do desenho (bench/limits/designFloor.ts) é esse limite mais o que toda operação deste projeto tem de ter: um programa Effect " +
+            "numa fibra por conexão, a espera do fim do cliente antes de dizer entregue, e uma linha de log. A distância entre ele e o limite " +
+            "é o custo do desenho; entre o nosso servidor e ele, o custo do nosso código."
         ]
       },
       bench.config.reps,
@@ -165,6 +188,7 @@ export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
     )
   } finally {
     await raw.daemon.stop()
+    await floor.daemon.stop()
     await panel.stop()
   }
 }
