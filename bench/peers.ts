@@ -87,7 +87,13 @@ export const startRawBunServer = async (repo: string, folder: string, tmp: strin
  */
 export const startDesignFloor = async (repo: string, folder: string, tmp: string): Promise<Server> => {
   const port = await freePort()
-  return launch("piso-desenho", [process.execPath, "bench/limits/designFloor.ts", String(port), folder], port, tmp, repo)
+  return launch(
+    "piso-desenho",
+    [process.execPath, "bench/limits/designFloor.ts", String(port), folder],
+    port,
+    tmp,
+    repo
+  )
 }
 
 /**

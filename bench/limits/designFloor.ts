@@ -70,7 +70,9 @@ const operation = (socket: Socket, name: string) =>
     }),
     (bytes) =>
       Effect.map(peerEnd(socket.data), () => {
-        console.log(`${new Date().toISOString()} ${socket.remoteAddress}:${socket.remotePort} baixar ${name} ok ${bytes} bytes`)
+        console.log(
+          `${new Date().toISOString()} ${socket.remoteAddress}:${socket.remotePort} baixar ${name} ok ${bytes} bytes`
+        )
         socket.end()
       })
   )
