@@ -89,12 +89,32 @@ async function run(cmd: string[], ms = RUN_MS): Promise<RunResult> {
   }
 }
 
+/** What the Python client reports: the fields its commands print (each command some of them). */
+interface PeerReport {
+  readonly op?: string
+  readonly status?: number | ReadonlyArray<number>
+  readonly nome?: string
+  readonly tamanho?: number | string
+  readonly erro?: string
+  readonly json?: string
+  readonly comprimento?: number
+  readonly lista?: ReadonlyArray<{ readonly nome: string; readonly tamanho: string }>
+  readonly md5?: string
+  readonly posicao?: number
+  readonly restante?: number
+  readonly manifesto?: ReadonlyArray<{ readonly nome: string; readonly tamanho: number }>
+  readonly arquivos?: ReadonlyArray<{ readonly status: number }>
+  readonly n?: number
+  readonly encontrados?: number
+  readonly limite?: number
+}
+
 /** The Python client: one line of JSON on stdout. */
 async function py(
   port: number,
   pasta: string,
   ...args: string[]
-): Promise<{ code: number; json: any; raw: RunResult }> {
+): Promise<{ code: number; json: PeerReport; raw: RunResult }> {
   const r = await run([
     "python3",
     PEER,
@@ -107,7 +127,7 @@ async function py(
     "--timeout",
     "5"
   ])
-  let json: any = null
+  let json: PeerReport
   try {
     json = JSON.parse(r.stdout.trim().split("\n").pop() ?? "")
   } catch {
@@ -316,7 +336,7 @@ describe("A. servidor real <- cliente Python", () => {
       const expected = expectedListing(DIR)
       expect(r.json.json).toBe(expected)
       expect(r.json.comprimento).toBe(Buffer.byteLength(expected))
-      const names: string[] = r.json.lista.map((e: { nome: string }) => e.nome)
+      const names: string[] = (r.json.lista ?? []).map((e) => e.nome)
       expect(names).not.toContain("link.txt")
       expect(names).not.toContain("fotos/.env")
       expect(names.indexOf("\uff61.txt")).toBeLessThan(names.indexOf("\u{1F600}.txt"))
@@ -426,7 +446,7 @@ describe("A. servidor real <- cliente Python", () => {
         { nome: "a.jpg", tamanho: 3 },
         { nome: "c.jpg", tamanho: 2000 }
       ])
-      expect(r.json.arquivos.map((a: { status: number }) => a.status)).toEqual([0, 0])
+      expect((r.json.arquivos ?? []).map((a) => a.status)).toEqual([0, 0])
       for (const n of ["a.jpg", "c.jpg"]) expect(read(PY, n).equals(read(DIR, n))).toBe(true)
 
       r = await py(srv.port, PY, "baixar-varios", "fotos/*/?.jpg")
