@@ -1,8 +1,8 @@
-import { closeSync, fstatSync, openSync, readSync } from "node:fs"
 import * as path from "node:path"
 import * as Effect from "effect/Effect"
 import * as Runtime from "effect/Runtime"
 import * as RuntimeFlags from "effect/RuntimeFlags"
+import { answer, type Pending, requestedName } from "./opTen.ts"
 
 /**
  * The floor of the design, for small operations: what any server built the
@@ -22,32 +22,11 @@ import * as RuntimeFlags from "effect/RuntimeFlags"
 const port = Number(process.argv[2] ?? 0)
 const folder = path.resolve(process.argv[3] ?? ".")
 
-interface State {
-  pending: Uint8Array
+interface State extends Pending {
+  /** The client's address and port, read when it connects (as ours does: two system calls). */
+  peer: string
   ended: boolean
   onEnd: (() => void) | undefined
-}
-
-const answer = (name: string): Uint8Array => {
-  let fd: number | undefined
-  try {
-    fd = openSync(path.join(folder, name), "r")
-    const size = fstatSync(fd).size
-    const out = new Uint8Array(5 + size)
-    out[0] = 0
-    new DataView(out.buffer).setUint32(1, size)
-    let at = 0
-    while (at < size) {
-      const got = readSync(fd, out, 5 + at, size - at, at)
-      if (got === 0) break
-      at += got
-    }
-    return out
-  } catch {
-    return Uint8Array.of(1)
-  } finally {
-    if (fd !== undefined) closeSync(fd)
-  }
 }
 
 type Socket = import("bun").Socket<State>
@@ -63,16 +42,14 @@ const peerEnd = (state: State) =>
 const operation = (socket: Socket, name: string) =>
   Effect.flatMap(
     Effect.sync(() => {
-      const reply = answer(name)
+      const reply = answer(folder, name)
       socket.write(reply)
       socket.shutdown()
       return reply.length
     }),
     (bytes) =>
       Effect.map(peerEnd(socket.data), () => {
-        console.log(
-          `${new Date().toISOString()} ${socket.remoteAddress}:${socket.remotePort} baixar ${name} ok ${bytes} bytes`
-        )
+        console.log(`${new Date().toISOString()} ${socket.data.peer} baixar ${name} ok ${bytes} bytes`)
         socket.end()
       })
   )
@@ -93,21 +70,16 @@ const server = Bun.listen<State>({
   allowHalfOpen: true,
   socket: {
     open(socket) {
-      socket.data = { pending: new Uint8Array(0), ended: false, onEnd: undefined }
+      socket.data = {
+        pending: new Uint8Array(0),
+        peer: `${socket.remoteAddress}:${socket.remotePort}`,
+        ended: false,
+        onEnd: undefined
+      }
     },
     data(socket, bytes) {
-      const state = socket.data
-      const all = state.pending.length === 0 ? bytes : Buffer.concat([state.pending, bytes])
-      if (all.length < 5) {
-        state.pending = all
-        return
-      }
-      const length = new DataView(all.buffer, all.byteOffset).getUint32(1)
-      if (all[0] !== 10 || all.length < 5 + length) {
-        state.pending = all
-        return
-      }
-      runFork(operation(socket, new TextDecoder().decode(all.subarray(5, 5 + length))))
+      const name = requestedName(socket.data, bytes)
+      if (name !== undefined) runFork(operation(socket, name))
     },
     end: ended,
     error() {},
