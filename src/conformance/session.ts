@@ -87,12 +87,22 @@ export const exchange = async (
   }
 }
 
-/** The reply must be exactly `expected` (the server may keep the connection open only while it drains). */
-export const expectReply = async (context: Context, bytes: Uint8Array, expected: Uint8Array, what: string) => {
+/**
+ * The reply must be exactly `expected` (the server may keep the connection
+ * open only while it drains). `replyMillis`: how long the reply may take to
+ * start, when the request makes the server work more than a usual one.
+ */
+export const expectReply = async (
+  context: Context,
+  bytes: Uint8Array,
+  expected: Uint8Array,
+  what: string,
+  replyMillis = context.replyMillis
+) => {
   const probe = await context.connect()
   try {
     await probe.write(bytes)
-    const head = await probe.read(expected.length, context.replyMillis)
+    const head = await probe.read(expected.length, replyMillis)
     if (!sameBytes(head.bytes, expected)) {
       failWith(
         `${what}: ${sent(bytes)}; recebido ${hex(head.bytes)}${head.complete ? "" : ` (${endingText(head.ending)})`}; esperado ${hex(expected)}.`
