@@ -2,6 +2,8 @@ import { afterAll, afterEach, describe, expect, test } from "bun:test"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
+import { concat, u32 } from "../../src/domain/encode.ts"
+import { encodeRequest } from "../../src/domain/operations.ts"
 import { freePort, spawnDaemon, stopAll } from "../bin/processes.ts"
 import { parseExposition, sampleValue } from "../support/prometheus.ts"
 import { holdOpen } from "../support/rawClient.ts"
@@ -27,8 +29,10 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
 
-const be32 = (n: number) => Buffer.of(n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255)
-const request = (op: number, name: string) => Buffer.concat([Buffer.of(op), be32(name.length), Buffer.from(name)])
+const download = (name: string) => encodeRequest({ _tag: "Download", name })
+/** An upload's request and size, then `body`. */
+const upload = (name: string, size: number, body: Uint8Array) =>
+  concat([encodeRequest({ _tag: "Upload", name }), u32(size), body])
 
 const start = async (extra: ReadonlyArray<string> = []) => {
   const served = folder()
@@ -81,10 +85,10 @@ describe("--metricas", () => {
     expect(sampleValue(before, "process_resident_memory_bytes")).toBeGreaterThan(0)
 
     const body = Buffer.alloc(3000, 7)
-    await rawExchange(port, request(10, "a.txt"))
-    await rawExchange(port, request(10, "a.txt"))
-    await rawExchange(port, request(10, "falta.txt"))
-    await rawExchange(port, Buffer.concat([request(30, "b.bin"), be32(body.length), body]))
+    await rawExchange(port, download("a.txt"))
+    await rawExchange(port, download("a.txt"))
+    await rawExchange(port, download("falta.txt"))
+    await rawExchange(port, upload("b.bin", body.length, body))
     await rawExchange(port, Uint8Array.of(20))
     // From an address outside --permitir: answered 01 and closed.
     const refused = await rawExchange(port, Uint8Array.of(20), { localAddress: "127.0.0.2" })
@@ -125,7 +129,7 @@ describe("--metricas", () => {
     const { server, port, base } = await start()
     expect((await fetch(`${base}/saude`)).status).toBe(200)
     // An upload that announced 1 MB and sent 10 bytes: it holds its place until the drain's grace ends.
-    const held = await holdOpen(port, Buffer.concat([request(30, "lento.bin"), be32(1_000_000), Buffer.alloc(10)]))
+    const held = await holdOpen(port, upload("lento.bin", 1_000_000, Buffer.alloc(10)))
     expect(
       await eventually(async () => sampleValue(await scrape(base), "arquivos_conexoes_ativas") === 1, { millis: 5_000 })
     ).toBe(true)
