@@ -247,7 +247,7 @@ describe("the server's grace period at shutdown", () => {
     inMemory({ timeoutSeconds: 30 }, (world) =>
       Effect.gen(function* () {
         const scope = yield* Scope.make()
-        const activity = { active: 0, cut: 0 }
+        const activity = { active: 0, ended: 0, cut: 0 }
         const { port } = yield* serveFolder({ hostname: "127.0.0.1", port: 0, graceMillis: 5000, activity }).pipe(
           Effect.provide(world.serverLayer),
           Scope.extend(scope)
@@ -263,7 +263,7 @@ describe("the server's grace period at shutdown", () => {
         yield* elapse(1)
         yield* Fiber.join(closing)
         expect(hexOf(yield* Fiber.join(reply))).toBe("0001")
-        expect(activity).toEqual({ active: 0, cut: 1 })
+        expect(activity).toEqual({ active: 0, ended: 1, cut: 1 })
         expect(
           world.logged("enviar lento.bin cortado: o servidor foi encerrado antes do fim 7 bytes 5000 ms").length
         ).toBe(1)

@@ -59,9 +59,10 @@ export interface OperationContext {
   readonly observer?: ServerObserver | undefined
 }
 
-/** Operations in flight, and how many a shutdown cut: for the shutdown messages. */
+/** Operations in flight, how many ended and how many a shutdown cut: for the shutdown messages and the idle collection. */
 export interface Activity {
   active: number
+  ended: number
   cut: number
 }
 
@@ -95,6 +96,7 @@ export const handleConnection = (peer: Peer, wire: Wire<ClientEvent>, context: O
     )
     const logLine = () => {
       activity.active--
+      activity.ended++
       const millis = clock.unsafeCurrentTimeMillis() - started
       context.log(started, peer.remote, exchange.record, millis, peer.certificate)
       observer?.operationEnded(peer.remote, exchange.record, started, millis)

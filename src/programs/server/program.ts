@@ -17,6 +17,7 @@ import { type Health, healthRoute } from "./http/health.ts"
 import { httpUrl } from "./http/listener.ts"
 import { type HttpService, serveHttpServices } from "./http/listeners.ts"
 import { metricsRoute } from "./http/metricsRoute.ts"
+import { collectHeap } from "./idleCollection.ts"
 import { type Live, liveFrom, withAllowFile } from "./live.ts"
 import { type Metrics, makeMetrics } from "./metrics.ts"
 import { observeAll } from "./observer.ts"
@@ -76,6 +77,7 @@ const program = (args: ServerArgs, activity: Activity, metrics: Metrics | undefi
       graceMillis: SERVER_DEFAULTS.graceMillis,
       activity,
       access: live.access,
+      collect: collectHeap,
       observer: observeAll(metrics === undefined ? [] : panel === undefined ? [metrics] : [metrics, panel.state]),
       ...(args.address === undefined ? {} : { hostname: args.address }),
       ...(tls === undefined ? {} : { tls: tls.tls })
@@ -147,7 +149,7 @@ const serve = (given: ServerArgs) =>
       return 1
     }
     const args = read.right
-    const activity: Activity = { active: 0, cut: 0 }
+    const activity: Activity = { active: 0, ended: 0, cut: 0 }
     // The page's totals are the metrics' counts: either option counts them.
     const metrics = args.metrics === undefined && args.panel === undefined ? undefined : makeMetrics()
     const running = program(args, activity, metrics, liveFrom(args)).pipe(

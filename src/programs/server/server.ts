@@ -11,6 +11,7 @@ import { addressMatcher, makeAccess } from "./access.ts"
 import { makeAdmission } from "./admission.ts"
 import { ServerConfig } from "./config.ts"
 import { type Activity, handleConnection, type OperationContext, serverWire } from "./connection.ts"
+import { collectWhenIdle } from "./idleCollection.ts"
 import { refusalLog } from "./logLine.ts"
 import type { RefusalReason, ServerObserver } from "./observer.ts"
 import { makeOperationLog } from "./operationLog.ts"
@@ -32,6 +33,8 @@ export interface ServeOptions {
   readonly observer?: ServerObserver | undefined
   /** Undefined: plain TCP. */
   readonly tls?: ServerTls | undefined
+  /** Collects the heap once the server goes idle after serving (./idleCollection.ts); undefined: never. */
+  readonly collect?: (() => void) | undefined
 }
 
 /**
@@ -66,9 +69,10 @@ export const serveFolder = (options: ServeOptions) =>
       config,
       log: yield* makeOperationLog,
       clock: yield* Effect.clock,
-      activity: options.activity ?? { active: 0, cut: 0 },
+      activity: options.activity ?? { active: 0, ended: 0, cut: 0 },
       observer
     }
+    if (options.collect !== undefined) yield* Effect.forkScoped(collectWhenIdle(context.activity, options.collect))
     /** Refused: answered at once, where the first status is due, and closed. */
     const refuse = (connection: Connection, client: string, result: string, reason: RefusalReason) =>
       Effect.ignore(
