@@ -7,7 +7,7 @@ import { Decoder, type Grammar } from "../domain/decoder.ts"
 import { ConnectionFailure, type ProtocolViolation, Timeout } from "../domain/errors.ts"
 import type { ByteSink } from "../services/ByteSink.ts"
 import type { ByteSource } from "../services/ByteSource.ts"
-import type { Connection, Ending } from "../services/transport/Transport.ts"
+import type { Connection, Ending, Within } from "../services/transport/Transport.ts"
 
 /**
  * One side of an exchange: a connection, the decoder of what the peer sends,
@@ -82,113 +82,190 @@ export interface WireOptions {
   readonly headBytes?: number
 }
 
-export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, options: WireOptions): Wire<E> => {
-  const { idleSeconds, clock, headBytes = 0 } = options
-  const decoder = new Decoder(grammar)
-  const ready: Array<E> = []
-  const idle = { millis: idleSeconds * 1000, onIdle: () => new Timeout({ phase: "Idle", seconds: idleSeconds }) }
-  let head = EMPTY
-  const keep = (bytes: Uint8Array) => {
-    const more = bytes.subarray(0, headBytes - head.length)
-    const joined = new Uint8Array(head.length + more.length)
-    joined.set(head)
-    joined.set(more, head.length)
-    head = joined
+/**
+ * A wire over a connection. A class, not an object of closures: a server
+ * makes one per connection, and its methods are then shared.
+ */
+class ConnectionWire<E> implements Wire<E> {
+  private readonly decoder: Decoder<E>
+  private readonly ready: Array<E> = []
+  private readonly idle: Within<Timeout>
+  private readonly headBytes: number
+  private readonly clock: Clock.Clock
+  private kept: Uint8Array = EMPTY
+
+  constructor(
+    private readonly connection: Connection,
+    grammar: Grammar<E>,
+    options: WireOptions
+  ) {
+    const { idleSeconds } = options
+    this.decoder = new Decoder(grammar)
+    this.clock = options.clock
+    this.headBytes = options.headBytes ?? 0
+    this.idle = { millis: idleSeconds * 1000, onIdle: () => new Timeout({ phase: "Idle", seconds: idleSeconds }) }
   }
+
+  private keep(bytes: Uint8Array): void {
+    const more = bytes.subarray(0, this.headBytes - this.kept.length)
+    const joined = new Uint8Array(this.kept.length + more.length)
+    joined.set(this.kept)
+    joined.set(more, this.kept.length)
+    this.kept = joined
+  }
+
   /** Feeds one segment (None: the end) to the decoder: the violation it found, if any. */
-  const feed = (segment: Option.Option<Uint8Array>): ProtocolViolation | undefined => {
+  private feed(segment: Option.Option<Uint8Array>): ProtocolViolation | undefined {
     if (Option.isNone(segment)) {
-      const ended = decoder.end()
+      const ended = this.decoder.end()
       return Either.isLeft(ended) ? ended.left : undefined
     }
-    if (head.length < headBytes) keep(segment.value)
-    const events = decoder.feed(segment.value)
+    if (this.kept.length < this.headBytes) this.keep(segment.value)
+    const events = this.decoder.feed(segment.value)
     if (Either.isLeft(events)) return events.left
-    for (const event of events.right) ready.push(event)
+    for (const event of events.right) this.ready.push(event)
     return undefined
   }
+
   /** Feeds the segment `read` waits for. */
-  const fillWith = <X>(
+  private fillWith<X>(
     read: Effect.Effect<Option.Option<Uint8Array>, ConnectionFailure | X>
-  ): Effect.Effect<void, ProtocolViolation | ConnectionFailure | X> =>
-    Effect.flatMap(read, (segment) => {
-      const violation = feed(segment)
+  ): Effect.Effect<void, ProtocolViolation | ConnectionFailure | X> {
+    return Effect.flatMap(read, (segment) => {
+      const violation = this.feed(segment)
       return violation === undefined ? Effect.void : Effect.fail(violation)
     })
+  }
+
   /**
    * The next event. What already arrived is decoded in this one step; a
    * read that waits (`fill()`, made only then) runs when that is not enough.
    */
-  const nextEvent = (
+  private nextEvent(
     fill: () => Effect.Effect<void, ProtocolViolation | ConnectionFailure | Timeout>
-  ): Effect.Effect<E, ProtocolViolation | ConnectionFailure | Timeout> => {
+  ): Effect.Effect<E, ProtocolViolation | ConnectionFailure | Timeout> {
     for (;;) {
-      const event = ready.shift()
+      const event = this.ready.shift()
       if (event !== undefined) return Effect.succeed(event)
-      if (decoder.isDone) return Effect.dieMessage("read past the end of a complete message")
-      const segment = connection.poll()
-      if (segment === undefined) return Effect.flatMap(fill(), () => nextEvent(fill))
+      if (this.decoder.isDone) return Effect.dieMessage("read past the end of a complete message")
+      const segment = this.connection.poll()
+      if (segment === undefined) return Effect.flatMap(fill(), () => this.nextEvent(fill))
       if (segment instanceof ConnectionFailure) return Effect.fail(segment)
-      const violation = feed(segment)
+      const violation = this.feed(segment)
       if (violation !== undefined) return Effect.fail(violation)
     }
   }
-  const fillIdle = () => fillWith(connection.read(idle))
-  return {
-    next: Effect.suspend(() => nextEvent(fillIdle)),
-    nextWithin: (phase, seconds, since) =>
-      Effect.suspend(() => {
-        // The whole event within `seconds`, however many segments it takes: each wait gets
-        // what is left, kept by the transport's watchdog (a deadline raced by a forked timer
-        // per request would cost more than the rest of a small operation).
-        const deadline = (since ?? clock.unsafeCurrentTimeMillis()) + seconds * 1000
-        const onIdle = () => new Timeout({ phase, seconds })
-        return nextEvent(() =>
-          fillWith(connection.read({ millis: Math.max(0, deadline - clock.unsafeCurrentTimeMillis()), onIdle }))
-        )
-      }),
-    head: () => head,
-    complete: () => decoder.isDone,
-    get abort() {
-      return connection.abort
-    },
-    unacknowledged: () => connection.unacknowledged(),
-    unconfirmed: () => connection.unconfirmed(),
-    finish: () => connection.finish(idle.millis),
-    send: (bytes) => connection.write(bytes, idle),
-    passBody: <X>(sink: ByteSink<X>, dataOf: (event: E) => Uint8Array | undefined) =>
-      Effect.gen(function* () {
-        for (;;) {
-          while (ready.length > 0) {
-            const bytes = dataOf(ready[0]!)
-            if (bytes === undefined) return
-            ready.shift()
-            const written = sink.write(bytes)
-            if (Either.isLeft(written)) return yield* Effect.fail(written.left)
-          }
-          if (!decoder.inBody) return
-          const expected = decoder.passing
-          if (expected > 0) {
-            const moved = yield* connection.receiveInto(sink, {
-              length: expected,
-              millis: idle.millis,
-              onIdle: idle.onIdle
-            })
-            decoder.skip(moved)
-            if (moved < expected)
-              return yield* Either.match(decoder.end(), { onLeft: Effect.fail, onRight: () => Effect.void })
-          }
-          const fed = decoder.feed(EMPTY)
-          if (Either.isLeft(fed)) return yield* Effect.fail(fed.left)
-          ready.push(...fed.right)
+
+  /** Made on first use: a server's request is read with `nextWithin`, and most connections never need it. */
+  private nextIdle: Effect.Effect<E, ProtocolViolation | ConnectionFailure | Timeout> | undefined
+
+  get next(): Effect.Effect<E, ProtocolViolation | ConnectionFailure | Timeout> {
+    this.nextIdle ??= Effect.suspend(() => this.nextEvent(() => this.fillWith(this.connection.read(this.idle))))
+    return this.nextIdle
+  }
+
+  nextWithin(phase: Timeout["phase"], seconds: number, since?: number) {
+    return Effect.suspend(() => {
+      // The whole event within `seconds`, however many segments it takes: each wait gets
+      // what is left, kept by the transport's watchdog (a deadline raced by a forked timer
+      // per request would cost more than the rest of a small operation).
+      const clock = this.clock
+      const deadline = (since ?? clock.unsafeCurrentTimeMillis()) + seconds * 1000
+      const onIdle = () => new Timeout({ phase, seconds })
+      return this.nextEvent(() =>
+        this.fillWith(this.connection.read({ millis: Math.max(0, deadline - clock.unsafeCurrentTimeMillis()), onIdle }))
+      )
+    })
+  }
+
+  head(): Uint8Array {
+    return this.kept
+  }
+
+  complete(): boolean {
+    return this.decoder.isDone
+  }
+
+  get abort(): Effect.Effect<void> {
+    return this.connection.abort
+  }
+
+  unacknowledged(): number | undefined {
+    return this.connection.unacknowledged()
+  }
+
+  unconfirmed(): number {
+    return this.connection.unconfirmed()
+  }
+
+  finish(): Effect.Effect<Ending> {
+    return this.connection.finish(this.idle.millis)
+  }
+
+  send(bytes: Uint8Array): Effect.Effect<void, ConnectionFailure | Timeout> {
+    return this.connection.write(bytes, this.idle)
+  }
+
+  passBody<X>(
+    sink: ByteSink<X>,
+    dataOf: (event: E) => Uint8Array | undefined
+  ): Effect.Effect<void, X | ProtocolViolation | ConnectionFailure | Timeout> {
+    const { ready, decoder, connection, idle } = this
+    return Effect.gen(function* () {
+      for (;;) {
+        while (ready.length > 0) {
+          const bytes = dataOf(ready[0]!)
+          if (bytes === undefined) return
+          ready.shift()
+          const written = sink.write(bytes)
+          if (Either.isLeft(written)) return yield* Effect.fail(written.left)
         }
-      }),
-    sendFrom: (source, length, onSent) =>
-      connection.sendFrom(source, {
-        length,
-        millis: idle.millis,
-        onIdle: idle.onIdle,
-        onSent
-      })
+        if (!decoder.inBody) return
+        const expected = decoder.passing
+        if (expected > 0) {
+          const moved = yield* connection.receiveInto(sink, {
+            length: expected,
+            millis: idle.millis,
+            onIdle: idle.onIdle
+          })
+          decoder.skip(moved)
+          if (moved < expected)
+            return yield* Either.match(decoder.end(), { onLeft: Effect.fail, onRight: () => Effect.void })
+        }
+        const fed = decoder.feed(EMPTY)
+        if (Either.isLeft(fed)) return yield* Effect.fail(fed.left)
+        ready.push(...fed.right)
+      }
+    })
+  }
+
+  sendFrom<X>(
+    source: ByteSource<X>,
+    length: number,
+    onSent?: (bytes: number) => void
+  ): Effect.Effect<void, X | ConnectionFailure | Timeout> {
+    return this.connection.sendFrom(source, { length, millis: this.idle.millis, onIdle: this.idle.onIdle, onSent })
   }
 }
+
+/**
+ * A wire whose every member is `wire`'s, as plain properties: the base of a
+ * wrapper that changes a few of them (spread it, then override). A wire made
+ * by `makeWire` cannot be spread itself: its members are a class's methods.
+ */
+export const delegating = <E>(wire: Wire<E>): Wire<E> => ({
+  next: wire.next,
+  nextWithin: (phase, seconds, since) => wire.nextWithin(phase, seconds, since),
+  complete: () => wire.complete(),
+  head: () => wire.head(),
+  abort: wire.abort,
+  unacknowledged: () => wire.unacknowledged(),
+  unconfirmed: () => wire.unconfirmed(),
+  finish: () => wire.finish(),
+  send: (bytes, label) => wire.send(bytes, label),
+  passBody: (sink, dataOf) => wire.passBody(sink, dataOf),
+  sendFrom: (source, length, onSent) => wire.sendFrom(source, length, onSent)
+})
+
+export const makeWire = <E>(connection: Connection, grammar: Grammar<E>, options: WireOptions): Wire<E> =>
+  new ConnectionWire(connection, grammar, options)

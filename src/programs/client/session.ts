@@ -8,7 +8,7 @@ import type { Request, ServerEvent } from "../../domain/messages.ts"
 import { replyTo, requestFields } from "../../domain/operations.ts"
 import type { ByteSink } from "../../services/ByteSink.ts"
 import { Transport } from "../../services/transport/Transport.ts"
-import { makeWire, type Wire, withDeadline } from "../wire.ts"
+import { delegating, makeWire, type Wire, withDeadline } from "../wire.ts"
 import { ClientConfig, type ProgressSink } from "./config.ts"
 import { hex, receivedLine, sentLine, Trace } from "./trace.ts"
 
@@ -21,7 +21,7 @@ const traced = (wire: Wire<ServerEvent>, line: (text: string) => void): Wire<Ser
     sentData = 0
   }
   return {
-    ...wire,
+    ...delegating(wire),
     send: (bytes, label) =>
       Effect.zipRight(
         Effect.sync(() => {
@@ -95,7 +95,7 @@ const noReplyFirst = (wire: Wire<ServerEvent>): Wire<ServerEvent> => {
       answered = true
     }
   )
-  return { ...wire, next: Effect.suspend(() => (answered ? wire.next : first)) }
+  return { ...delegating(wire), next: Effect.suspend(() => (answered ? wire.next : first)) }
 }
 
 /** Connects (within the deadline), sends the request, and decodes the reply of its operation. */
