@@ -3,6 +3,9 @@ import * as path from "node:path"
 import type { Subprocess } from "bun"
 import { eventually, guard } from "../support/waiting.ts"
 
+/** The one free-port helper of the tests (support/ports.ts), for the tests that start processes from here. */
+export { freePort } from "../support/ports.ts"
+
 /**
  * Helpers for tests that run the programs as a user does: the compiled
  * executables in dist/, and `bun run`. Every process is bounded in time and
@@ -101,19 +104,6 @@ export const spawnDaemon = (
 
 /** Stops every daemon still running (for afterEach). */
 export const stopAll = () => Promise.all([...running].map((daemon) => daemon.stop()))
-
-/** A free TCP port on 127.0.0.1, asked of the kernel and released. */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() =>
-        typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))
-      )
-    })
-  })
 
 /** Waits (bounded) until a TCP connection to host:port succeeds. */
 export const waitListening = async (host: string, port: number, millis = 15_000): Promise<void> => {
