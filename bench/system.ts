@@ -1,5 +1,4 @@
 import { closeSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
-import * as net from "node:net"
 
 /**
  * Processes and the kernel: running commands, timing them, starting long-lived
@@ -61,17 +60,12 @@ export const timeCommand = async (
   return { seconds, cpuSeconds }
 }
 
-/** A free TCP port on 127.0.0.1 (asked of the kernel, then released). */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
+/**
+ * A free TCP port on 127.0.0.1, below the kernel's ephemeral range: the
+ * tests' helper, for the same reason (a port the kernel picked may be taken
+ * as the local port of a connection before its server binds it).
+ */
+export { freePort } from "../test/support/ports.ts"
 
 /** Whether some socket listens on this TCP port, read from /proc/net/tcp{,6} (no connection is made). */
 const listening = (port: number): boolean => {
