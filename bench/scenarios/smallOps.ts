@@ -29,7 +29,8 @@ const loadSample = (result: LoadResult): Sample => {
 /** Scenario 3: many downloads of a tiny file, one connection each, a fixed number in flight. */
 export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
   const { smallOps: total, smallBytes: size, smallConcurrency: concurrency, smallWarmup } = bench.config
-  const oursAt = (port: number) => (ops: number) =>
+  /** Op 10 of the small file on `port`: our servers and the two limit servers speak it alike. */
+  const op10At = (port: number) => (ops: number) =>
     runSocketLoad({
       port,
       request: ourDownloadRequest(FILES.small),
@@ -37,7 +38,7 @@ export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
       total: ops,
       concurrency
     })
-  const ours = oursAt(bench.ours.port)
+  const ours = op10At(bench.ours.port)
   const tlsCa = bench.oursTls === undefined ? undefined : await Bun.file(bench.oursTls.ca).text()
   const oursTls = (ops: number) =>
     runSocketLoad({
@@ -61,26 +62,12 @@ export const smallOps = async (bench: Bench): Promise<ScenarioResult> => {
   // The limit row: what Bun itself needs per operation (started here, used only by this scenario).
   const raw = await startRawBunServer(bench.repo, bench.serverDir, bench.tmp)
   const floor = await startDesignFloor(bench.repo, bench.serverDir, bench.tmp)
-  const atFloor = (ops: number) =>
-    runSocketLoad({
-      port: floor.port,
-      request: ourDownloadRequest(FILES.small),
-      accept: acceptOurDownload(size),
-      total: ops,
-      concurrency
-    })
-  const bun = (ops: number) =>
-    runSocketLoad({
-      port: raw.port,
-      request: ourDownloadRequest(FILES.small),
-      accept: acceptOurDownload(size),
-      total: ops,
-      concurrency
-    })
+  const atFloor = op10At(floor.port)
+  const bun = op10At(raw.port)
 
   // The same server with the live page open: --painel and one subscriber of /eventos (started here too).
   const panel = await startPanelServer(bench)
-  const oursWithPanel = oursAt(panel.server.port)
+  const oursWithPanel = op10At(panel.server.port)
 
   console.log(`  aquecimento: ${count(smallWarmup)} pedidos em cada servidor`)
   for (const warm of [ours, ...(bench.oursTls === undefined ? [] : [oursTls]), oursWithPanel, nginx, ftp, bun, atFloor])
