@@ -745,6 +745,60 @@ describe("BunTransportLive: read with a deadline", () => {
     30_000
   )
 
+  test.skipIf(process.platform !== "linux")(
+    "a wait for the reply while this side still sends through a slow link is not idle, though the queue never shrinks",
+    async () => {
+      // An upload awaits its final status while it sends (upload.ts). With more
+      // to send than the kernel's buffer holds, every byte the link takes is
+      // replaced by a new one at once: the system's unacknowledged count stays
+      // about the same from one look to the next, while bytes are acknowledged
+      // all along. Those acknowledgements are the progress (the soak once saw
+      // such an upload cut as idle).
+      const IDLE = 400
+      const length = 6 * MIB
+      const source = countingSource(64 * 1024, { cheap: true, limit: length })
+      const result = await run(
+        live(
+          Effect.gen(function* () {
+            const transport = yield* Transport
+            const listener = yield* transport.serve(
+              { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
+              (connection) =>
+                Effect.gen(function* () {
+                  let got = 0
+                  while (got < length) {
+                    const next = yield* connection.read()
+                    if (Option.isNone(next)) return
+                    got += next.value.length
+                  }
+                  yield* connection.write(utf8("ok"))
+                }).pipe(Effect.ignore)
+            )
+            const proxy = yield* Effect.acquireRelease(
+              Effect.promise(() => startProxy(listener.port, { up: { rate: 2 * MIB } })),
+              (proxy) => Effect.promise(() => proxy.stop())
+            )
+            const connection = yield* transport.connect("127.0.0.1", proxy.port)
+            const started = Date.now()
+            const sending = yield* Effect.fork(
+              connection.sendFrom(source, { length, millis: 10_000, onIdle: idleError })
+            )
+            const reply = yield* Effect.either(
+              connection.read({ millis: IDLE, onIdle: () => ({ _tag: "Idle" as const }) })
+            )
+            const sent = yield* Fiber.await(sending)
+            return { reply, sent, elapsed: Date.now() - started }
+          }),
+          "30 seconds"
+        )
+      )
+      expect(Exit.isSuccess(result.sent)).toBe(true)
+      expect(result.reply).toEqual(Either.right(Option.some(utf8("ok"))))
+      expect(result.elapsed).toBeGreaterThan(3 * IDLE)
+    },
+    30_000
+  )
+
   test("a peer that stops taking this side's bytes: the wait for its reply fails within the deadline and a probe", async () => {
     const IDLE = 400
     const result = await run(

@@ -56,8 +56,14 @@ export const unacknowledged = (state: SocketState): number | undefined => {
  * deadline has passed), then at most once per probe interval. `expire` ends
  * the wait with the last count seen (undefined: unknown); `drained`, when
  * given, ends it as soon as a look finds nothing left unacknowledged.
+ *
+ * Progress is the count acknowledged (what this side sent less what is
+ * queued) growing, not the queue shrinking: a send still going on refills
+ * the queue as fast as the peer takes from it, so from one look to the next
+ * the queue can stay the same while bytes move all along.
  */
 const progressWatch = (
+  state: SocketState,
   watchdog: Watchdog,
   millis: number,
   look: () => number | undefined,
@@ -69,13 +75,19 @@ const progressWatch = (
   const lookFrom = from ?? since + millis
   /** This side's unacknowledged bytes at the last look (undefined: not looked, or unknown). */
   let queued: number | undefined
+  /** Of this side's bytes, how many were acknowledged at the last look that knew. */
+  let acknowledged: number | undefined
   return {
     at: lookFrom,
     look: (now) => {
       if (now < lookFrom) return lookFrom
       const seen = look()
       const firstLook = queued === undefined
-      if (seen !== undefined && !firstLook && seen < queued!) since = now
+      if (seen !== undefined) {
+        const nowAcknowledged = state.sent - seen
+        if (acknowledged !== undefined && nowAcknowledged > acknowledged) since = now
+        acknowledged = nowAcknowledged
+      }
       queued = seen
       if (seen === 0 && drained !== undefined) {
         drained()
@@ -101,7 +113,7 @@ const progressWatch = (
  * probe interval.
  */
 const readWatch = (state: SocketState, watchdog: Watchdog, millis: number, expire: () => void): Watch =>
-  progressWatch(watchdog, millis, () => unacknowledged(state), expire)
+  progressWatch(state, watchdog, millis, () => unacknowledged(state), expire)
 
 /** The next segment, None once the peer has closed; a segment already queued is taken without waiting. */
 export const readSegment = <E>(
@@ -215,6 +227,7 @@ export const finish = (
         }
       : socket.unacknowledged
     watch = progressWatch(
+      state,
       watchdog,
       millis,
       look,
