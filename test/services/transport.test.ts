@@ -754,8 +754,8 @@ describe("BunTransportLive: read with a deadline", () => {
       // about the same from one look to the next, while bytes are acknowledged
       // all along. Those acknowledgements are the progress (the soak once saw
       // such an upload cut as idle).
-      const IDLE = 400
-      const length = 6 * MIB
+      const IDLE = 1_000
+      const length = 8 * MIB
       const source = countingSource(64 * 1024, { cheap: true, limit: length })
       const result = await run(
         live(
