@@ -696,6 +696,34 @@ describe("BunTransportLive: sendFrom", () => {
   })
 })
 
+/**
+ * A connection to a server that answers "ok" once it has received `length`
+ * bytes, through the fault proxy carrying this side's bytes at `rate` bytes
+ * per second (small buffers: the link, not the kernels, sets the pace).
+ */
+const throughSlowLinkToReplier = (length: number, rate: number) =>
+  Effect.gen(function* () {
+    const transport = yield* Transport
+    const listener = yield* transport.serve(
+      { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
+      (connection) =>
+        Effect.gen(function* () {
+          let got = 0
+          while (got < length) {
+            const next = yield* connection.read()
+            if (Option.isNone(next)) return
+            got += next.value.length
+          }
+          yield* connection.write(utf8("ok"))
+        }).pipe(Effect.ignore)
+    )
+    const proxy = yield* Effect.acquireRelease(
+      Effect.promise(() => startProxy(listener.port, { up: { rate } })),
+      (proxy) => Effect.promise(() => proxy.stop())
+    )
+    return yield* transport.connect("127.0.0.1", proxy.port)
+  })
+
 describe("BunTransportLive: read with a deadline", () => {
   // Linux reports unacknowledged bytes in /proc/net/tcp; elsewhere a wait has a plain deadline.
   test.skipIf(process.platform !== "linux")(
@@ -710,25 +738,7 @@ describe("BunTransportLive: read with a deadline", () => {
       const result = await run(
         live(
           Effect.gen(function* () {
-            const transport = yield* Transport
-            const listener = yield* transport.serve(
-              { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
-              (connection) =>
-                Effect.gen(function* () {
-                  let got = 0
-                  while (got < length) {
-                    const next = yield* connection.read()
-                    if (Option.isNone(next)) return
-                    got += next.value.length
-                  }
-                  yield* connection.write(utf8("ok"))
-                }).pipe(Effect.ignore)
-            )
-            const proxy = yield* Effect.acquireRelease(
-              Effect.promise(() => startProxy(listener.port, { up: { rate: MIB } })),
-              (proxy) => Effect.promise(() => proxy.stop())
-            )
-            const connection = yield* transport.connect("127.0.0.1", proxy.port)
+            const connection = yield* throughSlowLinkToReplier(length, MIB)
             const started = Date.now()
             yield* connection.write(new Uint8Array(length))
             const reply = yield* Effect.either(
@@ -760,25 +770,7 @@ describe("BunTransportLive: read with a deadline", () => {
       const result = await run(
         live(
           Effect.gen(function* () {
-            const transport = yield* Transport
-            const listener = yield* transport.serve(
-              { hostname: "127.0.0.1", port: 0, graceMillis: 1_000, firstBytesMillis: 0 },
-              (connection) =>
-                Effect.gen(function* () {
-                  let got = 0
-                  while (got < length) {
-                    const next = yield* connection.read()
-                    if (Option.isNone(next)) return
-                    got += next.value.length
-                  }
-                  yield* connection.write(utf8("ok"))
-                }).pipe(Effect.ignore)
-            )
-            const proxy = yield* Effect.acquireRelease(
-              Effect.promise(() => startProxy(listener.port, { up: { rate: 2 * MIB } })),
-              (proxy) => Effect.promise(() => proxy.stop())
-            )
-            const connection = yield* transport.connect("127.0.0.1", proxy.port)
+            const connection = yield* throughSlowLinkToReplier(length, 2 * MIB)
             const started = Date.now()
             const sending = yield* Effect.fork(
               connection.sendFrom(source, { length, millis: 10_000, onIdle: idleError })
