@@ -12,7 +12,7 @@ import { Watchdog } from "../../src/services/transport/watchdog.ts"
 import { concatBytes, seededBytes } from "../support/bytes.ts"
 import { failureOf, run, runExit } from "../support/effect.ts"
 import { freePort } from "../support/ports.ts"
-import { startProxy } from "../support/proxy.ts"
+import { type DirectionFaults, startProxy } from "../support/proxy.ts"
 import { eventually, within } from "../support/waiting.ts"
 import { collectingSink, countingSource, pattern, SourceBroke } from "./sources.ts"
 
@@ -698,10 +698,10 @@ describe("BunTransportLive: sendFrom", () => {
 
 /**
  * A connection to a server that answers "ok" once it has received `length`
- * bytes, through the fault proxy carrying this side's bytes at `rate` bytes
- * per second (small buffers: the link, not the kernels, sets the pace).
+ * bytes, through the fault proxy carrying this side's bytes with the `up`
+ * faults (small buffers: the link, not the kernels, sets the pace).
  */
-const throughSlowLinkToReplier = (length: number, rate: number) =>
+const throughSlowLinkToReplier = (length: number, up: DirectionFaults) =>
   Effect.gen(function* () {
     const transport = yield* Transport
     const listener = yield* transport.serve(
@@ -718,7 +718,7 @@ const throughSlowLinkToReplier = (length: number, rate: number) =>
         }).pipe(Effect.ignore)
     )
     const proxy = yield* Effect.acquireRelease(
-      Effect.promise(() => startProxy(listener.port, { up: { rate } })),
+      Effect.promise(() => startProxy(listener.port, { up })),
       (proxy) => Effect.promise(() => proxy.stop())
     )
     return yield* transport.connect("127.0.0.1", proxy.port)
@@ -738,7 +738,7 @@ describe("BunTransportLive: read with a deadline", () => {
       const result = await run(
         live(
           Effect.gen(function* () {
-            const connection = yield* throughSlowLinkToReplier(length, MIB)
+            const connection = yield* throughSlowLinkToReplier(length, { rate: MIB })
             const started = Date.now()
             yield* connection.write(new Uint8Array(length))
             const reply = yield* Effect.either(
@@ -750,6 +750,35 @@ describe("BunTransportLive: read with a deadline", () => {
         )
       )
       expect(Either.isRight(result.reply)).toBe(true)
+      expect(result.elapsed).toBeGreaterThan(3 * IDLE)
+    },
+    30_000
+  )
+
+  test.skipIf(process.platform !== "linux")(
+    "a wait for the reply through a link that acknowledges in bursts further apart than a probe interval is not idle",
+    async () => {
+      // The proxy takes a 4 KiB chunk every 100 ms through a small receive
+      // buffer, which the kernel reopens to this side in bursts: acknowledgements
+      // come several probe intervals apart (250 ms under a 1 s deadline), though
+      // well within the deadline. Looks from early in the wait see them.
+      const IDLE = 1_000
+      const length = 192 * 1024
+      const result = await run(
+        live(
+          Effect.gen(function* () {
+            const connection = yield* throughSlowLinkToReplier(length, { delay_ms: 100 })
+            const started = Date.now()
+            yield* connection.write(new Uint8Array(length))
+            const reply = yield* Effect.either(
+              connection.read({ millis: IDLE, onIdle: () => ({ _tag: "Idle" as const }) })
+            )
+            return { reply, elapsed: Date.now() - started }
+          }),
+          "30 seconds"
+        )
+      )
+      expect(result.reply).toEqual(Either.right(Option.some(utf8("ok"))))
       expect(result.elapsed).toBeGreaterThan(3 * IDLE)
     },
     30_000
@@ -770,7 +799,7 @@ describe("BunTransportLive: read with a deadline", () => {
       const result = await run(
         live(
           Effect.gen(function* () {
-            const connection = yield* throughSlowLinkToReplier(length, 2 * MIB)
+            const connection = yield* throughSlowLinkToReplier(length, { rate: 2 * MIB })
             const started = Date.now()
             const sending = yield* Effect.fork(
               connection.sendFrom(source, { length, millis: 10_000, onIdle: idleError })

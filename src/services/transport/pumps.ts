@@ -49,13 +49,22 @@ export const unacknowledged = (state: SocketState): number | undefined => {
   }
 }
 
+/** When a progress watch first looks, and what its deadline counts from before any look. */
+interface Looking {
+  /** The first look (default: once the deadline has passed). */
+  readonly from?: number
+  /** Counts the deadline from the first look instead of from the start of the wait. */
+  readonly fromFirstLook?: boolean
+  /** Ends the wait as soon as a look finds nothing left unacknowledged. */
+  readonly drained?: (() => void) | undefined
+}
+
 /**
  * A wait of at most `millis` without progress, where the peer acknowledging
  * this side's bytes is progress: the wait restarts from when they were seen
- * to move. The queue (`look`) is first looked at `from` (by default once the
- * deadline has passed), then at most once per probe interval. `expire` ends
- * the wait with the last count seen (undefined: unknown); `drained`, when
- * given, ends it as soon as a look finds nothing left unacknowledged.
+ * to move. The queue (`look`) is first looked at `from`, then at most once
+ * per probe interval. `expire` ends the wait with the last count seen
+ * (undefined: unknown).
  *
  * Progress is the count acknowledged (what this side sent less what is
  * queued) growing, not the queue shrinking: a send still going on refills
@@ -68,11 +77,11 @@ const progressWatch = (
   millis: number,
   look: () => number | undefined,
   expire: (queued: number | undefined) => void,
-  drained?: () => void,
-  from?: number
+  looking: Looking = {}
 ): Watch => {
+  const { drained, fromFirstLook = false } = looking
   let since = watchdog.now()
-  const lookFrom = from ?? since + millis
+  const lookFrom = looking.from ?? since + millis
   /** This side's unacknowledged bytes at the last look (undefined: not looked, or unknown). */
   let queued: number | undefined
   /** Of this side's bytes, how many were acknowledged at the last look that knew. */
@@ -85,7 +94,7 @@ const progressWatch = (
       const firstLook = queued === undefined
       if (seen !== undefined) {
         const nowAcknowledged = state.sent - seen
-        if (acknowledged !== undefined && nowAcknowledged > acknowledged) since = now
+        if (acknowledged === undefined ? fromFirstLook : nowAcknowledged > acknowledged) since = now
         acknowledged = nowAcknowledged
       }
       queued = seen
@@ -108,12 +117,27 @@ const progressWatch = (
 /**
  * The watch of a read waiting at most `millis` from now. A silent peer may
  * still be taking what this side sent (an upload's last megabytes, before
- * its final status): bytes it acknowledges are progress. The kernel's queue
- * is looked at only once the deadline has passed, then at most once per
- * probe interval.
+ * its final status, or all of them while it still sends): bytes it
+ * acknowledges are progress. When this side has bytes not known to be
+ * acknowledged, the kernel's queue is first looked at one probe interval
+ * into the wait, the deadline counting from there, and then once per probe
+ * interval: a link that acknowledges in bursts further apart than a probe
+ * interval (small buffers, a slow reader) still shows them, and how long
+ * nothing moved is always measured by looks. Otherwise (a request awaited,
+ * every byte acknowledged) nothing is looked at before the deadline. A wait
+ * that ends within a probe interval, as most do, never looks.
  */
 const readWatch = (state: SocketState, watchdog: Watchdog, millis: number, expire: () => void): Watch =>
-  progressWatch(state, watchdog, millis, () => unacknowledged(state), expire)
+  progressWatch(
+    state,
+    watchdog,
+    millis,
+    () => unacknowledged(state),
+    expire,
+    state.sent > state.confirmed
+      ? { from: watchdog.now() + Math.min(millis, probeMillis(millis)), fromFirstLook: true }
+      : {}
+  )
 
 /** The next segment, None once the peer has closed; a segment already queued is taken without waiting. */
 export const readSegment = <E>(
@@ -237,8 +261,7 @@ export const finish = (
         settle(STALLED)
         if (!state.closed) socket.cut()
       },
-      endedBefore ? () => settle(ACKNOWLEDGED) : undefined,
-      watchdog.now() + probeMillis(millis)
+      { from: watchdog.now() + probeMillis(millis), drained: endedBefore ? () => settle(ACKNOWLEDGED) : undefined }
     )
     watchdog.watch(watch, watch.at)
     return Effect.sync(stop)
