@@ -724,6 +724,21 @@ const throughSlowLinkToReplier = (length: number, up: DirectionFaults) =>
     return yield* transport.connect("127.0.0.1", proxy.port)
   })
 
+/** Hands `length` bytes to the system at once, then awaits the reply under `idle`, through that link. */
+const writeThenAwaitReply = (length: number, up: DirectionFaults, idle: number) =>
+  run(
+    live(
+      Effect.gen(function* () {
+        const connection = yield* throughSlowLinkToReplier(length, up)
+        const started = Date.now()
+        yield* connection.write(new Uint8Array(length))
+        const reply = yield* Effect.either(connection.read({ millis: idle, onIdle: () => ({ _tag: "Idle" as const }) }))
+        return { reply, elapsed: Date.now() - started }
+      }),
+      "30 seconds"
+    )
+  )
+
 describe("BunTransportLive: read with a deadline", () => {
   // Linux reports unacknowledged bytes in /proc/net/tcp; elsewhere a wait has a plain deadline.
   test.skipIf(process.platform !== "linux")(
@@ -735,21 +750,8 @@ describe("BunTransportLive: read with a deadline", () => {
       // server is silent for about 2 s, but the client's bytes keep moving.
       const IDLE = 400
       const length = 2 * MIB
-      const result = await run(
-        live(
-          Effect.gen(function* () {
-            const connection = yield* throughSlowLinkToReplier(length, { rate: MIB })
-            const started = Date.now()
-            yield* connection.write(new Uint8Array(length))
-            const reply = yield* Effect.either(
-              connection.read({ millis: IDLE, onIdle: () => ({ _tag: "Idle" as const }) })
-            )
-            return { reply, elapsed: Date.now() - started }
-          }),
-          "30 seconds"
-        )
-      )
-      expect(Either.isRight(result.reply)).toBe(true)
+      const result = await writeThenAwaitReply(length, { rate: MIB }, IDLE)
+      expect(result.reply).toEqual(Either.right(Option.some(utf8("ok"))))
       expect(result.elapsed).toBeGreaterThan(3 * IDLE)
     },
     30_000
@@ -764,20 +766,7 @@ describe("BunTransportLive: read with a deadline", () => {
       // well within the deadline. Looks from early in the wait see them.
       const IDLE = 1_000
       const length = 192 * 1024
-      const result = await run(
-        live(
-          Effect.gen(function* () {
-            const connection = yield* throughSlowLinkToReplier(length, { delay_ms: 100 })
-            const started = Date.now()
-            yield* connection.write(new Uint8Array(length))
-            const reply = yield* Effect.either(
-              connection.read({ millis: IDLE, onIdle: () => ({ _tag: "Idle" as const }) })
-            )
-            return { reply, elapsed: Date.now() - started }
-          }),
-          "30 seconds"
-        )
-      )
+      const result = await writeThenAwaitReply(length, { delay_ms: 100 }, IDLE)
       expect(result.reply).toEqual(Either.right(Option.some(utf8("ok"))))
       expect(result.elapsed).toBeGreaterThan(3 * IDLE)
     },
