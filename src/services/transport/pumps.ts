@@ -59,6 +59,9 @@ interface Looking {
   readonly drained?: (() => void) | undefined
 }
 
+/** The default: the first look once the deadline has passed, the deadline counted from the start. */
+const AT_DEADLINE: Looking = {}
+
 /**
  * A wait of at most `millis` without progress, where the peer acknowledging
  * this side's bytes is progress: the wait restarts from when they were seen
@@ -77,7 +80,7 @@ const progressWatch = (
   millis: number,
   look: () => number | undefined,
   expire: (queued: number | undefined) => void,
-  looking: Looking = {}
+  looking: Looking = AT_DEADLINE
 ): Watch => {
   const { drained, fromFirstLook = false } = looking
   let since = watchdog.now()
@@ -136,7 +139,7 @@ const readWatch = (state: SocketState, watchdog: Watchdog, millis: number, expir
     expire,
     state.sent > state.confirmed
       ? { from: watchdog.now() + Math.min(millis, probeMillis(millis)), fromFirstLook: true }
-      : {}
+      : AT_DEADLINE
   )
 
 /** The next segment, None once the peer has closed; a segment already queued is taken without waiting. */
